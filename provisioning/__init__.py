@@ -1,0 +1,1 @@
+"""Technician tooling: `kassa-provision` (init, hardware, catalog, clerks, bundles, self-test, status)."""

@@ -1,0 +1,1 @@
+"""Touchscreen front end (pygame) of the register service in `firmware`."""
