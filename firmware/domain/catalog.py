@@ -1,0 +1,213 @@
+"""The shop's catalog: items, O(1) lookup by SKU and barcode, ranked name search and quick keys."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from firmware.domain.barcode import check_scan, lookup_key
+from firmware.domain.errors import PayloadInvalid
+from firmware.domain.money import minor_digits
+from firmware.domain.tax import parse_rate
+
+__all__ = ["Item", "QuickKey", "ScanRejected", "Catalog", "fold"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing the shop sells. `price` in minor units (per kg/unit of measure when `weighed`)."""
+
+    sku: str
+    name: str
+    price: int
+    tax_code: str
+    barcodes: tuple[str, ...] = ()
+    weighed: bool = False
+
+
+@dataclass(frozen=True)
+class QuickKey:
+    """A button on the sell screen that adds `sku`."""
+
+    label: str
+    sku: str
+
+
+@dataclass(frozen=True)
+class ScanRejected:
+    """A scan that found nothing to sell; `reason` is shown to the cashier as is."""
+
+    reason: str
+    code: str = ""
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form for search ("Crème Brûlée" -> "creme brulee")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+class Catalog:
+    """Immutable after construction; indexes are built once, in one pass."""
+
+    def __init__(
+        self,
+        items: Iterable[Item],
+        quick_keys: Iterable[QuickKey] = (),
+        version: int = 0,
+        currency: str = "EUR",
+        tax_rates: Mapping[str, str] | None = None,
+    ) -> None:
+        self.version = version
+        self.currency = currency
+        self.tax_rates: dict[str, str] = dict(tax_rates or {})
+        self.items: tuple[Item, ...] = tuple(items)
+        self._by_sku: dict[str, Item] = {}
+        self._by_barcode: dict[str, Item] = {}
+        for item in self.items:
+            if item.sku in self._by_sku:
+                raise PayloadInvalid(f"Catalog: SKU {item.sku} appears twice; each SKU must be unique")
+            self._by_sku[item.sku] = item
+            for code in item.barcodes:
+                key = lookup_key(code)
+                other = self._by_barcode.get(key)
+                if other is not None and other is not item:
+                    raise PayloadInvalid(f"Catalog: barcode {code} is on both {other.sku} and {item.sku}")
+                self._by_barcode[key] = item
+        self._folded = [(fold(item.name), item) for item in self.items]
+        self.quick_keys: list[QuickKey] = list(quick_keys)
+        for key in self.quick_keys:
+            if key.sku not in self._by_sku:
+                raise PayloadInvalid(f"Catalog: quick key {key.label!r} names unknown SKU {key.sku}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def by_sku(self, sku: str) -> Item | None:
+        return self._by_sku.get(sku)
+
+    def by_barcode(self, code: str) -> Item | None:
+        return self._by_barcode.get(lookup_key(code.strip()))
+
+    def lookup_scan(self, code: str) -> Item | ScanRejected:
+        """The item a scan names, or ScanRejected with a sentence; never raises."""
+        check = check_scan(code)
+        if not check.ok:
+            return ScanRejected(check.reason, check.code)
+        item = self._by_barcode.get(lookup_key(check.code))
+        if item is None and check.kind == "plu":
+            item = self._by_sku.get(check.code)
+        if item is None:
+            return ScanRejected(f"Unknown barcode {check.code}", check.code)
+        return item
+
+    def search(self, text: str, limit: int = 20) -> list[Item]:
+        """Items whose name holds every word of `text` (case/accent-insensitive); exact SKU/barcode first, then
+        exact name, name prefix, phrase at a word start, every word at a word start, anywhere; shorter names first."""
+        query = fold(text).strip()
+        if not query or limit <= 0:
+            return []
+        words = query.split()
+        ranked: list[tuple[int, int, str, Item]] = []
+        exact = self._by_sku.get(text.strip()) or self.by_barcode(text)
+        for name, item in self._folded:
+            if not all(w in name for w in words):
+                continue
+            spaced = " " + name
+            if name == query:
+                rank = 0
+            elif name.startswith(query):
+                rank = 1
+            elif " " + query in spaced:
+                rank = 2
+            elif all(" " + w in spaced for w in words):
+                rank = 3
+            else:
+                rank = 4
+            ranked.append((rank, len(name), name, item))
+        ranked.sort(key=lambda r: (r[0], r[1], r[2], r[3].sku))
+        found = [r[3] for r in ranked if r[3] is not exact]
+        return ([exact] + found if exact else found)[:limit]
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Catalog:
+        """Build from the CONTRACT.md catalog message; refuses the whole payload (PayloadInvalid) on any bad entry."""
+        if not isinstance(payload, Mapping):
+            raise PayloadInvalid("Catalog: payload must be a JSON object")
+        currency = payload.get("currency", "EUR")
+        try:
+            minor_digits(currency)
+        except Exception:
+            raise PayloadInvalid(f"Catalog: unknown currency {currency!r}") from None
+        rates_in = payload.get("tax_rates") or {}
+        if not isinstance(rates_in, Mapping):
+            raise PayloadInvalid("Catalog: tax_rates must map tax codes to rate strings")
+        for code, rate in rates_in.items():
+            try:
+                parse_rate(rate, code)
+            except Exception as err:
+                raise PayloadInvalid(f"Catalog: {err}") from None
+        raw_items = payload.get("items")
+        if not isinstance(raw_items, list):
+            raise PayloadInvalid("Catalog: 'items' must be a list")
+        items = [_item_from(i, raw, rates_in) for i, raw in enumerate(raw_items)]
+        raw_keys = payload.get("quick_keys") or []
+        if not isinstance(raw_keys, list):
+            raise PayloadInvalid("Catalog: 'quick_keys' must be a list")
+        keys = []
+        for i, raw in enumerate(raw_keys):
+            if not isinstance(raw, Mapping) or not isinstance(raw.get("sku"), str):
+                raise PayloadInvalid(f"Catalog: quick key #{i} needs a 'sku' string")
+            label = raw.get("label")
+            keys.append(QuickKey(label=str(label) if label else raw["sku"], sku=raw["sku"]))
+        return cls(items, keys, version=payload.get("version", 0), currency=currency, tax_rates=rates_in)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The CONTRACT.md catalog message for this catalog."""
+        payload: dict[str, Any] = {
+            "version": self.version,
+            "currency": self.currency,
+            "items": [
+                {"sku": i.sku, "name": i.name, "price": i.price, "tax_code": i.tax_code,
+                 "barcodes": list(i.barcodes), "weighed": i.weighed}
+                for i in self.items
+            ],
+            "quick_keys": [{"label": k.label, "sku": k.sku} for k in self.quick_keys],
+        }
+        if self.tax_rates:
+            payload["tax_rates"] = dict(self.tax_rates)
+        return payload
+
+
+def _item_from(index: int, raw: Any, rates: Mapping[str, str]) -> Item:
+    if not isinstance(raw, Mapping):
+        raise PayloadInvalid(f"Catalog: item #{index} must be an object")
+    sku = raw.get("sku")
+    where = f"Catalog: item #{index} ({sku})"
+    if not isinstance(sku, str) or not sku.strip():
+        raise PayloadInvalid(f"Catalog: item #{index} needs a non-empty 'sku' string")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise PayloadInvalid(f"{where}: needs a non-empty 'name'")
+    price = raw.get("price")
+    if not isinstance(price, int) or isinstance(price, bool) or price < 0:
+        raise PayloadInvalid(f"{where}: 'price' must be a non-negative int of minor units, not {price!r}")
+    tax_code = raw.get("tax_code")
+    if not isinstance(tax_code, str) or not tax_code:
+        raise PayloadInvalid(f"{where}: needs a 'tax_code'")
+    if rates and tax_code not in rates:
+        raise PayloadInvalid(f"{where}: tax code {tax_code!r} is not in tax_rates")
+    barcodes = raw.get("barcodes") or []
+    if not isinstance(barcodes, list) or not all(isinstance(b, str) for b in barcodes):
+        raise PayloadInvalid(f"{where}: 'barcodes' must be a list of strings")
+    for code in barcodes:
+        check = check_scan(code)
+        if not check.ok:
+            raise PayloadInvalid(f"{where}: {check.reason}")
+    weighed = raw.get("weighed", False)
+    if not isinstance(weighed, bool):
+        raise PayloadInvalid(f"{where}: 'weighed' must be true or false")
+    return Item(sku=sku, name=name, price=price, tax_code=tax_code,
+                barcodes=tuple(b.strip() for b in barcodes), weighed=weighed)
