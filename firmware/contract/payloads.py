@@ -1,0 +1,316 @@
+"""Pydantic models of every CONTRACT.md payload: strict types, size limits, decode/encode helpers.
+
+Models are strict (no coercion: `"5"` is not an int, `2.0` is not a quantity)
+but tolerate unknown fields, because CONTRACT.md evolves only by adding
+optional fields and an older device must keep accepting a newer fleet's
+messages. Every message is size-checked before it is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+
+from firmware.contract.errors import PayloadRejected
+
+ID = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=200)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Timestamp = Annotated[str, StringConstraints(
+    pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")]
+DecimalText = Annotated[str, StringConstraints(pattern=r"^-?\d{1,9}(\.\d{1,6})?$")]
+Money = Annotated[int, Field(ge=-(10**12), le=10**12)]
+Price = Annotated[int, Field(ge=0, le=10**12)]
+Seq = Annotated[int, Field(ge=1, le=2**53)]
+Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+ReceiptId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{1,64}:[1-9][0-9]{0,15}$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+KIB = 1024
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+    MAX_BYTES: ClassVar[int] = 64 * KIB
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
+# ---- device -> fleet ------------------------------------------------------------------------
+
+class ReceiptLine(_Part):
+    sku: Key
+    name: Text
+    qty: int | DecimalText
+    unit_price: Money
+    discount: Money = 0
+    tax_code: Key
+    amount: Money
+
+
+class ReceiptTotals(_Part):
+    subtotal: Money
+    tax: Money
+    total: Money
+    rounding: Money = 0
+
+
+class ReceiptTax(_Part):
+    tax_code: Key
+    rate: DecimalText
+    net: Money
+    tax: Money
+
+
+class ReceiptTender(_Part):
+    type: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
+    amount: Money
+    change: Money = 0
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # `register` shadows ABCMeta.register; the field is meant
+
+    class Receipt(_Payload):
+        """One committed receipt, published as the journal stored it."""
+
+        MAX_BYTES: ClassVar[int] = 256 * KIB
+        receipt_id: ReceiptId
+        store: ID
+        register: ID = Field()
+        seq: Seq
+        kind: Literal["sale", "refund", "no_sale"]
+        created_at: Timestamp
+        clock_trusted: bool
+        offline: bool
+        clerk_id: Key
+        currency: Currency
+        lines: list[ReceiptLine] = Field(max_length=1000)
+        totals: ReceiptTotals
+        taxes: list[ReceiptTax] = Field(max_length=50)
+        tenders: list[ReceiptTender] = Field(max_length=50)
+        refund_of: ReceiptId | None
+        sale_id: Key | None = None
+        prev_hash: Hash | None = None
+        hash: Hash | None = None
+
+        @model_validator(mode="after")
+        def _id_matches(self) -> "Receipt":
+            register, _epoch, seq = self.receipt_id.split(":")
+            if register != self.register or int(seq) != self.seq:
+                raise ValueError(f"receipt_id {self.receipt_id!r} does not name register {self.register!r} "
+                                 f"and seq {self.seq}")
+            return self
+
+        @property
+        def epoch(self) -> str:
+            return self.receipt_id.split(":")[1]
+
+    class Report(_Payload):
+        """An X or Z report; counts and totals by tender and tax code ride along as extra fields."""
+
+        MAX_BYTES: ClassVar[int] = 256 * KIB
+        report_id: Key
+        kind: Literal["x", "z"]
+        z_number: Annotated[int, Field(ge=0)] | None
+        first_seq: Annotated[int, Field(ge=0)]
+        last_seq: Annotated[int, Field(ge=0)]
+        store: ID | None = None
+        register: ID | None = Field(default=None)
+
+
+class Status(_Payload):
+    """Retained device status; the last will carries only `state: offline`."""
+
+    MAX_BYTES: ClassVar[int] = 16 * KIB
+    state: Literal["online", "offline"]
+    at: Timestamp | None = None
+    pending: Annotated[int, Field(ge=0)] | None = None
+    quarantined: Annotated[int, Field(ge=0)] | None = None
+    oldest_pending_at: Timestamp | None = None
+    last_sync_at: Timestamp | None = None
+    firmware_version: Annotated[str, StringConstraints(max_length=64)] | None = None
+    hardware: dict[str, Any] | None = None
+
+
+class CommandResult(_Payload):
+    """The device's answer to a command."""
+
+    MAX_BYTES: ClassVar[int] = 16 * KIB
+    command_id: Key
+    ok: bool
+    detail: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+# ---- fleet -> device ------------------------------------------------------------------------
+
+class Acks(_Payload):
+    """Receipts the fleet has ingested for good."""
+
+    MAX_BYTES: ClassVar[int] = 128 * KIB
+    receipt_ids: list[ReceiptId] = Field(min_length=1, max_length=2000)
+
+
+class NoArgs(_Part):
+    pass
+
+
+class ResendArgs(_Part):
+    from_seq: Seq
+    to_seq: Seq
+
+    @model_validator(mode="after")
+    def _range(self) -> "ResendArgs":
+        if self.to_seq < self.from_seq or self.to_seq - self.from_seq >= 100_000:
+            raise ValueError("resend needs from_seq <= to_seq and at most 100000 receipts")
+        return self
+
+
+class ReportArgs(_Part):
+    kind: Literal["x", "z"]
+
+
+class _CommandBase(_Payload):
+    MAX_BYTES: ClassVar[int] = 4 * KIB
+    command_id: Key
+
+
+class SyncNowCommand(_CommandBase):
+    command: Literal["sync_now"]
+    args: NoArgs = NoArgs()
+
+
+class ResendCommand(_CommandBase):
+    command: Literal["resend"]
+    args: ResendArgs
+
+
+class ReportCommand(_CommandBase):
+    command: Literal["report"]
+    args: ReportArgs
+
+
+Command = Annotated[SyncNowCommand | ResendCommand | ReportCommand, Field(discriminator="command")]
+COMMAND_ADAPTER: TypeAdapter[SyncNowCommand | ResendCommand | ReportCommand] = TypeAdapter(Command)
+COMMAND_MAX_BYTES = 4 * KIB
+
+
+class CatalogItem(_Part):
+    sku: Key
+    name: Name
+    price: Price
+    tax_code: Key
+    barcodes: list[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,32}$")]] = Field(
+        default_factory=list, max_length=20)
+    weighed: bool = False
+
+
+class QuickKey(_Part):
+    label: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    sku: Key
+
+
+class Catalog(_Payload):
+    """The store's catalog: replaced whole, newer versions only."""
+
+    MAX_BYTES: ClassVar[int] = 4 * KIB * KIB
+    version: Annotated[int, Field(ge=1)]
+    currency: Currency
+    items: list[CatalogItem] = Field(max_length=50_000)
+    quick_keys: list[QuickKey] = Field(default_factory=list, max_length=200)
+    tax_rates: dict[Key, DecimalText] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Catalog":
+        skus = [item.sku for item in self.items]
+        if len(set(skus)) != len(skus):
+            raise ValueError("items: a sku appears more than once")
+        known = set(skus)
+        missing = sorted({key.sku for key in self.quick_keys} - known)
+        if missing:
+            raise ValueError(f"quick_keys name skus not in items: {', '.join(missing[:5])}")
+        return self
+
+
+class Clerk(_Part):
+    clerk_id: Key
+    name: Name
+    role: Literal["cashier", "manager"]
+    pin_hash: Annotated[str, StringConstraints(min_length=8, max_length=512)]
+
+
+class Clerks(_Payload):
+    """The store's clerk roster: replaced whole, newer versions only."""
+
+    MAX_BYTES: ClassVar[int] = 256 * KIB
+    version: Annotated[int, Field(ge=1)]
+    clerks: list[Clerk] = Field(max_length=1000)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Clerks":
+        ids = [clerk.clerk_id for clerk in self.clerks]
+        if len(set(ids)) != len(ids):
+            raise ValueError("clerks: a clerk_id appears more than once")
+        return self
+
+
+# ---- decoding -------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=_Payload)
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _load(data: bytes | str, max_bytes: int, what: str) -> Any:
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if len(raw) > max_bytes:
+        raise PayloadRejected(f"{what}: {len(raw)} bytes is over the limit of {max_bytes}")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadRejected(f"{what}: not UTF-8 JSON ({exc})") from None
+    except RecursionError:
+        raise PayloadRejected(f"{what}: JSON nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise PayloadRejected(f"{what}: must be a JSON object, got {type(doc).__name__}")
+    return doc
+
+
+def decode(model: type[M], data: bytes | str) -> M:
+    """Parse and validate one payload whole; raise PayloadRejected with the reason."""
+    what = model.__name__.lower()
+    doc = _load(data, model.MAX_BYTES, what)
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise PayloadRejected(f"{what}: {_reason(exc)}") from None
+    except RecursionError:
+        raise PayloadRejected(f"{what}: nested too deeply") from None
+
+
+def decode_command(data: bytes | str) -> SyncNowCommand | ResendCommand | ReportCommand:
+    """Parse a command; PayloadRejected's `command_id` attribute is set when the id could be read."""
+    doc = _load(data, COMMAND_MAX_BYTES, "command")
+    try:
+        return COMMAND_ADAPTER.validate_python(doc)
+    except ValidationError as exc:
+        err = PayloadRejected(f"command: {_reason(exc)}")
+        cid = doc.get("command_id")
+        err.command_id = cid if isinstance(cid, str) and 0 < len(cid) <= 64 else None  # type: ignore[attr-defined]
+        raise err from None
+
+
+def encode(message: BaseModel) -> bytes:
+    """Compact UTF-8 JSON of a model, without fields left at None."""
+    return message.model_dump_json(exclude_none=True).encode("utf-8")
