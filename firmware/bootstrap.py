@@ -1,0 +1,149 @@
+"""Wires one register from a config: journal, catalog and clerks, hardware, sync. Nothing is built at import time.
+
+`bootstrap(config)` is what `kassa run` uses; `demo_config` and `seed_demo`
+give `kassa demo` and the tests a complete appliance on simulated hardware
+with the sample catalog and demo clerks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from firmware.clock import Clock, SystemClock
+from firmware.config import Config, parse_config
+from firmware.domain.catalog import Catalog
+from firmware.domain.clerks import Roster, hash_pin
+from firmware.journal import Journal
+from firmware.register import Register
+from firmware.stores import catalog_store, clerk_store
+
+log = logging.getLogger(__name__)
+
+# Demo clerks and their PINs: shown on the demo login screen, never used outside `kassa demo`.
+DEMO_CLERKS = (
+    ("c1", "Anna", "cashier", "1111"),
+    ("c2", "Ben", "cashier", "2222"),
+    ("m1", "Maria", "manager", "9999"),
+)
+
+
+def demo_catalog_payload() -> dict[str, Any]:
+    """The sample catalog shipped with the firmware (46 items, valid EAN-13 codes, two tax codes)."""
+    return json.loads(resources.files("firmware.demo").joinpath("catalog.json").read_text(encoding="utf-8"))
+
+
+def demo_config(data_dir: str | os.PathLike[str], broker_url: str = "mqtt://127.0.0.1:1883", **sections: dict[str, Any]) -> Config:
+    """A complete config for the demo: simulated hardware, receipts rendered into the data dir."""
+    doc: dict[str, Any] = {
+        "device": {"store": "DEMO", "register": "R1", "data_dir": str(data_dir)},
+        "broker": {"url": broker_url},
+        "hardware": {"scanner": "simulated", "printer": "simulated", "drawer": "simulated", "led": "simulated"},
+        "shop": {"name": "Kassa Demo Shop", "address": ["1 Market Street", "Springfield"], "cash_rounding": 0},
+    }
+    for name, values in sections.items():
+        doc.setdefault(name, {}).update(values)
+    return parse_config(doc, "demo config")
+
+
+def seed_demo(data_dir: Path) -> dict[str, str]:
+    """Install the sample catalog and demo clerks if the data dir has none; return clerk_id -> PIN."""
+    catalog_store(data_dir).apply(demo_catalog_payload()) if catalog_store(data_dir).load() is None else None
+    if clerk_store(data_dir).load() is None:
+        clerks = [
+            {"clerk_id": cid, "name": name, "role": role, "pin_hash": hash_pin(pin)}
+            for cid, name, role, pin in DEMO_CLERKS
+        ]
+        clerk_store(data_dir).apply({"version": 1, "clerks": clerks})
+    return {cid: pin for cid, _, _, pin in DEMO_CLERKS}
+
+
+def load_catalog(config: Config) -> Catalog:
+    payload = catalog_store(config.device.data_dir).load()
+    if payload is None:
+        log.warning("no catalog yet: load one with `kassa-provision catalog FILE` or publish one from the fleet")
+        payload = {"version": 0, "currency": config.shop.currency, "items": [], "quick_keys": []}
+    return Catalog.from_payload(payload)
+
+
+def load_roster(config: Config) -> Roster:
+    payload = clerk_store(config.device.data_dir).load()
+    if payload is None:
+        log.warning("no clerks yet: load them with `kassa-provision clerks FILE` or publish them from the fleet")
+        payload = {"version": 0, "clerks": []}
+    return Roster.from_payload(payload)
+
+
+def hardware_spec(config: Config) -> Any:
+    from hal.factory import HardwareSpec
+
+    hw = config.hardware
+    return HardwareSpec(
+        scanner=hw.scanner,
+        printer=hw.printer,
+        drawer=hw.drawer,
+        led=hw.led,
+        paper_columns=hw.paper_columns,
+        render_dir=Path(config.device.data_dir) / "printer",
+    )
+
+
+def ntp_synchronised() -> bool:
+    """True when systemd-timesyncd (or chrony via timedatectl) reports the clock synchronised."""
+    return Path("/run/systemd/timesync/synchronized").exists()
+
+
+def bootstrap(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    events: "queue.Queue[Any] | None" = None,
+    hardware: Any = None,
+    with_hardware: bool = True,
+    with_sync: bool = True,
+    demo_pins: dict[str, str] | None = None,
+    ntp_synced: Any = None,
+) -> Register:
+    """Open the journal, load catalog and clerks, build hardware and sync, and return the register."""
+    clock = clock or SystemClock()
+    events = events if events is not None else queue.Queue()
+    data_dir = Path(config.device.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal.open(data_dir / "journal", store=config.device.store, register=config.device.register, clock=clock)
+    for sentence in getattr(journal, "recovery", []) or []:
+        log.warning("journal recovery: %s", sentence)
+    try:
+        if hardware is None and with_hardware:
+            from hal.factory import build_hardware
+
+            hardware = build_hardware(hardware_spec(config), events)
+        sync = None
+        if with_sync:
+            from firmware.sync import SyncService
+
+            sync = SyncService(config, journal, clock, events)
+        register = Register(
+            config=config,
+            clock=clock,
+            journal=journal,
+            catalog=load_catalog(config),
+            roster=load_roster(config),
+            events=events,
+            hardware=hardware,
+            sync=sync,
+            demo_pins=demo_pins,
+            ntp_synced=ntp_synced or (lambda: True if clock is not None and not isinstance(clock, SystemClock) else ntp_synchronised()),
+        )
+    except BaseException:
+        journal.close()
+        raise
+    if hardware is not None and hasattr(hardware, "start"):
+        hardware.start()
+    if sync is not None:
+        sync.start()
+    return register

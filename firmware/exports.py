@@ -1,0 +1,75 @@
+"""Receipts out of the journal as files a technician or accountant can open: CSV (one row per line) and JSON.
+
+Used by the status screen ("export pending to USB") and `kassa-provision
+export-pending`. Files are written atomically; amounts stay integer minor units
+in both formats (the CSV also has the currency so a spreadsheet can scale).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from firmware.atomicfile import write_atomic
+
+LINE_COLUMNS = (
+    "receipt_id", "seq", "kind", "created_at", "offline", "clerk_id", "currency",
+    "line", "sku", "name", "qty", "unit_price", "discount", "tax_code", "amount",
+    "receipt_total", "tenders", "refund_of",
+)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    receipts: int
+    lines_csv: Path
+    receipts_json: Path
+
+
+def _rows(receipt: dict[str, Any]) -> Iterable[list[Any]]:
+    tenders = ";".join(f"{t.get('type')}:{t.get('amount')}" for t in receipt.get("tenders", []))
+    base = [receipt.get("receipt_id"), receipt.get("seq"), receipt.get("kind"), receipt.get("created_at"),
+            receipt.get("offline"), receipt.get("clerk_id"), receipt.get("currency")]
+    tail = [receipt.get("totals", {}).get("total"), tenders, receipt.get("refund_of") or ""]
+    lines = receipt.get("lines") or [{}]
+    for number, line in enumerate(lines, start=1):
+        yield base + [number if line else "", line.get("sku", ""), line.get("name", ""), line.get("qty", ""),
+                      line.get("unit_price", ""), line.get("discount", ""), line.get("tax_code", ""),
+                      line.get("amount", "")] + tail
+
+
+def export_receipts(
+    receipts: Iterable[dict[str, Any]],
+    directory: Path,
+    stem: str,
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write `{stem}-lines.csv` and `{stem}-receipts.json` into `directory`; return the count."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(LINE_COLUMNS)
+    kept = []
+    for receipt in receipts:
+        kept.append(receipt)
+        writer.writerows(_rows(receipt))
+        if progress is not None:
+            progress(1)
+    lines_csv = directory / f"{stem}-lines.csv"
+    receipts_json = directory / f"{stem}-receipts.json"
+    write_atomic(lines_csv, text.getvalue().encode("utf-8"))
+    write_atomic(receipts_json, json.dumps(kept, ensure_ascii=False, indent=1).encode("utf-8"))
+    return ExportResult(len(kept), lines_csv, receipts_json)
+
+
+def unconfirmed_receipts(journal: Any) -> Iterable[dict[str, Any]]:
+    """Every receipt the fleet has not confirmed yet (pending, delivered or quarantined), in seq order."""
+    for receipt in journal.iter_receipts():
+        if journal.delivery(receipt["seq"]).state != "confirmed":
+            yield receipt

@@ -1,0 +1,99 @@
+"""The journal writer thread: seals and commits receipts off the UI thread, reports back through the event queue.
+
+The register hands over a receipt body; this thread assigns `seq` and the hash
+link at the moment of commit (so seq stays gapless even if a commit fails),
+waits for the fsync, and puts `ReceiptCommitted` or `CommitFailed` on the
+register's queue. No frame ever waits on a disk flush.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from firmware.domain.receipt import finalize
+from firmware.errors import JournalError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReceiptCommitted:
+    """A receipt is durable in the journal; `purpose` tells the register what to do next."""
+
+    receipt: dict[str, Any]
+    purpose: str
+
+
+@dataclass(frozen=True)
+class CommitFailed:
+    """A receipt could not be made durable; nothing was committed and no money may move."""
+
+    sale_id: str
+    reason: str
+    purpose: str
+
+
+_STOP = object()
+
+
+class Committer:
+    """One thread that owns writing receipts to the journal."""
+
+    def __init__(self, journal: Any, register_id: str, events: "queue.Queue[Any]") -> None:
+        self._journal = journal
+        self._register_id = register_id
+        self._events = events
+        self._jobs: "queue.Queue[Any]" = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="kassa-committer", daemon=True)
+        self._thread.start()
+
+    def submit(self, body: dict[str, Any], purpose: str) -> None:
+        """Queue a receipt body for commit; the outcome arrives as an event."""
+        self._idle.clear()
+        self._jobs.put((body, purpose))
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every submitted receipt is committed or failed (tests, shutdown)."""
+        return self._idle.wait(timeout)
+
+    def stop(self) -> None:
+        self._jobs.put(_STOP)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            body, purpose = job
+            self._events.put(self._commit(body, purpose))
+            if self._jobs.empty():
+                self._idle.set()
+
+    def _commit(self, body: dict[str, Any], purpose: str) -> ReceiptCommitted | CommitFailed:
+        journal = self._journal
+        try:
+            existing = journal.find_by_sale_id(body["sale_id"])
+            if existing is not None:
+                return ReceiptCommitted(existing, purpose)
+            receipt = finalize(
+                body,
+                register=self._register_id,
+                epoch=journal.epoch,
+                seq=journal.next_seq,
+                prev_hash=journal.last_hash,
+            )
+            return ReceiptCommitted(journal.commit_receipt(receipt), purpose)
+        except JournalError as exc:
+            log.error("commit of sale %s refused: %s", body.get("sale_id"), exc)
+            return CommitFailed(body.get("sale_id", "?"), str(exc), purpose)
+        except Exception as exc:  # the register must hear about any failure, never hang in "committing"
+            log.exception("commit of sale %s failed unexpectedly", body.get("sale_id"))
+            return CommitFailed(body.get("sale_id", "?"), f"could not save the sale ({exc.__class__.__name__})", purpose)

@@ -1,0 +1,540 @@
+"""The register: the app service every front end drives (login, cart, tender, commit, and what follows).
+
+One thread (the UI's) calls commands and `pump()`; scanners, the printer, the
+journal writer and MQTT run on their own threads and reach the register only
+as events on its queue. Commands never raise: they return an `Outcome` whose
+message is in the cashier's words. The commit point is the journal: the
+drawer opens and the receipt prints only after `ReceiptCommitted` arrives.
+Back-office commands (refunds, park, reports, shifts) live in `backoffice.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from firmware.clock import Clock, iso_utc
+from firmware.config import Config
+from firmware.domain.catalog import Catalog, ScanRejected
+from firmware.domain.clerks import Clerk, Roster
+from firmware.domain.sale import Sale
+from firmware.errors import KassaError
+from firmware.register import backoffice, events_in
+from firmware.register.committer import CommitFailed, Committer, ReceiptCommitted
+from firmware.register.health import HealthBoard
+from firmware.register.view import (
+    ClerkInfo,
+    ItemInfo,
+    LineView,
+    Message,
+    Outcome,
+    QuickKeyInfo,
+    RegisterView,
+    TotalsView,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_PIN_FAILURES = 5
+LOCKOUT_SECONDS = 60.0
+
+
+def _guarded(method: Callable[..., Outcome]) -> Callable[..., Outcome]:
+    """Turn any refusal or unexpected error of a command into an Outcome; never a traceback upward."""
+
+    def wrapper(self: "Register", *args: Any, **kwargs: Any) -> Outcome:
+        try:
+            outcome = method(self, *args, **kwargs)
+        except KassaError as exc:
+            outcome = Outcome.refused(str(exc))
+        except Exception:
+            log.exception("register command %s failed", method.__name__)
+            outcome = Outcome.refused("Something went wrong; the sale is safe. Try again or call the manager.")
+        self._said(outcome)
+        return outcome
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+@dataclass
+class _Lockout:
+    failures: int = 0
+    until: float = 0.0
+
+
+class Register(backoffice.BackOffice):
+    """Commands and read models of one register. Build it with `firmware.bootstrap.bootstrap`."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        clock: Clock,
+        journal: Any,
+        catalog: Catalog,
+        roster: Roster,
+        events: "queue.Queue[Any]",
+        hardware: Any = None,
+        sync: Any = None,
+        demo_pins: dict[str, str] | None = None,
+        ntp_synced: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.journal = journal
+        self.catalog = catalog
+        self.roster = roster
+        self.events = events
+        self.hardware = hardware
+        self.sync = sync
+        self._demo_pins = dict(demo_pins or {})
+        self._ntp_synced = ntp_synced
+        self.board = HealthBoard()
+        self._committer = Committer(journal, config.device.register, events)
+        self._clerk: Clerk | None = None
+        self._sale: Sale | None = None
+        self._phase = "login"
+        self._last_receipt: dict[str, Any] | None = None
+        self._message: Message | None = None
+        self._flash_line: int | None = None
+        self._lockouts: dict[str, _Lockout] = {}
+        self._print_jobs: dict[Any, str] = {}
+        self._revision = 0
+        self._view: RegisterView | None = None
+        self._last_outbox_refresh = -1e9
+        self._days_left: float | None = None
+        self._led_shown: str | None = None
+        backoffice.BackOffice.__init__(self)
+        self.refresh_outbox(force=True)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _changed(self) -> None:
+        self._revision += 1
+        self._view = None
+
+    def _said(self, outcome: Outcome) -> None:
+        if outcome.message:
+            level = "info" if outcome.ok else "error"
+            self._message = Message(level, outcome.message, self.clock.now())
+        self._changed()
+
+    def pump(self, max_events: int = 200) -> bool:
+        """Apply queued events from hardware, the journal writer and sync; True when the view changed."""
+        before = self._revision
+        for _ in range(max_events):
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                if isinstance(event, ReceiptCommitted):
+                    self._on_committed(event)
+                elif isinstance(event, CommitFailed):
+                    self._on_commit_failed(event)
+                else:
+                    events_in.apply(self, event)
+            except Exception:
+                log.exception("event %r could not be applied", event)
+        self.refresh_outbox()
+        self._drive_led()
+        return self._revision != before
+
+    def refresh_outbox(self, force: bool = False) -> None:
+        """Re-read outbox counts from the journal at most once a second (cheap, small store)."""
+        mono = self.clock.monotonic()
+        if not force and mono - self._last_outbox_refresh < 1.0:
+            return
+        self._last_outbox_refresh = mono
+        before = self.board.sync
+        self.board.update_outbox(self.journal.summary(), self.clock.now())
+        if self.sync is not None:
+            state = self.sync.state()
+            self.board.set_fault(getattr(state, "fault", None))
+        if self.board.sync != before:
+            self._changed()
+
+    def _drive_led(self) -> None:
+        if self.hardware is None or self.hardware.led is None:
+            return
+        wanted = self.board.led_state()
+        if wanted != self._led_shown:
+            self._led_shown = wanted
+            try:
+                self.hardware.led.show(wanted)
+            except Exception:
+                log.exception("status LED could not be set")
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait for pending commits, then apply their events (tests and shutdown)."""
+        self._committer.wait_idle(timeout)
+        self.pump(10_000)
+
+    def shutdown(self) -> None:
+        """Finish commits, stop sync and hardware threads, close the journal."""
+        self._committer.wait_idle(10)
+        self._committer.stop()
+        for part in (self.sync, self.hardware):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    log.exception("stopping %r failed", part)
+        self.journal.close()
+
+    # ------------------------------------------------------------------ read models
+
+    def view(self) -> RegisterView:
+        if self._view is None:
+            self._view = self._build_view()
+        return self._view
+
+    def _build_view(self) -> RegisterView:
+        cfg = self.config
+        lines: tuple[LineView, ...] = ()
+        totals = TotalsView()
+        tenders: tuple[dict[str, Any], ...] = ()
+        customer = None
+        if self._sale is not None:
+            sale = self._sale
+            lines = tuple(
+                LineView(l.line_no, l.sku, l.name, l.qty, l.unit_price, l.discount, l.amount, l.voided)
+                for l in sale.lines
+            )
+            t = self._totals(sale)
+            totals = TotalsView(t.subtotal, t.tax, t.total, t.paid, t.due, t.change, t.rounding, t.cash_due, t.discount)
+            tenders = tuple({"type": x.kind, "amount": x.amount, "change": x.change} for x in sale.tenders)
+            customer = sale.customer_code
+        now = self.clock.now()
+        return RegisterView(
+            revision=self._revision,
+            store=cfg.device.store,
+            register=cfg.device.register,
+            currency=self.currency,
+            phase=self._phase,
+            clerk=ClerkInfo(self._clerk.clerk_id, self._clerk.name, self._clerk.role) if self._clerk else None,
+            lines=lines,
+            totals=totals,
+            tenders=tenders,
+            customer_code=customer,
+            last_receipt=self._last_receipt,
+            message=self._message,
+            flash_line=self._flash_line,
+            sync=self.board.sync,
+            health=dict(self.board.devices),
+            warnings=self.board.warnings(now, cfg.policy, self._days_left),
+            print_backlog=len(self.hardware.printer.backlog()) if self.hardware is not None else 0,
+        )
+
+    @property
+    def currency(self) -> str:
+        return self.catalog.currency or self.config.shop.currency
+
+    @property
+    def tax_rates(self) -> dict[str, str]:
+        return dict(self.catalog.tax_rates or self.config.shop.tax_rates)
+
+    def _totals(self, sale: Sale) -> Any:
+        shop = self.config.shop
+        return sale.totals(self.tax_rates, shop.tax_included, shop.cash_rounding)
+
+    def clerks(self) -> list[ClerkInfo]:
+        return [ClerkInfo(c.clerk_id, c.name, c.role) for c in self.roster.clerks]
+
+    def demo_pins(self) -> dict[str, str]:
+        return dict(self._demo_pins)
+
+    def quick_keys(self) -> list[QuickKeyInfo]:
+        out = []
+        for key in self.catalog.quick_keys:
+            item = self.catalog.by_sku(key.sku)
+            if item is not None:
+                out.append(QuickKeyInfo(key.label, item.sku, item.price))
+        return out
+
+    def search(self, text: str, limit: int = 20) -> list[ItemInfo]:
+        return [ItemInfo(i.sku, i.name, i.price, i.weighed) for i in self.catalog.search(text, limit)]
+
+    def recent_receipts(self, limit: int = 20) -> list[dict[str, Any]]:
+        return list(self.journal.recent(limit))
+
+    # ------------------------------------------------------------------ clerks
+
+    @_guarded
+    def login(self, clerk_id: str, pin: str) -> Outcome:
+        """Log a clerk in by PIN; repeated failures lock that clerk out for a minute."""
+        lock = self._lockouts.setdefault(clerk_id, _Lockout())
+        mono = self.clock.monotonic()
+        if lock.until > mono:
+            return Outcome.refused(f"Too many wrong PINs. Try again in {int(lock.until - mono) + 1} s.")
+        clerk = self.roster.authenticate(clerk_id, pin)
+        if clerk is None:
+            lock.failures += 1
+            if lock.failures >= MAX_PIN_FAILURES:
+                lock.failures = 0
+                lock.until = mono + LOCKOUT_SECONDS
+                log.warning("clerk %s locked out after %d wrong PINs", clerk_id, MAX_PIN_FAILURES)
+                return Outcome.refused(f"Too many wrong PINs. Locked for {int(LOCKOUT_SECONDS)} s.")
+            return Outcome.refused("Wrong PIN. Try again.")
+        self._lockouts.pop(clerk_id, None)
+        self._clerk = clerk
+        self._phase = "sell" if self._phase == "login" else self._phase
+        log.info("clerk %s logged in", clerk.clerk_id)
+        return Outcome(True, f"Hello, {clerk.name}")
+
+    @_guarded
+    def logout(self) -> Outcome:
+        if self._phase in ("tender", "committing"):
+            return Outcome.refused("Finish or cancel the payment first.")
+        self._clerk = None
+        self._phase = "login"
+        return Outcome(True, "")
+
+    def _manager(self, pin: str | None, what: str) -> Clerk:
+        """The approving manager for `what`, or raise a refusal naming what needs approval."""
+        if self._clerk is not None and self._clerk.role == "manager" and pin is None:
+            return self._clerk
+        if not pin:
+            raise backoffice.Refusal(f"{what} needs a manager's PIN.")
+        manager = self.roster.approve(pin)
+        if manager is None:
+            raise backoffice.Refusal("That is not a manager's PIN.")
+        return manager
+
+    def _require_clerk(self) -> Clerk:
+        if self._clerk is None:
+            raise backoffice.Refusal("Log in first.")
+        return self._clerk
+
+    # ------------------------------------------------------------------ cart
+
+    def _cart(self) -> Sale:
+        clerk = self._require_clerk()
+        if self._phase == "done":
+            self._phase = "sell"
+            self._sale = None
+        if self._phase == "committing":
+            raise backoffice.Refusal("Saving the last sale; one moment.")
+        if self._sale is None:
+            shop = self.config.shop
+            self._sale = Sale.open(uuid.uuid4().hex, clerk.clerk_id, rates=self.tax_rates,
+                                   tax_included=shop.tax_included, cash_rounding=shop.cash_rounding)
+        return self._sale
+
+    def _set_sale(self, sale: Sale, flash: int | None = None) -> None:
+        self._sale = sale
+        self._flash_line = flash
+
+    @_guarded
+    def scan(self, code: str) -> Outcome:
+        """A barcode from any scanner: adds the item or says plainly why not."""
+        found = self.catalog.lookup_scan(code.strip())
+        if isinstance(found, ScanRejected):
+            return Outcome.refused(found.reason)
+        if found.weighed:
+            return Outcome.refused(f"{found.name} is sold by weight: enter the weight, then the item.")
+        return self._add(found, 1, "scan")
+
+    @_guarded
+    def add_sku(self, sku: str, qty: Any = 1) -> Outcome:
+        item = self.catalog.by_sku(sku.strip())
+        if item is None:
+            return Outcome.refused(f"No item with number {sku}.")
+        return self._add(item, qty, "sku")
+
+    @_guarded
+    def add_quick_key(self, index: int) -> Outcome:
+        keys = self.catalog.quick_keys
+        if not 0 <= index < len(keys):
+            return Outcome.refused("That key has no item.")
+        item = self.catalog.by_sku(keys[index].sku)
+        if item is None:
+            return Outcome.refused("That key's item is no longer sold.")
+        return self._add(item, 1, "quick_key")
+
+    def _add(self, item: Any, qty: Any, source: str) -> Outcome:
+        sale = self._cart()
+        if self._phase != "sell":
+            return Outcome.refused("Finish the payment first, or go back to the cart.")
+        new = sale.add(item, qty, source)
+        self._set_sale(new, new.lines[-1].line_no if new.lines else None)
+        return Outcome(True, f"{item.name} added")
+
+    @_guarded
+    def set_qty(self, line_no: int, qty: Any) -> Outcome:
+        self._set_sale(self._cart().set_qty(line_no, qty), line_no)
+        return Outcome(True, "Quantity changed")
+
+    @_guarded
+    def void_line(self, line_no: int, manager_pin: str | None = None) -> Outcome:
+        sale = self._cart()
+        approved = self._manager(manager_pin, "Voiding after payment started").clerk_id if manager_pin else None
+        self._set_sale(sale.void_line(line_no, approved_by=approved))
+        return Outcome(True, "Line voided")
+
+    @_guarded
+    def discount_line(self, line_no: int, percent: Any = None, amount: int | None = None, manager_pin: str | None = None) -> Outcome:
+        sale = self._cart()
+        approved = self._manager(manager_pin, "A large discount").clerk_id if manager_pin else self._own_approval()
+        self._set_sale(
+            sale.discount_line(line_no, percent=percent, amount=amount, approved_by=approved,
+                               limit_percent=self.config.shop.manager_discount_percent),
+            line_no,
+        )
+        return Outcome(True, "Discount given")
+
+    @_guarded
+    def discount_cart(self, percent: Any = None, amount: int | None = None, manager_pin: str | None = None) -> Outcome:
+        sale = self._cart()
+        approved = self._manager(manager_pin, "A large discount").clerk_id if manager_pin else self._own_approval()
+        self._set_sale(
+            sale.discount_cart(percent=percent, amount=amount, approved_by=approved,
+                               limit_percent=self.config.shop.manager_discount_percent)
+        )
+        return Outcome(True, "Discount given")
+
+    def _own_approval(self) -> str | None:
+        return self._clerk.clerk_id if self._clerk is not None and self._clerk.role == "manager" else None
+
+    @_guarded
+    def set_customer(self, code: str) -> Outcome:
+        self._set_sale(self._cart().set_customer(code))
+        return Outcome(True, "Customer set" if code.strip() else "Customer removed")
+
+    # ------------------------------------------------------------------ tender and commit
+
+    @_guarded
+    def begin_tender(self) -> Outcome:
+        sale = self._cart()
+        sale = sale.begin_tender()
+        self._set_sale(sale)
+        if sale.phase == "paid":  # a cart worth nothing needs no payment
+            self._commit_sale(sale)
+            return Outcome(True, "Saving the sale")
+        self._phase = "tender"
+        return Outcome(True, "")
+
+    @_guarded
+    def back_to_cart(self) -> Outcome:
+        if self._phase != "tender" or self._sale is None:
+            return Outcome.refused("There is no payment to cancel.")
+        self._set_sale(self._sale.back_to_cart())
+        self._phase = "sell"
+        return Outcome(True, "")
+
+    @_guarded
+    def tender(self, kind: str, amount: int | None = None, reference: str | None = None, manager_pin: str | None = None) -> Outcome:
+        """Take a payment (None = exactly what is due); when paid in full the sale is committed, then the drawer opens."""
+        if self._phase == "sell" and self._sale is not None:
+            self._set_sale(self._sale.begin_tender())
+            self._phase = "tender"
+        if self._phase != "tender" or self._sale is None:
+            return Outcome.refused("Nothing to pay for.")
+        approved = self._manager(manager_pin, "A large on-account sale").clerk_id if manager_pin else self._own_approval()
+        sale = self._sale.add_tender(
+            kind, amount, reference=reference, cash_rounding=self.config.shop.cash_rounding,
+            offline=not self.board.sync.online, on_account_limit=self.config.shop.on_account_offline_limit,
+            approved_by=approved if kind == "on_account" else None,
+        )
+        self._set_sale(sale)
+        if sale.phase != "paid":
+            return Outcome(True, "Payment taken; more to pay")
+        self._commit_sale(sale)
+        return Outcome(True, "Saving the sale")
+
+    def _receipt_context(self) -> dict[str, Any]:
+        shop = self.config.shop
+        now = self.clock.now()
+        return dict(
+            store=self.config.device.store,
+            register=self.config.device.register,
+            currency=self.currency,
+            created_at=iso_utc(now),
+            clock_trusted=self._clock_trusted(now),
+            offline=not self.board.sync.online,
+            rates=self.tax_rates,
+            tax_included=shop.tax_included,
+            cash_rounding=shop.cash_rounding,
+        )
+
+    def _clock_trusted(self, now: Any) -> bool:
+        if not self._ntp_synced():
+            return False
+        last = self.journal.recent(1)
+        return not last or last[0].get("created_at", "") <= iso_utc(now)
+
+    def _commit_sale(self, sale: Sale) -> None:
+        body = sale.receipt_body(**self._receipt_context())
+        self._phase = "committing"
+        self._committer.submit(body, "sale")
+
+    def _on_committed(self, event: ReceiptCommitted) -> None:
+        receipt = event.receipt
+        log.info("receipt %s committed (%s)", receipt["receipt_id"], receipt["kind"])
+        if event.purpose == "sale":
+            self._last_receipt = receipt
+            self._sale = None
+            self._phase = "done"
+            change = sum(t.get("change", 0) for t in receipt.get("tenders", []))
+            self._message = Message("info", "Paid" + (f", change {change}" if change else ""), self.clock.now())
+        self._after_commit(receipt, event.purpose)
+        self.refresh_outbox(force=True)
+        self._changed()
+
+    def _after_commit(self, receipt: dict[str, Any], purpose: str) -> None:
+        """Only now, with the receipt durable: open the drawer for cash, print the receipt, nudge sync."""
+        cash = any(t.get("type") == "cash" for t in receipt.get("tenders", []))
+        if self.hardware is not None:
+            if cash or receipt.get("kind") == "no_sale":
+                self.hardware.drawer.open()
+            if receipt.get("kind") != "no_sale":
+                self.print_receipt(receipt)
+        if self.sync is not None:
+            self.sync.sync_now()
+        backoffice.BackOffice.after_commit(self, receipt, purpose)
+
+    def _on_commit_failed(self, event: CommitFailed) -> None:
+        self.board.set_device("journal", False, "write failed", event.reason)
+        if event.purpose == "sale":
+            self._phase = "tender"
+        self._message = Message("error", f"The sale could not be saved: {event.reason}. No money has moved.", self.clock.now())
+        self._changed()
+
+    def print_receipt(self, receipt: dict[str, Any], copy: bool = False) -> None:
+        shop = self.config.shop
+        header = [shop.name, *shop.address]
+        job = self.hardware.printer.submit(receipt, header, copy=copy, currency=receipt.get("currency", self.currency))
+        self._print_jobs[job] = receipt["receipt_id"]
+
+    @_guarded
+    def new_sale(self) -> Outcome:
+        if self._phase == "committing":
+            return Outcome.refused("Saving the last sale; one moment.")
+        self._require_clerk()
+        self._phase = "sell"
+        self._sale = None
+        self._flash_line = None
+        return Outcome(True, "")
+
+    # ------------------------------------------------------------------ sync
+
+    @_guarded
+    def sync_now(self) -> Outcome:
+        if self.sync is None:
+            return Outcome.refused("No broker is configured.")
+        self.sync.sync_now()
+        return Outcome(True, "Sending now" if self.board.sync.online else "Offline: will send when the network is back")
+
+    @_guarded
+    def retry_quarantined(self) -> Outcome:
+        n = self.journal.requeue_quarantined()
+        if self.sync is not None:
+            self.sync.sync_now()
+        self.refresh_outbox(force=True)
+        return Outcome(True, f"{n} receipts queued again")

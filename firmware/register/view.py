@@ -1,0 +1,126 @@
+"""Read models the register hands to front ends: immutable snapshots, cheap to compare by `revision`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a register command did: `ok`, a sentence for the cashier, and optional data."""
+
+    ok: bool
+    message: str = ""
+    data: Any = None
+
+    @classmethod
+    def refused(cls, message: str) -> "Outcome":
+        return cls(False, message)
+
+
+@dataclass(frozen=True)
+class ClerkInfo:
+    clerk_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    sku: str
+    name: str
+    price: int
+    weighed: bool = False
+
+
+@dataclass(frozen=True)
+class QuickKeyInfo:
+    label: str
+    sku: str
+    price: int
+
+
+@dataclass(frozen=True)
+class LineView:
+    line_no: int
+    sku: str
+    name: str
+    qty: Any
+    unit_price: int
+    discount: int
+    amount: int
+    voided: bool = False
+
+
+@dataclass(frozen=True)
+class TotalsView:
+    subtotal: int = 0
+    tax: int = 0
+    total: int = 0
+    paid: int = 0
+    due: int = 0
+    change: int = 0
+    rounding: int = 0
+    cash_due: int = 0
+    discount: int = 0
+
+
+@dataclass(frozen=True)
+class Message:
+    level: str  # "info" | "warn" | "error"
+    text: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SyncView:
+    online: bool = False
+    pending: int = 0
+    quarantined: int = 0
+    oldest_pending_at: datetime | None = None
+    last_sync_at: datetime | None = None
+    stale: bool = False
+    fault: str | None = None
+    quarantined_items: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    ok: bool
+    state: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ParkedInfo:
+    park_id: str
+    clerk_id: str
+    parked_at: datetime
+    lines: int
+    total: int
+    stale: bool
+
+
+@dataclass(frozen=True)
+class RegisterView:
+    """Everything a screen needs to draw the register, at one revision."""
+
+    revision: int
+    store: str
+    register: str
+    currency: str
+    phase: str  # "login" | "sell" | "tender" | "committing" | "done"
+    clerk: ClerkInfo | None = None
+    lines: tuple[LineView, ...] = ()
+    totals: TotalsView = TotalsView()
+    tenders: tuple[dict[str, Any], ...] = ()
+    customer_code: str | None = None
+    last_receipt: dict[str, Any] | None = None
+    message: Message | None = None
+    flash_line: int | None = None
+    sync: SyncView = SyncView()
+    health: dict[str, DeviceHealth] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    print_backlog: int = 0
