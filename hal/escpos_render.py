@@ -1,0 +1,79 @@
+"""Blocks to ESC/POS bytes, built on python-escpos's Dummy (protocol apart from transport)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from hal.escpos_env import load_escpos
+from hal.layout import Block, Code, Text
+from hal.textenc import Transliterator
+
+INIT = b"\x1b@"
+PAPER_STATUS = b"\x10\x04\x04"  # DLE EOT 4: roll paper sensor status
+
+
+def new_dummy(profile: str | None = None) -> Any:
+    """A python-escpos Dummy printer (the simulated printer keeps one; rendering uses throwaway ones)."""
+    return load_escpos().Dummy(profile=profile)
+
+
+@functools.lru_cache(maxsize=4)
+def transliterator(profile: str | None = None) -> Transliterator:
+    """One cached Transliterator per printer profile, asking escpos's encoder which characters a code page has."""
+    encoder = new_dummy(profile).magic.encoder
+    pages = list(encoder.codepages)
+    return Transliterator(lambda char: any(encoder.can_encode(page, char) for page in pages))
+
+
+def render(blocks: Sequence[Block], profile: str | None = None, cut: bool = True) -> bytes:
+    """ESC @, the blocks, then feed and cut (GS V)."""
+    printer = new_dummy(profile)
+    spell = transliterator(profile)
+    printer._raw(INIT)
+    for block in blocks:
+        if isinstance(block, Text):
+            printer.set(align=block.align, bold=block.bold, normal_textsize=not block.tall, double_height=block.tall)
+            printer.textln(spell(block.text))
+        elif isinstance(block, Code):
+            _code(printer, block)
+    printer.set(align="left", bold=False, normal_textsize=True)
+    if cut:
+        printer.cut()
+    return printer.output
+
+
+def _code(printer: Any, block: Code) -> None:
+    if block.kind == "code128":
+        # _hw_barcode, not barcode(): barcode() print()s its renderer choice to stdout on every call.
+        printer._hw_barcode("{B" + block.data, "CODE128", height=64, width=2, pos="BELOW", font="B",
+                            align_ct=True, function_type="B")
+        printer.ln()
+    else:
+        printer.set(align="center")
+        printer.qr(block.data, native=True, size=5)
+        printer.ln()
+    printer.set(align="left")
+
+
+def kick(pin: int = 2, pulse_ms: int = 100) -> bytes:
+    """ESC p m t1 t2: pulse the drawer on connector pin 2 (m=0) or 5 (m=1) for `pulse_ms` (2 ms units)."""
+    on = max(1, min(255, round(pulse_ms / 2)))
+    printer = new_dummy()
+    printer.cashdraw([27, 112, 0 if pin == 2 else 1, on, on])
+    return printer.output
+
+
+def paper_state(status: bytes | None) -> str:
+    """Decode a DLE EOT 4 answer: ok | low | out | unknown (no answer, or not a status byte)."""
+    if not status:
+        return "unknown"
+    byte = status[-1]
+    if byte & 0x93 != 0x12:  # fixed bits: 1 and 4 set, 0 and 7 clear
+        return "unknown"
+    if byte & 0x60:
+        return "out"
+    if byte & 0x0C:
+        return "low"
+    return "ok"

@@ -1,0 +1,131 @@
+"""The one place that builds hardware from the `[hardware]` URLs: build_hardware(spec, events) -> Hardware."""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import queue
+from dataclasses import dataclass
+from typing import Any
+
+from hal.errors import HardwareConfigError
+from hal.ports import Drawer, Printer, Scanner, StatusLed
+from hal.urls import (DrawerConfig, LedConfig, PrinterConfig, ScannerConfig, parse_drawer_url, parse_led_url,
+                      parse_printer_url, parse_scanner_url)
+
+__all__ = ["HardwareSpec", "Hardware", "build_hardware", "parse_scanner_url", "parse_printer_url",
+           "parse_drawer_url", "parse_led_url", "check_spec"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """The config's `[hardware]` URLs plus what the register knows (paper width, where to render, pins)."""
+
+    scanner: str
+    printer: str
+    drawer: str
+    led: str
+    paper_columns: int = 42
+    render_dir: str | pathlib.Path | None = None
+    pin_factory: Any = None  # gpiozero Factory for gpio: URLs; None = gpiozero's default (the Pi's own GPIO)
+    header: tuple[str, ...] = ("Kassa",)
+    drawer_open_warn_seconds: float = 60.0
+    scanner_flush_after: float = 0.3
+
+
+@dataclass
+class Hardware:
+    """The four ports, built; `mock_factory` is the MockFactory behind simulated drawer/LED pins, if any."""
+
+    scanner: Scanner
+    printer: Printer
+    drawer: Drawer
+    led: StatusLed
+    mock_factory: Any = None
+
+    def start(self) -> None:
+        """Start reading the scanner (the printer worker runs from construction)."""
+        self.scanner.start()
+
+    def close(self) -> None:
+        """Stop every device and release pins, ptys and connections."""
+        for part in (self.scanner, self.printer, self.drawer, self.led):
+            try:
+                closer = getattr(part, "close", None) or getattr(part, "stop")
+                closer()
+            except Exception:  # one device's failure to close must not keep the others open
+                log.exception("closing %s failed", type(part).__name__)
+
+
+def check_spec(spec: HardwareSpec) -> tuple[ScannerConfig, PrinterConfig, DrawerConfig, LedConfig]:
+    """Parse every URL (raises HardwareConfigError naming the key); builds nothing."""
+    if not isinstance(spec.paper_columns, int) or not 24 <= spec.paper_columns <= 64:
+        raise HardwareConfigError("hardware.paper_columns", spec.paper_columns,
+                                  "must be the paper's characters per line, 32 (58 mm) or 42/48 (80 mm)", "42")
+    return (parse_scanner_url(spec.scanner), parse_printer_url(spec.printer), parse_drawer_url(spec.drawer),
+            parse_led_url(spec.led))
+
+
+def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
+    """Build every port from `spec`; simulated backends only where a URL says "simulated"."""
+    scanner_cfg, printer_cfg, drawer_cfg, led_cfg = check_spec(spec)
+    mock = None
+    if drawer_cfg.kind == "simulated" or led_cfg.kind == "simulated":
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        mock = MockFactory(pin_class=MockPWMPin)  # a fresh one per Hardware: mock pins are global per factory
+    scanner = build_scanner(scanner_cfg, events, spec.scanner_flush_after)
+    printer = build_printer(printer_cfg, events, spec)
+    drawer = build_drawer(drawer_cfg, events, printer, spec, mock)
+    led = build_led(led_cfg, spec.pin_factory, mock)
+    return Hardware(scanner, printer, drawer, led, mock)
+
+
+def build_scanner(config: ScannerConfig, events: queue.Queue, flush_after: float = 0.3) -> Scanner:
+    from hal.scanner import MemoryScanner, PtyScanner, SerialScanner
+
+    if config.kind == "serial":
+        return SerialScanner(config.path, events, config.baud, config.suffix, flush_after)
+    if config.kind == "pty":
+        scanner = PtyScanner(events, config.suffix, flush_after)
+        log.warning("simulated scanner on %s: echo 4006381333931 > %s", scanner.path, scanner.path)
+        return scanner
+    return MemoryScanner(events, config.suffix)
+
+
+def build_printer(config: PrinterConfig, events: queue.Queue, spec: HardwareSpec) -> Printer:
+    from hal.connectors import make_connector
+    from hal.printer import ReceiptPrinter
+
+    render_path = pathlib.Path(spec.render_dir) / "receipts.txt" if spec.render_dir else None
+    return ReceiptPrinter(make_connector(config), events, spec.paper_columns, render_path,
+                          status_timeout=config.status_timeout, profile=config.profile, header=spec.header)
+
+
+def build_drawer(config: DrawerConfig, events: queue.Queue, printer: Printer, spec: HardwareSpec,
+                 mock: Any) -> Drawer:
+    from hal.drawer import GpioDrawer, PrinterDrawer, SimulatedDrawer
+
+    left_open = config.left_open_s or spec.drawer_open_warn_seconds
+    if config.kind == "printer":
+        return PrinterDrawer(printer, config.kick_pin, config.pulse_ms)
+    if config.kind == "simulated":
+        return SimulatedDrawer(events, mock, pulse_ms=config.pulse_ms, left_open_s=left_open)
+    assert config.relay is not None
+    return GpioDrawer(config.relay, events, spec.pin_factory, config.sensor, config.pulse_ms, config.open_level,
+                      left_open)
+
+
+def build_led(config: LedConfig, pin_factory: Any, mock: Any) -> StatusLed:
+    from hal.led import RgbLed, SingleLed
+
+    if config.kind == "single":
+        assert config.pin is not None
+        return SingleLed(config.pin, pin_factory)
+    if config.kind == "simulated":
+        assert config.red is not None and config.green is not None
+        return RgbLed(config.red, config.green, config.blue, mock)
+    assert config.red is not None and config.green is not None
+    return RgbLed(config.red, config.green, config.blue, pin_factory)
