@@ -234,7 +234,7 @@ class Sale:
         if kind == "cash":
             cash_due = round_cash(remaining, step)
             given = cash_due if amount is None else amount
-            if given <= 0:
+            if given < 0 or (given == 0 and cash_due != 0):  # a due that rounds to 0 is settled by 0 cash
                 raise Refused("Amount must be more than zero")
             if given >= cash_due:
                 if refund and given != cash_due:
@@ -411,7 +411,7 @@ class Sale:
                 raise Refused(f"The discount ({amount}) is more than {what} is worth ({base})")
             pct, value = None, amount
             over = value * 100 > Decimal(limit) * base
-        if value and base <= 0:
+        if base <= 0 and (value or (pct is not None and pct > 0)):
             raise Refused(f"{what.capitalize()} is worth nothing: nothing to discount")
         if over and approved_by is None:
             raise Refused(f"A discount over {limit}% needs a manager's approval")
