@@ -58,6 +58,8 @@ class Hardware:
             except Exception:  # one device's failure to close must not keep the others open
                 log.exception("closing %s failed", type(part).__name__)
 
+    stop = close
+
 
 def check_spec(spec: HardwareSpec) -> tuple[ScannerConfig, PrinterConfig, DrawerConfig, LedConfig]:
     """Parse every URL (raises HardwareConfigError naming the key); builds nothing."""

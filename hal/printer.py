@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hal.connectors import Connector
-from hal.errors import DeviceUnavailable, PaperOut, UnknownJob
+from hal.errors import PaperOut, UnknownJob
 from hal.events import DeviceState, PrintDone, PrintFailed
-from hal.layout import Block, layout_receipt, plain_lines, render_text, code_for
+from hal.layout import Block, code_for, layout_receipt, plain_lines, render_text
 from hal.ports import BacklogEntry, Printer, SelfTestResult
 
 log = logging.getLogger(__name__)
