@@ -1,0 +1,44 @@
+"""Errors of the technician CLI; each names what went wrong and the fix (exit 2 for usage/input, 1 otherwise)."""
+
+from __future__ import annotations
+
+from firmware.errors import ConfigError, KassaError
+
+__all__ = ["ProvisionError", "InputRejected", "RowProblem", "SelfTestFailed", "ResetRefused"]
+
+
+class ProvisionError(KassaError):
+    """An operation could not be carried out (exit 1); the message says what to do."""
+
+
+class InputRejected(ConfigError):
+    """A file or option given by the technician is invalid (exit 2); nothing was changed."""
+
+    def __init__(self, message: str, problems: "list[RowProblem] | None" = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class SelfTestFailed(ProvisionError):
+    """At least one self-test check failed; the report says which and how to fix it."""
+
+
+class ResetRefused(ProvisionError):
+    """A reset would lose receipts the fleet has not confirmed."""
+
+
+class RowProblem:
+    """One bad entry of an imported file: where (line or entry), which field, and why."""
+
+    __slots__ = ("where", "field", "reason")
+
+    def __init__(self, where: str, field: str, reason: str) -> None:
+        self.where = where
+        self.field = field
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"RowProblem({self.where!r}, {self.field!r}, {self.reason!r})"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.field}: {self.reason}"

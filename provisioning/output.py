@@ -1,0 +1,74 @@
+"""Console output for the technician: rich tables, one-line errors with the fix, and exit codes (0/2/1)."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from firmware.errors import ConfigError, KassaError
+from provisioning.errors import InputRejected, RowProblem
+
+__all__ = ["console", "err_console", "guard", "problems_table", "files_table", "EXIT_OK", "EXIT_USAGE", "EXIT_FAIL"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def console() -> Console:
+    """A console on the current stdout (looked up per call so test runners can capture it)."""
+    return Console(highlight=False, soft_wrap=False, width=120)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, width=120)
+
+
+def problems_table(problems: list[RowProblem], limit: int = 200) -> Table:
+    table = Table(title="Problems (nothing was applied)", show_lines=False)
+    for col in ("where", "field", "reason"):
+        table.add_column(col)
+    for p in problems[:limit]:
+        table.add_row(p.where, p.field, p.reason)
+    if len(problems) > limit:
+        table.add_row("...", "", f"{len(problems) - limit} more")
+    return table
+
+
+def files_table(paths: list[Path], title: str = "Written") -> Table:
+    table = Table(title=title)
+    table.add_column("file")
+    table.add_column("mode")
+    for path in paths:
+        try:
+            mode = stat.filemode(path.lstat().st_mode)
+        except OSError:
+            mode = "?"
+        table.add_row(str(path), mode)
+    return table
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Turn our errors and OS errors into a message naming the fix and exit code 2 or 1; never a traceback."""
+    try:
+        yield
+    except InputRejected as exc:
+        if exc.problems:
+            console().print(problems_table(exc.problems))
+        err_console().print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except ConfigError as exc:
+        err_console().print(f"[red]config error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except KassaError as exc:
+        err_console().print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_FAIL) from None
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        err_console().print(f"[red]error:[/red]{where}: {exc.strerror or exc}; check the path and permissions (sudo?)")
+        raise typer.Exit(EXIT_FAIL) from None
