@@ -1,0 +1,297 @@
+"""Delivery state of receipts (pending/delivered/confirmed/quarantined), group-committed apart from them.
+
+Receipts never change; what the sync thread learns about them is logged
+here as small ops (`delivered`, `confirmed`, `failed`, `pending`). Marks
+change memory at once and are queued; a writer thread appends everything
+queued as one record with one fsync every few milliseconds, and `flush()`
+waits for it. A crash loses at most marks not yet flushed, so a receipt is
+at worst sent again, which the fleet dedupes. Receipts confirmed in an
+unbroken run from seq 1 collapse into a `floor`, so memory grows only with
+the receipts not yet confirmed. The log is compacted to one snapshot
+record by the writer thread, never by the committing thread.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from firmware.clock import iso_utc
+from firmware.errors import JournalError
+from firmware.journal.fileops import FileOps
+from firmware.journal.logfile import LogFile
+
+log = logging.getLogger(__name__)
+
+PENDING, DELIVERED, CONFIRMED, QUARANTINED = "pending", "delivered", "confirmed", "quarantined"
+COMPACT_BYTES = 256 * 1024
+
+# entry fields: [state, attempts, error, delivered_at, confirmed_at, failed_at]
+STATE, ATTEMPTS, ERROR, DELIVERED_AT, CONFIRMED_AT, FAILED_AT = range(6)
+
+
+def _at(moment: datetime | str | None) -> str | None:
+    if moment is None or isinstance(moment, str):
+        return moment
+    return iso_utc(moment)
+
+
+class DeliveryStore:
+    """In-memory delivery state backed by a group-committed log."""
+
+    def __init__(self, path: str, ops: FileOps, recovery: list[str], *, last_seq: int,
+                 max_attempts: int = 5, interval: float = 0.003) -> None:
+        self.max_attempts = max_attempts
+        self.interval = interval
+        self.floor = 0
+        self.last_seq = 0
+        self.entries: dict[int, list[Any]] = {}
+        self.pending: list[int] = []
+        self.counts = {DELIVERED: 0, QUARANTINED: 0, CONFIRMED: 0}
+        self.last_delivered_at: str | None = None
+        self.last_confirmed_at: str | None = None
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._queue: list[list[Any]] = []
+        self._queued_gen = 0
+        self._written_gen = 0
+        self._error: JournalError | None = None
+        self._stop = False
+        self._log = LogFile(path, ops)
+        for record in self._log.load(recovery):
+            if "snap" in record:
+                self._load_snapshot(record["snap"])
+            for op in record.get("ops", []):
+                self._apply(op)
+        self.add_committed_upto(last_seq)
+        self._log.open_for_append()
+        self._thread = threading.Thread(target=self._writer, name="journal-delivery-writer", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ state
+
+    def _load_snapshot(self, snap: dict[str, Any]) -> None:
+        self.floor = snap["floor"]
+        self.entries = {int(k): v for k, v in snap["entries"].items()}
+        self.counts = {DELIVERED: 0, QUARANTINED: 0, CONFIRMED: self.floor}
+        for entry in self.entries.values():
+            if entry[STATE] in self.counts:
+                self.counts[entry[STATE]] += 1
+        self.last_delivered_at = snap.get("last_delivered_at")
+        self.last_confirmed_at = snap.get("last_confirmed_at")
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"snap": {"floor": self.floor, "entries": {str(k): list(v) for k, v in self.entries.items()},
+                         "last_delivered_at": self.last_delivered_at, "last_confirmed_at": self.last_confirmed_at}}
+
+    def add_committed_upto(self, last_seq: int) -> None:
+        """Receipts up to `last_seq` exist; new ones start pending (no write needed)."""
+        if last_seq <= self.last_seq:
+            return
+        start = max(self.last_seq, self.floor) + 1
+        for seq in range(start, last_seq + 1):
+            entry = self.entries.get(seq)
+            if entry is None or entry[STATE] == PENDING:
+                self.pending.append(seq)
+        self.last_seq = last_seq
+
+    def _entry(self, seq: int) -> list[Any]:
+        entry = self.entries.get(seq)
+        if entry is None:
+            entry = self.entries[seq] = [PENDING, 0, None, None, None, None]
+        return entry
+
+    def _set_state(self, seq: int, entry: list[Any], state: str) -> None:
+        old = entry[STATE]
+        if old == state:
+            return
+        if old in self.counts:
+            self.counts[old] -= 1
+        if state in self.counts:
+            self.counts[state] += 1
+        entry[STATE] = state
+        if seq <= self.last_seq:  # while loading, `pending` is built afterwards by add_committed_upto
+            i = bisect.bisect_left(self.pending, seq)
+            present = i < len(self.pending) and self.pending[i] == seq
+            if state == PENDING and not present:
+                self.pending.insert(i, seq)
+            elif state != PENDING and present:
+                del self.pending[i]
+
+    def _apply(self, op: list[Any]) -> bool:
+        """Apply one op; False when it changes nothing (not logged then)."""
+        kind, seq = op[0], op[1]
+        if seq <= self.floor:
+            return False
+        entry = self._entry(seq)
+        if kind == "d":
+            if entry[STATE] in (CONFIRMED,):
+                return False
+            self._set_state(seq, entry, DELIVERED)
+            entry[DELIVERED_AT] = op[2]
+            self.last_delivered_at = op[2]
+        elif kind == "c":
+            if entry[STATE] == CONFIRMED:
+                return False
+            self._set_state(seq, entry, CONFIRMED)
+            entry[CONFIRMED_AT] = op[2]
+            entry[ERROR] = None
+            self.last_confirmed_at = op[2]
+            self._advance_floor()
+        elif kind == "f":
+            if entry[STATE] in (CONFIRMED, QUARANTINED):
+                return False
+            entry[ATTEMPTS] += 1
+            entry[ERROR] = op[2]
+            entry[FAILED_AT] = op[3]
+            self._set_state(seq, entry, QUARANTINED if entry[ATTEMPTS] >= self.max_attempts else PENDING)
+        elif kind == "p":
+            if entry[STATE] not in (DELIVERED, QUARANTINED):
+                return False
+            if entry[STATE] == QUARANTINED:
+                entry[ATTEMPTS] = 0
+            self._set_state(seq, entry, PENDING)
+        else:
+            raise JournalError(f"unknown delivery op {kind!r} in the delivery log")
+        return True
+
+    def _advance_floor(self) -> None:
+        while True:
+            entry = self.entries.get(self.floor + 1)
+            if entry is None or entry[STATE] != CONFIRMED:
+                return
+            del self.entries[self.floor + 1]
+            self.floor += 1
+
+    def _do(self, ops: Iterable[list[Any]]) -> None:
+        with self._cond:
+            changed = False
+            for op in ops:
+                if 1 <= op[1] <= self.last_seq and self._apply(op):
+                    self._queue.append(op)
+                    changed = True
+            if changed:
+                self._queued_gen += 1
+                self._cond.notify_all()
+
+    # ------------------------------------------------------------ marks
+
+    def mark_delivered(self, seqs: Iterable[int], at: datetime | str) -> None:
+        stamp = _at(at)
+        self._do(["d", int(s), stamp] for s in seqs)
+
+    def mark_confirmed_seqs(self, seqs: Iterable[int], at: datetime | str) -> None:
+        stamp = _at(at)
+        self._do(["c", int(s), stamp] for s in seqs)
+
+    def record_failure(self, seq: int, error: str, at: datetime | str) -> bool:
+        with self._cond:
+            before = self.entries.get(seq, [PENDING])[STATE]
+        self._do([["f", int(seq), str(error), _at(at)]])
+        with self._cond:
+            entry = self.entries.get(seq)
+            return before != QUARANTINED and entry is not None and entry[STATE] == QUARANTINED
+
+    def requeue_quarantined(self) -> int:
+        with self._cond:
+            seqs = [s for s, e in self.entries.items() if e[STATE] == QUARANTINED]
+        self._do(["p", s] for s in sorted(seqs))
+        return len(seqs)
+
+    def mark_pending(self, seqs: Iterable[int]) -> None:
+        self._do(["p", int(s)] for s in seqs)
+
+    # ------------------------------------------------------------ reads
+
+    def outbox(self, after_seq: int = 0, limit: int = 100) -> list[int]:
+        with self._cond:
+            i = bisect.bisect_right(self.pending, after_seq)
+            return self.pending[i : i + limit]
+
+    def due_for_resend(self, before: datetime | str) -> list[int]:
+        cutoff = _at(before)
+        with self._cond:
+            return sorted(s for s, e in self.entries.items()
+                          if e[STATE] == DELIVERED and e[DELIVERED_AT] is not None and e[DELIVERED_AT] < cutoff)
+
+    def delivery(self, seq: int) -> dict[str, Any] | None:
+        with self._cond:
+            if seq < 1 or seq > self.last_seq:
+                return None
+            if seq <= self.floor:
+                return {"seq": seq, "state": CONFIRMED, "attempts": 0, "error": None,
+                        "delivered_at": None, "confirmed_at": None, "failed_at": None}
+            e = self.entries.get(seq, [PENDING, 0, None, None, None, None])
+            return {"seq": seq, "state": e[STATE], "attempts": e[ATTEMPTS], "error": e[ERROR],
+                    "delivered_at": e[DELIVERED_AT], "confirmed_at": e[CONFIRMED_AT], "failed_at": e[FAILED_AT]}
+
+    def quarantined_items(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return [{"seq": s, "error": e[ERROR], "attempts": e[ATTEMPTS], "failed_at": e[FAILED_AT]}
+                    for s, e in sorted(self.entries.items()) if e[STATE] == QUARANTINED]
+
+    def counts_snapshot(self) -> tuple[int, int, int, int, str | None, str | None]:
+        with self._cond:
+            return (len(self.pending), self.counts[DELIVERED], self.counts[CONFIRMED], self.counts[QUARANTINED],
+                    self.last_delivered_at, self.last_confirmed_at)
+
+    # ------------------------------------------------------------ writer
+
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stop:
+                    self._cond.wait()
+                if not self._queue and self._stop:
+                    return
+            if self.interval and not self._stop:
+                time.sleep(self.interval)  # gather more marks into this fsync
+            with self._cond:
+                batch, gen = self._queue, self._queued_gen
+                self._queue = []
+            try:
+                self._log.append({"ops": batch})
+            except JournalError as exc:
+                log.error("delivery marks not saved yet: %s", exc)
+                with self._cond:
+                    self._queue[:0] = batch
+                    self._error = exc
+                    self._cond.notify_all()
+                    if self._stop:
+                        return
+                time.sleep(0.5)
+                continue
+            with self._cond:
+                self._written_gen = gen
+                self._error = None
+                self._cond.notify_all()
+                snapshot = self._snapshot() if (not self._queue and self._log.end > COMPACT_BYTES) else None
+            if snapshot is not None:
+                try:
+                    self._log.compact(snapshot)
+                except OSError as exc:
+                    log.warning("delivery log compaction postponed: %s", exc)
+
+    def flush(self, timeout: float | None = 10.0) -> None:
+        """Wait until every mark made so far is durable; raise the writer's error if it cannot be."""
+        with self._cond:
+            target = self._queued_gen
+            ok = self._cond.wait_for(lambda: self._written_gen >= target or self._error is not None, timeout)
+            if self._written_gen >= target:
+                return
+            if self._error is not None:
+                raise self._error
+            if not ok:
+                raise JournalError("delivery marks could not be saved in time; the disk may be stalled")
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+        self._log.close()

@@ -1,0 +1,370 @@
+"""`Journal`: the register's durable record of receipts, delivery state and small state records.
+
+See the package docstring for the storage design. One lock serialises
+writers (receipt commits, state records); readers of receipts and of the
+delivery state do not wait for a commit's fsync.
+"""
+
+from __future__ import annotations
+
+import errno
+import gc
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from tinydb import Query
+
+from firmware.clock import Clock, iso_utc, parse_iso_utc
+from firmware.errors import JournalError, JournalFull, JournalLost, JournalMismatch
+from firmware.journal.delivery import DeliveryStore
+from firmware.journal.fileops import FULL_ERRNOS, FileOps
+from firmware.journal.housekeeper import Housekeeper
+from firmware.journal.logfile import LogFile
+from firmware.journal.meta import HWM, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm
+from firmware.journal.segments import SEGMENT_RE, ReceiptLog
+from firmware.journal.storage import RECEIPTS, STATE, JournalDB, open_db
+
+log = logging.getLogger(__name__)
+
+JOURNAL_DIR = "journal"
+DELIVERY_LOG = "delivery.log"
+STATE_LOG = "state.log"
+
+
+class DeliverySummary(NamedTuple):
+    pending: int
+    delivered: int
+    confirmed: int
+    quarantined: int
+    oldest_pending_at: str | None
+    last_delivered_at: str | None
+    last_confirmed_at: str | None
+    quarantined_items: list[dict[str, Any]]
+
+
+class Journal:
+    """Receipts (immutable, hash-chained), their delivery state, and small state records, all crash-safe."""
+
+    def __init__(self) -> None:  # use Journal.open
+        raise TypeError("use Journal.open(data_dir, store=..., register=..., clock=...)")
+
+    # ------------------------------------------------------------------ open
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str], *, store: str, register: str, clock: Clock,
+             create: bool = True, fileops: FileOps | None = None, segment_records: int = 4096,
+             segment_bytes: int = 6 * 1024 * 1024, verify: bool = True, max_attempts: int = 5,
+             group_commit_interval: float = 0.003, hwm_interval: float = 0.5,
+             freeze_gc: bool = True) -> Journal:
+        """Open (or create) the journal in `data_dir/journal`; refuse loss, corruption and mismatch.
+
+        Raises JournalCorrupt, JournalMismatch, JournalLost, JournalFull or
+        JournalError, each naming the file (and offset) and what to do.
+        """
+        self = object.__new__(cls)
+        ops = fileops or FileOps()
+        data_dir = os.fspath(data_dir)
+        try:
+            self._open(ops, data_dir, store, register, clock, create, segment_records, segment_bytes, verify,
+                       max_attempts, group_commit_interval, hwm_interval)
+        except JournalError:
+            raise
+        except OSError as exc:
+            if exc.errno in FULL_ERRNOS:
+                raise JournalFull(f"the disk is full opening the journal in {data_dir}: free disk space, then retry") from exc
+            raise JournalError(f"cannot open the journal in {data_dir} ({exc}); check the disk and its permissions") from exc
+        if freeze_gc:
+            # The index is long-lived: keep the collector from walking it on every pause.
+            gc.collect()
+            gc.freeze()
+        return self
+
+    def _open(self, ops: FileOps, data_dir: str, store: str, register: str, clock: Clock, create: bool,
+              segment_records: int, segment_bytes: int, verify: bool, max_attempts: int,
+              interval: float, hwm_interval: float) -> None:
+        self._ops = ops
+        self._clock = clock
+        self.store = store
+        self.register = register
+        self.data_dir = data_dir
+        self.directory = os.path.join(data_dir, JOURNAL_DIR)
+        self.recovery: list[str] = []
+        self._lock = threading.RLock()
+        self._closed = False
+        self._hwm_path = os.path.join(data_dir, HWM)
+        mark = read_hwm(ops, self._hwm_path)
+        meta = read_meta(ops, self.directory) if ops.exists(self.directory) else None
+        if meta is None:
+            meta = self._create(data_dir, mark, create)
+        if meta.register != register or meta.store != store:
+            raise JournalMismatch(
+                f"journal {self.directory} belongs to store {meta.store} register {meta.register}, "
+                f"not {store} {register}: check the provisioning; the journal was left untouched"
+            )
+        if mark is not None and mark.seq > 0 and mark.epoch != meta.epoch:
+            raise JournalLost(
+                f"journal {self.directory} is epoch {meta.epoch}, but this device committed receipts up to seq "
+                f"{mark.seq} in epoch {mark.epoch} ({self._hwm_path}): the journal was replaced; restore it from a "
+                "backup or export and reset deliberately"
+            )
+        self.epoch = meta.epoch
+        receipts = ReceiptLog(self.directory, ops, segment_records=segment_records, segment_bytes=segment_bytes)
+        receipts.load(self.recovery, verify=verify)
+        last = receipts.next_seq - 1
+        if mark is not None and mark.epoch == meta.epoch and last < mark.seq:
+            raise JournalLost(
+                f"journal {self.directory} ends at seq {last} but this device committed up to seq {mark.seq} "
+                f"({self._hwm_path}): receipts {last + 1}..{mark.seq} are missing; the journal was left untouched, "
+                "restore it from a backup"
+            )
+        for name in (STATE_LOG, DELIVERY_LOG):  # refuse corruption before repairing anything
+            LogFile(os.path.join(self.directory, name), ops).load([])
+        for name in ops.listdir(self.directory):
+            if name.endswith(".tmp") or name.startswith("spare.prep"):
+                ops.unlink(os.path.join(self.directory, name))
+        self._log = receipts
+        receipts.start_writing()
+        self.db: JournalDB = open_db(receipts, self.directory, ops, self.recovery)
+        self._receipts = self.db.table(RECEIPTS)
+        self._states = self.db.table(STATE)
+        self._delivery = DeliveryStore(os.path.join(self.directory, DELIVERY_LOG), ops, self.recovery,
+                                       last_seq=last, max_attempts=max_attempts, interval=interval)
+        self._hwm_seq = mark.seq if mark is not None and mark.epoch == meta.epoch else -1
+        self._housekeeper = Housekeeper(self, hwm_interval)
+        receipts.on_sealed = self._housekeeper.seal
+        for seg in receipts.segments[:-1]:
+            if not ops.exists(seg.path[: -len(".log")] + ".idx"):
+                self._housekeeper.seal(seg)
+        self.write_high_water()
+        self._housekeeper.start()
+
+    def _create(self, data_dir: str, mark: HighWater | None, create: bool) -> Meta:
+        ops = self._ops
+        leftovers = [n for n in ops.listdir(self.directory) if SEGMENT_RE.match(n)] if ops.exists(self.directory) else []
+        if mark is not None and mark.seq > 0:
+            raise JournalLost(
+                f"no journal found in {self.directory}, but this device committed receipts up to seq {mark.seq} "
+                f"(epoch {mark.epoch}, {self._hwm_path}): the journal was lost or the disk swapped; restore the "
+                "journal from a backup. A fresh journal is NOT started."
+            )
+        if leftovers:
+            raise JournalLost(
+                f"journal {self.directory} has receipt files but no identity file (meta.json): "
+                "left untouched; restore it from a backup"
+            )
+        if not create:
+            raise JournalError(f"no journal in {self.directory}: provision the register first")
+        if not ops.exists(data_dir):
+            os.makedirs(data_dir, exist_ok=True)
+        if not ops.exists(self.directory):
+            ops.mkdir(self.directory)
+            ops.fsync_dir(data_dir)
+        from firmware.journal.meta import write_meta
+
+        meta = Meta(self.store, self.register, new_epoch(), iso_utc(self._clock.now()))
+        write_meta(ops, self.directory, meta)
+        return meta
+
+    def write_high_water(self) -> None:
+        """Record the durable seq beside the journal (housekeeper, open and close; never a commit)."""
+        seq = self._log.next_seq - 1
+        if seq == self._hwm_seq:
+            return
+        write_hwm(self._ops, self._hwm_path, HighWater(self.store, self.register, self.epoch, seq))
+        self._hwm_seq = seq
+
+    # ------------------------------------------------------------ receipts
+
+    @property
+    def next_seq(self) -> int:
+        return self._log.next_seq
+
+    @property
+    def last_hash(self) -> str:
+        return self._log.last_hash
+
+    def commit_receipt(self, receipt: dict[str, Any]) -> dict[str, Any]:
+        """Append a finalized receipt durably, or return the one already committed for its `sale_id`."""
+        sale_id = receipt.get("sale_id")
+        if not sale_id:
+            raise JournalError("receipt has no sale_id: it cannot be committed safely (a retry could duplicate it)")
+        with self._lock:
+            if self._closed:
+                raise JournalError("the journal is closed")
+            done = self._log.sale_ids.get(sale_id)
+            if done is not None:
+                return self.get_seq(done)  # type: ignore[return-value]
+            seq = self._log.next_seq
+            if receipt.get("seq") != seq:
+                raise JournalError(f"receipt seq {receipt.get('seq')} is not the next seq {seq}: finalize it again with seq {seq}")
+            if receipt.get("prev_hash") != self._log.last_hash:
+                raise JournalError(f"receipt seq {seq} does not link to the last committed receipt: seal it with the journal's last_hash")
+            expected_id = f"{self.register}:{self.epoch}:{seq}"
+            if receipt.get("receipt_id") != expected_id:
+                raise JournalError(f"receipt id {receipt.get('receipt_id')!r} should be {expected_id!r}")
+            self._receipts.insert(receipt)
+            self._delivery.add_committed_upto(seq)
+        self._housekeeper.committed()
+        return dict(receipt)
+
+    def payload(self, seq: int) -> bytes:
+        """The stored canonical JSON of receipt `seq`, to publish as is. KeyError when there is none."""
+        data = self._log.read_payload(seq)
+        if data is None:
+            raise KeyError(seq)
+        return data
+
+    def get_seq(self, seq: int) -> dict[str, Any] | None:
+        doc = self._receipts.get(doc_id=seq)
+        return dict(doc) if doc is not None else None
+
+    def get(self, receipt_id: str) -> dict[str, Any] | None:
+        parts = receipt_id.rsplit(":", 2)
+        if len(parts) != 3 or parts[0] != self.register or parts[1] != self.epoch or not parts[2].isdigit():
+            return None
+        return self.get_seq(int(parts[2]))
+
+    def find_by_sale_id(self, sale_id: str) -> dict[str, Any] | None:
+        seq = self._log.sale_ids.get(sale_id)
+        return None if seq is None else self.get_seq(seq)
+
+    def iter_receipts(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[dict[str, Any]]:
+        last = self._log.next_seq - 1 if to_seq is None else min(to_seq, self._log.next_seq - 1)
+        for seq in range(max(1, from_seq), last + 1):
+            doc = self.get_seq(seq)
+            if doc is not None:
+                yield doc
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """Newest first."""
+        last = self._log.next_seq - 1
+        out = []
+        for seq in range(last, max(0, last - limit), -1):
+            doc = self.get_seq(seq)
+            if doc is not None:
+                out.append(doc)
+        return out
+
+    # ------------------------------------------------------------ delivery
+
+    def outbox(self, after_seq: int = 0, limit: int = 100) -> list[int]:
+        return self._delivery.outbox(after_seq, limit)
+
+    def mark_delivered(self, seqs: Iterable[int], at: datetime) -> None:
+        self._delivery.mark_delivered(seqs, at)
+
+    def mark_confirmed(self, receipt_ids: Iterable[str], at: datetime) -> None:
+        seqs = []
+        for rid in receipt_ids:
+            parts = str(rid).rsplit(":", 2)
+            if len(parts) == 3 and parts[0] == self.register and parts[1] == self.epoch and parts[2].isdigit():
+                seqs.append(int(parts[2]))
+            else:
+                log.warning("ignoring a confirmation for %r: not a receipt of this journal", rid)
+        self._delivery.mark_confirmed_seqs(seqs, at)
+
+    def record_failure(self, seq: int, error: str, at: datetime) -> bool:
+        return self._delivery.record_failure(seq, error, at)
+
+    def requeue_quarantined(self) -> int:
+        return self._delivery.requeue_quarantined()
+
+    def mark_pending(self, seqs: Iterable[int]) -> None:
+        self._delivery.mark_pending(seqs)
+
+    def due_for_resend(self, before: datetime) -> list[int]:
+        return self._delivery.due_for_resend(before)
+
+    def delivery(self, seq: int) -> dict[str, Any] | None:
+        return self._delivery.delivery(seq)
+
+    def summary(self) -> DeliverySummary:
+        pending, delivered, confirmed, quarantined, last_d, last_c = self._delivery.counts_snapshot()
+        first = self._delivery.outbox(0, 1)
+        oldest = None
+        if first:
+            doc = self.get_seq(first[0])
+            oldest = doc.get("created_at") if doc else None
+        items = self._delivery.quarantined_items()
+        for item in items:
+            item["receipt_id"] = f"{self.register}:{self.epoch}:{item['seq']}"
+        return DeliverySummary(pending, delivered, confirmed, quarantined, oldest, last_d, last_c, items)
+
+    def flush(self, timeout: float | None = 10.0) -> None:
+        """Wait until every delivery mark made so far is on disk."""
+        self._delivery.flush(timeout)
+
+    # ------------------------------------------------------------ state records
+
+    def put_state(self, kind: str, key: str, doc: dict[str, Any]) -> None:
+        """Store `doc` under (kind, key) durably (one fsync) before returning."""
+        q = Query()
+        with self._lock:
+            self._states.upsert({"kind": kind, "key": key, "doc": doc}, (q.kind == kind) & (q.key == key))
+
+    def get_state(self, kind: str, key: str) -> dict[str, Any] | None:
+        q = Query()
+        with self._lock:
+            found = self._states.get((q.kind == kind) & (q.key == key))
+        return None if found is None else found["doc"]
+
+    def states(self, kind: str) -> dict[str, dict[str, Any]]:
+        q = Query()
+        with self._lock:
+            return {d["key"]: d["doc"] for d in self._states.search(q.kind == kind)}
+
+    def delete_state(self, kind: str, key: str) -> None:
+        q = Query()
+        with self._lock:
+            self._states.remove((q.kind == kind) & (q.key == key))
+
+    # ------------------------------------------------------------ health
+
+    def health(self, window_days: int = 7) -> dict[str, Any]:
+        """Bytes used, free bytes, receipts per day over recent history, and days until the disk is full."""
+        used = self._log.bytes_used()
+        st = self._ops.statvfs(self.directory)
+        free = st.f_bavail * st.f_frsize
+        total = self._log.next_seq - 1
+        now = self._clock.now()
+        since = now - timedelta(days=window_days)
+        recent = 0
+        oldest_seen = now
+        for seq in range(total, 0, -1):
+            doc = self.get_seq(seq)
+            when = parse_iso_utc(doc["created_at"]) if doc and doc.get("created_at") else None
+            if when is None or when < since or recent >= 20000:
+                break
+            recent += 1
+            oldest_seen = when
+        span_days = max((now - oldest_seen).total_seconds() / 86400, 1.0)
+        per_day = recent / span_days
+        per_receipt = (used / total) if total else 2048
+        days_left = (free / (per_day * per_receipt)) if per_day > 0 else None
+        return {"bytes_used": used, "free_bytes": free, "receipts": total, "receipts_per_day": round(per_day, 1),
+                "days_left": None if days_left is None else round(days_left, 1),
+                "segments": len(self._log.segments), "broken": self._log.broken}
+
+    # ------------------------------------------------------------ close
+
+    def close(self) -> None:
+        """Flush delivery marks, record the high-water mark, release files. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for step in (self._housekeeper.stop, self._delivery.close, self.db.close, self._log.close):
+            try:
+                step()
+            except OSError as exc:
+                log.error("journal close: %s", exc)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

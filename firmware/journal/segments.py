@@ -1,0 +1,430 @@
+"""The receipt log: bounded, append-only segment files with a sidecar index once sealed.
+
+Segment `seg-<first seq>.log` holds receipts `first..first+n-1` as framed
+records (see records.py), written in place into a zero-preallocated file and
+made durable with `fdatasync`. When a segment is full the next commit
+renames the prepared `spare.log` to the next segment name (one directory
+fsync); the full segment is then sealed: immutable, and a background thread
+writes `seg-<first>.idx` (offsets, sale ids, last hash, CRC of the data) so
+an open reads the small index instead of replaying the segment. Only the
+last segment is ever scanned record by record, and only it may have a torn
+tail.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import zlib
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware.chain import GENESIS, canonical_json
+from firmware.errors import JournalCorrupt, JournalError, JournalFull
+from firmware.journal.fileops import FULL_ERRNOS, FileOps
+from firmware.journal.records import HEADER, HEADER_SIZE, MAGIC, ScanResult, check_at, frame, scan
+
+log = logging.getLogger(__name__)
+
+SEGMENT_RE = re.compile(r"^seg-(\d{12})\.log$")
+SPARE = "spare.log"
+
+
+def hash_matches(payload: bytes, digest: object) -> bool:
+    """Check `digest` against the receipt's canonical JSON without re-serialising it.
+
+    Keys are sorted and compact, so the top-level `"hash":"<digest>"` member
+    can be cut out of the stored bytes to give exactly what `receipt_hash`
+    hashes (firmware.chain).
+    """
+    if not isinstance(digest, str):
+        return False
+    needle = b'"hash":"' + digest.encode() + b'"'
+    i = payload.find(needle)
+    if i < 0:
+        return False
+    j = i + len(needle)
+    if payload[i - 1 : i] == b",":
+        body = payload[: i - 1] + payload[j:]
+    elif payload[j : j + 1] == b",":
+        body = payload[:i] + payload[j + 1 :]
+    else:
+        body = payload[:i] + payload[j:]
+    return hashlib.sha256(body).hexdigest() == digest
+
+
+def segment_name(first_seq: int) -> str:
+    return f"seg-{first_seq:012d}.log"
+
+
+@dataclass
+class Segment:
+    """One segment file: where its records start, and whether it is sealed."""
+
+    path: str
+    first_seq: int
+    offsets: array = field(default_factory=lambda: array("Q"))
+    end: int = 0
+    last_hash: str = GENESIS
+    sealed: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.offsets)
+
+
+def _corrupt(path: str, offset: int, why: str) -> JournalCorrupt:
+    return JournalCorrupt(
+        f"journal file {path} is damaged at byte offset {offset} ({why}); "
+        "it was left untouched: stop selling on this device and call service to recover it from a backup"
+    )
+
+
+def _decode(path: str, offset: int, payload: bytes, expect_seq: int) -> dict[str, Any]:
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        raise _corrupt(path, offset, "record is not JSON") from None
+    if not isinstance(doc, dict) or doc.get("seq") != expect_seq:
+        raise _corrupt(path, offset, f"expected receipt seq {expect_seq}, found {doc.get('seq') if isinstance(doc, dict) else '?'}")
+    return doc
+
+
+class ReceiptLog:
+    """Segments on disk plus the in-memory index (seq -> file offset, sale_id -> seq)."""
+
+    def __init__(self, directory: str, ops: FileOps, *, segment_records: int, segment_bytes: int) -> None:
+        self.dir = directory
+        self.ops = ops
+        self.segment_records = segment_records
+        self.segment_bytes = segment_bytes
+        self.segments: list[Segment] = []
+        self._firsts: list[int] = []
+        self.sale_ids: dict[str, int] = {}
+        self.next_seq = 1
+        self.last_hash = GENESIS
+        self._fd: int | None = None  # write fd of the last segment
+        self._capacity = 0  # preallocated size of the last segment
+        self._read_fds: dict[str, int] = {}
+        self._read_lock = threading.Lock()
+        self._spare_lock = threading.Lock()
+        self._pending_repair: tuple[int, int] | None = None
+        self.broken: str | None = None  # set after an fsync failure: refuse writes until reopened
+        self.on_sealed = lambda segment: None  # housekeeper hook
+        self.bytes_appended = 0
+
+    # ------------------------------------------------------------------ open
+
+    def load(self, recovery: list[str], *, verify: bool) -> None:
+        """Read indexes and scan the last segment; refuse anything but a torn tail. Writes nothing."""
+        names = sorted(n for n in self.ops.listdir(self.dir) if SEGMENT_RE.match(n))
+        expect = 1
+        for i, name in enumerate(names):
+            path = os.path.join(self.dir, name)
+            first = int(SEGMENT_RE.match(name).group(1))  # type: ignore[union-attr]
+            if first != expect:
+                raise JournalCorrupt(
+                    f"journal segment {path} starts at seq {first} but seq {expect} was expected: "
+                    "receipts are missing; the journal was left untouched, call service"
+                )
+            last = i == len(names) - 1
+            seg = Segment(path, first)
+            if not last:
+                self._load_sealed(seg, verify)
+            else:
+                self._load_tail(seg, recovery)
+            self.segments.append(seg)
+            self._firsts.append(first)
+            expect = first + seg.count
+            if seg.count:
+                self.last_hash = seg.last_hash
+        self.next_seq = expect
+
+    def _load_sealed(self, seg: Segment, verify: bool) -> None:
+        seg.sealed = True
+        idx = self._read_index(seg)
+        if idx is not None:
+            seg.offsets = array("Q", idx["offsets"])
+            seg.end = idx["end"]
+            seg.last_hash = idx["last_hash"]
+            for k, sale_id in enumerate(idx["sale_ids"]):
+                if sale_id is not None:
+                    self.sale_ids[sale_id] = seg.first_seq + k
+            if verify:
+                data = self._read_prefix(seg.path, seg.end)
+                if len(data) < seg.end or zlib.crc32(data) != idx["crc"]:
+                    result = scan(data)
+                    bad = result.bad_at if result.bad_at is not None else result.end
+                    raise _corrupt(seg.path, bad, "checksum mismatch in a sealed segment")
+            return
+        data = self._read_prefix(seg.path, None)
+        result = scan(data)
+        if result.bad_at is not None:
+            raise _corrupt(seg.path, result.bad_at, "record fails its checksum in a sealed segment")
+        if not result.records:
+            raise _corrupt(seg.path, 0, "sealed segment holds no receipts")
+        self._index_records(seg, result)
+
+    def _load_tail(self, seg: Segment, recovery: list[str]) -> None:
+        data = self._read_prefix(seg.path, None)
+        result = scan(data)
+        if result.corrupt:
+            raise _corrupt(seg.path, result.bad_at or 0, f"record fails its checksum although a complete record follows at offset {result.next_valid}")
+        self._index_records(seg, result)
+        self._capacity = len(data)
+        if result.bad_at is not None:
+            dropped = result.bad_end - result.bad_at
+            what = self._describe_torn(data, result)
+            sentence = (
+                f"dropped {dropped} bytes of an incomplete receipt record ({what}) at offset {result.bad_at} "
+                f"of {os.path.basename(seg.path)}; the last complete commit is seq {seg.first_seq + seg.count - 1}"
+            )
+            recovery.append(sentence)
+            log.warning("journal recovery: %s", sentence)
+            self._pending_repair = (result.bad_at, result.bad_end)
+
+    @staticmethod
+    def _describe_torn(data: bytes, result: ScanResult) -> str:
+        assert result.bad_at is not None
+        if result.bad_at + HEADER_SIZE > len(data):
+            return "truncated header"
+        magic, n, _crc = HEADER.unpack_from(data, result.bad_at)
+        if magic != MAGIC:
+            return "no record header"
+        if result.bad_at + HEADER_SIZE + n > len(data):
+            return "truncated payload"
+        return "checksum mismatch"
+
+    def _index_records(self, seg: Segment, result: ScanResult) -> None:
+        seq = seg.first_seq
+        for offset, payload in result.records:
+            doc = _decode(seg.path, offset, payload, seq)
+            seg.offsets.append(offset)
+            sale_id = doc.get("sale_id")
+            if sale_id is not None:
+                self.sale_ids[sale_id] = seq
+            seg.last_hash = doc.get("hash", GENESIS)
+            seq += 1
+        seg.end = result.end
+
+    def _read_prefix(self, path: str, size: int | None) -> bytes:
+        data = self.ops.read_file(path)
+        return data if size is None else data[:size]
+
+    def _index_path(self, seg: Segment) -> str:
+        return seg.path[: -len(".log")] + ".idx"
+
+    def _read_index(self, seg: Segment) -> dict[str, Any] | None:
+        path = self._index_path(seg)
+        if not self.ops.exists(path):
+            return None
+        try:
+            raw = self.ops.read_file(path)
+            body, _, crc = raw.rpartition(b"\n")
+            if int(crc) != zlib.crc32(body):
+                raise ValueError("index checksum")
+            idx = json.loads(body)
+            if idx["first_seq"] != seg.first_seq or len(idx["offsets"]) != len(idx["sale_ids"]) or not idx["offsets"]:
+                raise ValueError("index shape")
+            return idx
+        except (ValueError, KeyError, OSError) as exc:
+            log.warning("ignoring unreadable index %s (%s); scanning the segment instead", path, exc)
+            return None
+
+    def write_index(self, seg: Segment) -> None:
+        """Seal: write the segment's index file (background thread; safe to repeat)."""
+        data = self._read_prefix(seg.path, seg.end)
+        sale_ids: list[str | None] = []
+        for k, offset in enumerate(seg.offsets):
+            payload = check_at(data, offset, seg.end)
+            if payload is None:
+                raise _corrupt(seg.path, offset, "record fails its checksum while sealing")
+            sale_ids.append(_decode(seg.path, offset, payload, seg.first_seq + k).get("sale_id"))
+        body = json.dumps(
+            {"first_seq": seg.first_seq, "offsets": list(seg.offsets), "sale_ids": sale_ids,
+             "end": seg.end, "last_hash": seg.last_hash, "crc": zlib.crc32(data)},
+            separators=(",", ":"),
+        ).encode()
+        self.ops.write_atomic(self._index_path(seg), body + b"\n" + str(zlib.crc32(body)).encode())
+
+    # ------------------------------------------------------------ writing
+
+    def start_writing(self) -> None:
+        """After a successful load: clear a torn tail, make sure a last segment exists, open it."""
+        if not self.segments:
+            self._new_segment(1)
+        tail = self.segments[-1]
+        self._fd = self.ops.open(tail.path, os.O_RDWR)
+        self._capacity = self.ops.size(self._fd)
+        if self._pending_repair is not None:
+            start, end = self._pending_repair
+            self.ops.write_all(self._fd, b"\0" * (min(end, self._capacity) - start), start)
+            self.ops.fdatasync(self._fd)
+            self._pending_repair = None
+        for seg in self.segments[:-1]:
+            if not self.ops.exists(self._index_path(seg)):
+                self.on_sealed(seg)
+
+    def _new_segment(self, first_seq: int) -> Segment:
+        """Make the next segment durable: the prepared spare if there is one, else a fresh file."""
+        path = os.path.join(self.dir, segment_name(first_seq))
+        spare = os.path.join(self.dir, SPARE)
+        with self._spare_lock:
+            have_spare = self.ops.exists(spare)
+            if have_spare:
+                self.ops.rename(spare, path)
+                self.ops.fsync_dir(self.dir)
+        if not have_spare:
+            # No spare ready (disk full, or the housekeeper is behind): try a preallocated file, else an empty one.
+            self.ops.create_zeroed(path, self.segment_bytes)
+        seg = Segment(path, first_seq)
+        self.segments.append(seg)
+        self._firsts.append(first_seq)
+        return seg
+
+    def prepare_spare(self) -> None:
+        """Housekeeper: preallocate the next segment file so a roll is only a rename."""
+        spare = os.path.join(self.dir, SPARE)
+        if self.ops.exists(spare):
+            return
+        tmp = os.path.join(self.dir, "spare.prep")
+        if not self.ops.create_zeroed(tmp, self.segment_bytes):
+            self.ops.unlink(tmp)
+            raise OSError(errno.ENOSPC, "no space to preallocate the next journal segment")
+        with self._spare_lock:
+            if self.ops.exists(spare):
+                self.ops.unlink(tmp)
+                return
+            self.ops.rename(tmp, spare)
+            self.ops.fsync_dir(self.dir)
+
+    def append(self, receipt: dict[str, Any]) -> bytes:
+        """Write one receipt durably; return its stored bytes. Raise before anything counts as committed."""
+        if self.broken:
+            raise JournalError(self.broken)
+        payload = canonical_json(receipt)
+        if not hash_matches(payload, receipt.get("hash")):
+            raise JournalError(
+                f"receipt seq {receipt.get('seq')} does not match its own hash: it was changed after sealing; not committed"
+            )
+        record = frame(payload)
+        tail = self.segments[-1]
+        if tail.count and (tail.count >= self.segment_records or tail.end + len(record) > max(self._capacity, self.segment_bytes)):
+            self._roll()
+            tail = self.segments[-1]
+        assert self._fd is not None
+        offset = tail.end
+        try:
+            self.ops.write_all(self._fd, record, offset)
+        except OSError as exc:
+            self._undo_write(offset, len(record))
+            if exc.errno in FULL_ERRNOS:
+                raise JournalFull(
+                    f"the journal disk is full ({os.strerror(exc.errno)} writing {tail.path}): "
+                    "the sale was NOT committed; free disk space (sync and prune old receipts), then retry"
+                ) from exc
+            raise JournalError(f"cannot write the journal ({exc}); the sale was NOT committed") from exc
+        try:
+            self.ops.fdatasync(self._fd)
+        except OSError as exc:
+            # After a failed fsync the page cache state is unknown: stop writing until reopened.
+            self.broken = f"the journal disk failed a sync ({exc}); restart the register to reopen the journal"
+            raise JournalError(f"cannot make the sale durable ({exc}); the sale was NOT committed") from exc
+        tail.offsets.append(offset)
+        tail.end = offset + len(record)
+        if offset + len(record) > self._capacity:
+            self._capacity = offset + len(record)
+        tail.last_hash = receipt["hash"]
+        if receipt.get("sale_id") is not None:
+            self.sale_ids[receipt["sale_id"]] = receipt["seq"]
+        self.last_hash = receipt["hash"]
+        self.next_seq = receipt["seq"] + 1
+        self.bytes_appended += len(record)
+        return payload
+
+    def _undo_write(self, offset: int, length: int) -> None:
+        """Clear whatever part of a failed record reached the file, so no torn record sits before later ones."""
+        try:
+            assert self._fd is not None
+            if offset + length > self._capacity:
+                self.ops.ftruncate(self._fd, max(offset, self._capacity))
+            if offset < self._capacity:
+                self.ops.write_all(self._fd, b"\0" * (min(self._capacity, offset + length) - offset), offset)
+        except OSError as exc:
+            self.broken = f"the journal could not clean up after a failed write ({exc}); restart the register"
+
+    def _roll(self) -> None:
+        old = self.segments[-1]
+        try:
+            seg = self._new_segment(self.next_seq)
+        except OSError as exc:
+            if exc.errno in FULL_ERRNOS:
+                raise JournalFull(
+                    f"the journal disk is full (cannot start a new segment: {exc}); the sale was NOT committed; "
+                    "free disk space, then retry"
+                ) from exc
+            raise JournalError(f"cannot start a new journal segment ({exc}); the sale was NOT committed") from exc
+        assert self._fd is not None
+        self.ops.close(self._fd)
+        self._fd = self.ops.open(seg.path, os.O_RDWR)
+        self._capacity = self.ops.size(self._fd)
+        old.sealed = True
+        self.on_sealed(old)
+
+    # ------------------------------------------------------------ reading
+
+    def locate(self, seq: int) -> tuple[Segment, int] | None:
+        if seq < 1 or seq >= self.next_seq:
+            return None
+        i = bisect.bisect_right(self._firsts, seq) - 1
+        seg = self.segments[i]
+        k = seq - seg.first_seq
+        if k >= seg.count:
+            return None
+        return seg, k
+
+    def read_payload(self, seq: int) -> bytes | None:
+        found = self.locate(seq)
+        if found is None:
+            return None
+        seg, k = found
+        offset = seg.offsets[k]
+        length = (seg.offsets[k + 1] if k + 1 < seg.count else seg.end) - offset
+        with self._read_lock:
+            fd = self._read_fds.get(seg.path)
+            if fd is None:
+                if len(self._read_fds) >= 8:
+                    _path, old = self._read_fds.popitem()
+                    self.ops.close(old)
+                fd = self.ops.open(seg.path, os.O_RDONLY)
+                self._read_fds[seg.path] = fd
+            data = self.ops.pread(fd, length, offset)
+        payload = check_at(data, 0, len(data))
+        if payload is None:
+            raise _corrupt(seg.path, offset, f"receipt seq {seq} fails its checksum")
+        return payload
+
+    def bytes_used(self) -> int:
+        total = 0
+        for name in self.ops.listdir(self.dir):
+            try:
+                total += os.path.getsize(os.path.join(self.dir, name))
+            except OSError:
+                pass
+        return total
+
+    def close(self) -> None:
+        with self._read_lock:
+            for fd in self._read_fds.values():
+                self.ops.close(fd)
+            self._read_fds.clear()
+        if self._fd is not None:
+            self.ops.close(self._fd)
+            self._fd = None

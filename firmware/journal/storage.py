@@ -1,0 +1,153 @@
+"""Kassa's TinyDB Storage and Table: receipts appended in O(1), small tables logged by changed documents.
+
+TinyDB's stock `Table` reads and rewrites the whole database on every
+insert, and its stock `JSONStorage` rewrites the whole file without a safe
+replace. Here `KassaStorage.read()` hands TinyDB a lazy, read-only view of
+the receipt log (documents are loaded from their segment on access) next to
+plain copies of the small tables; `KassaTable.insert` on the receipts table
+skips `_update_table` and appends one record; `KassaStorage.write()` diffs
+each small table against what is on disk and logs only the changed
+documents, one fsync per write.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from firmware.errors import JournalError
+from firmware.journal.fileops import FileOps
+from firmware.journal.logfile import LogFile
+from firmware.journal.segments import ReceiptLog
+
+RECEIPTS = "receipts"
+STATE = "state"
+COMPACT_STATE_BYTES = 64 * 1024
+
+
+class ReceiptView(Mapping[str, Mapping[str, Any]]):
+    """The receipts table as TinyDB sees it: doc id (= seq, as str) -> receipt, read on demand."""
+
+    def __init__(self, receipts: ReceiptLog) -> None:
+        self._log = receipts
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        payload = self._log.read_payload(int(key))
+        if payload is None:
+            raise KeyError(key)
+        return json.loads(payload)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[key]
+        except (KeyError, ValueError):
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return 1 <= int(key) < self._log.next_seq  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(seq) for seq in range(1, self._log.next_seq))
+
+    def __len__(self) -> int:
+        return self._log.next_seq - 1
+
+
+class KassaStorage(Storage):
+    """TinyDB storage over the receipt log and a changed-documents log for small tables."""
+
+    def __init__(self, receipts: ReceiptLog, state_path: str, ops: FileOps, recovery: list[str]) -> None:
+        self.receipts = receipts
+        self._view = ReceiptView(receipts)
+        self._state_log = LogFile(state_path, ops)
+        self._small: dict[str, dict[str, Any]] = {}
+        for entry in self._state_log.load(recovery):
+            self._apply(entry)
+        self._state_log.open_for_append()
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        if "snap" in entry:
+            self._small = entry["snap"]
+            return
+        table = self._small.setdefault(entry["table"], {})
+        table.update(entry.get("set", {}))
+        for doc_id in entry.get("del", []):
+            table.pop(doc_id, None)
+
+    def read(self) -> dict[str, Any]:
+        tables: dict[str, Any] = copy.deepcopy(self._small)
+        tables[RECEIPTS] = self._view
+        return tables
+
+    def write(self, data: dict[str, Any]) -> None:
+        for name, table in data.items():
+            if name == RECEIPTS:
+                if table is not self._view:
+                    raise JournalError("receipts are immutable: they can only be appended")
+                continue
+            old = self._small.get(name, {})
+            new = {str(k): v for k, v in table.items()}
+            changed = {k: v for k, v in new.items() if old.get(k) != v}
+            deleted = [k for k in old if k not in new]
+            if not changed and not deleted:
+                continue
+            entry = {"table": name, "set": copy.deepcopy(changed), "del": deleted}
+            self._state_log.append(entry)  # durable before memory changes
+            self._apply(entry)
+        self._maybe_compact()
+
+    def _maybe_compact(self) -> None:
+        if self._state_log.end < COMPACT_STATE_BYTES:
+            return
+        live = len(json.dumps(self._small))
+        if self._state_log.end > 4 * live:
+            try:
+                self._state_log.compact({"snap": self._small})
+            except OSError:
+                pass  # the long log stays valid; compaction is only an optimisation
+
+    def append(self, table: str, document: Mapping[str, Any]) -> bytes:
+        if table != RECEIPTS:
+            raise JournalError(f"table {table} is not append-only")
+        return self.receipts.append(dict(document))
+
+    def close(self) -> None:
+        self._state_log.close()
+
+
+class KassaTable(Table):
+    """TinyDB table; the receipts table is append-only with a constant-time `insert`."""
+
+    def insert(self, document: Mapping[str, Any]) -> int:
+        if self.name != RECEIPTS:
+            return super().insert(document)
+        storage = self.storage
+        assert isinstance(storage, KassaStorage)
+        storage.append(RECEIPTS, document)
+        self.clear_cache()
+        return int(document["seq"])
+
+    def _update_table(self, updater: Any) -> None:
+        if self.name == RECEIPTS:
+            raise JournalError("receipts are immutable: they can only be appended")
+        super()._update_table(updater)
+
+
+class JournalDB(TinyDB):
+    """TinyDB wired to KassaStorage and KassaTable."""
+
+    table_class = KassaTable
+
+
+def open_db(receipts: ReceiptLog, directory: str, ops: FileOps, recovery: list[str]) -> JournalDB:
+    return JournalDB(receipts, os.path.join(directory, "state.log"), ops, recovery, storage=KassaStorage)
