@@ -1,0 +1,1 @@
+"""The register's screens (login, sell, tender, done, status, manager) and its dialogs."""

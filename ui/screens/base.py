@@ -1,0 +1,113 @@
+"""What every screen and dialog is: static buttons drawn once, dynamic regions redrawn when their key changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pygame
+from pygame import Rect
+
+from ui.theme import Metrics
+from ui.widgets import Button
+
+if TYPE_CHECKING:
+    from ui.app import App
+
+
+@dataclass
+class Region:
+    """A part of the screen that changes: redrawn (over the cached background) only when `key()` changes."""
+
+    name: str
+    rect: Rect
+    key: Callable[[], Hashable]
+    draw: Callable[[pygame.Surface, Rect], None]
+
+
+@dataclass
+class Hot:
+    """A tappable area drawn by a region (list rows, stateful buttons)."""
+
+    rect: Rect
+    action: Callable[[], None]
+    id: str = ""
+
+
+@dataclass
+class Entry:
+    """Digits typed on the keypad or the keyboard; `secret` shows dots, `limit` caps the length."""
+
+    text: str = ""
+    limit: int = 12
+    secret: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def key(self, k: str) -> None:
+        if k == "C":
+            self.text = ""
+        elif k == "<":
+            self.text = self.text[:-1]
+        elif len(self.text) < self.limit:
+            self.text += k
+
+    def value(self) -> int | None:
+        return int(self.text) if self.text.isdigit() else None
+
+
+class Screen:
+    """Base of screens and dialogs. Subclasses build buttons in `layout`, and may draw static art and regions."""
+
+    name = "screen"
+    modal = False
+
+    def __init__(self, app: "App") -> None:
+        self.app = app
+        self.m: Metrics = app.metrics
+        self.area: Rect = Rect(0, 0, 0, 0)
+        self.buttons: list[Button] = []
+        self.hot: dict[str, list[Hot]] = {}
+
+    @property
+    def reg(self) -> Any:
+        return self.app.register
+
+    @property
+    def view(self) -> Any:
+        return self.app.view
+
+    def layout(self, area: Rect) -> None:
+        """Compute rects and static buttons for `area` (the part of the window below the top bar)."""
+        self.area = area
+        self.buttons = []
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        """Paint what never changes while the screen is up (panels, captions); buttons are drawn after."""
+
+    def regions(self) -> list[Region]:
+        return []
+
+    def on_enter(self) -> None:
+        """Called when the screen becomes the visible one."""
+
+    def on_key(self, key: int, char: str) -> bool:
+        """A key from the physical keyboard; True when handled."""
+        return False
+
+    def on_scan(self, code: str) -> None:
+        """A keyboard-wedge scan while this screen is up; the default sells it."""
+        self.app.scan(code)
+
+    def hit(self, pos: tuple[int, int]) -> tuple[str, Callable[[], None], Rect] | None:
+        for hots in self.hot.values():
+            for h in hots:
+                if h.rect.collidepoint(pos):
+                    return h.id, h.action, h.rect
+        for b in self.buttons:
+            if b.enabled and b.action and b.rect.collidepoint(pos):
+                return b.id, b.action, b.rect
+        return None
+
+    def set_hot(self, region: str, hots: list[Hot]) -> None:
+        self.hot[region] = hots

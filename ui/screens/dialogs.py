@@ -1,0 +1,190 @@
+"""Modal dialogs: an alert in the cashier's words, a PIN or number entry, a yes/no question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.layout import columns, inset, rows
+from ui.screens.base import Entry, Region, Screen
+from ui.widgets import Button, draw_panel, keypad, label, paragraph, pin_dots
+
+if TYPE_CHECKING:
+    from ui.app import App
+
+
+class Dialog(Screen):
+    """A centred box over the dimmed screen; only its own buttons answer."""
+
+    modal = True
+    name = "dialog"
+    box_w, box_h = 0.62, 0.8
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        w, h = int(area.w * self.box_w), int(area.h * self.box_h)
+        self.box = Rect(0, 0, w, h)
+        self.box.center = area.center
+        self.inner = inset(self.box, self.m.px(12))
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        pygame.draw.rect(surf, theme.PANEL, self.box, border_radius=10)
+        pygame.draw.rect(surf, theme.ACCENT, self.box, width=2, border_radius=10)
+
+    def close(self) -> None:
+        self.app.pop(self)
+
+
+class Alert(Dialog):
+    """An error or notice; OK closes it, and so does the next scan (which then goes through)."""
+
+    name = "alert"
+    box_h = 0.6
+
+    def __init__(self, app: "App", text: str, title: str = "") -> None:
+        super().__init__(app)
+        self.text, self.title = text, title or "Please note"
+
+    def set_text(self, text: str, title: str = "") -> None:
+        self.text, self.title = text, title or self.title
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        self.r_text, r_btn = rows(self.inner, [1, -self.m.row], self.m.gap)
+        ok = Rect(0, 0, max(self.m.px(160), 96), r_btn.h)
+        ok.center = r_btn.center
+        self.buttons = [Button("alert:ok", ok, "OK", self.close, "primary", self.m.font("label"))]
+
+    def regions(self) -> list[Region]:
+        return [Region("alert.text", self.r_text, lambda: (self.title, self.text), self._draw)]
+
+    def _draw(self, surf: pygame.Surface, r: Rect) -> None:
+        lab = label(surf, self.title, (r.centerx, r.y), self.m.font("title"), theme.ACCENT, "midtop")
+        paragraph(surf, self.text, Rect(r.x, lab.bottom + self.m.gap * 2, r.w, r.bottom - lab.bottom), self.m.font("label"),
+                  theme.TEXT, center=True)
+
+    def on_key(self, key: int, char: str) -> bool:
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_ESCAPE):
+            self.close()
+            return True
+        return False
+
+    def on_scan(self, code: str) -> None:
+        self.close()
+        self.app.current.on_scan(code) if self.app.current else None
+
+
+class EntryDialog(Dialog):
+    """Digits on a keypad (PIN shown as dots), then `on_done(text)`; Cancel calls `on_cancel`."""
+
+    name = "entry"
+
+    def __init__(self, app: "App", title: str, on_done: Callable[[str], None], *, secret: bool = False,
+                 hint: str = "", limit: int = 12, money: bool = False,
+                 on_cancel: Callable[[], None] | None = None) -> None:
+        super().__init__(app)
+        self.title, self.hint, self.money = title, hint, money
+        self.entry = Entry(limit=limit, secret=secret)
+        self.on_done, self.on_cancel = on_done, on_cancel
+        self.error = ""
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        g, m = self.m.gap, self.m
+        r_title, r_show, r_pad, r_btns = rows(self.inner, [-m.px(30), -m.px(44), 1, -m.row], g)
+        self.r_title, self.r_show = r_title, r_show
+        pad = Rect(0, r_pad.y, min(r_pad.w, m.px(300)), r_pad.h)
+        pad.centerx = r_pad.centerx
+        self.buttons = keypad(pad, g, self._key, m.font("label"), prefix="dlg")
+        cancel, ok = columns(r_btns, [1, 1], g)
+        self.buttons += [Button("dlg:cancel", cancel, "Cancel", self._cancel, "quiet", m.font("label")),
+                         Button("dlg:ok", ok, "OK", self._ok, "primary", m.font("label"))]
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        super().draw_static(surf)
+        label(surf, self.title, self.r_title.midtop, self.m.font("title"), theme.ACCENT, "midtop", self.r_title.w)
+
+    def regions(self) -> list[Region]:
+        return [Region("entry.show", self.r_show, lambda: (self.entry.text, self.error), self._draw)]
+
+    def _draw(self, surf: pygame.Surface, r: Rect) -> None:
+        draw_panel(surf, r, theme.PANEL_LIGHT)
+        if self.error:
+            label(surf, self.error, r.center, self.m.font("body"), theme.ERROR, "center", r.w - 8)
+            return
+        if self.entry.secret:
+            text = pin_dots(len(self.entry.text))
+        elif self.money:
+            text = self.app.money(self.entry.value() or 0)
+        else:
+            text = self.entry.text
+        label(surf, text or self.hint, r.center, self.m.font("big"), theme.TEXT if text else theme.MUTED, "center", r.w - 8)
+
+    def _key(self, k: str) -> None:
+        self.error = ""
+        self.entry.key(k)
+
+    def _ok(self) -> None:
+        text = self.entry.text
+        if not text:
+            self.error = "Type a number first"
+            return
+        self.close()
+        self.on_done(text)
+
+    def _cancel(self) -> None:
+        self.close()
+        if self.on_cancel:
+            self.on_cancel()
+
+    def on_key(self, key: int, char: str) -> bool:
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self._ok()
+        elif key == pygame.K_ESCAPE:
+            self._cancel()
+        elif key == pygame.K_BACKSPACE:
+            self._key("<")
+        elif char.isdigit():
+            self._key(char)
+        else:
+            return False
+        return True
+
+    def on_scan(self, code: str) -> None:
+        self.entry.text = code[: self.entry.limit]
+        self._ok()
+
+
+class Confirm(Dialog):
+    """A yes/no question; Yes runs `on_yes`."""
+
+    name = "confirm"
+    box_h = 0.55
+
+    def __init__(self, app: "App", text: str, on_yes: Callable[[], None], yes: str = "Yes") -> None:
+        super().__init__(app)
+        self.text, self.on_yes, self.yes = text, on_yes, yes
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        self.r_text, r_btn = rows(self.inner, [1, -self.m.row], self.m.gap)
+        no, yes = columns(r_btn, [1, 1], self.m.gap)
+        self.buttons = [Button("confirm:no", no, "No", self.close, "quiet", self.m.font("label")),
+                        Button("confirm:yes", yes, self.yes, self._yes, "primary", self.m.font("label"))]
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        super().draw_static(surf)
+        paragraph(surf, self.text, self.r_text, self.m.font("label"), theme.TEXT, center=True)
+
+    def _yes(self) -> None:
+        self.close()
+        self.on_yes()
+
+
+def ask_manager_pin(app: "App", then: Callable[[str], None], why: str = "Manager PIN") -> None:
+    """Ask for a manager's PIN and pass it on; the register checks it."""
+    app.push(EntryDialog(app, why, then, secret=True, limit=8, hint="Manager PIN"))

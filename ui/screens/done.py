@@ -1,0 +1,66 @@
+"""Done: the sale is committed; change due in large type, the receipt id, and New sale."""
+
+from __future__ import annotations
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.layout import columns, inset, rows
+from ui.screens.base import Region, Screen
+from ui.widgets import Button, draw_panel, label
+
+
+class DoneScreen(Screen):
+    name = "done"
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        body = inset(area, g * 2)
+        self.r_info, r_btns = rows(body, [1, -max(m.row, m.px(70))], g * 2)
+        reprint, new = columns(r_btns, [1, 2], g * 2)
+        self.buttons = [
+            Button("reprint", reprint, "Reprint receipt", self._reprint, "quiet", m.font("label")),
+            Button("new_sale", new, "New sale", self._new, "primary", m.font("title")),
+        ]
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        draw_panel(surf, self.r_info)
+
+    def regions(self) -> list[Region]:
+        return [Region("done.info", self.r_info, lambda: (self.view.last_receipt is not None and
+                                                           self.view.last_receipt.get("receipt_id"),
+                                                           self.view.totals), self._draw)]
+
+    def _draw(self, surf: pygame.Surface, r: Rect) -> None:
+        m, money = self.m, self.app.money
+        receipt = self.view.last_receipt or {}
+        tenders = receipt.get("tenders") or []
+        change = sum(int(t.get("change") or 0) for t in tenders)
+        total = int((receipt.get("totals") or {}).get("total", self.view.totals.total))
+        paid = sum(int(t.get("amount") or 0) for t in tenders)
+        r = inset(r, m.px(12))
+        label(surf, "Paid. Thank you!", r.midtop, m.font("title"), theme.OK, "midtop")
+        label(surf, "Change due", (r.centerx, r.y + m.px(44)), m.font("big"), theme.TEXT, "midtop")
+        label(surf, money(change), (r.centerx, r.y + m.px(84)), m.font("huge") * 3 // 2,
+              theme.ACCENT if change else theme.TEXT, "midtop", r.w)
+        body = m.font("label")
+        y = r.bottom - 2 * (body + m.px(8))
+        label(surf, f"Total {money(total)}    Given {money(paid)}", (r.centerx, y), body, theme.TEXT, "midtop", r.w)
+        rid = receipt.get("receipt_id", "")
+        note = "  (offline: sent when the network is back)" if receipt.get("offline") else ""
+        label(surf, f"Receipt {rid}{note}", (r.centerx, y + body + m.px(8)), m.font("body"), theme.MUTED, "midtop", r.w)
+
+    def _reprint(self) -> None:
+        rid = (self.view.last_receipt or {}).get("receipt_id")
+        self.app.run("reprint", rid)
+
+    def _new(self) -> None:
+        self.app.run("new_sale")
+
+    def on_key(self, key: int, char: str) -> bool:
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self._new()
+            return True
+        return False

@@ -1,0 +1,109 @@
+"""Login: pick the clerk, type the PIN; wrong PINs and the lockout are said plainly; demo PINs shown in demo mode."""
+
+from __future__ import annotations
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.layout import columns, inset, rows
+from ui.screens.base import Entry, Hot, Region, Screen
+from ui.widgets import Button, draw_button, draw_panel, keypad, label, pin_dots
+
+
+class LoginScreen(Screen):
+    name = "login"
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        self.entry = Entry(limit=8, secret=True)
+        self.error = ""
+        self.clerks = list(self.reg.clerks())
+        self.pins = dict(self.reg.demo_pins())
+        self.selected = self.clerks[0].clerk_id if self.clerks else None
+        left, right = columns(inset(area, g), [1, 1.1], g * 2)
+        self.r_title, self.r_list = rows(left, [-m.px(34), 1], g)
+        r_ptitle, self.r_pin, self.r_msg, r_pad, r_go = rows(right, [-m.px(34), -m.px(50), -m.px(30), 1, -m.row], g)
+        self.r_ptitle = r_ptitle
+        pad = Rect(0, r_pad.y, min(r_pad.w, m.px(330)), r_pad.h)
+        pad.centerx = r_pad.centerx
+        go = Rect(pad.x, r_go.y, pad.w, r_go.h)
+        self.buttons = keypad(pad, g, self._key, m.font("big"), prefix="pin")
+        self.buttons.append(Button("login", go, "Log in", self._login, "primary", m.font("label")))
+        row_h = max(m.row, m.px(60) if self.pins else m.row)
+        n = max(1, (self.r_list.h + g) // (row_h + g))
+        self.rows = [Rect(self.r_list.x, self.r_list.y + i * (row_h + g), self.r_list.w, row_h) for i in range(n)]
+
+    def on_enter(self) -> None:
+        self.entry.text = ""
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        m = self.m
+        label(surf, "Who is selling?", self.r_title.midleft, m.font("title"), theme.ACCENT, "midleft")
+        label(surf, "Enter your PIN", self.r_ptitle.center, m.font("title"), theme.ACCENT, "center")
+        if not self.clerks:
+            label(surf, "No clerks yet: a technician loads them (kassa-provision).", self.r_list.topleft,
+                  m.font("body"), theme.WARN, width=self.r_list.w)
+
+    def regions(self) -> list[Region]:
+        return [
+            Region("login.list", self.r_list, lambda: self.selected, self._draw_list),
+            Region("login.pin", self.r_pin, lambda: len(self.entry.text), self._draw_pin),
+            Region("login.msg", self.r_msg, lambda: self.error, self._draw_msg),
+        ]
+
+    def _draw_list(self, surf: pygame.Surface, r: Rect) -> None:
+        hots = []
+        for rect, clerk in zip(self.rows, self.clerks):
+            text = f"{clerk.name}  ({clerk.role})"
+            if clerk.clerk_id in self.pins:
+                text += f"\ndemo PIN {self.pins[clerk.clerk_id]}"
+            style = "selected" if clerk.clerk_id == self.selected else "quiet"
+            draw_button(surf, rect, text, style, self.m.font("label"))
+            hots.append(Hot(rect, lambda c=clerk.clerk_id: self._choose(c), f"clerk:{clerk.clerk_id}"))
+        self.set_hot("list", hots)
+
+    def _draw_pin(self, surf: pygame.Surface, r: Rect) -> None:
+        draw_panel(surf, r, theme.PANEL_LIGHT)
+        text = pin_dots(len(self.entry.text))
+        label(surf, text or "PIN", r.center, self.m.font("big"), theme.TEXT if text else theme.MUTED, "center")
+
+    def _draw_msg(self, surf: pygame.Surface, r: Rect) -> None:
+        if self.error:
+            label(surf, self.error, r.center, self.m.font("label"), theme.ERROR, "center", r.w)
+
+    def _choose(self, clerk_id: str) -> None:
+        self.selected = clerk_id
+        self.entry.text = ""
+        self.error = ""
+
+    def _key(self, k: str) -> None:
+        self.error = ""
+        self.entry.key(k)
+
+    def _login(self) -> None:
+        if self.selected is None:
+            self.error = "No clerk to log in."
+            return
+        if not self.entry.text:
+            self.error = "Type your PIN first."
+            return
+        outcome = self.app.run("login", self.selected, self.entry.text, quiet=True)
+        self.entry.text = ""
+        self.error = "" if outcome.ok else outcome.message
+
+    def on_key(self, key: int, char: str) -> bool:
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self._login()
+        elif key == pygame.K_BACKSPACE:
+            self._key("<")
+        elif char.isdigit():
+            self._key(char)
+        else:
+            return False
+        return True
+
+    def on_scan(self, code: str) -> None:
+        self.error = "Log in before scanning."
+        self.app.tone.error()

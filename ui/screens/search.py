@@ -1,0 +1,112 @@
+"""Item search by name with an on-screen keyboard; tapping a result adds it to the cart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.layout import columns, grid, rows
+from ui.screens.base import Hot, Region
+from ui.screens.dialogs import Dialog
+from ui.widgets import Button, draw_button, draw_panel, label
+
+KEY_ROWS = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM")
+
+
+class SearchDialog(Dialog):
+    name = "search"
+    box_w, box_h = 0.98, 0.98
+
+    def __init__(self, app: Any, text: str = "") -> None:
+        super().__init__(app)
+        self.text = text.upper()
+        self._cache: tuple[str, list[Any]] = ("\0", [])
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        key_h = max(48, m.px(48))
+        self.r_field, self.r_results, r_keys = rows(self.inner, [-m.px(44), 1, -(4 * key_h + 3 * g)], g)
+        size = m.font("label")
+        self.buttons = []
+        krows = rows(r_keys, [1, 1, 1, 1], g)
+        for r, letters in zip(krows, KEY_ROWS):
+            w = (r_keys.w - 9 * g) // 10
+            x = r.x + (r.w - (len(letters) * (w + g) - g)) // 2
+            for ch in letters:
+                self.buttons.append(Button(f"kb:{ch}", Rect(x, r.y, w, r.h), ch, (lambda c=ch: self.type(c)), "key", size))
+                x += w + g
+        space, delete, clear, close = columns(krows[3], [3, 1, 1, 1.2], g)
+        self.buttons += [
+            Button("kb:space", space, "Space", lambda: self.type(" "), "key", size),
+            Button("kb:del", delete, "Del", self.delete, "key", size),
+            Button("kb:clear", clear, "Clear", self.clear, "key", size),
+            Button("kb:close", close, "Close", self.close, "quiet", size),
+        ]
+
+    def results(self) -> list[Any]:
+        if self._cache[0] != self.text:
+            found = list(self.reg.search(self.text.strip(), limit=6)) if len(self.text.strip()) >= 1 else []
+            self._cache = (self.text, found)
+        return self._cache[1]
+
+    def regions(self) -> list[Region]:
+        return [
+            Region("search.field", self.r_field, lambda: self.text, self._draw_field),
+            Region("search.results", self.r_results, lambda: self.text, self._draw_results),
+        ]
+
+    def _draw_field(self, surf: pygame.Surface, r: Rect) -> None:
+        draw_panel(surf, r, theme.PANEL_LIGHT)
+        if self.text:
+            label(surf, self.text + "_", (r.x + 8, r.centery), self.m.font("big"), theme.TEXT, "midleft", r.w - 16)
+        else:
+            label(surf, "Type part of the item's name", (r.x + 8, r.centery), self.m.font("label"), theme.MUTED, "midleft")
+
+    def _draw_results(self, surf: pygame.Surface, r: Rect) -> None:
+        found = self.results()
+        n_rows = max(1, (r.h + self.m.gap) // (48 + self.m.gap))
+        cells = grid(r, n_rows, 2, self.m.gap)
+        hots = []
+        for cell, item in zip(cells, found):
+            draw_button(surf, cell, f"{item.name}  {self.app.money(item.price)}", "normal", self.m.font("body"))
+            hots.append(Hot(cell, lambda sku=item.sku: self.pick(sku), f"result:{item.sku}"))
+        if self.text.strip() and not found:
+            label(surf, f"Nothing called “{self.text.strip()}”", r.center, self.m.font("label"), theme.WARN, "center")
+        self.set_hot("results", hots)
+
+    def type(self, ch: str) -> None:
+        if len(self.text) < 30:
+            self.text += ch
+
+    def delete(self) -> None:
+        self.text = self.text[:-1]
+
+    def clear(self) -> None:
+        self.text = ""
+
+    def pick(self, sku: str) -> None:
+        if self.app.run("add_sku", sku).ok:
+            self.close()
+
+    def on_key(self, key: int, char: str) -> bool:
+        if key == pygame.K_ESCAPE:
+            self.close()
+        elif key == pygame.K_BACKSPACE:
+            self.delete()
+        elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            found = self.results()
+            if len(found) == 1:
+                self.pick(found[0].sku)
+        elif char and char.isprintable():
+            self.type(char.upper())
+        else:
+            return False
+        return True
+
+    def on_scan(self, code: str) -> None:
+        self.close()
+        self.app.current.on_scan(code) if self.app.current else None

@@ -1,0 +1,261 @@
+"""Sell: the cart with running totals, keypad entry (item number, quantity, discount), quick keys, scan feedback."""
+
+from __future__ import annotations
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.layout import columns, grid, inset, rows
+from ui.screens.base import Entry, Region, Screen
+from ui.screens.cart import CartList
+from ui.widgets import Button, draw_panel, keypad, label
+
+FLASH_SECONDS = 0.8
+QUICK_ROWS, QUICK_COLS = 4, 3
+
+
+class SellScreen(Screen):
+    name = "sell"
+
+    def __init__(self, app: object) -> None:
+        super().__init__(app)  # type: ignore[arg-type]
+        self.entry = Entry(limit=14)
+        self.selected: int | None = None
+        self.page = 0
+        self._flash_rev = -1
+        self._flash_at = -1e9
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        small = m.font("body")
+        cart, mid, right = columns(inset(area, g), [0.42, 0.30, 0.28], g)
+        self.r_msg, r_list, r_tot = rows(cart, [-m.px(34), 1, -m.px(112)], g)
+        self.cart = CartList(self, r_list)
+        r_scroll, self.r_totals = columns(r_tot, [-max(48, m.px(52)), 1], g)
+        up, down = rows(r_scroll, [1, 1], g)
+        self.r_entry, r_pad, r_a1, r_a2 = rows(mid, [-m.px(50), 1, -m.row, -m.row], g)
+        self.buttons = keypad(r_pad, g, self._key, m.font("big"))
+        self.buttons += [Button("cart:up", up, "Up", lambda: self.cart.scroll(-1), "quiet", small),
+                         Button("cart:down", down, "Down", lambda: self.cart.scroll(1), "quiet", small)]
+        b_qty, b_pct, b_amt = columns(r_a1, [1, 1, 1], g)
+        b_void, b_add = columns(r_a2, [1, 1.6], g)
+        self.buttons += [
+            Button("qty", b_qty, "Qty", self._qty, "normal", small),
+            Button("disc_pct", b_pct, "Disc %", self._disc_pct, "normal", small),
+            Button("disc_amt", b_amt, "Disc amt", self._disc_amt, "normal", small),
+            Button("void", b_void, "Void", self._void, "danger", small),
+            Button("add", b_add, "Add item no.", self._add, "normal", small),
+        ]
+        r_quick, r_f1, r_f2 = rows(right, [1, -m.row, -m.row], g)
+        self._quick_buttons(r_quick)
+        f_search, f_park = columns(r_f1, [1, 1], g)
+        f_mgr, f_pay = columns(r_f2, [1, 1.3], g)
+        self.buttons += [
+            Button("search", f_search, "Search", self._search, "normal", small),
+            Button("park", f_park, "Park", self._park, "warn", small),
+            Button("manager", f_mgr, "Manager", self._manager, "quiet", small),
+            Button("pay", f_pay, "PAY", self._pay, "primary", m.font("title")),
+        ]
+
+    def _quick_buttons(self, r: Rect) -> None:
+        keys = list(self.reg.quick_keys())
+        per = QUICK_ROWS * QUICK_COLS
+        paged = len(keys) > per
+        shown = per - 1 if paged else per
+        pages = max(1, -(-len(keys) // shown))
+        self.page %= pages
+        start = self.page * shown
+        cells = grid(r, QUICK_ROWS, QUICK_COLS, self.m.gap)
+        for i, cell in enumerate(cells[:shown]):
+            idx = start + i
+            if idx >= len(keys):
+                break
+            k = keys[idx]
+            self.buttons.append(Button(f"quick:{idx}", cell, f"{k.label}\n{self.app.money(k.price)}",
+                                       (lambda idx=idx: self._quick(idx)), "key", self.m.font("small")))
+        if paged:
+            self.buttons.append(Button("quick:more", cells[-1], f"More\n{self.page + 1}/{pages}", self._more, "quiet",
+                                       self.m.font("small")))
+
+    def on_enter(self) -> None:
+        self.entry.text = ""
+        self.selected = None
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        draw_panel(surf, self.cart.rect.union(self.r_totals))
+
+    def regions(self) -> list[Region]:
+        return [
+            Region("sell.msg", self.r_msg, self._msg_key, self._draw_msg),
+            Region("sell.cart", self.cart.rect, self._cart_key, self.cart.draw),
+            Region("sell.totals", self.r_totals, lambda: (self.view.totals, self.view.customer_code), self._draw_totals),
+            Region("sell.entry", self.r_entry, lambda: (self.entry.text, self.selected), self._draw_entry),
+        ]
+
+    # ---- regions -----------------------------------------------------------------------------
+    def flashing(self) -> bool:
+        v = self.view
+        if v.flash_line is None:
+            return False
+        if v.revision != self._flash_rev:
+            self._flash_rev, self._flash_at = v.revision, self.app.clock.monotonic()
+        return self.app.clock.monotonic() - self._flash_at < FLASH_SECONDS
+
+    def _cart_key(self) -> object:
+        return (self.view.lines, self.selected, self.cart.offset, self.view.flash_line, self.flashing())
+
+    def _msg_key(self) -> object:
+        return self.view.message
+
+    def _draw_msg(self, surf: pygame.Surface, r: Rect) -> None:
+        msg = self.view.message
+        if msg is None or not msg.text:
+            label(surf, "Scan an item, or type its number", r.midleft, self.m.font("body"), theme.MUTED, "midleft", r.w)
+            return
+        color = {"error": theme.ERROR, "warn": theme.WARN}.get(msg.level, theme.OK)
+        if msg.level == "error":
+            pygame.draw.rect(surf, theme.ERROR, r, border_radius=4)
+            color = theme.TEXT
+        label(surf, msg.text, (r.x + 6, r.centery), self.m.font("body"), color, "midleft", r.w - 12)
+
+    def _draw_totals(self, surf: pygame.Surface, r: Rect) -> None:
+        t, m = self.view.totals, self.m
+        small, big = m.font("body"), m.font("big")
+        y = r.y + m.px(4)
+        for name, amount in (("Subtotal", t.subtotal), ("Tax", t.tax)):
+            label(surf, name, (r.x + 6, y), small, theme.MUTED)
+            label(surf, self.app.money(amount), (r.right - 8, y), small, theme.MUTED, "topright")
+            y += small + m.px(4)
+        if self.view.customer_code:
+            label(surf, f"Customer {self.view.customer_code}", (r.x + 6, y), small, theme.MUTED)
+        label(surf, "TOTAL", (r.x + 6, r.bottom - m.px(6)), m.font("label"), theme.ACCENT, "bottomleft")
+        label(surf, self.app.money(t.total), (r.right - 8, r.bottom - m.px(4)), big, theme.ACCENT, "bottomright")
+
+    def _draw_entry(self, surf: pygame.Surface, r: Rect) -> None:
+        draw_panel(surf, r, theme.PANEL_LIGHT)
+        target = f"line {self.selected}" if self.selected else ""
+        if target:
+            label(surf, target, (r.x + 6, r.y + 4), self.m.font("small"), theme.ACCENT)
+        if self.entry.text:
+            label(surf, self.entry.text, (r.right - 8, r.centery), self.m.font("big"), theme.TEXT, "midright", r.w - 12)
+        else:
+            label(surf, "number", (r.right - 8, r.centery), self.m.font("body"), theme.MUTED, "midright")
+
+    # ---- actions -----------------------------------------------------------------------------
+    def select(self, line_no: int) -> None:
+        self.selected = None if self.selected == line_no else line_no
+
+    def _key(self, k: str) -> None:
+        self.entry.key(k)
+
+    def _target_line(self) -> int | None:
+        if self.selected is not None:
+            return self.selected
+        live = [ln.line_no for ln in self.view.lines if not ln.voided]
+        return live[-1] if live else None
+
+    def _take(self, what: str) -> int | None:
+        value = self.entry.value()
+        if value is None:
+            self.app.alert(f"Type the {what} on the keypad first, then press the button.")
+        return value
+
+    def _add(self) -> None:
+        if not self.entry.text:
+            self.app.alert("Type the item number on the keypad first, or scan it.")
+            return
+        outcome = self.app.run("add_sku", self.entry.text)
+        if outcome.ok:
+            self.entry.text = ""
+            self.cart.follow()
+
+    def _qty(self) -> None:
+        line = self._target_line()
+        qty = self._take("new quantity")
+        if qty is None:
+            return
+        if line is None:
+            self.app.alert("The cart is empty.")
+            return
+        if self.app.run("set_qty", line, qty).ok:
+            self.entry.text = ""
+
+    def _disc_pct(self) -> None:
+        pct = self._take("discount in percent")
+        if pct is not None:
+            self._discount(percent=pct)
+
+    def _disc_amt(self) -> None:
+        amount = self._take("discount amount (in cents)")
+        if amount is not None:
+            self._discount(amount=amount)
+
+    def _discount(self, **kw: int) -> None:
+        if self.selected is not None:
+            ok = self.app.run_approved("discount_line", self.selected, **kw)
+        else:
+            ok = self.app.run_approved("discount_cart", **kw)
+        if ok:
+            self.entry.text = ""
+
+    def _void(self) -> None:
+        line = self._target_line()
+        if line is None:
+            self.app.alert("The cart is empty.")
+            return
+        self.app.run_approved("void_line", line)
+        self.selected = None
+
+    def _quick(self, idx: int) -> None:
+        if self.app.run("add_quick_key", idx).ok:
+            self.cart.follow()
+
+    def _more(self) -> None:
+        self.page += 1
+        self.app.relayout()
+
+    def _search(self) -> None:
+        from ui.screens.search import SearchDialog
+
+        self.app.push(SearchDialog(self.app))
+
+    def _park(self) -> None:
+        if not any(not ln.voided for ln in self.view.lines):
+            self.app.alert("The cart is empty: nothing to park.")
+            return
+        if self.app.run("park").ok:
+            self.selected = None
+
+    def _manager(self) -> None:
+        self.app.open_manager_gate()
+
+    def _pay(self) -> None:
+        if not any(not ln.voided for ln in self.view.lines):
+            self.app.alert("The cart is empty: scan or add an item first.")
+            return
+        self.app.run("begin_tender")
+
+    def on_scan(self, code: str) -> None:
+        if self.app.run("scan", code).ok:
+            self.cart.follow()
+            self.selected = None
+
+    def on_key(self, key: int, char: str) -> bool:
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self._add()
+        elif key == pygame.K_BACKSPACE:
+            self._key("<")
+        elif key == pygame.K_ESCAPE:
+            self.entry.text, self.selected = "", None
+        elif char.isdigit():
+            self._key(char)
+        elif char.isalpha():
+            from ui.screens.search import SearchDialog
+
+            self.app.push(SearchDialog(self.app, char))
+        else:
+            return False
+        return True
+

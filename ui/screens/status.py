@@ -1,0 +1,166 @@
+"""Status: online/offline, last sync (red when stale), pending and quarantined receipts, device health, Sync now, Retry, Export."""
+
+from __future__ import annotations
+
+import glob
+import os
+from datetime import datetime
+from typing import Any
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.layout import columns, inset, rows
+from ui.screens.base import Region, Screen
+from ui.widgets import Button, draw_panel, label
+
+DEVICES = ("printer", "scanner", "drawer", "broker")
+
+
+def usb_mount(root: str = "/media") -> str | None:
+    """A writable mounted USB stick under /media (e.g. /media/pi/STICK), if one is plugged in."""
+    for path in sorted(glob.glob(os.path.join(root, "*", "*")) + glob.glob(os.path.join(root, "*"))):
+        if os.path.ismount(path) and os.access(path, os.W_OK):
+            return path
+    return None
+
+
+def age(then: datetime | None, now: datetime) -> str:
+    """'just now', '4 min ago', '3 h ago', '2 days ago' (never negative with a clock set back)."""
+    if then is None:
+        return "never"
+    s = max(0, int((now - then).total_seconds()))
+    if s < 60:
+        return "just now"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    if s < 86400 * 2:
+        return f"{s // 3600} h ago"
+    return f"{s // 86400} days ago"
+
+
+class StatusScreen(Screen):
+    name = "status"
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        left, right = columns(inset(area, g), [0.6, 0.4], g)
+        self.r_sync = left
+        self.r_health, r_b1, r_b2, r_b3 = rows(right, [1, -m.row, -m.row, -m.row], g)
+        size = m.font("label")
+        self.buttons = [
+            Button("sync_now", r_b1, "Sync now", self._sync, "primary", size),
+            Button("retry", r_b2, "Retry failed", self._retry, "warn", size),
+            Button("export", r_b3, "Export unsent receipts", self._export, "normal", m.font("body")),
+        ]
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        draw_panel(surf, self.r_sync)
+        draw_panel(surf, self.r_health)
+
+    def _minute(self) -> str:
+        return self.app.local_now().strftime("%H:%M")
+
+    def regions(self) -> list[Region]:
+        return [
+            Region("status.sync", self.r_sync, lambda: (self.view.sync, self.view.warnings, self._minute()), self._draw_sync),
+            Region("status.health", self.r_health, lambda: (tuple(sorted(self.view.health.items())), self.view.print_backlog),
+                   self._draw_health),
+        ]
+
+    def _draw_sync(self, surf: pygame.Surface, r: Rect) -> None:
+        m, s = self.m, self.view.sync
+        now = self.app.clock.now()
+        r = inset(r, m.px(10))
+        body, big = m.font("body"), m.font("title")
+        y = r.y
+        label(surf, "ONLINE" if s.online else "OFFLINE", (r.x, y), big, theme.OK if s.online else theme.ERROR)
+        y += big + m.px(8)
+        last = s.last_sync_at.astimezone().strftime("%d %b %H:%M") + f" ({age(s.last_sync_at, now)})" if s.last_sync_at else "never"
+        label(surf, "Last sync", (r.x, y), body, theme.MUTED)
+        label(surf, last, (r.x + m.px(150), y), body, theme.ERROR if s.stale else theme.TEXT, width=r.w - m.px(150))
+        y += body + m.px(6)
+        pend = f"{s.pending}" + (f", oldest {age(s.oldest_pending_at, now)}" if s.pending and s.oldest_pending_at else "")
+        for name, text, color in (("Unsent", pend, theme.WARN if s.pending else theme.TEXT),
+                                  ("Failed", str(s.quarantined), theme.ERROR if s.quarantined else theme.TEXT)):
+            label(surf, name, (r.x, y), body, theme.MUTED)
+            label(surf, text, (r.x + m.px(150), y), body, color, width=r.w - m.px(150))
+            y += body + m.px(6)
+        if s.fault:
+            label(surf, s.fault, (r.x, y), body, theme.ERROR, width=r.w)
+            y += body + m.px(6)
+        small = m.font("small")
+        for item in s.quarantined_items:
+            if y + small > r.bottom - small * 2:
+                break
+            label(surf, self._quarantined(item, now), (r.x + m.px(10), y), small, theme.ERROR, width=r.w - m.px(10))
+            y += small + m.px(4)
+        for warning in self.view.warnings:
+            if y + body > r.bottom:
+                break
+            label(surf, warning, (r.x, y), body, theme.WARN, width=r.w)
+            y += body + m.px(4)
+
+    @staticmethod
+    def _quarantined(item: Any, now: datetime) -> str:
+        if isinstance(item, dict):
+            at = item.get("at") or item.get("failed_at")
+            when = at if isinstance(at, datetime) else None
+            if isinstance(at, str):
+                from firmware.clock import parse_iso_utc
+
+                try:
+                    when = parse_iso_utc(at)
+                except ValueError:
+                    when = None
+            rid = item.get("receipt_id") or f"#{item.get('seq', '?')}"
+            return f"{rid}  {age(when, now)}: {item.get('error', 'refused')}"
+        return str(item)
+
+    def _draw_health(self, surf: pygame.Surface, r: Rect) -> None:
+        m = self.m
+        r = inset(r, m.px(10))
+        body = m.font("body")
+        y = r.y
+        names = list(DEVICES) + sorted(k for k in self.view.health if k not in DEVICES)
+        for name in names:
+            h = self.view.health.get(name)
+            ok = h is not None and h.ok
+            state = "not reported" if h is None else (h.state + (f": {h.detail}" if h.detail else ""))
+            pygame.draw.circle(surf, theme.OK if ok else (theme.MUTED if h is None else theme.ERROR),
+                               (r.x + body // 2, y + body // 2), body // 3)
+            label(surf, name.capitalize(), (r.x + body + 4, y), body, theme.TEXT)
+            y += body + 2
+            label(surf, state, (r.x + body + 4, y), m.font("small"), theme.MUTED, width=r.w - body - 4)
+            y += m.font("small") + m.px(6)
+            if y > r.bottom - body:
+                break
+        if self.view.print_backlog:
+            label(surf, f"{self.view.print_backlog} receipts waiting to print", (r.x, r.bottom), body, theme.WARN,
+                  "bottomleft", r.w)
+
+    def _sync(self) -> None:
+        self.app.run("sync_now")
+        self._say()
+
+    def _retry(self) -> None:
+        self.app.run("retry_quarantined")
+        self._say()
+
+    def _export(self) -> None:
+        target = usb_mount() or self._data_dir()
+        outcome = self.app.run("export_pending", target)
+        if outcome.ok:
+            self.app.alert(outcome.message or "Exported.", "Export")
+
+    def _data_dir(self) -> str:
+        config = getattr(self.reg, "config", None)
+        base = config.device.data_dir if config is not None else "."
+        return os.path.join(str(base), "exports")
+
+    def _say(self) -> None:
+        msg = self.view.message
+        if msg is not None and msg.level != "error" and msg.text:
+            self.app.alert(msg.text, "Sync")

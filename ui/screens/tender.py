@@ -1,0 +1,166 @@
+"""Tender: amount due, quick cash (exact, next notes), typed cash, card, on account, split payments."""
+
+from __future__ import annotations
+
+import pygame
+from pygame import Rect
+
+from firmware.domain.money import minor_digits
+from ui import theme
+from ui.layout import columns, inset, rows
+from ui.screens.base import Entry, Hot, Region, Screen
+from ui.screens.dialogs import EntryDialog
+from ui.widgets import Button, draw_button, draw_panel, keypad, label
+
+NOTES = (5, 10, 20, 50, 100, 200)  # in major units
+
+
+def next_notes(due: int, currency: str, count: int = 3) -> list[int]:
+    """Amounts a customer is likely to hand over for `due`: the next multiples of common notes."""
+    unit = 10 ** minor_digits(currency)
+    out: set[int] = set()
+    for note in NOTES:
+        step = note * unit
+        amount = -(-due // step) * step
+        if amount > due:
+            out.add(amount)
+    return sorted(out)[:count]
+
+
+class TenderScreen(Screen):
+    name = "tender"
+
+    def __init__(self, app: object) -> None:
+        super().__init__(app)  # type: ignore[arg-type]
+        self.entry = Entry(limit=8)
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        info, mid, right = columns(inset(area, g), [0.40, 0.30, 0.30], g)
+        self.r_info = info
+        self.r_entry, r_pad, r_pay = rows(mid, [-m.px(50), 1, -m.row], g)
+        self.buttons = keypad(r_pad, g, self.entry.key, m.font("big"), prefix="tkey")
+        r_cash, r_card = columns(r_pay, [1.3, 1], g)
+        self.r_quick, r_acct, r_back = rows(right, [4, 1, 1], g)
+        size = m.font("label")
+        self.buttons += [
+            Button("cash", r_cash, "Cash", self._cash, "primary", size),
+            Button("card", r_card, "Card", self._card, "normal", size),
+            Button("on_account", r_acct, "On account", self._on_account, "normal", size),
+            Button("back", r_back, "Back to cart", self._back, "quiet", size),
+        ]
+
+    def on_enter(self) -> None:
+        self.entry.text = ""
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        draw_panel(surf, self.r_info)
+
+    def regions(self) -> list[Region]:
+        v = self.app
+        return [
+            Region("tender.info", self.r_info, lambda: (v.view.totals, v.view.tenders, v.view.phase, v.view.customer_code),
+                   self._draw_info),
+            Region("tender.entry", self.r_entry, lambda: self.entry.text, self._draw_entry),
+            Region("tender.quick", self.r_quick, lambda: (v.view.totals.due, v.view.phase), self._draw_quick),
+        ]
+
+    def _draw_info(self, surf: pygame.Surface, r: Rect) -> None:
+        m, v, money = self.m, self.view, self.app.money
+        r = inset(r, m.px(10))
+        t = v.totals
+        if v.phase == "committing":
+            label(surf, "Saving the sale…", r.midtop, m.font("title"), theme.ACCENT, "midtop")
+        else:
+            label(surf, "Amount due", r.topleft, m.font("label"), theme.MUTED)
+        label(surf, money(t.due), (r.centerx, r.y + m.px(34)), m.font("huge"), theme.ACCENT, "midtop", r.w)
+        y = r.y + m.px(34) + m.font("huge") + m.px(8)
+        body = m.font("body")
+        for name, amount in (("Total", t.total), ("Paid", t.paid)):
+            label(surf, name, (r.x, y), body, theme.TEXT)
+            label(surf, money(amount), (r.right, y), body, theme.TEXT, "topright")
+            y += body + m.px(6)
+        for tender in v.tenders:
+            kind = str(tender.get("type") or tender.get("kind") or "").replace("_", " ")
+            label(surf, f"  {kind}", (r.x, y), body, theme.MUTED)
+            label(surf, money(int(tender.get("amount", 0))), (r.right, y), body, theme.MUTED, "topright")
+            y += body + m.px(4)
+        if v.customer_code:
+            label(surf, f"Customer {v.customer_code}", (r.x, y), body, theme.MUTED)
+        if t.change:
+            label(surf, "Change", (r.x, r.bottom - m.font("big")), m.font("label"), theme.OK, "bottomleft")
+            label(surf, money(t.change), r.bottomright, m.font("big") * 3 // 2, theme.OK, "bottomright")
+
+    def _draw_entry(self, surf: pygame.Surface, r: Rect) -> None:
+        draw_panel(surf, r, theme.PANEL_LIGHT)
+        value = self.entry.value()
+        text = self.app.money(value) if value is not None else "amount"
+        label(surf, text, (r.right - 8, r.centery), self.m.font("big") if value is not None else self.m.font("body"),
+              theme.TEXT if value is not None else theme.MUTED, "midright", r.w - 12)
+
+    def _draw_quick(self, surf: pygame.Surface, r: Rect) -> None:
+        due = self.view.totals.due
+        amounts = [due] + next_notes(due, self.view.currency) if due > 0 else []
+        cells = rows(r, [1] * 4, self.m.gap)
+        hots = []
+        for i, (cell, amount) in enumerate(zip(cells, amounts)):
+            text = f"Exact {self.app.money(amount)}" if i == 0 else self.app.money(amount)
+            draw_button(surf, cell, text, "primary" if i == 0 else "key", self.m.font("label"))
+            hots.append(Hot(cell, lambda a=amount: self._pay("cash", a), "exact" if i == 0 else f"note:{amount}"))
+        self.set_hot("quick", hots)
+
+    # ---- actions -----------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        if self.view.phase == "committing":
+            self.app.alert("Saving the sale; one moment.")
+            return True
+        return False
+
+    def _pay(self, kind: str, amount: int | None, **kw: object) -> None:
+        if self._busy():
+            return
+        if self.app.run_approved("tender", kind, amount, **kw):
+            self.entry.text = ""
+
+    def _cash(self) -> None:
+        amount = self.entry.value()
+        if amount is None:
+            self.app.alert("Type the cash the customer gave, or tap a quick amount.")
+            return
+        self._pay("cash", amount)
+
+    def _card(self) -> None:
+        self._pay("card", self.entry.value())
+
+    def _on_account(self) -> None:
+        amount = self.entry.value()
+        if self.view.customer_code:
+            self._pay("on_account", amount)
+            return
+
+        def with_code(code: str) -> None:
+            if self.app.run("set_customer", code).ok:
+                self._pay("on_account", amount)
+
+        self.app.push(EntryDialog(self.app, "Customer code", with_code, limit=16, hint="customer code"))
+
+    def _back(self) -> None:
+        if not self._busy():
+            self.app.run("back_to_cart")
+
+    def on_key(self, key: int, char: str) -> bool:
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self._cash()
+        elif key == pygame.K_BACKSPACE:
+            self.entry.key("<")
+        elif key == pygame.K_ESCAPE:
+            self._back()
+        elif char.isdigit():
+            self.entry.key(char)
+        else:
+            return False
+        return True
+
+    def on_scan(self, code: str) -> None:
+        self.app.alert("Finish the payment first, or go back to the cart to add items.")

@@ -1,0 +1,84 @@
+"""The bar on every screen: store and register, clerk, offline banner, clock, Status and Log out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.layout import columns, inset
+from ui.screens.base import Region
+from ui.widgets import Button, label
+
+if TYPE_CHECKING:
+    from ui.app import App
+
+
+class TopBar:
+    """Static captions drawn into the background; clerk, banner and clock are regions."""
+
+    def __init__(self, app: "App") -> None:
+        self.app = app
+        m = app.metrics
+        self.rect = Rect(0, 0, m.width, m.bar)
+        g = m.gap
+        parts = columns(inset(self.rect, 1), [1.5, 1.3, 3.2, 0.8, -m.px(96), -m.px(96)], g)
+        self.r_store, self.r_clerk, self.r_banner, self.r_clock, self.r_status, self.r_logout = parts
+        self.buttons: list[Button] = []
+
+    def layout(self, screen_name: str, logged_in: bool) -> None:
+        size = self.app.metrics.font("body")
+        on_status = screen_name == "status"
+        self.buttons = [Button("bar:status", self.r_status, "Back" if on_status else "Status",
+                               self.app.close_status if on_status else self.app.open_status, "quiet", size)]
+        if logged_in:
+            self.buttons.append(Button("bar:logout", self.r_logout, "Log out", self.app.logout, "quiet", size))
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        m = self.app.metrics
+        pygame.draw.rect(surf, (8, 10, 14), self.rect)
+        v = self.app.view
+        label(surf, f"{v.store} · {v.register}", (self.r_store.x, self.r_store.centery), m.font("body"),
+              theme.MUTED, "midleft", self.r_store.w)
+        for b in self.buttons:
+            b.draw(surf)
+
+    def regions(self) -> list[Region]:
+        return [
+            Region("bar.clerk", self.r_clerk, self._clerk_key, self._draw_clerk),
+            Region("bar.banner", self.r_banner, self._banner_key, self._draw_banner),
+            Region("bar.clock", self.r_clock, self._clock_key, self._draw_clock),
+        ]
+
+    def _clerk_key(self) -> object:
+        c = self.app.view.clerk
+        return c.name if c else None
+
+    def _draw_clerk(self, surf: pygame.Surface, r: Rect) -> None:
+        c = self.app.view.clerk
+        label(surf, c.name if c else "Not logged in", (r.x, r.centery), self.app.metrics.font("body"),
+              theme.TEXT if c else theme.MUTED, "midleft", r.w)
+
+    def _banner_key(self) -> object:
+        s = self.app.view.sync
+        return (s.online, s.pending, s.stale, self.app.view.warnings[:1])
+
+    def _draw_banner(self, surf: pygame.Surface, r: Rect) -> None:
+        v = self.app.view
+        size = self.app.metrics.font("body")
+        if not v.sync.online:
+            pygame.draw.rect(surf, theme.BANNER, r, border_radius=4)
+            text = "OFFLINE: keep selling, receipts are kept" + (f" ({v.sync.pending} to send)" if v.sync.pending else "")
+            label(surf, text, r.center, size, theme.TEXT, "center", r.w - 8)
+        elif v.warnings:
+            label(surf, v.warnings[0], r.center, size, theme.WARN, "center", r.w - 8)
+        else:
+            label(surf, "Online", r.center, size, theme.OK, "center", r.w - 8)
+
+    def _clock_key(self) -> str:
+        return self.app.local_now().strftime("%H:%M")
+
+    def _draw_clock(self, surf: pygame.Surface, r: Rect) -> None:
+        label(surf, self._clock_key(), r.center, self.app.metrics.font("label"), theme.TEXT, "center")

@@ -1,0 +1,85 @@
+"""Buttons, labels and lists drawn with pygame primitives and the text cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.text import TEXT, wrap
+
+Action = Callable[[], None]
+
+
+@dataclass
+class Button:
+    """A tappable rectangle; `action` runs when a press is released inside it."""
+
+    id: str
+    rect: Rect
+    label: str
+    action: Action | None = None
+    style: str = "normal"
+    size: int = 24
+    enabled: bool = True
+
+    def draw(self, surf: pygame.Surface) -> None:
+        draw_button(surf, self.rect, self.label, self.style if self.enabled else "disabled", self.size)
+
+
+def draw_button(surf: pygame.Surface, rect: Rect, label: str, style: str, size: int) -> None:
+    fill, fg = theme.STYLES.get(style, theme.STYLES["normal"])
+    radius = max(4, rect.h // 8)
+    pygame.draw.rect(surf, fill, rect, border_radius=radius)
+    lines = label.split("\n")
+    rendered = [TEXT.fit(line, size, fg, rect.w - 8) for line in lines]
+    total = sum(r.get_height() for r in rendered)
+    y = rect.centery - total // 2
+    for r in rendered:
+        surf.blit(r, r.get_rect(centerx=rect.centerx, y=y))
+        y += r.get_height()
+
+
+def draw_panel(surf: pygame.Surface, rect: Rect, color: theme.Color = theme.PANEL) -> None:
+    pygame.draw.rect(surf, color, rect, border_radius=6)
+
+
+def label(surf: pygame.Surface, text: str, pos: tuple[int, int], size: int,
+          color: theme.Color = theme.TEXT, anchor: str = "topleft", width: int | None = None) -> Rect:
+    """Draw one line of text anchored at `pos` (any pygame Rect anchor); returns its rect."""
+    s = TEXT.fit(text, size, color, width) if width else TEXT.render(text, size, color)
+    r = s.get_rect(**{anchor: pos})
+    surf.blit(s, r)
+    return r
+
+
+def paragraph(surf: pygame.Surface, text: str, rect: Rect, size: int,
+              color: theme.Color = theme.TEXT, center: bool = False) -> int:
+    """Draw wrapped text inside `rect`; returns the y below the last line."""
+    y = rect.y
+    for line in wrap(text, size, rect.w):
+        if y + size > rect.bottom:
+            break
+        s = TEXT.render(line, size, color)
+        surf.blit(s, s.get_rect(centerx=rect.centerx, y=y) if center else (rect.x, y))
+        y += s.get_height() + 2
+    return y
+
+
+def keypad(rect: Rect, gap: int, on_key: Callable[[str], None], size: int,
+           keys: str = "789456123C0<", prefix: str = "key") -> list[Button]:
+    """A 4x3 numeric keypad; 'C' clears, '<' deletes one digit, others are typed."""
+    from ui.layout import grid
+
+    labels = {"C": "Clear", "<": "Del", "00": "00"}
+    out = []
+    for cell, k in zip(grid(rect, 4, 3, gap), keys):
+        out.append(Button(f"{prefix}:{k}", cell, labels.get(k, k), (lambda k=k: on_key(k)), "key", size))
+    return out
+
+
+def pin_dots(n: int) -> str:
+    return "● " * n if n else ""
