@@ -1,0 +1,69 @@
+"""Parked carts: an open cart set aside (serialisable to and from a dict) and recalled later."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from firmware.domain.errors import DomainError, Refused
+from firmware.domain.sale import Sale
+
+__all__ = ["ParkedCart", "park"]
+
+
+@dataclass(frozen=True)
+class ParkedCart:
+    """A cart waiting to be recalled; `parked_at` is an ISO 8601 UTC string passed in by the caller."""
+
+    park_id: str
+    parked_at: str
+    sale: Sale
+
+    @property
+    def clerk_id(self) -> str:
+        return self.sale.clerk_id
+
+    @property
+    def line_count(self) -> int:
+        return len(self.sale.active_lines)
+
+    @property
+    def total(self) -> int:
+        return self.sale.totals().total
+
+    def age_hours(self, now: datetime) -> float:
+        """Hours since parking at `now` (the caller's clock; the domain never reads one). Display only."""
+        parked = datetime.fromisoformat(self.parked_at.replace("Z", "+00:00"))
+        if parked.tzinfo is None:
+            parked = parked.replace(tzinfo=timezone.utc)
+        return (now - parked).total_seconds() / 3600
+
+    def is_stale(self, now: datetime, max_age_hours: float) -> bool:
+        return self.age_hours(now) > max_age_hours
+
+    def recall(self) -> Sale:
+        """The cart as it was parked, ready to sell on."""
+        return self.sale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"park_id": self.park_id, "parked_at": self.parked_at, "sale": self.sale.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ParkedCart:
+        try:
+            return cls(d["park_id"], d["parked_at"], Sale.from_dict(d["sale"]))
+        except (KeyError, TypeError) as err:
+            raise DomainError(f"Parked cart is unreadable ({err!r})") from None
+
+
+def park(sale: Sale, park_id: str, parked_at: str) -> ParkedCart:
+    """Set an open, non-empty cart aside; a cart in payment or a refund cannot be parked."""
+    if sale.kind != "sale":
+        raise Refused("A refund cannot be parked")
+    if sale.phase != "open":
+        raise Refused("Only a cart that is not yet in payment can be parked")
+    if sale.is_empty:
+        raise Refused("The cart is empty: nothing to park")
+    return ParkedCart(park_id, parked_at, sale)

@@ -1,0 +1,114 @@
+"""X and Z reports computed from receipts: counts and totals by tender, tax code and clerk, and the cash count.
+
+Refund receipts carry positive amounts (see refunds.py); here they are
+subtracted: every "net" figure is sales minus refunds. `tenders[].amount` is
+money kept (amount - change), so sum(tenders) == net_total + rounding.
+Expected cash = opening float + cash kept from sales - cash paid back on
+refunds + paid-in - paid-out - drops; difference = counted - expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from firmware.domain.errors import Refused
+from firmware.domain.shift import Shift
+
+__all__ = ["summarize", "expected_cash", "REPORT_KINDS"]
+
+REPORT_KINDS = ("x", "z")
+
+
+def _sign(receipt: Mapping[str, Any]) -> int:
+    return -1 if receipt.get("kind") == "refund" else 1
+
+
+def expected_cash(receipts: Iterable[Mapping[str, Any]], shift: Shift | None = None) -> int:
+    """What the drawer should hold: float and movements from `shift`, plus cash kept net of refunds."""
+    cash = sum(_sign(r) * (t["amount"] - t["change"])
+               for r in receipts if r.get("kind") in ("sale", "refund")
+               for t in r.get("tenders", []) if t["type"] == "cash")
+    return cash + (shift.cash_adjustment if shift else 0)
+
+
+def summarize(receipts: Iterable[Mapping[str, Any]], *, kind: str, z_number: int | None = None,
+              shift: Shift | None = None, report_id: str, created_at: str,
+              counted_cash: int | None = None) -> dict[str, Any]:
+    """The report over exactly `receipts` (the caller picks the seq range); a Z needs z_number and a count.
+
+    `counted_cash` defaults to the closed shift's count; an X report may have none (difference None).
+    """
+    if kind not in REPORT_KINDS:
+        raise Refused(f"Report kind {kind!r}: use 'x' or 'z'")
+    counted = counted_cash if counted_cash is not None else (shift.counted_cash if shift else None)
+    if kind == "z":
+        if not isinstance(z_number, int) or isinstance(z_number, bool) or z_number < 1:
+            raise Refused("A Z report needs its number (z_number 1, 2, ...)")
+        if counted is None:
+            raise Refused("A Z report needs the counted cash")
+    items = sorted(receipts, key=lambda r: r.get("seq", 0))
+    sales = {"count": 0, "total": 0}
+    refunds = {"count": 0, "total": 0}
+    no_sales = {"count": 0}
+    discounts = {"count": 0, "total": 0}
+    rounding = 0
+    tenders: dict[str, dict[str, Any]] = {}
+    taxes: dict[tuple[str, str], dict[str, Any]] = {}
+    clerks: dict[str, dict[str, Any]] = {}
+    for r in items:
+        clerk = clerks.setdefault(r.get("clerk_id") or "", {
+            "clerk_id": r.get("clerk_id") or "", "sales_count": 0, "sales_total": 0,
+            "refunds_count": 0, "refunds_total": 0, "no_sales": 0, "discounts": 0})
+        if r.get("kind") == "no_sale":
+            no_sales["count"] += 1
+            clerk["no_sales"] += 1
+            continue
+        sign = _sign(r)
+        total = r["totals"]["total"]
+        bucket, prefix = (refunds, "refunds") if sign < 0 else (sales, "sales")
+        bucket["count"] += 1
+        bucket["total"] += total
+        clerk[f"{prefix}_count"] += 1
+        clerk[f"{prefix}_total"] += total
+        rounding += sign * r["totals"].get("rounding", 0)
+        if sign > 0:
+            for line in r.get("lines", []):
+                if line.get("discount"):
+                    discounts["count"] += 1
+                    discounts["total"] += line["discount"]
+                    clerk["discounts"] += line["discount"]
+        for t in r.get("tenders", []):
+            entry = tenders.setdefault(t["type"], {"type": t["type"], "count": 0, "amount": 0, "refunded": 0})
+            entry["count"] += 1
+            entry["amount"] += sign * (t["amount"] - t["change"])
+            if sign < 0:
+                entry["refunded"] += t["amount"] - t["change"]
+        for tax in r.get("taxes", []):
+            key = (tax["tax_code"], tax["rate"])
+            entry = taxes.setdefault(key, {"tax_code": key[0], "rate": key[1], "net": 0, "tax": 0})
+            entry["net"] += sign * tax["net"]
+            entry["tax"] += sign * tax["tax"]
+    expected = expected_cash(items, shift)
+    seqs = [r["seq"] for r in items if isinstance(r.get("seq"), int)]
+    first = items[0] if items else {}
+    return {
+        "report_id": report_id, "kind": kind, "z_number": z_number if kind == "z" else None,
+        "created_at": created_at, "store": first.get("store"), "register": first.get("register"),
+        "currency": first.get("currency"), "shift_id": shift.shift_id if shift else None,
+        "first_seq": min(seqs) if seqs else None, "last_seq": max(seqs) if seqs else None,
+        "receipt_count": len(items),
+        "sales": sales, "refunds": refunds, "no_sales": no_sales, "discounts": discounts,
+        "net_total": sales["total"] - refunds["total"], "rounding": rounding,
+        "tenders": [tenders[k] for k in sorted(tenders)],
+        "taxes": [taxes[k] for k in sorted(taxes)],
+        "clerks": [clerks[k] for k in sorted(clerks)],
+        "cash": {
+            "opening_float": shift.opening_float if shift else 0,
+            "paid_in": shift.total("paid_in") if shift else 0,
+            "paid_out": shift.total("paid_out") if shift else 0,
+            "drops": shift.total("drop") if shift else 0,
+        },
+        "expected_cash": expected, "counted_cash": counted,
+        "difference": None if counted is None else counted - expected,
+    }
