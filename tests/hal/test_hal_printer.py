@@ -1,0 +1,304 @@
+"""The receipt printer: ESC/POS bytes on escpos's Dummy, a TCP 9100 sink, failures kept for reprint."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hal_sink import PrinterSink
+
+from hal.connectors import SimulatedConnector, make_connector
+from hal.drawer import PrinterDrawer
+from hal.errors import UnknownJob
+from hal.events import DeviceState, PrintDone, PrintFailed
+from hal.printer import ReceiptPrinter
+from hal.urls import parse_printer_url
+
+INIT, CUT, KICK_PIN2 = b"\x1b@", b"\x1dV\x00", b"\x1bp\x002\x32"
+
+RECEIPT = {
+    "receipt_id": "R1:7f3a9c2e:42", "store": "S001", "register": "R1", "seq": 42, "kind": "sale",
+    "created_at": "2026-11-25T14:03:11.250Z", "clock_trusted": True, "offline": False, "clerk_id": "c7",
+    "currency": "EUR",
+    "lines": [{"sku": "4006381333931", "name": "Pencil HB", "qty": 2, "unit_price": 129, "discount": 0,
+               "tax_code": "A", "amount": 258}],
+    "totals": {"subtotal": 258, "tax": 41, "total": 258, "rounding": 0},
+    "taxes": [{"tax_code": "A", "rate": "19.00", "net": 217, "tax": 41}],
+    "tenders": [{"type": "cash", "amount": 500, "change": 242}],
+    "refund_of": None,
+}
+HEADER = ["Papier & Co", "Hauptstr. 1, 10115 Berlin"]
+
+
+@pytest.fixture
+def simulated(events):
+    connector = SimulatedConnector()
+    printer = ReceiptPrinter(connector, events.queue, columns=42, probe_interval=0.1)
+    yield printer, connector
+    printer.close()
+
+
+def test_a_receipt_is_init_text_and_cut_on_the_dummy(simulated, events):
+    printer, connector = simulated
+    job = printer.submit(RECEIPT, HEADER)
+    assert events.wait_for(PrintDone).job_id == job
+    out = connector.output
+    assert out.startswith(INIT)
+    assert out.rstrip(b"\n").endswith(CUT)
+    for text in (b"Papier & Co", b"Pencil HB", b"2.58 A", b"2 x 1.29", b"TOTAL EUR", b"Change", b"2.42",
+                 b"Clerk: c7", b"Receipt: R1:7f3a9c2e:42", b"2026-11-25 14:03:11 UTC"):
+        assert text in out, text
+    assert b"\x1dkI" + bytes([len("{BR1:7f3a9c2e:42")]) + b"{BR1:7f3a9c2e:42" in out  # GS k CODE128 of the id
+    assert b"COPY" not in out and b"OFFLINE" not in out
+    assert printer.backlog() == []
+
+
+def test_drawer_kick_goes_through_the_printer_stream_after_the_receipt(simulated, events):
+    printer, connector = simulated
+    printer.submit(RECEIPT, HEADER)
+    drawer = PrinterDrawer(printer)
+    drawer.open()
+    assert printer.wait(drawer.last_job, 5)
+    out = connector.output
+    assert out.endswith(KICK_PIN2) and out.index(CUT) < out.index(KICK_PIN2)
+    assert drawer.is_open() is None
+    PrinterDrawer(printer, pin=5, pulse_ms=200).open()
+    time.sleep(0.2)
+    assert connector.output.endswith(b"\x1bp\x01\x64\x64")  # pin 5, 100 x 2 ms on and off
+
+
+def test_copy_refund_offline_and_no_sale_are_marked(simulated, events):
+    printer, connector = simulated
+    refund = {**RECEIPT, "kind": "refund", "refund_of": "R1:7f3a9c2e:40", "offline": True,
+              "totals": {"subtotal": -258, "tax": -41, "total": -258}}
+    printer.wait(printer.submit(refund, HEADER, copy=True), 5)
+    out = connector.output
+    assert b"REFUND" in out and b"of R1:7f3a9c2e:40" in out and b"OFFLINE" in out and b"-2.58" in out
+    assert out.count(b"*** COPY ***") == 2  # top and bottom: a copy is never taken for a second sale
+    connector.clear()
+    printer.wait(printer.submit({"receipt_id": "R1:e:43", "kind": "no_sale", "clerk_id": "m1"}, HEADER), 5)
+    assert b"NO SALE" in connector.output
+
+
+def test_report_text_is_printed_and_cut(simulated, events):
+    printer, connector = simulated
+    job = printer.print_text(["X REPORT", "Cash 12.90", "Card 3.00"])
+    assert printer.wait(job, 5)
+    assert b"X REPORT\n" in connector.output and b"Card 3.00" in connector.output
+    assert connector.output.rstrip(b"\n").endswith(CUT)
+
+
+def test_non_latin1_text_is_code_paged_or_transliterated_never_dropped(simulated, events, caplog):
+    printer, connector = simulated
+    receipt = {**RECEIPT, "lines": [
+        {"name": "Żółć", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
+        {"name": "Ελλάδα", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
+        {"name": "ﬁlter Ŧ", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
+        {"name": "東京", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100}]}
+    printer.wait(printer.submit(receipt, ["Café €"]), 5)
+    out = connector.output
+    assert "Żółć".encode("cp852") in out and b"\x1bt\x12" in out  # ESC t 18 selects CP852
+    assert "Ελλάδα".encode("cp737") in out or "Ελλάδα".encode("cp869") in out or "Ελλάδα".encode("iso8859_7") in out
+    assert b"filter T" in out
+    assert b"?? " in out  # CJK has no code page on this profile: visible marks, and a log line
+    assert "cannot print '東'" in caplog.text
+    assert b"Caf" in out and b"\x1bt" in out
+
+
+def test_paper_columns_32_42_48_never_overflow_and_totals_align():
+    from hal.layout import Code, Text, layout_receipt
+
+    long_names = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "name": "Extra long product name " * 4,
+                                        "qty": "0.755", "amount": 123456789, "discount": 15}]}
+    for columns in (32, 42, 48):
+        blocks = layout_receipt(long_names, HEADER, columns, copy=True)
+        texts = [b.text for b in blocks if isinstance(b, Text)]
+        assert all(len(t) <= columns for t in texts), columns
+        total = next(t for t in texts if t.startswith("TOTAL EUR"))
+        assert len(total) == columns and total.endswith("2.58")
+        assert any(t.endswith("1234567.89 A") and len(t) == columns for t in texts)
+        assert "  0.755 x 1.29" in texts
+        code = [b for b in blocks if isinstance(b, Code)][0]
+        assert code.data == "R1:7f3a9c2e:42"
+        assert code.kind == ("qr" if columns == 32 else "code128")  # CODE128 is too wide for 58 mm paper
+
+
+def test_qr_on_narrow_paper_is_native_escpos(events):
+    connector = SimulatedConnector()
+    printer = ReceiptPrinter(connector, events.queue, columns=32)
+    try:
+        printer.wait(printer.submit(RECEIPT, HEADER), 5)
+        assert b"\x1d(k" in connector.output and b"R1:7f3a9c2e:42" in connector.output
+    finally:
+        printer.close()
+
+
+def test_money_uses_each_currencys_minor_digits():
+    from hal.money import format_money
+
+    assert format_money(1290, "EUR") == "12.90"
+    assert format_money(-5, "EUR") == "-0.05"
+    assert format_money(500, "JPY") == "500"
+    assert format_money(1234, "KWD") == "1.234"
+    assert format_money(0, "CHF") == "0.00"
+    with pytest.raises(TypeError):
+        format_money(12.9, "EUR")  # type: ignore[arg-type]
+
+
+def test_tcp_9100_sink_receives_the_receipt(events):
+    sink = PrinterSink()
+    printer = ReceiptPrinter(make_connector(parse_printer_url(sink.url)), events.queue, status_timeout=0.5)
+    try:
+        job = printer.submit(RECEIPT, HEADER)
+        assert events.wait_for(PrintDone).job_id == job
+        received = sink.received
+        assert received.startswith(b"\x10\x04\x04")  # paper asked about first
+        assert INIT + b"\x1b!" in received and b"Pencil HB" in received and CUT in received
+        assert printer.paper == "ok" and printer.status().ok
+    finally:
+        printer.close()
+        sink.close()
+
+
+def test_a_printer_that_hangs_up_mid_job_keeps_the_job_for_reprint(events):
+    sink = PrinterSink(hang_up_after=40)
+    printer = ReceiptPrinter(make_connector(parse_printer_url(sink.url)), events.queue, status_timeout=0.5)
+    try:
+        job = printer.submit(RECEIPT, HEADER)
+        failed = events.wait_for(PrintFailed)
+        assert failed.job_id == job and "offline" in failed.reason
+        state = events.wait_for(DeviceState, where=lambda e: e.device == "printer")
+        assert (state.ok, state.state) == (False, "offline")
+        [entry] = printer.backlog()
+        assert (entry.job_id, entry.receipt_id) == (job, "R1:7f3a9c2e:42")
+        assert b"Pencil HB" not in sink.connections[0]  # the hang-up came before the lines
+        assert printer.retry(job) == job  # the printer is back: a fresh connection
+        assert printer.wait(job, 5) is True
+        assert b"Pencil HB" in sink.connections[-1] and CUT in sink.connections[-1]
+        assert printer.backlog() == []
+        assert events.wait_for(DeviceState, where=lambda e: e.device == "printer" and e.ok).state == "ready"
+    finally:
+        printer.close()
+        sink.close()
+
+
+def test_paper_out_is_reported_nothing_is_sent_and_recovery_is_noticed(events):
+    sink = PrinterSink(paper="out")
+    printer = ReceiptPrinter(make_connector(parse_printer_url(sink.url)), events.queue, status_timeout=0.5,
+                             probe_interval=0.1)
+    try:
+        job = printer.submit(RECEIPT, HEADER)
+        assert events.wait_for(PrintFailed).reason == "out of paper"
+        state = events.wait_for(DeviceState)
+        assert (state.ok, state.state) == (False, "out of paper") and "load a roll" in state.detail
+        assert b"Pencil HB" not in sink.received
+        sink.paper = "low"
+        back = events.wait_for(DeviceState, where=lambda e: e.ok, timeout=3)
+        assert "reprint the backlog" in back.detail
+        printer.retry(job)
+        assert printer.wait(job, 5) and b"Pencil HB" in sink.received
+        assert printer.status().state == "paper low"
+    finally:
+        printer.close()
+        sink.close()
+
+
+def test_a_printer_that_never_answers_status_still_prints(events):
+    sink = PrinterSink(paper=None)
+    printer = ReceiptPrinter(make_connector(parse_printer_url(sink.url)), events.queue, status_timeout=0.05)
+    try:
+        assert printer.wait(printer.submit(RECEIPT, HEADER), 5)
+        assert printer.paper == "unknown" and b"Pencil HB" in sink.received
+    finally:
+        printer.close()
+        sink.close()
+
+
+def test_connection_refused_fails_the_job_and_submit_never_blocks(events):
+    import socket
+
+    with socket.socket() as unused:  # a loopback port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    printer = ReceiptPrinter(make_connector(parse_printer_url(f"tcp://127.0.0.1:{port}")), events.queue)
+    try:
+        started = time.monotonic()
+        jobs = [printer.submit(RECEIPT, HEADER) for _ in range(3)]
+        assert time.monotonic() - started < 0.1
+        for job in jobs:
+            assert printer.wait(job, 5) is False
+        assert [e.job_id for e in printer.backlog()] == jobs
+        assert "cannot reach the printer" in printer.backlog()[0].reason
+    finally:
+        printer.close()
+
+
+def test_simulated_faults_drive_backlog_retry_and_discard(simulated, events):
+    printer, connector = simulated
+    connector.online = False
+    job = printer.submit(RECEIPT, HEADER)
+    kick = printer.kick_drawer()
+    assert printer.wait(kick, 5) is False
+    drawer_state = events.wait_for(DeviceState, where=lambda e: e.device == "drawer")
+    assert drawer_state.state == "not opened" and "key" in drawer_state.detail
+    assert [e.job_id for e in printer.backlog()] == [job]  # a failed kick is not kept for reprint
+    with pytest.raises(UnknownJob):
+        printer.retry("job-none")
+    connector.online = True
+    connector.paper = "out"
+    printer.retry(job)
+    assert printer.wait(job, 5) is False and printer.backlog()[0].reason == "out of paper"
+    connector.paper = "ok"
+    printer.discard(job)
+    assert printer.backlog() == []
+
+
+def test_text_rendering_is_appended_to_a_file(tmp_path, events):
+    printer = ReceiptPrinter(SimulatedConnector(), events.queue, columns=32, render_path=tmp_path / "receipts.txt")
+    try:
+        printer.wait(printer.submit(RECEIPT, HEADER), 5)
+        printer.wait(printer.submit(RECEIPT, HEADER, copy=True), 5)
+    finally:
+        printer.close()
+    text = (tmp_path / "receipts.txt").read_text(encoding="utf-8")
+    assert text.count("Pencil HB") == 2 and "*** COPY ***" in text and "[QR R1:7f3a9c2e:42]" in text
+    assert all(len(line) <= 32 for line in text.splitlines() if not line.startswith("====="))
+
+
+def test_file_backend_writes_the_bytes(tmp_path, events):
+    target = tmp_path / "lp0"
+    printer = ReceiptPrinter(make_connector(parse_printer_url(f"file://{target}")), events.queue)
+    try:
+        assert printer.wait(printer.submit(RECEIPT, HEADER), 5)
+    finally:
+        printer.close()
+    data = target.read_bytes()
+    assert data.startswith(INIT) and b"Pencil HB" in data and CUT in data
+
+
+def test_self_test_prints_a_page_with_status_or_says_why_not(simulated, events):
+    printer, connector = simulated
+    result = printer.self_test(timeout=5)
+    assert result.ok and result.device == "printer" and "paper: ok" in result.sentence
+    assert b"PRINTER TEST" in connector.output and b"Paper: " in connector.output
+    connector.online = False
+    result = printer.self_test(timeout=5)
+    assert not result.ok and "offline" in result.sentence
+    assert printer.backlog() == []  # a failed test page is not offered for reprint
+
+
+def test_usb_without_pyusb_names_what_to_install():
+    import escpos.printer
+
+    if escpos.printer.Usb.is_usable():
+        pytest.skip("pyusb is installed here")
+    from hal.errors import BackendMissing
+
+    with pytest.raises(BackendMissing, match="pip install pyusb"):
+        make_connector(parse_printer_url("usb://0x04b8:0x0202"))
+
+
+def test_a_receipt_with_missing_fields_still_prints(simulated, events):
+    printer, connector = simulated
+    assert printer.wait(printer.submit({"receipt_id": "R1:x:1"}, []), 5)
+    assert b"Receipt: R1:x:1" in connector.output
