@@ -6,7 +6,9 @@ line names the original line it returns in `of_line` (1-based). Refunded
 money per line is allocated cumulatively: after refunding q of Q units the
 customer has had round_half_up(amount * q / Q) back in total, so partial
 refunds never add up to more than the line's amount, and a full refund
-returns it exactly.
+returns it exactly. The tax of each code is allocated the same way from
+the original's tax of that code (by the share of that code's line amounts
+refunded so far), so refunded tax never exceeds the tax that was charged.
 """
 
 from __future__ import annotations
@@ -98,12 +100,38 @@ def build_refund(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any
         new_lines.append(Line(line_no=len(new_lines) + 1, sku=sold["sku"], name=sold["name"],
                               unit_price=sold["unit_price"], qty=qty, tax_code=sold["tax_code"], weighed=weighed,
                               discount=disc_k, source="refund", of_line=number, fixed_gross=gross_k))
+    override = _tax_shares(original, _refunds_of(original, refunds), new_lines)
     tender_types = tuple(dict.fromkeys(["cash"] + [t["type"] for t in original.get("tenders", [])]))
     sale = Sale(sale_id=sale_id, clerk_id=clerk_id, phase="tendering", lines=tuple(new_lines), kind="refund",
                 customer_code=original.get("customer_code"), pricing=original_pricing(original, cash_rounding),
                 refund_of=original.get("receipt_id"), approved_by=approved_by, reason=reason,
-                allowed_tenders=tender_types)
+                allowed_tenders=tender_types, tax_override=override)
     return _settle_if_free(sale)
+
+
+def _tax_shares(original: Mapping[str, Any], prior: list[Mapping[str, Any]],
+                new_lines: list[Line]) -> tuple[tuple[str, int], ...]:
+    """Refund tax per code = cumulative share of the original's tax, by line amounts refunded."""
+    sold: dict[str, int] = {}
+    for line in original.get("lines", []):
+        sold[line["tax_code"]] = sold.get(line["tax_code"], 0) + line["amount"]
+    before: dict[str, int] = {}
+    for refund in prior:
+        for line in refund.get("lines", []):
+            before[line["tax_code"]] = before.get(line["tax_code"], 0) + line["amount"]
+    now: dict[str, int] = {}
+    for line in new_lines:
+        now[line.tax_code] = now.get(line.tax_code, 0) + line.amount
+    taxes = {t["tax_code"]: t["tax"] for t in original.get("taxes", [])}
+    shares = []
+    for code in sorted(now):
+        if not sold.get(code):
+            shares.append((code, 0))
+            continue
+        done = before.get(code, 0)
+        shares.append((code, _share(taxes.get(code, 0), done + now[code], sold[code]) -
+                       _share(taxes.get(code, 0), done, sold[code])))
+    return tuple(shares)
 
 
 def build_blind_return(items: Sequence[tuple[Item, object]], *, sale_id: str, clerk_id: str, approved_by: str | None,

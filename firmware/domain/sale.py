@@ -21,7 +21,7 @@ from firmware.domain.catalog import Item
 from firmware.domain.errors import DomainError, Refused
 from firmware.domain.lines import Line, allocate, parse_qty, qty_text
 from firmware.domain.money import round_cash, scale, to_decimal
-from firmware.domain.tax import compute_taxes
+from firmware.domain.tax import TaxResult, compute_taxes
 
 __all__ = ["Sale", "Tender", "Totals", "Pricing", "CartDiscount", "TENDER_KINDS", "on_account_needs_approval"]
 
@@ -97,6 +97,7 @@ class Sale:
     approved_by: str | None = None
     reason: str | None = None
     allowed_tenders: tuple[str, ...] = TENDER_KINDS
+    tax_override: tuple[tuple[str, int], ...] | None = None  # refunds: tax per code allocated from the original
 
     # -- opening and reading -------------------------------------------------
 
@@ -283,7 +284,7 @@ class Sale:
         included = self.pricing.tax_included if tax_included is None else tax_included
         step = self.pricing.cash_rounding if cash_rounding is None else cash_rounding
         lines = self.receipt_lines()
-        result = compute_taxes(lines, rates, included)
+        result = self._taxes(lines, rates, included)
         rounding = self._rounding()
         paid = self._paid()
         due = max(0, result.total + rounding - paid)
@@ -337,6 +338,7 @@ class Sale:
                         "cash_rounding": self.pricing.cash_rounding},
             "refund_of": self.refund_of, "approved_by": self.approved_by, "reason": self.reason,
             "allowed_tenders": list(self.allowed_tenders),
+            "tax_override": None if self.tax_override is None else [list(x) for x in self.tax_override],
         }
 
     @classmethod
@@ -358,6 +360,8 @@ class Sale:
                                 int(pricing.get("cash_rounding", 0))),
                 refund_of=d.get("refund_of"), approved_by=d.get("approved_by"), reason=d.get("reason"),
                 allowed_tenders=tuple(d.get("allowed_tenders", TENDER_KINDS)),
+                tax_override=None if d.get("tax_override") is None else tuple(
+                    (str(c), int(t)) for c, t in d["tax_override"]),
             )
         except (KeyError, TypeError, ValueError, ArithmeticError) as err:
             raise DomainError(f"Saved cart is unreadable ({err!r}); it cannot be recalled") from None
@@ -429,7 +433,21 @@ class Sale:
         lines = self.receipt_lines()
         if self.pricing.tax_included:
             return sum(line.amount for line in lines)
-        return compute_taxes(lines, self.pricing.rates, False).total
+        return self._taxes(lines, self.pricing.rates, False).total
+
+    def _taxes(self, lines: list[Line], rates: Mapping[str, str], included: bool) -> TaxResult:
+        result = compute_taxes(lines, rates, included)
+        if self.tax_override is None:
+            return result
+        fixed = dict(self.tax_override)
+        taxes = []
+        for entry in result.taxes:
+            amount = entry["net"] + (0 if not included else entry["tax"])
+            tax = fixed.get(entry["tax_code"], entry["tax"])
+            taxes.append(dict(entry, tax=tax, net=amount - tax if included else amount))
+        tax_total = sum(t["tax"] for t in taxes)
+        total = result.subtotal if included else result.subtotal + tax_total
+        return TaxResult(result.subtotal, tax_total, total, taxes)
 
     def _paid(self) -> int:
         return sum(t.amount - t.change for t in self.tenders)

@@ -141,9 +141,10 @@ def test_blind_return_needs_manager_and_reason():
 @given(
     st.lists(st.tuples(st.integers(1, 7), st.integers(0, 4000)), min_size=1, max_size=4),
     st.lists(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 7)), min_size=1, max_size=4), max_size=8),
+    st.booleans(),
 )
-def test_refunds_never_exceed_what_was_sold(sold, attempts):
-    sale = Sale.open("s", "c1", rates=RATES)
+def test_refunds_never_exceed_what_was_sold(sold, attempts, tax_included):
+    sale = Sale.open("s", "c1", rates=RATES, tax_included=tax_included)
     for n, (qty, price) in enumerate(sold):
         sale = sale.add(Item(f"X{n}", "Thing", price, "AB"[n % 2]), qty)
         if price and n % 2:
@@ -162,4 +163,10 @@ def test_refunds_never_exceed_what_was_sold(sold, attempts):
         assert sum(rl["discount"] for rl in mine) <= line["discount"]
         if sum(rl["qty"] for rl in mine) == line["qty"]:
             assert sum(rl["amount"] for rl in mine) == line["amount"]
-    assert sum(r["totals"]["total"] for r in done) <= orig["totals"]["total"]  # tax-included prices
+    assert sum(r["totals"]["total"] for r in done) <= orig["totals"]["total"]
+    for tax in orig["taxes"]:
+        refunded = [t for r in done for t in r["taxes"] if t["tax_code"] == tax["tax_code"]]
+        assert sum(t["tax"] for t in refunded) <= tax["tax"]
+        assert sum(t["net"] for t in refunded) <= tax["net"]
+    if all(left == 0 for left in refundable(orig, done).values()):
+        assert sum(r["totals"]["total"] for r in done) == orig["totals"]["total"]
