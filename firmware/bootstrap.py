@@ -90,6 +90,8 @@ def hardware_spec(config: Config) -> Any:
         led=hw.led,
         paper_columns=hw.paper_columns,
         render_dir=Path(config.device.data_dir) / "printer",
+        header=(config.shop.name, *config.shop.address),
+        drawer_open_warn_seconds=config.policy.drawer_open_warn_seconds,
     )
 
 

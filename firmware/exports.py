@@ -71,5 +71,5 @@ def export_receipts(
 def unconfirmed_receipts(journal: Any) -> Iterable[dict[str, Any]]:
     """Every receipt the fleet has not confirmed yet (pending, delivered or quarantined), in seq order."""
     for receipt in journal.iter_receipts():
-        if journal.delivery(receipt["seq"]).state != "confirmed":
+        if (journal.delivery(receipt["seq"]) or {}).get("state") != "confirmed":
             yield receipt

@@ -18,9 +18,11 @@ from firmware.clock import iso_utc, parse_iso_utc
 from firmware.domain import refunds, reports
 from firmware.domain.errors import Refused
 from firmware.domain.receipt import no_sale_body
-from firmware.domain.sale import Sale
+from firmware.domain.parked import ParkedCart, park
 from firmware.domain.shift import Shift
 from firmware.exports import export_receipts, unconfirmed_receipts
+from firmware.register.guard import command
+from firmware.register.report_text import report_lines
 from firmware.register.view import Outcome, ParkedInfo
 
 if TYPE_CHECKING:
@@ -34,63 +36,52 @@ PARKED = "parked"
 SHIFT = "shift"
 COUNTERS = "counters"
 REPORTS = "reports"
-
-
-def guarded(method: Any) -> Any:
-    """Same contract as the sale commands: refusals and surprises become Outcomes."""
-    from firmware.register.service import _guarded
-
-    return _guarded(method)
+REFUND_INDEX = "refunds"
 
 
 class BackOffice:
     """Back-office commands of the register (see module docstring)."""
 
     def __init__(self: "Register") -> None:  # type: ignore[misc]
-        self._refund_context: dict[str, Any] | None = None
+        self._catch_up_refund_index()
 
     # ---------------------------------------------------------------- park / recall
 
     def parked(self: "Register") -> list[ParkedInfo]:  # type: ignore[misc]
         now = self.clock.now()
-        max_age = self.config.policy.parked_cart_max_age_hours * 3600
-        out = []
-        for park_id, doc in sorted(self.journal.states(PARKED).items(), key=lambda kv: kv[1]["parked_at"]):
-            sale = Sale.from_dict(doc["sale"])
-            at = parse_iso_utc(doc["parked_at"])
-            out.append(ParkedInfo(park_id, doc["clerk_id"], at, len(sale.active_lines),
-                                  sale.totals().total, (now - at).total_seconds() > max_age))
-        return out
+        max_age = self.config.policy.parked_cart_max_age_hours
+        carts = sorted((ParkedCart.from_dict(doc) for doc in self.journal.states(PARKED).values()),
+                       key=lambda c: c.parked_at)
+        return [ParkedInfo(c.park_id, c.clerk_id, parse_iso_utc(c.parked_at), c.line_count, c.total,
+                           c.is_stale(now, max_age)) for c in carts]
 
-    @guarded
+    @command
     def park(self: "Register") -> Outcome:  # type: ignore[misc]
         """Put the open cart aside (durably) to serve the next customer."""
-        if self._phase != "sell" or self._sale is None or self._sale.is_empty:
+        if self._phase != "sell" or self._sale is None:
             return Outcome.refused("There is no open cart to park.")
-        park_id = uuid.uuid4().hex[:8]
-        self.journal.put_state(PARKED, park_id, {
-            "sale": self._sale.to_dict(), "clerk_id": self._sale.clerk_id, "parked_at": iso_utc(self.clock.now()),
-        })
+        cart = park(self._sale, uuid.uuid4().hex[:8], iso_utc(self.clock.now()))
+        self.journal.put_state(PARKED, cart.park_id, cart.to_dict())
         self._sale = None
-        return Outcome(True, f"Cart parked as {park_id}", park_id)
+        return Outcome(True, f"Cart parked as {cart.park_id}", cart.park_id)
 
-    @guarded
+    @command
     def recall(self: "Register", park_id: str) -> Outcome:  # type: ignore[misc]
         """Bring a parked cart back; refused while another cart is open."""
         self._require_clerk()
-        if self._sale is not None and not self._sale.is_empty:
+        if self._phase in ("tender", "committing") or (self._sale is not None and not self._sale.is_empty):
             return Outcome.refused("Park or finish the open cart first.")
         doc = self.journal.get_state(PARKED, park_id)
         if doc is None:
             return Outcome.refused(f"No parked cart {park_id}.")
-        self._sale = Sale.from_dict(doc["sale"])
+        self._sale = ParkedCart.from_dict(doc).recall()
         self._phase = "sell"
         self.journal.delete_state(PARKED, park_id)
         return Outcome(True, f"Cart {park_id} recalled")
 
     # ---------------------------------------------------------------- drawer, reprint
 
-    @guarded
+    @command
     def no_sale(self: "Register", manager_pin: str | None = None, reason: str | None = None) -> Outcome:  # type: ignore[misc]
         """Open the drawer without a sale: manager approval, logged as a `no_sale` receipt first."""
         clerk = self._require_clerk()
@@ -106,7 +97,7 @@ class BackOffice:
         self._committer.submit(body, "no_sale")
         return Outcome(True, "Opening the drawer")
 
-    @guarded
+    @command
     def reprint(self: "Register", receipt_id: str | None = None) -> Outcome:  # type: ignore[misc]
         """Print a receipt again, marked COPY; never a second sale."""
         receipt = self.journal.get(receipt_id) if receipt_id else (self._last_receipt or next(iter(self.journal.recent(1)), None))
@@ -123,37 +114,59 @@ class BackOffice:
         """A receipt of this register by id (live journal or archive), for refunds."""
         return self.journal.get(receipt_id.strip())
 
-    def _refunded_so_far(self: "Register", receipt_id: str) -> list[dict[str, Any]]:  # type: ignore[misc]
-        doc = self.journal.get_state("refunds", receipt_id) or {"refund_ids": []}
+    def _refunds_of(self: "Register", receipt_id: str) -> list[dict[str, Any]]:  # type: ignore[misc]
+        doc = self.journal.get_state(REFUND_INDEX, receipt_id) or {"refund_ids": []}
         return [r for r in (self.journal.get(rid) for rid in doc["refund_ids"]) if r is not None]
 
-    @guarded
+    def _index_refund(self: "Register", receipt: dict[str, Any]) -> None:  # type: ignore[misc]
+        original = receipt.get("refund_of")
+        if receipt.get("kind") == "refund" and original:
+            doc = self.journal.get_state(REFUND_INDEX, original) or {"refund_ids": []}
+            if receipt["receipt_id"] not in doc["refund_ids"]:
+                doc["refund_ids"].append(receipt["receipt_id"])
+                self.journal.put_state(REFUND_INDEX, original, doc)
+        self.journal.put_state(COUNTERS, "refund_index", {"upto": receipt["seq"]})
+
+    def _catch_up_refund_index(self: "Register") -> None:  # type: ignore[misc]
+        """Index refunds committed after the last indexed seq (a power cut between commit and index)."""
+        upto = (self.journal.get_state(COUNTERS, "refund_index") or {"upto": 0})["upto"]
+        for receipt in self.journal.iter_receipts(from_seq=upto + 1):
+            self._index_refund(receipt)
+
+    @command
     def refund(self: "Register", receipt_id: str | None, lines: dict[int, Any] | None, tender_kind: str = "cash",
                manager_pin: str | None = None, reason: str | None = None,
-               blind_lines: list[dict[str, Any]] | None = None) -> Outcome:  # type: ignore[misc]
-        """Refund lines of an earlier receipt (or a blind return with a reason), with manager approval."""
+               blind_items: list[tuple[str, Any]] | None = None) -> Outcome:  # type: ignore[misc]
+        """Refund lines of an earlier receipt, or a blind return (SKU, qty) with a reason; manager approval."""
         clerk = self._require_clerk()
         if self._phase in ("tender", "committing") or (self._sale is not None and not self._sale.is_empty):
             return Outcome.refused("Finish or park the open cart before a refund.")
         manager = self._manager(manager_pin, "A refund")
         sale_id = uuid.uuid4().hex
+        shop = self.config.shop
         original = self.find_receipt(receipt_id) if receipt_id else None
         if original is not None:
             sale = refunds.build_refund(
-                original, self._refunded_so_far(original["receipt_id"]), dict(lines or {}),
+                original, self._refunds_of(original["receipt_id"]), dict(lines or {}),
                 sale_id=sale_id, clerk_id=clerk.clerk_id, approved_by=manager.clerk_id,
-                tender_kind=tender_kind, reason=reason,
+                cash_rounding=shop.cash_rounding, reason=reason,
             )
         else:
-            if not reason:
-                return Outcome.refused(
-                    f"Receipt {receipt_id} is not on this register: a blind return needs a reason." if receipt_id
-                    else "A return without a receipt needs a reason.")
+            items = []
+            for sku, qty in blind_items or []:
+                item = self.catalog.by_sku(sku)
+                if item is None:
+                    return Outcome.refused(f"No item with number {sku}.")
+                items.append((item, qty))
+            if receipt_id and not items:
+                return Outcome.refused(f"Receipt {receipt_id} is not on this register: return it as items without a receipt, with a reason.")
             sale = refunds.build_blind_return(
-                blind_lines or [], self.catalog, sale_id=sale_id, clerk_id=clerk.clerk_id,
-                approved_by=manager.clerk_id, reason=reason, tender_kind=tender_kind, refund_of=receipt_id,
+                items, sale_id=sale_id, clerk_id=clerk.clerk_id, approved_by=manager.clerk_id, reason=reason,
+                rates=self.tax_rates, tax_included=shop.tax_included, cash_rounding=shop.cash_rounding,
+                refund_of=receipt_id or None,
             )
-        sale = sale.add_tender(tender_kind, None, cash_rounding=self.config.shop.cash_rounding) if sale.phase == "tendering" else sale
+        if sale.phase == "tendering":
+            sale = sale.add_tender(tender_kind, None, cash_rounding=shop.cash_rounding)
         body = sale.receipt_body(**self._receipt_context())
         self._phase = "committing"
         self._committer.submit(body, "refund")
@@ -165,43 +178,48 @@ class BackOffice:
         doc = self.journal.get_state(SHIFT, "current")
         return Shift.from_dict(doc) if doc else None
 
-    def _save_shift(self: "Register", shift: Shift) -> None:  # type: ignore[misc]
-        self.journal.put_state(SHIFT, "current", shift.to_dict())
-
-    @guarded
+    @command
     def open_shift(self: "Register", float_amount: int) -> Outcome:  # type: ignore[misc]
-        """Start a shift with a counted float in the drawer."""
+        """Start a shift with the float counted into the drawer."""
         clerk = self._require_clerk()
         if self._shift() is not None:
             return Outcome.refused("A shift is already open; close it with a Z report first.")
-        first_seq = self.journal.next_seq
-        self._save_shift(Shift.open(clerk.clerk_id, float_amount, iso_utc(self.clock.now()), first_seq))
+        shift = Shift.open(uuid.uuid4().hex[:8], clerk.clerk_id, float_amount, iso_utc(self.clock.now()))
+        self.journal.put_state(SHIFT, "current", shift.to_dict())
         return Outcome(True, "Shift opened")
 
-    @guarded
-    def cash_movement(self: "Register", kind: str, amount: int, reason: str, manager_pin: str | None = None) -> Outcome:  # type: ignore[misc]
-        """Paid-in, paid-out or cash drop, logged with clerk and reason."""
+    @command
+    def cash_movement(self: "Register", kind: str, amount: int, reason: str = "") -> Outcome:  # type: ignore[misc]
+        """Paid-in, paid-out or cash drop to the safe, logged with clerk and reason."""
         clerk = self._require_clerk()
         shift = self._shift()
         if shift is None:
             return Outcome.refused("Open a shift first.")
-        self._save_shift(shift.movement(kind, amount, reason, clerk.clerk_id, iso_utc(self.clock.now())))
-        return Outcome(True, f"{kind.replace('_', ' ').capitalize()} recorded")
+        at = iso_utc(self.clock.now())
+        if kind == "paid_in":
+            shift = shift.paid_in(amount, reason, clerk.clerk_id, at)
+        elif kind == "paid_out":
+            shift = shift.paid_out(amount, reason, clerk.clerk_id, at)
+        elif kind == "drop":
+            shift = shift.cash_drop(amount, clerk.clerk_id, at, reason or "drop to safe")
+        else:
+            return Outcome.refused(f"Unknown cash movement {kind!r}: paid_in, paid_out or drop.")
+        self.journal.put_state(SHIFT, "current", shift.to_dict())
+        return Outcome(True, f"{kind.replace('_', ' ').capitalize()} of {amount} recorded")
 
     def _report(self: "Register", kind: str, counted_cash: int | None) -> dict[str, Any]:  # type: ignore[misc]
-        shift = self._shift()
         last_z = self.journal.get_state(COUNTERS, "z") or {"z_number": 0, "last_seq": 0}
-        first = (shift.first_seq if shift is not None else last_z["last_seq"] + 1)
-        receipts = list(self.journal.iter_receipts(from_seq=first))
+        receipts = list(self.journal.iter_receipts(from_seq=last_z["last_seq"] + 1))
         z_number = last_z["z_number"] + 1 if kind == "z" else None
-        return reports.summarize(
-            receipts, kind=kind, z_number=z_number, shift=shift, counted_cash=counted_cash,
-            report_id=f"{self.config.device.register}:{self.journal.epoch}:{kind}:{uuid.uuid4().hex[:8]}",
-            created_at=iso_utc(self.clock.now()), store=self.config.device.store,
-            register=self.config.device.register,
+        report = reports.summarize(
+            receipts, kind=kind, z_number=z_number, shift=self._shift(), counted_cash=counted_cash,
+            report_id=f"{self.config.device.register}:{self.journal.epoch}:{kind}{z_number or ''}:{uuid.uuid4().hex[:6]}",
+            created_at=iso_utc(self.clock.now()),
         )
+        report.update(store=self.config.device.store, register=self.config.device.register, currency=self.currency)
+        return report
 
-    @guarded
+    @command
     def x_report(self: "Register") -> Outcome:  # type: ignore[misc]
         """Mid-shift report: read-only, changes nothing."""
         self._require_clerk()
@@ -209,17 +227,22 @@ class BackOffice:
         self._publish_and_print(report)
         return Outcome(True, "X report", report)
 
-    @guarded
+    @command
     def z_report(self: "Register", counted_cash: int, manager_pin: str | None = None) -> Outcome:  # type: ignore[misc]
-        """Close the shift: numbered Z report stored in the journal, printed and sent to the fleet."""
+        """Close the day: a numbered Z report kept in the journal, printed and sent to the fleet."""
         self._require_clerk()
-        self._manager(manager_pin, "A Z report")
+        manager = self._manager(manager_pin, "A Z report")
         if self._phase in ("tender", "committing"):
             return Outcome.refused("Finish the payment first.")
         report = self._report("z", counted_cash)
+        last_seq = report.get("last_seq") or (self.journal.get_state(COUNTERS, "z") or {"last_seq": 0})["last_seq"]
         self.journal.put_state(REPORTS, report["report_id"], report)
-        self.journal.put_state(COUNTERS, "z", {"z_number": report["z_number"], "last_seq": report["last_seq"] or self.journal.next_seq - 1})
-        self.journal.delete_state(SHIFT, "current")
+        self.journal.put_state(COUNTERS, "z", {"z_number": report["z_number"], "last_seq": last_seq})
+        shift = self._shift()
+        if shift is not None:
+            closed = shift.close(report["z_number"], counted_cash, manager.clerk_id, report["created_at"])
+            self.journal.put_state("shifts", closed.shift_id, closed.to_dict())
+            self.journal.delete_state(SHIFT, "current")
         self._publish_and_print(report)
         return Outcome(True, f"Z report {report['z_number']} done", report)
 
@@ -227,11 +250,11 @@ class BackOffice:
         if self.sync is not None:
             self.sync.publish_report(report)
         if self.hardware is not None:
-            self.hardware.printer.print_text(reports.text_lines(report, self.currency))
+            self.hardware.printer.print_text(report_lines(report), title=f"{report['kind'].upper()} report")
 
     # ---------------------------------------------------------------- exports and remote commands
 
-    @guarded
+    @command
     def export_pending(self: "Register", directory: str | Path) -> Outcome:  # type: ignore[misc]
         """Every receipt the fleet has not confirmed, as CSV and JSON, into `directory` (a USB stick)."""
         stem = f"kassa-{self.config.device.store}-{self.config.device.register}-pending-{self.clock.now():%Y%m%d-%H%M%S}"
@@ -267,12 +290,8 @@ class BackOffice:
         self.sync.answer_command(command_id, ok, detail)
 
     def after_commit(self: "Register", receipt: dict[str, Any], purpose: str) -> None:  # type: ignore[misc]
+        self._index_refund(receipt)
         if purpose == "refund":
-            original = receipt.get("refund_of")
-            if original:
-                doc = self.journal.get_state("refunds", original) or {"refund_ids": []}
-                doc["refund_ids"].append(receipt["receipt_id"])
-                self.journal.put_state("refunds", original, doc)
             self._last_receipt = receipt
             self._phase = "done"
         elif purpose == "no_sale":

@@ -6,9 +6,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from firmware.clock import parse_iso_utc
 from firmware.register.view import DeviceHealth, SyncView
 
 STALE_AFTER = timedelta(minutes=5)
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_iso_utc(str(value))
 
 
 class HealthBoard:
@@ -44,16 +51,17 @@ class HealthBoard:
         self.sync = replace(self.sync, online=online)
 
     def update_outbox(self, summary: Any, now: datetime) -> None:
-        """Refresh counts from the journal's outbox summary."""
-        last_sync = summary.last_confirmed_at or summary.last_delivered_at or self.sync.last_sync_at
+        """Refresh counts from the journal's outbox summary (times as ISO strings or datetimes)."""
+        last_sync = _moment(summary.last_confirmed_at) or _moment(summary.last_delivered_at) or self.sync.last_sync_at
+        oldest = _moment(summary.oldest_pending_at)
         pending = summary.pending + summary.delivered
-        reference = last_sync or summary.oldest_pending_at
+        reference = last_sync or oldest
         stale = bool(pending) and (reference is None or now - reference > STALE_AFTER)
         self.sync = replace(
             self.sync,
             pending=pending,
             quarantined=summary.quarantined,
-            oldest_pending_at=summary.oldest_pending_at,
+            oldest_pending_at=oldest,
             last_sync_at=last_sync,
             stale=stale,
             quarantined_items=tuple(summary.quarantined_items),

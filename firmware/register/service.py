@@ -22,8 +22,8 @@ from firmware.config import Config
 from firmware.domain.catalog import Catalog, ScanRejected
 from firmware.domain.clerks import Clerk, Roster
 from firmware.domain.sale import Sale
-from firmware.errors import KassaError
 from firmware.register import backoffice, events_in
+from firmware.register.guard import command
 from firmware.register.committer import CommitFailed, Committer, ReceiptCommitted
 from firmware.register.health import HealthBoard
 from firmware.register.view import (
@@ -41,25 +41,6 @@ log = logging.getLogger(__name__)
 
 MAX_PIN_FAILURES = 5
 LOCKOUT_SECONDS = 60.0
-
-
-def _guarded(method: Callable[..., Outcome]) -> Callable[..., Outcome]:
-    """Turn any refusal or unexpected error of a command into an Outcome; never a traceback upward."""
-
-    def wrapper(self: "Register", *args: Any, **kwargs: Any) -> Outcome:
-        try:
-            outcome = method(self, *args, **kwargs)
-        except KassaError as exc:
-            outcome = Outcome.refused(str(exc))
-        except Exception:
-            log.exception("register command %s failed", method.__name__)
-            outcome = Outcome.refused("Something went wrong; the sale is safe. Try again or call the manager.")
-        self._said(outcome)
-        return outcome
-
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    return wrapper
 
 
 @dataclass
@@ -167,7 +148,9 @@ class Register(backoffice.BackOffice):
         if wanted != self._led_shown:
             self._led_shown = wanted
             try:
-                self.hardware.led.show(wanted)
+                from hal.ports import LedState
+
+                self.hardware.led.show(LedState(wanted))
             except Exception:
                 log.exception("status LED could not be set")
 
@@ -266,7 +249,7 @@ class Register(backoffice.BackOffice):
 
     # ------------------------------------------------------------------ clerks
 
-    @_guarded
+    @command
     def login(self, clerk_id: str, pin: str) -> Outcome:
         """Log a clerk in by PIN; repeated failures lock that clerk out for a minute."""
         lock = self._lockouts.setdefault(clerk_id, _Lockout())
@@ -288,7 +271,7 @@ class Register(backoffice.BackOffice):
         log.info("clerk %s logged in", clerk.clerk_id)
         return Outcome(True, f"Hello, {clerk.name}")
 
-    @_guarded
+    @command
     def logout(self) -> Outcome:
         if self._phase in ("tender", "committing"):
             return Outcome.refused("Finish or cancel the payment first.")
@@ -331,7 +314,7 @@ class Register(backoffice.BackOffice):
         self._sale = sale
         self._flash_line = flash
 
-    @_guarded
+    @command
     def scan(self, code: str) -> Outcome:
         """A barcode from any scanner: adds the item or says plainly why not."""
         found = self.catalog.lookup_scan(code.strip())
@@ -341,14 +324,14 @@ class Register(backoffice.BackOffice):
             return Outcome.refused(f"{found.name} is sold by weight: enter the weight, then the item.")
         return self._add(found, 1, "scan")
 
-    @_guarded
+    @command
     def add_sku(self, sku: str, qty: Any = 1) -> Outcome:
         item = self.catalog.by_sku(sku.strip())
         if item is None:
             return Outcome.refused(f"No item with number {sku}.")
         return self._add(item, qty, "sku")
 
-    @_guarded
+    @command
     def add_quick_key(self, index: int) -> Outcome:
         keys = self.catalog.quick_keys
         if not 0 <= index < len(keys):
@@ -366,19 +349,19 @@ class Register(backoffice.BackOffice):
         self._set_sale(new, new.lines[-1].line_no if new.lines else None)
         return Outcome(True, f"{item.name} added")
 
-    @_guarded
+    @command
     def set_qty(self, line_no: int, qty: Any) -> Outcome:
         self._set_sale(self._cart().set_qty(line_no, qty), line_no)
         return Outcome(True, "Quantity changed")
 
-    @_guarded
+    @command
     def void_line(self, line_no: int, manager_pin: str | None = None) -> Outcome:
         sale = self._cart()
         approved = self._manager(manager_pin, "Voiding after payment started").clerk_id if manager_pin else None
         self._set_sale(sale.void_line(line_no, approved_by=approved))
         return Outcome(True, "Line voided")
 
-    @_guarded
+    @command
     def discount_line(self, line_no: int, percent: Any = None, amount: int | None = None, manager_pin: str | None = None) -> Outcome:
         sale = self._cart()
         approved = self._manager(manager_pin, "A large discount").clerk_id if manager_pin else self._own_approval()
@@ -389,7 +372,7 @@ class Register(backoffice.BackOffice):
         )
         return Outcome(True, "Discount given")
 
-    @_guarded
+    @command
     def discount_cart(self, percent: Any = None, amount: int | None = None, manager_pin: str | None = None) -> Outcome:
         sale = self._cart()
         approved = self._manager(manager_pin, "A large discount").clerk_id if manager_pin else self._own_approval()
@@ -402,14 +385,14 @@ class Register(backoffice.BackOffice):
     def _own_approval(self) -> str | None:
         return self._clerk.clerk_id if self._clerk is not None and self._clerk.role == "manager" else None
 
-    @_guarded
+    @command
     def set_customer(self, code: str) -> Outcome:
         self._set_sale(self._cart().set_customer(code))
         return Outcome(True, "Customer set" if code.strip() else "Customer removed")
 
     # ------------------------------------------------------------------ tender and commit
 
-    @_guarded
+    @command
     def begin_tender(self) -> Outcome:
         sale = self._cart()
         sale = sale.begin_tender()
@@ -420,7 +403,7 @@ class Register(backoffice.BackOffice):
         self._phase = "tender"
         return Outcome(True, "")
 
-    @_guarded
+    @command
     def back_to_cart(self) -> Outcome:
         if self._phase != "tender" or self._sale is None:
             return Outcome.refused("There is no payment to cancel.")
@@ -428,7 +411,7 @@ class Register(backoffice.BackOffice):
         self._phase = "sell"
         return Outcome(True, "")
 
-    @_guarded
+    @command
     def tender(self, kind: str, amount: int | None = None, reference: str | None = None, manager_pin: str | None = None) -> Outcome:
         """Take a payment (None = exactly what is due); when paid in full the sale is committed, then the drawer opens."""
         if self._phase == "sell" and self._sale is not None:
@@ -512,7 +495,7 @@ class Register(backoffice.BackOffice):
         job = self.hardware.printer.submit(receipt, header, copy=copy, currency=receipt.get("currency", self.currency))
         self._print_jobs[job] = receipt["receipt_id"]
 
-    @_guarded
+    @command
     def new_sale(self) -> Outcome:
         if self._phase == "committing":
             return Outcome.refused("Saving the last sale; one moment.")
@@ -524,14 +507,14 @@ class Register(backoffice.BackOffice):
 
     # ------------------------------------------------------------------ sync
 
-    @_guarded
+    @command
     def sync_now(self) -> Outcome:
         if self.sync is None:
             return Outcome.refused("No broker is configured.")
         self.sync.sync_now()
         return Outcome(True, "Sending now" if self.board.sync.online else "Offline: will send when the network is back")
 
-    @_guarded
+    @command
     def retry_quarantined(self) -> Outcome:
         n = self.journal.requeue_quarantined()
         if self.sync is not None:

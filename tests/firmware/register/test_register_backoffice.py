@@ -1,0 +1,113 @@
+"""Back-office commands on a real journal: park/recall across restarts, refunds and their limits, no-sale, X/Z reports."""
+
+from __future__ import annotations
+
+from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale
+
+PEN = "4006380133464"
+
+
+def test_parked_cart_survives_a_restart_and_is_recalled_whole(rig):
+    reg = login_cashier(rig.register)
+    reg.scan(PENCIL)
+    reg.scan(PEN)
+    parked = reg.park()
+    assert parked.ok and reg.view().lines == ()
+    reg = login_cashier(rig.restart())
+    [info] = reg.parked()
+    assert info.park_id == parked.data and info.lines == 2 and info.total == 129 + 149
+    assert reg.recall(info.park_id).ok
+    assert [l.sku for l in reg.view().lines] == [PENCIL, PEN]
+    assert reg.parked() == []
+
+
+def test_parked_cart_is_flagged_stale_after_the_configured_age(rig):
+    reg = login_cashier(rig.register)
+    reg.scan(PENCIL)
+    reg.park()
+    rig.clock.advance(13 * 3600)
+    assert reg.parked()[0].stale
+
+
+def test_refund_needs_a_manager_and_never_exceeds_what_was_sold_even_across_restarts(rig):
+    reg = login_cashier(rig.register)
+    sale = paid_cash_sale(reg, PENCIL, PENCIL, PENCIL, given=1000)
+    reg.new_sale()
+    assert not reg.refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="1111").ok  # a cashier's PIN
+    assert reg.refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999").ok
+    reg.wait_idle()
+    refund = reg.view().last_receipt
+    assert refund["kind"] == "refund" and refund["refund_of"] == sale["receipt_id"]
+    assert refund["totals"]["total"] == 258 and refund["tenders"][0]["amount"] == 258
+    reg = login_cashier(rig.restart())
+    too_many = reg.refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999")
+    assert not too_many.ok and "only 1 left" in too_many.message
+    assert reg.refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999").ok
+    reg.wait_idle()
+    refunded = sum(r["totals"]["total"] for r in reg.journal.iter_receipts() if r["kind"] == "refund")
+    assert refunded == sale["totals"]["total"]
+
+
+def test_blind_return_needs_a_reason(reg):
+    login_cashier(reg)
+    no_reason = reg.refund("R9:deadbeef:4", None, "cash", manager_pin="9999", blind_items=[(PENCIL, 1)])
+    assert not no_reason.ok and "reason" in no_reason.message
+    ok = reg.refund("R9:deadbeef:4", None, "cash", manager_pin="9999", reason="bought at the other till",
+                    blind_items=[(PENCIL, 1)])
+    assert ok.ok
+    reg.wait_idle()
+    receipt = reg.view().last_receipt
+    assert receipt["kind"] == "refund" and receipt["refund_of"] == "R9:deadbeef:4" and receipt["reason"]
+
+
+def test_no_sale_needs_a_manager_and_is_journaled_before_the_drawer_opens(reg):
+    login_cashier(reg)
+    assert not reg.no_sale().ok
+    assert reg.no_sale(manager_pin="9999").ok
+    reg.wait_idle()
+    [receipt] = list(reg.journal.iter_receipts())
+    assert receipt["kind"] == "no_sale" and receipt["approved_by"] == "m1" and receipt["clerk_id"] == "c1"
+
+
+def test_z_report_totals_match_the_receipts_and_the_next_z_starts_after_it(rig):
+    reg = login_cashier(rig.register)
+    assert reg.open_shift(10000).ok
+    paid_cash_sale(reg, PENCIL, given=200)
+    reg.new_sale()
+    reg.scan(PEN)
+    reg.tender("card")
+    reg.wait_idle()
+    reg.new_sale()
+    assert reg.cash_movement("paid_out", 500, "window cleaner").ok
+    x = reg.x_report()
+    assert x.ok and x.data["kind"] == "x" and x.data["net_total"] == 129 + 149
+    z = reg.z_report(counted_cash=10000 + 129 - 500 - 10, manager_pin="9999")
+    assert z.ok, z.message
+    report = z.data
+    assert report["z_number"] == 1 and (report["first_seq"], report["last_seq"]) == (1, 2)
+    assert report["expected_cash"] == 10000 + 129 - 500 and report["difference"] == -10
+    assert reg.journal.get_state("reports", report["report_id"])["z_number"] == 1
+    reg = login_cashier(rig.restart())
+    paid_cash_sale(reg, PENCIL)
+    z2 = reg.z_report(counted_cash=129, manager_pin="9999").data
+    assert z2["z_number"] == 2 and (z2["first_seq"], z2["last_seq"]) == (3, 3)
+
+
+def test_reprint_is_a_copy_never_a_second_sale(reg):
+    login_cashier(reg)
+    sale = paid_cash_sale(reg, PENCIL)
+    assert reg.reprint(sale["receipt_id"]).ok
+    assert len(list(reg.journal.iter_receipts())) == 1
+
+
+def test_export_pending_writes_csv_and_json_of_unconfirmed_receipts(reg, tmp_path):
+    import csv
+    import json
+
+    login_cashier(reg)
+    paid_cash_sale(reg, PENCIL, PEN)
+    out = reg.export_pending(tmp_path / "usb")
+    assert out.ok and out.data.receipts == 1
+    rows = list(csv.DictReader(out.data.lines_csv.open()))
+    assert [r["sku"] for r in rows] == [PENCIL, PEN]
+    assert json.loads(out.data.receipts_json.read_text())[0]["seq"] == 1
