@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from firmware.errors import ConfigError, KassaError
@@ -33,7 +34,7 @@ def problems_table(problems: list[RowProblem], limit: int = 200) -> Table:
     for col in ("where", "field", "reason"):
         table.add_column(col)
     for p in problems[:limit]:
-        table.add_row(p.where, p.field, p.reason)
+        table.add_row(escape(p.where), escape(p.field), escape(p.reason))
     if len(problems) > limit:
         table.add_row("...", "", f"{len(problems) - limit} more")
     return table
@@ -60,15 +61,15 @@ def guard() -> Iterator[None]:
     except InputRejected as exc:
         if exc.problems:
             console().print(problems_table(exc.problems))
-        err_console().print(f"[red]error:[/red] {exc}")
+        err_console().print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     except ConfigError as exc:
-        err_console().print(f"[red]config error:[/red] {exc}")
+        err_console().print(f"[red]config error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     except KassaError as exc:
-        err_console().print(f"[red]error:[/red] {exc}")
+        err_console().print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAIL) from None
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        err_console().print(f"[red]error:[/red]{where}: {exc.strerror or exc}; check the path and permissions (sudo?)")
+        err_console().print(f"[red]error:[/red]{escape(where)}: {escape(str(exc.strerror or exc))}; check the path and permissions (sudo?)")
         raise typer.Exit(EXIT_FAIL) from None
