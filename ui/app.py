@@ -296,6 +296,7 @@ class App:
 
     def press(self, button_id: str) -> None:
         """Run a visible button's action as a tap would (screenshots and scripted demos)."""
+        self._route()
         rect = self.buttons().get(button_id)
         if rect is None:
             raise KeyError(f"no button {button_id!r} on {self.wanted()}: {sorted(self.buttons())}")

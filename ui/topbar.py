@@ -40,7 +40,7 @@ class TopBar:
         m = self.app.metrics
         pygame.draw.rect(surf, (8, 10, 14), self.rect)
         v = self.app.view
-        label(surf, f"{v.store} · {v.register}", (self.r_store.x, self.r_store.centery), m.font("body"),
+        label(surf, f"{v.store} · {v.register}", (self.r_store.x + m.gap, self.r_store.centery), m.font("body"),
               theme.MUTED, "midleft", self.r_store.w)
         for b in self.buttons:
             b.draw(surf)

@@ -41,8 +41,11 @@ class DoneScreen(Screen):
         total = int((receipt.get("totals") or {}).get("total", self.view.totals.total))
         paid = sum(int(t.get("amount") or 0) for t in tenders)
         r = inset(r, m.px(12))
-        label(surf, "Paid. Thank you!", r.midtop, m.font("title"), theme.OK, "midtop")
-        label(surf, "Change due", (r.centerx, r.y + m.px(44)), m.font("big"), theme.TEXT, "midtop")
+        refund = receipt.get("kind") == "refund"
+        if refund:  # money goes back to the customer: show what to hand over
+            change = abs(paid) or abs(total)
+        label(surf, "Refund saved" if refund else "Paid. Thank you!", r.midtop, m.font("title"), theme.OK, "midtop")
+        label(surf, "Give back" if refund else "Change due", (r.centerx, r.y + m.px(44)), m.font("big"), theme.TEXT, "midtop")
         label(surf, money(change), (r.centerx, r.y + m.px(84)), m.font("huge") * 3 // 2,
               theme.ACCENT if change else theme.TEXT, "midtop", r.w)
         body = m.font("label")

@@ -1,0 +1,191 @@
+"""End to end on the real register from `firmware.bootstrap`: real pygame events under the dummy video driver."""
+
+from __future__ import annotations
+
+import time
+
+import pygame
+import pytest
+
+from firmware.bootstrap import bootstrap, demo_config, seed_demo
+from firmware.clock import ManualClock
+from tests.ui.conftest import key_event, tap, type_keys
+from ui.app import App
+
+PENCIL = "4006381333931"
+
+
+def sync_available() -> bool:
+    try:
+        from firmware.sync import SyncService  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture
+def make_register(tmp_path):
+    made = []
+
+    def make(broker_url: str = "mqtt://127.0.0.1:9", with_sync: bool | None = None):
+        data = tmp_path / f"data{len(made)}"
+        pins = seed_demo(data)
+        config = demo_config(data, broker_url=broker_url, hardware={"scanner": "simulated:memory"})
+        reg = bootstrap(config, demo_pins=pins, with_sync=sync_available() if with_sync is None else with_sync)
+        made.append(reg)
+        return reg
+
+    yield make
+    for reg in made:
+        reg.shutdown()
+
+
+@pytest.fixture
+def app_clock():
+    return ManualClock()
+
+
+def start(reg, clock, size=(800, 480)) -> App:
+    app = App(reg, size=size, headless=True, clock=clock, sound=False)
+    app.step([])
+    return app
+
+
+def settle(app: App, until, seconds: float = 10.0) -> None:
+    """Step frames (real time passes: the journal writer and sync run on their own threads) until `until()`."""
+    deadline = time.monotonic() + seconds
+    while not until():
+        assert time.monotonic() < deadline, f"timed out on {app.wanted()} ({app.view.phase})"
+        time.sleep(0.005)
+        app.step([])
+
+
+def log_in(app: App, clerk_id: str = "c1", pin: str = "1111", finger: bool = False) -> None:
+    tap(app, f"clerk:{clerk_id}", finger)
+    for digit in pin:
+        tap(app, f"pin:{digit}", finger)
+    tap(app, "login", finger)
+
+
+def scan_with_wedge(app: App, code: str) -> None:
+    """A keyboard-wedge scanner: every key of the code and Enter within one frame (no gaps)."""
+    for ch in code + "\r":
+        pygame.event.post(key_event(ch))
+    app.step()
+
+
+def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_receipt(make_register, app_clock, tmp_path):
+    reg = make_register()
+    app = start(reg, app_clock)
+    assert app.wanted() == "login"
+    log_in(app, finger=True)
+    assert app.view.clerk.name == "Anna" and app.wanted() == "sell"
+
+    scan_with_wedge(app, PENCIL)
+    assert [ln.sku for ln in app.view.lines] == [PENCIL]
+    assert app.view.flash_line == 1 and app.current.flashing()
+
+    reg.hardware.scanner.feed(PENCIL)  # the serial/pty scanner path: a hal event the register pumps
+    settle(app, lambda: sum(int(ln.qty) for ln in app.view.lines) == 2)
+    app.save(tmp_path / "sell.png")
+
+    tap(app, "pay")
+    assert app.wanted() == "tender"
+    total = app.view.totals.due
+    assert total == 2 * 129
+    type_keys(app, "500", app_clock, gap=0.2)  # typed slowly: an amount, not a scan
+    tap(app, "cash")
+    settle(app, lambda: app.view.phase == "done")
+    app.step([])
+    assert app.wanted() == "done"
+    receipt = app.view.last_receipt
+    assert receipt["tenders"][0]["change"] == 500 - total
+    assert reg.journal.get(receipt["receipt_id"]) is not None  # committed before "paid" was shown
+    app.save(tmp_path / "done.png")
+    tap(app, "new_sale")
+    assert app.wanted() == "sell" and app.view.lines == ()
+
+
+def test_wrong_pin_says_so_and_repeated_failures_lock_out(make_register, app_clock):
+    app = start(make_register(), app_clock)
+    log_in(app, pin="0000")
+    assert app.wanted() == "login" and "Wrong PIN" in app.current.error
+    for _ in range(5):
+        log_in(app, pin="0000")
+    assert "Too many wrong PINs" in app.current.error
+    log_in(app)  # even the right PIN waits out the lockout
+    assert app.wanted() == "login"
+
+
+def test_an_unknown_barcode_is_said_in_plain_words(make_register, app_clock):
+    app = start(make_register(), app_clock)
+    log_in(app)
+    scan_with_wedge(app, "4006381333932")  # bad check digit
+    assert app.dialogs and "barcode" in app.dialogs[-1].text.lower()
+    assert "Traceback" not in app.dialogs[-1].text
+    scan_with_wedge(app, PENCIL)  # the next scan dismisses the dialog and sells
+    assert not app.dialogs and len(app.view.lines) == 1
+
+
+def test_offline_banner_appears_when_the_broker_goes_away(make_register, app_clock, mosquitto, tmp_path):
+    reg = make_register(broker_url=mosquitto.url)
+    app = start(reg, app_clock)
+    settle(app, lambda: app.view.sync.online)
+    mosquitto.kill()
+    settle(app, lambda: not app.view.sync.online)
+    dirty = app.step([]) or [app.topbar.r_banner]
+    banner = app.display.subsurface(app.topbar.r_banner)
+    assert banner.get_at((1, banner.get_height() // 2))[:3] == (200, 30, 30)
+    app.save(tmp_path / "offline.png")
+    assert dirty is not None
+
+
+def test_refund_as_manager_from_recent_receipts(make_register, app_clock, tmp_path):
+    reg = make_register()
+    app = start(reg, app_clock)
+    log_in(app)
+    scan_with_wedge(app, PENCIL)
+    scan_with_wedge(app, PENCIL)
+    tap(app, "pay")
+    tap(app, "exact")
+    settle(app, lambda: app.view.phase == "done")
+    sold = app.view.last_receipt
+    tap(app, "new_sale")
+
+    tap(app, "manager")
+    for digit in "9999":
+        tap(app, f"dlg:{digit}")
+    tap(app, "dlg:ok")
+    assert app.wanted() == "manager"
+    tap(app, "refund")
+    tap(app, f"receipt:{sold['seq']}")
+    tap(app, "refund:plus:1")  # one of the two pencils
+    app.save(tmp_path / "refund.png")
+    tap(app, "refund:cash")
+    settle(app, lambda: reg.view().last_receipt is not None and reg.view().last_receipt.get("kind") == "refund"
+           or any(r.get("kind") == "refund" for r in reg.recent_receipts(5)))
+    refund = next(r for r in reg.recent_receipts(5) if r.get("kind") == "refund")
+    assert refund["refund_of"] == sold["receipt_id"]
+    assert sum(int(ln["qty"]) for ln in refund["lines"]) == 1
+    settle(app, lambda: app.view.phase != "committing")
+    app.save(tmp_path / "after-refund.png")
+    assert not any("Traceback" in str(getattr(d, "text", "")) for d in app.dialogs)
+
+
+def test_status_screen_shows_pending_receipts_and_exports_them(make_register, app_clock, tmp_path, monkeypatch):
+    reg = make_register(with_sync=False)
+    app = start(reg, app_clock)
+    log_in(app)
+    scan_with_wedge(app, PENCIL)
+    tap(app, "pay")
+    tap(app, "exact")
+    settle(app, lambda: app.view.phase == "done")
+    tap(app, "bar:status")
+    assert app.wanted() == "status"
+    settle(app, lambda: app.view.sync.pending >= 1)
+    app.save(tmp_path / "status.png")
+    monkeypatch.setattr("ui.screens.status.usb_mount", lambda: str(tmp_path / "usb"))
+    (tmp_path / "usb").mkdir()
+    tap(app, "export")
+    assert any((tmp_path / "usb").iterdir())
+    assert app.dialogs and "exported" in app.dialogs[-1].text
