@@ -419,6 +419,8 @@ class Register(backoffice.BackOffice):
             self._phase = "tender"
         if self._phase != "tender" or self._sale is None:
             return Outcome.refused("Nothing to pay for.")
+        if self._sale.phase == "paid":  # paid, but the last commit failed: save the same sale again
+            return self.retry_commit()
         approved = self._manager(manager_pin, "A large on-account sale").clerk_id if manager_pin else self._own_approval()
         sale = self._sale.add_tender(
             kind, amount, reference=reference, cash_rounding=self.config.shop.cash_rounding,
@@ -429,6 +431,14 @@ class Register(backoffice.BackOffice):
         if sale.phase != "paid":
             return Outcome(True, "Payment taken; more to pay")
         self._commit_sale(sale)
+        return Outcome(True, "Saving the sale")
+
+    @command
+    def retry_commit(self) -> Outcome:
+        """Try again to save a paid sale whose commit failed (same sale id: never two receipts)."""
+        if self._sale is None or self._sale.phase != "paid" or self._phase != "tender":
+            return Outcome.refused("There is no unsaved sale.")
+        self._commit_sale(self._sale)
         return Outcome(True, "Saving the sale")
 
     def _receipt_context(self) -> dict[str, Any]:
