@@ -157,13 +157,20 @@ class SimulatedDrawer(GpioDrawer):
 
     def open(self) -> None:
         super().open()
-        spring = threading.Timer(self.pulse_s, self._spring)
-        spring.daemon = True
-        spring.start()
+        self._spring_timer = threading.Timer(self.pulse_s, self._spring)
+        self._spring_timer.daemon = True
+        self._spring_timer.start()
 
     def _spring(self) -> None:
-        assert self.sensor is not None
-        self.sensor.pin.drive_high()
+        pin = self.sensor.pin if self.sensor is not None and not self.sensor.closed else None
+        if pin is not None:
+            pin.drive_high()
+
+    def close(self) -> None:
+        timer = getattr(self, "_spring_timer", None)
+        if timer is not None:
+            timer.cancel()
+        super().close()
 
     def push_closed(self) -> None:
         """The clerk pushes the drawer shut."""
