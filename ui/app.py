@@ -84,7 +84,8 @@ class App:
     def step(self, events: Iterable[pygame.event.Event] | None = None) -> list[Rect]:
         """One frame: pump, handle `events` (default: pygame's queue), route, redraw; returns dirty rects."""
         try:
-            if self.register.pump():
+            self.register.pump()
+            if self.register.view().revision != self.view.revision:  # also catches commands from elsewhere
                 self.refresh()
         except Exception:
             log.exception("register pump failed")
