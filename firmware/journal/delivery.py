@@ -61,7 +61,8 @@ class DeliveryStore:
         self._queued_gen = 0
         self._written_gen = 0
         self._error: JournalError | None = None
-        self._stop = False
+        self._failures = 0
+        self._stopping = False
         self._log = LogFile(path, ops)
         for record in self._log.load(recovery):
             if "snap" in record:
@@ -245,11 +246,11 @@ class DeliveryStore:
     def _writer(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._stop:
+                while not self._queue and not self._stopping:
                     self._cond.wait()
-                if not self._queue and self._stop:
+                if not self._queue and self._stopping:
                     return
-            if self.interval and not self._stop:
+            if self.interval and not self._stopping:
                 time.sleep(self.interval)  # gather more marks into this fsync
             with self._cond:
                 batch, gen = self._queue, self._queued_gen
@@ -261,10 +262,11 @@ class DeliveryStore:
                 with self._cond:
                     self._queue[:0] = batch
                     self._error = exc
+                    self._failures += 1
                     self._cond.notify_all()
-                    if self._stop:
+                    if self._stopping:
                         return
-                time.sleep(0.5)
+                    self._cond.wait(timeout=0.5)  # retry later, or at once when flush() asks
                 continue
             with self._cond:
                 self._written_gen = gen
@@ -280,18 +282,19 @@ class DeliveryStore:
     def flush(self, timeout: float | None = 10.0) -> None:
         """Wait until every mark made so far is durable; raise the writer's error if it cannot be."""
         with self._cond:
-            target = self._queued_gen
-            ok = self._cond.wait_for(lambda: self._written_gen >= target or self._error is not None, timeout)
+            target, failures = self._queued_gen, self._failures
+            self._cond.notify_all()  # wake a writer waiting to retry
+            ok = self._cond.wait_for(lambda: self._written_gen >= target or self._failures > failures, timeout)
             if self._written_gen >= target:
                 return
-            if self._error is not None:
+            if self._failures > failures and self._error is not None:
                 raise self._error
             if not ok:
                 raise JournalError("delivery marks could not be saved in time; the disk may be stalled")
 
     def close(self) -> None:
         with self._cond:
-            self._stop = True
+            self._stopping = True
             self._cond.notify_all()
         self._thread.join(timeout=5)
         self._log.close()

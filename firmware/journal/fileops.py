@@ -68,14 +68,23 @@ class FileOps:
     # -- composed helpers (built only on the primitives above) --
 
     def write_all(self, fd: int, data: bytes, offset: int) -> None:
-        """pwrite until all of `data` is written (short writes happen near a full disk)."""
+        """pwrite until all of `data` is written (short writes happen near a full disk).
+
+        On failure the OSError carries `written`: how many bytes did reach the file.
+        """
         view = memoryview(data)
+        done = 0
         while view:
-            n = self.pwrite(fd, bytes(view), offset)
-            if n <= 0:
-                raise OSError(errno.ENOSPC, "short write")
+            try:
+                n = self.pwrite(fd, bytes(view) if done else data, offset)
+                if n <= 0:
+                    raise OSError(errno.ENOSPC, "short write")
+            except OSError as exc:
+                exc.written = done  # type: ignore[attr-defined]
+                raise
             view = view[n:]
             offset += n
+            done += n
 
     def read_file(self, path: str) -> bytes:
         fd = self.open(path, os.O_RDONLY)

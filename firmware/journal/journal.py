@@ -206,7 +206,12 @@ class Journal:
             expected_id = f"{self.register}:{self.epoch}:{seq}"
             if receipt.get("receipt_id") != expected_id:
                 raise JournalError(f"receipt id {receipt.get('receipt_id')!r} should be {expected_id!r}")
-            self._receipts.insert(receipt)
+            try:
+                self._receipts.insert(receipt)
+            except JournalError:
+                raise
+            except OSError as exc:
+                raise JournalError(f"cannot write the journal ({exc}); the sale was NOT committed") from exc
             self._delivery.add_committed_upto(seq)
         self._housekeeper.committed()
         return dict(receipt)

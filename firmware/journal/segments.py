@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from firmware.chain import GENESIS, canonical_json
-from firmware.errors import JournalCorrupt, JournalError, JournalFull
+from firmware.errors import JournalCorrupt, JournalError, JournalFull, JournalLost
 from firmware.journal.fileops import FULL_ERRNOS, FileOps
 from firmware.journal.records import HEADER, HEADER_SIZE, MAGIC, ScanResult, check_at, frame, scan
 
@@ -169,7 +169,10 @@ class ReceiptLog:
         if result.bad_at is not None:
             raise _corrupt(seg.path, result.bad_at, "record fails its checksum in a sealed segment")
         if not result.records:
-            raise _corrupt(seg.path, 0, "sealed segment holds no receipts")
+            raise JournalLost(
+                f"journal file {seg.path} is empty although later receipts exist: receipts from seq {seg.first_seq} "
+                "are missing; the journal was left untouched, restore it from a backup"
+            )
         self._index_records(seg, result)
 
     def _load_tail(self, seg: Segment, recovery: list[str]) -> None:
@@ -324,7 +327,8 @@ class ReceiptLog:
         try:
             self.ops.write_all(self._fd, record, offset)
         except OSError as exc:
-            self._undo_write(offset, len(record))
+            if getattr(exc, "written", len(record)):
+                self._undo_write(offset, getattr(exc, "written", len(record)))
             if exc.errno in FULL_ERRNOS:
                 raise JournalFull(
                     f"the journal disk is full ({os.strerror(exc.errno)} writing {tail.path}): "
@@ -372,9 +376,14 @@ class ReceiptLog:
                 ) from exc
             raise JournalError(f"cannot start a new journal segment ({exc}); the sale was NOT committed") from exc
         assert self._fd is not None
-        self.ops.close(self._fd)
-        self._fd = self.ops.open(seg.path, os.O_RDWR)
-        self._capacity = self.ops.size(self._fd)
+        try:
+            self.ops.close(self._fd)
+            self._fd = None
+            self._fd = self.ops.open(seg.path, os.O_RDWR)
+            self._capacity = self.ops.size(self._fd)
+        except OSError as exc:
+            self.broken = f"the journal could not open its new segment ({exc}); restart the register"
+            raise JournalError(f"cannot open the new journal segment ({exc}); the sale was NOT committed") from exc
         old.sealed = True
         self.on_sealed(old)
 
