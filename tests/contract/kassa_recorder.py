@@ -26,6 +26,7 @@ class SchemaRecorder:
         self.counts: dict[str, int] = {}
         self.problems: list[str] = []
         self.ignore: set[str] = set()
+        self._validators: dict[str, jsonschema.Draft202012Validator] = {}
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
@@ -46,7 +47,10 @@ class SchemaRecorder:
                 return
             self.counts[name] = self.counts.get(name, 0) + 1
             try:
-                jsonschema.validate(json.loads(msg.payload), load_schema(name))
+                validator = self._validators.get(name)
+                if validator is None:
+                    validator = self._validators[name] = jsonschema.Draft202012Validator(load_schema(name))
+                validator.validate(json.loads(msg.payload))
             except (ValueError, jsonschema.ValidationError) as exc:
                 self.problems.append(f"{msg.topic}: {str(exc).splitlines()[0]}")
 

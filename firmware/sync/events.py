@@ -1,0 +1,68 @@
+"""Events the sync service puts on the register's queue (past tense; plain, immutable data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LinkUp:
+    """The broker accepted the connection: the register is online."""
+
+
+@dataclass(frozen=True)
+class LinkDown:
+    """The connection is gone (or could not be made); `reason` is fit to show a technician."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReceiptsDelivered:
+    """`n` receipts were PUBACKed by the broker since the last such event."""
+
+    n: int
+
+
+@dataclass(frozen=True)
+class ReceiptsConfirmed:
+    """The fleet confirmed `n` receipts as ingested for good."""
+
+    n: int
+
+
+@dataclass(frozen=True)
+class PublishRefused:
+    """The broker refused receipt `seq` (PUBACK reason >= 0x80); `quarantined` once it gave up retrying."""
+
+    seq: int
+    reason: str
+    quarantined: bool = False
+
+
+@dataclass(frozen=True)
+class CatalogReceived:
+    """A newer catalog arrived, passed validation and is already stored (firmware.stores.catalog_store)."""
+
+    payload: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class ClerksReceived:
+    """A newer clerk roster arrived, passed validation and is already stored (firmware.stores.clerk_store)."""
+
+    payload: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class CommandReceived:
+    """A fleet command for the register to carry out and answer with `SyncService.answer_command`."""
+
+    command_id: str
+    command: str
+    args: dict[str, Any] = field(hash=False)
+
+
+SyncEvent = (LinkUp | LinkDown | ReceiptsDelivered | ReceiptsConfirmed | PublishRefused | CatalogReceived
+             | ClerksReceived | CommandReceived)

@@ -1,0 +1,306 @@
+"""The only module that imports paho: one MQTT 5 link on its own thread, paho callbacks turned into events.
+
+Design (PITFALLS.md "paho-mqtt 2.x"):
+
+- A fresh paho `Client` per connection attempt. paho keeps unacknowledged
+  QoS-1 messages only in memory and replays its whole queue on reconnect
+  (paho#492); dropping the client with the connection drops that queue, and
+  the journal, which is the real outbox, decides what is sent again.
+- `publish()` refuses (returns None) unless the link is up, so nothing is ever
+  left in paho's NO_CONN limbo. The caller bounds its own in-flight window;
+  paho's limit is switched off (`max_inflight_messages_set(0)` means
+  "unlimited" in paho 2.2, which also spares it a walk over its queue on every
+  PUBACK).
+- paho callbacks only append events to a deque; after each `loop()` the link
+  thread hands them, then a `Tick`, to the handler. The handler runs on the
+  link thread, may call `publish()`, and must not block for long.
+- Reconnects wait `Backoff.next()` (full jitter); `wake()` cuts a wait short.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from firmware.config import Config, read_secret
+from firmware.errors import ConfigError
+from firmware.sync.backoff import Backoff
+
+log = logging.getLogger("kassa.sync.mqtt")
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Everything needed to connect; built from the config by `from_config` (reads the password file)."""
+
+    host: str
+    port: int
+    client_id: str
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive: int = 30
+    session_expiry: int = 7 * 24 * 3600
+    will_topic: str | None = None
+    will_payload: bytes = b'{"state":"offline"}'
+    subscriptions: tuple[str, ...] = ()
+    receive_maximum: int = 100
+
+    @classmethod
+    def from_config(cls, config: Config, *, will_topic: str, subscriptions: tuple[str, ...]) -> "LinkSettings":
+        b = config.broker
+        parts = urlsplit(b.url)
+        tls = parts.scheme == "mqtts"
+        password = read_secret(b.password_file, "broker password") if b.password_file else None
+        if tls and b.ca_file is None:
+            log.info("mqtts without broker.ca_file: the system's CA certificates are used")
+        return cls(host=parts.hostname or "127.0.0.1", port=parts.port or (8883 if tls else 1883),
+                   client_id=config.client_id, tls=tls, username=b.username, password=password,
+                   ca_file=b.ca_file, cert_file=b.cert_file, key_file=b.key_file, keepalive=b.keepalive,
+                   session_expiry=b.session_expiry, will_topic=will_topic, subscriptions=subscriptions)
+
+
+# ---- what the link reports to its handler (all on the link thread) ----
+
+@dataclass(frozen=True)
+class Connected:
+    receive_maximum: int
+    session_present: bool
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Acked:
+    mid: int
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+@dataclass(frozen=True)
+class Tick:
+    """After every network round; the handler's chance to publish, run timers and take requests."""
+
+
+LinkEvent = Connected | Disconnected | Acked | Message | Tick
+
+
+class MqttLink:
+    """One MQTT 5 connection kept up on a daemon thread; `handler(event)` runs on that thread."""
+
+    def __init__(self, settings: LinkSettings, handler: Callable[[LinkEvent], None], *,
+                 backoff: Backoff | None = None, tick: float = 0.05) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.backoff = backoff or Backoff()
+        self.tick = tick
+        self.connected = False
+        self.last_error: str | None = None
+        self._client: mqtt.Client | None = None
+        self._events: deque[LinkEvent] = deque()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closing: Callable[[], int | None] | None = None
+
+    # ---- control (any thread) ----
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="kassa-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, before_disconnect: Callable[[], int | None] | None = None, timeout: float = 5.0) -> None:
+        """Stop the thread; `before_disconnect` runs on it while still connected and may return a mid to await."""
+        self._closing = before_disconnect
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """End a reconnect wait now (Sync now)."""
+        self._wake.set()
+
+    # ---- publishing (link thread only) ----
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None:
+        """QoS-1 publish on the live connection; None (and nothing kept anywhere) when the link is down."""
+        client = self._client
+        if client is None or not self.connected:
+            return None
+        info = client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return None
+        return info.mid
+
+    # ---- paho callbacks: events only ----
+
+    def _on_connect(self, _c: Any, _u: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self._events.append(Disconnected(f"broker refused the connection: {reason}"))
+            return
+        rm = getattr(props, "ReceiveMaximum", 65535) if props is not None else 65535
+        self._events.append(Connected(int(rm), bool(getattr(flags, "session_present", False))))
+
+    def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self._events.append(Disconnected(f"connection lost: {reason}"))
+
+    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+        self._events.append(Acked(mid, not reason.is_failure, str(reason)))
+
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        self._events.append(Message(msg.topic, msg.payload, bool(msg.retain)))
+
+    # ---- the thread ----
+
+    def _new_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
+        client.max_inflight_messages_set(0)
+        client.connect_timeout = float(min(10, s.keepalive))
+        if s.will_topic:
+            client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
+        if s.username:
+            client.username_pw_set(s.username, s.password)
+        if s.tls:
+            try:
+                client.tls_set(ca_certs=str(s.ca_file) if s.ca_file else None,
+                               certfile=str(s.cert_file) if s.cert_file else None,
+                               keyfile=str(s.key_file) if s.key_file else None, cert_reqs=ssl.CERT_REQUIRED)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"broker TLS files: {exc}; check broker.ca_file, cert_file and key_file") from None
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    def _emit(self, event: LinkEvent) -> None:
+        try:
+            self.handler(event)
+        except Exception:  # noqa: BLE001 - a bug in handling one event must not take the link down
+            log.exception("sync handler failed on %s", type(event).__name__)
+
+    def _drain(self) -> None:
+        while self._events:
+            event = self._events.popleft()
+            if isinstance(event, Connected):
+                self.connected = True
+                self.backoff.reset()
+                self._subscribe()
+            elif isinstance(event, Disconnected):
+                self.connected = False
+                self.last_error = event.reason
+            self._emit(event)
+        self._emit(Tick())
+
+    def _subscribe(self) -> None:
+        if self._client and self.settings.subscriptions:
+            self._client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.settings.subscriptions])
+
+    def _connect(self) -> mqtt.Client | None:
+        s = self.settings
+        client = self._new_client()
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = s.session_expiry
+        props.ReceiveMaximum = s.receive_maximum
+        try:
+            client.connect(s.host, s.port, keepalive=s.keepalive, clean_start=False, properties=props)
+        except (OSError, ssl.SSLError) as exc:
+            self.last_error = f"cannot reach the broker at {s.host}:{s.port} ({exc})"
+            return None
+        return client
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            client = self._connect()
+            if client is None:
+                self._emit(Disconnected(self.last_error or "cannot reach the broker"))
+                self._emit(Tick())
+                self._pause()
+                continue
+            self._client = client
+            self._serve(client)
+            self._client = None
+            if not self._stop.is_set():
+                self._pause()
+
+    def _pause(self) -> None:
+        delay = self.backoff.next()
+        log.info("reconnecting in %.2fs (%s)", delay, self.last_error)
+        deadline = time.monotonic() + delay
+        self._wake.clear()
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._wake.wait(min(left, self.tick)):
+                return
+            self._emit(Tick())  # timers and requests keep running while offline
+
+    def _serve(self, client: mqtt.Client) -> None:
+        started = time.monotonic()
+        connack_timeout = max(5.0, float(self.settings.keepalive))
+        while not self._stop.is_set():
+            rc = client.loop(self.tick)
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                if not any(isinstance(e, Disconnected) for e in self._events):
+                    self._events.append(Disconnected(f"connection lost: {mqtt.error_string(rc)}"))
+            elif not self.connected and time.monotonic() - started > connack_timeout and \
+                    not any(isinstance(e, Connected) for e in self._events):
+                self._events.append(Disconnected("no answer from the broker (CONNACK) in time"))
+                rc = mqtt.MQTT_ERR_CONN_LOST
+            self._drain()
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                break
+        if self._stop.is_set() and self.connected:
+            if self._closing:
+                self._emit_closing()
+            client.disconnect()
+            client.loop(0.2)
+        else:
+            try:
+                client.disconnect()
+            except Exception:  # noqa: BLE001 - the socket may already be gone
+                pass
+        self.connected = False
+
+    def _emit_closing(self) -> None:
+        """Run the closing handler, then wait (briefly) for the PUBACK of what it published."""
+        try:
+            assert self._closing is not None
+            mid = self._closing()
+            client = self._client
+            deadline = time.monotonic() + 1.0
+            while mid is not None and client is not None and time.monotonic() < deadline:
+                if client.loop(0.05) != mqtt.MQTT_ERR_SUCCESS:
+                    break
+                if any(isinstance(e, Acked) and e.mid == mid for e in self._events):
+                    break
+        except Exception:  # noqa: BLE001
+            log.exception("closing handler failed")

@@ -1,0 +1,361 @@
+"""SyncService: the register's store-and-forward link to the fleet (docs/interfaces.md "Sync").
+
+All network work happens on the link thread of `MqttLink`; the register's
+thread only calls the small methods below (they queue a request and return at
+once) and reads `state()`, and learns the rest from events on its queue.
+
+- Uplink: receipts through `OutboxSender` (bounded window, delivered marks
+  group-committed by the journal), reports kept in the journal's state
+  records until PUBACKed, command answers, and the retained status (on
+  connect, on change at most every `status_min_gap` s, and every
+  `broker.status_interval` s; the last will says offline).
+- Delivered but unconfirmed receipts become pending again after
+  `broker.resend_after` s: a crashed broker may have PUBACKed and forgotten.
+- Downlink: acks -> `mark_confirmed`; catalog/clerks validated and applied to
+  the local stores (see downlink.py); commands `sync_now` and `resend` are
+  carried out and answered here, `report` goes to the register as
+  `CommandReceived` and is answered with `answer_command`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from datetime import timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from firmware.chain import canonical_json as _json
+from firmware.clock import Clock, iso_utc, parse_iso_utc
+from firmware.config import Config
+from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Report, Status, decode,
+                               decode_command, encode)
+from firmware.stores import catalog_store, clerk_store
+from firmware.sync import events as ev
+from firmware.sync.backoff import Backoff
+from firmware.sync.downlink import apply_versioned
+from firmware.sync.mqtt_adapter import Acked, Connected, Disconnected, LinkEvent, LinkSettings, Message, MqttLink
+from firmware.sync.outbox import AckResult, OutboxSender
+from firmware.sync.state import SyncState
+
+log = logging.getLogger("kassa.sync")
+
+REPORT_STATE = "sync_report"  # journal state records: reports not yet PUBACKed
+STALE_AFTER = 300.0
+
+
+def _firmware_version() -> str:
+    try:
+        return metadata.version("kassa")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+class SyncService:
+    """Store-and-forward of the journal to the fleet over MQTT 5, and the fleet's downlink."""
+
+    def __init__(self, config: Config, journal: Any, clock: Clock, events: "queue.Queue[Any]", *,
+                 data_dir: Path | None = None, retry_after: float = 5.0, status_min_gap: float = 1.0,
+                 tick: float = 0.05) -> None:
+        self.config = config
+        self.journal = journal
+        self.clock = clock
+        self.events = events
+        b = config.broker
+        self.topics = DeviceTopics(config.device.store, config.device.register, b.prefix)
+        data_dir = Path(data_dir or config.device.data_dir)
+        self._catalog = catalog_store(data_dir)
+        self._clerks = clerk_store(data_dir)
+        self.status_min_gap = status_min_gap
+        settings = LinkSettings.from_config(config, will_topic=self.topics.status, subscriptions=self.topics.downlink)
+        self.link = MqttLink(settings, self._handle, backoff=Backoff(0.5, b.backoff_cap), tick=tick)
+        self.sender = OutboxSender(journal, self._publish_receipt, clock.monotonic, window=b.window,
+                                   retry_after=retry_after)
+        self._requests: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._round = AckResult()
+        self._report_mids: dict[int, str] = {}
+        self._answers: list[CommandResult] = []
+        self._extra: dict[str, Any] = {"firmware_version": _firmware_version()}
+        self._online = False
+        self._down_reported = False
+        self._online_since = 0.0
+        self._undelivered_events = 0
+        self._next_delivered_event = 0.0
+        self._next_resend_check = 0.0
+        self._next_snapshot = 0.0
+        self._status_sent: tuple[Any, ...] | None = None
+        self._status_at = -1e18
+        self._last_sync: str | None = None
+        self._last_refusal: tuple[float, str] | None = None
+        self._downlink_rejected = 0
+        self._summary: Any = None
+        self._snapshot = SyncState()
+
+    # ---- the register's side (any thread; never blocks on the network) ----
+
+    def start(self) -> None:
+        self._refresh(force=True)
+        self.link.start()
+
+    def stop(self) -> None:
+        """Publish a last `offline` status if connected, disconnect, and flush delivery marks."""
+        self.link.stop(before_disconnect=lambda: self._publish_status(force=True, state="offline"))
+        self.journal.flush()
+
+    def sync_now(self) -> None:
+        """Reconnect at once if offline; send everything pending now."""
+        self._requests.put(self._sync_now)
+        self.link.wake()
+
+    def retry_quarantined(self) -> None:
+        """Give quarantined receipts another round of attempts."""
+        def run() -> None:
+            n = self.journal.requeue_quarantined()
+            log.info("%d quarantined receipts queued again", n)
+            self._last_refusal = None
+            self.sender.rescan()
+            self._refresh(force=True)
+        self._requests.put(run)
+        self.link.wake()
+
+    def publish_report(self, report: dict[str, Any]) -> None:
+        """Send an X/Z report (kept in the journal until the broker has it). Raises PayloadRejected if malformed."""
+        doc = decode(Report, _json(report))
+
+        def run() -> None:
+            self.journal.put_state(REPORT_STATE, doc.report_id, report)
+            self._send_report(doc.report_id, report)
+        self._requests.put(run)
+
+    def answer_command(self, command_id: str, ok: bool, detail: str = "") -> None:
+        """Answer a `CommandReceived` on the command_results topic (kept in memory until connected)."""
+        answer = CommandResult(command_id=command_id, ok=ok, detail=detail[:2000])
+        self._requests.put(lambda: self._answer(answer))
+
+    def set_status_extra(self, extra: dict[str, Any]) -> None:
+        """Merge fields into the retained status, e.g. {"hardware": {...}, "firmware_version": "1.2"}."""
+        def run() -> None:
+            self._extra.update(extra)
+            self._publish_status(force=True)
+        self._requests.put(run)
+
+    def state(self) -> SyncState:
+        """The latest snapshot (refreshed by the link thread a few times a second)."""
+        return self._snapshot
+
+    # ---- link thread ----
+
+    def _emit(self, event: Any) -> None:
+        self.events.put(event)
+
+    def _publish_receipt(self, payload: bytes) -> int | None:
+        return self.link.publish(self.topics.receipts, payload)
+
+    def _handle(self, event: LinkEvent) -> None:
+        if isinstance(event, Acked):
+            if not self.sender.on_ack(event.mid, event.ok, event.reason, self._round):
+                self._other_ack(event)
+        elif isinstance(event, Message):
+            self._downlink(event)
+        elif isinstance(event, Connected):
+            self._connected(event)
+        elif isinstance(event, Disconnected):
+            self._disconnected(event)
+        else:
+            self._tick()
+
+    def _connected(self, event: Connected) -> None:
+        # paho ignores the broker's Receive Maximum; exceeding it gets us disconnected. Keep room for
+        # status, reports and answers.
+        window = min(self.config.broker.window, max(1, event.receive_maximum - 4))
+        self.sender.reset(window)
+        self._online, self._down_reported = True, False
+        self._online_since = self.clock.monotonic()
+        self._next_resend_check = self._online_since + 2.0  # let queued acks arrive first
+        log.info("online (window %d, session %s)", window, "resumed" if event.session_present else "new")
+        self._emit(ev.LinkUp())
+        self._refresh(force=True)
+        if self._summary and self._summary.pending == 0:
+            self._last_sync = iso_utc(self.clock.now())
+        self._publish_status(force=True)
+        for report_id, report in sorted(self.journal.states(REPORT_STATE).items()):
+            self._send_report(report_id, report)
+        answers, self._answers = self._answers, []
+        for answer in answers:
+            self._answer(answer)
+
+    def _disconnected(self, event: Disconnected) -> None:
+        was_online, self._online = self._online, False
+        self.sender.reset()
+        self._report_mids.clear()
+        if was_online or not self._down_reported:
+            self._down_reported = True
+            log.warning("offline: %s", event.reason)
+            self._emit(ev.LinkDown(event.reason))
+            self._refresh(force=True)
+
+    def _other_ack(self, event: Acked) -> None:
+        report_id = self._report_mids.pop(event.mid, None)
+        if report_id is not None and event.ok:
+            self.journal.delete_state(REPORT_STATE, report_id)
+        elif not event.ok:
+            log.warning("broker refused a message (%s)%s", event.reason,
+                        f": report {report_id}" if report_id else "")
+
+    def _tick(self) -> None:
+        now_mono = self.clock.monotonic()
+        self._apply_round(now_mono)
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            request()
+        if self._online:
+            if now_mono >= self._next_resend_check:
+                self._resend_unconfirmed(now_mono)
+            self.sender.fill()
+        if self._undelivered_events and now_mono >= self._next_delivered_event:
+            self._emit(ev.ReceiptsDelivered(self._undelivered_events))
+            self._undelivered_events = 0
+            self._next_delivered_event = now_mono + 0.2
+        self._refresh()
+        if self._online:
+            self._publish_status()
+
+    def _apply_round(self, now_mono: float) -> None:
+        result, self._round = self._round, AckResult()
+        now = self.clock.now()
+        if result.delivered:
+            self.journal.mark_delivered(result.delivered, now)
+            self._undelivered_events += len(result.delivered)
+            self._last_sync = iso_utc(now)
+        for seq, reason in result.refused:
+            quarantined = self.journal.record_failure(seq, f"broker refused it: {reason}", now)
+            self._last_refusal = (now_mono, f"broker refused receipt seq {seq}: {reason}")
+            log.warning("broker refused receipt seq %d (%s)%s", seq, reason, "; quarantined" if quarantined else "")
+            self._emit(ev.PublishRefused(seq, reason, quarantined))
+
+    def _resend_unconfirmed(self, now_mono: float) -> None:
+        after = self.config.broker.resend_after
+        self._next_resend_check = now_mono + min(5.0, after / 2)
+        due = self.journal.due_for_resend(self.clock.now() - timedelta(seconds=after))
+        if due:
+            log.info("%d receipts delivered but not confirmed for %.0fs: sending them again", len(due), after)
+            self.journal.mark_pending(due)
+            self.sender.rescan()
+
+    def _sync_now(self) -> None:
+        self.sender.rescan()
+        self._next_resend_check = 0.0
+        self._refresh(force=True)
+        self._publish_status(force=True)
+
+    # ---- uplink helpers ----
+
+    def _send_report(self, report_id: str, report: dict[str, Any]) -> None:
+        mid = self.link.publish(self.topics.reports, _json(report))
+        if mid is not None:
+            self._report_mids[mid] = report_id
+
+    def _answer(self, answer: CommandResult) -> None:
+        if self.link.publish(self.topics.command_results, encode(answer)) is None:
+            self._answers.append(answer)
+
+    def _publish_status(self, *, force: bool = False, state: str = "online") -> int | None:
+        s = self._summary
+        if s is None:
+            return None
+        key = (state, s.pending, s.quarantined, s.oldest_pending_at, self._last_sync)
+        now = self.clock.monotonic()
+        interval = self.config.broker.status_interval
+        if not force and not (key != self._status_sent and now - self._status_at >= self.status_min_gap) \
+                and now - self._status_at < interval:
+            return None
+        status = Status(state=state, at=iso_utc(self.clock.now()), pending=s.pending, quarantined=s.quarantined,
+                        oldest_pending_at=s.oldest_pending_at, last_sync_at=self._last_sync,
+                        **{k: v for k, v in self._extra.items() if k not in Status.model_fields or
+                           k in ("firmware_version", "hardware")})
+        mid = self.link.publish(self.topics.status, encode(status), retain=True)
+        if mid is not None:
+            self._status_sent, self._status_at = key, now
+        return mid
+
+    # ---- downlink ----
+
+    def _downlink(self, msg: Message) -> None:
+        t = self.topics
+        try:
+            if msg.topic == t.acks:
+                ids = decode(Acks, msg.payload).receipt_ids
+                self.journal.mark_confirmed(ids, self.clock.now())
+                self._last_sync = iso_utc(self.clock.now())
+                self._emit(ev.ReceiptsConfirmed(len(ids)))
+            elif msg.topic == t.commands:
+                self._command(msg.payload)
+            elif msg.topic in (t.catalog, t.clerks):
+                if not msg.payload:
+                    return  # the retained copy was cleared; keep what we hold
+                kind = "catalog" if msg.topic == t.catalog else "clerks"
+                applied = apply_versioned(kind, msg.payload, self._catalog if kind == "catalog" else self._clerks)
+                if applied is not None:
+                    self._emit(ev.CatalogReceived(applied) if kind == "catalog" else ev.ClerksReceived(applied))
+            else:
+                log.debug("ignoring a message on %s", msg.topic)
+        except PayloadRejected as exc:
+            self._downlink_rejected += 1
+            log.warning("rejected a message on %s: %s", msg.topic, exc)
+
+    def _command(self, payload: bytes) -> None:
+        try:
+            command = decode_command(payload)
+        except PayloadRejected as exc:
+            command_id = getattr(exc, "command_id", None)
+            if command_id:
+                self._answer(CommandResult(command_id=command_id, ok=False, detail=str(exc)[:2000]))
+            raise
+        if command.command == "sync_now":
+            self._sync_now()
+            pending = self._summary.pending if self._summary else 0
+            self._answer(CommandResult(command_id=command.command_id, ok=True, detail=f"{pending} receipts pending"))
+        elif command.command == "resend":
+            last = self.journal.next_seq - 1
+            lo, hi = command.args.from_seq, min(command.args.to_seq, last)
+            seqs = range(lo, hi + 1)
+            self.sender.forced.extend(seqs)
+            ok = len(seqs) > 0
+            detail = f"{len(seqs)} receipts queued" if ok else f"no receipts in {lo}..{command.args.to_seq} " \
+                                                                 f"(last seq is {last})"
+            log.info("fleet asked to resend seq %d..%d: %s", lo, command.args.to_seq, detail)
+            self._answer(CommandResult(command_id=command.command_id, ok=ok, detail=detail))
+        else:
+            self._emit(ev.CommandReceived(command.command_id, command.command, command.args.model_dump()))
+
+    # ---- read model ----
+
+    def _refresh(self, force: bool = False) -> None:
+        now_mono = self.clock.monotonic()
+        if not force and now_mono < self._next_snapshot:
+            return
+        self._next_snapshot = now_mono + 0.25
+        s = self._summary = self.journal.summary()
+        if self._last_sync is None:
+            self._last_sync = max(filter(None, (s.last_delivered_at, s.last_confirmed_at)), default=None)
+        fault = None
+        if s.quarantined:
+            last_error = s.quarantined_items[-1].get("error") if s.quarantined_items else None
+            fault = f"{s.quarantined} receipt(s) refused and set aside: {last_error}"
+        elif self._last_refusal and now_mono - self._last_refusal[0] < 60.0:
+            fault = self._last_refusal[1]
+        stale = False
+        if s.pending:
+            last = self._last_sync
+            stale = last is None or (self.clock.now() - parse_iso_utc(last)).total_seconds() > STALE_AFTER
+        self._snapshot = SyncState(
+            online=self._online, last_sync_at=self._last_sync, pending=s.pending, delivered=s.delivered,
+            confirmed=s.confirmed, quarantined=s.quarantined, oldest_pending_at=s.oldest_pending_at, fault=fault,
+            stale=stale, link_error=None if self._online else self.link.last_error,
+            downlink_rejected=self._downlink_rejected, quarantined_items=tuple(s.quarantined_items))
+
