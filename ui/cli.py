@@ -14,7 +14,8 @@ import typer
 from firmware import __version__
 from firmware.errors import ConfigError, KassaError
 
-app = typer.Typer(help="Kassa cash register appliance.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="Kassa cash register appliance.", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
 log = logging.getLogger("kassa")
 
 SIZES = {"800x480": (800, 480), "1024x600": (1024, 600), "1280x800": (1280, 800)}
@@ -183,3 +184,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # last line of defence: one sentence for the technician, the details in the log
+        log.exception("kassa stopped on an unexpected error")
+        typer.echo(f"kassa: unexpected error ({exc.__class__.__name__}: {exc}); details are in kassa.log", err=True)
+        sys.exit(1)

@@ -26,6 +26,7 @@ from firmware.register import backoffice, events_in
 from firmware.register.guard import command
 from firmware.register.committer import CommitFailed, Committer, ReceiptCommitted
 from firmware.register.health import HealthBoard
+from firmware.register.housekeeping import Housekeeper, JournalHealthMeasured
 from firmware.register.view import (
     ClerkInfo,
     ItemInfo,
@@ -78,6 +79,7 @@ class Register(backoffice.BackOffice):
         self._ntp_synced = ntp_synced
         self.board = HealthBoard()
         self._committer = Committer(journal, config.device.register, events)
+        self._housekeeper = Housekeeper(journal, events)
         self._clerk: Clerk | None = None
         self._sale: Sale | None = None
         self._phase = "login"
@@ -119,6 +121,10 @@ class Register(backoffice.BackOffice):
                     self._on_committed(event)
                 elif isinstance(event, CommitFailed):
                     self._on_commit_failed(event)
+                elif isinstance(event, JournalHealthMeasured):
+                    self._days_left = event.days_left
+                    self.board.set_device("journal", True, "ok", f"{event.free_bytes // 1_000_000} MB free")
+                    self._changed()
                 else:
                     events_in.apply(self, event)
             except Exception:
@@ -163,6 +169,7 @@ class Register(backoffice.BackOffice):
         """Finish commits, stop sync and hardware threads, close the journal."""
         self._committer.wait_idle(10)
         self._committer.stop()
+        self._housekeeper.stop()
         for part in (self.sync, self.hardware):
             if part is not None:
                 try:
@@ -470,6 +477,7 @@ class Register(backoffice.BackOffice):
     def _on_committed(self, event: ReceiptCommitted) -> None:
         receipt = event.receipt
         log.info("receipt %s committed (%s)", receipt["receipt_id"], receipt["kind"])
+        self.board.set_device("journal", True, "ok")
         if event.purpose == "sale":
             self._last_receipt = receipt
             self._sale = None
