@@ -76,6 +76,7 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     receipts = [k for k in app.buttons() if k.startswith("receipt:")]
     if receipts:
         app.press(receipts[0])
+        app.step([])
         app.press(next(k for k in app.buttons() if k.startswith("refund:plus:")))
         app.step([])
         shot("manager-refund-lines")

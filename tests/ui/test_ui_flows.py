@@ -189,3 +189,14 @@ def test_status_screen_shows_pending_receipts_and_exports_them(make_register, ap
     tap(app, "export")
     assert any((tmp_path / "usb").iterdir())
     assert app.dialogs and "exported" in app.dialogs[-1].text
+
+
+def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):
+    from ui.screenshots import SIZES, render_all
+
+    pngs = render_all(lambda: make_register(with_sync=False), tmp_path / "shots", SIZES)
+    names = {p.name.split("-", 2)[2] for p in pngs}
+    assert {"login.png", "sell.png", "tender.png", "done.png", "status.png", "manager.png",
+            "manager-refund-lines.png", "manager-x-report.png", "search.png"} <= names
+    for w, h in SIZES:
+        assert pygame.image.load(str(next(p for p in pngs if p.name.startswith(f"{w}x{h}-")))).get_size() == (w, h)
