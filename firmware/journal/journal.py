@@ -139,7 +139,10 @@ class Journal:
         for seg in receipts.segments[:-1]:
             if not ops.exists(seg.path[: -len(".log")] + ".idx"):
                 self._housekeeper.seal(seg)
-        self.write_high_water()
+        try:
+            self.write_high_water()
+        except OSError as exc:  # a full disk must not stop reading what is committed; retried later
+            log.warning("high-water mark not updated at open: %s", exc)
         self._housekeeper.start()
 
     def _create(self, data_dir: str, mark: HighWater | None, create: bool) -> Meta:
