@@ -82,6 +82,8 @@ class _Probe:
         self.answered = threading.Event()
         self.disconnected = threading.Event()
         self.disconnect_reason: object = None
+        self.status: dict | None = None
+        self.status_seen = threading.Event()
 
     def on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
         self.connack = reason_code
@@ -100,7 +102,12 @@ class _Probe:
             doc = json.loads(msg.payload)
         except ValueError:
             return
-        if isinstance(doc, dict) and doc.get("selftest_id") == self.selftest_id:
+        if not isinstance(doc, dict):
+            return
+        if msg.topic.endswith("/status"):
+            self.status = doc
+            self.status_seen.set()
+        elif doc.get("selftest_id") == self.selftest_id:
             self.answered.set()
 
     def on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
@@ -119,8 +126,13 @@ def _wait(event: threading.Event, other: threading.Event, timeout: float) -> boo
     return event.is_set()
 
 
-def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 5.0, publish: bool = True) -> list[Check]:
-    """Connect (TLS + credentials), publish one QoS-1 self-test message, and wait for the fleet's answer on acks."""
+def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 5.0, publish: bool = True,
+                 status_out: dict | None = None) -> list[Check]:
+    """Connect (TLS + credentials), publish one QoS-1 self-test message, and wait for the fleet's answer on acks.
+
+    With `publish=False` it only connects; with `status_out` it also reads the
+    register's retained status message into that dict (when the ACL lets it).
+    """
     b = config.broker
     url = urlsplit(b.url)
     host, tls = url.hostname or "", url.scheme == "mqtts"
@@ -159,7 +171,13 @@ def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 
         return [Check("broker connect", False, f"{where}: {exc.strerror or exc}", "check the network and broker.url")]
     client.loop_start()
     try:
-        return _converse(client, probe, config, where, tls, timeout, ack_timeout, publish)
+        checks = _converse(client, probe, config, where, tls, timeout, ack_timeout, publish)
+        if status_out is not None and checks[0].ok:
+            topic = f"{b.prefix}/{config.device.store}/{config.device.register}/status"
+            client.subscribe(topic, qos=1)
+            if _wait(probe.status_seen, probe.disconnected, min(ack_timeout, 2.0)) and probe.status:
+                status_out.update(probe.status)
+        return checks
     finally:
         client.disconnect()
         client.loop_stop()

@@ -15,7 +15,7 @@ from firmware.stores import VersionedStore, catalog_store
 from provisioning.errors import InputRejected, RowProblem
 from provisioning.tabular import read_rows
 
-__all__ = ["COLUMNS", "Imported", "build_catalog", "pick_version", "apply_versioned", "import_catalog"]
+__all__ = ["COLUMNS", "Imported", "build_catalog", "pick_version", "apply_versioned", "check_catalog_payload", "import_catalog"]
 
 COLUMNS = ("sku", "name", "price", "tax_code", "barcodes", "weighed", "quick_key")
 _SKU_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -171,7 +171,7 @@ def apply_versioned(store: VersionedStore, payload: dict[str, Any], kind: str, f
     return Imported(kind, int(payload["version"]), count, applied)
 
 
-def _final_check(payload: dict[str, Any]) -> None:
+def check_catalog_payload(payload: dict[str, Any]) -> None:
     """The same gates the register applies to a fleet message: contract model, then the domain."""
     from firmware.contract import Catalog as CatalogMessage
     from firmware.domain.catalog import Catalog
@@ -189,5 +189,5 @@ def import_catalog(path: Path, config: Config, version: int | None = None, force
     payload, problems = build_catalog(path, config, version, store.version)
     if problems:
         raise InputRejected(f"{path}: {len(problems)} problem(s); nothing was applied", problems)
-    _final_check(payload)
+    check_catalog_payload(payload)
     return apply_versioned(store, payload, "catalog", force)

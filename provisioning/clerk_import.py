@@ -13,7 +13,7 @@ from provisioning.catalog_import import Imported, apply_versioned, pick_version
 from provisioning.errors import InputRejected, RowProblem
 from provisioning.tabular import read_rows
 
-__all__ = ["COLUMNS", "build_clerks", "import_clerks"]
+__all__ = ["COLUMNS", "build_clerks", "import_clerks", "check_clerks_payload"]
 
 COLUMNS = ("clerk_id", "name", "role", "pin", "pin_hash")
 
@@ -89,11 +89,16 @@ def import_clerks(path: Path, config: Config, version: int | None = None, force:
     payload, problems = build_clerks(path, version, store.version)
     if problems:
         raise InputRejected(f"{path}: {len(problems)} problem(s); nothing was applied", problems)
-    try:
-        from firmware.contract import Clerks as ClerksMessage
+    check_clerks_payload(payload)
+    return apply_versioned(store, payload, "clerks", force)
 
+
+def check_clerks_payload(payload: dict[str, Any]) -> None:
+    """The gates the register applies to the fleet's clerks message: contract model, then the domain roster."""
+    from firmware.contract import Clerks as ClerksMessage
+
+    try:
         ClerksMessage.model_validate(payload)
         Roster.from_payload(payload)
     except (ValueError, DomainError) as exc:
         raise InputRejected(f"clerks refused by the register's own check: {exc}") from None
-    return apply_versioned(store, payload, "clerks", force)

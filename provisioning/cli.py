@@ -1,4 +1,4 @@
-"""`kassa-provision`: the field technician's command (exit codes: 0 ok, 2 usage or config error, 1 anything else)."""
+"""`kassa-provision` setup commands: init, install-cert, hardware, catalog, clerks, install-service; and `main`."""
 
 from __future__ import annotations
 
@@ -9,21 +9,10 @@ import typer
 
 from firmware.config import load_config
 from provisioning import configfile
+from provisioning.app import ConfigOpt, app
 from provisioning.errors import InputRejected
 from provisioning.output import console, files_table, guard
 from provisioning.secrets import SERVICE_USER
-
-app = typer.Typer(
-    help="Provision, self-test and service a Kassa register.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-ConfigOpt = Annotated[
-    Optional[Path],
-    typer.Option("--config", "-c", envvar="KASSA_CONFIG", help="Config file (default /etc/kassa/kassa.toml)."),
-]
 
 
 def _ask(value: object, prompt: str, default: object, interactive: bool, **kw: object) -> object:
@@ -125,7 +114,7 @@ def hardware(
     paper_columns: Annotated[Optional[int], typer.Option(help="Characters per printed line (42 for 80 mm paper).")] = None,
     detect: Annotated[bool, typer.Option("--detect/--no-detect", help="List serial ports, USB printers and GPIO.")] = True,
 ) -> None:
-    """Detect scanners, printers and GPIO here; set the [hardware] URLs (checked with hal's parsers)."""
+    """Detect scanners, printers and GPIO here; set the hardware URLs (checked with hal's parsers)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -214,6 +203,10 @@ def install_service_cmd(
         for note in plan.notes:
             out.print(f"note: {note}", markup=False)
         out.print("[green]ok[/green] service installed")
+
+
+# The service-side commands (bundle, selftest, status, export-pending, reset) register on the same app.
+import provisioning.cli_service  # noqa: E402,F401
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ class InitAnswers:
     data_dir: Path | None = None
     shop: dict[str, object] = field(default_factory=dict)
     service_user: str = SERVICE_USER
+    extra: dict[str, dict[str, object]] = field(default_factory=dict)  # more settings, e.g. from a bundle
 
 
 @dataclass
@@ -87,7 +88,10 @@ def init_device(path: Path, a: InitAnswers) -> InitResult:
     device: dict[str, object] = {"store": a.store, "register": a.register}
     if a.data_dir is not None:
         device["data_dir"] = a.data_dir
-    doc = configfile.merge(base, {"device": device, "broker": broker, "shop": dict(a.shop)})
+    updates = {section: dict(values) for section, values in a.extra.items()}
+    for section, values in (("device", device), ("broker", broker), ("shop", dict(a.shop))):
+        updates.setdefault(section, {}).update(values)
+    doc = configfile.merge(base, updates)
     config = parse_config(doc, str(path))  # refuse before anything is written
 
     written: list[Path] = []

@@ -1,0 +1,74 @@
+"""`export-pending DIR`: every receipt the fleet has not confirmed, as CSV and JSON, remembered for `reset`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from firmware.atomicfile import write_atomic
+from firmware.config import Config
+from firmware.exports import export_receipts, unconfirmed_receipts
+from provisioning.errors import ProvisionError
+from provisioning.journal_access import journal_exists, open_journal
+
+__all__ = ["MANIFEST", "Exported", "export_pending", "exported_seqs"]
+
+MANIFEST = "exported.json"
+
+
+@dataclass(frozen=True)
+class Exported:
+    count: int
+    files: list[Path]
+
+
+def exported_seqs(data_dir: Path, epoch: str) -> set[int]:
+    """Seqs of this journal epoch that some export-pending has written out."""
+    try:
+        doc = json.loads((Path(data_dir) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return set()
+    return {int(s) for e in doc.get("exports", []) if e.get("epoch") == epoch for s in e.get("seqs", [])}
+
+
+def _remember(data_dir: Path, entry: dict[str, Any]) -> None:
+    path = Path(data_dir) / MANIFEST
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        doc = {"exports": []}
+    doc["exports"].append(entry)
+    write_atomic(path, json.dumps(doc, indent=1).encode("utf-8"))
+
+
+def export_pending(config: Config, directory: Path, *, start: Callable[[int], None] = lambda total: None,
+                   advance: Callable[[int], None] = lambda n: None) -> Exported:
+    """Write the unconfirmed receipts into `directory`; `start(total)` then `advance(1)` per receipt drive a progress bar."""
+    if not journal_exists(config):
+        raise ProvisionError(f"no journal in {config.device.data_dir}: nothing to export")
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProvisionError(f"cannot write to {directory} ({exc.strerror}): is the USB stick mounted and writable?") from None
+    now = datetime.now(timezone.utc)
+    with open_journal(config) as journal:
+        s = journal.summary()
+        start(s.pending + s.delivered + s.quarantined)
+        seqs: list[int] = []
+
+        def receipts():  # noqa: ANN202
+            for receipt in unconfirmed_receipts(journal):
+                seqs.append(int(receipt["seq"]))
+                yield receipt
+
+        stem = f"kassa-{config.device.store}-{config.device.register}-pending-{now:%Y%m%dT%H%M%SZ}"
+        result = export_receipts(receipts(), Path(directory), stem, progress=advance)
+        _remember(Path(config.device.data_dir), {
+            "at": now.isoformat(timespec="seconds"), "epoch": journal.epoch, "seqs": seqs,
+            "files": [str(result.lines_csv), str(result.receipts_json)],
+        })
+    return Exported(result.receipts, [result.lines_csv, result.receipts_json])

@@ -1,0 +1,79 @@
+"""`reset`: archive the journal and the local stores; refused while the fleet has not confirmed every receipt."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from firmware.atomicfile import fsync_dir
+from firmware.config import Config
+from firmware.exports import unconfirmed_receipts
+from provisioning import configfile
+from provisioning.errors import ResetRefused
+from provisioning.journal_access import HWM, JOURNAL_DIR, journal_exists, open_journal, service_active
+from provisioning.pending_export import MANIFEST, exported_seqs
+
+__all__ = ["ResetDone", "reset_device"]
+
+ARCHIVED = (JOURNAL_DIR, HWM, MANIFEST, "catalog.json", "clerks.json")
+
+
+@dataclass(frozen=True)
+class ResetDone:
+    archive: Path | None
+    unconfirmed: int
+    removed: list[Path]
+
+
+def _unconfirmed(config: Config) -> tuple[list[int], str]:
+    with open_journal(config, live=False) as journal:
+        return [int(r["seq"]) for r in unconfirmed_receipts(journal)], journal.epoch
+
+
+def reset_device(config: Config, config_path: Path, *, force: bool, wipe_config: bool) -> ResetDone:
+    """Refuse unless every receipt is fleet-confirmed, or (with `force`) exported; then move the data into an archive."""
+    if service_active():
+        raise ResetRefused("the register service is running: stop it first (`sudo systemctl stop kassa`), then reset")
+    data_dir = Path(config.device.data_dir)
+    unconfirmed: list[int] = []
+    if journal_exists(config):
+        unconfirmed, epoch = _unconfirmed(config)
+        if unconfirmed:
+            missing = sorted(set(unconfirmed) - exported_seqs(data_dir, epoch))
+            if missing:
+                raise ResetRefused(
+                    f"{len(unconfirmed)} receipt(s) are not confirmed by the fleet and {len(missing)} of them were never "
+                    f"exported (seq {missing[0]}{'..' + str(missing[-1]) if len(missing) > 1 else ''}): connect the register "
+                    "so they sync, or run `kassa-provision export-pending DIR` and then `reset --force`"
+                )
+            if not force:
+                raise ResetRefused(
+                    f"{len(unconfirmed)} receipt(s) are exported but not confirmed by the fleet: hand the export to the "
+                    "back office, then `reset --force`"
+                )
+    archive = None
+    present = [name for name in ARCHIVED if (data_dir / name).exists()]
+    if present:
+        archive = data_dir / "archive" / f"reset-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+        archive.mkdir(parents=True)
+        for name in present:
+            os.replace(data_dir / name, archive / name)
+        fsync_dir(archive)
+        fsync_dir(data_dir)
+    removed: list[Path] = []
+    if wipe_config:
+        b = config.broker
+        for secret in (b.password_file, b.key_file):
+            if secret and Path(secret).exists():
+                Path(secret).unlink()
+                removed.append(Path(secret))
+        for extra in (b.cert_file, Path(config_path).parent / "device.csr", Path(config_path)):
+            if extra and Path(extra).exists():
+                Path(extra).unlink()
+                removed.append(Path(extra))
+        if configfile.secrets_dir(config_path).exists():
+            fsync_dir(configfile.secrets_dir(config_path))
+        fsync_dir(Path(config_path).parent)
+    return ResetDone(archive, len(unconfirmed), removed)
