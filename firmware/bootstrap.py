@@ -43,7 +43,7 @@ def demo_config(data_dir: str | os.PathLike[str], broker_url: str = "mqtt://127.
     doc: dict[str, Any] = {
         "device": {"store": "DEMO", "register": "R1", "data_dir": str(data_dir)},
         "broker": {"url": broker_url},
-        "hardware": {"scanner": "simulated", "printer": "simulated", "drawer": "simulated", "led": "simulated"},
+        "hardware": {"scanner": "simulated", "printer": "simulated", "drawer": "simulated?auto_close=4", "led": "simulated"},
         "shop": {"name": "Kassa Demo Shop", "address": ["1 Market Street", "Springfield"], "cash_rounding": 0},
     }
     for name, values in sections.items():

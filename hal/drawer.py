@@ -147,8 +147,9 @@ class SimulatedDrawer(GpioDrawer):
     """
 
     def __init__(self, events: queue.Queue, pin_factory: Any, relay: int = 17, sensor: int = 27,
-                 pulse_ms: int = 100, left_open_s: float = 60.0) -> None:
+                 pulse_ms: int = 100, left_open_s: float = 60.0, auto_close_s: float | None = None) -> None:
         super().__init__(relay, events, pin_factory, sensor, pulse_ms, "high", left_open_s)
+        self.auto_close_s = auto_close_s
         events.put(DeviceState("drawer", True, "ready", "Simulated drawer (MockFactory pins)."))
 
     def _settle_sensor(self) -> None:
@@ -165,6 +166,14 @@ class SimulatedDrawer(GpioDrawer):
         pin = self.sensor.pin if self.sensor is not None and not self.sensor.closed else None
         if pin is not None:
             pin.drive_high()
+            if self.auto_close_s:  # the demo's imaginary clerk shuts the drawer again
+                self._spring_timer = threading.Timer(self.auto_close_s, self._shut)
+                self._spring_timer.daemon = True
+                self._spring_timer.start()
+
+    def _shut(self) -> None:
+        if self.sensor is not None and not self.sensor.closed:
+            self.sensor.pin.drive_low()
 
     def close(self) -> None:
         timer = getattr(self, "_spring_timer", None)

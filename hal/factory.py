@@ -114,7 +114,8 @@ def build_drawer(config: DrawerConfig, events: queue.Queue, printer: Printer, sp
     if config.kind == "printer":
         return PrinterDrawer(printer, config.kick_pin, config.pulse_ms)
     if config.kind == "simulated":
-        return SimulatedDrawer(events, mock, pulse_ms=config.pulse_ms, left_open_s=left_open)
+        return SimulatedDrawer(events, mock, pulse_ms=config.pulse_ms, left_open_s=left_open,
+                               auto_close_s=config.auto_close_s)
     assert config.relay is not None
     return GpioDrawer(config.relay, events, spec.pin_factory, config.sensor, config.pulse_ms, config.open_level,
                       left_open)

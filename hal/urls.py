@@ -53,6 +53,7 @@ class DrawerConfig:
     sensor: int | None = None
     open_level: str = "high"
     left_open_s: float | None = None
+    auto_close_s: float | None = None  # simulated only: the "clerk" shuts the drawer after this long
 
 
 @dataclass(frozen=True)
@@ -190,13 +191,15 @@ def _common(query: _Query) -> dict:
 
 
 def parse_drawer_url(url: str, key: str = "hardware.drawer") -> DrawerConfig:
-    """`printer[?pin=2|5&pulse_ms=100]`, `gpio:17[?sensor=27&pulse_ms=200&open_level=high&left_open=60]`, `simulated`."""
+    """`printer[?pin=2|5&pulse_ms=100]`, `gpio:17[?sensor=27&pulse_ms=200&open_level=high&left_open=60]`,
+    `simulated[?auto_close=5]`."""
     url = _text(key, url, DRAWER_EXAMPLE)
     head, _, query_text = url.partition("?")
     if head == "simulated":
-        query = _Query(key, url, "simulated", query_text, {"pulse_ms", "left_open"})
+        query = _Query(key, url, "simulated", query_text, {"pulse_ms", "left_open", "auto_close"})
         return DrawerConfig("simulated", relay=17, sensor=27, pulse_ms=query.integer("pulse_ms", 100, 10, 2000),
-                            left_open_s=query.number("left_open", 60.0, 0.01, 86400.0) if "left_open" in query.values else None)
+                            left_open_s=query.number("left_open", 60.0, 0.01, 86400.0) if "left_open" in query.values else None,
+                            auto_close_s=query.number("auto_close", 0.0, 0.0, 3600.0) or None)
     if head == "printer":
         query = _Query(key, url, "printer?pin=2&pulse_ms=100", query_text, {"pin", "pulse_ms"})
         pin = query.integer("pin", 2, 2, 5)

@@ -286,6 +286,12 @@ class Register(backoffice.BackOffice):
         self._phase = "login"
         return Outcome(True, "")
 
+    @command
+    def check_manager(self, pin: str) -> Outcome:
+        """Open the manager menu: the PIN must be a manager's (or the logged-in clerk is one)."""
+        manager = self._manager(pin or None, "The manager menu")
+        return Outcome(True, "", ClerkInfo(manager.clerk_id, manager.name, manager.role))
+
     def _manager(self, pin: str | None, what: str) -> Clerk:
         """The approving manager for `what`, or raise a refusal naming what needs approval."""
         if self._clerk is not None and self._clerk.role == "manager" and pin is None:

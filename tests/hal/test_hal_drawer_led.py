@@ -218,3 +218,28 @@ def test_led_accepts_the_state_name_the_register_uses(mock_factory):
             led.show("purple")  # type: ignore[arg-type]
     finally:
         led.close()
+
+
+def test_simulated_drawer_with_auto_close_shuts_itself_for_the_demo():
+    import queue as _queue
+    import time as _time
+
+    from hal.factory import HardwareSpec, build_hardware
+    from hal.events import DrawerClosed, DrawerOpened
+
+    events: _queue.Queue = _queue.Queue()
+    hw = build_hardware(HardwareSpec("simulated:memory", "simulated", "simulated?auto_close=0.05", "simulated"), events)
+    try:
+        hw.drawer.open()
+        seen = []
+        deadline = _time.monotonic() + 5
+        while DrawerClosed not in seen and _time.monotonic() < deadline:
+            try:
+                seen.append(type(events.get(timeout=0.1)))
+            except _queue.Empty:
+                pass
+        assert DrawerOpened in seen and DrawerClosed in seen
+        assert seen.index(DrawerOpened) < seen.index(DrawerClosed)
+        assert hw.drawer.is_open() is False
+    finally:
+        hw.close()

@@ -288,14 +288,37 @@ def test_self_test_prints_a_page_with_status_or_says_why_not(simulated, events):
 
 
 def test_usb_without_pyusb_names_what_to_install():
-    import escpos.printer
+    """Run where pyusb cannot be imported (blocked in a child interpreter): the error names the fix."""
+    import subprocess
+    import sys
 
-    if escpos.printer.Usb.is_usable():
-        pytest.skip("pyusb is installed here")
-    from hal.errors import BackendMissing
+    code = (
+        "import sys; sys.modules['usb'] = None; sys.modules['usb.core'] = None; sys.modules['usb.util'] = None\n"
+        "from hal.errors import BackendMissing\n"
+        "from hal.connectors import make_connector\n"
+        "from hal.urls import parse_printer_url\n"
+        "try:\n"
+        "    make_connector(parse_printer_url('usb://0x04b8:0x0202'))\n"
+        "except BackendMissing as exc:\n"
+        "    print('MISSING', exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "MISSING" in out.stdout and "pip install pyusb" in out.stdout, out.stderr[-1500:]
 
-    with pytest.raises(BackendMissing, match="pip install pyusb"):
-        make_connector(parse_printer_url("usb://0x04b8:0x0202"))
+
+def test_usb_printer_that_is_not_plugged_in_fails_the_job_into_the_backlog(events):
+    from hal.factory import HardwareSpec, build_hardware
+    from hal.events import PrintFailed
+
+    hw = build_hardware(HardwareSpec("simulated:memory", "usb://0x04b8:0x0202", "printer", "simulated"), events.queue)
+    try:
+        job = hw.printer.submit({"receipt_id": "R1:x:1"}, [])
+        assert hw.printer.wait(job, 10) is False
+        assert [entry.job_id for entry in hw.printer.backlog()] == [job]
+        failure = events.wait_for(PrintFailed, 5)
+        assert failure.job_id == job and "usb 04b8:0202" in failure.reason
+    finally:
+        hw.close()
 
 
 def test_a_receipt_with_missing_fields_still_prints(simulated, events):
