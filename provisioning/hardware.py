@@ -88,12 +88,9 @@ def detect_gpio(dev_root: Path = Path("/dev"), proc_root: Path = Path("/proc")) 
 
 def _parsers() -> dict[str, Callable[..., object]]:
     """hal's own URL parsers (the ones its factory builds from), so what passes here the firmware accepts."""
-    from hal import urls
+    from hal.factory import parse_drawer_url, parse_led_url, parse_printer_url, parse_scanner_url
 
-    return {
-        "scanner": urls.parse_scanner_url, "printer": urls.parse_printer_url,
-        "drawer": urls.parse_drawer_url, "led": urls.parse_led_url,
-    }
+    return {"scanner": parse_scanner_url, "printer": parse_printer_url, "drawer": parse_drawer_url, "led": parse_led_url}
 
 
 def validate_urls(urls: dict[str, str]) -> None:
