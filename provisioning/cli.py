@@ -12,7 +12,7 @@ from provisioning import configfile
 from provisioning.app import ConfigOpt, app
 from provisioning.errors import InputRejected
 from provisioning.output import console, files_table, guard
-from provisioning.secrets import SERVICE_USER
+from provisioning.secretfiles import SERVICE_USER
 
 
 def _ask(value: object, prompt: str, default: object, interactive: bool, **kw: object) -> object:

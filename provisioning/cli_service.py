@@ -17,7 +17,7 @@ from provisioning.app import ConfigOpt, app, bundle_app
 from provisioning.checks import checks_table
 from provisioning.errors import ResetRefused, SelfTestFailed
 from provisioning.output import console, files_table, guard
-from provisioning.secrets import SERVICE_USER
+from provisioning.secretfiles import SERVICE_USER
 
 
 @bundle_app.command("export")

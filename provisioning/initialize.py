@@ -10,7 +10,7 @@ from firmware.atomicfile import write_atomic
 from firmware.config import Config, is_valid_id, parse_config
 from provisioning import configfile, tlskeys
 from provisioning.errors import InputRejected
-from provisioning.secrets import SERVICE_USER, hand_to_service_user, write_secret
+from provisioning.secretfiles import SERVICE_USER, hand_to_service_user, write_secret
 
 __all__ = ["InitAnswers", "InitResult", "init_device", "install_certificate"]
 

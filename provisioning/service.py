@@ -15,7 +15,7 @@ from pathlib import Path
 from firmware.atomicfile import write_atomic
 from firmware.config import Config
 from provisioning.errors import ProvisionError
-from provisioning.secrets import service_uid_gid
+from provisioning.secretfiles import service_uid_gid
 
 __all__ = ["UNIT_NAME", "RULES_NAME", "HARDWARE_GROUPS", "ServicePlan", "render_unit", "render_rules", "install_service"]
 
