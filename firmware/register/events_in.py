@@ -117,29 +117,35 @@ def _publish_refused(reg: "Register", event: Any) -> None:
 
 
 def _catalog_received(reg: "Register", event: Any) -> None:
+    """Sync validated and stored a newer catalog; swap the in-memory one."""
     payload = event.payload
+    if int(payload.get("version", -1)) <= reg.catalog.version:
+        return
     try:
         catalog = Catalog.from_payload(payload)
     except Exception as exc:
         log.error("catalog version %s rejected: %s", payload.get("version"), exc)
         return
-    if catalog_store(reg.config.device.data_dir).apply(payload):
-        reg.catalog = catalog
-        log.info("catalog version %s applied (%d items)", payload.get("version"), len(payload.get("items", [])))
-        _note(reg, "info", "New prices and items loaded")
+    catalog_store(reg.config.device.data_dir).apply(payload)  # no-op when sync stored it already
+    reg.catalog = catalog
+    log.info("catalog version %s in use (%d items)", catalog.version, len(catalog))
+    _note(reg, "info", "New prices and items loaded")
 
 
 def _clerks_received(reg: "Register", event: Any) -> None:
+    """Sync validated and stored a newer clerk roster; swap the in-memory one."""
     payload = event.payload
+    if int(payload.get("version", -1)) <= reg.roster.version:
+        return
     try:
         roster = Roster.from_payload(payload)
     except Exception as exc:
         log.error("clerk list version %s rejected: %s", payload.get("version"), exc)
         return
-    if clerk_store(reg.config.device.data_dir).apply(payload):
-        reg.roster = roster
-        log.info("clerk list version %s applied (%d clerks)", payload.get("version"), len(payload.get("clerks", [])))
-        reg._changed()
+    clerk_store(reg.config.device.data_dir).apply(payload)
+    reg.roster = roster
+    log.info("clerk list version %s in use (%d clerks)", roster.version, len(roster.clerks))
+    reg._changed()
 
 
 def _command_received(reg: "Register", event: Any) -> None:

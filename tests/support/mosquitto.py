@@ -66,6 +66,8 @@ class Mosquitto:
             "log_type warning",
             "log_type notice",
             "per_listener_settings false" if "per_listener_settings" not in self.extra_config else "",
+            # as root Mosquitto drops to the `mosquitto` user, which cannot write pytest's private temp dirs
+            "user root" if os.geteuid() == 0 and "\nuser " not in "\n" + self.extra_config else "",
         ]
         self.conf_path.write_text("\n".join(lines) + "\n" + self.extra_config + "\n")
 
