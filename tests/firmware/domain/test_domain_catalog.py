@@ -116,3 +116,13 @@ def test_fifty_thousand_items_load_quickly():
 def test_catalog_constructed_directly():
     catalog = Catalog([Item("X", "Thing", 100, "A", ("4006381333931",))], tax_rates={"A": "19.00"})
     assert catalog.lookup_scan("4006381333931").sku == "X"
+
+
+def test_trusted_load_gives_the_same_catalog_as_the_validating_one():
+    from firmware.bootstrap import demo_catalog_payload
+
+    payload = demo_catalog_payload()
+    checked, fast = Catalog.from_payload(payload), Catalog.from_trusted(payload)
+    assert fast.to_payload() == checked.to_payload()
+    assert fast.lookup_scan("4006381333931") == checked.lookup_scan("4006381333931")
+    assert [i.sku for i in fast.search("pen")] == [i.sku for i in checked.search("pen")]
