@@ -83,6 +83,7 @@ class LinkSettings:
 class Connected:
     receive_maximum: int
     session_present: bool
+    maximum_packet_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,9 @@ class MqttLink:
             self._events.append(Disconnected(f"broker refused the connection: {reason}"))
             return
         rm = getattr(props, "ReceiveMaximum", 65535) if props is not None else 65535
-        self._events.append(Connected(int(rm), bool(getattr(flags, "session_present", False))))
+        mps = getattr(props, "MaximumPacketSize", None) if props is not None else None
+        self._events.append(Connected(int(rm), bool(getattr(flags, "session_present", False)),
+                                      int(mps) if mps else None))
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._events.append(Disconnected(f"connection lost: {reason}"))

@@ -45,11 +45,15 @@ class OutboxSender:
         self._next_sweep = 0.0
         self._not_before: dict[int, float] = {}
         self.forced: deque[int] = deque()  # `resend` command: sent whatever their delivery state
+        self.max_payload: int | None = None  # from the broker's Maximum Packet Size
+        self.refused_locally: list[tuple[int, str]] = []
 
-    def reset(self, window: int | None = None) -> None:
+    def reset(self, window: int | None = None, max_packet: int | None = None) -> None:
         """A new connection (or none): forget the old window, start again from the oldest pending receipt."""
         if window is not None:
             self.window = max(1, window)
+            # a packet over the broker's limit gets the connection closed (a protocol error), so never send one
+            self.max_payload = max_packet - 256 if max_packet else None
         self.inflight.clear()
         self._inflight_seqs.clear()
         self._cursor = 0
@@ -60,7 +64,13 @@ class OutboxSender:
         self._next_sweep = 0.0
 
     def _send(self, seq: int) -> bool:
-        mid = self.publish(self.journal.payload(seq))
+        payload = self.journal.payload(seq)
+        if self.max_payload is not None and len(payload) > self.max_payload:
+            self.refused_locally.append((seq, f"{len(payload)} bytes is more than the broker accepts "
+                                              f"({self.max_payload + 256} bytes per packet)"))
+            self._not_before[seq] = self.monotonic() + self.retry_after
+            return True
+        mid = self.publish(payload)
         if mid is None:
             return False
         self.inflight[mid] = seq

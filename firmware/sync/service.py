@@ -170,7 +170,7 @@ class SyncService:
         # paho ignores the broker's Receive Maximum; exceeding it gets us disconnected. Keep room for
         # status, reports and answers.
         window = min(self.config.broker.window, max(1, event.receive_maximum - 4))
-        self.sender.reset(window)
+        self.sender.reset(window, event.maximum_packet_size)
         self._online, self._down_reported = True, False
         self._online_since = self.clock.monotonic()
         self._next_resend_check = self._online_since + 2.0  # let queued acks arrive first
@@ -227,6 +227,9 @@ class SyncService:
 
     def _apply_round(self, now_mono: float) -> None:
         result, self._round = self._round, AckResult()
+        if self.sender.refused_locally:
+            result.refused += self.sender.refused_locally
+            self.sender.refused_locally = []
         now = self.clock.now()
         if result.delivered:
             self.journal.mark_delivered(result.delivered, now)

@@ -82,11 +82,16 @@ class BareDevice:
         assert ready.wait(10)
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        doc = json.loads(msg.payload)
+        try:
+            doc = json.loads(msg.payload)
+        except ValueError:
+            return  # junk a test injected on purpose
+        if not isinstance(doc, dict):
+            return
         with self.lock:
             if msg.topic == self.topics.acks:
-                self.acked.update(doc["receipt_ids"])
-            else:
+                self.acked.update(doc.get("receipt_ids") or [])
+            elif msg.topic == self.topics.commands:
                 self.commands.append(doc)
 
     def send(self, receipts: list[dict[str, Any]]) -> None:
