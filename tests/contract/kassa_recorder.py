@@ -39,8 +39,8 @@ class SchemaRecorder:
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
         name = schema_for_topic(msg.topic, self.prefix)
-        if msg.topic in self.ignore or (msg.retain and not msg.payload):
-            return
+        if msg.topic in self.ignore or (not msg.payload and name in ("status", "catalog", "clerks")):
+            return  # an empty message is how MQTT clears a retained topic
         with self._lock:
             if name is None:
                 self.problems.append(f"{msg.topic}: not a contract topic")

@@ -46,15 +46,21 @@ class TcpProxy:
 
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         peers = {a: b, b: a}
+        reading = [a, b]
         try:
-            while not self._stop.is_set():
-                ready, _, _ = select.select([a, b], [], [], 0.1)
+            while not self._stop.is_set() and reading:
+                ready, _, _ = select.select(reading, [], [], 0.1)
                 for sock in ready:
                     data = sock.recv(65536)
                     if not data:
-                        return
+                        if not self.blackholed:
+                            return
+                        reading.remove(sock)  # a blackhole passes no FIN either: the other side hangs on
+                        continue
                     if not self.blackholed:
                         peers[sock].sendall(data)
+                if len(reading) < 2 and not self.blackholed:
+                    return
         except OSError:
             return
         finally:
