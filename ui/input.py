@@ -19,6 +19,13 @@ class PointerUp:
 
 
 @dataclass(frozen=True)
+class PointerMove:
+    """A finger or a held left mouse button moved (drag-to-scroll)."""
+
+    pos: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class KeyPress:
     """A key meant for the screen: `char` is the typed text ('' for Enter, Backspace, Escape...)."""
 
@@ -33,7 +40,7 @@ class Scan:
     code: str
 
 
-UiEvent = PointerDown | PointerUp | KeyPress | Scan
+UiEvent = PointerDown | PointerUp | PointerMove | KeyPress | Scan
 ENTER_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER)
 
 
@@ -84,7 +91,7 @@ class WedgeDetector:
 
 
 class InputMapper:
-    """pygame events -> UiEvents: touch in normalised coords, mouse (minus SDL's touch echoes), keys."""
+    """pygame events -> UiEvents: touch in normalised coords, mouse (minus SDL's touch echoes), drags, keys."""
 
     def __init__(self, size: tuple[int, int], now: Callable[[], float], wedge: WedgeDetector | None = None) -> None:
         self.size = size
@@ -98,13 +105,18 @@ class InputMapper:
             t = ev.type
             if t == pygame.QUIT:
                 self.quit = True
-            elif t in (pygame.FINGERDOWN, pygame.FINGERUP):
-                pos = (min(self.size[0] - 1, int(ev.x * self.size[0])), min(self.size[1] - 1, int(ev.y * self.size[1])))
-                out.append(PointerDown(pos) if t == pygame.FINGERDOWN else PointerUp(pos))
+            elif t in (pygame.FINGERDOWN, pygame.FINGERUP, pygame.FINGERMOTION):
+                pos = (max(0, min(self.size[0] - 1, int(ev.x * self.size[0]))),
+                       max(0, min(self.size[1] - 1, int(ev.y * self.size[1]))))
+                out.append(PointerDown(pos) if t == pygame.FINGERDOWN else
+                           PointerUp(pos) if t == pygame.FINGERUP else PointerMove(pos))
             elif t in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP):
                 if getattr(ev, "touch", False) or getattr(ev, "button", 1) != 1:
                     continue  # SDL repeats every touch as a mouse event; the finger event already counted
                 out.append(PointerDown(ev.pos) if t == pygame.MOUSEBUTTONDOWN else PointerUp(ev.pos))
+            elif t == pygame.MOUSEMOTION:
+                if not getattr(ev, "touch", False) and tuple(getattr(ev, "buttons", (0,)))[:1] == (1,):
+                    out.append(PointerMove(ev.pos))  # only a drag with the left button held; touch echoes dropped
             elif t == pygame.KEYDOWN:
                 out += self.wedge.feed(KeyPress(ev.key, getattr(ev, "unicode", "") or ""), self.now())
         out += self.wedge.tick(self.now())

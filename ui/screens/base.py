@@ -36,6 +36,15 @@ class Hot:
 
 
 @dataclass
+class Drag:
+    """A list that scrolls when dragged: `move(dy)` gets the pixels moved since the last call, `end()` the release."""
+
+    rect: Rect
+    move: Callable[[int], None]
+    end: Callable[[], None] = lambda: None
+
+
+@dataclass
 class Entry:
     """Digits typed on the keypad or the keyboard; `secret` shows dots, `limit` caps the length."""
 
@@ -86,6 +95,10 @@ class Screen:
         """Paint what never changes while the screen is up (panels, captions); buttons are drawn after."""
 
     def regions(self) -> list[Region]:
+        return []
+
+    def drags(self) -> list[Drag]:
+        """Areas that scroll when a finger or the mouse drags in them (lists); none by default."""
         return []
 
     def on_enter(self) -> None:

@@ -7,7 +7,7 @@ from pygame import Rect
 
 from ui import theme
 from ui.layout import columns, grid, inset, rows
-from ui.screens.base import Entry, Region, Screen
+from ui.screens.base import Drag, Entry, Region, Screen
 from ui.screens.cart import CartList
 from ui.widgets import Button, draw_panel, keypad, label
 
@@ -31,8 +31,10 @@ class SellScreen(Screen):
         m, g = self.m, self.m.gap
         small = m.font("body")
         cart, mid, right = columns(inset(area, g), [0.42, 0.30, 0.28], g)
-        self.r_msg, r_list, r_tot = rows(cart, [-m.px(34), 1, -m.px(112)], g)
-        self.cart = CartList(self, r_list)
+        self.r_msg, self.r_list, r_tot = rows(cart, [-m.px(34), 1, -m.px(112)], g)
+        pad = max(3, m.px(4))  # rows are opaque surfaces: keep them off the panel's rounded corners
+        self.cart = CartList(self, Rect(self.r_list.x + pad, self.r_list.y + pad, self.r_list.w - 2 * pad,
+                                        self.r_list.h - pad))
         r_scroll, self.r_totals = columns(r_tot, [-max(48, m.px(52)), 1], g)
         up, down = rows(r_scroll, [1, 1], g)
         self.r_entry, r_pad, r_a1, r_a2 = rows(mid, [-m.px(50), 1, -m.row, -m.row], g)
@@ -84,7 +86,7 @@ class SellScreen(Screen):
         self.selected = None
 
     def draw_static(self, surf: pygame.Surface) -> None:
-        draw_panel(surf, self.cart.rect.union(self.r_totals))
+        draw_panel(surf, self.r_list.union(self.r_totals))
 
     def regions(self) -> list[Region]:
         return [
@@ -93,6 +95,9 @@ class SellScreen(Screen):
             Region("sell.totals", self.r_totals, lambda: (self.view.totals, self.view.customer_code), self._draw_totals),
             Region("sell.entry", self.r_entry, lambda: (self.entry.text, self.selected), self._draw_entry),
         ]
+
+    def drags(self) -> list[Drag]:
+        return self.cart.drags()
 
     # ---- regions -----------------------------------------------------------------------------
     def flashing(self) -> bool:

@@ -1,0 +1,91 @@
+"""Drawing: the static part of a screen once into a background surface, then only the regions whose key changed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.screens.base import Region, Screen
+
+if TYPE_CHECKING:
+    from ui.app import App
+
+MISSING = object()
+
+
+class Renderer:
+    """Mixin of `App`: `_bg` holds the static screen, `_keys` the key each region was last drawn with."""
+
+    _keys: dict[str, Hashable | object]
+
+    def _invalidate(self: "App", rect: Rect) -> None:  # type: ignore[misc]
+        """Take the press highlight off `rect`: background back, regions under it redrawn."""
+        self.display.blit(self._bg, rect, rect)
+        for r in self._regions:
+            if r.rect.colliderect(rect):
+                self._keys[r.name] = MISSING
+        self._dirty_extra = rect if self._dirty_extra is None else self._dirty_extra.union(rect)
+
+    def _build_background(self: "App", layer: Screen) -> None:  # type: ignore[misc]
+        bg = self._bg
+        if layer.modal:
+            bg.blit(self.display, (0, 0))  # the screen below, dimmed
+            shade = pygame.Surface((self.size[0], self.size[1] - self.metrics.bar), pygame.SRCALPHA)
+            shade.fill(theme.DIM)
+            bg.blit(shade, (0, self.metrics.bar))
+        else:
+            bg.fill(theme.BG)
+            self.topbar.layout(layer.name, self.view.clerk is not None)
+            self.topbar.draw_static(bg)
+        layer.draw_static(bg)
+        for b in layer.buttons:
+            b.draw(bg)
+
+    def _render(self: "App") -> list[Rect]:  # type: ignore[misc]
+        layer = self._layer
+        if layer is None:
+            return []
+        dirty: list[Rect] = []
+        if self._full:
+            self._full = False
+            self._build_background(layer)
+            self.display.blit(self._bg, (0, 0))
+            self._keys.clear()
+            dirty.append(self.display.get_rect())
+        if self._dirty_extra is not None:
+            dirty.append(self._dirty_extra)
+            self._dirty_extra = None
+        keys = self._keys
+        self._regions = self.topbar.regions() + layer.regions()
+        for r in self._regions:
+            k = r.key()
+            if keys.get(r.name, MISSING) == k:
+                continue
+            keys[r.name] = k
+            self.display.set_clip(r.rect)
+            self.display.blit(self._bg, r.rect, r.rect)
+            try:
+                r.draw(self.display, r.rect)
+            finally:
+                self.display.set_clip(None)
+            dirty.append(r.rect)
+        if self._pressed and (dirty or self._pressed is not self._pressed_drawn):
+            self._pressed_drawn = self._pressed
+            rect = self._pressed[2]
+            pygame.draw.rect(self.display, theme.ACCENT, rect, width=max(3, self.metrics.px(3)), border_radius=6)
+            dirty.append(rect)
+        if dirty:
+            pygame.display.update(dirty)
+        return dirty
+
+    def save(self: "App", path: str | os.PathLike[str]) -> None:  # type: ignore[misc]
+        """Write what is on screen now to a PNG."""
+        pygame.image.save(self.display, os.fspath(path))
+
+
+__all__ = ["Renderer", "Region", "MISSING"]
