@@ -93,6 +93,8 @@ class Register(backoffice.BackOffice):
         self._last_outbox_refresh = -1e9
         self._days_left: float | None = None
         self._led_shown: str | None = None
+        self._last_created_at: str | None = None
+        self._health_published: dict[str, Any] | None = None
         backoffice.BackOffice.__init__(self)
         self.refresh_outbox(force=True)
 
@@ -131,7 +133,17 @@ class Register(backoffice.BackOffice):
                 log.exception("event %r could not be applied", event)
         self.refresh_outbox()
         self._drive_led()
+        self._publish_health()
         return self._revision != before
+
+    def _publish_health(self) -> None:
+        """Put device health into the retained status message whenever it changes."""
+        if self.sync is None:
+            return
+        health = {name: {"ok": h.ok, "state": h.state} for name, h in self.board.devices.items() if name != "broker"}
+        if health != self._health_published:
+            self._health_published = health
+            self.sync.set_status_extra({"hardware": health})
 
     def refresh_outbox(self, force: bool = False) -> None:
         """Re-read outbox counts from the journal at most once a second (cheap, small store)."""
@@ -470,10 +482,13 @@ class Register(backoffice.BackOffice):
         )
 
     def _clock_trusted(self, now: Any) -> bool:
+        """False before NTP has synchronised, or when the clock is behind the last journaled receipt."""
         if not self._ntp_synced():
             return False
-        last = self.journal.recent(1)
-        return not last or last[0].get("created_at", "") <= iso_utc(now)
+        if self._last_created_at is None:
+            last = self.journal.recent(1)
+            self._last_created_at = last[0].get("created_at", "") if last else ""
+        return self._last_created_at <= iso_utc(now)
 
     def _commit_sale(self, sale: Sale) -> None:
         body = sale.receipt_body(**self._receipt_context())
@@ -484,6 +499,7 @@ class Register(backoffice.BackOffice):
         receipt = event.receipt
         log.info("receipt %s committed (%s)", receipt["receipt_id"], receipt["kind"])
         self.board.set_device("journal", True, "ok")
+        self._last_created_at = max(self._last_created_at or "", receipt.get("created_at", ""))
         if event.purpose == "sale":
             self._last_receipt = receipt
             self._sale = None
@@ -540,8 +556,10 @@ class Register(backoffice.BackOffice):
 
     @command
     def retry_quarantined(self) -> Outcome:
-        n = self.journal.requeue_quarantined()
+        """Give receipts the broker or fleet refused another round (after the fault was fixed)."""
+        n = self.board.sync.quarantined
         if self.sync is not None:
-            self.sync.sync_now()
-        self.refresh_outbox(force=True)
-        return Outcome(True, f"{n} receipts queued again")
+            self.sync.retry_quarantined()
+        else:
+            self.journal.requeue_quarantined()
+        return Outcome(True, f"{n} refused receipts will be sent again")
