@@ -2,76 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pygame
-import pytest
 
-from firmware.bootstrap import bootstrap, demo_config, seed_demo
-from firmware.clock import ManualClock
-from tests.ui.conftest import key_event, tap, type_keys
-from ui.app import App
-
-PENCIL = "4006381333931"
-
-
-def sync_available() -> bool:
-    try:
-        from firmware.sync import SyncService  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.fixture
-def make_register(tmp_path):
-    made = []
-
-    def make(broker_url: str = "mqtt://127.0.0.1:9", with_sync: bool | None = None):
-        data = tmp_path / f"data{len(made)}"
-        pins = seed_demo(data)
-        config = demo_config(data, broker_url=broker_url, hardware={"scanner": "simulated:memory"})
-        reg = bootstrap(config, demo_pins=pins, with_sync=sync_available() if with_sync is None else with_sync)
-        made.append(reg)
-        return reg
-
-    yield make
-    for reg in made:
-        reg.shutdown()
-
-
-@pytest.fixture
-def app_clock():
-    return ManualClock()
-
-
-def start(reg, clock, size=(800, 480)) -> App:
-    app = App(reg, size=size, headless=True, clock=clock, sound=False)
-    app.step([])
-    return app
-
-
-def settle(app: App, until, seconds: float = 10.0) -> None:
-    """Step frames (real time passes: the journal writer and sync run on their own threads) until `until()`."""
-    deadline = time.monotonic() + seconds
-    while not until():
-        assert time.monotonic() < deadline, f"timed out on {app.wanted()} ({app.view.phase})"
-        time.sleep(0.005)
-        app.step([])
-
-
-def log_in(app: App, clerk_id: str = "c1", pin: str = "1111", finger: bool = False) -> None:
-    tap(app, f"clerk:{clerk_id}", finger)
-    for digit in pin:
-        tap(app, f"pin:{digit}", finger)
-    tap(app, "login", finger)
-
-
-def scan_with_wedge(app: App, code: str) -> None:
-    """A keyboard-wedge scanner: every key of the code and Enter within one frame (no gaps)."""
-    for ch in code + "\r":
-        pygame.event.post(key_event(ch))
-    app.step()
+from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, settle, start, tap, type_keys
 
 
 def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_receipt(make_register, app_clock, tmp_path):

@@ -9,10 +9,13 @@ from pygame import Rect
 
 from ui import theme
 from ui.layout import columns, inset, rows
-from ui.screens.base import Hot, Region, Screen
+from ui.screens.base import Drag, Hot, Region, Screen
 from ui.screens.dialogs import Confirm, EntryDialog
 from ui.screens.refund import RefundPanel, find_receipt
+from ui.scroll import RowScroll
 from ui.widgets import Button, draw_button, draw_panel, label
+
+RECENT = 60  # receipts offered for reprint and refund (the list scrolls)
 
 
 class ManagerScreen(Screen):
@@ -38,10 +41,18 @@ class ManagerScreen(Screen):
         self.buttons = [Button(i, c, t, a, "quiet" if i == "mgr_back" else "normal", m.font("label"))
                         for (i, t, a), c in zip(names, cells)]
         self.refund = RefundPanel(self, self.r_panel)
+        self.lists = RowScroll(max(48, m.px(50)) + g)
+        self._list_rect: Rect | None = None
 
     def on_enter(self) -> None:
         self.mode, self.report, self.typed = "home", None, ""
         self.refund.reset()
+        self.lists.to(0)
+
+    def drags(self) -> list[Drag]:
+        if self._list_rect is None or self.mode not in ("reprint", "recall", "refund"):
+            return []
+        return [Drag(self._list_rect, self.lists.drag, self.lists.end_drag)]
 
     def draw_static(self, surf: pygame.Surface) -> None:
         draw_panel(surf, self.r_panel)
@@ -50,10 +61,11 @@ class ManagerScreen(Screen):
         return [Region("mgr.panel", self.r_panel, self._key, self._draw)]
 
     def _key(self) -> object:
-        return (self.mode, self.typed, id(self.report), self.refund.key(), self.view.revision)
+        return (self.mode, self.typed, id(self.report), self.refund.key(), self.view.revision, self.lists.offset)
 
     def _draw(self, surf: pygame.Surface, r: Rect) -> None:
         self.set_hot("panel", [])
+        self._list_rect = None
         inner = inset(r, self.m.px(10))
         if self.mode == "refund":
             self.refund.draw(surf, inner)
@@ -70,11 +82,6 @@ class ManagerScreen(Screen):
             label(surf, f"Sale by {clerk.name if clerk else '-'}; approvals use the manager PIN given.",
                   (inner.x, inner.y + self.m.px(44)), self.m.font("body"), theme.MUTED, width=inner.w)
 
-    def list_rows(self, r: Rect, n: int) -> list[Rect]:
-        h = max(48, self.m.px(50))
-        count = min(n, max(0, (r.h + self.m.gap) // (h + self.m.gap)))
-        return [Rect(r.x, r.y + i * (h + self.m.gap), r.w, h) for i in range(count)]
-
     def receipt_text(self, rc: dict[str, Any]) -> str:
         when = str(rc.get("created_at", ""))[11:16]
         total = int((rc.get("totals") or {}).get("total", 0))
@@ -83,36 +90,52 @@ class ManagerScreen(Screen):
 
     def _draw_receipts(self, surf: pygame.Surface, r: Rect, title: str, pick: Any,
                        first: tuple[str, Any] | None = None) -> None:
-        m = self.m
-        label(surf, title, r.topleft, m.font("label"), theme.ACCENT, width=r.w)
-        body = Rect(r.x, r.y + m.px(34), r.w, r.h - m.px(34))
-        receipts = self.reg.recent_receipts(limit=12)
-        hots = []
-        entries: list[tuple[str, Any, str]] = []
+        receipts = self.reg.recent_receipts(limit=RECENT)
+        entries: list[tuple[str, Any, str, str]] = []
         if first:
-            entries.append((first[0], first[1], "reprint:last"))
-        entries += [(self.receipt_text(rc), (lambda rc=rc: pick(rc["receipt_id"])), f"receipt:{rc.get('seq')}")
+            entries.append((first[0], first[1], "reprint:last", "normal"))
+        entries += [(self.receipt_text(rc), (lambda rc=rc: pick(rc["receipt_id"])), f"receipt:{rc.get('seq')}", "key")
                     for rc in receipts]
-        for rect, (text, action, hid) in zip(self.list_rows(body, len(entries)), entries):
-            draw_button(surf, rect, text, "key", m.font("body"))
-            hots.append(Hot(rect, action, hid))
-        if not receipts:
-            label(surf, "No receipts yet.", body.center, m.font("label"), theme.MUTED, "center")
-        self.set_hot("panel", hots)
+        self.draw_list(surf, r, title, entries, "" if receipts else "No receipts yet.")
 
     def _draw_parked(self, surf: pygame.Surface, r: Rect) -> None:
-        m = self.m
-        label(surf, "Parked sales: tap one to bring it back", r.topleft, m.font("label"), theme.ACCENT, width=r.w)
-        body = Rect(r.x, r.y + m.px(34), r.w, r.h - m.px(34))
-        parked = self.reg.parked()
-        hots = []
-        for rect, p in zip(self.list_rows(body, len(parked)), parked):
+        entries = []
+        for p in self.reg.parked():
             when = p.parked_at.astimezone().strftime("%H:%M")
             text = f"{when}  {p.lines} lines  {self.app.money(p.total)}" + ("  (old)" if p.stale else "")
-            draw_button(surf, rect, text, "warn" if p.stale else "key", m.font("body"))
-            hots.append(Hot(rect, lambda pid=p.park_id: self._recall_one(pid), f"parked:{p.park_id}"))
-        if not parked:
-            label(surf, "No parked sales.", body.center, m.font("label"), theme.MUTED, "center")
+            entries.append((text, (lambda pid=p.park_id: self._recall_one(pid)), f"parked:{p.park_id}",
+                            "warn" if p.stale else "key"))
+        self.draw_list(surf, r, "Parked sales: tap one to bring it back", entries, "" if entries else "No parked sales.")
+
+    def draw_list(self, surf: pygame.Surface, r: Rect, title: str, entries: list[tuple[str, Any, str, str]],
+                  empty: str) -> None:
+        """A titled list of tappable rows that scrolls: Up/Down beside it, or drag it with a finger."""
+        m, g = self.m, self.m.gap
+        label(surf, title, r.topleft, m.font("label"), theme.ACCENT, width=r.w)
+        body = Rect(r.x, r.y + m.px(34), r.w, r.h - m.px(34))
+        h = max(48, m.px(50))
+        s = self.lists
+        s.per_page = max(1, (body.h + g) // (h + g))
+        s.fit(len(entries))
+        hots = []
+        if s.count > s.per_page:  # too many to show: a column of Up/Down and the position
+            w = max(56, m.px(64))
+            body, side = columns(body, [1, -w], g)
+            up, pos, down = rows(side, [-h, 1, -h], g)
+            for rect, text, step, hid in ((up, "Up", -1, "list:up"), (down, "Down", 1, "list:down")):
+                draw_button(surf, rect, text, "quiet", m.font("body"))
+                hots.append(Hot(rect, (lambda step=step: s.page(step)), hid))
+            span, _, total = s.more().partition(" of ")
+            label(surf, span, pos.center, m.font("small"), theme.MUTED, "midbottom", pos.w)
+            label(surf, f"of {total}", pos.center, m.font("small"), theme.MUTED, "midtop", pos.w)
+        self._list_rect = body
+        for i, idx in enumerate(s.window()):
+            text, action, hid, style = entries[idx]
+            rect = Rect(body.x, body.y + i * (h + g), body.w, h)
+            draw_button(surf, rect, text, style, m.font("body"))
+            hots.append(Hot(rect, action, hid))
+        if empty:
+            label(surf, empty, body.center, m.font("label"), theme.MUTED, "center")
         self.set_hot("panel", hots)
 
     def _draw_report(self, surf: pygame.Surface, r: Rect) -> None:
@@ -151,6 +174,7 @@ class ManagerScreen(Screen):
     # ---- actions -----------------------------------------------------------------------------
     def _refund(self) -> None:
         self.mode = "refund"
+        self.lists.to(0)
         self.refund.reset()
 
     def _no_sale(self) -> None:
@@ -159,6 +183,7 @@ class ManagerScreen(Screen):
 
     def _reprint(self) -> None:
         self.mode = "reprint"
+        self.lists.to(0)
 
     def _reprint_one(self, receipt_id: str | None) -> None:
         if self.app.run("reprint", receipt_id).ok:
@@ -169,6 +194,7 @@ class ManagerScreen(Screen):
             if self.app.run("park").ok:
                 self.app.alert("The sale is parked. Recall it here when the customer is back.", "Parked")
         self.mode = "recall"
+        self.lists.to(0)
 
     def _recall_one(self, park_id: str) -> None:
         if self.app.run("recall", park_id).ok:

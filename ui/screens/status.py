@@ -74,50 +74,65 @@ class StatusScreen(Screen):
         m, s = self.m, self.view.sync
         now = self.app.clock.now()
         r = inset(r, m.px(10))
-        body, big = m.font("body"), m.font("title")
+        body, big, small = m.font("body"), m.font("title"), m.font("small")
+        col = m.px(130)
         y = r.y
         label(surf, "ONLINE" if s.online else "OFFLINE", (r.x, y), big, theme.OK if s.online else theme.ERROR)
         y += big + m.px(8)
         last = s.last_sync_at.astimezone().strftime("%d %b %H:%M") + f" ({age(s.last_sync_at, now)})" if s.last_sync_at else "never"
-        label(surf, "Last sync", (r.x, y), body, theme.MUTED)
-        label(surf, last, (r.x + m.px(150), y), body, theme.ERROR if s.stale else theme.TEXT, width=r.w - m.px(150))
-        y += body + m.px(6)
         pend = f"{s.pending}" + (f", oldest {age(s.oldest_pending_at, now)}" if s.pending and s.oldest_pending_at else "")
-        for name, text, color in (("Unsent", pend, theme.WARN if s.pending else theme.TEXT),
+        for name, text, color in (("Last sync", last, theme.ERROR if s.stale else theme.TEXT),
+                                  ("Unsent", pend, theme.WARN if s.pending else theme.TEXT),
                                   ("Failed", str(s.quarantined), theme.ERROR if s.quarantined else theme.TEXT)):
             label(surf, name, (r.x, y), body, theme.MUTED)
-            label(surf, text, (r.x + m.px(150), y), body, color, width=r.w - m.px(150))
+            label(surf, text, (r.x + col, y), body, color, width=r.w - col)
             y += body + m.px(6)
-        if s.fault:
-            label(surf, s.fault, (r.x, y), body, theme.ERROR, width=r.w)
-            y += body + m.px(6)
-        small = m.font("small")
-        for item in s.quarantined_items:
-            if y + small > r.bottom - small * 2:
-                break
-            label(surf, self._quarantined(item, now), (r.x + m.px(10), y), small, theme.ERROR, width=r.w - m.px(10))
-            y += small + m.px(4)
-        for warning in self.view.warnings:
+        for text, color in [(s.fault, theme.ERROR)] * bool(s.fault) + [(w, theme.WARN) for w in self.view.warnings]:
             if y + body > r.bottom:
-                break
-            label(surf, warning, (r.x, y), body, theme.WARN, width=r.w)
+                return
+            label(surf, text, (r.x, y), body, color, width=r.w)
             y += body + m.px(4)
+        items = list(s.quarantined_items)
+        if not items:
+            return
+        y += m.px(6)
+        pygame.draw.line(surf, theme.PANEL_LIGHT, (r.x, y), (r.right, y), 1)
+        y += m.px(6)
+        row = body + small + m.px(10)
+        for i, item in enumerate(items):
+            left = len(items) - i
+            if y + row > r.bottom and left > 0:
+                label(surf, f"+ {left} more failed receipt{'s' * (left > 1)}: Retry sends them again", (r.x, y), small,
+                      theme.MUTED, width=r.w)
+                return
+            title, when, error = self.quarantined(item, now)
+            when_r = label(surf, when, (r.right, y + body - small), small, theme.MUTED, "topright")
+            label(surf, title, (r.x, y), body, theme.TEXT, width=when_r.x - r.x - m.px(8))
+            label(surf, error, (r.x + m.px(12), y + body + m.px(2)), small, theme.ERROR, width=r.w - m.px(12))
+            y += row
 
     @staticmethod
-    def _quarantined(item: Any, now: datetime) -> str:
-        if isinstance(item, dict):
-            at = item.get("at") or item.get("failed_at")
-            when = at if isinstance(at, datetime) else None
-            if isinstance(at, str):
-                from firmware.clock import parse_iso_utc
+    def quarantined(item: Any, now: datetime) -> tuple[str, str, str]:
+        """A failed receipt from the journal's summary (receipt_id, seq, error, attempts, failed_at) as
+        (which receipt, when and how often it failed, why), in the cashier's words."""
+        if not isinstance(item, dict):
+            return str(item), "", ""
+        seq = item.get("seq")
+        rid = str(item.get("receipt_id") or "")
+        title = f"#{seq}  {rid}" if seq is not None else rid or "receipt"
+        at = item.get("failed_at") or item.get("at")
+        when: datetime | None = at if isinstance(at, datetime) else None
+        if isinstance(at, str):
+            from firmware.clock import parse_iso_utc
 
-                try:
-                    when = parse_iso_utc(at)
-                except ValueError:
-                    when = None
-            rid = item.get("receipt_id") or f"#{item.get('seq', '?')}"
-            return f"{rid}  {age(when, now)}: {item.get('error', 'refused')}"
-        return str(item)
+            try:
+                when = parse_iso_utc(at)
+            except ValueError:
+                when = None
+        attempts = item.get("attempts")
+        tries = f", {attempts} tries" if isinstance(attempts, int) and attempts > 1 else ""
+        failed = f"failed {age(when, now)}{tries}" if when else f"failed{tries}"
+        return title, failed, str(item.get("error") or "refused by the fleet")
 
     def _draw_health(self, surf: pygame.Surface, r: Rect) -> None:
         m = self.m
@@ -150,15 +165,11 @@ class StatusScreen(Screen):
         self._say()
 
     def _export(self) -> None:
-        target = usb_mount() or self._data_dir()
+        """To a USB stick when one is plugged in, else into the data dir's `exports` folder."""
+        target = usb_mount() or os.path.join(str(self.reg.config.device.data_dir), "exports")
         outcome = self.app.run("export_pending", target)
         if outcome.ok:
             self.app.alert(outcome.message or "Exported.", "Export")
-
-    def _data_dir(self) -> str:
-        config = getattr(self.reg, "config", None)
-        base = config.device.data_dir if config is not None else "."
-        return os.path.join(str(base), "exports")
 
     def _say(self) -> None:
         msg = self.view.message
