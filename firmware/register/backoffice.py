@@ -9,6 +9,7 @@ through the same commit point before the drawer opens.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ SHIFT = "shift"
 COUNTERS = "counters"
 REPORTS = "reports"
 REFUND_INDEX = "refunds"
+RECEIPT_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{1,64}:[1-9][0-9]{0,15}$")  # CONTRACT.md receipt_id
 
 
 class BackOffice:
@@ -160,10 +162,14 @@ class BackOffice:
                 items.append((item, qty))
             if receipt_id and not items:
                 return Outcome.refused(f"Receipt {receipt_id} is not on this register: return it as items without a receipt, with a reason.")
+            reference = (receipt_id or "").strip() or None
+            if reference is not None and not RECEIPT_ID.match(reference):
+                # not one of our fleet's receipt ids: keep what was typed in the reason, never in refund_of
+                reason, reference = (f"{reason} (receipt {reference[:64]})" if reason else reason), None
             sale = refunds.build_blind_return(
                 items, sale_id=sale_id, clerk_id=clerk.clerk_id, approved_by=manager.clerk_id, reason=reason,
                 rates=self.tax_rates, tax_included=shop.tax_included, cash_rounding=shop.cash_rounding,
-                refund_of=receipt_id or None,
+                refund_of=reference,
             )
         if sale.phase == "tendering":
             sale = sale.add_tender(tender_kind, None, cash_rounding=shop.cash_rounding)

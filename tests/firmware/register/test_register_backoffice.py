@@ -60,6 +60,15 @@ def test_blind_return_needs_a_reason(reg):
     assert receipt["kind"] == "refund" and receipt["refund_of"] == "R9:deadbeef:4" and receipt["reason"]
 
 
+def test_blind_return_with_a_foreign_reference_keeps_it_in_the_reason_not_in_refund_of(reg):
+    login_cashier(reg)
+    assert reg.refund("paper slip 77/b", None, "cash", manager_pin="9999", reason="other shop",
+                      blind_items=[(PENCIL, 1)]).ok
+    reg.wait_idle()
+    receipt = reg.view().last_receipt
+    assert receipt["refund_of"] is None and "paper slip 77/b" in receipt["reason"]
+
+
 def test_no_sale_needs_a_manager_and_is_journaled_before_the_drawer_opens(reg):
     login_cashier(reg)
     assert not reg.no_sale().ok
