@@ -92,14 +92,15 @@ class DeliveryStore:
 
     def add_committed_upto(self, last_seq: int) -> None:
         """Receipts up to `last_seq` exist; new ones start pending (no write needed)."""
-        if last_seq <= self.last_seq:
-            return
-        start = max(self.last_seq, self.floor) + 1
-        for seq in range(start, last_seq + 1):
-            entry = self.entries.get(seq)
-            if entry is None or entry[STATE] == PENDING:
-                self.pending.append(seq)
-        self.last_seq = last_seq
+        with self._lock:  # the committer calls this while the sync thread marks
+            if last_seq <= self.last_seq:
+                return
+            start = max(self.last_seq, self.floor) + 1
+            for seq in range(start, last_seq + 1):
+                entry = self.entries.get(seq)
+                if entry is None or entry[STATE] == PENDING:
+                    self.pending.append(seq)
+            self.last_seq = last_seq
 
     def _entry(self, seq: int) -> list[Any]:
         entry = self.entries.get(seq)
@@ -235,6 +236,14 @@ class DeliveryStore:
         with self._cond:
             return [{"seq": s, "error": e[ERROR], "attempts": e[ATTEMPTS], "failed_at": e[FAILED_AT]}
                     for s, e in sorted(self.entries.items()) if e[STATE] == QUARANTINED]
+
+    def all_confirmed(self, first: int, last: int) -> bool:
+        """True when every receipt first..last is confirmed (confirmed is final: it never goes back)."""
+        with self._cond:
+            if last > self.last_seq:
+                return False
+            return all(seq <= self.floor or (seq in self.entries and self.entries[seq][STATE] == CONFIRMED)
+                       for seq in range(first, last + 1))
 
     def counts_snapshot(self) -> tuple[int, int, int, int, str | None, str | None]:
         with self._cond:

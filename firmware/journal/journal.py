@@ -1,8 +1,10 @@
 """`Journal`: the register's durable record of receipts, delivery state and small state records.
 
-See the package docstring for the storage design. One lock serialises
-writers (receipt commits, state records); readers of receipts and of the
-delivery state do not wait for a commit's fsync.
+See the package docstring for the storage design. Every public method is
+safe from any thread: one lock serialises receipt commits, another the
+state records (TinyDB's read-modify-write and query cache), the delivery
+store has its own; readers of receipts and of the delivery state never wait
+for a commit's fsync.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from tinydb import Query
 
 from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.errors import JournalError, JournalFull, JournalLost, JournalMismatch
+from firmware.journal.archive import ArchiveReader, ArchiveResult, Archiver, describe, read_manifest
 from firmware.journal.delivery import DeliveryStore
 from firmware.journal.fileops import FULL_ERRNOS, FileOps
 from firmware.journal.housekeeper import Housekeeper
 from firmware.journal.logfile import LogFile
 from firmware.journal.meta import HWM, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm
 from firmware.journal.segments import SEGMENT_RE, ReceiptLog
-from firmware.journal.storage import RECEIPTS, STATE, JournalDB, open_db
+from firmware.journal.storage import RECEIPTS, STATE, JournalDB, ReceiptView, open_db
+from firmware.journal.verifier import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +61,17 @@ class Journal:
     @classmethod
     def open(cls, data_dir: str | os.PathLike[str], *, store: str, register: str, clock: Clock,
              create: bool = True, fileops: FileOps | None = None, segment_records: int = 4096,
-             segment_bytes: int = 6 * 1024 * 1024, verify: bool = True, max_attempts: int = 5,
+             segment_bytes: int = 6 * 1024 * 1024, verify: bool = False, max_attempts: int = 5,
              group_commit_interval: float = 0.003, hwm_interval: float = 0.5,
              freeze_gc: bool = True) -> Journal:
         """Open (or create) the journal in `data_dir/journal`; refuse loss, corruption and mismatch.
 
         Raises JournalCorrupt, JournalMismatch, JournalLost, JournalFull or
         JournalError, each naming the file (and offset) and what to do.
+        `verify=True` checks every sealed segment's CRC before returning
+        (tools, selftests); by default the open reads indexes and the tail
+        only, and a background thread checks sealed segments afterwards,
+        reporting damage in `alarms` (see verifier.py).
         """
         self = object.__new__(cls)
         ops = fileops or FileOps()
@@ -93,7 +101,10 @@ class Journal:
         self.data_dir = data_dir
         self.directory = os.path.join(data_dir, JOURNAL_DIR)
         self.recovery: list[str] = []
-        self._lock = threading.RLock()
+        self.alarms: list[str] = []  # damage found after open, one sentence each (file and offset)
+        self._alarm_lock = threading.Lock()
+        self._lock = threading.RLock()  # receipt commits
+        self._state_lock = threading.RLock()  # state records
         self._closed = False
         self._hwm_path = os.path.join(data_dir, HWM)
         mark = read_hwm(ops, self._hwm_path)
@@ -113,7 +124,9 @@ class Journal:
             )
         self.epoch = meta.epoch
         receipts = ReceiptLog(self.directory, ops, segment_records=segment_records, segment_bytes=segment_bytes)
-        receipts.load(self.recovery, verify=verify)
+        archived = read_manifest(ops, self.directory)
+        receipts.load(self.recovery, verify=verify, archived=archived)
+        receipts.archive = ArchiveReader(ops)
         last = receipts.next_seq - 1
         if mark is not None and mark.epoch == meta.epoch and last < mark.seq:
             raise JournalLost(
@@ -130,6 +143,7 @@ class Journal:
         receipts.start_writing()
         self.db: JournalDB = open_db(receipts, self.directory, ops, self.recovery)
         self._receipts = self.db.table(RECEIPTS)
+        self._view = ReceiptView(receipts)
         self._states = self.db.table(STATE)
         self._delivery = DeliveryStore(os.path.join(self.directory, DELIVERY_LOG), ops, self.recovery,
                                        last_seq=last, max_attempts=max_attempts, interval=interval)
@@ -137,17 +151,22 @@ class Journal:
         self._housekeeper = Housekeeper(self, hwm_interval)
         receipts.on_sealed = self._housekeeper.seal
         for seg in receipts.segments[:-1]:
-            if not ops.exists(seg.path[: -len(".log")] + ".idx"):
-                self._housekeeper.seal(seg)
+            if not seg.path.endswith(".gz") and not ops.exists(seg.path[: -len(".log")] + ".idx"):
+                self._housekeeper.seal(seg)  # type: ignore[arg-type]
+        self._archiver = Archiver(receipts, self.directory, ops, all_confirmed=self._delivery.all_confirmed,
+                                  flush=self._delivery.flush, alarm=self._raise_alarm, archived=archived)
+        self._verifier = Verifier(receipts, self._raise_alarm)
         try:
             self.write_high_water()
         except OSError as exc:  # a full disk must not stop reading what is committed; retried later
             log.warning("high-water mark not updated at open: %s", exc)
         self._housekeeper.start()
+        self._verifier.start()
 
     def _create(self, data_dir: str, mark: HighWater | None, create: bool) -> Meta:
         ops = self._ops
-        leftovers = [n for n in ops.listdir(self.directory) if SEGMENT_RE.match(n)] if ops.exists(self.directory) else []
+        leftovers = ([n for n in ops.listdir(self.directory) if SEGMENT_RE.match(n) or n.endswith(".log.gz")
+                      or n == "archive.json"] if ops.exists(self.directory) else [])
         if mark is not None and mark.seq > 0:
             raise JournalLost(
                 f"no journal found in {self.directory}, but this device committed receipts up to seq {mark.seq} "
@@ -227,8 +246,11 @@ class Journal:
         return data
 
     def get_seq(self, seq: int) -> dict[str, Any] | None:
-        doc = self._receipts.get(doc_id=seq)
-        return dict(doc) if doc is not None else None
+        # Straight from the receipt view TinyDB also reads (no copy of the small tables per receipt).
+        try:
+            return self._view[str(seq)]
+        except KeyError:
+            return None
 
     def get(self, receipt_id: str) -> dict[str, Any] | None:
         parts = receipt_id.rsplit(":", 2)
@@ -311,23 +333,23 @@ class Journal:
     def put_state(self, kind: str, key: str, doc: dict[str, Any]) -> None:
         """Store `doc` under (kind, key) durably (one fsync) before returning."""
         q = Query()
-        with self._lock:
+        with self._state_lock:
             self._states.upsert({"kind": kind, "key": key, "doc": doc}, (q.kind == kind) & (q.key == key))
 
     def get_state(self, kind: str, key: str) -> dict[str, Any] | None:
         q = Query()
-        with self._lock:
+        with self._state_lock:
             found = self._states.get((q.kind == kind) & (q.key == key))
         return None if found is None else found["doc"]
 
     def states(self, kind: str) -> dict[str, dict[str, Any]]:
         q = Query()
-        with self._lock:
+        with self._state_lock:
             return {d["key"]: d["doc"] for d in self._states.search(q.kind == kind)}
 
     def delete_state(self, kind: str, key: str) -> None:
         q = Query()
-        with self._lock:
+        with self._state_lock:
             self._states.remove((q.kind == kind) & (q.key == key))
 
     # ------------------------------------------------------------ health
@@ -343,7 +365,10 @@ class Journal:
         recent = 0
         oldest_seen = now
         for seq in range(total, 0, -1):
-            doc = self.get_seq(seq)
+            try:
+                doc = self.get_seq(seq)
+            except JournalError:
+                continue  # a damaged receipt is already an alarm; health must still answer
             when = parse_iso_utc(doc["created_at"]) if doc and doc.get("created_at") else None
             if when is None or when < since or recent >= 20000:
                 break
@@ -353,9 +378,45 @@ class Journal:
         per_day = recent / span_days
         per_receipt = (used / total) if total else 2048
         days_left = (free / (per_day * per_receipt)) if per_day > 0 else None
+        with self._alarm_lock:
+            alarms = list(self.alarms)
         return {"bytes_used": used, "free_bytes": free, "receipts": total, "receipts_per_day": round(per_day, 1),
                 "days_left": None if days_left is None else round(days_left, 1),
-                "segments": len(self._log.segments), "broken": self._log.broken}
+                **describe(list(self._log.segments)), "broken": self._log.broken,
+                "alarm": alarms[0] if alarms else None, "alarms": alarms, "verified": self._verifier.done.is_set()}
+
+    # ------------------------------------------------------------ integrity and retention
+
+    def _raise_alarm(self, sentence: str) -> None:
+        with self._alarm_lock:
+            if sentence in self.alarms:
+                return
+            self.alarms.append(sentence)
+        log.error("journal alarm: %s", sentence)
+
+    def wait_verified(self, timeout: float | None = None) -> bool:
+        """Wait for the background check of sealed segments; True when it finished."""
+        return self._verifier.done.wait(timeout)
+
+    def archive_confirmed(self, older_than: datetime) -> ArchiveResult:
+        """Move sealed segments whose receipts are all confirmed and created before `older_than` to archives.
+
+        Only whole sealed segments move, never one holding a pending, delivered or
+        quarantined receipt, nor the segment being written. Archived receipts stay
+        readable through `get`, `get_seq`, `payload` and `iter_receipts` (slower);
+        `find_by_sale_id` covers the live journal only. Safe against a crash at any
+        point (see archive.py); raises JournalError/JournalFull if the disk fails.
+        """
+        if self._closed:
+            raise JournalError("the journal is closed")
+        try:
+            return self._archiver.run(older_than)
+        except JournalError:
+            raise
+        except OSError as exc:
+            if exc.errno in FULL_ERRNOS:
+                raise JournalFull(f"the disk is full while archiving old receipts ({exc}); nothing was lost") from exc
+            raise JournalError(f"archiving old receipts failed ({exc}); nothing was lost, retry later") from exc
 
     # ------------------------------------------------------------ close
 
@@ -365,7 +426,7 @@ class Journal:
             if self._closed:
                 return
             self._closed = True
-        for step in (self._housekeeper.stop, self._delivery.close, self.db.close, self._log.close):
+        for step in (self._verifier.stop, self._housekeeper.stop, self._delivery.close, self.db.close, self._log.close):
             try:
                 step()
             except OSError as exc:

@@ -8,7 +8,10 @@ fsync); the full segment is then sealed: immutable, and a background thread
 writes `seg-<first>.idx` (offsets, sale ids, last hash, CRC of the data) so
 an open reads the small index instead of replaying the segment. Only the
 last segment is ever scanned record by record, and only it may have a torn
-tail.
+tail. Sealed segments' CRCs are checked by `verify_sealed` (at open when
+asked, else by the background verifier); every read checks its record's
+CRC anyway. Archived segments (archive.py) stay in the seq map as
+`ArchivedSegment`s and are read from their compressed file.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ import threading
 import zlib
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware.chain import GENESIS, canonical_json
 from firmware.errors import JournalCorrupt, JournalError, JournalFull, JournalLost
 from firmware.journal.fileops import FULL_ERRNOS, FileOps
 from firmware.journal.records import HEADER, HEADER_SIZE, MAGIC, ScanResult, check_at, frame, scan
+
+if TYPE_CHECKING:
+    from firmware.journal.archive import ArchiveReader
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +70,7 @@ def segment_name(first_seq: int) -> str:
     return f"seg-{first_seq:012d}.log"
 
 
-@dataclass
+@dataclass(eq=False)
 class Segment:
     """One segment file: where its records start, and whether it is sealed."""
 
@@ -74,10 +80,25 @@ class Segment:
     end: int = 0
     last_hash: str = GENESIS
     sealed: bool = False
+    crc: int | None = None  # CRC of data[:end] from the index, not yet checked against the file
+    damaged: str | None = None  # set by the verifier: what is wrong and where
 
     @property
     def count(self) -> int:
         return len(self.offsets)
+
+
+@dataclass(eq=False)
+class ArchivedSegment:
+    """A sealed segment moved to a compressed archive file (see archive.py); read on demand."""
+
+    path: str
+    first_seq: int
+    count: int
+    end: int
+    crc: int
+    last_hash: str
+    sealed: bool = True
 
 
 def _corrupt(path: str, offset: int, why: str) -> JournalCorrupt:
@@ -105,7 +126,7 @@ class ReceiptLog:
         self.ops = ops
         self.segment_records = segment_records
         self.segment_bytes = segment_bytes
-        self.segments: list[Segment] = []
+        self.segments: list[Segment | ArchivedSegment] = []
         self._firsts: list[int] = []
         self.sale_ids: dict[str, int] = {}
         self.next_seq = 1
@@ -119,27 +140,54 @@ class ReceiptLog:
         self.broken: str | None = None  # set after an fsync failure: refuse writes until reopened
         self.on_sealed = lambda segment: None  # housekeeper hook
         self.bytes_appended = 0
+        self.archive: ArchiveReader | None = None  # reads ArchivedSegments; set by the journal
+        # Guards changes to `segments`/`_firsts` (a roll appends, archiving replaces one item). Readers do not
+        # take it: they bisect `_firsts` and index `segments`, which only grow at the end or swap an item
+        # for one covering the same seqs, each a single atomic list operation.
+        self._segs_lock = threading.Lock()
 
     # ------------------------------------------------------------------ open
 
-    def load(self, recovery: list[str], *, verify: bool) -> None:
-        """Read indexes and scan the last segment; refuse anything but a torn tail. Writes nothing."""
-        names = sorted(n for n in self.ops.listdir(self.dir) if SEGMENT_RE.match(n))
+    def load(self, recovery: list[str], *, verify: bool, archived: list[ArchivedSegment] = ()) -> None:  # type: ignore[assignment]
+        """Read indexes and scan the last segment; refuse anything but a torn tail. Writes nothing.
+
+        `archived`: the archive manifest's segments. A live file wins over its archived copy (a prune
+        cut short by a crash); the last segment is always a live one.
+        """
+        live = {int(SEGMENT_RE.match(n).group(1)): n for n in self.ops.listdir(self.dir) if SEGMENT_RE.match(n)}  # type: ignore[union-attr]
+        gone = {a.first_seq: a for a in archived if a.first_seq not in live}
+        firsts = sorted(set(live) | set(gone))
+        last_live = max(live) if live else None
         expect = 1
-        for i, name in enumerate(names):
-            path = os.path.join(self.dir, name)
-            first = int(SEGMENT_RE.match(name).group(1))  # type: ignore[union-attr]
+        for first in firsts:
+            seg: Segment | ArchivedSegment
+            if first in live:
+                path = os.path.join(self.dir, live[first])
+            else:
+                path = gone[first].path
             if first != expect:
                 raise JournalCorrupt(
                     f"journal segment {path} starts at seq {first} but seq {expect} was expected: "
                     "receipts are missing; the journal was left untouched, call service"
                 )
-            last = i == len(names) - 1
-            seg = Segment(path, first)
-            if not last:
-                self._load_sealed(seg, verify)
+            if first not in live:
+                seg = gone[first]
+                if last_live is None or first > last_live:
+                    raise JournalLost(
+                        f"journal {self.dir} has archived receipts from seq {first} but no live segment after them: "
+                        "the newest receipts are missing; the journal was left untouched, restore it from a backup"
+                    )
+                if not self.ops.exists(seg.path):
+                    raise JournalLost(
+                        f"archive file {seg.path} (receipts {first}..{first + seg.count - 1}) is missing although "
+                        "archive.json lists it; the journal was left untouched: restore the file from a backup"
+                    )
             else:
-                self._load_tail(seg, recovery)
+                seg = Segment(path, first)
+                if first != last_live:
+                    self._load_sealed(seg, verify)
+                else:
+                    self._load_tail(seg, recovery)
             self.segments.append(seg)
             self._firsts.append(first)
             expect = first + seg.count
@@ -154,15 +202,14 @@ class ReceiptLog:
             seg.offsets = array("Q", idx["offsets"])
             seg.end = idx["end"]
             seg.last_hash = idx["last_hash"]
+            seg.crc = idx["crc"]
             for k, sale_id in enumerate(idx["sale_ids"]):
                 if sale_id is not None:
                     self.sale_ids[sale_id] = seg.first_seq + k
             if verify:
-                data = self._read_prefix(seg.path, seg.end)
-                if len(data) < seg.end or zlib.crc32(data) != idx["crc"]:
-                    result = scan(data)
-                    bad = result.bad_at if result.bad_at is not None else result.end
-                    raise _corrupt(seg.path, bad, "checksum mismatch in a sealed segment")
+                problem = self.check_sealed(seg)
+                if problem is not None:
+                    raise problem
             return
         data = self._read_prefix(seg.path, None)
         result = scan(data)
@@ -174,6 +221,29 @@ class ReceiptLog:
                 "are missing; the journal was left untouched, restore it from a backup"
             )
         self._index_records(seg, result)
+
+    def check_sealed(self, seg: Segment) -> JournalCorrupt | None:
+        """Compare a sealed segment's bytes with its index CRC; the error naming file and offset, or None."""
+        if seg.crc is None:
+            return None
+        data = self._read_prefix(seg.path, seg.end)
+        if len(data) == seg.end and zlib.crc32(data) == seg.crc:
+            seg.crc = None  # checked
+            return None
+        result = scan(data)
+        bad = result.bad_at if result.bad_at is not None else result.end
+        if len(data) < seg.end:
+            return _corrupt(seg.path, len(data), f"sealed segment is {seg.end - len(data)} bytes short")
+        return _corrupt(seg.path, bad, "checksum mismatch in a sealed segment")
+
+    def holds(self, seg: Segment | ArchivedSegment) -> bool:
+        """True while `seg` still serves its seqs (not replaced by an archived copy)."""
+        found = self.locate(seg.first_seq) if seg.count else None
+        return found is not None and found[0] is seg
+
+    def unverified(self) -> list[Segment]:
+        """Sealed segments whose bytes were not checked against their index yet."""
+        return [s for s in list(self.segments) if isinstance(s, Segment) and s.crc is not None]
 
     def _load_tail(self, seg: Segment, recovery: list[str]) -> None:
         data = self._read_prefix(seg.path, None)
@@ -264,6 +334,7 @@ class ReceiptLog:
         if not self.segments:
             self._new_segment(1)
         tail = self.segments[-1]
+        assert isinstance(tail, Segment)
         self._fd = self.ops.open(tail.path, os.O_RDWR)
         self._capacity = self.ops.size(self._fd)
         if self._pending_repair is not None:
@@ -272,7 +343,7 @@ class ReceiptLog:
             self.ops.fdatasync(self._fd)
             self._pending_repair = None
         for seg in self.segments[:-1]:
-            if not self.ops.exists(self._index_path(seg)):
+            if isinstance(seg, Segment) and not self.ops.exists(self._index_path(seg)):
                 self.on_sealed(seg)
 
     def _new_segment(self, first_seq: int) -> Segment:
@@ -288,9 +359,22 @@ class ReceiptLog:
             # No spare ready (disk full, or the housekeeper is behind): try a preallocated file, else an empty one.
             self.ops.create_zeroed(path, self.segment_bytes)
         seg = Segment(path, first_seq)
-        self.segments.append(seg)
-        self._firsts.append(first_seq)
+        with self._segs_lock:
+            self.segments.append(seg)
+            self._firsts.append(first_seq)
         return seg
+
+    def replace(self, old: Segment, new: ArchivedSegment) -> None:
+        """Archiving: `new` now serves `old`'s seqs; close any read handle on `old`'s file."""
+        with self._segs_lock:
+            i = bisect.bisect_right(self._firsts, old.first_seq) - 1
+            if self.segments[i] is not old:
+                raise JournalError(f"segment {old.path} changed while it was archived")
+            self.segments[i] = new
+        with self._read_lock:
+            fd = self._read_fds.pop(old.path, None)
+            if fd is not None:
+                self.ops.close(fd)
 
     def prepare_spare(self) -> None:
         """Housekeeper: preallocate the next segment file so a roll is only a rename."""
@@ -319,9 +403,11 @@ class ReceiptLog:
             )
         record = frame(payload)
         tail = self.segments[-1]
+        assert isinstance(tail, Segment)
         if tail.count and (tail.count >= self.segment_records or tail.end + len(record) > max(self._capacity, self.segment_bytes)):
             self._roll()
             tail = self.segments[-1]
+            assert isinstance(tail, Segment)
         assert self._fd is not None
         offset = tail.end
         try:
@@ -389,7 +475,7 @@ class ReceiptLog:
 
     # ------------------------------------------------------------ reading
 
-    def locate(self, seq: int) -> tuple[Segment, int] | None:
+    def locate(self, seq: int) -> tuple[Segment | ArchivedSegment, int] | None:
         if seq < 1 or seq >= self.next_seq:
             return None
         i = bisect.bisect_right(self._firsts, seq) - 1
@@ -400,10 +486,23 @@ class ReceiptLog:
         return seg, k
 
     def read_payload(self, seq: int) -> bytes | None:
-        found = self.locate(seq)
-        if found is None:
-            return None
-        seg, k = found
+        for _attempt in range(3):
+            found = self.locate(seq)
+            if found is None:
+                return None
+            seg, k = found
+            if isinstance(seg, ArchivedSegment):
+                assert self.archive is not None
+                return self.archive.read(seg, k)
+            try:
+                return self._read_live(seg, k, seq)
+            except FileNotFoundError:
+                again = self.locate(seq)
+                if again is not None and again[0] is seg:  # not archived meanwhile: the file is really gone
+                    raise
+        raise JournalError(f"receipt seq {seq} moved between files three times while being read; retry")
+
+    def _read_live(self, seg: Segment, k: int, seq: int) -> bytes:
         offset = seg.offsets[k]
         length = (seg.offsets[k + 1] if k + 1 < seg.count else seg.end) - offset
         with self._read_lock:

@@ -7,7 +7,9 @@ the receipt log (documents are loaded from their segment on access) next to
 plain copies of the small tables; `KassaTable.insert` on the receipts table
 skips `_update_table` and appends one record; `KassaStorage.write()` diffs
 each small table against what is on disk and logs only the changed
-documents, one fsync per write.
+documents, one fsync per write. The storage's lock makes `read()` a
+snapshot: a reader on one thread never copies a table another thread is
+changing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -71,6 +74,7 @@ class KassaStorage(Storage):
         self._view = ReceiptView(receipts)
         self._state_log = LogFile(state_path, ops)
         self._small: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()  # `_small` is read (deep-copied) and replaced under it
         for entry in self._state_log.load(recovery):
             self._apply(entry)
         self._state_log.open_for_append()
@@ -85,11 +89,16 @@ class KassaStorage(Storage):
             table.pop(doc_id, None)
 
     def read(self) -> dict[str, Any]:
-        tables: dict[str, Any] = copy.deepcopy(self._small)
+        with self._lock:
+            tables: dict[str, Any] = copy.deepcopy(self._small)
         tables[RECEIPTS] = self._view
         return tables
 
     def write(self, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
         for name, table in data.items():
             if name == RECEIPTS:
                 if table is not self._view:
@@ -122,7 +131,8 @@ class KassaStorage(Storage):
         return self.receipts.append(dict(document))
 
     def close(self) -> None:
-        self._state_log.close()
+        with self._lock:
+            self._state_log.close()
 
 
 class KassaTable(Table):

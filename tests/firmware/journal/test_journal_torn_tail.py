@@ -155,7 +155,7 @@ def test_flipped_bit_before_the_tail_is_refused_untouched(template, scratch, whi
     shutil.rmtree(dst)
 
 
-def test_flipped_bit_in_a_sealed_segment_is_refused(tmp_path):
+def test_flipped_bit_in_a_sealed_segment_is_found_by_the_verifier_and_on_read(tmp_path):
     data = tmp_path / "data"
     j = open_at(data, segment_records=4)
     for _ in range(10):
@@ -167,22 +167,44 @@ def test_flipped_bit_in_a_sealed_segment_is_refused(tmp_path):
     buf[off + 40] ^= 0x10
     seg.write_bytes(buf)
     before = snapshot(data)
-    with pytest.raises(JournalCorrupt, match=f"seg-000000000001.log is damaged at byte offset {off}"):
-        open_at(data, segment_records=4)
+    where = f"seg-000000000001.log is damaged at byte offset {off}"
+    # tools ask for the synchronous check: the open is refused
+    with pytest.raises(JournalCorrupt, match=where):
+        open_at(data, segment_records=4, verify=True)
+    assert snapshot(data) == before
+    # the register's fast open: the background verifier raises an alarm naming file and offset
+    j = open_at(data, segment_records=4)
+    try:
+        assert j.wait_verified(10)
+        assert len(j.alarms) == 1 and where in j.alarms[0]
+        health = j.health()
+        assert health["alarms"] == j.alarms and where in health["alarm"] and health["verified"]
+        assert j.get_seq(2)["seq"] == 2 and j.get_seq(9)["seq"] == 9  # intact receipts stay readable
+        with pytest.raises(JournalCorrupt, match=where):
+            j.get_seq(3)  # the damaged one is never served
+        with pytest.raises(JournalCorrupt, match=where):
+            j.payload(3)
+    finally:
+        j.close()
+    assert snapshot(data) == before
     idx = data / "journal" / "seg-000000000001.idx"
-    idx_bytes = idx.read_bytes()
-    idx.unlink()  # no index: the segment is scanned instead
+    idx.unlink()  # no index: the segment is scanned at open, and the damage stops it
     before.pop("journal/seg-000000000001.idx")
     with pytest.raises(JournalCorrupt, match=f"offset {off}"):
         open_at(data, segment_records=4)
     assert snapshot(data) == before
-    idx.write_bytes(idx_bytes)
-    # without the open-time check the damage is still caught when the receipt is read
-    j = open_at(data, segment_records=4, verify=False)
+
+
+def test_intact_journal_verifies_without_alarms(tmp_path):
+    data = tmp_path / "data"
+    j = open_at(data, segment_records=4)
+    for _ in range(30):
+        j.commit_receipt(make_receipt(j, lines=1))
+    j.close()
+    j = open_at(data, segment_records=4)
     try:
-        assert j.get_seq(2)["seq"] == 2
-        with pytest.raises(JournalCorrupt, match=f"offset {off}"):
-            j.get_seq(3)
+        assert j.wait_verified(10) and j.alarms == [] and j.health()["alarm"] is None
+        assert j._log.unverified() == []
     finally:
         j.close()
 
