@@ -12,10 +12,12 @@ import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from firmware.atomicfile import write_atomic
+from firmware.clock import iso_utc
 
 LINE_COLUMNS = (
     "receipt_id", "seq", "kind", "created_at", "offline", "clerk_id", "currency",
@@ -72,4 +74,12 @@ def unconfirmed_receipts(journal: Any) -> Iterable[dict[str, Any]]:
     """Every receipt the fleet has not confirmed yet (pending, delivered or quarantined), in seq order."""
     for receipt in journal.iter_receipts():
         if (journal.delivery(receipt["seq"]) or {}).get("state") != "confirmed":
+            yield receipt
+
+
+def receipts_between(journal: Any, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
+    """Receipts created in [start, end) by their device time, in seq order (archived ones included)."""
+    low, high = iso_utc(start), iso_utc(end)
+    for receipt in journal.iter_receipts():
+        if low <= receipt.get("created_at", "") < high:
             yield receipt

@@ -152,6 +152,37 @@ def export_pending_cmd(
         out.print(f"[green]ok[/green] {done.count} unconfirmed receipt(s) exported")
 
 
+@app.command("export")
+def export_range_cmd(
+    directory: Annotated[Path, typer.Argument(help="Where to write (e.g. the mounted USB stick).")],
+    since: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (device time, UTC).")],
+    until: Annotated[str, typer.Option("--to", help="Last day included, YYYY-MM-DD.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Export every receipt made between two days as CSV (one row per line) and JSON, for the accountant."""
+    from datetime import date, datetime, time, timedelta, timezone
+
+    from firmware.exports import export_receipts, receipts_between
+    from provisioning.journal_access import open_journal
+
+    with guard():
+        try:
+            first, last = date.fromisoformat(since), date.fromisoformat(until)
+        except ValueError:
+            raise typer.BadParameter("dates look like 2026-11-25", param_hint="--from/--to") from None
+        if last < first:
+            raise typer.BadParameter("--to is before --from", param_hint="--to")
+        start = datetime.combine(first, time(), timezone.utc)
+        end = datetime.combine(last + timedelta(days=1), time(), timezone.utc)
+        cfg = load_config(config)
+        with open_journal(cfg) as journal:
+            stem = f"kassa-{cfg.device.store}-{cfg.device.register}-{first:%Y%m%d}-{last:%Y%m%d}"
+            result = export_receipts(receipts_between(journal, start, end), directory, stem)
+        out = console()
+        out.print(files_table([result.lines_csv, result.receipts_json]))
+        out.print(f"[green]ok[/green] {result.receipts} receipt(s) from {first} to {last} exported")
+
+
 @app.command()
 def reset(
     config: ConfigOpt = None,

@@ -130,3 +130,24 @@ def test_reset_wipe_config_removes_secrets(prov, device: Path):
 def test_every_command_has_help(prov, command):
     result = prov(command, "--help")
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_export_by_date_range_includes_confirmed_receipts_of_those_days(prov, device: Path, tmp_path: Path):
+    from datetime import date, timedelta
+
+    ids = fill_journal(device, 3, confirmed=3)
+    today = date.today()
+    out = tmp_path / "acct"
+    result = prov("export", out, "--from", str(today - timedelta(days=1)), "--to", str(today), "-c", device)
+    assert result.exit_code == 0, result.stderr
+    assert "3 receipt(s)" in result.output
+    [receipts_json] = out.glob("*-receipts.json")
+    assert [r["receipt_id"] for r in json.loads(receipts_json.read_text())] == ids
+    none = prov("export", tmp_path / "old", "--from", "2020-01-01", "--to", "2020-01-31", "-c", device)
+    assert none.exit_code == 0 and "0 receipt(s)" in none.output
+
+
+def test_export_with_a_bad_date_is_a_usage_error(prov, device: Path, tmp_path: Path):
+    fill_journal(device, 1)
+    result = prov("export", tmp_path / "x", "--from", "25.11.2026", "--to", "2026-11-26", "-c", device)
+    assert result.exit_code == 2 and "2026-11-25" in result.stderr + result.output

@@ -120,3 +120,20 @@ def test_export_pending_writes_csv_and_json_of_unconfirmed_receipts(reg, tmp_pat
     rows = list(csv.DictReader(out.data.lines_csv.open()))
     assert [r["sku"] for r in rows] == [PENCIL, PEN]
     assert json.loads(out.data.receipts_json.read_text())[0]["seq"] == 1
+
+
+def test_export_by_date_range_takes_only_receipts_made_in_it(rig, tmp_path):
+    import json
+    from datetime import timedelta
+
+    reg = login_cashier(rig.register)
+    day1 = rig.clock.now()
+    paid_cash_sale(reg, PENCIL)
+    reg.new_sale()
+    rig.clock.advance(86400)
+    paid_cash_sale(reg, PEN)
+    reg.new_sale()
+    out = reg.export_range(tmp_path / "acct", day1, day1 + timedelta(days=1))
+    assert out.ok and out.data.receipts == 1
+    [only] = json.loads(out.data.receipts_json.read_text())
+    assert only["lines"][0]["sku"] == PENCIL
