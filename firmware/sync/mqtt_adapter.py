@@ -11,9 +11,11 @@ Design (PITFALLS.md "paho-mqtt 2.x"):
   paho's limit is switched off (`max_inflight_messages_set(0)` means
   "unlimited" in paho 2.2, which also spares it a walk over its queue on every
   PUBACK).
-- paho callbacks only append events to a deque; after each `loop()` the link
-  thread hands them, then a `Tick`, to the handler. The handler runs on the
-  link thread, may call `publish()`, and must not block for long.
+- paho callbacks append events to a deque; after each `loop()` the link
+  thread hands them, then a `Tick`, to the handler. PUBACKs (`Acked`) are
+  the exception: handed over inside paho's callback so the handler can top
+  up its window there (paho then batches the writes). The handler runs on
+  the link thread, may call `publish()`, and must not block for long.
 - Reconnects wait `Backoff.next()` (full jitter); `wake()` cuts a wait short.
 """
 
@@ -176,7 +178,9 @@ class MqttLink:
         self._events.append(Disconnected(f"connection lost: {reason}"))
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
-        self._events.append(Acked(mid, not reason.is_failure, str(reason)))
+        # Handed over at once, inside paho's callback: what the handler publishes now is written out in one
+        # batch at the end of this network round instead of one send() per message.
+        self._emit(Acked(mid, not reason.is_failure, str(reason)))
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self._events.append(Message(msg.topic, msg.payload, bool(msg.retain)))

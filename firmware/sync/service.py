@@ -157,6 +157,8 @@ class SyncService:
         if isinstance(event, Acked):
             if not self.sender.on_ack(event.mid, event.ok, event.reason, self._round):
                 self._other_ack(event)
+            elif event.ok and self._online:
+                self.sender.fill()  # the next receipt goes out from the PUBACK callback itself
         elif isinstance(event, Message):
             self._downlink(event)
         elif isinstance(event, Connected):

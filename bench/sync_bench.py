@@ -1,0 +1,190 @@
+"""Sync throughput: bare paho QoS-1 vs Kassa's journal drain (delivered, fleet-confirmed), in one run.
+
+Run: .venv/bin/python bench/sync_bench.py [--n 10000]
+Starts its own Mosquitto (max_inflight_messages 1000) on a loopback port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import paho.mqtt.client as mqtt  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+
+from firmware.clock import SystemClock  # noqa: E402
+from firmware.config import parse_config  # noqa: E402
+from firmware.journal import Journal  # noqa: E402
+from firmware.sync import SyncService  # noqa: E402
+from tests.contract.kassa_samples import make_receipt  # noqa: E402
+from tests.support.mosquitto import Mosquitto  # noqa: E402
+
+WINDOW = 100
+
+SUBSCRIBER = r"""
+import sys, time, paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+host, port, topic, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+got = 0
+def on_message(c, u, m):
+    global got
+    got += 1
+    if got == n:
+        print(time.time(), flush=True); c.disconnect()
+c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+c.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
+c.on_subscribe = lambda *a: print("ready", flush=True)
+c.on_message = on_message
+c.connect(host, port)
+c.loop_forever()
+"""
+
+
+def bare(port: int, n: int, payload: bytes, topic: str) -> tuple[float, float]:
+    """Sender-kept window of WINDOW, next publish from on_publish; returns (first publish, last PUBACK) times."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    c.max_inflight_messages_set(0)
+    state = {"sent": 0, "acked": 0, "t0": 0.0, "t1": 0.0}
+    done = threading.Event()
+
+    def send() -> None:
+        c.publish(topic, payload, qos=1)
+        state["sent"] += 1
+
+    def on_publish(*_a: Any) -> None:
+        state["acked"] += 1
+        if state["sent"] < n:
+            send()
+        if state["acked"] == n:
+            state["t1"] = time.time()
+            done.set()
+
+    def on_connect(*_a: Any) -> None:
+        state["t0"] = time.time()
+        for _ in range(min(WINDOW, n)):
+            send()
+
+    c.on_publish = on_publish
+    c.on_connect = on_connect
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    done.wait(120)
+    c.disconnect()
+    c.loop_stop()
+    return state["t0"], state["t1"]
+
+
+class TimedJournal:
+    """The real journal, noting when the drain started and when all were delivered / confirmed."""
+
+    def __init__(self, journal: Journal, n: int) -> None:
+        self._j, self.n = journal, n
+        self.t0 = 0.0
+        self.delivered: set[int] = set()
+        self.confirmed = 0
+        self.t_delivered = 0.0
+        self.t_confirmed = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._j, name)
+
+    def payload(self, seq: int) -> bytes:
+        if not self.t0:
+            self.t0 = time.time()
+        return self._j.payload(seq)
+
+    def mark_delivered(self, seqs: list[int], at: Any) -> None:
+        self._j.mark_delivered(seqs, at)
+        self.delivered.update(seqs)
+        if len(self.delivered) >= self.n and not self.t_delivered:
+            self.t_delivered = time.time()
+
+    def mark_confirmed(self, ids: list[str], at: Any) -> None:
+        self._j.mark_confirmed(ids, at)
+        self.confirmed += len(ids)
+        if self.confirmed >= self.n and not self.t_confirmed:
+            self.t_confirmed = time.time()
+
+
+def drain(journal: Journal, data_dir: Path, url: str, register: str, n: int, *, confirmed: bool) -> TimedJournal:
+    """Run SyncService on a journal of n pending receipts until all are delivered (or confirmed)."""
+    config = parse_config({"device": {"store": "S001", "register": register, "data_dir": str(data_dir)},
+                           "broker": {"url": url, "window": WINDOW}})
+    timed = TimedJournal(journal, n)
+    service = SyncService(config, timed, SystemClock(), queue.Queue())
+    service.start()
+    deadline = time.time() + 300
+    while not (timed.t_confirmed if confirmed else timed.t_delivered) and time.time() < deadline:
+        time.sleep(0.02)
+    service.stop()
+    return timed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=10_000)
+    n = ap.parse_args().n
+    work = Path(tempfile.mkdtemp(prefix="kassa-bench-"))
+    broker = Mosquitto(work / "broker", autosave_interval=1800).start()
+    try:
+        journals = {}
+        for name, register in (("alone", "R1"), ("fleet", "R2")):  # one drain without a consumer, one with the fleet
+            j = journals[name] = Journal.open(work / name, store="S001", register=register, clock=SystemClock())
+            for _ in range(n):
+                j.commit_receipt(make_receipt("S001", register, j.epoch, j.next_seq, j.last_hash, pad=7))
+        size = len(journals["alone"].payload(1))
+        payload = b"x" * size
+
+        t0, t1 = bare(broker.port, n, payload, "bench/puback")
+        puback_rate = n / (t1 - t0)
+
+        sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, "127.0.0.1", str(broker.port), "bench/e2e", str(n)],
+                               stdout=subprocess.PIPE, text=True)
+        assert sub.stdout.readline().strip() == "ready"
+        t0, _ = bare(broker.port, n, payload, "bench/e2e")
+        arrived = float(sub.stdout.readline())
+        sub.wait(10)
+        e2e_rate = n / (arrived - t0)
+
+        alone = drain(journals["alone"], work / "alone", broker.url, "R1", n, confirmed=False)
+        delivered_rate = n / (alone.t_delivered - alone.t0)
+
+        ingest = subprocess.Popen([sys.executable, "-m", "fleet.cli", "ingest", "--broker", broker.url,
+                                   "--db", f"sqlite:///{work / 'fleet.db'}", "--client-id", "bench-ingest"],
+                                  cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        while "subscribed" not in (ingest.stderr.readline() or "subscribed"):
+            pass
+        timed = drain(journals["fleet"], work / "fleet", broker.url, "R2", n, confirmed=True)
+        ingest.terminate()
+        ingest.wait(10)
+        confirmed_rate = n / (timed.t_confirmed - timed.t0)
+        delivered_with_fleet = n / (timed.t_delivered - timed.t0)
+        for j in journals.values():
+            j.close()
+    finally:
+        broker.kill()
+    result = {
+        "messages": n, "payload_bytes": size, "window": WINDOW,
+        "bare_puback_per_s": round(puback_rate), "bare_end_to_end_per_s": round(e2e_rate),
+        "kassa_delivered_per_s": round(delivered_rate), "kassa_confirmed_per_s": round(confirmed_rate),
+        "kassa_delivered_while_fleet_ingests_per_s": round(delivered_with_fleet),
+        "delivered_vs_bare_puback": round(delivered_rate / puback_rate, 3),
+        "confirmed_vs_bare_end_to_end": round(confirmed_rate / e2e_rate, 3),
+        "targets": {"delivered_vs_bare_puback": 0.70, "confirmed_vs_bare_end_to_end": 0.65},
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
