@@ -67,3 +67,48 @@ def test_offline_sales_reach_the_fleet_once_and_catalog_updates_reach_the_regist
             ingest.kill()
         reg.shutdown()
         broker.kill()
+
+
+def test_fleet_asks_for_an_x_report_and_gets_it_but_never_a_z(tmp_path):
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    data = tmp_path / "data"
+    pins = seed_demo(data)
+    config = demo_config(data, broker_url=broker.url, hardware={"scanner": "simulated:memory"})
+    reg = bootstrap(config, demo_pins=pins)
+    got: dict[str, list[dict]] = {"command_results": [], "reports": []}
+    arrived = threading.Event()
+
+    def on_message(client, userdata, msg):
+        got[msg.topic.rsplit("/", 1)[1]].append(json.loads(msg.payload))
+        arrived.set()
+
+    fleet = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    fleet.on_message = on_message
+    fleet.connect("127.0.0.1", broker.port)
+    fleet.loop_start()
+    try:
+        fleet.subscribe([("kassa/v1/DEMO/R1/command_results", 1), ("kassa/v1/DEMO/R1/reports", 1)])
+        pump_until(reg, lambda: reg.view().sync.online, what="the link to come up")
+        assert reg.login("c1", "1111").ok
+        reg.scan(PENCIL)
+        reg.tender("cash", 200)
+        reg.wait_idle()
+        for command_id, kind in (("cmd-x", "x"), ("cmd-z", "z")):
+            fleet.publish("kassa/v1/DEMO/R1/commands",
+                          json.dumps({"command_id": command_id, "command": "report", "args": {"kind": kind}}), qos=1)
+        pump_until(reg, lambda: len(got["command_results"]) == 2 and got["reports"], what="answers and the X report")
+        answers = {a["command_id"]: a for a in got["command_results"]}
+        assert answers["cmd-x"]["ok"] is True and answers["cmd-z"]["ok"] is False
+        [report] = got["reports"]
+        assert report["kind"] == "x" and report["sales"]["count"] == 1
+        assert reg.journal.get_state("counters", "z") is None  # the day was not closed remotely
+    finally:
+        fleet.loop_stop()
+        fleet.disconnect()
+        reg.shutdown()
+        broker.kill()

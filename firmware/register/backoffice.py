@@ -275,31 +275,22 @@ class BackOffice:
         return Outcome(True, f"{result.receipts} receipts exported to {directory}", result)
 
     def remote_command(self: "Register", command_id: str, command: str, args: dict[str, Any]) -> None:  # type: ignore[misc]
-        """Fleet commands: `sync_now`, `resend`, `report`. Nothing that moves money is ever remote."""
-        ok, detail = True, ""
-        try:
-            if command == "sync_now":
-                self.sync.sync_now()
-                detail = "sync started"
-            elif command == "resend":
-                first, last = int(args.get("from_seq", 1)), int(args.get("to_seq", self.journal.next_seq - 1))
-                seqs = [s for s in range(max(1, first), min(last, self.journal.next_seq - 1) + 1)]
-                self.journal.mark_pending(seqs)
-                self.sync.sync_now()
-                detail = f"{len(seqs)} receipts queued for resend"
-            elif command == "report":
-                kind = args.get("kind", "x")
-                if kind != "x":
-                    ok, detail = False, "only an X report can be asked for remotely; a Z report closes the shift on site"
-                else:
+        """Fleet commands that need the register (sync does `sync_now` and `resend` itself): `report`.
+
+        Only an X report may be asked for remotely; nothing that moves money or closes the day is remote.
+        """
+        ok, detail = False, f"unknown command {command!r}"
+        if command == "report":
+            if args.get("kind", "x") != "x":
+                detail = "only an X report can be asked for remotely; a Z report closes the shift on site"
+            else:
+                try:
                     report = self._report("x", None)
                     self.sync.publish_report(report)
-                    detail = f"X report {report['report_id']} sent"
-            else:
-                ok, detail = False, f"unknown command {command!r}"
-        except Exception as exc:
-            log.exception("remote command %s failed", command)
-            ok, detail = False, f"{command} failed: {exc}"
+                    ok, detail = True, f"X report {report['report_id']} sent"
+                except Exception as exc:
+                    log.exception("remote X report failed")
+                    detail = f"report failed: {exc}"
         self.sync.answer_command(command_id, ok, detail)
 
     def after_commit(self: "Register", receipt: dict[str, Any], purpose: str) -> None:  # type: ignore[misc]
