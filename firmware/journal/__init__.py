@@ -10,12 +10,18 @@ Storage design (data_dir/journal/):
   are sealed: immutable, indexed by `seg-<first>.idx` written in the
   background; the next segment is preallocated in the background as
   `spare.log`, so a roll is one rename and one directory fsync.
-- Opening reads the indexes of sealed segments (checking each segment's
-  CRC when `verify`), and scans only the last segment: a torn tail
-  (truncated, zero-filled or garbage last record) is dropped and reported in
-  `journal.recovery`; a bad record with a good one after it, or a bad sealed
-  segment, raises JournalCorrupt naming file and offset, and nothing is
-  changed. Memory holds offsets and the sale_id index, never the receipts.
+- Opening reads the indexes of sealed segments and scans only the last
+  segment: a torn tail (truncated, zero-filled or garbage last record) is
+  dropped and reported in `journal.recovery`; a bad record with a good one
+  after it raises JournalCorrupt naming file and offset, and nothing is
+  changed. Sealed segments' CRCs are checked by a background verifier after
+  open (verifier.py; damage becomes `journal.alarms`, reads of a damaged
+  receipt raise JournalCorrupt), or before returning with `verify=True`.
+  Memory holds offsets and the sale_id index, never the receipts.
+- Retention (archive.py): `archive_confirmed(older_than)` moves sealed
+  segments whose receipts are all confirmed and old enough to
+  `seg-<first>.log.gz` listed in `archive.json`; they stay readable by seq
+  and id, and seqs and the hash chain carry on across them.
 - `delivery.log`: delivery marks, group-committed by a writer thread (one
   fsync for many marks), compacted to a snapshot by that thread.
 - `state.log`: TinyDB's small tables (state records), logged as changed
@@ -30,8 +36,9 @@ table a constant-time append. Every file operation goes through an
 injectable `fileops.FileOps`, which the fault-injection tests replace.
 """
 
+from firmware.journal.archive import ArchiveResult
 from firmware.journal.delivery import CONFIRMED, DELIVERED, PENDING, QUARANTINED
 from firmware.journal.fileops import FileOps
 from firmware.journal.journal import DeliverySummary, Journal
 
-__all__ = ["Journal", "DeliverySummary", "FileOps", "PENDING", "DELIVERED", "CONFIRMED", "QUARANTINED"]
+__all__ = ["Journal", "ArchiveResult", "DeliverySummary", "FileOps", "PENDING", "DELIVERED", "CONFIRMED", "QUARANTINED"]
