@@ -1,6 +1,6 @@
 """UI benchmark: frame time idle and under a journal backlog, scan-to-cart latency, start-up to the login screen.
 
-Run: .venv/bin/python bench/ui_bench.py [--items 50000] [--receipts 20000] [--frames 2000]
+Run: .venv/bin/python bench/ui_bench.py [--items 50000] [--receipts 20000] [--frames 2000] [--scans 1000]
 Headless (SDL dummy video driver); prints figures measured in this run, with the targets
 (a Pi 4 is 5-7x slower than a dev machine: frame p99 < 4 ms, scan-to-cart p99 < 2 ms, start < 1.5 s).
 """
@@ -8,6 +8,7 @@ Headless (SDL dummy video driver); prints figures measured in this run, with the
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -124,6 +125,7 @@ def main() -> None:
     ap.add_argument("--receipts", type=int, default=20000, help="journaled receipts before start-up (100000 is slow to build)")
     ap.add_argument("--frames", type=int, default=2000)
     ap.add_argument("--backlog", type=int, default=10000)
+    ap.add_argument("--scans", type=int, default=1000)
     ap.add_argument("--backlog-seconds", type=float, default=20.0, help="stop measuring the backlog after this long")
     args = ap.parse_args()
 
@@ -143,14 +145,16 @@ def main() -> None:
           f"{'  OK' if max(starts) < 1.5 else '  OVER target 1.5 s'}")
     print(f"   best run: {best[1]}")
 
-    from ui.app import App
     import pygame
+
+    from ui.app import App, freeze_startup_heap
 
     cfg = demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"})
     reg = bootstrap(cfg, demo_pins=pins, with_sync=False)
     clock = ManualClock()
     app = App(reg, headless=True, clock=clock, sound=False)
     app.step([])
+    freeze_startup_heap()  # as run_app does after its first frame
     reg.login("c1", pins["c1"])
     barcodes = [bc for item in reg.catalog.items if not item.weighed for bc in item.barcodes][:40]
     for code in barcodes[:5]:
@@ -182,20 +186,60 @@ def main() -> None:
     print(f"   (no sync service in this tree yet: the backlog is journal commits with fsync in a background thread,"
           f" {done[0] / (time.perf_counter() - t):.0f}/s)")
 
-    lat = []
     keys = {c: getattr(pygame, f"K_{c}") for c in "0123456789"}
-    for i in range(500):
-        if i % 20 == 0 and reg.view().lines:
-            reg.park()  # keep carts shop-sized (20 lines)
-        code = barcodes[i % len(barcodes)]
-        evs = [pygame.event.Event(pygame.KEYDOWN, key=keys[c], unicode=c) for c in code]
-        evs.append(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r"))
-        before = reg.view().revision
-        t = time.perf_counter()
-        app.step(evs)
-        lat.append((time.perf_counter() - t) * 1000)
-        assert reg.view().revision != before
-    print(fmt("scan (wedge keys) to cart redrawn", lat, 2.0))
+    parts: dict[str, list[float]] = {}
+
+    def timed(obj: object, name: str, part: str) -> None:
+        inner = getattr(obj, name)
+
+        def wrapper(*a: object, **k: object) -> object:
+            t0 = time.perf_counter()
+            try:
+                return inner(*a, **k)
+            finally:
+                parts.setdefault(part, []).append((time.perf_counter() - t0) * 1000)
+
+        setattr(obj, name, wrapper)
+
+    timed(reg, "scan", "register: scan command")
+    timed(reg, "_build_view", "register: view rebuilt")
+    timed(app, "_render", "ui: regions redrawn")
+    timed(app.input, "map", "ui: keys mapped (wedge)")
+
+    cpu: list[float] = []
+
+    def scans(n: int) -> list[float]:
+        lat = []
+        cpu.clear()
+        for v in parts.values():
+            v.clear()
+        for i in range(n):
+            if i % 20 == 0 and reg.view().lines:
+                reg.park()  # keep carts shop-sized (20 lines)
+            code = barcodes[i % len(barcodes)]
+            evs = [pygame.event.Event(pygame.KEYDOWN, key=keys[c], unicode=c) for c in code]
+            evs.append(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r"))
+            before = reg.view().revision
+            t, c = time.perf_counter(), time.thread_time()
+            app.step(evs)
+            lat.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.thread_time() - c) * 1000)
+            assert reg.view().revision != before
+        return lat
+
+    cart = app.current.cart
+    gc.unfreeze()
+    scans(50)
+    print(fmt("scan to cart redrawn, start-up heap not frozen", scans(args.scans), 2.0))
+    freeze_startup_heap()  # what run_app does after the first frame
+    scans(50)
+    painted = cart.painted
+    print(fmt("scan (wedge keys) to cart redrawn", scans(args.scans), 2.0))
+    print(fmt("   same, CPU time of the UI thread (no preemption)", cpu, 2.0))
+    print(f"   cart rows painted per scan: {(cart.painted - painted) / args.scans:.2f} of {cart.per_page} shown"
+          " (the others are moved with Surface.scroll or left alone)")
+    for part, ms in parts.items():
+        print(fmt(f"   {part}", ms))
     print(f"text cache: {len(__import__('ui.text', fromlist=['TEXT']).TEXT)} surfaces")
     reg.shutdown()
 

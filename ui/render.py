@@ -23,6 +23,11 @@ class Renderer:
 
     _keys: dict[str, Hashable | object]
 
+    @property
+    def background(self: "App") -> pygame.Surface:  # type: ignore[misc]
+        """The static screen under the regions (incremental regions clear their own parts from it)."""
+        return self._bg
+
     def _invalidate(self: "App", rect: Rect) -> None:  # type: ignore[misc]
         """Take the press highlight off `rect`: background back, regions under it redrawn."""
         self.display.blit(self._bg, rect, rect)
@@ -64,11 +69,15 @@ class Renderer:
         self._regions = self.topbar.regions() + layer.regions()
         for r in self._regions:
             k = r.key()
-            if keys.get(r.name, MISSING) == k:
+            before = keys.get(r.name, MISSING)
+            if before == k:
                 continue
             keys[r.name] = k
             self.display.set_clip(r.rect)
-            self.display.blit(self._bg, r.rect, r.rect)
+            if r.forget is None or before is MISSING:
+                self.display.blit(self._bg, r.rect, r.rect)
+                if r.forget is not None:
+                    r.forget()
             try:
                 r.draw(self.display, r.rect)
             finally:

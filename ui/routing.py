@@ -76,6 +76,10 @@ class ScreenRouting:
             self.current.layout(self.current.area)
         self._full = True
 
+    def redraw(self: "App") -> None:  # type: ignore[misc]
+        """Paint the whole screen from scratch on the next frame."""
+        self._full = True
+
     def open_status(self: "App") -> None:  # type: ignore[misc]
         self.override = "status"
 

@@ -77,8 +77,8 @@ class TopBar:
         else:
             label(surf, "Online", r.center, size, theme.OK, "center", r.w - 8)
 
-    def _clock_key(self) -> str:
-        return self.app.local_now().strftime("%H:%M")
+    def _clock_key(self) -> int:
+        return int(self.app.clock.now().timestamp() // 60)  # the minute, without formatting a time every frame
 
     def _draw_clock(self, surf: pygame.Surface, r: Rect) -> None:
-        label(surf, self._clock_key(), r.center, self.app.metrics.font("label"), theme.TEXT, "center")
+        label(surf, self.app.local_now().strftime("%H:%M"), r.center, self.app.metrics.font("label"), theme.TEXT, "center")

@@ -96,17 +96,50 @@ def test_scrolling_stays_inside_the_cart_and_a_new_item_brings_the_newest_line_b
     assert cart.offset == 13 - cart.per_page and "line:13" in app.buttons()
 
 
-def test_adding_a_line_renders_only_the_new_row_and_the_one_that_stops_flashing(fake, clock):
+def cart_pixels(app: App) -> bytes:
+    rect = app.current.cart.rect
+    return pygame.image.tobytes(app.display.subsurface(rect), "RGB")
+
+
+def test_a_scan_into_a_full_cart_paints_two_rows_and_the_screen_matches_a_full_redraw(fake, clock):
     app = selling(fake, clock, 10)
+    for n in range(11, 15):  # four scans, the window moving down each time
+        cart = app.current.cart
+        before = cart.painted
+        fake.set(lines=lines(n), flash_line=n)
+        dirty = app.step([])
+        assert "line:%d" % n in app.buttons() and any(r.colliderect(cart.rect) for r in dirty)
+        assert cart.painted - before <= 2  # the new line, and the one that stopped flashing; the rest moved
+        incremental = cart_pixels(app)
+        app.redraw()  # everything from scratch
+        app.step([])
+        assert cart_pixels(app) == incremental
     cart = app.current.cart
-    before = cart.rendered
-    fake.set(lines=lines(11), flash_line=11)
-    dirty = app.step([])
-    assert "line:11" in app.buttons() and any(r.colliderect(cart.rect) for r in dirty)
-    assert cart.rendered - before <= 2  # line 11 (flashing) and line 10 (no longer flashing); others are blitted
-    before = cart.rendered
-    tap(app, "line:9")  # selecting re-renders just that row
-    assert cart.rendered - before == 1
+    before = cart.painted
+    app.current.select(12)  # what a tap on the row does (the tap itself also takes its highlight off)
+    app.step([])
+    assert cart.painted - before == 1
+    finger_drag(app, app.buttons()["line:12"].center, 2 * cart.row_h + 4)  # a drag moves pixels, paints the rest
+    incremental = cart_pixels(app)
+    app.redraw()
+    app.step([])
+    assert cart_pixels(app) == incremental
+
+
+def test_a_shorter_cart_and_an_empty_one_clear_their_old_rows(fake, clock):
+    app = selling(fake, clock, 4)
+    fake.set(lines=lines(2), flash_line=None)
+    app.step([])
+    shorter = cart_pixels(app)
+    app.redraw()
+    app.step([])
+    assert cart_pixels(app) == shorter
+    fake.set(lines=(), flash_line=None)
+    app.step([])
+    empty = cart_pixels(app)
+    app.redraw()
+    app.step([])
+    assert cart_pixels(app) == empty and "line:1" not in app.buttons()
 
 
 def test_the_manager_receipt_list_scrolls_by_buttons_and_by_drag(clock):

@@ -24,6 +24,9 @@ class Region:
     rect: Rect
     key: Callable[[], Hashable]
     draw: Callable[[pygame.Surface, Rect], None]
+    # Set for a region that repaints only what changed over its own last drawing: the app then does not clear
+    # it before `draw`, except after the background was redrawn, when it clears it and calls `forget()`.
+    forget: Callable[[], None] | None = None
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Hashable
 from typing import Any
 
 import pygame
@@ -14,14 +12,18 @@ from ui.screens.base import Drag, Hot
 from ui.scroll import RowScroll
 from ui.widgets import label
 
+EMPTY = "empty"
+
 
 class CartList:
     """Shows a window of the cart's lines; follows the newest line unless the cashier scrolled.
 
-    Each row is rendered once into its own surface, keyed by what it shows
-    (the line, selected, flashing), so a scan renders only the new or changed
-    row and blits the others: the cost of a cart update does not grow with
-    the text on screen.
+    Drawn incrementally: it remembers what each row slot shows, moves the
+    pixels with `Surface.scroll` when the window moves (a scan into a full
+    cart shifts every row up by one) and repaints only the slots whose line,
+    selection or flash changed. A scan so paints one or two rows, however
+    long the cart. The rows sit on a plain panel, so moved pixels are exactly
+    what a full redraw would paint.
     """
 
     def __init__(self, screen: Any, rect: Rect) -> None:
@@ -31,8 +33,9 @@ class CartList:
         self.scroller = RowScroll(self.row_h, max(1, rect.h // self.row_h))
         self.per_page = self.scroller.per_page
         self.pinned = False
-        self.rendered = 0  # rows rendered (cache misses), for tests and the benchmark
-        self._rows: OrderedDict[Hashable, pygame.Surface] = OrderedDict()
+        self.painted = 0  # rows painted (not moved), for tests and the benchmark
+        self._slots: list[object] = []  # what each slot on screen shows now
+        self._top = 0  # the offset the slots were painted at
         self._hots_key: object = None
 
     @property
@@ -57,6 +60,10 @@ class CartList:
     def drags(self) -> list[Drag]:
         return [Drag(self.rect, self.drag, self.scroller.end_drag)]
 
+    def forget(self) -> None:
+        """The region was cleared to the background: nothing of ours is on screen."""
+        self._slots = []
+
     def _window(self, lines: tuple[Any, ...]) -> tuple[Any, ...]:
         s = self.scroller
         s.fit(len(lines))
@@ -68,24 +75,46 @@ class CartList:
                 s.to(idx)
         return lines[s.offset:s.offset + s.per_page]
 
+    def _slot(self, r: Rect, i: int) -> Rect:
+        """Slot `i`'s area; the bottom one reaches the region's foot, where the '4-9 of 15' note goes."""
+        top = r.y + i * self.row_h
+        return Rect(r.x, top, r.w, (r.bottom if i == self.per_page - 1 else top + self.row_h) - top)
+
+    def _clear(self, surf: pygame.Surface, area: Rect) -> None:
+        surf.blit(self.screen.app.background, area, area)
+
     def draw(self, surf: pygame.Surface, r: Rect) -> None:
-        screen, m = self.screen, self.screen.m
-        view = screen.view
-        lines = view.lines
+        screen = self.screen
+        lines = screen.view.lines
         if not lines:
-            label(surf, "Cart is empty", r.center, m.font("label"), theme.MUTED, "center")
-            screen.set_hot("cart", [])
-            self._hots_key = None
+            if self._slots != [EMPTY]:
+                self._clear(surf, r)
+                label(surf, "Cart is empty", r.center, screen.m.font("label"), theme.MUTED, "center")
+                self._slots = [EMPTY]
+                screen.set_hot("cart", [])
+                self._hots_key = None
             return
-        flash = view.flash_line if screen.flashing() else None
+        if self._slots == [EMPTY]:
+            self._clear(surf, r)
+            self._slots = []
+        flash = screen.view.flash_line if screen.flashing() else None
         shown = self._window(lines)
-        y = r.y
-        for ln in shown:
-            surf.blit(self._row(ln, ln.line_no == screen.selected, ln.line_no == flash, r.w), (r.x, y))
-            y += self.row_h
         more = self.scroller.more()
-        if more:
-            label(surf, more, (r.right - 4, r.bottom - 2), m.font("small"), theme.MUTED, "bottomright")
+        wanted = [(ln, ln.line_no == screen.selected, ln.line_no == flash, more if i == self.per_page - 1 else "")
+                  for i, ln in enumerate(shown)]
+        self._move(surf, r, self.offset - self._top)
+        self._top = self.offset
+        for i, want in enumerate(wanted):
+            if i < len(self._slots) and self._slots[i] == want:
+                continue
+            self._paint(surf, self._slot(r, i), *want)
+            if i < len(self._slots):
+                self._slots[i] = want
+            else:
+                self._slots.append(want)
+        for i in range(len(wanted), len(self._slots)):  # the cart got shorter
+            self._clear(surf, self._slot(r, i))
+        del self._slots[len(wanted):]
         hots_key = (r.topleft, tuple(ln.line_no for ln in shown))
         if hots_key != self._hots_key:  # taps only move when the window does
             self._hots_key = hots_key
@@ -93,25 +122,31 @@ class CartList:
                                         (lambda n=ln.line_no: screen.select(n)), f"line:{ln.line_no}")
                                     for i, ln in enumerate(shown)])
 
-    def _row(self, ln: Any, selected: bool, flashing: bool, width: int) -> pygame.Surface:
-        key = (ln, selected, flashing, width)
-        surf = self._rows.get(key)
-        if surf is not None:
-            self._rows.move_to_end(key)
-            return surf
-        self.rendered += 1
-        surf = pygame.Surface((width, self.row_h - 2)).convert()
-        surf.fill(theme.PANEL)
-        row = surf.get_rect()
+    def _move(self, surf: pygame.Surface, r: Rect, rows: int) -> None:
+        """The window moved down by `rows` (up when negative): shift the pixels, keep what still shows."""
+        if not rows or not self._slots:
+            return
+        n = len(self._slots)
+        if abs(rows) >= n:
+            self._slots = [None] * n
+            return
+        clip = surf.get_clip()
+        surf.set_clip(Rect(r.x, r.y, r.w, n * self.row_h).clip(clip))
+        surf.scroll(0, -rows * self.row_h)
+        surf.set_clip(clip)
+        self._slots = self._slots[rows:] + [None] * rows if rows > 0 else [None] * -rows + self._slots[:rows]
+
+    def _paint(self, surf: pygame.Surface, slot: Rect, ln: Any, selected: bool, flashing: bool, more: str) -> None:
+        self.painted += 1
+        self._clear(surf, slot)
+        row = Rect(slot.x, slot.y, slot.w, self.row_h - 2)
         if selected:
             pygame.draw.rect(surf, theme.SELECT, row, border_radius=4)
         elif flashing:
             pygame.draw.rect(surf, theme.FLASH, row, border_radius=4)
         self._draw_row(surf, row, ln)
-        self._rows[key] = surf
-        while len(self._rows) > 4 * self.per_page + 8:
-            self._rows.popitem(last=False)
-        return surf
+        if more:
+            label(surf, more, (slot.right - 4, slot.bottom - 2), self.screen.m.font("small"), theme.MUTED, "bottomright")
 
     def _draw_row(self, surf: pygame.Surface, row: Rect, ln: Any) -> None:
         m, money = self.screen.m, self.screen.app.money

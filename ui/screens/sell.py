@@ -91,7 +91,7 @@ class SellScreen(Screen):
     def regions(self) -> list[Region]:
         return [
             Region("sell.msg", self.r_msg, self._msg_key, self._draw_msg),
-            Region("sell.cart", self.cart.rect, self._cart_key, self.cart.draw),
+            Region("sell.cart", self.cart.rect, self._cart_key, self.cart.draw, self.cart.forget),
             Region("sell.totals", self.r_totals, lambda: (self.view.totals, self.view.customer_code), self._draw_totals),
             Region("sell.entry", self.r_entry, lambda: (self.entry.text, self.selected), self._draw_entry),
         ]
