@@ -116,36 +116,33 @@ def _publish_refused(reg: "Register", event: Any) -> None:
     reg._changed()
 
 
-def _catalog_received(reg: "Register", event: Any) -> None:
-    """Sync validated and stored a newer catalog; swap the in-memory one."""
+def _swap_in(reg: "Register", event: Any, what: str, current: Any, build: Any, store: Any) -> Any | None:
+    """Sync validated and stored a newer catalog or roster: build it and return it (None when older or bad)."""
     payload = event.payload
-    if int(payload.get("version", -1)) <= reg.catalog.version:
-        return
+    if int(payload.get("version", -1)) <= current.version:
+        return None
     try:
-        catalog = Catalog.from_payload(payload)
+        fresh = build(payload)
     except Exception as exc:
-        log.error("catalog version %s rejected: %s", payload.get("version"), exc)
-        return
-    catalog_store(reg.config.device.data_dir).apply(payload)  # no-op when sync stored it already
-    reg.catalog = catalog
-    log.info("catalog version %s in use (%d items)", catalog.version, len(catalog))
-    _note(reg, "info", "New prices and items loaded")
+        log.error("%s version %s rejected: %s", what, payload.get("version"), exc)
+        return None
+    store(reg.config.device.data_dir).apply(payload)  # a no-op when sync stored it already
+    log.info("%s version %s in use", what, payload.get("version"))
+    return fresh
+
+
+def _catalog_received(reg: "Register", event: Any) -> None:
+    catalog = _swap_in(reg, event, "catalog", reg.catalog, Catalog.from_payload, catalog_store)
+    if catalog is not None:
+        reg.catalog = catalog
+        _note(reg, "info", "New prices and items loaded")
 
 
 def _clerks_received(reg: "Register", event: Any) -> None:
-    """Sync validated and stored a newer clerk roster; swap the in-memory one."""
-    payload = event.payload
-    if int(payload.get("version", -1)) <= reg.roster.version:
-        return
-    try:
-        roster = Roster.from_payload(payload)
-    except Exception as exc:
-        log.error("clerk list version %s rejected: %s", payload.get("version"), exc)
-        return
-    clerk_store(reg.config.device.data_dir).apply(payload)
-    reg.roster = roster
-    log.info("clerk list version %s in use (%d clerks)", roster.version, len(roster.clerks))
-    reg._changed()
+    roster = _swap_in(reg, event, "clerk list", reg.roster, Roster.from_payload, clerk_store)
+    if roster is not None:
+        reg.roster = roster
+        reg._changed()
 
 
 def _command_received(reg: "Register", event: Any) -> None:
