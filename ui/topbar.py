@@ -70,7 +70,7 @@ class TopBar:
         size = self.app.metrics.font("body")
         if not v.sync.online:
             pygame.draw.rect(surf, theme.BANNER, r, border_radius=4)
-            text = "OFFLINE: keep selling, receipts are kept" + (f" ({v.sync.pending} to send)" if v.sync.pending else "")
+            text = f"OFFLINE · {v.sync.pending} to send later" if v.sync.pending else "OFFLINE · keep selling"
             label(surf, text, r.center, size, theme.TEXT, "center", r.w - 8)
         elif v.warnings:
             label(surf, v.warnings[0], r.center, size, theme.WARN, "center", r.w - 8)

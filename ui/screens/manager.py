@@ -159,6 +159,8 @@ class ManagerScreen(Screen):
             if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
                 continue
             name = key.replace("_", " ")
+            if isinstance(value, str) and key.endswith("_at"):
+                value = self._when(value)
             if isinstance(value, int) and any(w in key for w in ("total", "cash", "amount", "sales", "refund", "tax",
                                                                     "card", "account", "float", "paid", "diff", "over")):
                 out.append((name, self.app.money(value)))
@@ -168,8 +170,18 @@ class ManagerScreen(Screen):
             if isinstance(value, dict):
                 for k, v in value.items():
                     if isinstance(v, int) and not isinstance(v, bool):
-                        out.append((f"{key.replace('_', ' ')}: {k}", self.app.money(v) if "count" not in k else str(v)))
+                        out.append((f"{key.replace('_', ' ')}: {k.replace('_', ' ')}", self.app.money(v) if "count" not in k else str(v)))
         return out
+
+    @staticmethod
+    def _when(stamp: str) -> str:
+        """A journal timestamp as the shop's local day and time."""
+        from firmware.clock import parse_iso_utc
+
+        try:
+            return parse_iso_utc(stamp).astimezone().strftime("%d %b %H:%M")
+        except ValueError:
+            return stamp
 
     # ---- actions -----------------------------------------------------------------------------
     def _refund(self) -> None:
