@@ -57,3 +57,12 @@ def test_headless_demo_runs_offline_prints_the_scanner_pty_and_stops_cleanly(tmp
     assert "Anna PIN 1111" in out.stdout
     assert (data / "journal").is_dir() and (data / "catalog.json").is_file()
     assert "Traceback" not in out.stderr
+
+
+def test_demo_on_a_machine_without_any_display_says_so_and_runs_headless(tmp_path):
+    env = {k: v for k, v in ENV.items() if k not in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run(KASSA + ["demo", "--seconds", "1", "--data-dir", str(tmp_path / "d"),
+                                  "--broker", f"mqtt://127.0.0.1:{free_port()}"],
+                         capture_output=True, text=True, timeout=90, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "no display found here; running headless" in out.stdout

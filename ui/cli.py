@@ -39,11 +39,12 @@ def _display_available() -> bool:
 
     try:
         pygame.display.init()
+        # with no screen at all SDL falls back to its "offscreen" driver: that is not a display either
+        return pygame.display.get_driver() not in ("offscreen", "dummy")
     except pygame.error:
         return False
     finally:
         pygame.display.quit()
-    return True
 
 
 def _fail(message: str, code: int) -> None:
