@@ -12,6 +12,10 @@ from firmware.register.view import DeviceHealth, SyncView
 STALE_AFTER = timedelta(minutes=5)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _moment(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -76,9 +80,9 @@ class HealthBoard:
             hours = int((now - self.offline_since).total_seconds() // 3600)
             out.append(f"Offline for {hours} hours: receipts are safe here, call the technician if this goes on")
         if self.sync.pending > policy.pending_warn_count:
-            out.append(f"{self.sync.pending} receipts waiting to be sent")
+            out.append(f"{_count(self.sync.pending, 'receipt')} waiting to be sent")
         if self.sync.quarantined:
-            out.append(f"{self.sync.quarantined} receipts refused by the fleet: see Status")
+            out.append(f"{_count(self.sync.quarantined, 'receipt')} refused by the fleet: see Status")
         if days_left is not None and days_left < 30:
             out.append(f"Disk space left for about {int(days_left)} days of sales")
         if self.drawer_warning:
