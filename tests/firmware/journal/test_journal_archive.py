@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def test_retention_never_touches_an_unconfirmed_receipt(states):
         deadline = datetime.now() + timedelta(seconds=5)
         while any(not (data / "journal" / (Path(s.path).stem + ".idx")).exists() for s in time_sealed):
             assert datetime.now() < deadline
+            time.sleep(0.002)
         result = j.archive_confirmed(CUTOFF)
         gone = archived_seqs(j)
         for seq, state in enumerate(states, start=1):
