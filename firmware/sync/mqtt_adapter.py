@@ -12,10 +12,12 @@ Design (PITFALLS.md "paho-mqtt 2.x"):
   "unlimited" in paho 2.2, which also spares it a walk over its queue on every
   PUBACK).
 - paho callbacks append events to a deque; after each `loop()` the link
-  thread hands them, then a `Tick`, to the handler. PUBACKs (`Acked`) are
-  the exception: handed over inside paho's callback so the handler can top
-  up its window there (paho then batches the writes). The handler runs on
-  the link thread, may call `publish()`, and must not block for long.
+  thread hands them, then a `Tick`, to the handler. PUBACKs are the
+  exception: handed over inside paho's callback (to `on_ack(mid, ok, reason)`
+  when given, else as `Acked` to the handler) so the sender can top up its
+  window there; paho then writes the new publishes out in one batch at the
+  end of the network round. Handlers run on the link thread, may call
+  `publish()`, and must not block for long.
 - Reconnects wait `Backoff.next()` (full jitter); `wake()` cuts a wait short.
 """
 
@@ -119,9 +121,11 @@ class MqttLink:
     """One MQTT 5 connection kept up on a daemon thread; `handler(event)` runs on that thread."""
 
     def __init__(self, settings: LinkSettings, handler: Callable[[LinkEvent], None], *,
-                 backoff: Backoff | None = None, tick: float = 0.05) -> None:
+                 backoff: Backoff | None = None, tick: float = 0.05,
+                 on_ack: Callable[[int, bool, str], None] | None = None) -> None:
         self.settings = settings
         self.handler = handler
+        self.on_ack = on_ack
         self.backoff = backoff or Backoff()
         self.tick = tick
         self.connected = False
@@ -153,13 +157,13 @@ class MqttLink:
 
     # ---- publishing (link thread only) ----
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int | None:
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> int | None:
         """QoS-1 publish on the live connection; None (and nothing kept anywhere) when the link is down."""
         client = self._client
         if client is None or not self.connected:
             return None
-        info = client.publish(topic, payload, qos=1, retain=retain)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+        info = client.publish(topic, payload, 1, retain)
+        if info.rc:  # MQTT_ERR_SUCCESS is 0
             return None
         return info.mid
 
@@ -179,8 +183,17 @@ class MqttLink:
 
     def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
         # Handed over at once, inside paho's callback: what the handler publishes now is written out in one
-        # batch at the end of this network round instead of one send() per message.
-        self._emit(Acked(mid, not reason.is_failure, str(reason)))
+        # batch at the end of this network round instead of one send() per message. Hot path: one call per
+        # PUBACK, the reason's text only for a failure.
+        failed = reason.value >= 0x80
+        on_ack = self.on_ack
+        if on_ack is None:
+            self._emit(Acked(mid, not failed, str(reason) if failed else "Success"))
+            return
+        try:
+            on_ack(mid, not failed, str(reason) if failed else "Success")
+        except Exception:  # noqa: BLE001 - a bug in handling one PUBACK must not take the link down
+            log.exception("sync PUBACK handler failed")
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self._events.append(Message(msg.topic, msg.payload, bool(msg.retain)))

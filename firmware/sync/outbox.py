@@ -1,12 +1,17 @@
 """The sending side of store-and-forward: the journal's outbox pushed through a bounded QoS-1 window.
 
 Runs on the link thread only. Receipts go out in `seq` order as the journal
-stored them (`journal.payload(seq)`); at most `window` are in flight. A
-PUBACK with a success reason collects the seq for one `mark_delivered` per
-network round (the journal group-commits it); a failure reason is recorded
-with `record_failure` and the seq is retried later, behind the others, until
-the journal quarantines it. On a new connection nothing of the old window is
-assumed: whatever the journal still calls pending goes out again.
+stored them (`journal.payload(seq)`, never re-serialised); at most `window`
+are in flight. The hot path is `on_puback`: it runs inside paho's PUBACK
+callback, records the seq and publishes the next receipt at once (paho
+writes everything queued in one network round out together). Seqs to send
+are fetched from the journal's outbox in batches, so a PUBACK costs no
+journal lock. A success reason collects the seq for one `mark_delivered`
+per round (`take_round`; the journal group-commits it); a failure reason is
+recorded with `record_failure` and the seq is retried later, behind the
+others, until the journal quarantines it. On a new connection nothing of
+the old window is assumed: whatever the journal still calls pending goes
+out again.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("kassa.sync.outbox")
+
+PREFETCH = 256  # seqs taken from the journal's outbox per lock
 
 
 @dataclass
@@ -41,27 +48,40 @@ class OutboxSender:
         self.sweep_every = sweep_every
         self.inflight: dict[int, int] = {}  # mid -> seq
         self._inflight_seqs: set[int] = set()
-        self._cursor = 0
+        self._upcoming: deque[int] = deque()  # prefetched pending seqs after those sent, in order
+        self._cursor = 0  # highest seq fetched from the outbox in this pass
         self._next_sweep = 0.0
         self._not_before: dict[int, float] = {}
+        self._round = AckResult()
+        self.live = False  # a connection is up: PUBACKs top the window up
         self.forced: deque[int] = deque()  # `resend` command: sent whatever their delivery state
         self.max_payload: int | None = None  # from the broker's Maximum Packet Size
         self.refused_locally: list[tuple[int, str]] = []
 
     def reset(self, window: int | None = None, max_packet: int | None = None) -> None:
-        """A new connection (or none): forget the old window, start again from the oldest pending receipt."""
+        """A new connection (window given) or none: forget the old window, start again from the oldest pending."""
         if window is not None:
             self.window = max(1, window)
             # a packet over the broker's limit gets the connection closed (a protocol error), so never send one
             self.max_payload = max_packet - 256 if max_packet else None
+        self.live = window is not None
         self.inflight.clear()
         self._inflight_seqs.clear()
-        self._cursor = 0
+        self.rescan()
 
     def rescan(self) -> None:
         """Receipts before the cursor became pending again (resend, retry): look from the start."""
+        self._upcoming.clear()
         self._cursor = 0
         self._next_sweep = 0.0
+
+    def take_round(self) -> AckResult:
+        """What the PUBACKs since the last call did (delivered seqs, refusals), to record in the journal."""
+        result, self._round = self._round, AckResult()
+        if self.refused_locally:
+            result.refused += self.refused_locally
+            self.refused_locally = []
+        return result
 
     def _send(self, seq: int) -> bool:
         payload = self.journal.payload(seq)
@@ -77,44 +97,67 @@ class OutboxSender:
         self._inflight_seqs.add(seq)
         return True
 
+    def _prefetch(self, now: float) -> bool:
+        """Take the next pending seqs from the journal; False when there are none (for now)."""
+        seqs = self.journal.outbox(after_seq=self._cursor, limit=max(PREFETCH, self.window))
+        if seqs:
+            self._cursor = seqs[-1]
+            self._upcoming.extend(seqs)
+            return True
+        if self._cursor == 0 or now < self._next_sweep:
+            return False
+        # pending receipts behind the cursor (refused earlier, or marked pending again), once per sweep_every
+        self._cursor, self._next_sweep = 0, now + self.sweep_every
+        return self._prefetch(now)
+
     def fill(self) -> int:
         """Publish until the window is full or nothing is left; returns how many went out."""
         sent = 0
-        while self.forced and len(self.inflight) < self.window:
+        inflight, window = self.inflight, self.window
+        while self.forced and len(inflight) < window:
             seq = self.forced[0]
             if seq not in self._inflight_seqs and not self._send(seq):
                 return sent
             self.forced.popleft()
             sent += 1
+        if len(inflight) >= window:
+            return sent
         now = self.monotonic()
-        swept = False
-        while len(self.inflight) < self.window:
-            seqs = self.journal.outbox(after_seq=self._cursor, limit=self.window - len(self.inflight))
-            if not seqs:
-                if self._cursor == 0 or swept or now < self._next_sweep:
+        upcoming = self._upcoming
+        while len(inflight) < window:
+            if not upcoming:
+                if not self._prefetch(now):
                     break
-                # pending receipts behind the cursor (refused earlier, or marked pending again)
-                self._cursor, swept, self._next_sweep = 0, True, now + self.sweep_every
                 continue
-            for seq in seqs:
-                self._cursor = seq
-                if seq in self._inflight_seqs or self._not_before.get(seq, 0.0) > now:
-                    continue
-                if not self._send(seq):
-                    return sent
-                sent += 1
+            seq = upcoming.popleft()
+            if seq in self._inflight_seqs or (self._not_before and self._not_before.get(seq, 0.0) > now):
+                continue
+            if not self._send(seq):
+                upcoming.appendleft(seq)
+                return sent
+            sent += 1
         return sent
 
-    def on_ack(self, mid: int, ok: bool, reason: str, result: AckResult) -> bool:
-        """Account for one PUBACK; False when `mid` was not a receipt of this window."""
+    def on_puback(self, mid: int, ok: bool, reason: str) -> bool:
+        """Account for one PUBACK and top the window up; False when `mid` was not a receipt of this window."""
         seq = self.inflight.pop(mid, None)
         if seq is None:
             return False
         self._inflight_seqs.discard(seq)
         if ok:
-            result.delivered.append(seq)
-            self._not_before.pop(seq, None)
+            self._round.delivered.append(seq)
+            if self._not_before:
+                self._not_before.pop(seq, None)
+            if self.live:
+                upcoming = self._upcoming
+                if upcoming and not self.forced and not self._not_before:
+                    seq = upcoming.popleft()  # the common case, without fill()'s checks
+                    if seq in self._inflight_seqs or not self._send(seq):
+                        upcoming.appendleft(seq)
+                        self.fill()
+                else:
+                    self.fill()
         else:
-            result.refused.append((seq, reason))
+            self._round.refused.append((seq, reason))
             self._not_before[seq] = self.monotonic() + self.retry_after
         return True

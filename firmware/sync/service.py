@@ -36,14 +36,16 @@ from firmware.stores import catalog_store, clerk_store
 from firmware.sync import events as ev
 from firmware.sync.backoff import Backoff
 from firmware.sync.downlink import apply_versioned
-from firmware.sync.mqtt_adapter import Acked, Connected, Disconnected, LinkEvent, LinkSettings, Message, MqttLink
-from firmware.sync.outbox import AckResult, OutboxSender
+from firmware.sync.mqtt_adapter import (Acked, Connected, Disconnected, LinkEvent, LinkSettings, Message, MqttLink,
+                                        Tick)
+from firmware.sync.outbox import OutboxSender
 from firmware.sync.state import SyncState
 
 log = logging.getLogger("kassa.sync")
 
 REPORT_STATE = "sync_report"  # journal state records: reports not yet PUBACKed
 STALE_AFTER = 300.0
+HOUSEKEEPING_EVERY = 0.05  # s between status, snapshot and event checks on the link thread
 
 
 def _firmware_version() -> str:
@@ -70,11 +72,14 @@ class SyncService:
         self._clerks = clerk_store(data_dir)
         self.status_min_gap = status_min_gap
         settings = LinkSettings.from_config(config, will_topic=self.topics.status, subscriptions=self.topics.downlink)
-        self.link = MqttLink(settings, self._handle, backoff=Backoff(0.5, b.backoff_cap), tick=tick)
-        self.sender = OutboxSender(journal, self._publish_receipt, clock.monotonic, window=b.window,
-                                   retry_after=retry_after)
+        self.link = MqttLink(settings, self._handle, backoff=Backoff(0.5, b.backoff_cap), tick=tick,
+                             on_ack=self._on_ack)
+        receipts_topic = self.topics.receipts
+        publish = self.link.publish
+        self.sender = OutboxSender(journal, lambda payload: publish(receipts_topic, payload), clock.monotonic,
+                                   window=b.window, retry_after=retry_after)
         self._requests: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._round = AckResult()
+        self._next_housekeeping = 0.0
         self._report_mids: dict[int, str] = {}
         self._answers: list[CommandResult] = []
         self._extra: dict[str, Any] = {"firmware_version": _firmware_version()}
@@ -150,23 +155,22 @@ class SyncService:
     def _emit(self, event: Any) -> None:
         self.events.put(event)
 
-    def _publish_receipt(self, payload: bytes) -> int | None:
-        return self.link.publish(self.topics.receipts, payload)
+    def _on_ack(self, mid: int, ok: bool, reason: str) -> None:
+        # inside paho's PUBACK callback: the sender publishes the next receipt from here
+        if not self.sender.on_puback(mid, ok, reason):
+            self._other_ack(Acked(mid, ok, reason))
 
     def _handle(self, event: LinkEvent) -> None:
-        if isinstance(event, Acked):
-            if not self.sender.on_ack(event.mid, event.ok, event.reason, self._round):
-                self._other_ack(event)
-            elif event.ok and self._online:
-                self.sender.fill()  # the next receipt goes out from the PUBACK callback itself
+        if isinstance(event, Tick):
+            self._tick()
+        elif isinstance(event, Acked):
+            self._on_ack(event.mid, event.ok, event.reason)
         elif isinstance(event, Message):
             self._downlink(event)
         elif isinstance(event, Connected):
             self._connected(event)
         elif isinstance(event, Disconnected):
             self._disconnected(event)
-        else:
-            self._tick()
 
     def _connected(self, event: Connected) -> None:
         # paho ignores the broker's Receive Maximum; exceeding it gets us disconnected. Keep room for
@@ -207,18 +211,20 @@ class SyncService:
                         f": report {report_id}" if report_id else "")
 
     def _tick(self) -> None:
+        # after every network round: keep it cheap, the drain runs through here thousands of times a second
         now_mono = self.clock.monotonic()
         self._apply_round(now_mono)
-        while True:
-            try:
-                request = self._requests.get_nowait()
-            except queue.Empty:
-                break
-            request()
+        requests = self._requests
+        while not requests.empty():
+            requests.get()()
         if self._online:
             if now_mono >= self._next_resend_check:
                 self._resend_unconfirmed(now_mono)
-            self.sender.fill()
+            if len(self.sender.inflight) < self.sender.window:
+                self.sender.fill()
+        if now_mono < self._next_housekeeping:
+            return
+        self._next_housekeeping = now_mono + HOUSEKEEPING_EVERY
         if self._undelivered_events and now_mono >= self._next_delivered_event:
             self._emit(ev.ReceiptsDelivered(self._undelivered_events))
             self._undelivered_events = 0
@@ -228,10 +234,9 @@ class SyncService:
             self._publish_status()
 
     def _apply_round(self, now_mono: float) -> None:
-        result, self._round = self._round, AckResult()
-        if self.sender.refused_locally:
-            result.refused += self.sender.refused_locally
-            self.sender.refused_locally = []
+        result = self.sender.take_round()
+        if not result.delivered and not result.refused:
+            return
         now = self.clock.now()
         if result.delivered:
             self.journal.mark_delivered(result.delivered, now)
