@@ -2,89 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from firmware.register.view import ClerkInfo, ItemInfo, LineView as Line, Message as Msg, Outcome, QuickKeyInfo
+from firmware.register.view import RegisterView, SyncView as Sync, TotalsView as Totals
 
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    message: str = ""
-    data: Any = None
+__all__ = ["FakeRegister", "Line", "Msg", "Sync", "Totals", "View", "NOW"]
 
 
-@dataclass(frozen=True)
-class Info:
-    clerk_id: str = ""
-    name: str = ""
-    role: str = "cashier"
-    label: str = ""
-    sku: str = ""
-    price: int = 0
-
-
-@dataclass(frozen=True)
-class Line:
-    line_no: int
-    sku: str
-    name: str
-    qty: int
-    unit_price: int
-    discount: int
-    amount: int
-    voided: bool = False
-
-
-@dataclass(frozen=True)
-class Totals:
-    subtotal: int = 0
-    tax: int = 0
-    total: int = 0
-    paid: int = 0
-    due: int = 0
-    change: int = 0
-    rounding: int = 0
-
-
-@dataclass(frozen=True)
-class Msg:
-    level: str
-    text: str
-    at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Sync:
-    online: bool = True
-    pending: int = 0
-    quarantined: int = 0
-    oldest_pending_at: datetime | None = None
-    last_sync_at: datetime | None = None
-    stale: bool = False
-    fault: str | None = None
-    quarantined_items: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
-class View:
-    revision: int = 0
-    store: str = "S1"
-    register: str = "R1"
-    currency: str = "EUR"
-    phase: str = "login"
-    clerk: Info | None = None
-    lines: tuple[Line, ...] = ()
-    totals: Totals = Totals()
-    tenders: tuple[dict[str, Any], ...] = ()
-    customer_code: str | None = None
-    last_receipt: dict[str, Any] | None = None
-    message: Msg | None = None
-    flash_line: int | None = None
-    sync: Sync = Sync()
-    health: dict[str, Any] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    print_backlog: int = 0
+def View(**fields: Any) -> RegisterView:
+    """The real read model, with defaults for a logged-out, online register."""
+    base: dict[str, Any] = dict(revision=0, store="S1", register="R1", currency="EUR", phase="login", sync=Sync(online=True))
+    base.update(fields)
+    return RegisterView(**base)
 
 
 class FakeRegister:
@@ -93,7 +25,7 @@ class FakeRegister:
     def __init__(self, n_quick: int = 6) -> None:
         self._view = View()
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-        self.items = [Info(label=f"Item {i}", name=f"Item {i}", sku=f"{1000 + i}", price=100 + i * 10) for i in range(n_quick)]
+        self.items = [QuickKeyInfo(label=f"Item {i}", sku=f"{1000 + i}", price=100 + i * 10) for i in range(n_quick)]
         self.changed = False
         self.fail: dict[str, str] = {}
 
@@ -105,20 +37,20 @@ class FakeRegister:
         changed, self.changed = self.changed, False
         return changed
 
-    def view(self) -> View:
+    def view(self) -> RegisterView:
         return self._view
 
-    def clerks(self) -> list[Info]:
-        return [Info("c1", "Anna"), Info("m1", "Maria", "manager")]
+    def clerks(self) -> list[ClerkInfo]:
+        return [ClerkInfo("c1", "Anna", "cashier"), ClerkInfo("m1", "Maria", "manager")]
 
     def demo_pins(self) -> dict[str, str]:
         return {"c1": "1111", "m1": "9999"}
 
-    def quick_keys(self) -> list[Info]:
+    def quick_keys(self) -> list[QuickKeyInfo]:
         return self.items
 
-    def search(self, text: str, limit: int = 20) -> list[Info]:
-        return [i for i in self.items if text.lower() in i.name.lower()][:limit]
+    def search(self, text: str, limit: int = 20) -> list[ItemInfo]:
+        return [ItemInfo(k.sku, k.label, k.price) for k in self.items if text.lower() in k.label.lower()][:limit]
 
     def recent_receipts(self, limit: int = 20) -> list[dict[str, Any]]:
         return []
@@ -132,7 +64,7 @@ class FakeRegister:
             if name in self.fail:
                 return Outcome(False, self.fail[name])
             if name == "login":
-                self.set(phase="sell", clerk=Info("c1", "Anna"))
+                self.set(phase="sell", clerk=ClerkInfo("c1", "Anna", "cashier"))
             return Outcome(True, "")
 
         return command
