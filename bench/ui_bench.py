@@ -57,16 +57,16 @@ def make_data(data: Path, items: int, receipts: int) -> dict[str, str]:
     payload = dict(payload, items=base + extra, version=int(payload.get("version", 1)) + 1)
     catalog_store(data).apply(payload)
     if receipts:
-        commit_receipts(data / "journal", receipts, SystemClock())
+        commit_receipts(data, receipts, SystemClock())
     return pins
 
 
-def commit_receipts(journal_dir: Path, n: int, clock: object, stop: threading.Event | None = None,
+def commit_receipts(data_dir: Path, n: int, clock: object, stop: threading.Event | None = None,
                     done: list[int] | None = None) -> None:
     from firmware.domain.receipt import finalize
     from firmware.journal import Journal
 
-    journal = Journal.open(journal_dir, store="DEMO", register="R1", clock=clock)
+    journal = Journal.open(data_dir, store="DEMO", register="R1", clock=clock)
     try:
         for i in range(n):
             if stop is not None and stop.is_set():

@@ -116,13 +116,15 @@ def bootstrap(
     with_sync: bool = True,
     demo_pins: dict[str, str] | None = None,
     ntp_synced: Any = None,
+    journal_options: dict[str, Any] | None = None,
 ) -> Register:
     """Open the journal, load catalog and clerks, build hardware and sync, and return the register."""
     clock = clock or SystemClock()
     events = events if events is not None else queue.Queue()
     data_dir = Path(config.device.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    journal = Journal.open(data_dir / "journal", store=config.device.store, register=config.device.register, clock=clock)
+    journal = Journal.open(data_dir, store=config.device.store, register=config.device.register, clock=clock,
+                           **(journal_options or {}))
     for sentence in getattr(journal, "recovery", []) or []:
         log.warning("journal recovery: %s", sentence)
     try:

@@ -65,12 +65,15 @@ def _snapshot(data_dir: Path, into: Path) -> None:
 
 
 @contextmanager
-def open_journal(config: Config, *, live: bool | None = None) -> Iterator[Journal]:
-    """The journal (in place when the register is stopped, else a snapshot); closed on exit."""
+def open_journal(config: Config, *, live: bool | None = None, verify: bool = False) -> Iterator[Journal]:
+    """The journal (in place when the register is stopped, else a snapshot); closed on exit.
+
+    `verify=True` checks every sealed segment's checksums before returning (the self-test's journal health).
+    """
     live = service_active() if live is None else live
     data_dir = Path(config.device.data_dir)
     kw = dict(store=config.device.store, register=config.device.register, clock=SystemClock(), create=False,
-              freeze_gc=False)
+              freeze_gc=False, verify=verify)
     if not live:
         journal = Journal.open(data_dir, **kw)  # type: ignore[arg-type]
         try:

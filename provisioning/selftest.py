@@ -86,7 +86,7 @@ def journal_check(config: Config) -> Check:
     if not journal_exists(config):
         return Check("journal", None, "no journal yet; `kassa run` creates it on first start")
     try:
-        with open_journal(config) as journal:
+        with open_journal(config, verify=True) as journal:
             health = journal.health()
             summary = journal.summary()
             recovery = list(journal.recovery)

@@ -85,6 +85,9 @@ class HealthBoard:
             out.append(f"{_count(self.sync.quarantined, 'receipt')} refused by the fleet: see Status")
         if days_left is not None and days_left < 30:
             out.append(f"Disk space left for about {int(days_left)} days of sales")
+        journal = self.devices.get("journal")
+        if journal is not None and journal.state == "damaged":
+            out.append("The sales journal reports damage: keep selling, and call the technician today")
         if self.drawer_warning:
             out.append(self.drawer_warning)
         return tuple(out)

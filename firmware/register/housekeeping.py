@@ -1,8 +1,9 @@
-"""Slow, periodic checks off the UI thread: journal health (free disk, days of space left) as events.
+"""Slow, periodic journal work off the UI thread: health (free disk, days left, alarms) and retention.
 
-`journal.health()` reads recent receipts from disk to estimate the daily rate;
-it must never run inside a frame, so a daemon thread measures and posts
-`JournalHealthMeasured` to the register's queue.
+`journal.health()` reads recent receipts to estimate the daily rate, and
+`archive_confirmed` compresses and prunes old, fleet-confirmed segments; both
+must never run inside a frame or on the commit path, so a daemon thread does
+them and posts `JournalHealthMeasured` / `JournalArchived` to the register.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -21,26 +23,50 @@ class JournalHealthMeasured:
     free_bytes: int
     days_left: float | None
     receipts_per_day: float
+    alarm: str | None = None
+
+
+@dataclass(frozen=True)
+class JournalArchived:
+    receipts: int
+    first_seq: int | None
+    last_seq: int | None
+    bytes_freed: int
 
 
 class Housekeeper:
-    """Measures journal health now and then every `interval` seconds until stopped."""
+    """Measures journal health and archives confirmed receipts older than `retention_days`, every `interval` s."""
 
-    def __init__(self, journal: Any, events: "queue.Queue[Any]", interval: float = 600.0) -> None:
+    def __init__(self, journal: Any, events: "queue.Queue[Any]", clock: Any, retention_days: int,
+                 interval: float = 600.0) -> None:
         self._journal = journal
         self._events = events
+        self._clock = clock
+        self._retention = timedelta(days=retention_days)
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kassa-housekeeping", daemon=True)
         self._thread.start()
 
+    def run_once(self) -> None:
+        """Archive what the retention policy allows, then measure; each failure is logged, never raised."""
+        try:
+            done = self._journal.archive_confirmed(self._clock.now() - self._retention)
+            if done.receipts:
+                log.info("archived %d confirmed receipts (seq %s..%s), %d bytes freed",
+                         done.receipts, done.first_seq, done.last_seq, done.bytes_freed)
+                self._events.put(JournalArchived(done.receipts, done.first_seq, done.last_seq, done.bytes_freed))
+        except Exception:
+            log.exception("journal retention run failed; nothing was pruned")
+        try:
+            h = self._journal.health()
+            self._events.put(JournalHealthMeasured(h["free_bytes"], h["days_left"], h["receipts_per_day"], h.get("alarm")))
+        except Exception:
+            log.exception("journal health check failed")
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                h = self._journal.health()
-                self._events.put(JournalHealthMeasured(h["free_bytes"], h["days_left"], h["receipts_per_day"]))
-            except Exception:
-                log.exception("journal health check failed")
+            self.run_once()
             self._stop.wait(self._interval)
 
     def stop(self) -> None:

@@ -79,7 +79,7 @@ class Register(backoffice.BackOffice):
         self._ntp_synced = ntp_synced
         self.board = HealthBoard()
         self._committer = Committer(journal, config.device.register, events)
-        self._housekeeper = Housekeeper(journal, events)
+        self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days)
         self._clerk: Clerk | None = None
         self._sale: Sale | None = None
         self._phase = "login"
@@ -125,7 +125,10 @@ class Register(backoffice.BackOffice):
                     self._on_commit_failed(event)
                 elif isinstance(event, JournalHealthMeasured):
                     self._days_left = event.days_left
-                    self.board.set_device("journal", True, "ok", f"{event.free_bytes // 1_000_000} MB free")
+                    if event.alarm:
+                        self.board.set_device("journal", False, "damaged", event.alarm)
+                    else:
+                        self.board.set_device("journal", True, "ok", f"{event.free_bytes // 1_000_000} MB free")
                     self._changed()
                 else:
                     events_in.apply(self, event)
@@ -498,7 +501,8 @@ class Register(backoffice.BackOffice):
     def _on_committed(self, event: ReceiptCommitted) -> None:
         receipt = event.receipt
         log.info("receipt %s committed (%s)", receipt["receipt_id"], receipt["kind"])
-        self.board.set_device("journal", True, "ok")
+        if self.board.devices["journal"].state != "damaged":
+            self.board.set_device("journal", True, "ok")
         self._last_created_at = max(self._last_created_at or "", receipt.get("created_at", ""))
         if event.purpose == "sale":
             self._last_receipt = receipt

@@ -26,9 +26,9 @@ class RegisterRig:
         self.register = bootstrap(config, clock=self.clock, with_sync=False, demo_pins=pins, **kwargs)
         return self.register
 
-    def restart(self):
+    def restart(self, **kwargs):
         self.register.shutdown()
-        return self.start()
+        return self.start(**kwargs)
 
     def stop(self):
         if self.register is not None:
