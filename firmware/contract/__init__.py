@@ -12,6 +12,7 @@ from firmware.contract.payloads import (
     Status,
     decode,
     decode_command,
+    decode_json,
     encode,
 )
 from firmware.contract.schemas import MODELS, load_schema, schema_for_topic
@@ -19,6 +20,6 @@ from firmware.contract.topics import DEFAULT_PREFIX, DeviceTopics, ingest_filter
 
 __all__ = [
     "Acks", "Catalog", "Clerks", "Command", "CommandResult", "DEFAULT_PREFIX", "DeviceTopics", "MODELS",
-    "PayloadRejected", "Receipt", "Report", "Status", "decode", "decode_command", "encode", "ingest_filters",
+    "PayloadRejected", "Receipt", "Report", "Status", "decode", "decode_command", "decode_json", "encode", "ingest_filters",
     "load_schema", "parse_topic", "schema_for_topic",
 ]
