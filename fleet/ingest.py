@@ -6,7 +6,9 @@ transaction and commit (durable), then PUBACK each MQTT message (paho
 topic. A crash before the commit loses nothing: the broker redelivers or the
 device re-sends, and `INSERT OR IGNORE` makes a duplicate a no-op. A receipt
 seen again is confirmed again, because the device re-sends exactly those it
-has not seen confirmed. Single-threaded: paho's loop runs in `run()`.
+has not seen confirmed. A technician's self-test message (`.../selftest`) is
+answered on the device's acks topic with its `selftest_id` and no receipt
+ids. Single-threaded: paho's loop runs in `run()`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.clock import iso_utc
-from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report, Status, decode,
-                               decode_json, encode, ingest_filters, parse_topic)
+from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report, Selftest, Status,
+                               decode, decode_json, encode, ingest_filters, parse_topic)
 from firmware.contract.payloads import ResendArgs, ResendCommand
 from fleet.broker import BrokerSettings, connect, make_client
 from fleet.db import FleetDb, Gap, ReceiptRow
@@ -65,6 +67,7 @@ class IngestStats:
     confirmations: int = 0
     resends_requested: int = 0
     batches: int = 0
+    selftests: int = 0
 
 
 @dataclass
@@ -135,6 +138,7 @@ class IngestWorker:
         results: list[tuple[str, bool, str]] = []
         rejects: list[tuple[str, str, int]] = []
         statuses: list[tuple[str, str, dict[str, Any]]] = []
+        selftests: list[tuple[str, str, str]] = []
         for msg in messages:
             parsed = parse_topic(msg.topic, self.opt.prefix)
             try:
@@ -155,19 +159,21 @@ class IngestWorker:
                 elif leaf == "command_results":
                     result = decode(CommandResult, msg.payload)
                     results.append((result.command_id, result.ok, result.detail))
+                elif leaf == "selftest":
+                    selftests.append((store, register, decode(Selftest, msg.payload).selftest_id))
                 else:
                     raise PayloadRejected(f"topic leaf {leaf!r} is not for the fleet")
             except PayloadRejected as exc:
                 rejects.append((msg.topic, str(exc), len(msg.payload)))
                 log.warning("rejected a message on %s: %s", msg.topic, exc)
-        return rows, reports, results, rejects, statuses
+        return rows, reports, results, rejects, statuses, selftests
 
     def flush(self, *, ack: bool = True) -> None:
         """Commit the current batch, then ack its messages and confirm its receipts."""
         messages, self._batch = self._batch.messages, _Batch()
         if not messages:
             return
-        rows, reports, results, rejects, statuses = self._parse(messages)
+        rows, reports, results, rejects, statuses, selftests = self._parse(messages)
         new = self.db.store_batch(rows, reports, results, rejects, statuses, _now_iso())
         self.stats.batches += 1
         self.stats.messages += len(messages)
@@ -188,6 +194,12 @@ class IngestWorker:
             for i in range(0, len(ids), 1000):
                 client.publish(topic, encode(Acks(receipt_ids=ids[i:i + 1000])), qos=1)
                 self.stats.confirmations += 1
+        for store, register, selftest_id in selftests:
+            # the technician's self-test: the answer proves broker, ACL and a live fleet worker end to end
+            client.publish(DeviceTopics(store, register, self.opt.prefix).acks,
+                           encode(Acks(receipt_ids=[], selftest_id=selftest_id)), qos=1)
+            self.stats.selftests += 1
+            log.info("answered self-test %s of %s/%s", selftest_id, store, register)
 
     # ---- gaps ----
 

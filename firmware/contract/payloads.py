@@ -150,11 +150,33 @@ class CommandResult(_Payload):
 
 # ---- fleet -> device ------------------------------------------------------------------------
 
-class Acks(_Payload):
-    """Receipts the fleet has ingested for good."""
+class Selftest(_Payload):
+    """A technician's broker self-test (kassa-provision selftest); the fleet echoes `selftest_id` on acks."""
 
+    MAX_BYTES: ClassVar[int] = 4 * KIB
+    selftest_id: Key
+    client_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    at: Timestamp | None = None
+
+
+class Acks(_Payload):
+    """Receipts the fleet has ingested for good; or, with `selftest_id` and no ids, the answer to a self-test.
+
+    `receipt_ids` is always present; it may be empty only when `selftest_id` is set (an addition to v1:
+    a device that does not know self-tests finds nothing to confirm in it).
+    """
+
+    model_config = ConfigDict(json_schema_extra={
+        "anyOf": [{"properties": {"receipt_ids": {"minItems": 1}}}, {"required": ["selftest_id"]}]})
     MAX_BYTES: ClassVar[int] = 128 * KIB
-    receipt_ids: list[ReceiptId] = Field(min_length=1, max_length=2000)
+    receipt_ids: list[ReceiptId] = Field(max_length=2000)
+    selftest_id: Key | None = None
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "Acks":
+        if not self.receipt_ids and self.selftest_id is None:
+            raise ValueError("receipt_ids is empty and there is no selftest_id")
+        return self
 
 
 class NoArgs(_Part):

@@ -28,10 +28,11 @@ MODELS: dict[str, Any] = {
     "command_result": payloads.CommandResult,
     "catalog": payloads.Catalog,
     "clerks": payloads.Clerks,
+    "selftest": payloads.Selftest,
 }
 _LEAF_TO_SCHEMA = {"receipts": "receipt", "reports": "report", "status": "status", "acks": "acks",
                    "commands": "command", "command_results": "command_result", "catalog": "catalog",
-                   "clerks": "clerks"}
+                   "clerks": "clerks", "selftest": "selftest"}
 
 
 def generate(name: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 DEFAULT_PREFIX = "kassa/v1"
 INGEST_GROUP = "kassa-ingest"
 
-DEVICE_LEAVES = ("receipts", "reports", "status", "acks", "commands", "command_results")
+DEVICE_LEAVES = ("receipts", "reports", "status", "acks", "commands", "command_results", "selftest")
 STORE_LEAVES = ("catalog", "clerks")
 
 
@@ -47,6 +47,11 @@ class DeviceTopics:
         return self._device("command_results")
 
     @property
+    def selftest(self) -> str:
+        """A technician's broker self-test (provisioning.broker_check); the fleet answers on `acks`."""
+        return self._device("selftest")
+
+    @property
     def catalog(self) -> str:
         return f"{self.prefix}/{self.store}/catalog"
 
@@ -61,8 +66,10 @@ class DeviceTopics:
 
 
 def ingest_filters(prefix: str = DEFAULT_PREFIX, group: str = INGEST_GROUP) -> tuple[str, ...]:
-    """Shared-subscription filters of the fleet's ingest workers (receipts, reports, status, command results)."""
-    return tuple(f"$share/{group}/{prefix}/+/+/{leaf}" for leaf in ("receipts", "reports", "status", "command_results"))
+    """Shared-subscription filters of the fleet's ingest workers (receipts, reports, status, command results,
+    self-tests)."""
+    return tuple(f"$share/{group}/{prefix}/+/+/{leaf}"
+                 for leaf in ("receipts", "reports", "status", "command_results", "selftest"))
 
 
 def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str | None, str] | None:

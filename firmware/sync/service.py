@@ -300,6 +300,9 @@ class SyncService:
         try:
             if msg.topic == t.acks:
                 ids = decode(Acks, msg.payload).receipt_ids
+                if not ids:  # the fleet answering a technician's self-test: nothing to confirm
+                    log.debug("fleet answered a self-test on %s", msg.topic)
+                    return
                 self.journal.mark_confirmed(ids, self.clock.now())
                 self._last_sync = iso_utc(self.clock.now())
                 self._emit(ev.ReceiptsConfirmed(len(ids)))

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from firmware.chain import canonical_json
 from firmware.contract import (Acks, Catalog, Clerks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report,
-                               Status, decode, decode_command, encode, ingest_filters, load_schema, parse_topic,
+                               Selftest, Status, decode, decode_json, decode_command, encode, ingest_filters, load_schema, parse_topic,
                                schema_for_topic)
 from firmware.contract.schemas import MODELS, SCHEMA_DIR, render
 from tests.contract.kassa_samples import CATALOG, CLERKS, make_receipt
@@ -42,9 +42,10 @@ SAMPLES = {
     "command_result": {"command_id": "c1", "ok": True, "detail": "7 receipts queued"},
     "catalog": CATALOG,
     "clerks": CLERKS,
+    "selftest": {"selftest_id": "5f0c2a", "client_id": "kassa-S001-R1", "at": "2026-11-25T14:03:11Z"},
 }
 MODEL_OF = {"receipt": Receipt, "report": Report, "status": Status, "acks": Acks, "command_result": CommandResult,
-            "catalog": Catalog, "clerks": Clerks}
+            "catalog": Catalog, "clerks": Clerks, "selftest": Selftest}
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -126,7 +127,7 @@ def test_asyncapi_names_every_topic_and_schema():
     t = DeviceTopics("{store}", "{register}")
     expected = {"receipts": t.receipts, "reports": t.reports, "status": t.status, "acks": t.acks,
                 "commands": t.commands, "command_results": t.command_results, "catalog": t.catalog,
-                "clerks": t.clerks}
+                "clerks": t.clerks, "selftest": t.selftest}
     assert {k: v["address"] for k, v in doc["channels"].items()} == expected
     for name, message in doc["components"]["messages"].items():
         ref = message["payload"]["$ref"]
@@ -152,3 +153,33 @@ def test_any_json_either_passes_both_model_and_schema_or_is_rejected(doc):
             accepted = False
         if accepted:  # the model is at least as strict as the schema
             jsonschema.validate(doc, load_schema(name))
+
+
+def test_acks_may_carry_only_a_selftest_answer_but_never_nothing():
+    answer = decode(Acks, b'{"receipt_ids": [], "selftest_id": "5f0c2a"}')
+    assert answer.receipt_ids == [] and answer.selftest_id == "5f0c2a"
+    jsonschema.validate(json.loads(encode(answer)), load_schema("acks"))
+    for empty in (b'{"receipt_ids": []}', b'{"receipt_ids": [], "selftest_id": null}', b'{"selftest_id": "x"}'):
+        with pytest.raises(PayloadRejected):
+            decode(Acks, empty)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"receipt_ids": []}, load_schema("acks"))
+    assert parse_topic(DeviceTopics("S001", "R1").selftest) == ("S001", "R1", "selftest")
+    assert "$share/kassa-ingest/kassa/v1/+/+/selftest" in ingest_filters()
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"not json", "not UTF-8 JSON"), (b"\xff\xfe", "not UTF-8 JSON"), (b"[1, 2]", "must be a JSON object"),
+    (b'{"receipt_id": 5}', "receipt"), (b"[" * 5000 + b"]" * 5000, "receipt"),
+    (b'{"x": "' + b"a" * (300 * 1024) + b'"}', "over the limit"),
+])
+def test_decode_json_rejects_like_decode(raw, reason):
+    with pytest.raises(PayloadRejected, match=reason):
+        decode_json(Receipt, raw)
+    with pytest.raises(PayloadRejected):
+        decode(Receipt, raw)
+
+
+def test_decode_json_accepts_what_decode_accepts():
+    raw = canonical_json(make_receipt())
+    assert decode_json(Receipt, raw) == decode(Receipt, raw)
