@@ -83,3 +83,50 @@ def wrap(text: str, size: int, width: int) -> list[str]:
                 line = trial
         out.append(line)
     return out
+
+
+def ellipsize(text: str, size: int, width: int) -> str:
+    """`text`, or its longest prefix that fits in `width` px at `size` with an ellipsis after it."""
+    f = font(size)
+    if f.size(text)[0] <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if f.size(text[:mid].rstrip() + "…")[0] <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
+
+
+def clamp_lines(text: str, size: int, width: int, max_lines: int = 2) -> list[str]:
+    """`text` wrapped to `width` px at `size` (never shrunk), at most `max_lines` lines, the last ellipsised
+    when the text goes on. A word wider than a line (a long device path) is broken where it must be."""
+    f = font(size)
+    out: list[str] = []
+    words = text.split()
+    line = ""
+    i = 0
+    while i < len(words) and len(out) < max_lines:
+        word = words[i]
+        trial = f"{line} {word}" if line else word
+        if f.size(trial)[0] <= width:
+            line, i = trial, i + 1
+            continue
+        if line:  # the word starts the next line
+            out.append(line)
+            line = ""
+            continue
+        cut = len(word)  # alone and still too wide: as much of it as fits, the rest on the next line
+        while cut > 1 and f.size(word[:cut])[0] > width:
+            cut -= 1
+        out.append(word[:cut])
+        words[i] = word[cut:]
+    if line and len(out) < max_lines:
+        out.append(line)
+        line = ""
+    if i < len(words) or line:  # more text than lines: the last line says so
+        rest = " ".join([out[-1]] + ([line] if line else []) + words[i:])
+        out[-1] = ellipsize(rest, size, width)
+    return out

@@ -9,7 +9,7 @@ import pygame
 from pygame import Rect
 
 from ui import theme
-from ui.text import TEXT, wrap
+from ui.text import TEXT, clamp_lines, wrap
 
 Action = Callable[[], None]
 
@@ -83,3 +83,14 @@ def keypad(rect: Rect, gap: int, on_key: Callable[[str], None], size: int,
 
 def pin_dots(n: int) -> str:
     return "● " * n if n else ""
+
+
+def label_lines(surf: pygame.Surface, text: str, pos: tuple[int, int], size: int, color: theme.Color, width: int,
+                max_lines: int = 2, leading: int = 2) -> int:
+    """Draw `text` at `pos` (top left) wrapped onto up to `max_lines` lines at `size`; returns the y below it."""
+    x, y = pos
+    for i, line in enumerate(clamp_lines(text, size, width, max_lines)):
+        s = TEXT.render(line, size, color)
+        surf.blit(s, (x, y + leading * (i > 0)))
+        y += s.get_height() + leading * (i > 0)
+    return y

@@ -70,11 +70,13 @@ def sync_available() -> bool:
 def make_register(tmp_path):
     made = []
 
-    def make(broker_url: str = "mqtt://127.0.0.1:9", with_sync: bool | None = None):
+    def make(broker_url: str = "mqtt://127.0.0.1:9", with_sync: bool | None = None, clock: ManualClock | None = None):
+        """A demo register; pass a ManualClock to date its receipts by hand (sales on different days)."""
         data = tmp_path / f"data{len(made)}"
         pins = seed_demo(data)
         config = demo_config(data, broker_url=broker_url, hardware={"scanner": "simulated:memory"})
-        reg = bootstrap(config, demo_pins=pins, with_sync=sync_available() if with_sync is None else with_sync)
+        reg = bootstrap(config, clock=clock, demo_pins=pins,
+                        with_sync=sync_available() if with_sync is None else with_sync)
         made.append(reg)
         return reg
 

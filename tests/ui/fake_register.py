@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from firmware.clock import ManualClock
 from firmware.register.view import ClerkInfo, ItemInfo, LineView as Line, Message as Msg, Outcome, QuickKeyInfo
 from firmware.register.view import RegisterView, SyncView as Sync, TotalsView as Totals
 
@@ -28,6 +29,7 @@ class FakeRegister:
         self.items = [QuickKeyInfo(label=f"Item {i}", sku=f"{1000 + i}", price=100 + i * 10) for i in range(n_quick)]
         self.changed = False
         self.fail: dict[str, str] = {}
+        self.clock = ManualClock()  # the register's own clock (receipt times, export days)
 
     def set(self, **fields: Any) -> None:
         self._view = replace(self._view, revision=self._view.revision + 1, **fields)

@@ -129,7 +129,7 @@ def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):
 
     pngs = render_all(lambda: make_register(with_sync=False), tmp_path / "shots", SIZES)
     names = {p.name.split("-", 2)[2] for p in pngs}
-    assert {"login.png", "sell.png", "tender.png", "done.png", "status.png", "manager.png",
+    assert {"login.png", "sell.png", "tender.png", "done.png", "status.png", "status-export-range.png", "manager.png",
             "manager-refund-lines.png", "manager-x-report.png", "search.png"} <= names
     for w, h in SIZES:
         assert pygame.image.load(str(next(p for p in pngs if p.name.startswith(f"{w}x{h}-")))).get_size() == (w, h)

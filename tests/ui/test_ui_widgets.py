@@ -70,6 +70,10 @@ def screens_to_visit(app, reg):
     app.open_status()
     app.step([])
     yield "status"
+    tap(app, "export_range")
+    tap(app, "range:yesterday")
+    yield "export_range"
+    tap(app, "range:cancel")
     app.close_status()
     reg.set(phase="sell")
     app.open_manager()
@@ -81,7 +85,7 @@ def screens_to_visit(app, reg):
 def test_every_button_is_at_least_48px_inside_the_window_and_none_overlap(fake, clock, size, tmp_path):
     app = make_app(fake, clock, size)
     for name in screens_to_visit(app, fake):
-        assert app.wanted() == name
+        assert (app.dialogs[-1].name if app.dialogs else app.wanted()) == name
         rects = app.buttons()
         assert rects, name
         window = Rect((0, 0), size)
@@ -163,3 +167,26 @@ def test_quick_keys_page_when_there_are_more_than_fit(fake, clock):
     assert "quick:11" in app.buttons()
     tap(app, "quick:12")
     assert ("add_quick_key", (12,), {}) in fake.calls
+
+
+def test_long_device_details_wrap_onto_two_lines_at_full_size_and_only_then_are_cut(fake, clock):
+    from firmware.register.view import DeviceHealth
+    from ui import theme
+    from ui.text import TEXT, clamp_lines, font
+
+    scanner = "Simulated scanner: echo 4006381333931 > /dev/pts/0"
+    broker = "cannot reach the broker at 127.0.0.1:9 ([Errno 111] Connection refused)"
+    fake.set(health={"scanner": DeviceHealth(True, "connected", scanner), "broker": DeviceHealth(False, "offline", broker),
+                     "printer": DeviceHealth(False, "error", "out of paper " * 20)})
+    app = logged_in(fake, clock)
+    app.open_status()
+    app.step([])
+    small = app.metrics.font("small")
+    width = app.current.r_health.w - 2 * app.metrics.px(10) - app.metrics.font("body") - 4
+    for text in (f"connected: {scanner}", f"offline: {broker}"):
+        lines = clamp_lines(text, small, width)
+        assert len(lines) == 2 and " ".join(lines) == text  # every word shown, none shrunk
+        assert all((line, small, theme.MUTED) in TEXT._items for line in lines)
+    cut = clamp_lines("error: " + "out of paper " * 20, small, width)
+    assert len(cut) == 2 and cut[1].endswith("…") and all(font(small).size(line)[0] <= width for line in cut)
+    assert clamp_lines("x" * 300, small, 100)[0] and font(small).size(clamp_lines("x" * 300, small, 100)[1])[0] <= 100

@@ -13,7 +13,7 @@ from pygame import Rect
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Region, Screen
-from ui.widgets import Button, draw_panel, label
+from ui.widgets import Button, draw_panel, label, label_lines
 
 DEVICES = ("printer", "scanner", "drawer", "broker")
 
@@ -24,6 +24,11 @@ def usb_mount(root: str = "/media") -> str | None:
         if os.path.ismount(path) and os.access(path, os.W_OK):
             return path
     return None
+
+
+def export_target(register: Any) -> str:
+    """Where exports go: a USB stick when one is plugged in, else the data dir's `exports` folder."""
+    return usb_mount() or os.path.join(str(register.config.device.data_dir), "exports")
 
 
 def age(then: datetime | None, now: datetime) -> str:
@@ -48,12 +53,15 @@ class StatusScreen(Screen):
         m, g = self.m, self.m.gap
         left, right = columns(inset(area, g), [0.6, 0.4], g)
         self.r_sync = left
-        self.r_health, r_b1, r_b2, r_b3 = rows(right, [1, -m.row, -m.row, -m.row], g)
-        size = m.font("label")
+        self.r_health, r_b1, r_b2 = rows(right, [1, -m.row, -m.row], g)
+        r_sync, r_retry = columns(r_b1, [1, 1], g)
+        r_export, r_range = columns(r_b2, [1, 1], g)
+        size, small = m.font("label"), m.font("body")
         self.buttons = [
-            Button("sync_now", r_b1, "Sync now", self._sync, "primary", size),
-            Button("retry", r_b2, "Retry failed", self._retry, "warn", size),
-            Button("export", r_b3, "Export unsent receipts", self._export, "normal", m.font("body")),
+            Button("sync_now", r_sync, "Sync now", self._sync, "primary", size),
+            Button("retry", r_retry, "Retry failed", self._retry, "warn", size),
+            Button("export", r_export, "Export unsent\nreceipts", self._export, "normal", small),
+            Button("export_range", r_range, "Export\nby date", self._export_range, "normal", small),
         ]
 
     def draw_static(self, surf: pygame.Surface) -> None:
@@ -90,8 +98,7 @@ class StatusScreen(Screen):
         for text, color in [(s.fault, theme.ERROR)] * bool(s.fault) + [(w, theme.WARN) for w in self.view.warnings]:
             if y + body > r.bottom:
                 return
-            label(surf, text, (r.x, y), body, color, width=r.w)
-            y += body + m.px(4)
+            y = label_lines(surf, text, (r.x, y), body, color, r.w) + m.px(8)
         items = list(s.quarantined_items)
         if not items:
             return
@@ -137,7 +144,7 @@ class StatusScreen(Screen):
     def _draw_health(self, surf: pygame.Surface, r: Rect) -> None:
         m = self.m
         r = inset(r, m.px(10))
-        body = m.font("body")
+        body, small = m.font("body"), m.font("small")
         y = r.y
         names = list(DEVICES) + sorted(k for k in self.view.health if k not in DEVICES)
         for name in names:
@@ -148,8 +155,7 @@ class StatusScreen(Screen):
                                (r.x + body // 2, y + body // 2), body // 3)
             label(surf, name.capitalize(), (r.x + body + 4, y), body, theme.TEXT)
             y += body + 2
-            label(surf, state, (r.x + body + 4, y), m.font("small"), theme.MUTED, width=r.w - body - 4)
-            y += m.font("small") + m.px(6)
+            y = label_lines(surf, state, (r.x + body + 4, y), small, theme.MUTED, r.w - body - 4) + m.px(6)
             if y > r.bottom - body:
                 break
         if self.view.print_backlog:
@@ -165,11 +171,16 @@ class StatusScreen(Screen):
         self._say()
 
     def _export(self) -> None:
-        """To a USB stick when one is plugged in, else into the data dir's `exports` folder."""
-        target = usb_mount() or os.path.join(str(self.reg.config.device.data_dir), "exports")
-        outcome = self.app.run("export_pending", target)
+        """Every unsent receipt to `export_target` (a USB stick, else the data dir)."""
+        outcome = self.app.run("export_pending", export_target(self.reg))
         if outcome.ok:
             self.app.alert(outcome.message or "Exported.", "Export")
+
+    def _export_range(self) -> None:
+        """Receipts of chosen days: the dialog asks which, then exports to the same place."""
+        from ui.screens.export_range import ExportRangeDialog
+
+        self.app.push(ExportRangeDialog(self.app))
 
     def _say(self) -> None:
         msg = self.view.message

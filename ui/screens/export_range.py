@@ -1,0 +1,150 @@
+"""Export by date: quick choices (Today ... Last month) or typed From/To days, then `register.export_range`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pygame
+from pygame import Rect
+
+from ui import theme
+from ui.days import FORMATS, QUICK, DayError, day_range, describe, quick_days, today_utc, utc_bounds
+from ui.layout import columns, grid, rows
+from ui.screens.base import Entry, Hot, Region
+from ui.screens.dialogs import Dialog
+from ui.widgets import Button, draw_panel, label, paragraph
+
+if TYPE_CHECKING:
+    from ui.app import App
+
+HINT = f"Choose a range, or tap From / To and type a day as {FORMATS}. Days are UTC days (00:00-24:00 UTC)."
+FIELDS = ("from", "to")
+KEYS = "789456123.0-"
+
+
+class ExportRangeDialog(Dialog):
+    """Pick the days to export; Export writes them where unsent receipts go (USB stick, else the data dir).
+
+    Days are counted from the register's clock in UTC: "Today" is 00:00 UTC
+    today up to now, and a To day is included up to 24:00 UTC.
+    """
+
+    name = "export_range"
+    box_w, box_h = 0.96, 0.96
+
+    def __init__(self, app: "App") -> None:
+        super().__init__(app)
+        self.fields = {f: Entry(limit=10) for f in FIELDS}
+        self.active = "from"
+        self.fresh = False  # the next typed key replaces the field (it was filled by a quick choice)
+        self.note, self.error = HINT, False
+
+    # ---- layout and drawing ------------------------------------------------------------------
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        self.r_title, r_main, r_btns = rows(self.inner, [-m.px(30), 1, -m.row], g)
+        r_quick, r_mid, r_pad = columns(r_main, [0.3, 0.37, 0.33], g)
+        r_from, r_to, r_edit, self.r_note = rows(r_mid, [1, 1, 1, 1.6], g)
+        self.r_fields = {"from": r_from, "to": r_to}
+        size = m.font("label")
+        self.buttons = [Button(f"range:{key}", cell, text, (lambda key=key: self.choose(key)), "normal", size)
+                        for (key, text), cell in zip(QUICK, rows(r_quick, [1] * len(QUICK), g))]
+        self.buttons += [Button(f"range:key:{k}", cell, k, (lambda k=k: self.type(k)), "key", m.font("big"))
+                         for k, cell in zip(KEYS, grid(r_pad, 4, 3, g))]
+        r_del, r_clear = columns(r_edit, [1, 1], g)
+        self.buttons += [Button("range:del", r_del, "Del", lambda: self.type("<"), "key", size),
+                         Button("range:clear", r_clear, "Clear", lambda: self.type("C"), "key", size)]
+        cancel, export = columns(r_btns, [1, 1], g)
+        self.buttons += [Button("range:cancel", cancel, "Cancel", self.close, "quiet", size),
+                         Button("range:export", export, "Export", self.export, "primary", size)]
+        self.set_hot("range.fields", [Hot(r, (lambda f=f: self.focus(f)), f"range:{f}") for f, r in self.r_fields.items()])
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        super().draw_static(surf)
+        label(surf, "Export receipts by date", self.r_title.midtop, self.m.font("title"), theme.ACCENT, "midtop",
+              self.r_title.w)
+
+    def regions(self) -> list[Region]:
+        return [
+            Region("range.fields", self.r_fields["from"].union(self.r_fields["to"]),
+                   lambda: (self.fields["from"].text, self.fields["to"].text, self.active), self._draw_fields),
+            Region("range.note", self.r_note, lambda: (self.note, self.error), self._draw_note),
+        ]
+
+    def _draw_fields(self, surf: pygame.Surface, _: Rect) -> None:
+        m = self.m
+        for f, r in self.r_fields.items():
+            draw_panel(surf, r, theme.PANEL_LIGHT)
+            if f == self.active:
+                pygame.draw.rect(surf, theme.ACCENT, r, width=max(2, m.px(3)), border_radius=6)
+            cap = label(surf, "From" if f == "from" else "To", (r.x + m.px(10), r.centery), m.font("body"), theme.MUTED,
+                        "midleft")
+            text = self.fields[f].text
+            shown = text or ("same day" if f == "to" else "YYYY-MM-DD or DD.MM")
+            label(surf, shown, (r.right - m.px(10), r.centery), m.font("big") if text else m.font("body"),
+                  theme.TEXT if text else theme.MUTED, "midright", r.right - cap.right - m.px(20))
+
+    def _draw_note(self, surf: pygame.Surface, r: Rect) -> None:
+        paragraph(surf, self.note, r, self.m.font("body"), theme.ERROR if self.error else theme.TEXT)
+
+    # ---- actions -----------------------------------------------------------------------------
+    def today(self) -> date:
+        """Today's UTC day by the register's clock (the one that stamps receipts)."""
+        return today_utc(self.reg.clock.now())
+
+    def choose(self, key: str) -> None:
+        """A quick choice fills From and To with its days."""
+        first, last = quick_days(key, self.today())
+        self.fields["from"].text, self.fields["to"].text = first.isoformat(), last.isoformat()
+        self.active, self.fresh = "from", True
+        name = dict(QUICK)[key]
+        self.note, self.error = f"{name}: {describe(first, last)} (UTC days).", False
+
+    def focus(self, field: str) -> None:
+        self.active, self.fresh = field, True
+
+    def type(self, k: str) -> None:
+        """A keypad key into the active field: 'C' clears, '<' deletes one character."""
+        entry = self.fields[self.active]
+        if self.fresh and k != "<":
+            entry.text = ""
+        self.fresh = False
+        entry.key(k)
+        self.note, self.error = HINT, False
+
+    def export(self) -> None:
+        """Check the days, then export [From 00:00 UTC, day after To 00:00 UTC) where unsent receipts go."""
+        try:
+            first, last = day_range(self.fields["from"].text, self.fields["to"].text, self.today())
+        except DayError as exc:
+            self.note, self.error = str(exc), True
+            self.app.tone.error()
+            return
+        from ui.screens.status import export_target
+
+        start, end = utc_bounds(first, last)
+        self.close()
+        outcome = self.app.run("export_range", export_target(self.reg), start, end)
+        if outcome.ok:
+            self.app.alert(outcome.message or "Exported.", f"Export: {describe(first, last)}")
+
+    # ---- keyboard ----------------------------------------------------------------------------
+    def on_key(self, key: int, char: str) -> bool:
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self.export()
+        elif key == pygame.K_ESCAPE:
+            self.close()
+        elif key == pygame.K_TAB:
+            self.focus("to" if self.active == "from" else "from")
+        elif key == pygame.K_BACKSPACE:
+            self.type("<")
+        elif char and char in "0123456789.-":
+            self.type(char)
+        else:
+            return False
+        return True
+
+    def on_scan(self, code: str) -> None:
+        """A barcode means nothing here (and must not sell while the dialog is up)."""
