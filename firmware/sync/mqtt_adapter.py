@@ -253,7 +253,16 @@ class MqttLink:
         props.ReceiveMaximum = s.receive_maximum
         try:
             client.connect(s.host, s.port, keepalive=s.keepalive, clean_start=False, properties=props)
-        except (OSError, ssl.SSLError) as exc:
+        except ssl.SSLCertVerificationError as exc:
+            self.last_error = (f"TLS: the broker at {s.host}:{s.port} is not trusted ({exc.verify_message}); "
+                               f"check that broker.ca_file ({s.ca_file or 'system CAs'}) is the fleet CA and that "
+                               f"broker.url names the host its certificate was issued for")
+            return None
+        except ssl.SSLError as exc:
+            self.last_error = (f"TLS handshake with the broker at {s.host}:{s.port} failed ({exc.reason or exc}); "
+                               f"check that broker.url is the broker's mqtts port and the client certificate")
+            return None
+        except OSError as exc:
             self.last_error = f"cannot reach the broker at {s.host}:{s.port} ({exc})"
             return None
         return client

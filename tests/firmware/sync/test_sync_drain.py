@@ -23,10 +23,11 @@ from tests.support.mosquitto import Mosquitto
 class Fleet:
     """An in-process ingest worker (thread) on the test database."""
 
-    def __init__(self, url: str, db_path, **opts) -> None:
+    def __init__(self, url: str | BrokerSettings, db_path, **opts) -> None:
         self.db_path = db_path
-        self.worker = IngestWorker(BrokerSettings(url), FleetDb(f"sqlite:///{db_path}"),
-                                   IngestOptions(client_id="ingest-test", **opts))
+        settings = url if isinstance(url, BrokerSettings) else BrokerSettings(url)
+        self.worker = IngestWorker(settings, FleetDb(f"sqlite:///{db_path}"),
+                                   IngestOptions(**{"client_id": "ingest-test", **opts}))
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
         self.thread.start()
