@@ -31,3 +31,8 @@ def command(method: Callable[..., Outcome]) -> Callable[..., Outcome]:
         return outcome
 
     return wrapper
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 receipt`, `2 receipts`: messages read by people."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -7,13 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from firmware.clock import parse_iso_utc
+from firmware.register.guard import plural
 from firmware.register.view import DeviceHealth, SyncView
 
 STALE_AFTER = timedelta(minutes=5)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _moment(value: Any) -> datetime | None:
@@ -80,9 +77,9 @@ class HealthBoard:
             hours = int((now - self.offline_since).total_seconds() // 3600)
             out.append(f"Offline for {hours} hours: receipts are safe here, call the technician if this goes on")
         if self.sync.pending > policy.pending_warn_count:
-            out.append(f"{_count(self.sync.pending, 'receipt')} waiting to be sent")
+            out.append(f"{plural(self.sync.pending, 'receipt')} waiting to be sent")
         if self.sync.quarantined:
-            out.append(f"{_count(self.sync.quarantined, 'receipt')} refused by the fleet: see Status")
+            out.append(f"{plural(self.sync.quarantined, 'receipt')} refused by the fleet: see Status")
         if days_left is not None and days_left < 30:
             out.append(f"Disk space left for about {int(days_left)} days of sales")
         journal = self.devices.get("journal")

@@ -23,7 +23,7 @@ from firmware.domain.catalog import Catalog, ScanRejected
 from firmware.domain.clerks import Clerk, Roster
 from firmware.domain.sale import Sale
 from firmware.register import backoffice, events_in
-from firmware.register.guard import command
+from firmware.register.guard import command, plural
 from firmware.register.committer import CommitFailed, Committer, ReceiptCommitted
 from firmware.register.health import HealthBoard
 from firmware.register.housekeeping import Housekeeper, JournalHealthMeasured
@@ -566,4 +566,4 @@ class Register(backoffice.BackOffice):
             self.sync.retry_quarantined()
         else:
             self.journal.requeue_quarantined()
-        return Outcome(True, f"{n} refused receipts will be sent again")
+        return Outcome(True, f"{plural(n, 'refused receipt')} will be sent again")
