@@ -59,9 +59,7 @@ class Housekeeper(threading.Thread):
             now = time.monotonic()
             if now >= retry_at or stop:
                 try:
-                    for seg in seal:
-                        if stop and seg is not seal[0]:
-                            break
+                    for seg in seal:  # on stop too: a clean close leaves every sealed segment indexed
                         log_.write_index(seg)
                         with self._cond:
                             self._to_seal.remove(seg)
