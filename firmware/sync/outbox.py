@@ -75,6 +75,15 @@ class OutboxSender:
         self._cursor = 0
         self._next_sweep = 0.0
 
+    @property
+    def has_news(self) -> bool:
+        """PUBACKs or refusals are waiting for `take_round`."""
+        return bool(self._round.delivered or self._round.refused or self.refused_locally)
+
+    @property
+    def refusals_waiting(self) -> bool:
+        return bool(self._round.refused or self.refused_locally)
+
     def take_round(self) -> AckResult:
         """What the PUBACKs since the last call did (delivered seqs, refusals), to record in the journal."""
         result, self._round = self._round, AckResult()

@@ -46,8 +46,11 @@ log = logging.getLogger("kassa.sync")
 REPORT_STATE = "sync_report"  # journal state records: reports not yet PUBACKed
 STALE_AFTER = 300.0
 HOUSEKEEPING_EVERY = 0.05  # s between status, snapshot and event checks on the link thread
-# s between handing PUBACKed seqs to the journal: fewer, larger delivery-log writes (each may also compact it)
-ROUND_EVERY = 0.02
+# While a drain runs, PUBACKed seqs go to the journal at most this often (at once when the window empties or
+# the broker refused one): fewer, larger delivery-log appends, each one fdatasync on the SD card (and, past
+# the log's size limit, a compaction). A crash loses at most this much of delivered marks: those receipts are
+# simply sent again, and the fleet dedupes them.
+ROUND_EVERY = 0.25
 
 
 def _firmware_version() -> str:
@@ -218,7 +221,8 @@ class SyncService:
     def _tick(self) -> None:
         # after every network round: keep it cheap, the drain runs through here thousands of times a second
         now_mono = self.clock.monotonic()
-        if now_mono >= self._next_round:
+        sender = self.sender
+        if sender.has_news and (now_mono >= self._next_round or not sender.inflight or sender.refusals_waiting):
             self._next_round = now_mono + ROUND_EVERY
             self._apply_round(now_mono)
         requests = self._requests
