@@ -50,6 +50,7 @@ class OutboxSender:
         self._inflight_seqs: set[int] = set()
         self._upcoming: deque[int] = deque()  # prefetched pending seqs after those sent, in order
         self._cursor = 0  # highest seq fetched from the outbox in this pass
+        self._sweeping = False  # this pass started again from seq 0: skip what this round already delivered
         self._next_sweep = 0.0
         self._not_before: dict[int, float] = {}
         self._round = AckResult()
@@ -74,6 +75,7 @@ class OutboxSender:
         self._upcoming.clear()
         self._cursor = 0
         self._next_sweep = 0.0
+        self._sweeping = True
 
     @property
     def has_news(self) -> bool:
@@ -111,12 +113,17 @@ class OutboxSender:
         seqs = self.journal.outbox(after_seq=self._cursor, limit=max(PREFETCH, self.window))
         if seqs:
             self._cursor = seqs[-1]
+            if self._sweeping and self._round.delivered:
+                # PUBACKed in this round but not yet handed to the journal, which still calls them pending
+                done = set(self._round.delivered)
+                seqs = [seq for seq in seqs if seq not in done]
             self._upcoming.extend(seqs)
             return True
+        self._sweeping = False
         if self._cursor == 0 or now < self._next_sweep:
             return False
         # pending receipts behind the cursor (refused earlier, or marked pending again), once per sweep_every
-        self._cursor, self._next_sweep = 0, now + self.sweep_every
+        self._cursor, self._next_sweep, self._sweeping = 0, now + self.sweep_every, True
         return self._prefetch(now)
 
     def fill(self) -> int:

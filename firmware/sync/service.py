@@ -11,7 +11,12 @@ once) and reads `state()`, and learns the rest from events on its queue.
   `broker.status_interval` s; the last will says offline).
 - Delivered but unconfirmed receipts become pending again after
   `broker.resend_after` s: a crashed broker may have PUBACKed and forgotten.
-- Downlink: acks -> `mark_confirmed`; catalog/clerks validated and applied to
+- The PUBACK path is the hot one: paho's callback goes straight to
+  `OutboxSender.on_puback`, which publishes the next receipt there; delivered
+  seqs reach the journal at most every ROUND_EVERY while a drain runs.
+- Downlink: acks -> `mark_confirmed` (an acks message with only a
+  `selftest_id` answers a technician's self-test and is ignored here);
+  catalog/clerks validated and applied to
   the local stores (see downlink.py); commands `sync_now` and `resend` are
   carried out and answered here, `report` goes to the register as
   `CommandReceived` and is answered with `answer_command`.
