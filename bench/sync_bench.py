@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import queue
+import shutil
 import statistics
 import subprocess
 import sys
@@ -208,6 +209,7 @@ def main() -> None:
                 j.close()
     finally:
         broker.kill()
+        shutil.rmtree(work, ignore_errors=True)
     result: dict[str, Any] = {"messages": n, "payload_bytes": size, "window": WINDOW, "rounds": len(rounds),
                               "loadavg_before": [round(x, 2) for x in load_before],
                               "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
