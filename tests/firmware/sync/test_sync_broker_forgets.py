@@ -45,15 +45,16 @@ def leave_a_persistent_ingest_session(port: int) -> None:
 
 
 def test_receipts_the_broker_acked_then_forgot_reach_the_fleet_once(tmp_path):
-    broker = Mosquitto(tmp_path / "broker", autosave_interval=3600).start()  # never saves on its own here
-    leave_a_persistent_ingest_session(broker.port)
+    broker = Mosquitto(tmp_path / "broker", autosave_interval=3600)  # never saves on its own here
+    config = device_config(broker.url, tmp_path / "dev", resend_after=5.0)
     journal = open_journal(tmp_path / "dev")
     commit(journal, N)
-    service = SyncService(device_config(broker.url, tmp_path / "dev", resend_after=5.0), journal, SystemClock(),
-                          queue.Queue())
-    service.start()
+    service = SyncService(config, journal, SystemClock(), queue.Queue())
     fleet = None
     try:
+        broker.start()
+        leave_a_persistent_ingest_session(broker.port)
+        service.start()
         wait_for(lambda: service.state().delivered == N, 30, "all PUBACKed")
         journal.flush()
         states = {journal.delivery(seq)["state"] for seq in range(1, N + 1)}

@@ -66,9 +66,11 @@ class TlsBroker:
 @pytest.fixture
 def tls_broker(tmp_path):
     (tmp_path / "broker").mkdir()
-    broker = TlsBroker(tmp_path / "broker").start()
-    yield broker
-    broker.proc.kill()
+    broker = TlsBroker(tmp_path / "broker")
+    try:
+        yield broker.start()
+    finally:
+        broker.proc.kill()
 
 
 def test_device_drains_over_tls_with_a_password_file(tls_broker, tmp_path):
