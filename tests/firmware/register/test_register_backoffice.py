@@ -137,3 +137,16 @@ def test_export_by_date_range_takes_only_receipts_made_in_it(rig, tmp_path):
     assert out.ok and out.data.receipts == 1
     [only] = json.loads(out.data.receipts_json.read_text())
     assert only["lines"][0]["sku"] == PENCIL
+
+
+def test_a_refund_whose_index_entry_was_lost_is_found_again_at_start_up(rig):
+    reg = login_cashier(rig.register)
+    sale = paid_cash_sale(reg, PENCIL, PENCIL, given=500)
+    reg.new_sale()
+    assert reg.refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999").ok
+    reg.wait_idle()
+    # a power cut right after the refund's commit, before its index entry was written
+    reg.journal.delete_state("refunds", sale["receipt_id"])
+    reg = login_cashier(rig.restart())
+    refused = reg.refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999")
+    assert not refused.ok and "only 0 left" in refused.message
