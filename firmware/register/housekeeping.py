@@ -38,12 +38,13 @@ class Housekeeper:
     """Measures journal health and archives confirmed receipts older than `retention_days`, every `interval` s."""
 
     def __init__(self, journal: Any, events: "queue.Queue[Any]", clock: Any, retention_days: int,
-                 interval: float = 600.0) -> None:
+                 interval: float = 600.0, first_delay: float = 20.0) -> None:
         self._journal = journal
         self._events = events
         self._clock = clock
         self._retention = timedelta(days=retention_days)
         self._interval = interval
+        self._first_delay = first_delay  # let start-up and the first sale have the CPU to themselves
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kassa-housekeeping", daemon=True)
         self._thread.start()
@@ -65,6 +66,8 @@ class Housekeeper:
             log.exception("journal health check failed")
 
     def _run(self) -> None:
+        if self._stop.wait(self._first_delay):
+            return
         while not self._stop.is_set():
             self.run_once()
             self._stop.wait(self._interval)
