@@ -63,6 +63,7 @@ class DeliveryStore:
         self._error: JournalError | None = None
         self._failures = 0
         self._stopping = False
+        self._compact_floor = 0  # the log may grow to twice its last snapshot before the next compaction
         self._log = LogFile(path, ops)
         for record in self._log.load(recovery):
             if "snap" in record:
@@ -281,10 +282,14 @@ class DeliveryStore:
                 self._written_gen = gen
                 self._error = None
                 self._cond.notify_all()
-                snapshot = self._snapshot() if (not self._queue and self._log.end > COMPACT_BYTES) else None
+                due = not self._queue and self._log.end > max(COMPACT_BYTES, self._compact_floor)
+                snapshot = self._snapshot() if due else None
             if snapshot is not None:
                 try:
                     self._log.compact(snapshot)
+                    # a big backlog makes a big snapshot: let the log double before compacting again,
+                    # or every append during a long drain would rewrite the whole snapshot
+                    self._compact_floor = 2 * self._log.end
                 except OSError as exc:
                     log.warning("delivery log compaction postponed: %s", exc)
 
