@@ -172,14 +172,13 @@ def apply_versioned(store: VersionedStore, payload: dict[str, Any], kind: str, f
 
 
 def check_catalog_payload(payload: dict[str, Any]) -> None:
-    """The same gates the register applies to a fleet message: contract model, then the domain."""
-    from firmware.contract import Catalog as CatalogMessage
-    from firmware.domain.catalog import Catalog
+    """The same gate the register applies to a fleet message: contract model, then the domain."""
+    from firmware.acceptance import check_versioned
+    from firmware.contract import PayloadRejected
 
     try:
-        CatalogMessage.model_validate(payload)
-        Catalog.from_payload(payload)
-    except (ValueError, DomainError) as exc:
+        check_versioned("catalog", payload)
+    except PayloadRejected as exc:
         raise InputRejected(f"catalog refused by the register's own check: {exc}") from None
 
 

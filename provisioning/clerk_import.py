@@ -94,11 +94,12 @@ def import_clerks(path: Path, config: Config, version: int | None = None, force:
 
 
 def check_clerks_payload(payload: dict[str, Any]) -> None:
-    """The gates the register applies to the fleet's clerks message: contract model, then the domain roster."""
-    from firmware.contract import Clerks as ClerksMessage
+    """The gate the register applies to the fleet's clerks message: contract model, then the domain roster."""
+    from firmware.acceptance import check_versioned
+    from firmware.contract import PayloadRejected
 
     try:
-        ClerksMessage.model_validate(payload)
-        Roster.from_payload(payload)
-    except (ValueError, DomainError) as exc:
+        check_versioned("clerks", payload)
+    except PayloadRejected as exc:
         raise InputRejected(f"clerks refused by the register's own check: {exc}") from None
+

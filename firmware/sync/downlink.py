@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from firmware.contract import Catalog, Clerks, PayloadRejected, decode
-from firmware.errors import DomainError
+from firmware.acceptance import check_domain
 from firmware.stores import VersionedStore
 
 log = logging.getLogger("kassa.sync.downlink")
@@ -29,7 +29,7 @@ def apply_versioned(kind: str, data: bytes, store: VersionedStore) -> dict[str, 
     model = Catalog if kind == "catalog" else Clerks
     doc = decode(model, data)
     payload = doc.model_dump(mode="json", exclude_none=True)
-    _check_domain(kind, payload)
+    check_domain(kind, payload)
     held = store.version
     if doc.version <= held:
         log.debug("%s version %d ignored: version %d is already held", kind, doc.version, held)
@@ -38,17 +38,6 @@ def apply_versioned(kind: str, data: bytes, store: VersionedStore) -> dict[str, 
         return None
     log.info("%s version %d applied (was %d)", kind, doc.version, held)
     return payload
-
-
-def _check_domain(kind: str, payload: dict[str, Any]) -> None:
-    """The register must be able to load what is stored: barcodes, tax codes, quick keys, PIN hashes."""
-    from firmware.domain.catalog import Catalog as DomainCatalog
-    from firmware.domain.clerks import Roster
-
-    try:
-        (DomainCatalog if kind == "catalog" else Roster).from_payload(payload)
-    except DomainError as exc:
-        raise PayloadRejected(f"{kind} version {payload.get('version')}: {exc}") from None
 
 
 __all__ = ["PayloadRejected", "apply_versioned"]
