@@ -9,7 +9,6 @@ for a commit's fsync.
 
 from __future__ import annotations
 
-import errno
 import gc
 import logging
 import os
