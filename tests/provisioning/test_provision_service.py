@@ -47,3 +47,22 @@ def test_udev_rules_ignore_scanner_for_modemmanager_and_open_printer(prov, devic
 def test_bad_scanner_id_is_refused(prov, device: Path, tmp_path: Path):
     result = prov("install-service", "-c", device, "--root", tmp_path / "r", "--scanner-id", "zebra")
     assert result.exit_code == 1 and "VID:PID" in result.stderr
+
+
+def test_systemd_itself_accepts_the_unit(prov, device: Path, tmp_path: Path):
+    """`systemd-analyze verify` (systemd's own parser) finds nothing to complain about; a broken copy it does."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    exe = shutil.which("kassa") or str(Path(sys.executable).with_name("kassa"))
+    result = prov("install-service", "-c", device, "--root", root, "--exec", exe, "--no-enable")
+    assert result.exit_code == 0, result.stderr
+    unit = root / "etc/systemd/system/kassa.service"
+    verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0 and "kassa.service" not in verify.stderr, verify.stderr
+    broken = tmp_path / "kassa.service"
+    broken.write_text(unit.read_text().replace("Type=notify", "Type=notifyy"))
+    complaint = subprocess.run(["systemd-analyze", "verify", str(broken)], capture_output=True, text=True, timeout=60)
+    assert "notifyy" in complaint.stderr
