@@ -11,6 +11,7 @@ ENOSPC) on chosen operations.
 
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import random
@@ -38,6 +39,7 @@ class FaultFileOps(FileOps):
         self.dead = False
         self.fail_when: Callable[[str, str], int | None] = lambda op, path: None
         self.syncs = 0
+        self.syncs_by_path: collections.Counter[str] = collections.Counter()
         self.cut_after: int | None = None  # cut the power when this many more operations have run
         self.partial_rng: random.Random | None = None  # keep a random prefix of the last unsynced write
 
@@ -109,6 +111,7 @@ class FaultFileOps(FileOps):
             entry.undo.clear()
             entry.synced_size = os.fstat(fd).st_size
             self.syncs += 1
+            self.syncs_by_path[path] += 1
 
     def fsync(self, fd: int) -> None:
         self._sync(fd, "fsync")
