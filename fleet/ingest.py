@@ -91,6 +91,7 @@ class IngestWorker:
         self._batch = _Batch()
         self._client: mqtt.Client | None = None
         self._connected = False
+        self.subscribed = threading.Event()  # set once the broker has granted every subscription
         self._gap_seen: dict[Gap, float] = {}
         self._gap_asked: dict[Gap, float] = {}
         self._next_gap_check = 0.0
@@ -111,7 +112,15 @@ class IngestWorker:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self._connected = False
+        self.subscribed.clear()
         log.warning("disconnected from the broker: %s", reason)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        """The broker granted the subscriptions: from now on nothing published to them is missed."""
+        if all(not r.is_failure for r in reasons):
+            self.subscribed.set()
+        else:
+            log.error("broker refused a subscription: %s", ", ".join(str(r) for r in reasons))
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         if not self._batch.messages:
@@ -241,6 +250,7 @@ class IngestWorker:
         client = make_client(self.broker, self.opt.client_id, manual_ack=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         connect(client, self.broker, keepalive=self.opt.keepalive, clean_start=self.opt.session_expiry == 0,
                 session_expiry=self.opt.session_expiry, receive_maximum=self.opt.receive_maximum)

@@ -185,6 +185,11 @@ class Archiver:
             for seg in list(self._log.segments)[:-1]:  # never the segment being written
                 if not isinstance(seg, Segment):
                     continue
+                if seg.sealed:
+                    try:  # the housekeeper may not have indexed it yet: the same work, done here
+                        self._log.write_index(seg)
+                    except (OSError, JournalError) as exc:
+                        log.warning("cannot index %s for archiving yet: %s", seg.path, exc)
                 why = self._why_not(seg)
                 if why is None:
                     data, why = self._checked(seg, older_than)

@@ -136,6 +136,7 @@ class ReceiptLog:
         self._read_fds: dict[str, int] = {}
         self._read_lock = threading.Lock()
         self._spare_lock = threading.Lock()
+        self._index_lock = threading.Lock()
         self._pending_repair: tuple[int, int] | None = None
         self.broken: str | None = None  # set after an fsync failure: refuse writes until reopened
         self.on_sealed = lambda segment: None  # housekeeper hook
@@ -312,7 +313,12 @@ class ReceiptLog:
             return None
 
     def write_index(self, seg: Segment) -> None:
-        """Seal: write the segment's index file (background thread; safe to repeat)."""
+        """Seal: write the segment's index file (background thread or retention; safe to repeat)."""
+        with self._index_lock:  # the housekeeper and a retention run may both get here
+            if not self.ops.exists(self._index_path(seg)):
+                self._write_index(seg)
+
+    def _write_index(self, seg: Segment) -> None:
         data = self._read_prefix(seg.path, seg.end)
         sale_ids: list[str | None] = []
         for k, offset in enumerate(seg.offsets):

@@ -23,7 +23,7 @@ from tests.support.mosquitto import Mosquitto
 class Fleet:
     """An in-process ingest worker (thread) on the test database."""
 
-    def __init__(self, url: str | BrokerSettings, db_path, **opts) -> None:
+    def __init__(self, url: str | BrokerSettings, db_path, *, wait_subscribed: bool = True, **opts) -> None:
         self.db_path = db_path
         settings = url if isinstance(url, BrokerSettings) else BrokerSettings(url)
         self.worker = IngestWorker(settings, FleetDb(f"sqlite:///{db_path}"),
@@ -31,6 +31,8 @@ class Fleet:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
         self.thread.start()
+        if wait_subscribed:  # messages published before the SUBACK would never reach it
+            assert self.worker.subscribed.wait(15), "the ingest worker did not get its subscriptions"
 
     def close(self) -> None:
         self.stop.set()
