@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from firmware.chain import verify_chain
 from firmware.clock import ManualClock
 from firmware.errors import JournalFull
+from tests.support.tmpfs import tiny_tmpfs
 from firmware.journal import Journal
 from firmware.journal.sample import make_receipt
 
@@ -43,15 +43,8 @@ def test_rlimit_fsize_refuses_the_sale_and_keeps_commits(tmp_path):
 
 @pytest.fixture
 def tiny_fs(tmp_path):
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a 96 KB tmpfs needs root; the RLIMIT_FSIZE test above covers disk-full without it")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); the RLIMIT_FSIZE test covers disk-full")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+    with tiny_tmpfs(tmp_path / "tiny", "96k") as mnt:
+        yield mnt
 
 
 def test_tiny_filesystem_refuses_the_sale_before_money_moves(tiny_fs):

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 
 import pytest
 
+from tests.support.tmpfs import tiny_tmpfs
 from tests.firmware.register.conftest import PENCIL, RegisterRig, login_cashier
 
 
 @pytest.fixture
 def small_fs(tmp_path):
-    """A real 1 MiB tmpfs (we run as root on the appliance image and in CI)."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], check=True)
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    """A real 1 MiB tmpfs."""
+    with tiny_tmpfs(tmp_path / "small", "1m") as mnt:
+        yield mnt
 
 
 def fill(path):
