@@ -121,3 +121,19 @@ class InputMapper:
                 out += self.wedge.feed(KeyPress(ev.key, getattr(ev, "unicode", "") or ""), self.now())
         out += self.wedge.tick(self.now())
         return out
+
+
+def keypad_key(key: int, char: str, press: Callable[[str], None], enter: Callable[[], None],
+               escape: Callable[[], None] | None = None) -> bool:
+    """A physical keyboard on a digit keypad: digits and Backspace press keys, Enter confirms, Esc cancels."""
+    if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+        enter()
+    elif key == pygame.K_ESCAPE and escape is not None:
+        escape()
+    elif key == pygame.K_BACKSPACE:
+        press("<")
+    elif char.isdigit():
+        press(char)
+    else:
+        return False
+    return True

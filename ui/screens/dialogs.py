@@ -9,6 +9,7 @@ import pygame
 from pygame import Rect
 
 from ui import theme
+from ui.input import keypad_key
 from ui.layout import columns, inset, rows
 from ui.screens.base import Entry, Region, Screen
 from ui.widgets import Button, draw_panel, keypad, label, paragraph, pin_dots
@@ -142,17 +143,7 @@ class EntryDialog(Dialog):
             self.on_cancel()
 
     def on_key(self, key: int, char: str) -> bool:
-        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            self._ok()
-        elif key == pygame.K_ESCAPE:
-            self._cancel()
-        elif key == pygame.K_BACKSPACE:
-            self._key("<")
-        elif char.isdigit():
-            self._key(char)
-        else:
-            return False
-        return True
+        return keypad_key(key, char, self._key, self._ok, self._cancel)
 
     def on_scan(self, code: str) -> None:
         self.entry.text = code[: self.entry.limit]

@@ -6,6 +6,7 @@ import pygame
 from pygame import Rect
 
 from ui import theme
+from ui.input import keypad_key
 from ui.layout import columns, inset, rows
 from ui.screens.base import Entry, Hot, Region, Screen
 from ui.widgets import Button, draw_button, draw_panel, keypad, label, pin_dots
@@ -94,15 +95,7 @@ class LoginScreen(Screen):
         self.error = "" if outcome.ok else outcome.message
 
     def on_key(self, key: int, char: str) -> bool:
-        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            self._login()
-        elif key == pygame.K_BACKSPACE:
-            self._key("<")
-        elif char.isdigit():
-            self._key(char)
-        else:
-            return False
-        return True
+        return keypad_key(key, char, self._key, self._login)
 
     def on_scan(self, code: str) -> None:
         self.error = "Log in before scanning."
