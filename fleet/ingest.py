@@ -30,6 +30,7 @@ from firmware.clock import iso_utc
 from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report, Selftest, Status,
                                decode, decode_json, encode, ingest_filters, parse_topic)
 from firmware.contract.payloads import ResendArgs, ResendCommand
+from firmware.contract.wire import Inbound, LeanClient
 from fleet.broker import BrokerSettings, connect, make_client
 from fleet.db import FleetDb, Gap, ReceiptRow
 from fleet.errors import FleetError
@@ -72,7 +73,7 @@ class IngestStats:
 
 @dataclass
 class _Batch:
-    messages: list[mqtt.MQTTMessage] = field(default_factory=list)
+    messages: list[Inbound | mqtt.MQTTMessage] = field(default_factory=list)
     started: float = 0.0
 
 
@@ -89,7 +90,7 @@ class IngestWorker:
         self.opt = options or IngestOptions()
         self.stats = IngestStats()
         self._batch = _Batch()
-        self._client: mqtt.Client | None = None
+        self._client: LeanClient | None = None
         self._connected = False
         self.subscribed = threading.Event()  # set once the broker has granted every subscription
         self._gap_seen: dict[Gap, float] = {}
@@ -122,14 +123,14 @@ class IngestWorker:
         else:
             log.error("broker refused a subscription: %s", ", ".join(str(r) for r in reasons))
 
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: Inbound | mqtt.MQTTMessage) -> None:
         if not self._batch.messages:
             self._batch.started = time.monotonic()
         self._batch.messages.append(msg)
 
     # ---- batch processing ----
 
-    def _receipt_row(self, msg: mqtt.MQTTMessage, store: str, register: str) -> ReceiptRow:
+    def _receipt_row(self, msg: Inbound | mqtt.MQTTMessage, store: str, register: str) -> ReceiptRow:
         # The hot path: one validating parse (pydantic, straight from the bytes), then the hash over the bytes.
         payload = msg.payload
         receipt = decode_json(Receipt, payload)
@@ -141,7 +142,7 @@ class IngestWorker:
         return ReceiptRow(receipt.receipt_id, store, register, receipt.epoch, receipt.seq, receipt.kind,
                           receipt.created_at, receipt.totals.total, payload.decode("utf-8"))
 
-    def _parse(self, messages: list[mqtt.MQTTMessage]) -> tuple[list[Any], ...]:
+    def _parse(self, messages: list[Inbound | mqtt.MQTTMessage]) -> tuple[list[Any], ...]:
         rows: list[ReceiptRow] = []
         reports: list[tuple[str, str, str, str, int | None, str]] = []
         results: list[tuple[str, bool, str]] = []
@@ -149,7 +150,12 @@ class IngestWorker:
         statuses: list[tuple[str, str, dict[str, Any]]] = []
         selftests: list[tuple[str, str, str]] = []
         for msg in messages:
-            parsed = parse_topic(msg.topic, self.opt.prefix)
+            try:
+                topic = msg.topic
+            except UnicodeDecodeError:  # paho's MQTTMessage for a topic that is not UTF-8
+                rejects.append(("(not UTF-8)", "topic is not UTF-8", len(msg.payload)))
+                continue
+            parsed = parse_topic(topic, self.opt.prefix)
             try:
                 if parsed is None or parsed[1] is None:
                     raise PayloadRejected(f"not a device topic under {self.opt.prefix}")
@@ -173,8 +179,8 @@ class IngestWorker:
                 else:
                     raise PayloadRejected(f"topic leaf {leaf!r} is not for the fleet")
             except PayloadRejected as exc:
-                rejects.append((msg.topic, str(exc), len(msg.payload)))
-                log.warning("rejected a message on %s: %s", msg.topic, exc)
+                rejects.append((topic, str(exc), len(msg.payload)))
+                log.warning("rejected a message on %s: %s", topic, exc)
         return rows, reports, results, rejects, statuses, selftests
 
     def flush(self, *, ack: bool = True) -> None:
@@ -192,9 +198,7 @@ class IngestWorker:
         client = self._client
         if not ack or client is None or not self._connected:
             return  # committed; the broker redelivers what was not acked, and the duplicate is a no-op
-        for msg in messages:
-            if msg.qos:
-                client.ack(msg.mid, msg.qos)
+        client.ack_many([msg.mid for msg in messages if msg.qos == 1])  # one write, in order of arrival
         by_device: dict[tuple[str, str], list[str]] = defaultdict(list)
         for row in rows:
             by_device[(row.store, row.register)].append(row.receipt_id)
@@ -246,8 +250,8 @@ class IngestWorker:
 
     # ---- the loop ----
 
-    def _connect(self) -> mqtt.Client:
-        client = make_client(self.broker, self.opt.client_id, manual_ack=True)
+    def _connect(self) -> LeanClient:
+        client = make_client(self.broker, self.opt.client_id, manual_ack=True, read_batch=self.opt.batch_size)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -283,7 +287,7 @@ class IngestWorker:
             client.loop(0.1)
         return self.stats
 
-    def _serve(self, client: mqtt.Client, stop: threading.Event) -> None:
+    def _serve(self, client: LeanClient, stop: threading.Event) -> None:
         while not stop.is_set():
             timeout = 0.1
             if self._batch.messages:

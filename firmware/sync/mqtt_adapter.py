@@ -1,7 +1,10 @@
-"""The only module that imports paho: one MQTT 5 link on its own thread, paho callbacks turned into events.
+"""The device's only user of paho: one MQTT 5 link on its own thread, paho callbacks turned into events.
 
 Design (PITFALLS.md "paho-mqtt 2.x"):
 
+- The client is `firmware.contract.wire.LeanClient`: paho's, with buffered
+  reads and PUBACKs handled without building paho's Properties and
+  ReasonCode objects per packet (the fleet's ingest uses the same client).
 - A fresh paho `Client` per connection attempt. paho keeps unacknowledged
   QoS-1 messages only in memory and replays its whole queue on reconnect
   (paho#492); dropping the client with the connection drops that queue, and
@@ -41,6 +44,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.config import Config, read_secret
+from firmware.contract.wire import LeanClient
 from firmware.errors import ConfigError
 from firmware.sync.backoff import Backoff
 
@@ -202,7 +206,7 @@ class MqttLink:
 
     def _new_client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
+        client = LeanClient(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
         client.max_inflight_messages_set(0)
         client.connect_timeout = float(min(10, s.keepalive))
         if s.will_topic:
