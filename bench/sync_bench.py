@@ -4,7 +4,10 @@ Run: .venv/bin/python bench/sync_bench.py [--n 10000] [--rounds 3]
 Starts its own Mosquitto (max_inflight_messages 1000) on a loopback port. Each round measures bare paho and
 Kassa back to back (PUBACK rate, then Kassa to "delivered"; end-to-end rate, then Kassa to "fleet-confirmed"),
 so a ratio compares neighbours under the same machine load; the JSON gives the medians, every round's
-figures and the load average.
+figures and the load average. The targets compare with stock paho. Kassa's device link and fleet ingest use
+`firmware.contract.wire.LeanClient` (paho with lean hot paths), so each round also runs the same bare loops
+on LeanClient: the `*_vs_lean_*` ratios are what Kassa's own work (journal, outbox, validation, SQLite,
+confirmations) costs on top of its client.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from firmware.clock import SystemClock  # noqa: E402
 from firmware.config import parse_config  # noqa: E402
+from firmware.contract.wire import LeanClient  # noqa: E402
 from firmware.journal import Journal  # noqa: E402
 from firmware.sync import SyncService  # noqa: E402
 from tests.contract.kassa_samples import make_receipt  # noqa: E402
@@ -41,14 +45,15 @@ WINDOW = 100
 SUBSCRIBER = r"""
 import sys, time, paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-host, port, topic, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+from firmware.contract.wire import LeanClient
+host, port, topic, n, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
 got = 0
 def on_message(c, u, m):
     global got
     got += 1
     if got == n:
         print(time.time(), flush=True); c.disconnect()
-c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+c = (LeanClient if kind == "lean" else mqtt.Client)(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
 c.on_connect = lambda c, *a: c.subscribe(topic, qos=1)
 c.on_subscribe = lambda *a: print("ready", flush=True)
 c.on_message = on_message
@@ -57,9 +62,13 @@ c.loop_forever()
 """
 
 
-def bare(port: int, n: int, payload: bytes, topic: str) -> tuple[float, float]:
-    """Sender-kept window of WINDOW, next publish from on_publish; returns (first publish, last PUBACK) times."""
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+def bare(port: int, n: int, payload: bytes, topic: str, kind: str = "paho") -> tuple[float, float]:
+    """Sender-kept window of WINDOW, next publish from on_publish; returns (first publish, last PUBACK) times.
+
+    `kind` "paho" is stock paho (the baseline of the targets); "lean" is the LeanClient Kassa itself uses, to
+    show what Kassa's own work costs on top of its client.
+    """
+    c = (LeanClient if kind == "lean" else mqtt.Client)(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     c.max_inflight_messages_set(0)
     state = {"sent": 0, "acked": 0, "t0": 0.0, "t1": 0.0}
     done = threading.Event()
@@ -149,6 +158,18 @@ def fill(work: Path, register: str, n: int) -> Journal:
     return j
 
 
+def end_to_end(broker: Mosquitto, n: int, payload: bytes, kind: str) -> float:
+    """Publish-to-arrival rate at a QoS-1 subscriber in its own process (`kind` as in `bare`)."""
+    topic = f"bench/e2e-{kind}"
+    sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, "127.0.0.1", str(broker.port), topic, str(n), kind],
+                           stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
+    t0, _ = bare(broker.port, n, payload, topic, kind)
+    arrived = float(sub.stdout.readline())
+    sub.wait(10)
+    return n / (arrived - t0)
+
+
 def one_round(broker: Mosquitto, work: Path, journals: tuple[Journal, Journal], n: int, payload: bytes,
               k: int) -> dict[str, float]:
     """Bare paho and Kassa side by side: PUBACK rate then Kassa delivered, end-to-end rate then Kassa confirmed."""
@@ -158,14 +179,7 @@ def one_round(broker: Mosquitto, work: Path, journals: tuple[Journal, Journal], 
     alone = drain(alone_j, work / alone_j.register, broker.url, alone_j.register, n, confirmed=False)
     delivered_rate = n / (alone.t_delivered - alone.t0)
 
-    sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBER, "127.0.0.1", str(broker.port), "bench/e2e", str(n)],
-                           stdout=subprocess.PIPE, text=True)
-    assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
-    t0, _ = bare(broker.port, n, payload, "bench/e2e")
-    arrived = float(sub.stdout.readline())
-    sub.wait(10)
-    e2e_rate = n / (arrived - t0)
-
+    e2e_rate = end_to_end(broker, n, payload, "paho")
     ingest = subprocess.Popen([sys.executable, "-m", "fleet.cli", "ingest", "--broker", broker.url,
                                "--db", f"sqlite:///{work / f'fleet-{k}.db'}", "--client-id", f"bench-ingest-{k}"],
                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
@@ -176,11 +190,17 @@ def one_round(broker: Mosquitto, work: Path, journals: tuple[Journal, Journal], 
     ingest.terminate()
     ingest.wait(10)
     confirmed_rate = n / (timed.t_confirmed - timed.t0)
+    t0, t1 = bare(broker.port, n, payload, "bench/lean-puback", "lean")
+    lean_puback_rate = n / (t1 - t0)
+    lean_e2e_rate = end_to_end(broker, n, payload, "lean")
     return {"bare_puback_per_s": puback_rate, "kassa_delivered_per_s": delivered_rate,
             "bare_end_to_end_per_s": e2e_rate, "kassa_confirmed_per_s": confirmed_rate,
             "kassa_delivered_while_fleet_ingests_per_s": n / (timed.t_delivered - timed.t0),
             "delivered_vs_bare_puback": delivered_rate / puback_rate,
-            "confirmed_vs_bare_end_to_end": confirmed_rate / e2e_rate}
+            "confirmed_vs_bare_end_to_end": confirmed_rate / e2e_rate,
+            "lean_puback_per_s": lean_puback_rate, "lean_end_to_end_per_s": lean_e2e_rate,
+            "delivered_vs_lean_puback": delivered_rate / lean_puback_rate,
+            "confirmed_vs_lean_end_to_end": confirmed_rate / lean_e2e_rate}
 
 
 def main() -> None:
@@ -203,7 +223,8 @@ def main() -> None:
             r = rounds[-1]
             print(f"round {k + 1}: bare PUBACK {r['bare_puback_per_s']:.0f}/s, delivered {r['kassa_delivered_per_s']:.0f}/s"
                   f" ({r['delivered_vs_bare_puback']:.2f}); bare e2e {r['bare_end_to_end_per_s']:.0f}/s, confirmed "
-                  f"{r['kassa_confirmed_per_s']:.0f}/s ({r['confirmed_vs_bare_end_to_end']:.2f})", file=sys.stderr)
+                  f"{r['kassa_confirmed_per_s']:.0f}/s ({r['confirmed_vs_bare_end_to_end']:.2f}); against LeanClient "
+                  f"{r['delivered_vs_lean_puback']:.2f} and {r['confirmed_vs_lean_end_to_end']:.2f}", file=sys.stderr)
         for pair in journals:
             for j in pair:
                 j.close()
