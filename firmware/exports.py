@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from firmware.atomicfile import write_atomic
+from firmware.atomicfile import atomic_writer
 from firmware.clock import iso_utc
 
 LINE_COLUMNS = (
@@ -51,29 +51,39 @@ def export_receipts(
     stem: str,
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Write `{stem}-lines.csv` and `{stem}-receipts.json` into `directory`; return the count."""
+    """Write `{stem}-lines.csv` and `{stem}-receipts.json` into `directory`; return the count.
+
+    Streamed: one receipt at a time goes to both files (memory stays flat with 100k receipts), and the JSON
+    array holds one receipt per line, written by the json module's C encoder.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(LINE_COLUMNS)
-    kept = []
-    for receipt in receipts:
-        kept.append(receipt)
-        writer.writerows(_rows(receipt))
-        if progress is not None:
-            progress(1)
     lines_csv = directory / f"{stem}-lines.csv"
     receipts_json = directory / f"{stem}-receipts.json"
-    write_atomic(lines_csv, text.getvalue().encode("utf-8"))
-    write_atomic(receipts_json, json.dumps(kept, ensure_ascii=False, indent=1).encode("utf-8"))
-    return ExportResult(len(kept), lines_csv, receipts_json)
+    count = 0
+    with atomic_writer(lines_csv) as csv_out, atomic_writer(receipts_json) as json_out:
+        text = io.TextIOWrapper(csv_out, encoding="utf-8", newline="")
+        writer = csv.writer(text)
+        writer.writerow(LINE_COLUMNS)
+        json_out.write(b"[")
+        for receipt in receipts:
+            writer.writerows(_rows(receipt))
+            json_out.write(b",\n" if count else b"\n")
+            json_out.write(json.dumps(receipt, ensure_ascii=False).encode("utf-8"))
+            count += 1
+            if progress is not None:
+                progress(1)
+        json_out.write(b"\n]\n" if count else b"]\n")
+        text.flush()
+        text.detach()  # the writer closes csv_out itself, after its fsync
+    return ExportResult(count, lines_csv, receipts_json)
 
 
 def unconfirmed_receipts(journal: Any) -> Iterable[dict[str, Any]]:
     """Every receipt the fleet has not confirmed yet (pending, delivered or quarantined), in seq order."""
-    for receipt in journal.iter_receipts():
-        if (journal.delivery(receipt["seq"]) or {}).get("state") != "confirmed":
+    for seq in journal.unconfirmed_seqs():  # confirmed ones are never read
+        receipt = journal.get_seq(seq)
+        if receipt is not None:
             yield receipt
 
 

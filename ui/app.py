@@ -86,13 +86,18 @@ class App(ScreenRouting, PointerRouting, Renderer):
         return dirty
 
     def refresh(self) -> None:
-        """Take a fresh view; a new error from the register (printer, disk, hal scan) becomes a dialog."""
+        """Take a fresh view; a new error (printer, disk, hal scan) or notice (an export done) becomes a dialog.
+
+        An alert already up takes the new words: "Exporting ..." turns into "120 receipts exported to ...".
+        """
         self.view = self.register.view()
         msg = self.view.message
         if msg is not None and msg is not self._seen_message and msg != self._seen_message:
             self._seen_message = msg
             if msg.level == "error":
                 self.tone.error()
+                self.alert(msg.text)
+            elif msg.level == "notice":
                 self.alert(msg.text)
 
     def _guard(self, fn: Callable[..., Any], *args: Any) -> Any:

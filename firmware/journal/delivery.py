@@ -233,6 +233,13 @@ class DeliveryStore:
             return {"seq": seq, "state": e[STATE], "attempts": e[ATTEMPTS], "error": e[ERROR],
                     "delivered_at": e[DELIVERED_AT], "confirmed_at": e[CONFIRMED_AT], "failed_at": e[FAILED_AT]}
 
+    def unconfirmed_seqs(self) -> list[int]:
+        """Every receipt the fleet has not confirmed (pending, delivered or quarantined), in seq order."""
+        with self._cond:
+            entries = self.entries
+            return [seq for seq in range(self.floor + 1, self.last_seq + 1)
+                    if seq not in entries or entries[seq][STATE] != CONFIRMED]
+
     def quarantined_items(self) -> list[dict[str, Any]]:
         with self._cond:
             return [{"seq": s, "error": e[ERROR], "attempts": e[ATTEMPTS], "failed_at": e[FAILED_AT]}

@@ -311,6 +311,10 @@ class Journal:
     def delivery(self, seq: int) -> dict[str, Any] | None:
         return self._delivery.delivery(seq)
 
+    def unconfirmed_seqs(self) -> list[int]:
+        """Seqs of every receipt not confirmed yet (pending, delivered, quarantined), in order; no receipt read."""
+        return self._delivery.unconfirmed_seqs()
+
     def summary(self) -> DeliverySummary:
         pending, delivered, confirmed, quarantined, last_d, last_c = self._delivery.counts_snapshot()
         first = self._delivery.outbox(0, 1)

@@ -21,8 +21,8 @@ from firmware.domain.errors import Refused
 from firmware.domain.receipt import no_sale_body
 from firmware.domain.parked import ParkedCart, park
 from firmware.domain.shift import Shift
-from firmware.exports import export_receipts, receipts_between, unconfirmed_receipts
-from firmware.register.guard import command, plural
+from firmware.exports import receipts_between, unconfirmed_receipts
+from firmware.register.guard import command
 from firmware.register.report_text import report_lines
 from firmware.register.view import Outcome, ParkedInfo
 
@@ -265,17 +265,21 @@ class BackOffice:
 
     @command
     def export_pending(self: "Register", directory: str | Path) -> Outcome:  # type: ignore[misc]
-        """Every receipt the fleet has not confirmed, as CSV and JSON, into `directory` (a USB stick)."""
+        """Start writing every receipt the fleet has not confirmed, as CSV and JSON, into `directory` (a USB stick).
+
+        The files are written on the exporter's thread; `ExportFinished` comes back through `pump()` (see
+        firmware/register/exporter.py) and becomes the register's message.
+        """
         stem = f"kassa-{self.config.device.store}-{self.config.device.register}-pending-{self.clock.now():%Y%m%d-%H%M%S}"
-        result = export_receipts(unconfirmed_receipts(self.journal), Path(directory), stem)
-        return Outcome(True, f"{plural(result.receipts, 'receipt')} exported to {directory}", result)
+        self._exporter.start(Path(directory), stem, lambda: unconfirmed_receipts(self.journal))
+        return Outcome(True, f"Exporting unsent receipts to {directory}…")
 
     @command
     def export_range(self: "Register", directory: str | Path, start: datetime, end: datetime) -> Outcome:  # type: ignore[misc]
-        """Receipts created in [start, end), as CSV and JSON, into `directory` (for the accountant)."""
+        """Start writing receipts created in [start, end), as CSV and JSON, into `directory` (for the accountant)."""
         stem = f"kassa-{self.config.device.store}-{self.config.device.register}-{start:%Y%m%d}-{end:%Y%m%d}"
-        result = export_receipts(receipts_between(self.journal, start, end), Path(directory), stem)
-        return Outcome(True, f"{plural(result.receipts, 'receipt')} exported to {directory}", result)
+        self._exporter.start(Path(directory), stem, lambda: receipts_between(self.journal, start, end))
+        return Outcome(True, f"Exporting receipts to {directory}…")
 
     def remote_command(self: "Register", command_id: str, command: str, args: dict[str, Any]) -> None:  # type: ignore[misc]
         """Fleet commands that need the register (sync does `sync_now` and `resend` itself): `report`.

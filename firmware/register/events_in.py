@@ -149,6 +149,11 @@ def _command_received(reg: "Register", event: Any) -> None:
     reg.remote_command(event.command_id, event.command, dict(event.args or {}))
 
 
+def _export_finished(reg: "Register", event: Any) -> None:
+    reg.last_export = event
+    _note(reg, "notice" if event.ok else "error", event.message)
+
+
 _HANDLERS = {
     "ScanRead": _scan_read,
     "ScanRejected": _scan_rejected,
@@ -166,4 +171,5 @@ _HANDLERS = {
     "CatalogReceived": _catalog_received,
     "ClerksReceived": _clerks_received,
     "CommandReceived": _command_received,
+    "ExportFinished": _export_finished,
 }

@@ -25,6 +25,7 @@ from firmware.domain.sale import Sale
 from firmware.register import backoffice, events_in
 from firmware.register.guard import command, plural
 from firmware.register.committer import CommitFailed, Committer, ReceiptCommitted
+from firmware.register.exporter import Exporter, ExportFinished
 from firmware.register.health import HealthBoard
 from firmware.register.housekeeping import Housekeeper, JournalHealthMeasured
 from firmware.register.view import (
@@ -80,6 +81,8 @@ class Register(backoffice.BackOffice):
         self.board = HealthBoard()
         self._committer = Committer(journal, config.device.register, events)
         self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days)
+        self._exporter = Exporter(events)
+        self.last_export: ExportFinished | None = None  # the last export's result, once pump() has seen it
         self._clerk: Clerk | None = None
         self._sale: Sale | None = None
         self._phase = "login"
@@ -180,11 +183,19 @@ class Register(backoffice.BackOffice):
         self._committer.wait_idle(timeout)
         self.pump(10_000)
 
+    def wait_export(self, timeout: float = 30.0) -> ExportFinished | None:
+        """Wait for a running export, apply its event and return `last_export` (tests, `kassa` shutdown)."""
+        self._exporter.wait(timeout)
+        self.pump(10_000)
+        return self.last_export
+
     def shutdown(self) -> None:
         """Finish commits, stop sync and hardware threads, close the journal."""
         self._committer.wait_idle(10)
         self._committer.stop()
         self._housekeeper.stop()
+        if not self._exporter.wait(30):
+            log.warning("an export was still running at shutdown; its files were not completed")
         for part in (self.sync, self.hardware):
             if part is not None:
                 try:

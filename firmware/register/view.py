@@ -69,7 +69,7 @@ class TotalsView:
 
 @dataclass(frozen=True)
 class Message:
-    level: str  # "info" | "warn" | "error"
+    level: str  # "info" | "warn" | "error" | "notice" (news from a background job, e.g. an export: shown as a dialog)
     text: str
     at: datetime | None = None
 

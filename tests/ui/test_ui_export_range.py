@@ -57,7 +57,10 @@ def test_yesterday_and_today_each_export_exactly_that_days_receipts(two_days):
     assert app.dialogs[-1].fields["from"].text == "2026-11-24" == app.dialogs[-1].fields["to"].text
     tap(app, "range:export")
     assert app.dialogs and app.dialogs[-1].name == "alert"
-    assert app.dialogs[-1].text == f"2 receipts exported to {usb}"
+    alert = app.dialogs[-1]
+    assert (alert.title, alert.text) == ("Export: Tue 24 Nov 2026", f"Exporting receipts to {usb}…")
+    settle(app, lambda: "exported" in app.dialogs[-1].text)  # written on a worker thread; the alert takes the result
+    assert app.dialogs[-1] is alert and alert.text == f"2 receipts exported to {usb}"
     assert exported_ids(usb, "20261124-20261125") == yesterday
     assert list(usb.glob("*-lines.csv"))  # the CSV of lines alongside
     tap(app, "alert:ok")
@@ -65,6 +68,7 @@ def test_yesterday_and_today_each_export_exactly_that_days_receipts(two_days):
     tap(app, "export_range")
     tap(app, "range:today")
     tap(app, "range:export")
+    settle(app, lambda: "exported" in app.dialogs[-1].text)
     assert app.dialogs[-1].text.startswith("1 ") and app.dialogs[-1].text.endswith(f"exported to {usb}")
     assert exported_ids(usb, "20261125-20261126") == today
 
@@ -79,6 +83,7 @@ def test_typed_days_on_the_keypad_export_the_range(two_days):
     for key in "2026-11-25":
         tap(app, f"range:key:{key}")
     tap(app, "range:export")
+    settle(app, lambda: "exported" in app.dialogs[-1].text)
     assert app.dialogs[-1].text == f"3 receipts exported to {usb}"
     assert exported_ids(usb, "20261124-20261126") == yesterday + today
 

@@ -120,8 +120,10 @@ def test_status_screen_shows_pending_receipts_and_exports_them(make_register, ap
     monkeypatch.setattr("ui.screens.status.usb_mount", lambda: str(tmp_path / "usb"))
     (tmp_path / "usb").mkdir()
     tap(app, "export")
-    assert any((tmp_path / "usb").iterdir())
-    assert app.dialogs and "exported" in app.dialogs[-1].text
+    assert app.dialogs[-1].text == f"Exporting unsent receipts to {tmp_path / 'usb'}…"
+    settle(app, lambda: "exported" in app.dialogs[-1].text)
+    assert app.dialogs[-1].text == f"1 receipt exported to {tmp_path / 'usb'}"
+    assert sorted(p.suffix for p in (tmp_path / "usb").iterdir()) == [".csv", ".json"]
 
 
 def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):

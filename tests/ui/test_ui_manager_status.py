@@ -96,5 +96,6 @@ def test_export_without_a_usb_stick_goes_to_the_data_dir(make_register, app_cloc
     tap(app, "bar:status")
     tap(app, "export")
     exports = Path(str(reg.config.device.data_dir)) / "exports"
-    assert any(exports.iterdir())
-    assert app.dialogs and "exported" in app.dialogs[-1].text
+    settle(app, lambda: "exported" in app.dialogs[-1].text)
+    assert app.dialogs[-1].text == f"1 receipt exported to {exports}"
+    assert sorted(p.suffix for p in exports.iterdir()) == [".csv", ".json"]

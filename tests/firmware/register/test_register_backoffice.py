@@ -116,10 +116,13 @@ def test_export_pending_writes_csv_and_json_of_unconfirmed_receipts(reg, tmp_pat
     login_cashier(reg)
     paid_cash_sale(reg, PENCIL, PEN)
     out = reg.export_pending(tmp_path / "usb")
-    assert out.ok and out.data.receipts == 1
-    rows = list(csv.DictReader(out.data.lines_csv.open()))
+    assert out.ok and out.message == f"Exporting unsent receipts to {tmp_path / 'usb'}…"
+    done = reg.wait_export()
+    assert done.ok and done.result.receipts == 1
+    assert (reg.view().message.level, reg.view().message.text) == ("notice", f"1 receipt exported to {tmp_path / 'usb'}")
+    rows = list(csv.DictReader(done.result.lines_csv.open()))
     assert [r["sku"] for r in rows] == [PENCIL, PEN]
-    assert json.loads(out.data.receipts_json.read_text())[0]["seq"] == 1
+    assert json.loads(done.result.receipts_json.read_text())[0]["seq"] == 1
 
 
 def test_export_by_date_range_takes_only_receipts_made_in_it(rig, tmp_path):
@@ -133,9 +136,10 @@ def test_export_by_date_range_takes_only_receipts_made_in_it(rig, tmp_path):
     rig.clock.advance(86400)
     paid_cash_sale(reg, PEN)
     reg.new_sale()
-    out = reg.export_range(tmp_path / "acct", day1, day1 + timedelta(days=1))
-    assert out.ok and out.data.receipts == 1
-    [only] = json.loads(out.data.receipts_json.read_text())
+    assert reg.export_range(tmp_path / "acct", day1, day1 + timedelta(days=1)).ok
+    reg.wait_export()
+    assert reg.last_export.ok and reg.last_export.result.receipts == 1
+    [only] = json.loads(reg.last_export.result.receipts_json.read_text())
     assert only["lines"][0]["sku"] == PENCIL
 
 

@@ -1,0 +1,88 @@
+"""Exports run beside the till: the register stays live while one is written, and a failed write is said plainly."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+
+import pytest
+
+from firmware.domain.errors import Refused
+from firmware.register.exporter import Exporter, ExportFinished
+from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for
+from tests.support.tmpfs import tiny_tmpfs
+
+
+def test_the_till_sells_while_an_export_is_being_written(rig, tmp_path, monkeypatch):
+    reg = login_cashier(rig.register)
+    paid_cash_sale(reg, PENCIL)
+    reg.new_sale()
+    release, reading = threading.Event(), threading.Event()
+
+    def slow_unconfirmed(journal):  # the journal read of a long offline spell, held open by the test
+        reading.set()
+        assert release.wait(10)
+        yield from journal.iter_receipts()
+
+    monkeypatch.setattr("firmware.register.backoffice.unconfirmed_receipts", slow_unconfirmed)
+    started = reg.export_pending(tmp_path / "usb")
+    assert started.ok and started.message.startswith("Exporting unsent receipts")
+    assert reading.wait(5)
+    # the export is under way and the register answers: a second export is refused, a sale goes through
+    again = reg.export_pending(tmp_path / "usb")
+    assert not again.ok and again.message == "An export is still running; wait for it to finish."
+    paid_cash_sale(reg, PENCIL, PENCIL)
+    reg.new_sale()
+    assert reg.last_export is None and not list((tmp_path / "usb").glob("*.json"))
+    release.set()
+    reg.wait_export()
+    assert reg.last_export.ok and reg.last_export.result.receipts == 2
+    assert [r["seq"] for r in json.loads(reg.last_export.result.receipts_json.read_text())] == [1, 2]
+
+
+def test_a_full_stick_is_said_plainly_and_leaves_no_half_file(rig, tmp_path):
+    reg = login_cashier(rig.register)
+    for _ in range(12):
+        paid_cash_sale(reg, PENCIL, PENCIL, PENCIL)
+        reg.new_sale()
+    with tiny_tmpfs(tmp_path / "stick", "8k") as stick:
+        assert reg.export_pending(stick).ok
+        done = reg.wait_export()
+        assert not done.ok and done.result is None
+        assert done.message == (f"Nothing was exported: {stick} is full. The receipts are safe in the register; "
+                                "try again or use another stick.")
+        assert (reg.view().message.level, reg.view().message.text) == ("error", done.message)
+        assert sorted(p.name for p in stick.iterdir()) == []  # no half-written export, no temp file left
+    assert reg.journal.summary().pending == 12
+
+
+def test_an_export_into_a_file_instead_of_a_folder_fails_with_a_reason(rig, tmp_path):
+    reg = login_cashier(rig.register)
+    paid_cash_sale(reg, PENCIL)
+    not_a_dir = tmp_path / "stick"
+    not_a_dir.write_text("a file where the stick's folder should be")
+    assert reg.export_pending(not_a_dir).ok
+    done = reg.wait_export()
+    assert not done.ok
+    assert done.message.startswith(f"Nothing was exported: writing to {not_a_dir} failed (")
+
+
+def test_the_exporter_runs_one_export_at_a_time_and_reports_on_the_queue(tmp_path):
+    events: queue.Queue = queue.Queue()
+    exporter = Exporter(events)
+    gate = threading.Event()
+
+    def receipts():
+        assert gate.wait(10)
+        return [{"receipt_id": "R1:e:1", "seq": 1, "lines": [{"sku": "1", "amount": 5}]}]
+
+    exporter.start(tmp_path / "out", "x", receipts)
+    assert exporter.busy
+    with pytest.raises(Refused):
+        exporter.start(tmp_path / "out", "y", receipts)
+    gate.set()
+    assert exporter.wait(10) and not exporter.busy
+    finished = wait_for(lambda: not events.empty() and events.get_nowait())
+    assert isinstance(finished, ExportFinished) and finished.ok
+    assert finished.message == f"1 receipt exported to {tmp_path / 'out'}"

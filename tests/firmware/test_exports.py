@@ -1,0 +1,42 @@
+"""firmware.exports: streamed CSV and JSON files that a spreadsheet and a JSON reader both open."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from firmware.exports import LINE_COLUMNS, export_receipts
+from tests.contract.kassa_samples import make_chain
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_per_line(tmp_path, n):
+    receipts = make_chain(n, pad=1)
+    counted = []
+    result = export_receipts(iter(receipts), tmp_path / "usb", "stem", progress=counted.append)
+    assert result.receipts == n == len(counted)
+    text = result.receipts_json.read_text(encoding="utf-8")
+    assert json.loads(text) == receipts
+    assert len(text.splitlines()) == (n + 2 if n else 1)  # "[", a line per receipt, "]"
+    rows = list(csv.reader(result.lines_csv.open(encoding="utf-8", newline="")))
+    assert rows[0] == list(LINE_COLUMNS)
+    assert [(r[0], r[8]) for r in rows[1:]] == [(rc["receipt_id"], line["sku"]) for rc in receipts for line in rc["lines"]]
+
+
+def test_a_failure_midway_leaves_neither_file_nor_a_temp_file(tmp_path):
+    def receipts():
+        yield from make_chain(2)
+        raise OSError(5, "Input/output error")
+
+    with pytest.raises(OSError):
+        export_receipts(receipts(), tmp_path / "usb", "stem")
+    assert list((tmp_path / "usb").iterdir()) == []
+
+
+def test_a_new_export_replaces_the_old_one_whole(tmp_path):
+    export_receipts(iter(make_chain(3)), tmp_path, "same")
+    result = export_receipts(iter(make_chain(1)), tmp_path, "same")
+    assert len(json.loads(result.receipts_json.read_text())) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same-lines.csv", "same-receipts.json"]
