@@ -7,7 +7,8 @@ so a ratio compares neighbours under the same machine load; the JSON gives the m
 figures and the load average. The targets compare with stock paho. Kassa's device link and fleet ingest use
 `firmware.contract.wire.LeanClient` (paho with lean hot paths), so each round also runs the same bare loops
 on LeanClient: the `*_vs_lean_*` ratios are what Kassa's own work (journal, outbox, validation, SQLite,
-confirmations) costs on top of its client.
+confirmations) costs on top of its client. `cpu_us_per_receipt_*` is the CPU each process spent per receipt
+during the fleet-confirmed drain (the device is this process: the drain runs its SyncService here).
 """
 
 from __future__ import annotations
@@ -158,6 +159,12 @@ def fill(work: Path, register: str, n: int) -> Journal:
     return j
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def end_to_end(broker: Mosquitto, n: int, payload: bytes, kind: str) -> float:
     """Publish-to-arrival rate at a QoS-1 subscriber in its own process (`kind` as in `bare`)."""
     topic = f"bench/e2e-{kind}"
@@ -186,7 +193,11 @@ def one_round(broker: Mosquitto, work: Path, journals: tuple[Journal, Journal], 
     assert ingest.stderr is not None
     while "subscribed" not in (ingest.stderr.readline() or "subscribed"):
         pass
+    assert broker.proc is not None
+    cpu_before = (time.process_time(), cpu_seconds(ingest.pid), cpu_seconds(broker.proc.pid))
     timed = drain(fleet_j, work / fleet_j.register, broker.url, fleet_j.register, n, confirmed=True)
+    cpu_after = (time.process_time(), cpu_seconds(ingest.pid), cpu_seconds(broker.proc.pid))
+    device_us, ingest_us, broker_us = (1e6 * (b - a) / n for a, b in zip(cpu_before, cpu_after))
     ingest.terminate()
     ingest.wait(10)
     confirmed_rate = n / (timed.t_confirmed - timed.t0)
@@ -200,7 +211,9 @@ def one_round(broker: Mosquitto, work: Path, journals: tuple[Journal, Journal], 
             "confirmed_vs_bare_end_to_end": confirmed_rate / e2e_rate,
             "lean_puback_per_s": lean_puback_rate, "lean_end_to_end_per_s": lean_e2e_rate,
             "delivered_vs_lean_puback": delivered_rate / lean_puback_rate,
-            "confirmed_vs_lean_end_to_end": confirmed_rate / lean_e2e_rate}
+            "confirmed_vs_lean_end_to_end": confirmed_rate / lean_e2e_rate,
+            "cpu_us_per_receipt_device": device_us, "cpu_us_per_receipt_ingest": ingest_us,
+            "cpu_us_per_receipt_broker": broker_us}
 
 
 def main() -> None:
