@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from tinydb import Query
 
 from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.errors import JournalError, JournalFull, JournalLost, JournalMismatch
@@ -144,6 +143,11 @@ class Journal:
         self._receipts = self.db.table(RECEIPTS)
         self._view = ReceiptView(receipts)
         self._states = self.db.table(STATE)
+        # (kind, key) -> doc id of the state table, so a state read or write touches one document
+        self._state_ids: dict[str, dict[str, int]] = {}
+        for doc_id, (kind, key) in sorted(self._states.fields_of("kind", "key").items()):
+            self._state_ids.setdefault(kind, {})[key] = doc_id
+        self._next_state_id = max(self._states.doc_ids(), default=0) + 1
         self._delivery = DeliveryStore(os.path.join(self.directory, DELIVERY_LOG), ops, self.recovery,
                                        last_seq=last, max_attempts=max_attempts, interval=interval)
         self._hwm_seq = mark.seq if mark is not None and mark.epoch == meta.epoch else -1
@@ -333,27 +337,37 @@ class Journal:
 
     # ------------------------------------------------------------ state records
 
+    # One document each in TinyDB's state table ({"kind", "key", "doc"}), found through `_state_ids` and
+    # read or written alone (KassaTable.doc/put_doc): the cost does not grow with a year of reports and shifts.
+
     def put_state(self, kind: str, key: str, doc: dict[str, Any]) -> None:
         """Store `doc` under (kind, key) durably (one fsync) before returning."""
-        q = Query()
         with self._state_lock:
-            self._states.upsert({"kind": kind, "key": key, "doc": doc}, (q.kind == kind) & (q.key == key))
+            keys = self._state_ids.setdefault(kind, {})
+            doc_id = keys.get(key)
+            if doc_id is None:
+                doc_id, self._next_state_id = self._next_state_id, self._next_state_id + 1
+            self._states.put_doc(doc_id, {"kind": kind, "key": key, "doc": doc})
+            keys[key] = doc_id
 
     def get_state(self, kind: str, key: str) -> dict[str, Any] | None:
-        q = Query()
         with self._state_lock:
-            found = self._states.get((q.kind == kind) & (q.key == key))
+            doc_id = self._state_ids.get(kind, {}).get(key)
+            found = None if doc_id is None else self._states.doc(doc_id)
         return None if found is None else found["doc"]
 
     def states(self, kind: str) -> dict[str, dict[str, Any]]:
-        q = Query()
         with self._state_lock:
-            return {d["key"]: d["doc"] for d in self._states.search(q.kind == kind)}
+            found = {key: self._states.doc(doc_id) for key, doc_id in self._state_ids.get(kind, {}).items()}
+        return {key: d["doc"] for key, d in found.items() if d is not None}
 
     def delete_state(self, kind: str, key: str) -> None:
-        q = Query()
         with self._state_lock:
-            self._states.remove((q.kind == kind) & (q.key == key))
+            keys = self._state_ids.get(kind, {})
+            doc_id = keys.get(key)
+            if doc_id is not None:
+                self._states.put_doc(doc_id, None)
+                del keys[key]
 
     # ------------------------------------------------------------ health
 

@@ -75,6 +75,7 @@ class KassaStorage(Storage):
         self._state_log = LogFile(state_path, ops)
         self._small: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()  # `_small` is read (deep-copied) and replaced under it
+        self._live_bytes = 0  # size of `_small` as JSON when last measured (for compaction)
         for entry in self._state_log.load(recovery):
             self._apply(entry)
         self._state_log.open_for_append()
@@ -98,6 +99,35 @@ class KassaStorage(Storage):
         with self._lock:
             self._write(data)
 
+    # ---- one document of a small table: O(size of the document), not of the tables ----
+
+    def get_doc(self, table: str, doc_id: str) -> Any:
+        """A copy of one document, or None."""
+        with self._lock:
+            doc = self._small.get(table, {}).get(doc_id)
+            return None if doc is None else copy.deepcopy(doc)
+
+    def doc_ids(self, table: str) -> list[str]:
+        with self._lock:
+            return list(self._small.get(table, {}))
+
+    def fields_of(self, table: str, *fields: str) -> dict[str, tuple[Any, ...]]:
+        """doc id -> the named top-level fields of each document (no copy of the documents)."""
+        with self._lock:
+            return {i: tuple(doc.get(f) for f in fields) for i, doc in self._small.get(table, {}).items()}
+
+    def put_doc(self, table: str, doc_id: str, doc: Mapping[str, Any] | None) -> None:
+        """Set (or with None delete) one document: one logged record, durable on return."""
+        with self._lock:
+            exists = doc_id in self._small.get(table, {})
+            if doc is None and not exists:
+                return
+            entry = {"table": table, "set": {} if doc is None else {doc_id: copy.deepcopy(dict(doc))},
+                     "del": [doc_id] if doc is None else []}
+            self._state_log.append(entry)  # durable before memory changes
+            self._apply(entry)
+            self._maybe_compact()
+
     def _write(self, data: dict[str, Any]) -> None:
         for name, table in data.items():
             if name == RECEIPTS:
@@ -116,9 +146,11 @@ class KassaStorage(Storage):
         self._maybe_compact()
 
     def _maybe_compact(self) -> None:
-        if self._state_log.end < COMPACT_STATE_BYTES:
+        # the live size is measured again only when the log has outgrown four times the last measure, so a
+        # write stays O(1) amortised however large the small tables grow
+        if self._state_log.end < max(COMPACT_STATE_BYTES, 4 * self._live_bytes):
             return
-        live = len(json.dumps(self._small))
+        live = self._live_bytes = len(json.dumps(self._small))
         if self._state_log.end > 4 * live:
             try:
                 self._state_log.compact({"snap": self._small})
@@ -151,6 +183,30 @@ class KassaTable(Table):
         if self.name == RECEIPTS:
             raise JournalError("receipts are immutable: they can only be appended")
         super()._update_table(updater)
+
+    # ---- keyed access to a small table without TinyDB's read of every table (see KassaStorage.put_doc) ----
+
+    def _small_storage(self) -> KassaStorage:
+        storage = self.storage
+        if self.name == RECEIPTS or not isinstance(storage, KassaStorage):
+            raise JournalError(f"table {self.name} has no keyed document access")
+        return storage
+
+    def doc(self, doc_id: int) -> dict[str, Any] | None:
+        """A copy of document `doc_id`, or None."""
+        return self._small_storage().get_doc(self.name, str(doc_id))
+
+    def doc_ids(self) -> list[int]:
+        return [int(i) for i in self._small_storage().doc_ids(self.name)]
+
+    def fields_of(self, *fields: str) -> dict[int, tuple[Any, ...]]:
+        return {int(i): v for i, v in self._small_storage().fields_of(self.name, *fields).items()}
+
+    def put_doc(self, doc_id: int, doc: Mapping[str, Any] | None) -> None:
+        """Set (None: delete) document `doc_id`, durably; TinyDB's caches of this table are dropped."""
+        self._small_storage().put_doc(self.name, str(doc_id), doc)
+        self.clear_cache()
+        self._next_id = None
 
 
 class JournalDB(TinyDB):

@@ -217,6 +217,37 @@ def test_state_log_compacts_and_stays_correct(open_journal, tmp_path):
     assert open_journal().get_state("counter", "n")["value"] == 399
 
 
+def test_a_state_write_logs_only_its_own_document_however_many_there_are(open_journal, tmp_path):
+    j = open_journal()
+    for i in range(300):  # a year of Z reports: the state table is large
+        j.put_state("reports", f"z{i}", {"report_id": f"z{i}", "totals": {f"k{n}": n for n in range(40)}})
+    log = tmp_path / "data" / "journal" / "state.log"
+    before = log.stat().st_size
+    j.put_state("parked", "p1", {"lines": [1, 2, 3]})
+    grew = log.stat().st_size - before
+    assert 0 < grew < 200  # one small record, not a rewrite of the 300 reports
+    assert j.get_state("reports", "z7")["report_id"] == "z7" and len(j.states("reports")) == 300
+    j.get_state("reports", "z7")["report_id"] = "changed by a caller"  # reads are copies
+    assert j.get_state("reports", "z7")["report_id"] == "z7"
+
+
+def test_state_written_through_tinydb_itself_is_found_after_reopen(open_journal):
+    # journals in the field were written by TinyDB's own upsert: the same documents, found by (kind, key)
+    j = open_journal()
+    j.db.table("state").insert({"kind": "counters", "key": "z", "doc": {"z_number": 41}})
+    j.db.table("state").insert({"kind": "parked", "key": "p9", "doc": {"total": 5}})
+    j.close()
+    j2 = open_journal()
+    assert j2.get_state("counters", "z") == {"z_number": 41}
+    j2.put_state("counters", "z", {"z_number": 42})
+    j2.put_state("shift", "current", {"open": True})  # a new document does not take an existing id
+    j2.close()
+    j3 = open_journal()
+    assert (j3.get_state("counters", "z"), j3.states("parked"), j3.get_state("shift", "current")) == \
+        ({"z_number": 42}, {"p9": {"total": 5}}, {"open": True})
+    assert len(j3.db.table("state")) == 3
+
+
 def test_health_reports_rate_and_days_left(open_journal, clock):
     j = open_journal()
     for day in range(3):
