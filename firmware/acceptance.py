@@ -17,13 +17,16 @@ from firmware.errors import DomainError
 KINDS = ("catalog", "clerks")
 
 
-def check_domain(kind: str, payload: dict[str, Any]) -> None:
-    """The domain's rules (check digits, unique SKUs and barcodes, tax codes, quick keys, PIN hashes)."""
+def check_domain(kind: str, payload: dict[str, Any]) -> Any:
+    """The domain's rules (check digits, unique SKUs and barcodes, tax codes, quick keys, PIN hashes).
+
+    Returns the domain object it built (a Catalog or a Roster), so the caller need not build it again.
+    """
     from firmware.domain.catalog import Catalog
     from firmware.domain.clerks import Roster
 
     try:
-        (Catalog if kind == "catalog" else Roster).from_payload(payload)
+        return (Catalog if kind == "catalog" else Roster).from_payload(payload)
     except DomainError as exc:
         raise PayloadRejected(f"{kind} version {payload.get('version')}: {exc}") from None
 

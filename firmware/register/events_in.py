@@ -116,30 +116,40 @@ def _publish_refused(reg: "Register", event: Any) -> None:
     reg._changed()
 
 
-def _swap_in(reg: "Register", event: Any, what: str, current: Any, build: Any, store: Any) -> Any | None:
-    """Sync validated and stored a newer catalog or roster: build it and return it (None when older or bad)."""
+def _swap_in(reg: "Register", event: Any, what: str, current: Any, built: Any, build: Any,
+             store: Any) -> Any | None:
+    """Sync validated and stored a newer catalog or roster: return it (None when older or bad).
+
+    Sync hands over the object it built while checking the payload (`built`) after storing the payload, so
+    the UI thread neither builds a 50k-item catalog nor reads the store; an event without one is built and
+    stored here.
+    """
     payload = event.payload
     if int(payload.get("version", -1)) <= current.version:
         return None
-    try:
-        fresh = build(payload)
-    except Exception as exc:
-        log.error("%s version %s rejected: %s", what, payload.get("version"), exc)
-        return None
-    store(reg.config.device.data_dir).apply(payload)  # a no-op when sync stored it already
+    fresh = built
+    if fresh is None:
+        try:
+            fresh = build(payload)
+        except Exception as exc:
+            log.error("%s version %s rejected: %s", what, payload.get("version"), exc)
+            return None
+        store(reg.config.device.data_dir).apply(payload)  # sync stores what it built; this event came otherwise
     log.info("%s version %s in use", what, payload.get("version"))
     return fresh
 
 
 def _catalog_received(reg: "Register", event: Any) -> None:
-    catalog = _swap_in(reg, event, "catalog", reg.catalog, Catalog.from_payload, catalog_store)
+    catalog = _swap_in(reg, event, "catalog", reg.catalog, getattr(event, "catalog", None), Catalog.from_payload,
+                       catalog_store)
     if catalog is not None:
         reg.catalog = catalog
         _note(reg, "info", "New prices and items loaded")
 
 
 def _clerks_received(reg: "Register", event: Any) -> None:
-    roster = _swap_in(reg, event, "clerk list", reg.roster, Roster.from_payload, clerk_store)
+    roster = _swap_in(reg, event, "clerk list", reg.roster, getattr(event, "roster", None), Roster.from_payload,
+                      clerk_store)
     if roster is not None:
         reg.roster = roster
         reg._changed()

@@ -5,7 +5,9 @@ against the contract models, then written atomically to the local
 `VersionedStore` (firmware/stores.py) only when their version is newer than
 the one held (retained copies arrive again on every reconnect). The register
 is told with `CatalogReceived` / `ClerksReceived` carrying the applied
-payload, and swaps its in-memory copy; it never writes the stores itself.
+payload and the domain object built from it here (50k items take a good
+half-second to check and index: never on the UI thread), and swaps its
+in-memory copy; it never writes the stores itself.
 Anything malformed is rejected with a logged reason and changes nothing.
 """
 
@@ -21,15 +23,16 @@ from firmware.stores import VersionedStore
 log = logging.getLogger("kassa.sync.downlink")
 
 
-def apply_versioned(kind: str, data: bytes, store: VersionedStore) -> dict[str, Any] | None:
-    """Validate a catalog or clerks payload and store it if newer; return the applied payload or None.
+def apply_versioned(kind: str, data: bytes, store: VersionedStore) -> tuple[dict[str, Any], Any] | None:
+    """Validate a catalog or clerks payload and store it if newer; return (applied payload, its domain
+    Catalog or Roster) or None.
 
     Raises PayloadRejected (nothing stored) when the payload does not fit the contract.
     """
     model = Catalog if kind == "catalog" else Clerks
     doc = decode(model, data)
     payload = doc.model_dump(mode="json", exclude_none=True)
-    check_domain(kind, payload)
+    built = check_domain(kind, payload)
     held = store.version
     if doc.version <= held:
         log.debug("%s version %d ignored: version %d is already held", kind, doc.version, held)
@@ -37,7 +40,7 @@ def apply_versioned(kind: str, data: bytes, store: VersionedStore) -> dict[str, 
     if not store.apply(payload):
         return None
     log.info("%s version %d applied (was %d)", kind, doc.version, held)
-    return payload
+    return payload, built
 
 
 __all__ = ["PayloadRejected", "apply_versioned"]

@@ -46,6 +46,7 @@ class CatalogReceived:
     """A newer catalog arrived, passed validation and is already stored (firmware.stores.catalog_store)."""
 
     payload: dict[str, Any] = field(hash=False)
+    catalog: Any = field(default=None, hash=False, compare=False)  # firmware.domain Catalog, built off the UI thread
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ClerksReceived:
     """A newer clerk roster arrived, passed validation and is already stored (firmware.stores.clerk_store)."""
 
     payload: dict[str, Any] = field(hash=False)
+    roster: Any = field(default=None, hash=False, compare=False)  # firmware.domain Roster, built off the UI thread
 
 
 @dataclass(frozen=True)

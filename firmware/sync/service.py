@@ -330,7 +330,9 @@ class SyncService:
                 kind = "catalog" if msg.topic == t.catalog else "clerks"
                 applied = apply_versioned(kind, msg.payload, self._catalog if kind == "catalog" else self._clerks)
                 if applied is not None:
-                    self._emit(ev.CatalogReceived(applied) if kind == "catalog" else ev.ClerksReceived(applied))
+                    payload, built = applied
+                    self._emit(ev.CatalogReceived(payload, built) if kind == "catalog"
+                               else ev.ClerksReceived(payload, built))
             else:
                 log.debug("ignoring a message on %s", msg.topic)
         except PayloadRejected as exc:

@@ -74,6 +74,19 @@ def test_downlink_catalog_applies_whole_and_older_versions_are_ignored(strict):
     assert strict.register.catalog.version == 5
 
 
+def test_a_catalog_built_by_sync_is_taken_as_it_is(strict):
+    from firmware.bootstrap import demo_catalog_payload
+    from firmware.domain.catalog import Catalog
+
+    reg = login_cashier(strict.register)
+    payload = demo_catalog_payload()
+    payload["version"] = 6
+    built = Catalog.from_payload(payload)
+    reg.events.put(CatalogReceived(payload, built))
+    reg.pump()
+    assert reg.catalog is built  # no second build on the UI thread
+
+
 def test_downlink_clerks_replace_the_roster(strict):
     from firmware.domain.clerks import hash_pin
 

@@ -46,6 +46,11 @@ def test_catalog_and_clerks_applied_atomically_older_versions_ignored(device, tm
                    if len([e for e in list(events.queue) if isinstance(e, (CatalogReceived, ClerksReceived))]) == 2
                    else None, 10, "both applied")
     assert {type(e) for e in got} == {CatalogReceived, ClerksReceived}
+    # built and checked on the sync thread, handed over whole: the register does not build it again
+    [cat] = [e for e in got if isinstance(e, CatalogReceived)]
+    [roster] = [e for e in got if isinstance(e, ClerksReceived)]
+    assert (type(cat.catalog).__name__, cat.catalog.version) == ("Catalog", 3)
+    assert (type(roster.roster).__name__, roster.roster.version) == ("Roster", 2)
     assert catalog_store(tmp_path / "dev").version == 3 and clerk_store(tmp_path / "dev").version == 2
     drain(events)
     _publish(fleet_side, t.catalog, json.dumps({**CATALOG, "version": 2, "items": []}), retain=True)
