@@ -53,20 +53,36 @@ class BackOffice:
     def parked(self: "Register") -> list[ParkedInfo]:  # type: ignore[misc]
         now = self.clock.now()
         max_age = self.config.policy.parked_cart_max_age_hours
-        carts = sorted((ParkedCart.from_dict(doc) for doc in self.journal.states(PARKED).values()),
+        carts = sorted((ParkedCart.from_dict(doc) for doc in self._states.all(PARKED).values()),
                        key=lambda c: c.parked_at)
         return [ParkedInfo(c.park_id, c.clerk_id, parse_iso_utc(c.parked_at), c.line_count, c.total,
                            c.is_stale(now, max_age)) for c in carts]
 
     @command
     def park(self: "Register") -> Outcome:  # type: ignore[misc]
-        """Put the open cart aside (durably) to serve the next customer."""
+        """Put the open cart aside to serve the next customer; "parked" is said once it is on disk.
+
+        The journal writer saves it (no frame waits on the fsync); meanwhile it is listed as parked already.
+        If it cannot be saved, it comes back to the screen when the cart there is still empty.
+        """
         if self._phase != "sell" or self._sale is None:
             return Outcome.refused("There is no open cart to park.")
         cart = park(self._sale, uuid.uuid4().hex[:8], iso_utc(self.clock.now()))
-        self.journal.put_state(PARKED, cart.park_id, cart.to_dict())
+
+        def done(ok: bool, reason: str) -> None:
+            if ok:
+                self._said(Outcome(True, f"Cart parked as {cart.park_id}"))
+                return
+            back = self._phase == "sell" and (self._sale is None or self._sale.is_empty)
+            if back:
+                self._sale = cart.recall()
+            self._said(Outcome.refused(f"The cart could not be parked ({reason})" +
+                                       ("; it is back on the screen." if back else
+                                        f"; recall is not possible, scan its {cart.line_count} lines again.")))
+
+        self._states.write([(PARKED, cart.park_id, cart.to_dict())], done)
         self._sale = None
-        return Outcome(True, f"Cart parked as {cart.park_id}", cart.park_id)
+        return Outcome(True, f"Parking the cart as {cart.park_id}", cart.park_id)
 
     @command
     def recall(self: "Register", park_id: str) -> Outcome:  # type: ignore[misc]
@@ -74,12 +90,13 @@ class BackOffice:
         self._require_clerk()
         if self._phase in ("tender", "committing") or (self._sale is not None and not self._sale.is_empty):
             return Outcome.refused("Park or finish the open cart first.")
-        doc = self.journal.get_state(PARKED, park_id)
+        doc = self._states.get(PARKED, park_id)
         if doc is None:
             return Outcome.refused(f"No parked cart {park_id}.")
         self._sale = ParkedCart.from_dict(doc).recall()
         self._phase = "sell"
-        self.journal.delete_state(PARKED, park_id)
+        self._states.write([(PARKED, park_id, None)], lambda ok, reason: ok or log.warning(
+            "recalled cart %s stays in the journal as parked too: %s", park_id, reason))
         return Outcome(True, f"Cart {park_id} recalled")
 
     # ---------------------------------------------------------------- drawer, reprint
@@ -118,7 +135,7 @@ class BackOffice:
         return self.journal.get(receipt_id.strip())
 
     def _refunds_of(self: "Register", receipt_id: str) -> list[dict[str, Any]]:  # type: ignore[misc]
-        doc = self.journal.get_state(REFUND_INDEX, receipt_id) or {"refund_ids": []}
+        doc = self._states.get(REFUND_INDEX, receipt_id) or {"refund_ids": []}
         return [r for r in (self.journal.get(rid) for rid in doc["refund_ids"]) if r is not None]
 
     def _index_refund(self: "Register", receipt: dict[str, Any]) -> None:  # type: ignore[misc]
@@ -126,10 +143,12 @@ class BackOffice:
         original = receipt.get("refund_of")
         if receipt.get("kind") != "refund" or not original:
             return
-        doc = self.journal.get_state(REFUND_INDEX, original) or {"refund_ids": []}
+        doc = self._states.get(REFUND_INDEX, original) or {"refund_ids": []}
         if receipt["receipt_id"] not in doc["refund_ids"]:
             doc["refund_ids"].append(receipt["receipt_id"])
-            self.journal.put_state(REFUND_INDEX, original, doc)
+            # lost in a power cut, it is found again at start-up (_catch_up_refund_index)
+            self._states.write([(REFUND_INDEX, original, doc)], lambda ok, reason: ok or log.warning(
+                "refund index of %s not saved (%s); rebuilt at the next start", original, reason))
 
     def _catch_up_refund_index(self: "Register") -> None:  # type: ignore[misc]
         """A power cut can fall between a refund's commit and its index entry; that refund is among the
@@ -184,8 +203,14 @@ class BackOffice:
     # ---------------------------------------------------------------- shifts and reports
 
     def _shift(self: "Register") -> Shift | None:  # type: ignore[misc]
-        doc = self.journal.get_state(SHIFT, "current")
+        doc = self._states.get(SHIFT, "current")
         return Shift.from_dict(doc) if doc else None
+
+    def _save_shift(self: "Register", shift: Shift, said: str) -> Outcome:  # type: ignore[misc]
+        """Write the open shift behind; a failure to save it is said (and the shift reads as before)."""
+        self._states.write([(SHIFT, "current", shift.to_dict())], lambda ok, reason: ok or self._said(
+            Outcome.refused(f"Not saved: {said.lower()} ({reason}). Free disk space and do it again.")))
+        return Outcome(True, said)
 
     @command
     def open_shift(self: "Register", float_amount: int) -> Outcome:  # type: ignore[misc]
@@ -194,8 +219,7 @@ class BackOffice:
         if self._shift() is not None:
             return Outcome.refused("A shift is already open; close it with a Z report first.")
         shift = Shift.open(uuid.uuid4().hex[:8], clerk.clerk_id, float_amount, iso_utc(self.clock.now()))
-        self.journal.put_state(SHIFT, "current", shift.to_dict())
-        return Outcome(True, "Shift opened")
+        return self._save_shift(shift, "Shift opened")
 
     @command
     def cash_movement(self: "Register", kind: str, amount: int, reason: str = "") -> Outcome:  # type: ignore[misc]
@@ -213,11 +237,10 @@ class BackOffice:
             shift = shift.cash_drop(amount, clerk.clerk_id, at, reason or "drop to safe")
         else:
             return Outcome.refused(f"Unknown cash movement {kind!r}: paid_in, paid_out or drop.")
-        self.journal.put_state(SHIFT, "current", shift.to_dict())
-        return Outcome(True, f"{kind.replace('_', ' ').capitalize()} of {amount} recorded")
+        return self._save_shift(shift, f"{kind.replace('_', ' ').capitalize()} of {amount} recorded")
 
     def _report(self: "Register", kind: str, counted_cash: int | None) -> dict[str, Any]:  # type: ignore[misc]
-        last_z = self.journal.get_state(COUNTERS, "z") or {"z_number": 0, "last_seq": 0}
+        last_z = self._states.get(COUNTERS, "z") or {"z_number": 0, "last_seq": 0}
         receipts = list(self.journal.iter_receipts(from_seq=last_z["last_seq"] + 1))
         z_number = last_z["z_number"] + 1 if kind == "z" else None
         report = reports.summarize(
@@ -244,15 +267,24 @@ class BackOffice:
         if self._phase in ("tender", "committing"):
             return Outcome.refused("Finish the payment first.")
         report = self._report("z", counted_cash)
-        last_seq = report.get("last_seq") or (self.journal.get_state(COUNTERS, "z") or {"last_seq": 0})["last_seq"]
-        self.journal.put_state(REPORTS, report["report_id"], report)
-        self.journal.put_state(COUNTERS, "z", {"z_number": report["z_number"], "last_seq": last_seq})
+        last_seq = report.get("last_seq") or (self._states.get(COUNTERS, "z") or {"last_seq": 0})["last_seq"]
+        changes: list[tuple[str, str, dict[str, Any] | None]] = [
+            (REPORTS, report["report_id"], report),
+            (COUNTERS, "z", {"z_number": report["z_number"], "last_seq": last_seq})]
         shift = self._shift()
         if shift is not None:
             closed = shift.close(report["z_number"], counted_cash, manager.clerk_id, report["created_at"])
-            self.journal.put_state("shifts", closed.shift_id, closed.to_dict())
-            self.journal.delete_state(SHIFT, "current")
-        self._publish_and_print(report)
+            changes += [("shifts", closed.shift_id, closed.to_dict()), (SHIFT, "current", None)]
+
+        def done(ok: bool, reason: str) -> None:
+            # printed and sent only once its number is on disk, so a power cut can never reuse a printed number
+            if ok:
+                self._publish_and_print(report)
+            else:
+                self._said(Outcome.refused(f"Z report {report['z_number']} not saved ({reason}); nothing was "
+                                           "printed. Free disk space and run the Z report again."))
+
+        self._states.write(changes, done)
         return Outcome(True, f"Z report {report['z_number']} done", report)
 
     def _publish_and_print(self: "Register", report: dict[str, Any]) -> None:  # type: ignore[misc]

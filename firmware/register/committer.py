@@ -1,9 +1,11 @@
-"""The journal writer thread: seals and commits receipts off the UI thread, reports back through the event queue.
+"""The journal writer thread: seals and commits receipts, and writes state records, off the UI thread.
 
 The register hands over a receipt body; this thread assigns `seq` and the hash
 link at the moment of commit (so seq stays gapless even if a commit fails),
 waits for the fsync, and puts `ReceiptCommitted` or `CommitFailed` on the
-register's queue. No frame ever waits on a disk flush.
+register's queue. State records (parked carts, the open shift, Z counters,
+the refund index) go the same way, in order with the receipts, and come back
+as `StateSaved`. No frame ever waits on a disk flush.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ class CommitFailed:
     purpose: str
 
 
+@dataclass(frozen=True)
+class StateSaved:
+    """The state records of job `token` are on disk (`ok`), or none of the rest was written (`reason`)."""
+
+    token: int
+    ok: bool
+    reason: str = ""
+
+
 _STOP = object()
 
 
@@ -56,7 +67,12 @@ class Committer:
     def submit(self, body: dict[str, Any], purpose: str) -> None:
         """Queue a receipt body for commit; the outcome arrives as an event."""
         self._idle.clear()
-        self._jobs.put((body, purpose))
+        self._jobs.put(("receipt", body, purpose))
+
+    def submit_state(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> None:
+        """Queue state records (kind, key, doc; None deletes) to write in order; `StateSaved(token)` follows."""
+        self._idle.clear()
+        self._jobs.put(("state", token, changes))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every submitted receipt is committed or failed (tests, shutdown)."""
@@ -71,8 +87,10 @@ class Committer:
             job = self._jobs.get()
             if job is _STOP:
                 return
-            body, purpose = job
-            self._events.put(self._commit(body, purpose))
+            if job[0] == "state":
+                self._events.put(self._save_states(job[1], job[2]))
+            else:
+                self._events.put(self._commit(job[1], job[2]))
             if self._jobs.empty():
                 self._idle.set()
 
@@ -96,3 +114,19 @@ class Committer:
         except Exception as exc:  # the register must hear about any failure, never hang in "committing"
             log.exception("commit of sale %s failed unexpectedly", body.get("sale_id"))
             return CommitFailed(body.get("sale_id", "?"), f"could not save the sale ({exc.__class__.__name__})", purpose)
+
+    def _save_states(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> StateSaved:
+        journal = self._journal
+        try:
+            for kind, key, doc in changes:
+                if doc is None:
+                    journal.delete_state(kind, key)
+                else:
+                    journal.put_state(kind, key, doc)
+        except JournalError as exc:
+            log.error("state records not saved: %s", exc)
+            return StateSaved(token, False, str(exc))
+        except Exception as exc:  # reported like a full disk: the register must hear of it
+            log.exception("state records not saved")
+            return StateSaved(token, False, f"could not save ({exc.__class__.__name__})")
+        return StateSaved(token, True)

@@ -24,10 +24,11 @@ from firmware.domain.clerks import Clerk, Roster
 from firmware.domain.sale import Sale
 from firmware.register import backoffice, events_in
 from firmware.register.guard import command, plural
-from firmware.register.committer import CommitFailed, Committer, ReceiptCommitted
+from firmware.register.committer import CommitFailed, Committer, ReceiptCommitted, StateSaved
 from firmware.register.exporter import Exporter, ExportFinished
 from firmware.register.health import HealthBoard
 from firmware.register.housekeeping import Housekeeper, JournalHealthMeasured
+from firmware.register.states import PendingStates
 from firmware.register.view import (
     ClerkInfo,
     ItemInfo,
@@ -82,6 +83,7 @@ class Register(backoffice.BackOffice):
         self._committer = Committer(journal, config.device.register, events)
         self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days)
         self._exporter = Exporter(events)
+        self._states = PendingStates(journal, self._committer)  # state records, written behind
         self.last_export: ExportFinished | None = None  # the last export's result, once pump() has seen it
         self._clerk: Clerk | None = None
         self._sale: Sale | None = None
@@ -126,6 +128,8 @@ class Register(backoffice.BackOffice):
                     self._on_committed(event)
                 elif isinstance(event, CommitFailed):
                     self._on_commit_failed(event)
+                elif isinstance(event, StateSaved):
+                    self._states.settle(event)
                 elif isinstance(event, JournalHealthMeasured):
                     self._days_left = event.days_left
                     if event.alarm:

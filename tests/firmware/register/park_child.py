@@ -1,4 +1,7 @@
-"""Child process for the SIGKILL test: parks carts forever, printing each park id only after park() returned."""
+"""Child process for the SIGKILL test: parks carts forever, printing each park id once the register said "parked".
+
+park() hands the cart to the journal writer; "Cart parked as ..." is said when it is on disk (after pump()).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ def main(data_dir: str) -> None:
         assert reg.scan(PENCIL).ok
         out = reg.park()
         assert out.ok, out.message
+        reg.wait_idle()
+        assert reg.view().message.text == f"Cart parked as {out.data}", reg.view().message
         print(out.data, flush=True)
 
 

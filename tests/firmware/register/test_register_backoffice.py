@@ -95,7 +95,9 @@ def test_z_report_totals_match_the_receipts_and_the_next_z_starts_after_it(rig):
     report = z.data
     assert report["z_number"] == 1 and (report["first_seq"], report["last_seq"]) == (1, 2)
     assert report["expected_cash"] == 10000 + 129 - 500 and report["difference"] == -10
+    reg.wait_idle()  # the journal writer has saved it (then it was printed)
     assert reg.journal.get_state("reports", report["report_id"])["z_number"] == 1
+    assert reg.journal.get_state("counters", "z") == {"z_number": 1, "last_seq": 2}
     reg = login_cashier(rig.restart())
     paid_cash_sale(reg, PENCIL)
     z2 = reg.z_report(counted_cash=129, manager_pin="9999").data
