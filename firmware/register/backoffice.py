@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -240,11 +241,19 @@ class BackOffice:
         return self._save_shift(shift, f"{kind.replace('_', ' ').capitalize()} of {amount} recorded")
 
     def _report(self: "Register", kind: str, counted_cash: int | None) -> dict[str, Any]:  # type: ignore[misc]
-        last_z = self._states.get(COUNTERS, "z") or {"z_number": 0, "last_seq": 0}
+        return self._report_from(kind, counted_cash, *self._report_inputs())
+
+    def _report_inputs(self: "Register") -> tuple[dict[str, Any], Shift | None]:  # type: ignore[misc]
+        """What a report starts from (the last Z, the open shift), read on the register's thread."""
+        return self._states.get(COUNTERS, "z") or {"z_number": 0, "last_seq": 0}, self._shift()
+
+    def _report_from(self: "Register", kind: str, counted_cash: int | None, last_z: dict[str, Any],  # type: ignore[misc]
+                     shift: Shift | None) -> dict[str, Any]:
+        """Sum the receipts since the last Z; journal reads only, so any thread may run it."""
         receipts = list(self.journal.iter_receipts(from_seq=last_z["last_seq"] + 1))
         z_number = last_z["z_number"] + 1 if kind == "z" else None
         report = reports.summarize(
-            receipts, kind=kind, z_number=z_number, shift=self._shift(), counted_cash=counted_cash,
+            receipts, kind=kind, z_number=z_number, shift=shift, counted_cash=counted_cash,
             report_id=f"{self.config.device.register}:{self.journal.epoch}:{kind}{z_number or ''}:{uuid.uuid4().hex[:6]}",
             created_at=iso_utc(self.clock.now()),
         )
@@ -317,20 +326,28 @@ class BackOffice:
         """Fleet commands that need the register (sync does `sync_now` and `resend` itself): `report`.
 
         Only an X report may be asked for remotely; nothing that moves money or closes the day is remote.
+        It is summed on a worker thread (a busy day's receipts take a while to read, and the fleet may ask
+        in the middle of a sale); sync's calls are safe from any thread.
         """
-        ok, detail = False, f"unknown command {command!r}"
-        if command == "report":
-            if args.get("kind", "x") != "x":
-                detail = "only an X report can be asked for remotely; a Z report closes the shift on site"
-            else:
-                try:
-                    report = self._report("x", None)
-                    self.sync.publish_report(report)
-                    ok, detail = True, f"X report {report['report_id']} sent"
-                except Exception as exc:
-                    log.exception("remote X report failed")
-                    detail = f"report failed: {exc}"
-        self.sync.answer_command(command_id, ok, detail)
+        if command != "report":
+            self.sync.answer_command(command_id, False, f"unknown command {command!r}")
+        elif args.get("kind", "x") != "x":
+            self.sync.answer_command(command_id, False,
+                                     "only an X report can be asked for remotely; a Z report closes the shift on site")
+        else:
+            inputs = self._report_inputs()
+            threading.Thread(target=self._remote_x_report, args=(command_id, inputs), name="kassa-remote-report",
+                             daemon=True).start()
+
+    def _remote_x_report(self: "Register", command_id: str,  # type: ignore[misc]
+                         inputs: tuple[dict[str, Any], Shift | None]) -> None:
+        try:
+            report = self._report_from("x", None, *inputs)
+            self.sync.publish_report(report)
+            self.sync.answer_command(command_id, True, f"X report {report['report_id']} sent")
+        except Exception as exc:  # noqa: BLE001 - answered, never raised into a thread's void
+            log.exception("remote X report failed")
+            self.sync.answer_command(command_id, False, f"report failed: {exc}")
 
     def after_commit(self: "Register", receipt: dict[str, Any], purpose: str) -> None:  # type: ignore[misc]
         self._index_refund(receipt)
