@@ -154,6 +154,47 @@ def tinydb_stock(dirpath: Path, receipts: list[dict], prefill: int, n: int) -> l
     return lat
 
 
+def time_states(data: Path, n: int) -> tuple[list[float], list[float]]:
+    """put_state and get_state latency with a year of state records held: 365 Z reports, 365 shifts, 1000
+    refund index entries (each op touches one document, so the year should not show)."""
+    j = open_journal(data, BulkOps())
+    report = {"kind": "z", "totals": {f"tender_{i}": i for i in range(60)}, "lines": ["x" * 40] * 20}
+    for i in range(365):
+        j.put_state("reports", f"z{i}", dict(report, z_number=i))
+        j.put_state("shifts", f"s{i}", {"shift_id": f"s{i}", "moves": [{"kind": "drop", "amount": 5000}] * 8})
+    for i in range(1000):
+        j.put_state("refunds", f"R1:e:{i}", {"refund_ids": [f"R1:e:{i + 5000}"]})
+    j.close()
+    os.sync()
+    j = open_journal(data)
+    puts, gets = [], []
+    for i in range(n):
+        t = time.perf_counter()
+        j.put_state("parked", f"p{i % 5}", {"lines": [{"sku": "4006381333931", "qty": 2}] * 3, "n": i})
+        puts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        j.get_state("refunds", f"R1:e:{(i * 7) % 1000}")
+        gets.append(time.perf_counter() - t)
+    j.close()
+    return puts, gets
+
+
+def time_export(data: Path, out: Path, limit: int) -> tuple[float, float]:
+    """Seconds to export receipts 1..limit (CSV + JSON, streamed and fsynced), and to only read them."""
+    from firmware.exports import export_receipts
+
+    j = open_journal(data)
+    t = time.perf_counter()
+    for _ in j.iter_receipts(1, limit):
+        pass
+    read = time.perf_counter() - t
+    t = time.perf_counter()
+    export_receipts(j.iter_receipts(1, limit), out, "bench")
+    exported = time.perf_counter() - t
+    j.close()
+    return exported, read
+
+
 OPEN_PROBE = r"""
 import sys, time, json
 sys.path.insert(0, sys.argv[1])
@@ -210,6 +251,11 @@ def main() -> int:
         rows.append(("floor again (after the rest)", floor(scratch, n)))
         for prefill, k in ((0, min(n, 100)), (1000, 20), (10_000, 3)):
             rows.append((f"stock TinyDB JSONStorage @ {prefill // 1000}k", tinydb_stock(scratch, sample, prefill, k)))
+        puts, gets = time_states(scratch / "states", n)
+        rows.append(("state put, a year of records held", puts))
+        rows.append(("state get, a year of records held", gets))
+        export_n = 20_000 if args.quick else 100_000
+        exported, read = time_export(data, scratch / "export", export_n)
         open_verified = probe_open(data, True)
         open_fast = probe_open(data, False)
     finally:
@@ -229,6 +275,8 @@ def main() -> int:
         print(f"{label:34} {o['seq']} receipts: {o['open'] * 1000:.0f} ms, sealed segments checked at "
               f"{o['checked'] * 1000:.0f} ms ({o['alarms']} alarms), RSS {o['rss'] / 2**20:.1f} MB "
               f"(interpreter + imports {o['base'] / 2**20:.1f} MB)")
+    print(f"export of {export_n} receipts (CSV + JSON, on the exporter thread in the register): {exported:.1f} s, "
+          f"{exported / read:.2f}x the time to read them ({read:.1f} s)")
     print()
     print("targets: p50 @100k <= 1.5x floor and < sqlite3 WAL FULL; flat; open < 0.5 s; RSS < 150 MB")
     print(f"  p50@100k/floor {k100 / fl:.2f}  p50@100k/sqlite {k100 / sq:.2f}  open {open_fast['open']:.3f}s  "
