@@ -3,6 +3,11 @@
 SQLite by default (WAL, synchronous=FULL: a commit is on disk before any
 MQTT ack is sent). `receipt_id` is the primary key, so a re-sent receipt is an
 `INSERT OR IGNORE` no-op. Several workers may share one file (busy timeout).
+
+Gap checks run every few seconds on the ingest's thread, so they must not
+read every receipt ever stored: `streams` keeps, per register epoch, the seq
+up to which every receipt is present (`contiguous`), and a check reads only
+the receipts above it (through the `receipts_by_seq` index).
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ CREATE TABLE IF NOT EXISTS commands (
     command_id TEXT PRIMARY KEY, store TEXT NOT NULL, register TEXT NOT NULL,
     command TEXT NOT NULL, args TEXT NOT NULL, sent_at TEXT NOT NULL,
     ok INTEGER, detail TEXT, answered_at TEXT
+);
+CREATE TABLE IF NOT EXISTS streams (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL,
+    contiguous INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (store, register, epoch)
 );
 CREATE TABLE IF NOT EXISTS rejects (
     id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, reason TEXT NOT NULL,
@@ -99,7 +109,12 @@ class FleetDb:
             self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
+            had_streams = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='streams'").fetchone() is not None
             self.conn.executescript(SCHEMA)
+            if not had_streams:  # a database from before `streams`: list its register epochs once
+                self.conn.execute("INSERT OR IGNORE INTO streams (store, register, epoch) "
+                                  "SELECT DISTINCT store, register, epoch FROM receipts")
         except sqlite3.Error as exc:
             raise FleetUsageError(f"--db {url}: cannot open the database ({exc})") from None
 
@@ -119,6 +134,8 @@ class FleetDb:
                 [(r.receipt_id, r.store, r.register, r.epoch, r.seq, r.kind, r.created_at, r.total, r.body, at)
                  for r in receipts])
             new = c.total_changes - before
+            c.executemany("INSERT OR IGNORE INTO streams (store, register, epoch) VALUES (?,?,?)",
+                          {(r.store, r.register, r.epoch) for r in receipts})
             c.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?,?,?,?,?)", [(*r, at) for r in reports])
             c.executemany("UPDATE commands SET ok=?, detail=?, answered_at=? WHERE command_id=?",
                           [(int(ok), detail, at, cid) for cid, ok, detail in results])
@@ -162,20 +179,34 @@ class FleetDb:
         return {(s, r): n for s, r, n in rows}
 
     def epochs(self) -> list[tuple[str, str, str]]:
-        return list(self.conn.execute("SELECT DISTINCT store, register, epoch FROM receipts"))
+        return list(self.conn.execute("SELECT store, register, epoch FROM streams ORDER BY store, register, epoch"))
 
-    def gaps(self, store: str | None = None, register: str | None = None) -> list[Gap]:
-        """Missing seq ranges per register epoch, between 1 and the highest seq seen."""
+    def gaps(self, store: str | None = None, register: str | None = None, *, remember: bool = True) -> list[Gap]:
+        """Missing seq ranges per register epoch, between 1 and the highest seq seen.
+
+        Reads only the receipts above each epoch's `contiguous` mark; with `remember` the mark moves up to
+        the first gap (the ingest does; `kassa-fleet status` only reads).
+        """
         found: list[Gap] = []
-        for s, r, e in self.epochs():
+        advanced: list[tuple[int, str, str, str]] = []
+        streams = self.conn.execute("SELECT store, register, epoch, contiguous FROM streams "
+                                    "ORDER BY store, register, epoch").fetchall()
+        for s, r, e, mark in streams:
             if (store and s != store) or (register and r != register):
                 continue
-            rows = self.conn.execute(
-                "SELECT seq, next FROM (SELECT seq, LEAD(seq) OVER (ORDER BY seq) AS next FROM receipts "
-                "WHERE store=? AND register=? AND epoch=?) WHERE next > seq + 1", (s, r, e)).fetchall()
-            first = self.conn.execute("SELECT MIN(seq) FROM receipts WHERE store=? AND register=? AND epoch=?",
-                                      (s, r, e)).fetchone()[0]
-            if first and first > 1:
-                found.append(Gap(s, r, e, 1, first - 1))
-            found += [Gap(s, r, e, seq + 1, nxt - 1) for seq, nxt in rows]
+            contiguous = last = mark
+            broken = False
+            for (seq,) in self.conn.execute("SELECT seq FROM receipts WHERE store=? AND register=? AND epoch=? "
+                                            "AND seq>? ORDER BY seq", (s, r, e, mark)):
+                if seq > last + 1:
+                    found.append(Gap(s, r, e, last + 1, seq - 1))
+                    broken = True
+                if not broken:
+                    contiguous = seq
+                last = seq
+            if contiguous > mark:
+                advanced.append((contiguous, s, r, e))
+        if remember and advanced:
+            self.conn.executemany("UPDATE streams SET contiguous=? WHERE store=? AND register=? AND epoch=? "
+                                  "AND contiguous<?", [(c, s, r, e, c) for c, s, r, e in advanced])
         return found

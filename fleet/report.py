@@ -14,7 +14,7 @@ def status_rows(db: FleetDb) -> list[dict[str, Any]]:
     """Devices known by status or receipts, with receipt counts and open gaps."""
     devices = {(d["store"], d["register"]): d for d in db.devices()}
     counts = db.receipt_counts()
-    gaps = db.gaps()
+    gaps = db.gaps(remember=False)  # a report only reads
     rows = []
     for key in sorted(set(devices) | set(counts)):
         d = devices.get(key, {})
