@@ -338,17 +338,35 @@ class Journal:
     # ------------------------------------------------------------ state records
 
     # One document each in TinyDB's state table ({"kind", "key", "doc"}), found through `_state_ids` and
-    # read or written alone (KassaTable.doc/put_doc): the cost does not grow with a year of reports and shifts.
+    # read or written alone (KassaTable.doc/put_docs): the cost does not grow with a year of reports and shifts.
 
     def put_state(self, kind: str, key: str, doc: dict[str, Any]) -> None:
         """Store `doc` under (kind, key) durably (one fsync) before returning."""
+        self.put_states([(kind, key, doc)])
+
+    def put_states(self, changes: Iterable[tuple[str, str, dict[str, Any] | None]]) -> None:
+        """Store (doc) or delete (None) several state records in one durable record: all of them or none."""
+        changes = list(changes)
         with self._state_lock:
-            keys = self._state_ids.setdefault(kind, {})
-            doc_id = keys.get(key)
-            if doc_id is None:
-                doc_id, self._next_state_id = self._next_state_id, self._next_state_id + 1
-            self._states.put_doc(doc_id, {"kind": kind, "key": key, "doc": doc})
-            keys[key] = doc_id
+            docs: dict[int, dict[str, Any] | None] = {}
+            fresh: dict[tuple[str, str], int] = {}
+            next_id = self._next_state_id
+            for kind, key, doc in changes:
+                doc_id = fresh.get((kind, key)) or self._state_ids.get(kind, {}).get(key)
+                if doc_id is None:
+                    if doc is None:
+                        continue  # deleting what is not there
+                    doc_id = fresh[(kind, key)] = next_id
+                    next_id += 1
+                docs[doc_id] = None if doc is None else {"kind": kind, "key": key, "doc": doc}
+            self._states.put_docs(docs)
+            self._next_state_id = next_id
+            for kind, key, doc in changes:  # the index follows only once the record is on disk
+                keys = self._state_ids.setdefault(kind, {})
+                if doc is None:
+                    keys.pop(key, None)
+                else:
+                    keys[key] = fresh.get((kind, key)) or keys[key]
 
     def get_state(self, kind: str, key: str) -> dict[str, Any] | None:
         with self._state_lock:
@@ -362,12 +380,7 @@ class Journal:
         return {key: d["doc"] for key, d in found.items() if d is not None}
 
     def delete_state(self, kind: str, key: str) -> None:
-        with self._state_lock:
-            keys = self._state_ids.get(kind, {})
-            doc_id = keys.get(key)
-            if doc_id is not None:
-                self._states.put_doc(doc_id, None)
-                del keys[key]
+        self.put_states([(kind, key, None)])
 
     # ------------------------------------------------------------ health
 

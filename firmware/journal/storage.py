@@ -116,14 +116,14 @@ class KassaStorage(Storage):
         with self._lock:
             return {i: tuple(doc.get(f) for f in fields) for i, doc in self._small.get(table, {}).items()}
 
-    def put_doc(self, table: str, doc_id: str, doc: Mapping[str, Any] | None) -> None:
-        """Set (or with None delete) one document: one logged record, durable on return."""
+    def put_docs(self, table: str, docs: Mapping[str, Mapping[str, Any] | None]) -> None:
+        """Set (None: delete) some documents in one logged record: all or none of them, durable on return."""
         with self._lock:
-            exists = doc_id in self._small.get(table, {})
-            if doc is None and not exists:
+            held = self._small.get(table, {})
+            entry = {"table": table, "set": {i: copy.deepcopy(dict(d)) for i, d in docs.items() if d is not None},
+                     "del": [i for i, d in docs.items() if d is None and i in held]}
+            if not entry["set"] and not entry["del"]:
                 return
-            entry = {"table": table, "set": {} if doc is None else {doc_id: copy.deepcopy(dict(doc))},
-                     "del": [doc_id] if doc is None else []}
             self._state_log.append(entry)  # durable before memory changes
             self._apply(entry)
             self._maybe_compact()
@@ -184,7 +184,7 @@ class KassaTable(Table):
             raise JournalError("receipts are immutable: they can only be appended")
         super()._update_table(updater)
 
-    # ---- keyed access to a small table without TinyDB's read of every table (see KassaStorage.put_doc) ----
+    # ---- keyed access to a small table without TinyDB's read of every table (see KassaStorage.put_docs) ----
 
     def _small_storage(self) -> KassaStorage:
         storage = self.storage
@@ -202,9 +202,9 @@ class KassaTable(Table):
     def fields_of(self, *fields: str) -> dict[int, tuple[Any, ...]]:
         return {int(i): v for i, v in self._small_storage().fields_of(self.name, *fields).items()}
 
-    def put_doc(self, doc_id: int, doc: Mapping[str, Any] | None) -> None:
-        """Set (None: delete) document `doc_id`, durably; TinyDB's caches of this table are dropped."""
-        self._small_storage().put_doc(self.name, str(doc_id), doc)
+    def put_docs(self, docs: Mapping[int, Mapping[str, Any] | None]) -> None:
+        """Set (None: delete) documents by id in one durable record; TinyDB's caches of this table are dropped."""
+        self._small_storage().put_docs(self.name, {str(i): d for i, d in docs.items()})
         self.clear_cache()
         self._next_id = None
 

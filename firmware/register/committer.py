@@ -41,7 +41,7 @@ class CommitFailed:
 
 @dataclass(frozen=True)
 class StateSaved:
-    """The state records of job `token` are on disk (`ok`), or none of the rest was written (`reason`)."""
+    """The state records of job `token` are all on disk (`ok`), or none of them is (`reason`)."""
 
     token: int
     ok: bool
@@ -116,13 +116,8 @@ class Committer:
             return CommitFailed(body.get("sale_id", "?"), f"could not save the sale ({exc.__class__.__name__})", purpose)
 
     def _save_states(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> StateSaved:
-        journal = self._journal
         try:
-            for kind, key, doc in changes:
-                if doc is None:
-                    journal.delete_state(kind, key)
-                else:
-                    journal.put_state(kind, key, doc)
+            self._journal.put_states(changes)  # one record: all of a job's changes, or none of them
         except JournalError as exc:
             log.error("state records not saved: %s", exc)
             return StateSaved(token, False, str(exc))

@@ -231,6 +231,22 @@ def test_a_state_write_logs_only_its_own_document_however_many_there_are(open_jo
     assert j.get_state("reports", "z7")["report_id"] == "z7"
 
 
+def test_several_state_changes_are_one_record_all_or_nothing(open_journal, tmp_path):
+    j = open_journal()
+    j.put_states([("shift", "current", {"open": True}), ("counters", "z", {"z_number": 1})])
+    log = tmp_path / "data" / "journal" / "state.log"
+    size = log.stat().st_size
+    # a Z report: the report, the counter, the closed shift and the end of the open one, in one record
+    j.put_states([("reports", "z2", {"z_number": 2}), ("counters", "z", {"z_number": 2}),
+                  ("shifts", "s1", {"closed": True}), ("shift", "current", None), ("parked", "none", None)])
+    after = log.read_bytes()[size:]
+    assert after.count(b"\"table\"") == 1  # one framed record holds all five changes
+    j.close()
+    j2 = open_journal()
+    assert (j2.get_state("counters", "z"), j2.get_state("shift", "current"), j2.states("shifts")) == \
+        ({"z_number": 2}, None, {"s1": {"closed": True}})
+
+
 def test_state_written_through_tinydb_itself_is_found_after_reopen(open_journal):
     # journals in the field were written by TinyDB's own upsert: the same documents, found by (kind, key)
     j = open_journal()
