@@ -145,9 +145,10 @@ class Journal:
         self._states = self.db.table(STATE)
         # (kind, key) -> doc id of the state table, so a state read or write touches one document
         self._state_ids: dict[str, dict[str, int]] = {}
-        for doc_id, (kind, key) in sorted(self._states.fields_of("kind", "key").items()):
+        found = self._states.fields_of("kind", "key")
+        for doc_id, (kind, key) in sorted(found.items()):
             self._state_ids.setdefault(kind, {})[key] = doc_id
-        self._next_state_id = max(self._states.doc_ids(), default=0) + 1
+        self._next_state_id = max(found, default=0) + 1
         self._delivery = DeliveryStore(os.path.join(self.directory, DELIVERY_LOG), ops, self.recovery,
                                        last_seq=last, max_attempts=max_attempts, interval=interval)
         self._hwm_seq = mark.seq if mark is not None and mark.epoch == meta.epoch else -1

@@ -107,10 +107,6 @@ class KassaStorage(Storage):
             doc = self._small.get(table, {}).get(doc_id)
             return None if doc is None else copy.deepcopy(doc)
 
-    def doc_ids(self, table: str) -> list[str]:
-        with self._lock:
-            return list(self._small.get(table, {}))
-
     def fields_of(self, table: str, *fields: str) -> dict[str, tuple[Any, ...]]:
         """doc id -> the named top-level fields of each document (no copy of the documents)."""
         with self._lock:
@@ -136,14 +132,9 @@ class KassaStorage(Storage):
                 continue
             old = self._small.get(name, {})
             new = {str(k): v for k, v in table.items()}
-            changed = {k: v for k, v in new.items() if old.get(k) != v}
-            deleted = [k for k in old if k not in new]
-            if not changed and not deleted:
-                continue
-            entry = {"table": name, "set": copy.deepcopy(changed), "del": deleted}
-            self._state_log.append(entry)  # durable before memory changes
-            self._apply(entry)
-        self._maybe_compact()
+            changes: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
+            changes.update((k, None) for k in old if k not in new)
+            self.put_docs(name, changes)
 
     def _maybe_compact(self) -> None:
         # the live size is measured again only when the log has outgrown four times the last measure, so a
@@ -195,9 +186,6 @@ class KassaTable(Table):
     def doc(self, doc_id: int) -> dict[str, Any] | None:
         """A copy of document `doc_id`, or None."""
         return self._small_storage().get_doc(self.name, str(doc_id))
-
-    def doc_ids(self) -> list[int]:
-        return [int(i) for i in self._small_storage().doc_ids(self.name)]
 
     def fields_of(self, *fields: str) -> dict[int, tuple[Any, ...]]:
         return {int(i): v for i, v in self._small_storage().fields_of(self.name, *fields).items()}
