@@ -30,6 +30,14 @@ CaOpt = Annotated[Path | None, typer.Option(help="CA certificate for mqtts://")]
 CertOpt = Annotated[Path | None, typer.Option(help="client certificate for mqtts://")]
 KeyOpt = Annotated[Path | None, typer.Option(help="client key for mqtts://")]
 DbOpt = Annotated[str, typer.Option("--db", help="sqlite:///fleet.db (or a path)")]
+SigningKeyOpt = Annotated[Path | None, typer.Option(
+    "--signing-key", envvar="KASSA_FLEET_SIGNING_KEY",
+    help="the fleet's Ed25519 private key (mode 0600, from `kassa-fleet keygen`) to sign with")]
+UnsignedOpt = Annotated[bool, typer.Option(
+    "--unsigned", help="publish without a signature: only for a lab whose registers pin no fleet key")]
+StateOpt = Annotated[Path | None, typer.Option(
+    "--state-file", envvar="KASSA_FLEET_STATE_FILE",
+    help="where the last published versions are recorded [default: ~/.local/state/kassa-fleet/published.json]")]
 
 
 def _errors(func: F) -> F:
@@ -78,6 +86,7 @@ def ingest(
     keepalive: Annotated[int, typer.Option(min=5)] = 30,
     username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
     cert_file: CertOpt = None, key_file: KeyOpt = None,
+    signing_key: SigningKeyOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Ingest receipts, reports and status into a database; confirm on each device's acks topic."""
@@ -87,11 +96,19 @@ def ingest(
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
     settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
+    signer = None
+    if signing_key is not None:
+        from fleet.keys import load_signer
+
+        signer = load_signer(signing_key)
+    else:
+        typer.echo("kassa-fleet: no --signing-key: resend commands go out unsigned, and registers that pin a "
+                   "fleet key ignore them", err=True)
     database = FleetDb(db)
     options = IngestOptions(prefix=prefix, group=group, client_id=client_id or default_client_id("ingest"),
                             batch_size=batch_size, batch_wait=batch_ms / 1000.0, receive_maximum=max(1000, batch_size),
                             session_expiry=session_expiry, keepalive=keepalive, gap_grace=gap_grace,
-                            resend_every=resend_every)
+                            resend_every=resend_every, signer=signer)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
@@ -103,21 +120,41 @@ def ingest(
 
 
 def _publish(kind: str, file: Path, broker: str, store: str, prefix: str, force: bool, username: str | None,
-             password_file: Path | None, ca_file: Path | None, cert_file: Path | None, key_file: Path | None) -> None:
+             password_file: Path | None, ca_file: Path | None, cert_file: Path | None, key_file: Path | None,
+             signing_key: Path | None = None, unsigned: bool = False, state_file: Path | None = None) -> None:
     from firmware.contract.payloads import ID
-    from fleet.publish import publish_document, read_document
+    from fleet.publish import (default_state_file, publish_document, read_document, record_version,
+                               recorded_version, topic_for)
     from pydantic import TypeAdapter, ValidationError
 
     try:
         TypeAdapter(ID).validate_python(store)
     except ValidationError:
         raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
+    if signing_key is not None and unsigned:
+        raise FleetUsageError("give --signing-key or --unsigned, not both")
+    if signing_key is None and not unsigned:
+        raise FleetUsageError("no --signing-key: registers that pin the fleet key refuse unsigned documents. "
+                              "Give --signing-key (or $KASSA_FLEET_SIGNING_KEY), or --unsigned for a lab whose "
+                              "registers pin no key")
+    signer = None
+    if signing_key is not None:
+        from fleet.keys import load_signer
+
+        signer = load_signer(signing_key)
     settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
     payload, version = read_document(file, kind)
+    state = state_file or default_state_file()
+    topic = topic_for(prefix, store, kind)
     previous = publish_document(settings, prefix=prefix, store=store, kind=kind, payload=payload, version=version,
-                                force=force)
+                                force=force, signer=signer, recorded=recorded_version(state, settings, topic))
+    try:
+        record_version(state, settings, topic, version)
+    except OSError as exc:
+        typer.echo(f"kassa-fleet: warning: could not record the version in {state} ({exc.strerror})", err=True)
     was = f" (replacing version {previous})" if previous is not None else ""
-    typer.echo(f"published {kind} version {version} for store {store}{was}")
+    how = f"signed by {signer.key_id[:16]}..." if signer else "unsigned"
+    typer.echo(f"published {kind} version {version} for store {store}{was}, {how}")
 
 
 @app.command("publish-catalog")
@@ -126,12 +163,15 @@ def publish_catalog(
     file: Annotated[Path, typer.Argument(help="catalog JSON (CONTRACT.md shape)")],
     store: Annotated[str, typer.Option(help="store id")],
     broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
-    force: Annotated[bool, typer.Option(help="publish even if not newer than the retained version")] = False,
+    force: Annotated[bool, typer.Option(
+        help="publish even if not newer than the retained version, or more than 1,000,000 above it")] = False,
     username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
     cert_file: CertOpt = None, key_file: KeyOpt = None,
+    signing_key: SigningKeyOpt = None, unsigned: UnsignedOpt = False, state_file: StateOpt = None,
 ) -> None:
-    """Publish a store's catalog (retained, versioned, validated first)."""
-    _publish("catalog", file, broker, store, prefix, force, username, password_file, ca_file, cert_file, key_file)
+    """Publish a store's catalog (checked by the register's own gate first, signed, retained, versioned)."""
+    _publish("catalog", file, broker, store, prefix, force, username, password_file, ca_file, cert_file, key_file,
+             signing_key, unsigned, state_file)
 
 
 @app.command("publish-clerks")
@@ -140,12 +180,30 @@ def publish_clerks(
     file: Annotated[Path, typer.Argument(help="clerks JSON (CONTRACT.md shape, PINs as hashes)")],
     store: Annotated[str, typer.Option(help="store id")],
     broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
-    force: Annotated[bool, typer.Option(help="publish even if not newer than the retained version")] = False,
+    force: Annotated[bool, typer.Option(
+        help="publish even if not newer than the retained version, or more than 1,000,000 above it")] = False,
     username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
     cert_file: CertOpt = None, key_file: KeyOpt = None,
+    signing_key: SigningKeyOpt = None, unsigned: UnsignedOpt = False, state_file: StateOpt = None,
 ) -> None:
-    """Publish a store's clerk roster (retained, versioned, validated first)."""
-    _publish("clerks", file, broker, store, prefix, force, username, password_file, ca_file, cert_file, key_file)
+    """Publish a store's clerk roster (checked by the register's own gate first, signed, retained, versioned)."""
+    _publish("clerks", file, broker, store, prefix, force, username, password_file, ca_file, cert_file, key_file,
+             signing_key, unsigned, state_file)
+
+
+@app.command()
+@_errors
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="directory for fleet-signing.key (0600) and fleet-signing.pub.pem")],
+    force: Annotated[bool, typer.Option(help="replace a key pair already in --out")] = False,
+) -> None:
+    """Make the fleet's Ed25519 signing key pair; registers pin the public key at provisioning."""
+    from fleet.keys import keygen as make_keys
+
+    private, public, fp = make_keys(out, force=force)
+    typer.echo(f"private key: {private} (mode 0600; keep it with the fleet, never on a register)")
+    typer.echo(f"public key:  {public} (pin it on every register: kassa-provision init --fleet-key {public.name})")
+    typer.echo(f"fingerprint: SHA256:{fp}")
 
 
 @app.command()
@@ -154,7 +212,7 @@ def status(
     db: DbOpt = "sqlite:///fleet.db",
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Devices, online/offline, pending receipts and sequence gaps, from the ingest database."""
+    """Devices, pending receipts, gaps and every ledger alarm (conflicts, chain breaks, rollbacks, losses, flags)."""
     from fleet.db import FleetDb, sqlite_path
     from fleet.report import render_status, status_rows
 

@@ -14,11 +14,13 @@ ids. Single-threaded: paho's loop runs in `run()`.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -29,12 +31,14 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from firmware.clock import iso_utc
 from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report, Selftest, Status,
                                decode, decode_json, encode, ingest_filters, parse_topic)
-from firmware.contract.payloads import ResendArgs, ResendCommand
+from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand
+from firmware.contract.receipt_id import names, parse_receipt_id
 from firmware.contract.wire import Inbound, LeanClient
 from fleet.broker import BrokerSettings, connect, make_client
-from fleet.db import FleetDb, Gap, ReceiptRow
+from fleet.db import DeviceStatus, FleetDb, Gap, ReceiptRow
 from fleet.errors import FleetError
 from fleet.integrity import hash_matches
+from fleet.plausibility import flags_of
 
 log = logging.getLogger("kassa.fleet.ingest")
 
@@ -57,6 +61,11 @@ class IngestOptions:
     gap_grace: float = 15.0
     resend_every: float = 60.0
     backoff_cap: float = 30.0
+    resends_per_cycle: int = 50      # over all devices; one device gets at most one per cycle
+    head_every: float = 2.0          # at most one head answer per device in this many seconds
+    reject_log_per_minute: int = 20
+    # signs each command for its topic (firmware.contract.signing.Signer; `kassa-fleet ingest --signing-key`)
+    signer: Callable[[str, bytes], bytes] | None = None
 
 
 @dataclass
@@ -69,12 +78,63 @@ class IngestStats:
     resends_requested: int = 0
     batches: int = 0
     selftests: int = 0
+    conflicts: int = 0
+    chain_breaks: int = 0
+    rollbacks: int = 0
+    gap_cycles: int = 0
 
 
 @dataclass
 class _Batch:
     messages: list[Inbound | mqtt.MQTTMessage] = field(default_factory=list)
     started: float = 0.0
+
+
+@dataclass
+class _Parsed:
+    rows: list[ReceiptRow] = field(default_factory=list)
+    reports: list[tuple[str, str, str, str, int | None, str]] = field(default_factory=list)
+    results: list[tuple[str, bool, str]] = field(default_factory=list)
+    rejects: list[tuple[str, str, int]] = field(default_factory=list)
+    statuses: list[DeviceStatus] = field(default_factory=list)
+    selftests: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+class GapChecker:
+    """Finds gaps and picks which to ask for, off the ingest's message path (its own database connection).
+
+    Caps keep one device from stalling the rest: a device gets at most one resend per cycle (its lowest
+    gap), a cycle at most `resends_per_cycle`, devices taken in turn from where the last cycle stopped.
+    """
+
+    def __init__(self, db: FleetDb, options: IngestOptions) -> None:
+        self.db = db
+        self.opt = options
+        self._seen: dict[Gap, float] = {}
+        self._asked: dict[Gap, float] = {}
+        self._turn = 0
+
+    def cycle(self, now: float) -> list[Gap]:
+        gaps = self.db.gaps()
+        present = set(gaps)
+        for book in (self._seen, self._asked):
+            for gap in [g for g in book if g not in present]:
+                del book[gap]
+        first_per_device: dict[tuple[str, str], Gap] = {}
+        for gap in sorted(gaps, key=lambda g: (g.store, g.register, g.epoch, g.from_seq)):
+            seen = self._seen.setdefault(gap, now)
+            if now - seen < self.opt.gap_grace or now - self._asked.get(gap, -1e18) < self.opt.resend_every:
+                continue
+            first_per_device.setdefault((gap.store, gap.register), gap)
+        devices = sorted(first_per_device)
+        if not devices:
+            return []
+        start = self._turn % len(devices)
+        chosen = [first_per_device[d] for d in (devices[start:] + devices[:start])[:self.opt.resends_per_cycle]]
+        self._turn = start + len(chosen)
+        for gap in chosen:
+            self._asked[gap] = now
+        return chosen
 
 
 def _now_iso() -> str:
@@ -93,9 +153,11 @@ class IngestWorker:
         self._client: LeanClient | None = None
         self._connected = False
         self.subscribed = threading.Event()  # set once the broker has granted every subscription
-        self._gap_seen: dict[Gap, float] = {}
-        self._gap_asked: dict[Gap, float] = {}
-        self._next_gap_check = 0.0
+        self._resends: queue.Queue[Gap] = queue.Queue(maxsize=self.opt.resends_per_cycle)
+        self._head_sent: dict[tuple[str, str], float] = {}
+        self._batch_time = datetime.now(timezone.utc)
+        self._reject_window = 0.0
+        self._rejects_logged = self._rejects_unlogged = 0
 
     # ---- paho callbacks (all on this worker's thread) ----
 
@@ -134,21 +196,22 @@ class IngestWorker:
         # The hot path: one validating parse (pydantic, straight from the bytes), then the hash over the bytes.
         payload = msg.payload
         receipt = decode_json(Receipt, payload)
-        if receipt.store != store or receipt.register != register:
+        key = parse_receipt_id(receipt.receipt_id)
+        if receipt.store != store or receipt.register != register or key is None or not names(key, store, register):
+            # identity comes from the topic the broker authenticated: a payload naming another is forged
             raise PayloadRejected(f"receipt {receipt.receipt_id} names {receipt.store}/{receipt.register}, "
                                   f"not the topic's {store}/{register}")
-        if receipt.hash is not None and not hash_matches(payload, receipt.hash):
+        if not hash_matches(payload, receipt.hash):
             raise PayloadRejected(f"receipt {receipt.receipt_id}: hash does not match its content")
-        return ReceiptRow(receipt.receipt_id, store, register, receipt.epoch, receipt.seq, receipt.kind,
-                          receipt.created_at, receipt.totals.total, payload.decode("utf-8"))
+        return ReceiptRow(receipt.receipt_id, store, register, key.epoch, receipt.seq, receipt.kind,
+                          receipt.created_at, receipt.totals.total, payload.decode("utf-8"), receipt.hash,
+                          receipt.prev_hash, flags_of(receipt, received_at=self._batch_time))
 
-    def _parse(self, messages: list[Inbound | mqtt.MQTTMessage]) -> tuple[list[Any], ...]:
-        rows: list[ReceiptRow] = []
-        reports: list[tuple[str, str, str, str, int | None, str]] = []
-        results: list[tuple[str, bool, str]] = []
-        rejects: list[tuple[str, str, int]] = []
-        statuses: list[tuple[str, str, dict[str, Any]]] = []
-        selftests: list[tuple[str, str, str]] = []
+    def _parse(self, messages: list[Inbound | mqtt.MQTTMessage]) -> _Parsed:
+        parsed_batch = _Parsed()
+        rows, reports, results = parsed_batch.rows, parsed_batch.reports, parsed_batch.results
+        rejects, statuses, selftests = parsed_batch.rejects, parsed_batch.statuses, parsed_batch.selftests
+        self._batch_time = datetime.now(timezone.utc)
         for msg in messages:
             try:
                 topic = msg.topic
@@ -169,8 +232,8 @@ class IngestWorker:
                 elif leaf == "status":
                     if msg.payload:  # an empty retained message only clears the topic
                         status = decode(Status, msg.payload)
-                        statuses.append((store, register,
-                                         status.model_dump(exclude_none=True, include=set(Status.model_fields))))
+                        statuses.append(DeviceStatus(store, register, status.model_dump(
+                            exclude_none=True, include=set(Status.model_fields))))
                 elif leaf == "command_results":
                     result = decode(CommandResult, msg.payload)
                     results.append((result.command_id, result.ok, result.detail))
@@ -180,57 +243,96 @@ class IngestWorker:
                     raise PayloadRejected(f"topic leaf {leaf!r} is not for the fleet")
             except PayloadRejected as exc:
                 rejects.append((topic, str(exc), len(msg.payload)))
-                log.warning("rejected a message on %s: %s", topic, exc)
-        return rows, reports, results, rejects, statuses, selftests
+                self._log_reject(topic, str(exc))
+        return parsed_batch
+
+    def _log_reject(self, topic: str, reason: str) -> None:
+        """One line per rejected message, at most `reject_log_per_minute` a minute (a flood must not rotate the
+        log); the rest are counted and said once the minute is over. Every reject is in the database."""
+        now = time.monotonic()
+        if now - self._reject_window >= 60.0:
+            if self._rejects_unlogged:
+                log.warning("%d more rejected messages in the last minute (see kassa-fleet status)",
+                            self._rejects_unlogged)
+            self._reject_window, self._rejects_logged, self._rejects_unlogged = now, 0, 0
+        if self._rejects_logged < self.opt.reject_log_per_minute:
+            self._rejects_logged += 1
+            log.warning("rejected a message on %s: %s", topic, reason)
+        else:
+            self._rejects_unlogged += 1
 
     def flush(self, *, ack: bool = True) -> None:
-        """Commit the current batch, then ack its messages and confirm its receipts."""
+        """Commit the current batch, then ack its messages, confirm its receipts and answer what it asked."""
         messages, self._batch = self._batch.messages, _Batch()
         if not messages:
             return
-        rows, reports, results, rejects, statuses, selftests = self._parse(messages)
-        new = self.db.store_batch(rows, reports, results, rejects, statuses, _now_iso())
+        p = self._parse(messages)
+        out = self.db.store_batch(p.rows, p.reports, p.results, p.rejects, p.statuses, _now_iso())
         self.stats.batches += 1
         self.stats.messages += len(messages)
-        self.stats.receipts_new += new
-        self.stats.receipts_duplicate += len(rows) - new
-        self.stats.rejected += len(rejects)
+        self.stats.receipts_new += out.new
+        self.stats.receipts_duplicate += len(out.confirmed) - out.new
+        self.stats.conflicts += len(out.conflicts)
+        self.stats.chain_breaks += out.chain_breaks
+        self.stats.rollbacks += out.rollbacks
+        self.stats.rejected += len(p.rejects)
+        for row in out.conflicts:
+            log.error("conflict: %s/%s sent receipt %s with hash %s, the fleet holds another; not confirmed",
+                      row.store, row.register, row.receipt_id, row.hash[:12])
+        if out.rollbacks:
+            log.error("%d device journal rollback(s) detected; see kassa-fleet status", out.rollbacks)
         client = self._client
         if not ack or client is None or not self._connected:
             return  # committed; the broker redelivers what was not acked, and the duplicate is a no-op
         client.ack_many([msg.mid for msg in messages if msg.qos == 1])  # one write, in order of arrival
-        by_device: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for row in rows:
-            by_device[(row.store, row.register)].append(row.receipt_id)
-        for (store, register), ids in by_device.items():
-            topic = DeviceTopics(store, register, self.opt.prefix).acks
+        confirmed: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in out.confirmed:
+            confirmed[(row.store, row.register)].append(row.receipt_id)
+        conflicts: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in out.conflicts:
+            conflicts[(row.store, row.register)].append(row.receipt_id)
+        for (store, register), ids in confirmed.items():
             for i in range(0, len(ids), 1000):
-                client.publish(topic, encode(Acks(receipt_ids=ids[i:i + 1000])), qos=1)
+                self._to_device(client, store, register, Acks(receipt_ids=ids[i:i + 1000]))
                 self.stats.confirmations += 1
-        for store, register, selftest_id in selftests:
+        for (store, register), ids in conflicts.items():
+            for i in range(0, len(ids), 1000):
+                self._to_device(client, store, register, Acks(receipt_ids=[], conflict_ids=ids[i:i + 1000]))
+        now = time.monotonic()
+        for head in out.heads:
+            device = (head.store, head.register)
+            if now - self._head_sent.get(device, -1e18) < self.opt.head_every:
+                continue  # a device flooding its status gets one answer per `head_every`
+            self._head_sent[device] = now
+            self._to_device(client, head.store, head.register, Acks(
+                receipt_ids=[], head=FleetHead(epoch=head.epoch, seq=head.seq, hash=head.hash)))
+        for store, register, selftest_id in p.selftests:
             # the technician's self-test: the answer proves broker, ACL and a live fleet worker end to end
-            client.publish(DeviceTopics(store, register, self.opt.prefix).acks,
-                           encode(Acks(receipt_ids=[], selftest_id=selftest_id)), qos=1)
+            self._to_device(client, store, register, Acks(receipt_ids=[], selftest_id=selftest_id))
             self.stats.selftests += 1
             log.info("answered self-test %s of %s/%s", selftest_id, store, register)
 
-    # ---- gaps ----
+    def _to_device(self, client: LeanClient, store: str, register: str, acks: Acks) -> None:
+        client.publish(DeviceTopics(store, register, self.opt.prefix).acks, encode(acks), qos=1)
+
+    # ---- gaps (found on the gap thread, asked for on this one) ----
 
     def check_gaps(self, now: float) -> list[Gap]:
-        """Ask for a resend of gaps open for `gap_grace` seconds (at most every `resend_every`); return those."""
-        gaps = set(self.db.gaps())
-        for gap in list(self._gap_seen):
-            if gap not in gaps:
-                del self._gap_seen[gap]
+        """Run one gap cycle here and send what it asks for (tests; the worker runs cycles on its own thread)."""
+        checker = GapChecker(self.db, self.opt)
         asked = []
-        for gap in sorted(gaps, key=lambda g: (g.store, g.register, g.from_seq)):
-            first = self._gap_seen.setdefault(gap, now)
-            if now - first < self.opt.gap_grace or now - self._gap_asked.get(gap, -1e18) < self.opt.resend_every:
-                continue
+        for gap in checker.cycle(now):
             if self.request_resend(gap):
-                self._gap_asked[gap] = now
                 asked.append(gap)
         return asked
+
+    def _send_resends(self) -> None:
+        while True:
+            try:
+                gap = self._resends.get_nowait()
+            except queue.Empty:
+                return
+            self.request_resend(gap)
 
     def request_resend(self, gap: Gap) -> bool:
         """Send a `resend` command for one gap (recorded in the commands table)."""
@@ -239,10 +341,12 @@ class IngestWorker:
             return False
         to_seq = min(gap.to_seq, gap.from_seq + 99_999)
         command = ResendCommand(command_id=uuid.uuid4().hex, command="resend",
-                                args=ResendArgs(from_seq=gap.from_seq, to_seq=to_seq))
+                                args=ResendArgs(from_seq=gap.from_seq, to_seq=to_seq, epoch=gap.epoch))
         self.db.record_command(command.command_id, gap.store, gap.register, "resend",
                                command.args.model_dump(), _now_iso())
-        client.publish(DeviceTopics(gap.store, gap.register, self.opt.prefix).commands, encode(command), qos=1)
+        topic = DeviceTopics(gap.store, gap.register, self.opt.prefix).commands
+        payload = encode(command)
+        client.publish(topic, self.opt.signer(topic, payload) if self.opt.signer else payload, qos=1)
         self.stats.resends_requested += 1
         log.info("asked %s/%s to resend seq %d..%d (epoch %s)", gap.store, gap.register, gap.from_seq, to_seq,
                  gap.epoch)
@@ -260,9 +364,43 @@ class IngestWorker:
                 session_expiry=self.opt.session_expiry, receive_maximum=self.opt.receive_maximum)
         return client
 
+    def _gap_loop(self, stop: threading.Event) -> None:
+        """The gap thread: a cycle every `gap_check_every` s on its own connection; what it picks is queued
+        (bounded) for the ingest's thread to publish. A slow cycle delays resends, never acks."""
+        db = FleetDb(str(self.db.path))
+        checker = GapChecker(db, self.opt)
+        try:
+            while not stop.wait(self.opt.gap_check_every):
+                if not self._connected:
+                    continue
+                try:
+                    chosen = checker.cycle(time.monotonic())
+                    self.stats.gap_cycles += 1
+                    for gap in chosen:
+                        try:
+                            self._resends.put_nowait(gap)
+                        except queue.Full:
+                            break  # the rest waits for the next cycle
+                except Exception:  # noqa: BLE001 - a failed cycle must not end gap checking
+                    log.exception("gap check failed; retrying next cycle")
+        finally:
+            db.close()
+
     def run(self, stop: threading.Event | None = None) -> IngestStats:
-        """Ingest until `stop` is set; reconnects with exponential backoff and full jitter."""
+        """Ingest until `stop` is set; reconnects with exponential backoff and full jitter.
+
+        Starts the gap thread and joins it before returning: the worker's only threads."""
         stop = stop or threading.Event()
+        gap_thread = threading.Thread(target=self._gap_loop, args=(stop,), name="kassa-fleet-gaps", daemon=True)
+        gap_thread.start()
+        try:
+            self._run(stop)
+        finally:
+            stop.set()
+            gap_thread.join()
+        return self.stats
+
+    def _run(self, stop: threading.Event) -> None:
         attempt = 0
         while not stop.is_set():
             try:
@@ -285,7 +423,6 @@ class IngestWorker:
         if client is not None:
             client.disconnect()
             client.loop(0.1)
-        return self.stats
 
     def _serve(self, client: LeanClient, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -299,7 +436,6 @@ class IngestWorker:
                 self.flush()
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 return
-            if now >= self._next_gap_check and self._connected:
-                self._next_gap_check = now + self.opt.gap_check_every
-                self.check_gaps(now)
+            if self._connected and not self._resends.empty():
+                self._send_resends()
         self.flush()

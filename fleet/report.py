@@ -7,25 +7,73 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from firmware.contract import DEFAULT_PREFIX, parse_topic
 from fleet.db import FleetDb
 
 
-def status_rows(db: FleetDb) -> list[dict[str, Any]]:
-    """Devices known by status or receipts, with receipt counts and open gaps."""
+def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any]]:
+    """Devices known by status or receipts, with receipt counts, open gaps and every ledger alarm."""
     devices = {(d["store"], d["register"]): d for d in db.devices()}
     counts = db.receipt_counts()
     gaps = db.gaps(remember=False)  # a report only reads
+    flags = db.flag_counts()
+    per_device: dict[tuple[str, str], dict[str, list[Any]]] = {}
+
+    def add(key: tuple[str, str], kind: str, item: Any) -> None:
+        per_device.setdefault(key, {}).setdefault(kind, []).append(item)
+
+    for c in db.conflicts():
+        add((c["store"], c["register"]), "conflicts", c)
+    for b in db.chain_breaks():
+        add((b["store"], b["register"]), "chain_breaks", b)
+    for r in db.rollbacks():
+        add((r["store"], r["register"]), "rollbacks", r)
+    for loss in db.losses():
+        add((loss.store, loss.register), "lost", {"epoch": loss.epoch, "head_seq": loss.head_seq,
+                                                  "missing": loss.missing})
+    for s, r, e in db.restarts():
+        add((s, r), "restarts", {"epoch": e})
+    for topic, n in db.reject_counts():
+        parsed = parse_topic(topic, prefix)
+        if parsed is not None and parsed[1] is not None:
+            add((parsed[0], parsed[1]), "rejected", n)
     rows = []
-    for key in sorted(set(devices) | set(counts)):
+    for key in sorted(set(devices) | set(counts) | set(per_device)):
         d = devices.get(key, {})
-        rows.append({
+        found = per_device.get(key, {})
+        row: dict[str, Any] = {
             "store": key[0], "register": key[1], "state": d.get("state", "unknown"),
             "pending": d.get("pending"), "quarantined": d.get("quarantined"),
             "last_sync_at": d.get("last_sync_at"), "status_at": d.get("at"),
             "firmware_version": d.get("firmware_version"), "receipts": counts.get(key, 0),
+            "epoch": d.get("epoch"), "head_seq": d.get("head_seq"),
             "gaps": [f"{g.epoch}:{g.from_seq}-{g.to_seq}" for g in gaps if (g.store, g.register) == key],
-        })
+            "conflicts": found.get("conflicts", []), "chain_breaks": found.get("chain_breaks", []),
+            "rollbacks": found.get("rollbacks", []), "lost": found.get("lost", []),
+            "restarts": found.get("restarts", []), "flags": flags.get(key, {}),
+            "device_conflicts": d.get("conflicts") or 0, "rejected": sum(found.get("rejected", [])),
+        }
+        row["alarms"] = alarms(row)
+        rows.append(row)
     return rows
+
+
+def alarms(row: dict[str, Any]) -> list[str]:
+    """One sentence per thing a fleet engineer must look at on this register; empty when all is well."""
+    out = [f"conflict: {c['receipt_id']} sent {c['times']}x with another hash than the one held (not confirmed)"
+           for c in row["conflicts"]]
+    out += [f"chain break: epoch {b['epoch']} seq {b['seq']}: {b['detail']}" for b in row["chain_breaks"]]
+    out += [f"rollback: epoch {r['epoch']}: {r['detail']}" for r in row["rollbacks"]]
+    out += [f"lost: {x['missing']} receipt(s) of epoch {x['epoch']} up to seq {x['head_seq']} never arrived"
+            for x in row["lost"]]
+    out += [f"journal restarted: epoch {x['epoch']} began from nothing while the register had earlier epochs"
+            for x in row["restarts"]]
+    out += [f"flagged: {n} receipt(s) {flag}" for flag, n in sorted(row["flags"].items())]
+    if row["rejected"]:
+        out.append(f"rejected: {row['rejected']} message(s) on its topics (forged identity, bad hash or malformed)")
+    if row["device_conflicts"] and not row["conflicts"]:
+        out.append(f"the register reports {row['device_conflicts']} conflicting receipt(s)")
+    return out
 
 
 def render_status(rows: list[dict[str, Any]]) -> None:
@@ -35,10 +83,15 @@ def render_status(rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("No devices have reported yet.")
         return
-    table = Table("store", "register", "state", "pending", "quarantined", "receipts", "last sync", "gaps")
+    table = Table("store", "register", "state", "epoch", "pending", "quarantined", "receipts", "last sync", "gaps",
+                  "alarms")
     for r in rows:
         state = {"online": "[green]online[/]", "offline": "[red]offline[/]"}.get(r["state"], r["state"])
-        table.add_row(r["store"], r["register"], state, str(r["pending"] if r["pending"] is not None else "-"),
+        alarm = "\n".join(f"[red]{a}[/]" for a in r["alarms"]) or "none"
+        table.add_row(r["store"], r["register"], state, r["epoch"] or "-",
+                      str(r["pending"] if r["pending"] is not None else "-"),
                       str(r["quarantined"] or 0), str(r["receipts"]), r["last_sync_at"] or "-",
-                      ", ".join(r["gaps"]) or "none")
+                      ", ".join(r["gaps"]) or "none", alarm)
     console.print(table)
+    total = sum(len(r["alarms"]) for r in rows)
+    console.print(f"[red]{total} alarm(s)[/]" if total else "no alarms")

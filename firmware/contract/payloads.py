@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 
 from firmware.contract.errors import PayloadRejected
+from firmware.contract.receipt_id import EPOCH_PART, RECEIPT_ID_PATTERN, parse_receipt_id
 
 ID = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -27,7 +28,8 @@ Money = Annotated[int, Field(ge=-(10**12), le=10**12)]
 Price = Annotated[int, Field(ge=0, le=10**12)]
 Seq = Annotated[int, Field(ge=1, le=2**53)]
 Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-ReceiptId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{1,64}:[1-9][0-9]{0,15}$")]
+ReceiptId = Annotated[str, StringConstraints(pattern=RECEIPT_ID_PATTERN)]  # 1.1 store:register:epoch:seq, or 1.0
+Epoch = Annotated[str, StringConstraints(pattern=rf"^{EPOCH_PART}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 KIB = 1024
@@ -97,20 +99,23 @@ with warnings.catch_warnings():
         tenders: list[ReceiptTender] = Field(max_length=50)
         refund_of: ReceiptId | None
         sale_id: Key | None = None
-        prev_hash: Hash | None = None
-        hash: Hash | None = None
+        prev_hash: Hash
+        hash: Hash
 
         @model_validator(mode="after")
         def _id_matches(self) -> "Receipt":
-            register, _epoch, seq = self.receipt_id.split(":")
-            if register != self.register or int(seq) != self.seq:
-                raise ValueError(f"receipt_id {self.receipt_id!r} does not name register {self.register!r} "
-                                 f"and seq {self.seq}")
+            key = parse_receipt_id(self.receipt_id)
+            if key is None or key.register != self.register or key.seq != self.seq or (
+                    key.store is not None and key.store != self.store):
+                raise ValueError(f"receipt_id {self.receipt_id!r} does not name store {self.store!r}, "
+                                 f"register {self.register!r} and seq {self.seq}")
             return self
 
         @property
         def epoch(self) -> str:
-            return self.receipt_id.split(":")[1]
+            key = parse_receipt_id(self.receipt_id)
+            assert key is not None  # checked by _id_matches
+            return key.epoch
 
     class Report(_Payload):
         """An X or Z report; counts and totals by tender and tax code ride along as extra fields."""
@@ -137,6 +142,13 @@ class Status(_Payload):
     last_sync_at: Timestamp | None = None
     firmware_version: Annotated[str, StringConstraints(max_length=64)] | None = None
     hardware: dict[str, Any] | None = None
+    # contract 1.1: the journal's identity, so the fleet can answer with its head and see an epoch end
+    epoch: Epoch | None = None
+    epoch_first_seq: Seq | None = None
+    head_seq: Annotated[int, Field(ge=0, le=2**53)] | None = None
+    head_hash: Hash | None = None
+    conflicts: Annotated[int, Field(ge=0)] | None = None
+    rollbacks: Annotated[int, Field(ge=0)] | None = None
 
 
 class CommandResult(_Payload):
@@ -159,23 +171,36 @@ class Selftest(_Payload):
     at: Timestamp | None = None
 
 
-class Acks(_Payload):
-    """Receipts the fleet has ingested for good; or, with `selftest_id` and no ids, the answer to a self-test.
+class FleetHead(_Part):
+    """The highest seq the fleet holds of one device epoch (0: none), and that receipt's hash."""
 
-    `receipt_ids` is always present; it may be empty only when `selftest_id` is set (an addition to v1:
-    a device that does not know self-tests finds nothing to confirm in it).
+    epoch: Epoch
+    seq: Annotated[int, Field(ge=0, le=2**53)]
+    hash: Hash | None = None
+
+
+class Acks(_Payload):
+    """Receipts the fleet has ingested for good; plus, in contract 1.1, what the device must know.
+
+    `receipt_ids` is always present; it may be empty only when something else is said (an addition to
+    1.0: a device that does not know the other fields finds nothing to confirm in it):
+    `selftest_id` answers a technician's self-test, `conflict_ids` names receipts the fleet holds a
+    different receipt for (never confirmed), `head` answers a status with the fleet's head of that epoch.
     """
 
     model_config = ConfigDict(json_schema_extra={
-        "anyOf": [{"properties": {"receipt_ids": {"minItems": 1}}}, {"required": ["selftest_id"]}]})
+        "anyOf": [{"properties": {"receipt_ids": {"type": "array", "minItems": 1}}},
+                  {"required": ["selftest_id"]}, {"required": ["conflict_ids"]}, {"required": ["head"]}]})
     MAX_BYTES: ClassVar[int] = 128 * KIB
     receipt_ids: list[ReceiptId] = Field(max_length=2000)
     selftest_id: Key | None = None
+    conflict_ids: list[ReceiptId] | None = Field(default=None, max_length=2000)
+    head: FleetHead | None = None
 
     @model_validator(mode="after")
     def _says_something(self) -> "Acks":
-        if not self.receipt_ids and self.selftest_id is None:
-            raise ValueError("receipt_ids is empty and there is no selftest_id")
+        if not self.receipt_ids and self.selftest_id is None and not self.conflict_ids and self.head is None:
+            raise ValueError("receipt_ids is empty and there is no selftest_id, conflict_ids or head")
         return self
 
 
@@ -186,6 +211,7 @@ class NoArgs(_Part):
 class ResendArgs(_Part):
     from_seq: Seq
     to_seq: Seq
+    epoch: Epoch | None = None  # 1.1: only receipts of this epoch; a device ignores seqs of another
 
     @model_validator(mode="after")
     def _range(self) -> "ResendArgs":

@@ -68,6 +68,8 @@ class BareDevice:
         host, port = url.removeprefix("mqtt://").split(":")
         self.topics = DeviceTopics(store, register)
         self.acked: set[str] = set()
+        self.conflicted: set[str] = set()
+        self.heads: list[dict[str, Any]] = []
         self.commands: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         ready = threading.Event()
@@ -91,6 +93,9 @@ class BareDevice:
         with self.lock:
             if msg.topic == self.topics.acks:
                 self.acked.update(doc.get("receipt_ids") or [])
+                self.conflicted.update(doc.get("conflict_ids") or [])
+                if doc.get("head"):
+                    self.heads.append(doc["head"])
             elif msg.topic == self.topics.commands:
                 self.commands.append(doc)
 

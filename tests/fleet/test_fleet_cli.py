@@ -10,14 +10,21 @@ import threading
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.contract.kassa_samples import CATALOG, CLERKS, make_chain
+from tests.contract.kassa_samples import CATALOG as SAMPLE_CATALOG
+from tests.contract.kassa_samples import CLERKS, make_chain
 from tests.fleet.kassa_fleet_support import ROOT, BareDevice, IngestProcess
 from tests.support.net import free_port
 
 
-def fleet(*args: str) -> subprocess.CompletedProcess[str]:
+# a published catalog must carry tax_rates for every item's code (the register's acceptance gate)
+CATALOG = {**SAMPLE_CATALOG, "tax_rates": {"A": "19.00", "B": "7.00"}}
+
+
+def fleet(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    if args and args[0].startswith("publish-") and "--signing-key" not in args and "--help" not in args:
+        args = (*args, "--unsigned")  # these tests are about publishing itself; signing: test_fleet_signing.py
     return subprocess.run([sys.executable, "-m", "fleet.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env=env)
 
 
 def retained(url: str, topic: str) -> bytes | None:
@@ -94,9 +101,11 @@ def test_status_lists_devices_pending_and_gaps(mosquitto, tmp_path):
     out = fleet("status", "--db", str(db), "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
-    assert rows == [{"store": "S001", "register": "R1", "state": "online", "pending": 2, "quarantined": None,
-                     "last_sync_at": None, "status_at": None, "firmware_version": None, "receipts": 4,
-                     "gaps": ["7f3a9c2e:3-4"]}]
+    expected = {"store": "S001", "register": "R1", "state": "online", "pending": 2, "quarantined": None,
+                "last_sync_at": None, "status_at": None, "firmware_version": None, "receipts": 4,
+                "gaps": ["7f3a9c2e:3-4"], "conflicts": [], "chain_breaks": [], "rollbacks": [], "lost": [],
+                "alarms": []}
+    assert len(rows) == 1 and {k: rows[0][k] for k in expected} == expected
     table = fleet("status", "--db", str(db))
     assert table.returncode == 0 and "S001" in table.stdout and "3-4" in table.stdout
     device.close()

@@ -111,7 +111,7 @@ def test_gap_open_past_grace_asks_the_device_to_resend(mosquitto, worker, record
         time.sleep(0.05)
     assert device.commands, "no resend command for the gap"
     command = device.commands[0]
-    assert command["command"] == "resend" and command["args"] == {"from_seq": 5, "to_seq": 5}
+    assert command["command"] == "resend" and command["args"] == {"from_seq": 5, "to_seq": 5, "epoch": "7f3a9c2e"}
     device.send([receipts[4]])
     device.publish(device.topics.command_results,
                    json.dumps({"command_id": command["command_id"], "ok": True, "detail": "1 receipt queued"}))
