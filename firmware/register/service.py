@@ -14,13 +14,13 @@ import logging
 import queue
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from firmware.clock import Clock, iso_utc
 from firmware.config import Config
 from firmware.domain.catalog import Catalog, ScanRejected
 from firmware.domain.clerks import Clerk, Roster
+from firmware.domain.lockout import wait_words
 from firmware.domain.sale import Sale
 from firmware.register import backoffice, events_in
 from firmware.register.guard import command, plural
@@ -28,11 +28,13 @@ from firmware.register.committer import CommitFailed, Committer, ReceiptCommitte
 from firmware.register.exporter import Exporter, ExportFinished
 from firmware.register.health import HealthBoard
 from firmware.register.housekeeping import Housekeeper, JournalHealthMeasured
+from firmware.register.lockouts import NOBODY, Lockouts
 from firmware.register.states import PendingStates
 from firmware.register.view import (
     ClerkInfo,
     ItemInfo,
     LineView,
+    LockoutView,
     Message,
     Outcome,
     QuickKeyInfo,
@@ -41,16 +43,6 @@ from firmware.register.view import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_PIN_FAILURES = 5
-LOCKOUT_SECONDS = 60.0
-
-
-@dataclass
-class _Lockout:
-    failures: int = 0
-    until: float = 0.0
-
 
 class Register(backoffice.BackOffice):
     """Commands and read models of one register. Build it with `firmware.bootstrap.bootstrap`."""
@@ -91,7 +83,7 @@ class Register(backoffice.BackOffice):
         self._last_receipt: dict[str, Any] | None = None
         self._message: Message | None = None
         self._flash_line: int | None = None
-        self._lockouts: dict[str, _Lockout] = {}
+        self._lockouts = Lockouts(self._states, clock)  # login and approval PIN gates, kept across restarts
         self._print_jobs: dict[Any, str] = {}
         self._revision = 0
         self._view: RegisterView | None = None
@@ -286,23 +278,42 @@ class Register(backoffice.BackOffice):
 
     # ------------------------------------------------------------------ clerks
 
+    def lockout(self, purpose: str = "login", clerk_id: str | None = None) -> LockoutView:
+        """The PIN gate `purpose` ("login" for `clerk_id`, "approval" for the logged-in clerk) as it is now.
+
+        Cheap (memory only), so screens ask every frame to count a lockout down.
+        """
+        return self._lockouts.status(purpose, self._gate_clerk(purpose, clerk_id))
+
+    def _gate_clerk(self, purpose: str, clerk_id: str | None) -> str:
+        """Whose counter a PIN counts on: the clerk logging in, or the clerk asking for an approval."""
+        if purpose == "approval" and clerk_id is None:
+            clerk_id = self._clerk.clerk_id if self._clerk is not None else None
+        return clerk_id if clerk_id is not None and self.roster.get(clerk_id) is not None else NOBODY
+
+    def _pin_gate_shut(self, purpose: str, who: str) -> None:
+        """Refuse (without checking the PIN) while a lockout runs."""
+        status = self._lockouts.status(purpose, who)
+        if status.seconds:
+            raise backoffice.Refusal(f"Too many wrong PINs. Try again in {wait_words(status.seconds)}.")
+
+    def _pin_failed(self, purpose: str, who: str, wrong: str) -> backoffice.Refusal:
+        """Count a wrong PIN; the refusal says the lockout it started, or the tries left."""
+        status = self._lockouts.failed(purpose, who)
+        if status.seconds:
+            return backoffice.Refusal(f"Too many wrong PINs. Try again in {wait_words(status.seconds)}.")
+        left = status.tries_left
+        return backoffice.Refusal(wrong if left is None else f"{wrong} {left} {'try' if left == 1 else 'tries'} left.")
+
     @command
     def login(self, clerk_id: str, pin: str) -> Outcome:
-        """Log a clerk in by PIN; repeated failures lock that clerk out for a minute."""
-        lock = self._lockouts.setdefault(clerk_id, _Lockout())
-        mono = self.clock.monotonic()
-        if lock.until > mono:
-            return Outcome.refused(f"Too many wrong PINs. Try again in {int(lock.until - mono) + 1} s.")
+        """Log a clerk in by PIN; wrong PINs lock that clerk (and, many of them, the register) out for a while."""
+        who = self._gate_clerk("login", clerk_id)
+        self._pin_gate_shut("login", who)
         clerk = self.roster.authenticate(clerk_id, pin)
         if clerk is None:
-            lock.failures += 1
-            if lock.failures >= MAX_PIN_FAILURES:
-                lock.failures = 0
-                lock.until = mono + LOCKOUT_SECONDS
-                log.warning("clerk %s locked out after %d wrong PINs", clerk_id, MAX_PIN_FAILURES)
-                return Outcome.refused(f"Too many wrong PINs. Locked for {int(LOCKOUT_SECONDS)} s.")
-            return Outcome.refused("Wrong PIN. Try again.")
-        self._lockouts.pop(clerk_id, None)
+            raise self._pin_failed("login", who, "Wrong PIN.")
+        self._lockouts.succeeded("login", who)
         self._clerk = clerk
         self._phase = "sell" if self._phase == "login" else self._phase
         log.info("clerk %s logged in", clerk.clerk_id)
@@ -328,9 +339,12 @@ class Register(backoffice.BackOffice):
             return self._clerk
         if not pin:
             raise backoffice.Refusal(f"{what} needs a manager's PIN.")
+        who = self._gate_clerk("approval", None)
+        self._pin_gate_shut("approval", who)
         manager = self.roster.approve(pin)
         if manager is None:
-            raise backoffice.Refusal("That is not a manager's PIN.")
+            raise self._pin_failed("approval", who, "That is not a manager's PIN.")
+        self._lockouts.succeeded("approval", who)
         return manager
 
     def _require_clerk(self) -> Clerk:

@@ -84,6 +84,8 @@ class SyncView:
     stale: bool = False
     fault: str | None = None
     quarantined_items: tuple[Any, ...] = ()
+    conflicts: int = 0  # of quarantined: the fleet holds a different receipt under the id
+    rollbacks: int = 0  # times the journal was found rolled back (restored from an older copy)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,15 @@ class ParkedInfo:
     lines: int
     total: int
     stale: bool
+
+
+@dataclass(frozen=True)
+class LockoutView:
+    """A PIN gate (login, manager approval): `seconds` left of a lockout (0 = open) and, once a wrong PIN
+    was typed, `tries_left` before the next lockout (None when nothing was lost yet)."""
+
+    seconds: int = 0
+    tries_left: int | None = None
 
 
 @dataclass(frozen=True)

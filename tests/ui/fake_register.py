@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from firmware.clock import ManualClock
-from firmware.register.view import ClerkInfo, ItemInfo, LineView as Line, Message as Msg, Outcome, QuickKeyInfo
+from firmware.register.view import ClerkInfo, ItemInfo, LineView as Line, LockoutView, Message as Msg, Outcome, QuickKeyInfo
 from firmware.register.view import RegisterView, SyncView as Sync, TotalsView as Totals
 
 __all__ = ["FakeRegister", "Line", "Msg", "Sync", "Totals", "View", "NOW"]
@@ -29,7 +30,8 @@ class FakeRegister:
         self.items = [QuickKeyInfo(label=f"Item {i}", sku=f"{1000 + i}", price=100 + i * 10) for i in range(n_quick)]
         self.changed = False
         self.fail: dict[str, str] = {}
-        self.clock = ManualClock()  # the register's own clock (receipt times, export days)
+        self.clock = ManualClock()  # the register's own clock (receipt times, export days, lockouts)
+        self.locks: dict[str, tuple[datetime | None, int | None]] = {}  # purpose -> (locked until, tries left)
 
     def set(self, **fields: Any) -> None:
         self._view = replace(self._view, revision=self._view.revision + 1, **fields)
@@ -59,6 +61,18 @@ class FakeRegister:
 
     def parked(self) -> list[Any]:
         return []
+
+    def lock(self, purpose: str, seconds: float = 0, tries_left: int | None = None) -> None:
+        """Shut the PIN gate `purpose` for `seconds` of the fake's clock (0 = open), or warn of `tries_left`."""
+        until = self.clock.now() + timedelta(seconds=seconds) if seconds else None
+        self.locks[purpose] = (until, tries_left)
+
+    def lockout(self, purpose: str = "login", clerk_id: str | None = None) -> LockoutView:
+        until, tries_left = self.locks.get(purpose, (None, None))
+        left = (until - self.clock.now()).total_seconds() if until is not None else 0
+        if left > 0:
+            return LockoutView(math.ceil(left), 0)
+        return LockoutView(0, tries_left)
 
     def __getattr__(self, name: str) -> Any:
         def command(*args: Any, **kwargs: Any) -> Outcome:

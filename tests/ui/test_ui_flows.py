@@ -42,10 +42,10 @@ def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_re
 def test_wrong_pin_says_so_and_repeated_failures_lock_out(make_register, app_clock):
     app = start(make_register(), app_clock)
     log_in(app, pin="0000")
-    assert app.wanted() == "login" and "Wrong PIN" in app.current.error
+    assert app.wanted() == "login" and "Wrong PIN" in app.current.message()
     for _ in range(5):
         log_in(app, pin="0000")
-    assert "Too many wrong PINs" in app.current.error
+    assert "Too many wrong PINs" in app.current.message()
     log_in(app)  # even the right PIN waits out the lockout
     assert app.wanted() == "login"
 
@@ -105,7 +105,7 @@ def test_refund_as_manager_from_recent_receipts(make_register, app_clock, tmp_pa
     assert not any("Traceback" in str(getattr(d, "text", "")) for d in app.dialogs)
 
 
-def test_status_screen_shows_pending_receipts_and_exports_them(make_register, app_clock, tmp_path, monkeypatch):
+def test_status_screen_shows_pending_receipts_and_exports_them(make_register, app_clock, tmp_path, stick, monkeypatch):
     reg = make_register(with_sync=False)
     app = start(reg, app_clock)
     log_in(app)
@@ -117,13 +117,12 @@ def test_status_screen_shows_pending_receipts_and_exports_them(make_register, ap
     assert app.wanted() == "status"
     settle(app, lambda: app.view.sync.pending >= 1)
     app.save(tmp_path / "status.png")
-    monkeypatch.setattr("ui.screens.status.usb_mount", lambda: str(tmp_path / "usb"))
-    (tmp_path / "usb").mkdir()
+    monkeypatch.setattr("ui.screens.status.usb_mount", lambda: str(stick))
     tap(app, "export")
-    assert app.dialogs[-1].text == f"Exporting unsent receipts to {tmp_path / 'usb'}…"
+    assert app.dialogs[-1].text == f"Exporting unsent receipts to {stick}…"
     settle(app, lambda: "exported" in app.dialogs[-1].text)
-    assert app.dialogs[-1].text == f"1 receipt exported to {tmp_path / 'usb'}"
-    assert sorted(p.suffix for p in (tmp_path / "usb").iterdir()) == [".csv", ".json"]
+    assert app.dialogs[-1].text == f"1 receipt exported to {stick}"
+    assert sorted(p.suffix for p in stick.iterdir()) == [".csv", ".json"]
 
 
 def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):

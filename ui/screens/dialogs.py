@@ -1,4 +1,4 @@
-"""Modal dialogs: an alert in the cashier's words, a PIN or number entry, a yes/no question."""
+"""Modal dialogs: an alert in the cashier's words, a PIN or number entry, a manager's PIN (with its lockout), a yes/no question."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pygame
 from pygame import Rect
 
+from firmware.domain.lockout import wait_words
 from ui import theme
 from ui.input import keypad_key
 from ui.layout import columns, inset, rows
@@ -83,6 +84,7 @@ class EntryDialog(Dialog):
     """Digits on a keypad (PIN shown as dots), then `on_done(text)`; Cancel calls `on_cancel`."""
 
     name = "entry"
+    status_row = False  # a line under the entry for what subclasses have to say (a lockout)
 
     def __init__(self, app: "App", title: str, on_done: Callable[[str], None], *, secret: bool = False,
                  hint: str = "", limit: int = 12, money: bool = False,
@@ -96,8 +98,10 @@ class EntryDialog(Dialog):
     def layout(self, area: Rect) -> None:
         super().layout(area)
         g, m = self.m.gap, self.m
-        r_title, r_show, r_pad, r_btns = rows(self.inner, [-m.px(30), -m.px(44), 1, -m.row], g)
+        status = [-m.px(26)] if self.status_row else []
+        r_title, r_show, *r_status, r_pad, r_btns = rows(self.inner, [-m.px(30), -m.px(44), *status, 1, -m.row], g)
         self.r_title, self.r_show = r_title, r_show
+        self.r_status = r_status[0] if r_status else Rect(r_show.x, r_show.bottom, r_show.w, 0)
         pad = Rect(0, r_pad.y, min(r_pad.w, m.px(300)), r_pad.h)
         pad.centerx = r_pad.centerx
         self.buttons = keypad(pad, g, self._key, m.font("label"), prefix="dlg")
@@ -176,6 +180,38 @@ class Confirm(Dialog):
         self.on_yes()
 
 
+class ManagerPinDialog(EntryDialog):
+    """A manager's PIN for an approval: warns of the tries left and, while locked out, counts down and takes none."""
+
+    status_row = True
+
+    def __init__(self, app: "App", title: str, on_done: Callable[[str], None]) -> None:
+        super().__init__(app, title, on_done, secret=True, limit=8, hint="Manager PIN")
+
+    def regions(self) -> list[Region]:
+        return super().regions() + [Region("entry.status", self.r_status, self.status, self._draw_status)]
+
+    def status(self) -> str:
+        """The lockout counting down (the region's key, so it is redrawn each second), or the tries left."""
+        lock = self.reg.lockout("approval")
+        if lock.seconds:
+            return f"Too many wrong PINs. Try again in {wait_words(lock.seconds)}."
+        if lock.tries_left is not None:
+            return f"{lock.tries_left} {'try' if lock.tries_left == 1 else 'tries'} left before a lockout."
+        return ""
+
+    def _draw_status(self, surf: pygame.Surface, r: Rect) -> None:
+        text = self.status()
+        if text:
+            label(surf, text, r.center, self.m.font("body"), theme.ERROR, "center", r.w)
+
+    def _ok(self) -> None:
+        if self.reg.lockout("approval").seconds:
+            self.app.tone.error()  # locked: the countdown says how long; the PIN is not even tried
+            return
+        super()._ok()
+
+
 def ask_manager_pin(app: "App", then: Callable[[str], None], why: str = "Manager PIN") -> None:
-    """Ask for a manager's PIN and pass it on; the register checks it."""
-    app.push(EntryDialog(app, why, then, secret=True, limit=8, hint="Manager PIN"))
+    """Ask for a manager's PIN and pass it on; the register checks it (and counts wrong ones)."""
+    app.push(ManagerPinDialog(app, why, then))

@@ -1,10 +1,11 @@
-"""Login: pick the clerk, type the PIN; wrong PINs and the lockout are said plainly; demo PINs shown in demo mode."""
+"""Login: pick the clerk, type the PIN; wrong PINs, tries left and the lockout countdown are said plainly; demo PINs in demo mode."""
 
 from __future__ import annotations
 
 import pygame
 from pygame import Rect
 
+from firmware.domain.lockout import wait_words
 from ui import theme
 from ui.input import keypad_key
 from ui.layout import columns, inset, rows
@@ -51,7 +52,7 @@ class LoginScreen(Screen):
         return [
             Region("login.list", self.r_list, lambda: self.selected, self._draw_list),
             Region("login.pin", self.r_pin, lambda: len(self.entry.text), self._draw_pin),
-            Region("login.msg", self.r_msg, lambda: self.error, self._draw_msg),
+            Region("login.msg", self.r_msg, self.message, self._draw_msg),
         ]
 
     def _draw_list(self, surf: pygame.Surface, r: Rect) -> None:
@@ -70,9 +71,24 @@ class LoginScreen(Screen):
         text = pin_dots(len(self.entry.text))
         label(surf, text or "PIN", r.center, self.m.font("big"), theme.TEXT if text else theme.MUTED, "center")
 
-    def _draw_msg(self, surf: pygame.Surface, r: Rect) -> None:
+    def message(self) -> str:
+        """What the message line says now: the lockout counting down, else the last error, else the tries left.
+
+        It is the region's key too, so a running lockout is redrawn each second.
+        """
+        lock = self.reg.lockout("login", self.selected) if self.selected is not None else None
+        if lock is not None and lock.seconds:
+            return f"Too many wrong PINs. Try again in {wait_words(lock.seconds)}."
         if self.error:
-            label(surf, self.error, r.center, self.m.font("label"), theme.ERROR, "center", r.w)
+            return self.error
+        if lock is not None and lock.tries_left is not None:
+            return f"{lock.tries_left} {'try' if lock.tries_left == 1 else 'tries'} left before a lockout."
+        return ""
+
+    def _draw_msg(self, surf: pygame.Surface, r: Rect) -> None:
+        text = self.message()
+        if text:
+            label(surf, text, r.center, self.m.font("label"), theme.ERROR, "center", r.w)
 
     def _choose(self, clerk_id: str) -> None:
         self.selected = clerk_id
@@ -92,7 +108,8 @@ class LoginScreen(Screen):
             return
         outcome = self.app.run("login", self.selected, self.entry.text, quiet=True)
         self.entry.text = ""
-        self.error = "" if outcome.ok else outcome.message
+        locked = not outcome.ok and self.reg.lockout("login", self.selected).seconds > 0
+        self.error = "" if outcome.ok or locked else outcome.message  # a lockout is said by the countdown
 
     def on_key(self, key: int, char: str) -> bool:
         return keypad_key(key, char, self._key, self._login)
