@@ -1,4 +1,4 @@
-"""`kassa-provision` bundle, selftest, status, export-pending and reset commands."""
+"""`kassa-provision` bundle, selftest, status, export-pending, reset and repair-journal commands."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from firmware.config import load_config
 from provisioning import configfile
 from provisioning.app import ConfigOpt, app, bundle_app
 from provisioning.checks import checks_table
-from provisioning.errors import ResetRefused, SelfTestFailed
+from provisioning.errors import InputRejected, ResetRefused, SelfTestFailed
 from provisioning.output import console, files_table, guard
 from provisioning.secretfiles import SERVICE_USER
 
@@ -54,13 +54,33 @@ def bundle_apply(
     force: Annotated[bool, typer.Option(help="Replace catalog/clerks even when this device holds newer ones.")] = False,
     service_user: Annotated[str, typer.Option(help="User the service runs as; owns the secrets.")] = SERVICE_USER,
     non_interactive: Annotated[bool, typer.Option("--non-interactive", "-n", help="Never prompt.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Trust the bundle's CA and fleet key without asking "
+                                                          "(compare the fingerprints first).")] = False,
 ) -> None:
-    """Provision this device from a bundle plus per-device overrides (register id, credentials, hardware)."""
-    from provisioning.bundle import apply_bundle, read_bundle
+    """Provision this device from a bundle plus per-device overrides (register id, credentials, hardware).
+
+    Shows the SHA-256 fingerprints of the CA and fleet key the bundle carries and asks before applying; without a
+    terminal (or with -n) it needs --yes.
+    """
+    import sys
+
+    from provisioning.bundle import apply_bundle, check_bundle, read_bundle, trust_summary
 
     with guard():
         doc = read_bundle(file)
         path = configfile.resolve(config)
+        hardware_urls = {"scanner": scanner, "printer": printer, "drawer": drawer, "led": led}
+        check_bundle(doc, store=store, hardware_urls=hardware_urls)  # a bad bundle is refused before trust is asked
+        out = console()
+        out.print(f"Bundle {escape(str(file))} asks this device to trust:")
+        for line in trust_summary(doc):
+            out.print(f"  {escape(line)}")
+        if not yes:
+            if non_interactive or not sys.stdin.isatty():
+                raise InputRejected("not applied: confirm the fingerprints above with the fleet team, then run again "
+                                    "with --yes (no terminal to ask on)")
+            if not typer.confirm("Trust this CA and fleet key and apply the bundle?", default=False):
+                raise InputRejected("not confirmed; nothing was changed")
         user = username if username is not None else f"{store or doc.get('store')}-{register}"
         if password is None and user and not tls_client_key and not non_interactive:
             held = configfile.read_raw(path).get("broker", {})
@@ -68,8 +88,7 @@ def bundle_apply(
                 password = typer.prompt(f"Broker password for {user}", hide_input=True, confirmation_prompt=True)
         done = apply_bundle(doc, path, register=register, store=store, username=username, password=password,
                             tls_client_key=tls_client_key, data_dir=data_dir, force=force, service_user=service_user,
-                            hardware_urls={"scanner": scanner, "printer": printer, "drawer": drawer, "led": led})
-        out = console()
+                            hardware_urls=hardware_urls)
         out.print(files_table(done.init.written))
         for item in done.imported:
             verb = "applied" if item.applied else "kept the one held (same or newer version)"
@@ -162,7 +181,7 @@ def export_range_cmd(
     """Export every receipt made between two days as CSV (one row per line) and JSON, for the accountant."""
     from datetime import date, datetime, time, timedelta, timezone
 
-    from firmware.exports import export_receipts, receipts_between
+    from firmware.exports import ExportRefused, export_receipts, receipts_between
     from provisioning.journal_access import open_journal
 
     with guard():
@@ -177,7 +196,11 @@ def export_range_cmd(
         cfg = load_config(config)
         with open_journal(cfg) as journal:
             stem = f"kassa-{cfg.device.store}-{cfg.device.register}-{first:%Y%m%d}-{last:%Y%m%d}"
-            result = export_receipts(receipts_between(journal, start, end), directory, stem)
+            try:
+                result = export_receipts(receipts_between(journal, start, end), directory, stem,
+                                         data_dir=cfg.device.data_dir)
+            except ExportRefused as exc:
+                raise InputRejected(f"{exc}; nothing was exported") from None
         out = console()
         out.print(files_table([result.lines_csv, result.receipts_json]))
         out.print(f"[green]ok[/green] {result.receipts} receipt(s) from {first} to {last} exported")
@@ -207,3 +230,32 @@ def reset(
         out.print("[green]ok[/green] reset done" + (f" ({done.unconfirmed} exported, unconfirmed receipt(s) archived)"
                                                     if done.unconfirmed else ""))
 
+
+
+@app.command("repair-journal")
+def repair_journal_cmd(
+    config: ConfigOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop a torn journal tail (an interrupted write), keeping a copy of it; refuses any other damage. Service stopped."""
+    from firmware.journal.audit import TornTail
+    from provisioning.repair import repair_journal
+
+    with guard():
+        cfg = load_config(config)
+        out = console()
+
+        def confirm(tails: list[TornTail]) -> bool:
+            for tail in tails:
+                out.print(f"torn tail: {tail.end - tail.offset} bytes of an incomplete record at offset {tail.offset} "
+                          f"of {escape(tail.path)}")
+            return yes or typer.confirm("Drop it (a copy is kept under the data dir's archive/)?", default=False)
+
+        done = repair_journal(cfg, confirm=confirm)
+        if done.archive is None:
+            out.print(f"[green]ok[/green] nothing to repair: no torn tail, {done.receipts} receipts intact")
+            return
+        for tail in done.dropped:
+            out.print(f"dropped {tail.end - tail.offset} bytes at offset {tail.offset} of {escape(tail.path)}")
+        out.print(f"originals and dropped bytes kept in {escape(str(done.archive))} (README.txt, repair.json)")
+        out.print(f"[green]ok[/green] journal repaired: {done.receipts} receipts intact; run `kassa-provision selftest`")

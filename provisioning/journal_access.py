@@ -5,6 +5,10 @@ active the CLI opens a snapshot instead: sealed segments (immutable) are
 hard-linked, the rest copied, the high-water mark first so the snapshot is
 never "behind" it. When the service is stopped the journal is opened in
 place, exactly as the register would on its next start.
+
+`audit` never opens the journal at all: it reads every file O_RDONLY
+(firmware/journal/audit.py) and changes nothing, service running or not;
+the self-test and `repair-journal` use it.
 """
 
 from __future__ import annotations
@@ -13,18 +17,20 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from firmware.clock import SystemClock
 from firmware.config import Config
 from firmware.journal import Journal
+from firmware.journal.audit import AuditResult, Receipt, audit_journal
 from firmware.journal.journal import JOURNAL_DIR
 from firmware.journal.meta import HWM
 from firmware.journal.segments import SEGMENT_RE
 
-__all__ = ["UNIT", "service_active", "journal_exists", "open_journal", "JOURNAL_DIR", "HWM"]
+__all__ = ["UNIT", "service_active", "journal_exists", "open_journal", "audit", "JOURNAL_DIR", "HWM"]
 
 UNIT = "kassa.service"
 
@@ -88,3 +94,27 @@ def open_journal(config: Config, *, live: bool | None = None, verify: bool = Fal
             yield journal
         finally:
             journal.close()
+
+
+def audit(config: Config, *, live: bool | None = None, on_receipt: Callable[[Receipt], None] | None = None,
+          attempts: int = 3) -> AuditResult:
+    """Check the journal read-only (every record, the whole hash chain); nothing under the data dir changes.
+
+    While the register runs (`live`), a record it is writing at that moment can look like a torn tail and a
+    segment it archives can vanish between listing and reading: such results are read again, up to
+    `attempts` times. `on_receipt` sees every receipt from seq 1 again on each attempt.
+    """
+    live = service_active() if live is None else live
+    for attempt in range(1, attempts + 1):
+        try:
+            result = audit_journal(config.device.data_dir, store=config.device.store, register=config.device.register,
+                                   on_receipt=on_receipt)
+        except FileNotFoundError:
+            if not live or attempt == attempts:
+                raise
+            time.sleep(0.2)
+            continue
+        if not live or not result.torn or attempt == attempts:
+            return result
+        time.sleep(0.2)
+    raise AssertionError("unreachable")

@@ -5,14 +5,19 @@ from __future__ import annotations
 import queue
 import shutil
 import subprocess
+from collections import deque
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from firmware.clock import parse_iso_utc
 from firmware.config import Config
-from firmware.errors import JournalError, KassaError
+from firmware.errors import KassaError
+from firmware.journal.audit import AuditResult, Finding, Receipt
 from provisioning.broker_check import check_broker
 from provisioning.checks import Check
-from provisioning.journal_access import journal_exists, open_journal, service_active
+from provisioning.journal_access import audit as audit_journal
+from provisioning.journal_access import journal_exists, service_active
 
 __all__ = ["DEVICE_FIXES", "MIN_FREE_BYTES", "hardware_checks", "disk_check", "journal_check", "clock_check", "run_selftest"]
 
@@ -82,22 +87,77 @@ def disk_check(config: Config) -> Check:
     return Check("disk", True, detail)
 
 
+class _SalesRate:
+    """Receipts per day over the last week (from the receipts the audit reads), as the journal's health() counts."""
+
+    WINDOW_DAYS = 7
+    KEEP = 20000
+
+    def __init__(self) -> None:
+        self._created: deque[str] = deque(maxlen=self.KEEP)
+
+    def __call__(self, receipt: Receipt) -> None:
+        if receipt.get("seq") == 1:
+            self._created.clear()  # the audit was read again from the start
+        created = receipt.get("created_at")
+        if isinstance(created, str):
+            self._created.append(created)
+
+    def per_day(self, now: datetime) -> float:
+        since = now - timedelta(days=self.WINDOW_DAYS)
+        recent, oldest = 0, now
+        for created in reversed(self._created):
+            try:
+                when = parse_iso_utc(created)
+            except ValueError:
+                break
+            if when < since:
+                break
+            recent, oldest = recent + 1, when
+        return recent / max((now - oldest).total_seconds() / 86400, 1.0)
+
+
+def _days_left(result: AuditResult, rate: _SalesRate) -> float | None:
+    per_day = rate.per_day(datetime.now(timezone.utc))
+    if per_day <= 0:
+        return None
+    free = shutil.disk_usage(result.directory).free
+    per_receipt = result.bytes_used / result.receipts if result.receipts else 2048
+    return free / (per_day * per_receipt)
+
+
+def _sentences(findings: list[Finding], limit: int = 5) -> str:
+    shown = "; ".join(str(f) for f in findings[:limit])
+    return shown + (f"; and {len(findings) - limit} more" if len(findings) > limit else "")
+
+
 def journal_check(config: Config) -> Check:
+    """Audit the journal read-only: every record's checksum, the whole hash chain, seqs and ids. Writes nothing."""
     if not journal_exists(config):
         return Check("journal", None, "no journal yet; `kassa run` creates it on first start")
+    rate = _SalesRate()
     try:
-        with open_journal(config, verify=True) as journal:
-            health = journal.health()
-            summary = journal.summary()
-            recovery = list(journal.recovery)
-    except JournalError as exc:
-        return Check("journal", False, str(exc), "do not reset: copy the data dir off the device and call support")
-    days = health.get("days_left")
-    detail = (f"{health['receipts']} receipts, {summary.pending} pending, {summary.quarantined} quarantined; "
-              f"{'space for ' + format(days, '.0f') + ' days' if days is not None else 'no recent sales to project from'}")
-    if recovery:
-        detail += "; repaired at open: " + "; ".join(recovery)
-    if summary.quarantined:
+        result = audit_journal(config, on_receipt=rate)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        return Check("journal", False, f"cannot read the journal{where}: {exc.strerror or exc}",
+                     "run selftest as root (sudo) or as the service user; nothing was changed")
+    if result.damage:
+        return Check("journal", False, "damaged, nothing was changed: " + _sentences(result.damage),
+                     "do not reset and do not repair: copy the whole data dir off the device and call support")
+    if result.torn:
+        return Check("journal", False, _sentences(result.findings) + "; nothing was changed",
+                     "an interrupted write: starting the register drops it, or stop the service and run "
+                     "`kassa-provision repair-journal`, which keeps a copy of the dropped bytes")
+    files = len(result.files)
+    counts = result.delivery
+    detail = f"{result.receipts} receipts"
+    if counts is not None:
+        detail += f", {counts.pending} pending, {counts.quarantined} quarantined"
+    detail += f"; every record and the hash chain verified over {files} file{'s' if files != 1 else ''}"
+    days = _days_left(result, rate)
+    detail += f"; space for {days:.0f} days" if days is not None else "; no recent sales to project from"
+    if counts is not None and counts.quarantined:
         return Check("journal", False, detail, "receipts the broker refused: check the ACL, then Retry on the status screen")
     if days is not None and days < 30:
         return Check("journal", False, detail, "less than 30 days of space: free disk space or use a larger card")
