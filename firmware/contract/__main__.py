@@ -1,5 +1,7 @@
-"""`python -m firmware.contract`: regenerate the checked-in JSON Schemas from the models."""
+"""`python -m firmware.contract [--check]`: regenerate the checked-in JSON Schemas from the models (or check them)."""
+
+import sys
 
 from firmware.contract.schemas import main
 
-main()
+sys.exit(main())

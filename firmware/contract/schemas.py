@@ -1,12 +1,20 @@
 """JSON Schemas of the payloads: generated from the models, checked in under `schemas/`.
 
-Regenerate with `python -m firmware.contract.schemas`; a test fails while the
-checked-in files differ from the models.
+Regenerate with `python -m firmware.contract` (`--check`: only say which files are stale, exit 1 if any);
+a test fails while the checked-in files differ from the models.
+
+The files are plain JSON Schema 2020-12 that third-party tools accept as they are: the AsyncAPI
+reference parser (asyncapi.yaml declares that format per message) and Ajv 2020 in strict mode
+(`tools/contract-check`). Pydantic's output is made portable in `portable()`: its OpenAPI-style
+`discriminator` object is dropped (each `oneOf` branch already pins the tag with `const`), and a
+subschema in an `anyOf`/`oneOf`/`allOf` branch that constrains a property without saying its type
+gets the type that the parent schema already requires of that property.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,9 +48,68 @@ def generate(name: str) -> dict[str, Any]:
     model = MODELS[name]
     schema = model.model_json_schema() if isinstance(model, type) and issubclass(model, BaseModel) \
         else model.json_schema()
-    schema = {"$schema": DIALECT, "$id": f"https://kassa.example/schemas/v1/{name}.json", **schema}
+    schema = {"$schema": DIALECT, "$id": f"https://kassa.example/schemas/v1/{name}.json", **portable(schema)}
     schema.setdefault("title", name)
     return schema
+
+
+# Keywords whose value is one subschema, a list of subschemas, or a map of name -> subschema (2020-12 core).
+_ONE = ("items", "additionalProperties", "contains", "not", "if", "then", "else", "propertyNames",
+        "unevaluatedItems", "unevaluatedProperties", "contentSchema")
+_LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
+_MAP = ("properties", "patternProperties", "$defs", "dependentSchemas")
+_BRANCHES = ("allOf", "anyOf", "oneOf")
+# Keywords that say what a value is without `type`: a subschema with one of these needs no added type.
+_TYPING = ("type", "$ref", "$dynamicRef", "const", "enum", "allOf", "anyOf", "oneOf", "not")
+
+
+def portable(schema: Any) -> Any:
+    """A copy of a pydantic JSON Schema that strict validators compile (see the module doc); same meaning."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "discriminator" and isinstance(value, dict) and "propertyName" in value:
+            # OpenAPI's keyword, not JSON Schema's: an unknown keyword to Ajv strict, and AsyncAPI reads it as a
+            # string. The `oneOf` it annotates selects by the `const` of that property in each branch already.
+            continue
+        if key in _ONE:
+            out[key] = portable(value)
+        elif key in _LIST and isinstance(value, list):
+            out[key] = [portable(sub) for sub in value]
+        elif key in _MAP and isinstance(value, dict):
+            out[key] = {name: portable(sub) for name, sub in value.items()}
+        else:
+            out[key] = value
+    _complete_branches(out)
+    return out
+
+
+def _complete_branches(schema: dict[str, Any]) -> None:
+    """Say in each `anyOf`/`oneOf`/`allOf` branch what the parent already says of the properties it names.
+
+    Ajv strict wants `{"minItems": 1}` under a branch's `properties.x` to carry its `type`, and a branch's
+    `required: ["x"]` to find `x` in its own `properties`. A branch's `properties.x` applies only when `x` is
+    present, and then the parent's `properties.x` already requires that type; `properties.x: {}` requires
+    nothing: so neither addition changes what any validator accepts.
+    """
+    parent = schema.get("properties")
+    if not isinstance(parent, dict):
+        return
+    for key in _BRANCHES:
+        for branch in schema.get(key) or []:
+            if not isinstance(branch, dict):
+                continue
+            props = branch.get("properties")
+            props = props if isinstance(props, dict) else {}
+            for name, sub in props.items():
+                known = parent.get(name)
+                if (isinstance(sub, dict) and sub and not any(k in sub for k in _TYPING)
+                        and isinstance(known, dict) and isinstance(known.get("type"), str)):
+                    sub["type"] = known["type"]
+            missing = [name for name in branch.get("required") or [] if name in parent and name not in props]
+            if missing:
+                branch["properties"] = {**props, **{name: {} for name in missing}}
 
 
 def render(name: str) -> str:
@@ -71,6 +138,30 @@ def write_all() -> list[Path]:
     return written
 
 
-def main() -> None:
+def stale() -> list[Path]:
+    """Checked-in schema files that differ from what the models generate today (or are missing)."""
+    out = []
+    for name in MODELS:
+        path = SCHEMA_DIR / f"{name}.json"
+        if not path.exists() or path.read_text(encoding="utf-8") != render(name):
+            out.append(path)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--check"]:
+        paths = stale()
+        for path in paths:
+            print(f"stale: {path} (run `python -m firmware.contract`)")
+        return 1 if paths else 0
+    if args:
+        print("usage: python -m firmware.contract [--check]", file=sys.stderr)
+        return 2
     for path in write_all():
         print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -130,7 +130,7 @@ def test_asyncapi_names_every_topic_and_schema():
                 "clerks": t.clerks, "selftest": t.selftest}
     assert {k: v["address"] for k, v in doc["channels"].items()} == expected
     for name, message in doc["components"]["messages"].items():
-        ref = message["payload"]["$ref"]
+        ref = message["payload"]["schema"]["$ref"]
         assert (ASYNCAPI.parent / ref).resolve() == (SCHEMA_DIR / f"{name}.json").resolve()
     for op in doc["operations"].values():
         channel = op["channel"]["$ref"].split("/")[-1]
