@@ -18,7 +18,7 @@ from typing import Any
 from firmware.clock import Clock, SystemClock
 from firmware.config import Config, parse_config
 from firmware.domain.catalog import Catalog
-from firmware.errors import JournalError
+from firmware.errors import ConfigError, JournalError
 from firmware.domain.clerks import Roster, hash_pin
 from firmware.journal import Journal
 from firmware.register import Register
@@ -129,9 +129,13 @@ def bootstrap(
         log.warning("journal recovery: %s", sentence)
     try:
         if hardware is None and with_hardware:
+            from hal.errors import HardwareConfigError
             from hal.factory import build_hardware
 
-            hardware = build_hardware(hardware_spec(config), events)
+            try:
+                hardware = build_hardware(hardware_spec(config), events)
+            except HardwareConfigError as exc:  # a restart cannot fix it: exit 2 (config), not a restart loop
+                raise ConfigError(f"{exc} (then check with `kassa-provision selftest`)") from None
         sync = None
         if with_sync:
             from firmware.sync import SyncService

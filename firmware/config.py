@@ -1,28 +1,75 @@
 """The device's TOML config file (CONTRACT.md "Config file"), validated whole at start-up.
 
 Unknown keys and bad values stop start-up with one message per problem naming
-the key and the fix; never a traceback. Secrets live in separate 0600 files
-named from here and are read only when needed (`read_secret`).
+the key, what it must be and an example (exit code 2); never a traceback.
+Every number has a range (see `BOUNDS` and README "Configuration"), the
+broker prefix is a plain topic path, tax rates are decimal percentages, and
+the `[hardware]` URLs go through hal's own URL parsers here, at load, so a bad
+one is a config error rather than a crash when the hardware is built.
+Secrets live in separate 0600 files named from here and are read only when
+needed (`read_secret`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
 import tomllib
 import warnings
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from firmware.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/kassa/kassa.toml")
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 _ID_RE = re.compile(ID_PATTERN)
+
+MQTT_MAX_SESSION_EXPIRY = 2**32 - 1  # MQTT 5: a four-byte integer; 0xFFFFFFFF means "never expires"
+PAPER_COLUMNS = (32, 42, 48)         # 58 mm paper: 32; 80 mm paper: 42 (font A, 12 dots) or 48
+PREFIX_MAX_LEVELS = 4
+_PREFIX_LEVEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+TAX_RATE_PLACES = 4
+_TAX_RATE_RE = re.compile(r"^\d{1,3}(\.\d{1,%d})?$" % TAX_RATE_PLACES)
+_TAX_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+MAX_TAX_RATES = 20
+MAX_MONEY = 10**12                   # the contract's largest amount, in minor units
+
+# dotted key -> (what the value must be, an example line). Filled next to each field below; also the
+# range table of README "Configuration".
+BOUNDS: dict[str, tuple[str, str]] = {}
+
+
+def _rule(key: str, what: str, example: str) -> None:
+    BOUNDS[key] = (what, example)
+
+
+def _whole(key: str, default: int, lo: int, hi: int, unit: str = "") -> Any:
+    _rule(key, f"a whole number from {lo} to {hi}{unit}", f"{key.rsplit('.', 1)[1]} = {default}")
+    return Field(default=default, ge=lo, le=hi, strict=True)
+
+
+def _number(key: str, default: float, lo: float, hi: float, unit: str = "") -> Any:
+    _rule(key, f"a number from {lo:g} to {hi:g}{unit}", f"{key.rsplit('.', 1)[1]} = {default:g}")
+    return Field(default=default, ge=lo, le=hi, strict=True, allow_inf_nan=False)
+
+
+def _hardware_url(key: str, parser_name: str, value: str) -> str:
+    """Parse a `[hardware]` URL with hal's own parser; its error (key, problem, example) becomes ours."""
+    from hal import urls
+    from hal.errors import HardwareConfigError
+
+    try:
+        getattr(urls, parser_name)(value, key)
+    except HardwareConfigError as exc:
+        raise ValueError(str(exc).removeprefix(f"{key} = ")) from None
+    return value
 
 
 class _Section(BaseModel):
@@ -38,6 +85,21 @@ with warnings.catch_warnings():
         register: str = Field(pattern=ID_PATTERN)
         data_dir: Path = Path("/var/lib/kassa")
 
+        @field_validator("data_dir")
+        @classmethod
+        def _dir(cls, value: Path) -> Path:
+            if "\x00" in str(value) or not str(value).strip():
+                raise ValueError("must be a directory path such as /var/lib/kassa")
+            return value
+
+
+_rule("device.store", "1-32 letters, digits, '-' or '_'", 'store = "S001"')
+_rule("device.register", "1-32 letters, digits, '-' or '_'", 'register = "R1"')
+_rule("device.data_dir", "a directory path", 'data_dir = "/var/lib/kassa"')
+_rule("broker.url", "mqtt://host:port or mqtts://host:port", 'url = "mqtts://broker.example:8883"')
+_rule("broker.prefix", f"1-{PREFIX_MAX_LEVELS} topic levels of letters, digits, '-' or '_' joined by '/', "
+      "no wildcards (+ #), no '$', no leading or trailing '/'", 'prefix = "kassa/v1"')
+
 
 class BrokerConfig(_Section):
     url: str = "mqtt://127.0.0.1:1883"
@@ -46,21 +108,39 @@ class BrokerConfig(_Section):
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
+    fleet_key_file: Path | None = None  # pinned fleet signing key(s), PEM (firmware.contract.signing)
     prefix: str = "kassa/v1"
-    keepalive: int = Field(default=30, ge=5, le=3600)
-    session_expiry: int = Field(default=7 * 24 * 3600, ge=60)
-    backoff_cap: float = Field(default=60.0, ge=1.0, le=3600.0)
-    window: int = Field(default=100, ge=1, le=1000)
-    resend_after: float = Field(default=300.0, ge=5.0)
-    status_interval: float = Field(default=60.0, ge=5.0)
+    keepalive: int = _whole("broker.keepalive", 30, 5, 3600, " (seconds)")
+    session_expiry: int = _whole("broker.session_expiry", 7 * 24 * 3600, 60, MQTT_MAX_SESSION_EXPIRY,
+                                 " (seconds; MQTT's limit)")
+    backoff_cap: float = _number("broker.backoff_cap", 60.0, 1.0, 3600.0, " (seconds)")
+    window: int = _whole("broker.window", 100, 1, 1000, " (receipts in flight)")
+    resend_after: float = _number("broker.resend_after", 300.0, 5.0, 86400.0, " (seconds)")
+    status_interval: float = _number("broker.status_interval", 60.0, 5.0, 3600.0, " (seconds)")
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme in ("mqtt", "mqtts") and bool(parts.hostname)
+            port = parts.port
+        except ValueError:
+            ok, port = False, None
+        if not ok or (port is not None and not 1 <= port <= 65535):
             raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
         return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        levels = value.split("/")
+        if not 1 <= len(levels) <= PREFIX_MAX_LEVELS or not all(_PREFIX_LEVEL_RE.match(level) for level in levels):
+            raise ValueError(f"{value!r} is not a plain topic path: use {BOUNDS['broker.prefix'][0]}")
+        return value
+
+
+_rule("hardware.paper_columns", "32 (58 mm paper), 42 or 48 (80 mm paper)", "paper_columns = 42")
 
 
 class HardwareConfig(_Section):
@@ -68,26 +148,108 @@ class HardwareConfig(_Section):
     printer: str = "simulated"
     drawer: str = "simulated"
     led: str = "simulated"
-    paper_columns: int = Field(default=42, ge=24, le=64)
+    paper_columns: int = Field(default=42, strict=True)
+
+    @field_validator("scanner")
+    @classmethod
+    def _scanner(cls, value: str) -> str:
+        return _hardware_url("hardware.scanner", "parse_scanner_url", value)
+
+    @field_validator("printer")
+    @classmethod
+    def _printer(cls, value: str) -> str:
+        return _hardware_url("hardware.printer", "parse_printer_url", value)
+
+    @field_validator("drawer")
+    @classmethod
+    def _drawer(cls, value: str) -> str:
+        return _hardware_url("hardware.drawer", "parse_drawer_url", value)
+
+    @field_validator("led")
+    @classmethod
+    def _led(cls, value: str) -> str:
+        return _hardware_url("hardware.led", "parse_led_url", value)
+
+    @field_validator("paper_columns")
+    @classmethod
+    def _columns(cls, value: int) -> int:
+        if value not in PAPER_COLUMNS:
+            raise ValueError(f"{value} is not a printer width: use {BOUNDS['hardware.paper_columns'][0]}")
+        return value
+
+    @model_validator(mode="after")
+    def _own_pins(self) -> "HardwareConfig":
+        """A GPIO drawer and a GPIO LED must not share a pin (gpiozero would refuse it at start)."""
+        from hal.urls import parse_drawer_url, parse_led_url
+
+        drawer, led = parse_drawer_url(self.drawer), parse_led_url(self.led)
+        if drawer.kind != "gpio" or led.kind == "simulated":
+            return self
+        taken = {drawer.relay: "relay", drawer.sensor: "sensor"}
+        for pin in (led.pin, led.red, led.green, led.blue):
+            if pin is not None and pin in taken:
+                raise ValueError(f"hardware.led: GPIO {pin} is already the drawer's {taken[pin]} (hardware.drawer); "
+                                 f"give the LED its own pins, e.g. led = \"gpio:red=5,green=6\"")
+        return self
+
+
+_rule("shop.name", "text of 1 to 100 characters", 'name = "Corner Shop"')
+_rule("shop.address", "up to 6 lines of at most 100 characters", 'address = ["1 Market Street", "Springfield"]')
+_rule("shop.currency", "an ISO 4217 code such as EUR", 'currency = "EUR"')
+_rule("shop.tax_rates", f"up to {MAX_TAX_RATES} codes of 1-16 letters, digits, '-' or '_', each a quoted percentage "
+      f"from 0 to 100 with at most {TAX_RATE_PLACES} decimals", 'tax_rates = { A = "19.00", B = "7.00" }')
 
 
 class ShopConfig(_Section):
-    name: str = "Kassa demo shop"
-    address: list[str] = Field(default_factory=list)
+    name: str = Field(default="Kassa demo shop", min_length=1, max_length=100)
+    address: list[str] = Field(default_factory=list, max_length=6)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     tax_included: bool = True
-    cash_rounding: int = Field(default=0, ge=0, le=100)
+    cash_rounding: int = _whole("shop.cash_rounding", 0, 0, 100, " (minor units; 0 = none, 5 = 0.05)")
     tax_rates: dict[str, str] = Field(default_factory=lambda: {"A": "19.00", "B": "7.00"})
-    manager_discount_percent: int = Field(default=20, ge=0, le=100)
-    on_account_offline_limit: int = Field(default=50000, ge=0)
+    manager_discount_percent: int = _whole("shop.manager_discount_percent", 20, 0, 100, " (percent)")
+    on_account_offline_limit: int = _whole("shop.on_account_offline_limit", 50000, 0, MAX_MONEY, " (minor units)")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: list[str]) -> list[str]:
+        if any(len(line) > 100 for line in value):
+            raise ValueError("a line is longer than 100 characters; split it")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        from firmware.domain.money import MINOR_DIGITS
+
+        if value not in MINOR_DIGITS:
+            raise ValueError(f"{value!r} is not a currency Kassa knows; use an ISO 4217 code such as EUR")
+        return value
+
+    @field_validator("tax_rates")
+    @classmethod
+    def _rates(cls, value: dict[str, str]) -> dict[str, str]:
+        if not 1 <= len(value) <= MAX_TAX_RATES:
+            raise ValueError(f"give 1 to {MAX_TAX_RATES} tax codes")
+        for code, rate in value.items():
+            if not _TAX_CODE_RE.match(code):
+                raise ValueError(f"tax code {code!r}: use 1-16 letters, digits, '-' or '_'")
+            try:
+                ok = bool(_TAX_RATE_RE.match(rate)) and Decimal(rate) <= 100
+            except InvalidOperation:
+                ok = False
+            if not ok:
+                raise ValueError(f"{code} = {rate!r}: a rate is a percentage from 0 to 100 with at most "
+                                 f"{TAX_RATE_PLACES} decimals, written as text such as \"19.00\"")
+        return value
 
 
 class PolicyConfig(_Section):
-    offline_warn_hours: float = Field(default=24.0, gt=0)
-    pending_warn_count: int = Field(default=5000, ge=1)
-    retention_days: int = Field(default=400, ge=1)
-    parked_cart_max_age_hours: float = Field(default=12.0, gt=0)
-    drawer_open_warn_seconds: float = Field(default=60.0, gt=0)
+    offline_warn_hours: float = _number("policy.offline_warn_hours", 24.0, 0.01, 8760.0, " (hours)")
+    pending_warn_count: int = _whole("policy.pending_warn_count", 5000, 1, 10_000_000, " (receipts)")
+    retention_days: int = _whole("policy.retention_days", 400, 1, 3660, " (days)")
+    parked_cart_max_age_hours: float = _number("policy.parked_cart_max_age_hours", 12.0, 0.01, 720.0, " (hours)")
+    drawer_open_warn_seconds: float = _number("policy.drawer_open_warn_seconds", 60.0, 1.0, 3600.0, " (seconds)")
 
 
 class Config(_Section):
@@ -102,26 +264,45 @@ class Config(_Section):
         return f"kassa-{self.device.store}-{self.device.register}"
 
 
-_EXAMPLES: dict[str, str] = {
-    "device.store": 'store = "S001"',
-    "device.register": 'register = "R1"',
-    "broker.url": 'url = "mqtts://broker.example:8883"',
-    "shop.currency": 'currency = "EUR"',
-    "shop.cash_rounding": "cash_rounding = 5",
-}
+_SECTIONS = {"device": DeviceConfig, "broker": BrokerConfig, "hardware": HardwareConfig, "shop": ShopConfig,
+             "policy": PolicyConfig}
+_TYPE_WORDS = {"string_type": "text in quotes", "bool_type": "true or false", "list_type": "a list like [\"a\", \"b\"]",
+               "dict_type": "a table like { A = \"19.00\" }", "model_type": "a [table]", "path_type": "a path in quotes"}
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key_text(part: object) -> str:
+    """A key as TOML would write it: bare when it can be, else quoted with escapes (one line, whatever it holds)."""
+    text = str(part)
+    return text if _BARE_KEY.match(text) else json.dumps(text)
 
 
 def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(p) for p in error["loc"])
+    loc = [str(p) for p in error["loc"]]
+    key = ".".join(_key_text(p) for p in loc) or "config"
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{key}: unknown key; remove it or check its spelling against CONTRACT.md"
+        known = _SECTIONS.get(loc[0]) if len(loc) == 2 else None
+        choices = ", ".join(known.model_fields) if known else ", ".join(_SECTIONS)
+        return f"{key}: unknown key; remove it or check its spelling (known here: {choices})"
+    # a tax code's own key (shop.tax_rates.A) is reported under shop.tax_rates, whose rule it breaks
+    rule_key = ".".join(loc[:2])
+    what, example = BOUNDS.get(rule_key, ("", ""))
     if kind == "missing":
-        hint = _EXAMPLES.get(key)
-        return f"{key}: missing; add it" + (f", e.g. {hint}" if hint else "")
-    hint = _EXAMPLES.get(key)
+        return f"{key}: missing; add it" + (f", e.g. {example}" if example else "")
     msg = error["msg"].removeprefix("Value error, ")
-    return f"{key}: {msg}" + (f" (example: {hint})" if hint else "")
+    if msg.startswith(("hardware.", "broker.", "shop.", "policy.", "device.")):
+        return msg  # a check across keys names its key itself
+    if kind in ("int_type", "float_type", "finite_number", "greater_than_equal", "less_than_equal", "greater_than",
+                "less_than") and what:
+        msg = f"must be {what}, not {error.get('input')!r}"
+    elif kind in _TYPE_WORDS:
+        msg = f"must be {_TYPE_WORDS[kind]}, not {error.get('input')!r}"
+    elif kind == "string_pattern_mismatch" and what:
+        msg = f"must be {what}, not {error.get('input')!r}"
+    return f"{key}: {msg}" + (f" (example: {example})" if example and example not in msg else "")
 
 
 def parse_config(data: dict[str, Any], source: str = "config") -> Config:
@@ -154,6 +335,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line named or re-run `kassa-provision init`") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply); re-run `kassa-provision init`") from None
     return parse_config(data, str(path))
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import pathlib
 import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from hal.errors import HardwareConfigError
+from hal.errors import HalError, HardwareConfigError
 from hal.ports import Drawer, Printer, Scanner, StatusLed
-from hal.urls import (DrawerConfig, LedConfig, PrinterConfig, ScannerConfig, parse_drawer_url, parse_led_url,
-                      parse_printer_url, parse_scanner_url)
+from hal.urls import (DRAWER_EXAMPLE, LED_EXAMPLE, PRINTER_EXAMPLE, SCANNER_EXAMPLE, DrawerConfig, LedConfig,
+                      PrinterConfig, ScannerConfig, parse_drawer_url, parse_led_url, parse_printer_url,
+                      parse_scanner_url)
 
 __all__ = ["HardwareSpec", "Hardware", "build_hardware", "parse_scanner_url", "parse_printer_url",
            "parse_drawer_url", "parse_led_url", "check_spec"]
@@ -61,9 +64,12 @@ class Hardware:
     stop = close
 
 
+PAPER_COLUMNS = (32, 42, 48)
+
+
 def check_spec(spec: HardwareSpec) -> tuple[ScannerConfig, PrinterConfig, DrawerConfig, LedConfig]:
     """Parse every URL (raises HardwareConfigError naming the key); builds nothing."""
-    if not isinstance(spec.paper_columns, int) or not 24 <= spec.paper_columns <= 64:
+    if isinstance(spec.paper_columns, bool) or spec.paper_columns not in PAPER_COLUMNS:
         raise HardwareConfigError("hardware.paper_columns", spec.paper_columns,
                                   "must be the paper's characters per line, 32 (58 mm) or 42/48 (80 mm)", "42")
     return (parse_scanner_url(spec.scanner), parse_printer_url(spec.printer), parse_drawer_url(spec.drawer),
@@ -71,18 +77,62 @@ def check_spec(spec: HardwareSpec) -> tuple[ScannerConfig, PrinterConfig, Drawer
 
 
 def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
-    """Build every port from `spec`; simulated backends only where a URL says "simulated"."""
-    scanner_cfg, printer_cfg, drawer_cfg, led_cfg = check_spec(spec)
-    mock = None
-    if drawer_cfg.kind == "simulated" or led_cfg.kind == "simulated":
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
+    """Build every port from `spec`; simulated backends only where a URL says "simulated".
 
-        mock = MockFactory(pin_class=MockPWMPin)  # a fresh one per Hardware: mock pins are global per factory
-    scanner = build_scanner(scanner_cfg, events, spec.scanner_flush_after)
-    printer = build_printer(printer_cfg, events, spec)
-    drawer = build_drawer(drawer_cfg, events, printer, spec, mock)
-    led = build_led(led_cfg, spec.pin_factory, mock)
-    return Hardware(scanner, printer, drawer, led, mock)
+    Raises HardwareConfigError naming the key when a URL is bad or a device cannot be set up on this
+    machine the way the config says (missing backend library, no GPIO here, a pin refused, no permission):
+    restarting will not fix those. Parts already built are closed first. A device that is merely
+    unplugged is not an error here: scanner and printer reconnect on their own.
+    """
+    scanner_cfg, printer_cfg, drawer_cfg, led_cfg = check_spec(spec)
+    built: list[Any] = []
+    try:
+        mock = None
+        if drawer_cfg.kind == "simulated" or led_cfg.kind == "simulated":
+            from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+            mock = MockFactory(pin_class=MockPWMPin)  # a fresh one per Hardware: mock pins are global per factory
+        with _setting_up("hardware.scanner", spec.scanner, SCANNER_EXAMPLE):
+            built.append(build_scanner(scanner_cfg, events, spec.scanner_flush_after))
+        with _setting_up("hardware.printer", spec.printer, PRINTER_EXAMPLE):
+            built.append(build_printer(printer_cfg, events, spec))
+        with _setting_up("hardware.drawer", spec.drawer, DRAWER_EXAMPLE):
+            built.append(build_drawer(drawer_cfg, events, built[1], spec, mock))
+        with _setting_up("hardware.led", spec.led, LED_EXAMPLE):
+            built.append(build_led(led_cfg, spec.pin_factory, mock))
+    except BaseException:
+        for part in reversed(built):
+            try:
+                (getattr(part, "close", None) or getattr(part, "stop"))()
+            except Exception:  # already failing; the first error is the one to report
+                log.exception("closing %s after a failed start failed", type(part).__name__)
+        raise
+    return Hardware(*built, mock)
+
+
+@contextmanager
+def _setting_up(key: str, url: str, example: str) -> Iterator[None]:
+    """Errors of setting a device up that no restart fixes become HardwareConfigError naming `key`."""
+    try:
+        yield
+    except HardwareConfigError:
+        raise
+    except (HalError, ValueError, ImportError, PermissionError) as exc:
+        if isinstance(exc, OSError) and not isinstance(exc, PermissionError):
+            raise  # DeviceUnavailable: the device is there in principle, just not now
+        if isinstance(exc, PermissionError):
+            fix = "add the service user to the device's group (dialout, lp or gpio; `kassa-provision install-service`)"
+        elif isinstance(exc, ImportError) and not type(exc).__module__.startswith("gpiozero"):
+            fix = "install what it names"
+        else:
+            fix = "use other pins or settings, or simulated on a machine without this hardware"
+        raise HardwareConfigError(key, url, f"cannot be set up on this machine ({type(exc).__name__}: {exc}); "
+                                  f"{fix}", example) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("gpiozero"):  # e.g. GPIOPinInUse, PinUnknownPi: the GPIO setup is wrong
+            raise HardwareConfigError(key, url, f"GPIO cannot be set up ({type(exc).__name__}: {exc}); "
+                                      "use free BCM pins, or simulated on a machine without GPIO", example) from exc
+        raise
 
 
 def build_scanner(config: ScannerConfig, events: queue.Queue, flush_after: float = 0.3) -> Scanner:

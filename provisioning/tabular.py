@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from provisioning.errors import InputRejected
+from pydantic import ValidationError
 
-__all__ = ["Row", "read_rows"]
+from provisioning.errors import InputRejected, RowProblem
+
+__all__ = ["Row", "read_rows", "model_problems", "readable"]
 
 Row = tuple[str, dict[str, Any]]
 
@@ -76,3 +78,55 @@ def _csv_rows(path: Path, text: str, columns: tuple[str, ...]) -> list[Row]:
     except csv.Error as exc:
         raise InputRejected(f"{path}: line {reader.line_num}: {exc}") from None
     return rows
+
+
+def readable(error: dict[str, Any]) -> str:
+    """One pydantic error in a technician's words (what is wrong and what is allowed), not pydantic's text."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return "missing"
+    if kind in ("less_than_equal", "less_than"):
+        return f"too large; at most {ctx.get('le', ctx.get('lt'))}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"too small; at least {ctx.get('ge', ctx.get('gt'))}"
+    if kind == "string_too_long":
+        return f"longer than {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return "missing" if ctx.get("min_length") == 1 else f"shorter than {ctx.get('min_length')} characters"
+    if kind == "too_long":
+        return f"more than {ctx.get('max_length')} entries"
+    if kind == "too_short":
+        return f"fewer than {ctx.get('min_length')} entries"
+    if kind == "string_pattern_mismatch":
+        return "has characters that are not allowed here"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("string_type", "string_sub_type"):
+        return "must be text"
+    if kind in ("bool_type", "bool_parsing"):
+        return "use yes or no"
+    if kind in ("list_type",):
+        return "must be a list"
+    return str(error.get("msg", kind)).removeprefix("Value error, ")
+
+
+def model_problems(exc: ValidationError, where: str, values: dict[str, Any], *, skip: set[str] = frozenset(),
+                   hidden: set[str] = frozenset(), say: dict[str, Any] | None = None) -> list[RowProblem]:
+    """A row's ValidationError as RowProblems: one per column (the first error of each), with the cell's value.
+
+    `skip`: columns already reported by the row's own checks; `hidden`: columns whose value is never shown
+    (PINs); `say`: column -> function(error) giving a better sentence (e.g. a price in money, not minor units).
+    """
+    problems: list[RowProblem] = []
+    seen = set(skip)
+    for error in exc.errors():
+        column = str(error["loc"][0]) if error["loc"] else "row"
+        if column in seen:
+            continue
+        seen.add(column)
+        reason = (say or {}).get(column, readable)(error)
+        value = None if column in hidden else values.get(column)
+        problems.append(RowProblem(where, column, reason, value))
+    return problems

@@ -146,10 +146,13 @@ def run(
         config = load_config(config_file)
         setup_logging(config.device.data_dir)
         register = bootstrap(config)
-    except ConfigError as exc:
+    except ConfigError as exc:  # bad config or hardware setup: exit 2, which the unit's RestartPreventExitStatus honours
         _fail(str(exc), 2)
     except KassaError as exc:
         _fail(str(exc), 1)
+    except PermissionError as exc:
+        _fail(f"device.data_dir: cannot write {exc.filename or 'the data dir'} ({exc.strerror}); "
+              "give it to the service user (`kassa-provision init` does) or set data_dir to a directory it owns", 2)
     except OSError as exc:
         _fail(f"cannot start: {exc}", 1)
     _announce(register, Path(config.device.data_dir))
@@ -181,6 +184,7 @@ def screenshots(
 
 
 def main() -> None:
+    os.umask(0o077)  # the journal, kassa.log, clerks.json (PIN hashes) and exports are the register's alone
     try:
         app()
     except KeyboardInterrupt:

@@ -116,3 +116,31 @@ def test_escpos_capabilities_are_cached_in_a_kept_directory(tmp_path):
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     cache = out.stdout.strip()
     assert cache.startswith(str(tmp_path)) and any(name.endswith(".capabilities.pickle") for name in os.listdir(cache))
+
+
+class _DeniedPins:
+    """A pin factory on a machine where the service user may not touch GPIO."""
+
+    def reserve_pins(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/dev/gpiochip0")
+
+    def release_all(self, *args, **kwargs):
+        pass
+
+    def pin(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/dev/gpiochip0")
+
+
+def test_a_device_that_cannot_be_set_up_is_a_config_error_naming_its_key_and_built_parts_are_closed(events):
+    import threading
+
+    before = {t for t in threading.enumerate() if t.is_alive()}
+    spec = HardwareSpec("simulated", "simulated", "simulated", "gpio:22", pin_factory=_DeniedPins())
+    with pytest.raises(HardwareConfigError, match=r"^hardware\.led = 'gpio:22': cannot be set up .*PermissionError.*"
+                                                  r"group.*Example: hardware\.led = ") as caught:
+        build_hardware(spec, events.queue)
+    assert isinstance(caught.value.__cause__, PermissionError)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and {t for t in threading.enumerate() if t.is_alive()} - before:
+        time.sleep(0.05)
+    assert {t.name for t in threading.enumerate() if t.is_alive()} - {t.name for t in before} == set()

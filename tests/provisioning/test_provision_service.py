@@ -24,6 +24,7 @@ def test_unit_is_notify_with_watchdog_and_dedicated_user(prov, device: Path, tmp
     unit_path = root / "etc/systemd/system/kassa.service"
     svc = read_unit(unit_path)["Service"]
     assert svc["Type"] == "notify" and svc["WatchdogSec"] == "20" and svc["Restart"] == "always"
+    assert svc["RestartPreventExitStatus"] == "2"  # a config error (exit 2) stays stopped instead of looping
     assert svc["User"] == "kassa" and svc["SupplementaryGroups"] == "dialout lp video"
     assert svc["ExecStart"] == f"/opt/kassa/bin/kassa run --config {device.resolve()}"
     assert svc["ReadWritePaths"] == str(load_config(device).device.data_dir)
