@@ -1,7 +1,11 @@
 """The fleet's ledger: receipts keyed by (store, register, epoch, seq), and every alarm about them.
 
 SQLite by default (WAL, synchronous=FULL: a commit is on disk before any
-MQTT ack is sent). Several workers may share one file (busy timeout).
+MQTT ack is sent; several workers may share one file), or PostgreSQL for
+many workers (`postgresql://...`, psycopg 3). The SQL is the same on both
+(fleet.sql); a batch is loaded into a scratch table (COPY on PostgreSQL when
+large) and stored with set-based statements, in key order, so concurrent
+workers cannot deadlock.
 The rules (docs/ledger-integrity.md):
 
 - **Identity.** A receipt's key is (store, register, epoch, seq), store and
@@ -25,110 +29,30 @@ The rules (docs/ledger-integrity.md):
 Gap checks must not read every receipt ever stored: `streams` keeps, per
 epoch, the seq up to which every receipt is present (`contiguous`), and a
 check reads only the receipts above it. Schema changes are numbered
-migrations recorded in `PRAGMA user_version`.
+migrations (fleet.schema).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from firmware.chain import GENESIS
 from firmware.clock import parse_iso_utc
-from fleet.errors import FleetUsageError
 from fleet.plausibility import SEQ_JUMP
+from fleet.schema import SCHEMA_VERSION  # noqa: F401 - re-exported
+from fleet.schema import SQLITE_V1 as SCHEMA_V1  # noqa: F401 - tests build first-release files
+from fleet.sql import Connection, DatabaseUnavailable, Tx, connect, is_postgres, sqlite_path
 
-SCHEMA_VERSION = 2
+__all__ = ["FleetDb", "Gap", "ReceiptRow", "DeviceStatus", "Head", "BatchOutcome", "Loss", "DatabaseUnavailable",
+           "sqlite_path", "is_postgres"]
 
-# Version 1: the first release (receipts keyed by receipt_id `register:epoch:seq`).
-SCHEMA_V1 = """
-CREATE TABLE IF NOT EXISTS receipts (
-    receipt_id TEXT PRIMARY KEY,
-    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
-    kind TEXT NOT NULL, created_at TEXT NOT NULL, total INTEGER NOT NULL,
-    body TEXT NOT NULL, ingested_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS receipts_by_seq ON receipts (store, register, epoch, seq);
-CREATE TABLE IF NOT EXISTS reports (
-    report_id TEXT NOT NULL, store TEXT NOT NULL, register TEXT NOT NULL,
-    kind TEXT NOT NULL, z_number INTEGER, body TEXT NOT NULL, ingested_at TEXT NOT NULL,
-    PRIMARY KEY (store, register, report_id)
-);
-CREATE TABLE IF NOT EXISTS devices (
-    store TEXT NOT NULL, register TEXT NOT NULL, state TEXT NOT NULL,
-    at TEXT, pending INTEGER, quarantined INTEGER, oldest_pending_at TEXT, last_sync_at TEXT,
-    firmware_version TEXT, hardware TEXT, updated_at TEXT NOT NULL,
-    PRIMARY KEY (store, register)
-);
-CREATE TABLE IF NOT EXISTS commands (
-    command_id TEXT PRIMARY KEY, store TEXT NOT NULL, register TEXT NOT NULL,
-    command TEXT NOT NULL, args TEXT NOT NULL, sent_at TEXT NOT NULL,
-    ok INTEGER, detail TEXT, answered_at TEXT
-);
-CREATE TABLE IF NOT EXISTS streams (
-    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL,
-    contiguous INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (store, register, epoch)
-);
-CREATE TABLE IF NOT EXISTS rejects (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, reason TEXT NOT NULL,
-    size INTEGER NOT NULL, at TEXT NOT NULL
-);
-"""
-
-# Version 2: the ledger-integrity release (contract 1.1).
-MIGRATE_V2 = """
-ALTER TABLE receipts RENAME TO receipts_v1;
-DROP INDEX IF EXISTS receipts_by_seq;
-CREATE TABLE receipts (
-    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
-    receipt_id TEXT NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL, total INTEGER NOT NULL,
-    hash TEXT NOT NULL, prev_hash TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '',
-    body TEXT NOT NULL, ingested_at TEXT NOT NULL,
-    PRIMARY KEY (store, register, epoch, seq)
-);
-INSERT INTO receipts
-    SELECT store, register, epoch, seq, receipt_id, kind, created_at, total,
-           COALESCE(json_extract(body, '$.hash'), ''), COALESCE(json_extract(body, '$.prev_hash'), ''), '',
-           body, ingested_at
-    FROM receipts_v1 ORDER BY store, register, epoch, seq;
-DROP TABLE receipts_v1;
-CREATE INDEX receipts_flagged ON receipts (store, register) WHERE flags != '';
-ALTER TABLE streams ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE streams ADD COLUMN head_seq INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE streams ADD COLUMN top INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE streams ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE streams ADD COLUMN restarted INTEGER NOT NULL DEFAULT 0;
-UPDATE streams SET top = COALESCE((SELECT MAX(seq) FROM receipts r WHERE r.store = streams.store
-    AND r.register = streams.register AND r.epoch = streams.epoch), 0);
-ALTER TABLE devices ADD COLUMN epoch TEXT;
-ALTER TABLE devices ADD COLUMN head_seq INTEGER;
-ALTER TABLE devices ADD COLUMN conflicts INTEGER;
-ALTER TABLE devices ADD COLUMN rollbacks INTEGER;
-CREATE TABLE conflicts (
-    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
-    receipt_id TEXT NOT NULL, hash TEXT NOT NULL, held_hash TEXT NOT NULL, body TEXT NOT NULL,
-    first_at TEXT NOT NULL, last_at TEXT NOT NULL, times INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (store, register, epoch, seq, hash)
-);
-CREATE TABLE chain_breaks (
-    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
-    detail TEXT NOT NULL, at TEXT NOT NULL,
-    PRIMARY KEY (store, register, epoch, seq)
-);
-CREATE TABLE rollbacks (
-    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, device_seq INTEGER NOT NULL,
-    fleet_seq INTEGER NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
-    PRIMARY KEY (store, register, epoch, device_seq)
-);
-"""
-
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_V1), (2, MIGRATE_V2))
+KEY = "store=? AND register=? AND epoch=?"
+JOIN_KEY = "{a}.store={b}.store AND {a}.register={b}.register AND {a}.epoch={b}.epoch"
+NOT_BOUND = "{strpos}(flags, 'seq_bound')=0"
 
 
 @dataclass(frozen=True)
@@ -210,22 +134,6 @@ class Loss:
     missing: int
 
 
-def sqlite_path(url: str) -> Path:
-    """`sqlite:///rel.db`, `sqlite:////abs.db` or a plain path; other schemes are refused with the fix."""
-    if "://" not in url:
-        return Path(url)
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
-        if not path:
-            raise FleetUsageError(f"--db {url}: write sqlite:///relative/path.db or sqlite:////absolute/path.db")
-        return Path(path)
-    if parts.scheme.startswith("postgres"):
-        raise FleetUsageError(f"--db {url}: PostgreSQL is not available in this build (no psycopg); "
-                              "use sqlite:///fleet.db, one file per worker when running several")
-    raise FleetUsageError(f"--db {url}: unknown database scheme {parts.scheme!r}; use sqlite:///fleet.db")
-
-
 def _later(a: str, b: str) -> bool:
     """True when timestamp `a` is after `b` (ISO 8601; unreadable counts as not later)."""
     try:
@@ -234,290 +142,281 @@ def _later(a: str, b: str) -> bool:
         return False
 
 
-class FleetDb:
-    """One connection to the fleet database; used by one thread at a time."""
+def _on(a: str, b: str) -> str:
+    return JOIN_KEY.format(a=a, b=b)
 
-    def __init__(self, url: str) -> None:
-        self.path = sqlite_path(url)
-        if self.path.parent and not self.path.parent.exists():
-            raise FleetUsageError(f"--db {url}: directory {self.path.parent} does not exist; create it first")
-        try:
-            self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.migrate()
-        except sqlite3.Error as exc:
-            raise FleetUsageError(f"--db {url}: cannot open the database ({exc})") from None
+
+class FleetDb:
+    """The ledger on one database; one FleetDb per thread (a SQLite connection, or a PostgreSQL pool)."""
+
+    def __init__(self, url: str, *, pool_size: int = 2, migrate: bool = True) -> None:
+        self.url = url
+        self.db: Connection = connect(url, pool_size=pool_size)
+        self.dialect = self.db.dialect
+        self.path = Path(self.db.where) if self.dialect == "sqlite" else None
+        if migrate:
+            try:
+                self.migrate()
+            except BaseException:
+                self.db.close()
+                raise
+
+    @property
+    def conn(self) -> Any:
+        """The SQLite connection (tests and tools that read SQLite directly)."""
+        return getattr(self.db, "conn")
 
     def migrate(self) -> int:
-        """Apply every numbered migration above the database's version, each in its own transaction."""
-        c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            version = c.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0 and c.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name='receipts'").fetchone():
-                version = 1  # a database of the first release, from before numbered migrations
-                if not c.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='streams'").fetchone():
-                    c.execute("CREATE TABLE streams (store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL,"
-                              " contiguous INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (store, register, epoch))")
-                    c.execute("INSERT OR IGNORE INTO streams (store, register, epoch) "
-                              "SELECT DISTINCT store, register, epoch FROM receipts")
-            if version > SCHEMA_VERSION:
-                raise FleetUsageError(f"database {self.path} has schema {version}, newer than this kassa-fleet "
-                                      f"({SCHEMA_VERSION}): upgrade kassa-fleet")
-            for number, script in MIGRATIONS:
-                if number > version:
-                    for statement in script.split(";"):
-                        if statement.strip():
-                            c.execute(statement)
-                    version = number
-            c.execute(f"PRAGMA user_version = {int(version)}")
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        return version
+        """Apply every numbered migration above the database's version, in one transaction."""
+        return self.db.migrate()
+
+    def try_lead(self, name: str = "gaps") -> bool:
+        """Become (or stay) the one worker that runs `name`; another takes over when this process dies."""
+        return self.db.try_lead(name)
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.db.transaction() as tx:
+            return tx.rows(sql, args)
 
     # ---- the batch ----
 
     def store_batch(self, receipts: Sequence[ReceiptRow], reports: Iterable[tuple[str, str, str, str, int | None, str]],
                     results: Iterable[tuple[str, bool, str]], rejects: Iterable[tuple[str, str, int]],
                     statuses: Iterable[DeviceStatus | tuple[str, str, dict[str, Any]]], at: str) -> BatchOutcome:
-        """Write one batch in one transaction (durable on return); say what to confirm and answer."""
-        c = self.conn
+        """Write one batch in one transaction (durable on return); say what to confirm and answer.
+
+        Raises DatabaseUnavailable when the database went away: nothing of the batch was kept."""
         out = BatchOutcome()
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            for status in statuses:
-                if not isinstance(status, DeviceStatus):
-                    status = DeviceStatus(*status)
-                self._status(status, at, out)
-            for row in sorted(receipts, key=lambda r: r.key):
-                self._receipt(row, at, out)
-            c.executemany("INSERT OR IGNORE INTO reports VALUES (?,?,?,?,?,?,?)", [(*r, at) for r in reports])
-            c.executemany("UPDATE commands SET ok=?, detail=?, answered_at=? WHERE command_id=?",
-                          [(int(ok), detail, at, cid) for cid, ok, detail in results])
-            c.executemany("INSERT INTO rejects (topic, reason, size, at) VALUES (?,?,?,?)",
-                          [(*r, at) for r in rejects])
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
+        with self.db.transaction() as tx:
+            for status in sorted((s if isinstance(s, DeviceStatus) else DeviceStatus(*s) for s in statuses),
+                                 key=lambda s: (s.store, s.register)):
+                self._status(tx, status, at, out)
+            if receipts:
+                self._receipts(tx, receipts, at, out)
+            tx.many("INSERT INTO reports VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                    sorted((*r, at) for r in reports))
+            tx.many("UPDATE commands SET ok=?, detail=?, answered_at=? WHERE command_id=?",
+                    [(int(ok), detail, at, cid) for cid, ok, detail in results])
+            tx.many("INSERT INTO rejects (topic, reason, size, at) VALUES (?,?,?,?)", [(*r, at) for r in rejects])
         return out
 
-    def _stream(self, store: str, register: str, epoch: str) -> tuple[int, int, int, int]:
-        """(contiguous, first_seq, head_seq, top) of an epoch, created on first sight."""
-        c = self.conn
-        found = c.execute("SELECT contiguous, first_seq, head_seq, top FROM streams WHERE store=? AND register=? "
-                          "AND epoch=?", (store, register, epoch)).fetchone()
-        if found is None:
-            c.execute("INSERT INTO streams (store, register, epoch) VALUES (?,?,?)", (store, register, epoch))
-            return (0, 1, 0, 0)
-        return found  # type: ignore[no-any-return]
-
-    def _receipt(self, row: ReceiptRow, at: str, out: BatchOutcome) -> None:
-        c = self.conn
-        key = row.key
-        held = c.execute("SELECT hash FROM receipts WHERE store=? AND register=? AND epoch=? AND seq=?",
-                         key).fetchone()
-        if held is not None:
-            if held[0] == row.hash:
+    def _receipts(self, tx: Tx, receipts: Sequence[ReceiptRow], at: str, out: BatchOutcome) -> None:
+        rows = sorted(enumerate(receipts), key=lambda p: (p[1].key, p[0]))
+        tx.load_incoming([(*r.key, r.receipt_id, r.kind, r.created_at, r.total, r.hash, r.prev_hash,
+                           ",".join(r.flags), r.body, i) for i, r in rows])
+        tx.run("INSERT INTO streams (store, register, epoch) SELECT DISTINCT store, register, epoch FROM incoming "
+               "WHERE 1=1 ORDER BY store, register, epoch ON CONFLICT DO NOTHING")
+        # a seq far beyond what the stream is known to hold: stored, flagged, left out of gap checks
+        tx.run("UPDATE incoming SET flags = CASE WHEN flags = '' THEN 'seq_bound' ELSE flags || ',seq_bound' END "
+               "WHERE seq > ? + (SELECT {greatest}(s.top, s.head_seq, s.contiguous, s.first_seq - 1) FROM streams s "
+               f"WHERE {_on('s', 'incoming')})", (SEQ_JUMP,))
+        inserted = {tuple(k) for k in tx.rows(
+            "INSERT INTO receipts SELECT store, register, epoch, seq, receipt_id, kind, created_at, total, hash, "
+            "prev_hash, flags, body, ? FROM incoming WHERE 1=1 ORDER BY store, register, epoch, seq, ord "
+            "ON CONFLICT DO NOTHING RETURNING store, register, epoch, seq", (at,))}
+        held = {tuple(k[:4]): k[4] for k in tx.rows(
+            f"SELECT r.store, r.register, r.epoch, r.seq, r.hash FROM receipts r JOIN incoming i ON {_on('r', 'i')} "
+            "AND r.seq=i.seq")}
+        conflicts = []
+        for _i, row in rows:
+            if row.key in inserted:
+                inserted.discard(row.key)  # the first of its key in this batch is the one stored
+                out.new += 1
+                out.confirmed.append(row)
+            elif held.get(row.key) == row.hash:
                 out.confirmed.append(row)  # a duplicate: confirmed again, the device re-sends what it has not seen confirmed
             else:
-                c.execute("INSERT INTO conflicts VALUES (?,?,?,?,?,?,?,?,?,?,1) ON CONFLICT DO UPDATE SET "
-                          "last_at=excluded.last_at, times=times+1",
-                          (*key, row.receipt_id, row.hash, held[0], row.body, at, at))
+                conflicts.append((*row.key, row.receipt_id, row.hash, held.get(row.key, ""), row.body, at, at))
                 out.conflicts.append(row)
-            return
-        contiguous, first_seq, head_seq, top = self._stream(row.store, row.register, row.epoch)
-        flags = row.flags
-        if row.seq > max(top, head_seq, contiguous, first_seq - 1) + SEQ_JUMP:
-            flags = (*flags, "seq_bound")
-        c.execute("INSERT INTO receipts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                  (*key, row.receipt_id, row.kind, row.created_at, row.total, row.hash, row.prev_hash,
-                   ",".join(flags), row.body, at))
-        if "seq_bound" not in flags and row.seq > top:
-            c.execute("UPDATE streams SET top=? WHERE store=? AND register=? AND epoch=?",
-                      (row.seq, row.store, row.register, row.epoch))
-        out.new += 1
-        out.confirmed.append(row)
-        self._check_links(row, first_seq, at, out)
+        tx.many("INSERT INTO conflicts VALUES (?,?,?,?,?,?,?,?,?,?,1) ON CONFLICT (store, register, epoch, seq, hash) "
+                "DO UPDATE SET last_at=excluded.last_at, times=conflicts.times+1", conflicts)
+        tx.run("UPDATE streams SET top = {greatest}(top, (SELECT MAX(i.seq) FROM incoming i WHERE "
+               f"{_on('i', 'streams')} AND {{strpos}}(i.flags, 'seq_bound')=0)) WHERE EXISTS (SELECT 1 FROM incoming i "
+               f"WHERE {_on('i', 'streams')} AND {{strpos}}(i.flags, 'seq_bound')=0)")
+        self._check_links(tx, at, out)
 
-    def _check_links(self, row: ReceiptRow, first_seq: int, at: str, out: BatchOutcome) -> None:
-        c = self.conn
-        s, r, e, seq = row.key
-        if seq > first_seq:
-            before = c.execute("SELECT hash FROM receipts WHERE store=? AND register=? AND epoch=? AND seq=?",
-                               (s, r, e, seq - 1)).fetchone()
-            if before is not None and before[0] != row.prev_hash:
-                self._break(row.key, f"prev_hash does not match the hash of seq {seq - 1}", at, out)
-        elif row.prev_hash == GENESIS and c.execute(
-                "SELECT 1 FROM streams WHERE store=? AND register=? AND epoch!=? LIMIT 1", (s, r, e)).fetchone():
-            # a device with earlier epochs started one from nothing: its journal was lost or replaced
-            c.execute("UPDATE streams SET restarted=1 WHERE store=? AND register=? AND epoch=?", (s, r, e))
-        after = c.execute("SELECT prev_hash FROM receipts WHERE store=? AND register=? AND epoch=? AND seq=?",
-                          (s, r, e, seq + 1)).fetchone()
-        if after is not None and after[0] != row.hash:
-            self._break((s, r, e, seq + 1), f"prev_hash does not match the hash of seq {seq}", at, out)
+    def _check_links(self, tx: Tx, at: str, out: BatchOutcome) -> None:
+        """Links of every stored receipt of the batch, both ways, so receipts may arrive in any order."""
+        stored = f"EXISTS (SELECT 1 FROM receipts r WHERE {_on('r', 'i')} AND r.seq=i.seq AND r.hash=i.hash)"
+        out.chain_breaks += tx.run(
+            "INSERT INTO chain_breaks SELECT i.store, i.register, i.epoch, i.seq, "
+            "'prev_hash does not match the hash of seq ' || (i.seq - 1), ? FROM incoming i "
+            f"JOIN streams s ON {_on('s', 'i')} JOIN receipts p ON {_on('p', 'i')} AND p.seq=i.seq-1 "
+            f"WHERE i.seq > s.first_seq AND p.hash != i.prev_hash AND {stored} ON CONFLICT DO NOTHING", (at,))
+        out.chain_breaks += tx.run(
+            "INSERT INTO chain_breaks SELECT i.store, i.register, i.epoch, i.seq + 1, "
+            "'prev_hash does not match the hash of seq ' || i.seq, ? FROM incoming i "
+            f"JOIN receipts n ON {_on('n', 'i')} AND n.seq=i.seq+1 WHERE n.prev_hash != i.hash AND {stored} "
+            "ON CONFLICT DO NOTHING", (at,))
+        # a device with earlier epochs started one from nothing: its journal was lost or replaced
+        tx.run("UPDATE streams SET restarted=1 WHERE restarted=0 AND EXISTS (SELECT 1 FROM incoming i WHERE "
+               f"{_on('i', 'streams')} AND i.seq=streams.first_seq AND i.prev_hash=?) AND EXISTS (SELECT 1 FROM "
+               "streams o WHERE o.store=streams.store AND o.register=streams.register AND o.epoch!=streams.epoch)",
+               (GENESIS,))
 
-    def _break(self, key: tuple[str, str, str, int], detail: str, at: str, out: BatchOutcome) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO chain_breaks VALUES (?,?,?,?,?,?)", (*key, detail, at))
-        out.chain_breaks += 1
-
-    def _status(self, status: DeviceStatus, at: str, out: BatchOutcome) -> None:
+    def _status(self, tx: Tx, status: DeviceStatus, at: str, out: BatchOutcome) -> None:
         """Record a device's retained status; with an epoch, check it against the ledger and answer its head."""
-        self.upsert_status(status.store, status.register, status.fields, at)
+        self._upsert_device(tx, status.store, status.register, status.fields, at)
         epoch = status.get("epoch")
         if not isinstance(epoch, str):
             return
-        c = self.conn
         s, r = status.store, status.register
         first_seq = status.get("epoch_first_seq") or 1
         head_seq = status.get("head_seq") or 0
-        self._stream(s, r, epoch)
-        c.execute("UPDATE streams SET first_seq=?, head_seq=MAX(head_seq, ?), contiguous=MAX(contiguous, ?), ended=0 "
-                  "WHERE store=? AND register=? AND epoch=?", (first_seq, head_seq, first_seq - 1, s, r, epoch))
-        c.execute("UPDATE streams SET ended=1 WHERE store=? AND register=? AND epoch!=?", (s, r, epoch))
-        top = c.execute("SELECT seq, hash FROM receipts WHERE store=? AND register=? AND epoch=? "
-                        "AND instr(flags, 'seq_bound')=0 ORDER BY seq DESC LIMIT 1", (s, r, epoch)).fetchone()
-        out.heads.append(Head(s, r, epoch, top[0] if top else 0, top[1] if top else None))
-        if top is None:
+        tx.run("INSERT INTO streams (store, register, epoch) VALUES (?,?,?) ON CONFLICT DO NOTHING", (s, r, epoch))
+        tx.run("UPDATE streams SET first_seq=?, head_seq={greatest}(head_seq, ?), contiguous={greatest}(contiguous, ?), "
+               f"ended=0 WHERE {KEY}", (first_seq, head_seq, first_seq - 1, s, r, epoch))
+        tx.run("UPDATE streams SET ended=1 WHERE store=? AND register=? AND epoch!=? AND ended=0", (s, r, epoch))
+        top = tx.rows(f"SELECT seq, hash FROM receipts WHERE {KEY} AND {NOT_BOUND} ORDER BY seq DESC LIMIT 1",
+                      (s, r, epoch))
+        out.heads.append(Head(s, r, epoch, top[0][0] if top else 0, top[0][1] if top else None))
+        if not top:
             return
+        top_seq = top[0][0]
         said_at = status.get("at")
         detail = None
-        if top[0] > head_seq and isinstance(said_at, str):
-            ahead = c.execute("SELECT seq, created_at FROM receipts WHERE store=? AND register=? AND epoch=? "
-                              "AND seq>? AND instr(flags, 'seq_bound')=0 ORDER BY seq", (s, r, epoch, head_seq))
-            if any(not _later(created, said_at) for _seq, created in ahead):
-                detail = (f"device reported head seq {head_seq} at {said_at}, but the fleet holds seq up to {top[0]} "
+        if top_seq > head_seq and isinstance(said_at, str):
+            ahead = tx.rows(f"SELECT created_at FROM receipts WHERE {KEY} AND seq>? AND {NOT_BOUND}",
+                            (s, r, epoch, head_seq))
+            if any(not _later(created, said_at) for (created,) in ahead):
+                detail = (f"device reported head seq {head_seq} at {said_at}, but the fleet holds seq up to {top_seq} "
                           "made before then: its journal was rolled back")
         held = status.get("head_hash")
         if detail is None and head_seq and isinstance(held, str):
-            mine = c.execute("SELECT hash FROM receipts WHERE store=? AND register=? AND epoch=? AND seq=?",
-                             (s, r, epoch, head_seq)).fetchone()
-            if mine is not None and mine[0] != held:
+            mine = tx.rows(f"SELECT hash FROM receipts WHERE {KEY} AND seq=?", (s, r, epoch, head_seq))
+            if mine and mine[0][0] != held:
                 detail = f"device's receipt seq {head_seq} is not the one the fleet holds: its journal diverged"
         if detail is not None:
-            before = self.conn.total_changes
-            c.execute("INSERT OR IGNORE INTO rollbacks VALUES (?,?,?,?,?,?,?)", (s, r, epoch, head_seq, top[0],
-                                                                                 detail, at))
-            out.rollbacks += self.conn.total_changes - before
+            out.rollbacks += tx.run("INSERT INTO rollbacks VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                                    (s, r, epoch, head_seq, top_seq, detail, at))
 
-    def upsert_status(self, store: str, register: str, status: dict[str, Any], at: str) -> None:
+    def _upsert_device(self, tx: Tx, store: str, register: str, status: dict[str, Any], at: str) -> None:
         """Record a device's retained status; a bare last will changes only the state."""
         if set(status) <= {"state"}:
-            self.conn.execute(
-                "INSERT INTO devices (store, register, state, updated_at) VALUES (?,?,?,?) "
-                "ON CONFLICT (store, register) DO UPDATE SET state=excluded.state, updated_at=excluded.updated_at",
-                (store, register, status["state"], at))
+            tx.run("INSERT INTO devices (store, register, state, updated_at) VALUES (?,?,?,?) "
+                   "ON CONFLICT (store, register) DO UPDATE SET state=excluded.state, updated_at=excluded.updated_at",
+                   (store, register, status["state"], at))
             return
         hardware = status.get("hardware")
-        self.conn.execute(
-            "INSERT OR REPLACE INTO devices VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (store, register, status["state"], status.get("at"), status.get("pending"), status.get("quarantined"),
-             status.get("oldest_pending_at"), status.get("last_sync_at"), status.get("firmware_version"),
-             json.dumps(hardware) if hardware is not None else None, at, status.get("epoch"),
-             status.get("head_seq"), status.get("conflicts"), status.get("rollbacks")))
+        columns = ("state", "at", "pending", "quarantined", "oldest_pending_at", "last_sync_at", "firmware_version",
+                   "hardware", "updated_at", "epoch", "head_seq", "conflicts", "rollbacks")
+        values = {**{c: status.get(c) for c in columns}, "hardware": json.dumps(hardware) if hardware is not None
+                  else None, "updated_at": at}
+        tx.run(f"INSERT INTO devices (store, register, {', '.join(columns)}) VALUES "
+               f"({','.join('?' * (len(columns) + 2))}) ON CONFLICT (store, register) DO UPDATE SET "
+               + ", ".join(f"{c}=excluded.{c}" for c in columns), (store, register, *(values[c] for c in columns)))
+
+    def upsert_status(self, store: str, register: str, status: dict[str, Any], at: str) -> None:
+        with self.db.transaction() as tx:
+            self._upsert_device(tx, store, register, status, at)
 
     def record_command(self, command_id: str, store: str, register: str, command: str, args: dict[str, Any],
                        at: str) -> None:
-        self.conn.execute("INSERT INTO commands (command_id, store, register, command, args, sent_at) "
-                          "VALUES (?,?,?,?,?,?)", (command_id, store, register, command, json.dumps(args), at))
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO commands (command_id, store, register, command, args, sent_at) VALUES (?,?,?,?,?,?)",
+                   (command_id, store, register, command, json.dumps(args), at))
 
     # ---- reading ----
 
-    def _dicts(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        cur = self.conn.execute(sql, args)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+    def _dicts(self, sql: str, names: Sequence[str], args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(zip(names, row)) for row in self._read(sql, args)]
 
     def devices(self) -> list[dict[str, Any]]:
-        return self._dicts("SELECT * FROM devices ORDER BY store, register")
+        names = ("store", "register", "state", "at", "pending", "quarantined", "oldest_pending_at", "last_sync_at",
+                 "firmware_version", "hardware", "updated_at", "epoch", "head_seq", "conflicts", "rollbacks")
+        return self._dicts(f"SELECT {', '.join(names)} FROM devices ORDER BY store, register", names)
 
     def receipt_counts(self) -> dict[tuple[str, str], int]:
-        rows = self.conn.execute("SELECT store, register, COUNT(*) FROM receipts GROUP BY store, register")
-        return {(s, r): n for s, r, n in rows}
+        return {(s, r): n for s, r, n in self._read("SELECT store, register, COUNT(*) FROM receipts "
+                                                    "GROUP BY store, register")}
 
     def epochs(self) -> list[tuple[str, str, str]]:
-        return list(self.conn.execute("SELECT store, register, epoch FROM streams ORDER BY store, register, epoch"))
+        return [tuple(r) for r in self._read("SELECT store, register, epoch FROM streams "  # type: ignore[misc]
+                                             "ORDER BY store, register, epoch")]
 
     def conflicts(self) -> list[dict[str, Any]]:
-        return self._dicts("SELECT store, register, epoch, seq, receipt_id, hash, held_hash, first_at, last_at, times "
-                           "FROM conflicts ORDER BY store, register, epoch, seq")
+        names = ("store", "register", "epoch", "seq", "receipt_id", "hash", "held_hash", "first_at", "last_at", "times")
+        return self._dicts(f"SELECT {', '.join(names)} FROM conflicts ORDER BY store, register, epoch, seq", names)
 
     def chain_breaks(self) -> list[dict[str, Any]]:
-        return self._dicts("SELECT store, register, epoch, seq, detail, at FROM chain_breaks "
-                           "ORDER BY store, register, epoch, seq")
+        names = ("store", "register", "epoch", "seq", "detail", "at")
+        return self._dicts(f"SELECT {', '.join(names)} FROM chain_breaks ORDER BY store, register, epoch, seq", names)
 
     def rollbacks(self) -> list[dict[str, Any]]:
-        return self._dicts("SELECT store, register, epoch, device_seq, fleet_seq, detail, at FROM rollbacks "
-                           "ORDER BY store, register, at")
+        names = ("store", "register", "epoch", "device_seq", "fleet_seq", "detail", "at")
+        return self._dicts(f"SELECT {', '.join(names)} FROM rollbacks ORDER BY store, register, at", names)
 
     def restarts(self) -> list[tuple[str, str, str]]:
-        return list(self.conn.execute("SELECT store, register, epoch FROM streams WHERE restarted=1 "
-                                      "ORDER BY store, register, epoch"))
+        return [tuple(r) for r in self._read("SELECT store, register, epoch FROM streams "  # type: ignore[misc]
+                                             "WHERE restarted=1 ORDER BY store, register, epoch")]
 
     def flag_counts(self) -> dict[tuple[str, str], dict[str, int]]:
         counts: dict[tuple[str, str], dict[str, int]] = {}
-        for s, r, flags, n in self.conn.execute("SELECT store, register, flags, COUNT(*) FROM receipts "
-                                                "WHERE flags != '' GROUP BY store, register, flags"):
+        for s, r, flags, n in self._read("SELECT store, register, flags, COUNT(*) FROM receipts WHERE flags != '' "
+                                         "GROUP BY store, register, flags"):
             per = counts.setdefault((s, r), {})
             for flag in flags.split(","):
                 per[flag] = per.get(flag, 0) + n
         return counts
 
     def reject_counts(self) -> list[tuple[str, int]]:
-        return list(self.conn.execute("SELECT topic, COUNT(*) FROM rejects GROUP BY topic ORDER BY topic"))
+        return [(t, n) for t, n in self._read("SELECT topic, COUNT(*) FROM rejects GROUP BY topic ORDER BY topic")]
 
     def losses(self) -> list[Loss]:
         """Ended epochs whose last reported head seq never fully arrived, with the count missing."""
         found = []
-        for s, r, e, first, head in self.conn.execute(
-                "SELECT store, register, epoch, first_seq, head_seq FROM streams WHERE ended=1 AND head_seq>0 "
-                "ORDER BY store, register, epoch").fetchall():
-            held = self.conn.execute("SELECT COUNT(*) FROM receipts WHERE store=? AND register=? AND epoch=? "
-                                     "AND seq BETWEEN ? AND ?", (s, r, e, first, head)).fetchone()[0]
+        for s, r, e, first, head, held in self._read(
+                "SELECT s.store, s.register, s.epoch, s.first_seq, s.head_seq, (SELECT COUNT(*) FROM receipts r "
+                f"WHERE {_on('r', 's')} AND r.seq BETWEEN s.first_seq AND s.head_seq) FROM streams s "
+                "WHERE s.ended=1 AND s.head_seq>0 ORDER BY s.store, s.register, s.epoch"):
             missing = head - first + 1 - held
             if missing > 0:
                 found.append(Loss(s, r, e, head, missing))
         return found
 
     def gaps(self, store: str | None = None, register: str | None = None, *, remember: bool = True,
-             include_ended: bool = False, devices: Iterable[tuple[str, str]] | None = None) -> list[Gap]:
+             include_ended: bool = False) -> list[Gap]:
         """Missing seq ranges per register epoch, between the epoch's first seq and the highest seq seen.
 
-        Reads only the receipts above each epoch's `contiguous` mark; with `remember` the mark moves up to
-        the first gap (the ingest does; `kassa-fleet status` only reads). Rows flagged `seq_bound` are left
-        out. Ended epochs are skipped unless `include_ended` (their holes are reported as losses).
+        One query reads the receipts above each epoch's `contiguous` mark; with `remember` the mark moves up
+        to the first gap (the ingest does; `kassa-fleet status` only reads). Rows flagged `seq_bound` are
+        left out. Ended epochs are skipped unless `include_ended` (their holes are reported as losses).
         """
+        where = ["r.seq > s.contiguous", "{strpos}(r.flags, 'seq_bound')=0"]
+        args: list[Any] = []
+        if not include_ended:
+            where.append("s.ended=0")
+        if store:
+            where.append("s.store=?")
+            args.append(store)
+        if register:
+            where.append("s.register=?")
+            args.append(register)
         found: list[Gap] = []
-        advanced: list[tuple[int, str, str, str]] = []
-        only = set(devices) if devices is not None else None
-        streams = self.conn.execute("SELECT store, register, epoch, contiguous, ended FROM streams "
-                                    "ORDER BY store, register, epoch").fetchall()
-        for s, r, e, mark, ended in streams:
-            if (store and s != store) or (register and r != register) or (ended and not include_ended):
-                continue
-            if only is not None and (s, r) not in only:
-                continue
-            contiguous = last = mark
+        advanced: list[tuple[int, str, str, str, int]] = []
+        with self.db.transaction() as tx:
+            rows = tx.rows(f"SELECT s.store, s.register, s.epoch, s.contiguous, r.seq FROM streams s JOIN receipts r "
+                           f"ON {_on('r', 's')} WHERE {' AND '.join(where)} ORDER BY s.store, s.register, s.epoch, "
+                           "r.seq", args)
+            stream: tuple[str, str, str] | None = None
+            contiguous = last = mark = 0
             broken = False
-            for (seq,) in self.conn.execute("SELECT seq FROM receipts WHERE store=? AND register=? AND epoch=? "
-                                            "AND seq>? AND instr(flags, 'seq_bound')=0 ORDER BY seq",
-                                            (s, r, e, mark)):
+            for s, r, e, m, seq in [*rows, (None, None, None, 0, 0)]:
+                if (s, r, e) != stream:
+                    if stream is not None and contiguous > mark:
+                        advanced.append((contiguous, *stream, contiguous))
+                    if s is None:
+                        break
+                    stream, contiguous, last, mark, broken = (s, r, e), m, m, m, False
                 if seq > last + 1:
                     found.append(Gap(s, r, e, last + 1, seq - 1))
                     broken = True
                 if not broken:
                     contiguous = seq
                 last = seq
-            if contiguous > mark:
-                advanced.append((contiguous, s, r, e))
-        if remember and advanced:
-            self.conn.executemany("UPDATE streams SET contiguous=? WHERE store=? AND register=? AND epoch=? "
-                                  "AND contiguous<?", [(c, s, r, e, c) for c, s, r, e in advanced])
+            if remember and advanced:
+                tx.many(f"UPDATE streams SET contiguous=? WHERE {KEY} AND contiguous<?", advanced)
         return found

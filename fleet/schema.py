@@ -1,0 +1,151 @@
+"""The fleet database's schema as numbered migrations, for SQLite and PostgreSQL.
+
+SQLite records its version in `PRAGMA user_version`, PostgreSQL in the table
+`kassa_schema`. Version 1 is the first release (SQLite only: receipts keyed
+by `receipt_id`); version 2 the ledger-integrity release (contract 1.1),
+reached on SQLite by migrating version 1 and created directly on
+PostgreSQL. Later versions are one script for both where the SQL agrees.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 2
+
+# Version 1: the first release (receipts keyed by receipt_id `register:epoch:seq`).
+SQLITE_V1 = """
+CREATE TABLE IF NOT EXISTS receipts (
+    receipt_id TEXT PRIMARY KEY,
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,
+    kind TEXT NOT NULL, created_at TEXT NOT NULL, total INTEGER NOT NULL,
+    body TEXT NOT NULL, ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_by_seq ON receipts (store, register, epoch, seq);
+CREATE TABLE IF NOT EXISTS reports (
+    report_id TEXT NOT NULL, store TEXT NOT NULL, register TEXT NOT NULL,
+    kind TEXT NOT NULL, z_number INTEGER, body TEXT NOT NULL, ingested_at TEXT NOT NULL,
+    PRIMARY KEY (store, register, report_id)
+);
+CREATE TABLE IF NOT EXISTS devices (
+    store TEXT NOT NULL, register TEXT NOT NULL, state TEXT NOT NULL,
+    at TEXT, pending INTEGER, quarantined INTEGER, oldest_pending_at TEXT, last_sync_at TEXT,
+    firmware_version TEXT, hardware TEXT, updated_at TEXT NOT NULL,
+    PRIMARY KEY (store, register)
+);
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY, store TEXT NOT NULL, register TEXT NOT NULL,
+    command TEXT NOT NULL, args TEXT NOT NULL, sent_at TEXT NOT NULL,
+    ok INTEGER, detail TEXT, answered_at TEXT
+);
+CREATE TABLE IF NOT EXISTS streams (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL,
+    contiguous INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (store, register, epoch)
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, reason TEXT NOT NULL,
+    size INTEGER NOT NULL, at TEXT NOT NULL
+);
+"""
+
+# The tables version 2 adds, the same on both databases.
+_LEDGER_TABLES = """
+CREATE TABLE conflicts (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq BIGINT NOT NULL,
+    receipt_id TEXT NOT NULL, hash TEXT NOT NULL, held_hash TEXT NOT NULL, body TEXT NOT NULL,
+    first_at TEXT NOT NULL, last_at TEXT NOT NULL, times INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (store, register, epoch, seq, hash)
+);
+CREATE TABLE chain_breaks (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq BIGINT NOT NULL,
+    detail TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (store, register, epoch, seq)
+);
+CREATE TABLE rollbacks (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, device_seq BIGINT NOT NULL,
+    fleet_seq BIGINT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (store, register, epoch, device_seq)
+);
+"""
+
+_RECEIPTS_V2 = """
+CREATE TABLE receipts (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq BIGINT NOT NULL,
+    receipt_id TEXT NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL, total BIGINT NOT NULL,
+    hash TEXT NOT NULL, prev_hash TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL, ingested_at TEXT NOT NULL,
+    PRIMARY KEY (store, register, epoch, seq)
+);
+CREATE INDEX receipts_flagged ON receipts (store, register) WHERE flags != '';
+"""
+
+# Version 2 on SQLite: the ledger-integrity release, migrated from version 1 in one transaction.
+SQLITE_V2 = """
+ALTER TABLE receipts RENAME TO receipts_v1;
+DROP INDEX IF EXISTS receipts_by_seq;
+""" + _RECEIPTS_V2 + """
+INSERT INTO receipts
+    SELECT store, register, epoch, seq, receipt_id, kind, created_at, total,
+           COALESCE(json_extract(body, '$.hash'), ''), COALESCE(json_extract(body, '$.prev_hash'), ''), '',
+           body, ingested_at
+    FROM receipts_v1 ORDER BY store, register, epoch, seq;
+DROP TABLE receipts_v1;
+ALTER TABLE streams ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE streams ADD COLUMN head_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE streams ADD COLUMN top INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE streams ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE streams ADD COLUMN restarted INTEGER NOT NULL DEFAULT 0;
+UPDATE streams SET top = COALESCE((SELECT MAX(seq) FROM receipts r WHERE r.store = streams.store
+    AND r.register = streams.register AND r.epoch = streams.epoch), 0);
+ALTER TABLE devices ADD COLUMN epoch TEXT;
+ALTER TABLE devices ADD COLUMN head_seq INTEGER;
+ALTER TABLE devices ADD COLUMN conflicts INTEGER;
+ALTER TABLE devices ADD COLUMN rollbacks INTEGER;
+""" + _LEDGER_TABLES
+
+# Version 2 on PostgreSQL: created whole (there never was a version 1 there).
+POSTGRES_V2 = _RECEIPTS_V2 + """
+CREATE TABLE reports (
+    report_id TEXT NOT NULL, store TEXT NOT NULL, register TEXT NOT NULL,
+    kind TEXT NOT NULL, z_number BIGINT, body TEXT NOT NULL, ingested_at TEXT NOT NULL,
+    PRIMARY KEY (store, register, report_id)
+);
+CREATE TABLE devices (
+    store TEXT NOT NULL, register TEXT NOT NULL, state TEXT NOT NULL,
+    at TEXT, pending BIGINT, quarantined BIGINT, oldest_pending_at TEXT, last_sync_at TEXT,
+    firmware_version TEXT, hardware TEXT, updated_at TEXT NOT NULL,
+    epoch TEXT, head_seq BIGINT, conflicts BIGINT, rollbacks BIGINT,
+    PRIMARY KEY (store, register)
+);
+CREATE TABLE commands (
+    command_id TEXT PRIMARY KEY, store TEXT NOT NULL, register TEXT NOT NULL,
+    command TEXT NOT NULL, args TEXT NOT NULL, sent_at TEXT NOT NULL,
+    ok INTEGER, detail TEXT, answered_at TEXT
+);
+CREATE TABLE streams (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL,
+    contiguous BIGINT NOT NULL DEFAULT 0, first_seq BIGINT NOT NULL DEFAULT 1, head_seq BIGINT NOT NULL DEFAULT 0,
+    top BIGINT NOT NULL DEFAULT 0, ended INTEGER NOT NULL DEFAULT 0, restarted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (store, register, epoch)
+);
+CREATE TABLE rejects (
+    id BIGSERIAL PRIMARY KEY, topic TEXT NOT NULL, reason TEXT NOT NULL, size BIGINT NOT NULL, at TEXT NOT NULL
+);
+""" + _LEDGER_TABLES
+
+MIGRATIONS: dict[str, tuple[tuple[int, str], ...]] = {
+    "sqlite": ((1, SQLITE_V1), (2, SQLITE_V2)),
+    "postgresql": ((2, POSTGRES_V2),),
+}
+
+# The batch's scratch table (one per connection), loaded with executemany or COPY.
+INCOMING_COLUMNS = ("store", "register", "epoch", "seq", "receipt_id", "kind", "created_at", "total", "hash",
+                    "prev_hash", "flags", "body", "ord")
+INCOMING = """CREATE TEMP TABLE IF NOT EXISTS incoming (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq BIGINT NOT NULL,
+    receipt_id TEXT NOT NULL, kind TEXT NOT NULL, created_at TEXT NOT NULL, total BIGINT NOT NULL,
+    hash TEXT NOT NULL, prev_hash TEXT NOT NULL, flags TEXT NOT NULL, body TEXT NOT NULL, ord INTEGER NOT NULL
+)"""
+
+
+def statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
