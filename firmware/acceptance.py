@@ -1,42 +1,27 @@
-"""What the register accepts as its catalog or clerk roster: the contract's shape, then the domain's own rules.
+"""The register's acceptance gate for catalogs and clerk rosters; it lives in `firmware.contract.acceptance`.
 
-One gate for every way in: the fleet's retained messages (sync), a technician's
-import or bundle (provisioning). A payload that passes here is one the register
-can load at its next start (`Catalog.from_trusted` relies on that).
+The fleet may import only `firmware.contract`, so the gate moved there to be one gate for the register,
+`kassa-provision` and `kassa-fleet publish-*`; this module keeps the older import path working.
+
+`check_domain` here is what `kassa-provision`'s imports call after their own row-by-row checks and the contract
+model: Kassa's rules (versions below 2**53, a non-empty catalog, the firmware's exact scrypt parameters, tax codes
+covered by the catalog's own `tax_rates` when it carries any) and then the domain. A catalog without `tax_rates`
+is checked against the register's configured rates by the import itself (each row's tax code).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from firmware.contract import Catalog as CatalogMessage
-from firmware.contract import Clerks as ClerksMessage
-from firmware.contract import PayloadRejected
-from firmware.errors import DomainError
+from firmware.contract import acceptance as _gate
+from firmware.contract.acceptance import (KINDS, MAX_VERSION_JUMP, VERSION_LIMIT, check_document, check_rules,
+                                          check_versioned, version_jump_problem)
 
-KINDS = ("catalog", "clerks")
+__all__ = ["KINDS", "MAX_VERSION_JUMP", "VERSION_LIMIT", "check_document", "check_domain", "check_rules",
+           "check_versioned", "version_jump_problem"]
 
 
 def check_domain(kind: str, payload: dict[str, Any]) -> Any:
-    """The domain's rules (check digits, unique SKUs and barcodes, tax codes, quick keys, PIN hashes).
-
-    Returns the domain object it built (a Catalog or a Roster), so the caller need not build it again.
-    """
-    from firmware.domain.catalog import Catalog
-    from firmware.domain.clerks import Roster
-
-    try:
-        return (Catalog if kind == "catalog" else Roster).from_payload(payload)
-    except DomainError as exc:
-        raise PayloadRejected(f"{kind} version {payload.get('version')}: {exc}") from None
-
-
-def check_versioned(kind: str, payload: dict[str, Any]) -> None:
-    """Contract model, then domain; raises PayloadRejected with the reason."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}")
-    try:
-        (CatalogMessage if kind == "catalog" else ClerksMessage).model_validate(payload)
-    except ValueError as exc:
-        raise PayloadRejected(f"{kind}: {exc}") from None
-    check_domain(kind, payload)
+    """Kassa's rules, then the domain; returns the built Catalog or Roster; raises PayloadRejected."""
+    check_rules(kind, payload, require_rates=False)
+    return _gate.check_domain(kind, payload)

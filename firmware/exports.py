@@ -1,8 +1,17 @@
 """Receipts out of the journal as files a technician or accountant can open: CSV (one row per line) and JSON.
 
 Used by the status screen ("export pending to USB") and `kassa-provision
-export-pending`. Files are written atomically; amounts stay integer minor units
-in both formats (the CSV also has the currency so a spreadsheet can scale).
+export-pending` / `export`. Files are written atomically; amounts stay integer
+minor units in both formats (the CSV also has the currency so a spreadsheet can scale).
+
+Where an export may go (`open_export_dir`): a USB stick is somebody else's file
+system, so the target must be a real directory (not a symlink, checked on the
+opened fd) on a mounted medium (the directory is a mount point or under one
+that is not `/`), never inside the data dir (nothing but the journal writes
+into the journal). Inside that directory a symlink or other non-file planted at
+an export's file name is refused, and temp files are created with O_EXCL, so
+nothing on the stick can make Kassa write anywhere else. For labs without a
+stick, `KASSA_EXPORT_ALLOW_UNMOUNTED=1` drops only the mount rule.
 """
 
 from __future__ import annotations
@@ -10,20 +19,29 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from firmware.atomicfile import atomic_writer
+from firmware.atomicfile import UnsafeTarget, atomic_writer, make_dirs, open_dir
 from firmware.clock import iso_utc
+from firmware.errors import KassaError
+
+ALLOW_UNMOUNTED_ENV = "KASSA_EXPORT_ALLOW_UNMOUNTED"
 
 LINE_COLUMNS = (
     "receipt_id", "seq", "kind", "created_at", "offline", "clerk_id", "currency",
     "line", "sku", "name", "qty", "unit_price", "discount", "tax_code", "amount",
     "receipt_total", "tenders", "refund_of",
 )
+
+
+class ExportRefused(KassaError):
+    """The export target is not a safe place to write (symlink, data dir, not on a mounted stick); nothing written."""
 
 
 @dataclass(frozen=True)
@@ -45,23 +63,104 @@ def _rows(receipt: dict[str, Any]) -> Iterable[list[Any]]:
                       line.get("amount", "")] + tail
 
 
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _mount_of(path: str) -> str:
+    """The mount point `path` (a resolved, existing path) is on."""
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def _refuse_place(real: str, shown: str, data_dir: str | os.PathLike[str] | None) -> None:
+    if data_dir is not None:
+        if _within(real, os.path.realpath(data_dir)):
+            raise ExportRefused(f"{shown} is inside the register's data dir {data_dir}; export to a USB stick")
+    if os.environ.get(ALLOW_UNMOUNTED_ENV) == "1":
+        return
+    mount = _mount_of(real)
+    if mount == "/":
+        raise ExportRefused(f"{shown} is not on a mounted USB stick; mount the stick (e.g. at /media/usb) and export there")
+    if data_dir is not None and os.path.exists(data_dir) and os.stat(mount).st_dev == os.stat(data_dir).st_dev:
+        raise ExportRefused(f"{shown} is on the same disk as the register's data dir, not on a USB stick")
+
+
+def open_export_dir(directory: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None) -> int:
+    """Check `directory` as an export target and return an fd on it (O_DIRECTORY|O_NOFOLLOW); ExportRefused if unsafe.
+
+    Missing folders below an existing one are made (0700). The place is checked by its resolved path before the
+    open and again by what the opened fd really is (/proc/self/fd), so a link swapped in between does not count.
+    `data_dir` None skips only the data-dir rule; only KASSA_EXPORT_ALLOW_UNMOUNTED=1 drops the mount rule.
+    """
+    shown = str(directory)
+    target = os.path.abspath(directory)
+    if os.path.islink(target):
+        raise ExportRefused(f"{shown} is a symbolic link, not a folder on the stick")
+    existing = target
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    root_dev = os.stat("/").st_dev
+    walked = "/"
+    for part in existing.strip("/").split("/") if existing != "/" else []:
+        walked = os.path.join(walked, part)
+        st = os.lstat(walked)
+        if stat.S_ISLNK(st.st_mode) and st.st_dev != root_dev:  # links on the system disk are the admin's
+            raise ExportRefused(f"{shown}: {walked} is a symbolic link on the stick; export to a real folder")
+    real = os.path.normpath(os.path.join(os.path.realpath(existing), os.path.relpath(target, existing)))
+    _refuse_place(real, shown, data_dir)
+    try:
+        if existing != target:
+            make_dirs(real, 0o700, 0o700)
+        fd = open_dir(real)
+    except UnsafeTarget as exc:
+        raise ExportRefused(exc.sentence) from None
+    except NotADirectoryError:
+        raise ExportRefused(f"{shown} is not a folder (is the USB stick mounted where you said?)") from None
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        opened = real
+    try:
+        _refuse_place(opened, shown, data_dir)
+    except ExportRefused:
+        os.close(fd)
+        raise
+    return fd
+
+
 def export_receipts(
     receipts: Iterable[dict[str, Any]],
     directory: Path,
     stem: str,
     progress: Callable[[int], None] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None,
 ) -> ExportResult:
     """Write `{stem}-lines.csv` and `{stem}-receipts.json` into `directory`; return the count.
 
-    Streamed: one receipt at a time goes to both files (memory stays flat with 100k receipts), and the JSON
-    array holds one receipt per line, written by the json module's C encoder.
+    `directory` must pass `open_export_dir` (ExportRefused otherwise, before any receipt is read). Streamed: one
+    receipt at a time goes to both files (memory stays flat with 100k receipts), and the JSON array holds one
+    receipt per line, written by the json module's C encoder. The files are 0600.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     lines_csv = directory / f"{stem}-lines.csv"
     receipts_json = directory / f"{stem}-receipts.json"
+    dir_fd = open_export_dir(directory, data_dir)
+    try:
+        count = _write(receipts, lines_csv, receipts_json, dir_fd, progress)
+    except UnsafeTarget as exc:
+        raise ExportRefused(exc.sentence) from None
+    finally:
+        os.close(dir_fd)
+    return ExportResult(count, lines_csv, receipts_json)
+
+
+def _write(receipts: Iterable[dict[str, Any]], lines_csv: Path, receipts_json: Path, dir_fd: int,
+           progress: Callable[[int], None] | None) -> int:
     count = 0
-    with atomic_writer(lines_csv) as csv_out, atomic_writer(receipts_json) as json_out:
+    with atomic_writer(lines_csv, dir_fd=dir_fd) as csv_out, atomic_writer(receipts_json, dir_fd=dir_fd) as json_out:
         text = io.TextIOWrapper(csv_out, encoding="utf-8", newline="")
         writer = csv.writer(text)
         writer.writerow(LINE_COLUMNS)
@@ -76,7 +175,7 @@ def export_receipts(
         json_out.write(b"\n]\n" if count else b"]\n")
         text.flush()
         text.detach()  # the writer closes csv_out itself, after its fsync
-    return ExportResult(count, lines_csv, receipts_json)
+    return count
 
 
 def unconfirmed_receipts(journal: Any) -> Iterable[dict[str, Any]]:

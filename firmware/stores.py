@@ -1,7 +1,9 @@
 """Local copies of the fleet's catalog and clerk roster: versioned, validated elsewhere, applied atomically.
 
 Each store is one JSON file in the data dir written with `write_atomic`, so a
-power cut leaves the old or the new version, never a mix. An older or equal
+power cut leaves the old or the new version, never a mix. The files are 0600
+(clerks.json holds PIN hashes) and, when root writes them (kassa-provision),
+owned by whoever owns the data dir: the service user. An older or equal
 version than the one held is ignored (retained messages arrive again on every
 reconnect). Validation of the payload happens before `apply` (contract models);
 this module only keeps versions and bytes straight.
@@ -13,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from firmware.atomicfile import write_atomic
+from firmware.atomicfile import make_dirs, owner_of_dir, write_atomic
 
 
 class VersionedStore:
@@ -38,8 +40,9 @@ class VersionedStore:
         """Store `payload` if its version is newer (or `force`); return whether it was applied."""
         if not force and int(payload["version"]) <= self.version:
             return False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        make_dirs(self.path.parent, 0o700)
+        write_atomic(self.path, json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8"), 0o600,
+                     owner=owner_of_dir(self.path.parent))
         return True
 
 

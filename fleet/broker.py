@@ -1,4 +1,12 @@
-"""Building a paho MQTT 5 client for the fleet tools from a broker URL and its credentials."""
+"""Building a paho MQTT 5 client for the fleet tools from a broker URL and its credentials.
+
+Every client announces an MQTT 5 Maximum Packet Size in its CONNECT
+(firmware.contract.limits): the broker then drops a message too large for
+the contract instead of sending it. The default, FLEET_MAX_PACKET, fits the
+largest contract payload (the 4 MiB catalog that `kassa-fleet publish` reads
+back); the ingest, which receives receipts, reports, status and results
+only, passes INGEST_MAX_PACKET (256 KiB plus overhead).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from firmware.contract.limits import FLEET_MAX_PACKET, INGEST_MAX_PACKET
 from firmware.contract.wire import LeanClient
 from fleet.errors import FleetError, FleetUsageError
 
@@ -53,11 +62,14 @@ def _password(path: Path) -> str:
 
 
 def make_client(settings: BrokerSettings, client_id: str, *, manual_ack: bool = False,
-                read_batch: int = 1000) -> LeanClient:
-    """A configured, not yet connected MQTT 5 client (paho's, with the lean hot paths of firmware.contract.wire)."""
+                read_batch: int = 1000, max_packet_size: int = FLEET_MAX_PACKET) -> LeanClient:
+    """A configured, not yet connected MQTT 5 client (paho's, with the lean hot paths of firmware.contract.wire).
+
+    `max_packet_size` is announced on connect (MQTT 5 Maximum Packet Size); a packet over it is never read.
+    """
     _host, _port, tls = settings.host_port
     client = LeanClient(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                        manual_ack=manual_ack, read_batch=read_batch)
+                        manual_ack=manual_ack, read_batch=read_batch, max_packet_size=max_packet_size)
     client.max_inflight_messages_set(20)  # paho ignores the broker's Receive Maximum; 20 is the MQTT default
     if settings.username:
         password = _password(settings.password_file) if settings.password_file else None
@@ -75,9 +87,13 @@ def make_client(settings: BrokerSettings, client_id: str, *, manual_ack: bool = 
 
 def connect(client: mqtt.Client, settings: BrokerSettings, *, keepalive: int = 30, clean_start: bool = True,
             session_expiry: int = 0, receive_maximum: int | None = None) -> None:
-    """Open the TCP/TLS connection and send CONNECT; raise FleetError when the broker is unreachable."""
+    """Open the TCP/TLS connection and send CONNECT; raise FleetError when the broker is unreachable.
+
+    The CONNECT carries the client's Maximum Packet Size (`make_client`'s `max_packet_size`).
+    """
     host, port, _tls = settings.host_port
     props = Properties(PacketTypes.CONNECT)
+    props.MaximumPacketSize = getattr(client, "max_packet_size", None) or FLEET_MAX_PACKET
     if session_expiry:
         props.SessionExpiryInterval = session_expiry
     if receive_maximum:
@@ -90,3 +106,7 @@ def connect(client: mqtt.Client, settings: BrokerSettings, *, keepalive: int = 3
 
 def default_client_id(role: str) -> str:
     return f"kassa-fleet-{role}-{os.uname().nodename[:20]}-{os.getpid()}"
+
+
+__all__ = ["BrokerSettings", "FLEET_MAX_PACKET", "INGEST_MAX_PACKET", "connect", "default_client_id",
+           "make_client"]

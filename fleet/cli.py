@@ -82,6 +82,7 @@ def ingest(
     gap_grace: Annotated[float, typer.Option(help="seconds a seq gap may stay open before `resend`")] = 15.0,
     resend_every: Annotated[float, typer.Option(help="seconds between resend requests for one gap")] = 60.0,
     session_expiry: Annotated[int, typer.Option(
+        min=0, max=2**32 - 1,
         help="seconds the broker keeps this worker's queue when it is gone (0: none; devices re-send)")] = 0,
     keepalive: Annotated[int, typer.Option(min=5)] = 30,
     username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
@@ -194,7 +195,8 @@ def publish_clerks(
 @app.command()
 @_errors
 def keygen(
-    out: Annotated[Path, typer.Option("--out", help="directory for fleet-signing.key (0600) and fleet-signing.pub.pem")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="directory for fleet-signing.key (0600) and fleet-signing.pub.pem")],
     force: Annotated[bool, typer.Option(help="replace a key pair already in --out")] = False,
 ) -> None:
     """Make the fleet's Ed25519 signing key pair; registers pin the public key at provisioning."""
@@ -213,10 +215,10 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Devices, pending receipts, gaps and every ledger alarm (conflicts, chain breaks, rollbacks, losses, flags)."""
-    from fleet.db import FleetDb, sqlite_path
+    from fleet.db import FleetDb, is_postgres, sqlite_path
     from fleet.report import render_status, status_rows
 
-    if not sqlite_path(db).exists():
+    if not is_postgres(db) and not sqlite_path(db).exists():
         raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
     database = FleetDb(db)
     rows = status_rows(database)

@@ -34,8 +34,8 @@ from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejecte
 from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand
 from firmware.contract.receipt_id import names, parse_receipt_id
 from firmware.contract.wire import Inbound, LeanClient
-from fleet.broker import BrokerSettings, connect, make_client
-from fleet.db import DeviceStatus, FleetDb, Gap, ReceiptRow
+from fleet.broker import INGEST_MAX_PACKET, BrokerSettings, connect, make_client
+from fleet.db import DatabaseUnavailable, DeviceStatus, FleetDb, Gap, ReceiptRow
 from fleet.errors import FleetError
 from fleet.integrity import hash_matches
 from fleet.plausibility import flags_of
@@ -82,6 +82,7 @@ class IngestStats:
     chain_breaks: int = 0
     rollbacks: int = 0
     gap_cycles: int = 0
+    db_retries: int = 0
 
 
 @dataclass
@@ -157,6 +158,8 @@ class IngestWorker:
         self._head_sent: dict[tuple[str, str], float] = {}
         self._batch_time = datetime.now(timezone.utc)
         self._reject_window = 0.0
+        self._db_retry_at = 0.0
+        self._db_failures = 0
         self._rejects_logged = self._rejects_unlogged = 0
 
     # ---- paho callbacks (all on this worker's thread) ----
@@ -263,11 +266,26 @@ class IngestWorker:
 
     def flush(self, *, ack: bool = True) -> None:
         """Commit the current batch, then ack its messages, confirm its receipts and answer what it asked."""
-        messages, self._batch = self._batch.messages, _Batch()
-        if not messages:
+        messages = self._batch.messages
+        if not messages or time.monotonic() < self._db_retry_at:
             return
         p = self._parse(messages)
-        out = self.db.store_batch(p.rows, p.reports, p.results, p.rejects, p.statuses, _now_iso())
+        try:
+            out = self.db.store_batch(p.rows, p.reports, p.results, p.rejects, p.statuses, _now_iso())
+        except DatabaseUnavailable as exc:
+            # Keep the batch: nothing is acked or confirmed, so the broker holds back the rest (receive maximum)
+            # and nothing is lost; retry with backoff while the MQTT link stays up.
+            self._db_failures += 1
+            delay = min(self.opt.backoff_cap, 0.25 * 2 ** self._db_failures)
+            self._db_retry_at = time.monotonic() + random.uniform(delay / 2, delay)
+            self.stats.db_retries += 1
+            log.warning("%s; keeping %d messages unacked, retrying in %.1fs", exc, len(messages),
+                        self._db_retry_at - time.monotonic())
+            return
+        self._batch = _Batch()
+        if self._db_failures:
+            log.info("the database is back")
+            self._db_failures = 0
         self.stats.batches += 1
         self.stats.messages += len(messages)
         self.stats.receipts_new += out.new
@@ -355,7 +373,8 @@ class IngestWorker:
     # ---- the loop ----
 
     def _connect(self) -> LeanClient:
-        client = make_client(self.broker, self.opt.client_id, manual_ack=True, read_batch=self.opt.batch_size)
+        client = make_client(self.broker, self.opt.client_id, manual_ack=True, read_batch=self.opt.batch_size,
+                             max_packet_size=INGEST_MAX_PACKET)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -367,13 +386,19 @@ class IngestWorker:
     def _gap_loop(self, stop: threading.Event) -> None:
         """The gap thread: a cycle every `gap_check_every` s on its own connection; what it picks is queued
         (bounded) for the ingest's thread to publish. A slow cycle delays resends, never acks."""
-        db = FleetDb(str(self.db.path))
-        checker = GapChecker(db, self.opt)
+        db: FleetDb | None = None
+        checker: GapChecker | None = None
         try:
             while not stop.wait(self.opt.gap_check_every):
                 if not self._connected:
                     continue
                 try:
+                    if db is None:
+                        db = FleetDb(self.db.url, pool_size=1, migrate=False)
+                        checker = GapChecker(db, self.opt)
+                    if not db.try_lead("gaps"):
+                        continue  # another worker on this database runs the gap checks
+                    assert checker is not None
                     chosen = checker.cycle(time.monotonic())
                     self.stats.gap_cycles += 1
                     for gap in chosen:
@@ -381,10 +406,13 @@ class IngestWorker:
                             self._resends.put_nowait(gap)
                         except queue.Full:
                             break  # the rest waits for the next cycle
+                except (DatabaseUnavailable, FleetError) as exc:
+                    log.warning("gap check skipped: %s", exc)
                 except Exception:  # noqa: BLE001 - a failed cycle must not end gap checking
                     log.exception("gap check failed; retrying next cycle")
         finally:
-            db.close()
+            if db is not None:
+                db.close()
 
     def run(self, stop: threading.Event | None = None) -> IngestStats:
         """Ingest until `stop` is set; reconnects with exponential backoff and full jitter.
@@ -427,7 +455,7 @@ class IngestWorker:
     def _serve(self, client: LeanClient, stop: threading.Event) -> None:
         while not stop.is_set():
             timeout = 0.1
-            if self._batch.messages:
+            if self._batch.messages and time.monotonic() >= self._db_retry_at:
                 timeout = max(0.0, self._batch.started + self.opt.batch_wait - time.monotonic())
             rc = client.loop(timeout)
             batch = self._batch.messages

@@ -1,8 +1,20 @@
-"""Publishing the store's catalog and clerk roster: validated whole, retained, never an older version."""
+"""Publishing the store's catalog and clerk roster: the register's own gate first, signed, retained, never older.
+
+Before anything is sent the document passes the same acceptance gate a register applies
+(firmware.contract.acceptance: contract model, version below 2**53, a non-empty catalog carrying `tax_rates`
+for every item's tax code, the firmware's exact scrypt parameters, the domain's checks), so bad data is refused
+here, with the reason, and nothing is published. Then it is signed (firmware.contract.signing) unless the
+operator chose `--unsigned` for a lab whose registers pin no key.
+
+Versions: a version not above the retained one, or more than MAX_VERSION_JUMP above it, needs `--force`. The
+current version is the retained copy's when it can be read, else the last one published from this machine
+(recorded in a small state file, `--state-file`).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -12,23 +24,64 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.contract import Catalog, Clerks, DeviceTopics, PayloadRejected, decode
+from firmware.contract.acceptance import check_document, version_jump_problem
+from firmware.contract.signing import Signer, open_unverified
 from fleet.broker import BrokerSettings, connect, default_client_id, make_client
 from fleet.errors import FleetError, FleetUsageError
 
 
 def read_document(path: Path, kind: str) -> tuple[bytes, int]:
-    """The file's bytes (compact JSON) and version, validated against the contract; FleetUsageError if bad."""
+    """The file's bytes (compact JSON) and version, through the register's acceptance gate; FleetUsageError if bad."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise FleetUsageError(f"{path}: cannot read ({exc.strerror})") from None
-    model = Catalog if kind == "catalog" else Clerks
     try:
-        doc = decode(model, raw)
+        compact = json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except (ValueError, RecursionError) as exc:
+        raise FleetUsageError(f"{path}: not a valid {kind} (not JSON: {str(exc)[:200]}); fix the file and "
+                              "publish again") from None
+    try:
+        payload, _built = check_document(kind, compact)
     except PayloadRejected as exc:
-        raise FleetUsageError(f"{path}: not a valid {kind} ({exc}); fix the file and publish again") from None
-    compact = json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return compact, doc.version
+        raise FleetUsageError(f"{path}: not a valid {kind} ({exc}); fix the file and publish again; "
+                              "nothing was published") from None
+    return compact, int(payload["version"])
+
+
+def default_state_file() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "kassa-fleet" / "published.json"
+
+
+def _record_key(broker: BrokerSettings, topic: str) -> str:
+    return f"{broker.url} {topic}"
+
+
+def recorded_version(state_file: Path | None, broker: BrokerSettings, topic: str) -> int | None:
+    """The version last published to `topic` from this machine, or None."""
+    if state_file is None:
+        return None
+    try:
+        value = json.loads(Path(state_file).read_text(encoding="utf-8")).get(_record_key(broker, topic))
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def record_version(state_file: Path, broker: BrokerSettings, topic: str, version: int) -> None:
+    """Remember the published version (best effort: OSError is the caller's to report)."""
+    state_file = Path(state_file)
+    try:
+        doc = json.loads(state_file.read_text(encoding="utf-8"))
+        doc = doc if isinstance(doc, dict) else {}
+    except (OSError, ValueError):
+        doc = {}
+    doc[_record_key(broker, topic)] = version
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = state_file.with_name(state_file.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, state_file)
 
 
 class _Session:
@@ -41,10 +94,17 @@ class _Session:
         self.retained: bytes | None = None
 
 
+def topic_for(prefix: str, store: str, kind: str) -> str:
+    return str(getattr(DeviceTopics(store, "-", prefix), kind))
+
+
 def publish_document(broker: BrokerSettings, *, prefix: str, store: str, kind: str, payload: bytes, version: int,
-                     force: bool = False, timeout: float = 10.0) -> int | None:
-    """Publish retained at QoS 1 and wait for a successful PUBACK; return the version it replaced (or None)."""
-    topic = getattr(DeviceTopics(store, "-", prefix), kind)
+                     force: bool = False, signer: Signer | None = None, recorded: int | None = None,
+                     timeout: float = 10.0) -> int | None:
+    """Publish retained at QoS 1 (signed by `signer` when given) and wait for a successful PUBACK; return the
+    version it replaced (or None). `recorded`: the version last published from here, used when no retained
+    copy can be read."""
+    topic = topic_for(prefix, store, kind)
     s = _Session()
     client = make_client(broker, default_client_id(f"publish-{kind}"))
 
@@ -72,13 +132,17 @@ def publish_document(broker: BrokerSettings, *, prefix: str, store: str, kind: s
         previous = None
         if s.retained:
             try:
-                previous = decode(Catalog if kind == "catalog" else Clerks, s.retained).version
+                held = decode(Catalog if kind == "catalog" else Clerks, open_unverified(s.retained))
+                previous = int(held.version)  # type: ignore[attr-defined]
             except PayloadRejected:
                 previous = None
         if previous is not None and version <= previous and not force:
             raise FleetUsageError(f"{kind} version {version} is not newer than version {previous} on {topic}; "
                                   "devices would ignore it. Raise `version` (or pass --force)")
-        client.publish(topic, payload, qos=1, retain=True)
+        jump = version_jump_problem(kind, version, previous if previous is not None else recorded)
+        if jump and not force:
+            raise FleetUsageError(f"{jump}; nothing was published")
+        client.publish(topic, signer.wrap(topic, payload) if signer else payload, qos=1, retain=True)
         if not s.published.wait(timeout):
             raise FleetError(f"no PUBACK from the broker for {topic} within {timeout:.0f}s")
         if s.publish_reason.is_failure:

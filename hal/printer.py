@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy as copying
 import itertools
 import logging
+import os
 import pathlib
 import queue
 import threading
@@ -247,8 +248,9 @@ class ReceiptPrinter(Printer):
     def _render(self, job: _Job) -> None:
         assert self.render_path is not None and job.blocks is not None
         try:
-            self.render_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.render_path, "a", encoding="utf-8") as out:
+            self.render_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.render_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            with open(fd, "a", encoding="utf-8") as out:  # receipts: 0600, never through a planted link
                 out.write(f"===== {job.job_id} {job.title} =====\n")
                 out.write(render_text(job.blocks, self.columns))
         except OSError as exc:

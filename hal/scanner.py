@@ -1,4 +1,16 @@
-"""Scanner backends: pyserial (reader thread, reopen with backoff), a pty simulator and an in-memory feed."""
+"""Scanner backends: pyserial (reader thread, reopen with backoff), a pty simulator and an in-memory feed.
+
+Bounded input: the register's event queue is shared and unbounded, so a
+scanner never lets its own events pile up in it. While the queue already
+holds `max_backlog` events (MAX_BACKLOG: far more than a cashier can scan
+before the register catches up; only a flood of garbage on the line, or a
+register that has stopped reading, gets there), new scans are dropped,
+counted in `dropped` and reported in a few warnings every WARN_EVERY
+seconds. Dropping rather than blocking the reader: once the flood ends the
+next real scan goes through at once instead of waiting behind a backlog of
+junk, and the kernel's tty buffer never fills. Rejected scans are logged the
+same way (a few lines, then a count).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +29,23 @@ from hal.ports import Scanner, SelfTestResult
 
 log = logging.getLogger(__name__)
 
+MAX_BACKLOG = 100  # events in the register's queue beyond which this scanner drops its own
+WARN_EVERY = 10.0  # s: at most WARN_BURST log lines about dropped, and about rejected, scans in each
+WARN_BURST = 3
+
 
 class _FramedScanner(Scanner):
     """Shared plumbing: framing, event delivery, state changes, the self-test waiter."""
 
-    def __init__(self, events: queue.Queue, suffix: str, flush_after: float = 0.3) -> None:
+    def __init__(self, events: queue.Queue, suffix: str, flush_after: float = 0.3,
+                 max_backlog: int = MAX_BACKLOG) -> None:
         self.events = events
         self.framer = Framer(suffix)
         self.flush_after = flush_after
+        self.max_backlog = max_backlog
+        self.dropped = 0  # scans not delivered because the register's queue was full
+        self.rejected = 0
+        self._noted: dict[str, list[float]] = {}  # what -> [window start, lines logged in it, left out]
         self._state = "stopped"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -42,15 +63,37 @@ class _FramedScanner(Scanner):
             self.events.put(DeviceState("scanner", ok, state, detail))
 
     def _deliver(self, found: list[ScanRead | ScanRejected]) -> None:
+        events = self.events
         for event in found:
-            self.events.put(event)
+            if isinstance(event, ScanRejected):
+                self.rejected += 1
+                self._note("rejected", logging.INFO, "scan rejected: %s %r", event.reason, event.raw[:80])
+            if events.qsize() >= self.max_backlog:
+                self.dropped += 1
+                self._note("dropped", logging.WARNING, "the register is %d events behind: scan dropped (%d so "
+                           "far); is something flooding the scanner line?", events.qsize(), self.dropped)
+                continue
+            events.put(event)
             if isinstance(event, ScanRead):
                 with self._scanned:
                     self._scan_count += 1
                     self._last_code = event.code
                     self._scanned.notify_all()
-            else:
-                log.info("scan rejected: %s %r", event.reason, event.raw)
+
+    def _note(self, what: str, level: int, msg: str, *args: Any) -> None:
+        """Log at most WARN_BURST lines per `what` every WARN_EVERY seconds; the next one says how many were
+        left out (hal cannot use firmware.logutil: layers)."""
+        now = time.monotonic()
+        seen = self._noted.setdefault(what, [now, 0, 0])  # window start, logged in it, left out
+        more = ""
+        if now - seen[0] >= WARN_EVERY:
+            more = f" (and {int(seen[2])} more not logged)" if seen[2] else ""
+            seen[0], seen[1], seen[2] = now, 0, 0
+        if seen[1] >= WARN_BURST:
+            seen[2] += 1
+            return
+        seen[1] += 1
+        log.log(level, msg + more, *args)
 
     def _receive(self, data: bytes, quiet_since: float) -> float:
         """Frame `data` (b"" when the read timed out); returns the new time of the last byte."""

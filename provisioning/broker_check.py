@@ -3,7 +3,9 @@
 The only module of `provisioning` that uses paho (the firmware keeps its own in
 firmware/sync/mqtt_adapter.py). It connects with its own client id
 (`kassa-{store}-{register}-selftest`) and a clean, non-persistent session, so
-the running register's session and its queued acks are never touched.
+the running register's session and its queued acks are never touched. Its
+CONNECT announces SELFTEST_MAX_PACKET as the MQTT 5 Maximum Packet Size (it
+only reads acks and the retained status), so the broker never sends it more.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware.config import Config, read_secret
+from firmware.contract.limits import SELFTEST_MAX_PACKET
+from firmware.contract.wire import LeanClient
 from firmware.errors import ConfigError
 from provisioning.checks import Check
 
@@ -139,7 +143,8 @@ def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 
     port = url.port or (8883 if tls else 1883)
     where = f"{host}:{port}"
     probe = _Probe(uuid.uuid4().hex)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{config.client_id}-selftest", protocol=mqtt.MQTTv5)
+    client = LeanClient(CallbackAPIVersion.VERSION2, client_id=f"{config.client_id}-selftest", protocol=mqtt.MQTTv5,
+                        max_packet_size=SELFTEST_MAX_PACKET)  # sent in the CONNECT as Maximum Packet Size
     for name in ("on_connect", "on_publish", "on_subscribe", "on_message", "on_disconnect"):
         setattr(client, name, getattr(probe, name))
     client.connect_timeout = timeout

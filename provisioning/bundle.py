@@ -3,10 +3,17 @@
 A bundle never carries a device's own secrets: no password, no private key,
 no certificate. Those come from `bundle apply` options (or its prompt), or are
 made on the device (`--tls-client-key`). Clerk PINs travel only as hashes.
+
+A bundle arrives on a stick, so what it asks the device to trust is shown
+first (`trust_summary`: the SHA-256 fingerprint of each CA certificate and
+fleet public key, the store, the data dir) and `bundle apply` goes on only
+when the technician confirms (or gave `--yes`). Its data dir is claimed by the
+rules of `provisioning.secretfiles.claim_data_dir`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -14,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from firmware.atomicfile import write_atomic
+from firmware.atomicfile import make_dirs, write_atomic
 from firmware.config import load_config
 from firmware.stores import catalog_store, clerk_store
 from provisioning import configfile, hardware
@@ -23,7 +30,8 @@ from provisioning.clerk_import import check_clerks_payload
 from provisioning.errors import InputRejected
 from provisioning.initialize import InitAnswers, InitResult, init_device
 
-__all__ = ["FORMAT", "SHARED_BROKER_KEYS", "export_bundle", "read_bundle", "apply_bundle", "Applied"]
+__all__ = ["FORMAT", "SHARED_BROKER_KEYS", "export_bundle", "read_bundle", "check_bundle", "apply_bundle", "Applied",
+           "trust_summary"]
 
 FORMAT = "kassa-bundle/1"
 SHARED_BROKER_KEYS = ("url", "prefix", "keepalive", "session_expiry", "backoff_cap", "window", "resend_after",
@@ -43,6 +51,8 @@ def export_bundle(config_path: Path, out: Path, *, with_hardware: bool = False) 
     broker = {k: v for k, v in raw.get("broker", {}).items() if k in SHARED_BROKER_KEYS}
     if config.broker.ca_file:
         broker["ca_pem"] = Path(config.broker.ca_file).read_text(encoding="ascii")
+    if config.broker.fleet_key_file:  # public: every register applied from the bundle pins the same fleet key
+        broker["fleet_key_pem"] = Path(config.broker.fleet_key_file).read_text(encoding="ascii")
     doc: dict[str, Any] = {
         "format": FORMAT, "store": config.device.store,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -52,9 +62,58 @@ def export_bundle(config_path: Path, out: Path, *, with_hardware: bool = False) 
     }
     if with_hardware:
         doc["hardware"] = raw.get("hardware", {})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8"), mode=0o644)
+    make_dirs(out.parent, 0o700, 0o700)
+    write_atomic(out, json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8"))  # 0600; a link there is refused
     return doc
+
+
+def _pem_blocks(text: str, kind: str) -> list[bytes]:
+    begin, end = f"-----BEGIN {kind}-----", f"-----END {kind}-----"
+    blocks, rest = [], text
+    while begin in rest and end in rest:
+        _, _, rest = rest.partition(begin)
+        body, _, rest = rest.partition(end)
+        blocks.append(f"{begin}{body}{end}\n".encode("ascii"))
+    return blocks
+
+
+def _colons(digest: str) -> str:
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2)).upper()
+
+
+def trust_summary(doc: dict[str, Any]) -> list[str]:
+    """What applying `doc` makes this device trust, one line each, with SHA-256 fingerprints to compare by phone.
+
+    CA certificates: SHA-256 of the DER certificate (what `openssl x509 -fingerprint -sha256` prints). Fleet keys
+    (a `fleet_key_pem` in the bundle's broker section or top level): SHA-256 of the DER SubjectPublicKeyInfo (what
+    `kassa-fleet keygen` prints).
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    broker = doc.get("broker") or {}
+    lines = [f"store {doc.get('store')}, broker {broker.get('url', '(unchanged)')}"]
+    for pem in _pem_blocks(str(broker.get("ca_pem") or ""), "CERTIFICATE"):
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError:
+            raise InputRejected("the bundle's CA (broker.ca_pem) is not a PEM certificate; make a new bundle") from None
+        digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+        lines.append(f"CA {cert.subject.rfc4514_string()}: SHA-256 {_colons(digest)}")
+    if not broker.get("ca_pem"):
+        lines.append("CA: none in the bundle (the one this device holds, if any, stays)")
+    for key_text in (broker.get("fleet_key_pem"), doc.get("fleet_key_pem")):
+        for pem in _pem_blocks(str(key_text or ""), "PUBLIC KEY"):
+            try:
+                key = serialization.load_pem_public_key(pem)
+            except (ValueError, TypeError):
+                raise InputRejected("the bundle's fleet key is not a PEM public key; make a new bundle") from None
+            der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            lines.append(f"fleet key: SHA-256 {hashlib.sha256(der).hexdigest()}")
+    data_dir = (doc.get("device") or {}).get("data_dir")
+    if data_dir:
+        lines.append(f"data dir {data_dir}")
+    return lines
 
 
 def read_bundle(path: Path) -> dict[str, Any]:
@@ -64,12 +123,74 @@ def read_bundle(path: Path) -> dict[str, Any]:
         raise InputRejected(f"{path}: no such bundle; check the path (USB stick mounted?)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputRejected(f"{path}: not a bundle (invalid JSON: {exc}); make one with `kassa-provision bundle export`") from None
+    except RecursionError:
+        raise InputRejected(f"{path}: not a bundle (JSON nested too deeply); make one with `kassa-provision bundle export`") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputRejected(f"{path}: not a {FORMAT} bundle; make one with `kassa-provision bundle export`")
+    _check_shape(doc, path)
     for secret in ("password", "password_file", "key_file", "key_pem", "cert_file"):
         if secret in doc.get("broker", {}):
             raise InputRejected(f"{path}: broker.{secret} does not belong in a bundle (per-device secret); remove it")
     return doc
+
+
+_TABLES = ("device", "broker", "shop", "policy", "hardware")
+
+
+def _check_shape(doc: dict[str, Any], path: Path | str = "bundle") -> None:
+    """Sections are JSON objects, the store is text, the CA is ASCII PEM text: what the rest relies on."""
+    for name in _TABLES:
+        if name in doc and not isinstance(doc[name], dict):
+            raise InputRejected(f"{path}: {name} must be a JSON object; make a new bundle with `kassa-provision bundle export`")
+    for name in ("catalog", "clerks"):
+        if doc.get(name) is not None and not isinstance(doc[name], dict):
+            raise InputRejected(f"{path}: {name} must be a JSON object or null; make a new bundle")
+    if doc.get("store") is not None and not isinstance(doc["store"], str):
+        raise InputRejected(f"{path}: store must be text such as \"S001\"")
+    for holder in (doc.get("broker") or {}, doc):
+        for name in ("ca_pem", "fleet_key_pem"):
+            pem = holder.get(name)
+            if pem is not None and not (isinstance(pem, str) and pem.isascii()):
+                raise InputRejected(f"{path}: {name} must be PEM text (ASCII); make a new bundle")
+
+
+def check_bundle(doc: dict[str, Any], *, store: str | None = None,
+                 hardware_urls: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """Everything `apply_bundle` checks before it writes anything; returns the hardware URLs it will set.
+
+    Raises InputRejected (catalog and clerks problems in one list, each at its entry) or ConfigError (a shared
+    setting out of range, naming its key) - the firmware's own checks, so what passes here the register accepts.
+    """
+    from firmware.config import parse_config
+    from provisioning.errors import RowProblem
+
+    _check_shape(doc)
+    store = store or doc.get("store")
+    if not store:
+        raise InputRejected("the bundle names no store: give --store")
+    catalog, clerks = doc.get("catalog"), doc.get("clerks")
+    problems: list[RowProblem] = []
+    for payload, gate in ((catalog, check_catalog_payload), (clerks, check_clerks_payload)):
+        if payload:
+            try:
+                gate(payload)
+            except InputRejected as exc:
+                problems += exc.problems or [RowProblem("bundle", "catalog" if gate is check_catalog_payload else "clerks", str(exc))]
+    shop_currency = (doc.get("shop") or {}).get("currency")
+    if catalog and shop_currency and catalog.get("currency", shop_currency) != shop_currency:
+        problems.append(RowProblem("catalog", "currency", f"the bundle's catalog is in {catalog.get('currency')} "
+                                   f"but its shop sells in {shop_currency}", catalog.get("currency")))
+    if problems:
+        first = "; ".join(str(p) for p in problems[:3]) + ("; ..." if len(problems) > 3 else "")
+        raise InputRejected(f"the bundle's catalog or clerks are not valid ({len(problems)} problem(s): {first}); "
+                            "nothing was written; fix them on the first register and export again", problems)
+    hw = {k: v for k, v in {**doc.get("hardware", {}), **(hardware_urls or {})}.items() if v is not None}
+    hardware.validate_urls({k: str(v) for k, v in hw.items() if k in ("scanner", "printer", "drawer", "led")})
+    shared = {k: v for k, v in (doc.get("broker") or {}).items() if k in SHARED_BROKER_KEYS}
+    parse_config({"device": {"store": store if isinstance(store, str) else "", "register": "R1"}, "broker": shared,
+                  "shop": dict(doc.get("shop") or {}), "policy": dict(doc.get("policy") or {}), "hardware": hw},
+                 "the bundle")
+    return hw
 
 
 def apply_bundle(doc: dict[str, Any], config_path: Path, *, register: str, store: str | None = None,
@@ -77,30 +198,25 @@ def apply_bundle(doc: dict[str, Any], config_path: Path, *, register: str, store
                  data_dir: Path | None = None, hardware_urls: dict[str, str | None] | None = None,
                  service_user: str = "kassa", force: bool = False) -> Applied:
     """Provision this device from a bundle plus per-device overrides; everything is checked before anything is written."""
+    hw = check_bundle(doc, store=store, hardware_urls=hardware_urls)
     store = store or doc.get("store")
-    if not store:
-        raise InputRejected("the bundle names no store: give --store")
     shared = doc.get("broker", {})
     catalog, clerks = doc.get("catalog"), doc.get("clerks")
-    if catalog:
-        check_catalog_payload(catalog)
-        shop_currency = doc.get("shop", {}).get("currency")
-        if shop_currency and catalog.get("currency", shop_currency) != shop_currency:
-            raise InputRejected(f"the bundle's catalog is in {catalog.get('currency')} but its shop sells in {shop_currency}")
-    if clerks:
-        check_clerks_payload(clerks)
-    hw = {k: v for k, v in {**doc.get("hardware", {}), **(hardware_urls or {})}.items() if v is not None}
-    hardware.validate_urls({k: str(v) for k, v in hw.items() if k in ("scanner", "printer", "drawer", "led")})
     bundle_dir = (doc.get("device") or {}).get("data_dir")
     with tempfile.TemporaryDirectory(prefix="kassa-bundle-") as tmp:
         ca_file = None
         if shared.get("ca_pem"):
             ca_file = Path(tmp) / "ca.pem"
-            ca_file.write_text(shared["ca_pem"], encoding="ascii")
+            write_atomic(ca_file, shared["ca_pem"].encode("ascii"))
+        fleet_key = None
+        key_pem = "".join(str(k) for k in (shared.get("fleet_key_pem"), doc.get("fleet_key_pem")) if k)  # as shown
+        if key_pem:  # pinned on this register: from now on it accepts only documents the fleet signed
+            fleet_key = Path(tmp) / "fleet-key.pem"
+            write_atomic(fleet_key, str(key_pem).encode("ascii"))
         answers = InitAnswers(
             store=store, register=register, broker_url=shared.get("url"),
             username=username if username is not None else f"{store}-{register}", password=password,
-            tls_client_key=tls_client_key, ca_file=ca_file,
+            tls_client_key=tls_client_key, ca_file=ca_file, fleet_key=fleet_key,
             data_dir=data_dir or (Path(bundle_dir) if bundle_dir else None),
             shop=dict(doc.get("shop", {})), service_user=service_user,
             extra={"broker": {k: v for k, v in shared.items() if k in SHARED_BROKER_KEYS and k != "url"},

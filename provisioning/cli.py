@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -34,6 +35,7 @@ def init(
     tls_client_key: Annotated[bool, typer.Option(help="Make a TLS client key on this device and print a CSR for the fleet CA.")] = False,
     new_key: Annotated[bool, typer.Option(help="With --tls-client-key: replace an existing key.")] = False,
     ca_file: Annotated[Optional[Path], typer.Option(help="The fleet CA (PEM) to verify the broker; copied next to the config.")] = None,
+    fleet_key: Annotated[Optional[Path], typer.Option(help="The fleet's public signing key (PEM, `kassa-fleet keygen`): pinned; then only signed catalogs, rosters and commands are accepted.")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Where the journal lives (default /var/lib/kassa).")] = None,
     shop_name: Annotated[Optional[str], typer.Option(help="Shop name printed on receipts.")] = None,
     currency: Annotated[Optional[str], typer.Option(help="ISO currency code, e.g. EUR.")] = None,
@@ -73,13 +75,15 @@ def init(
         result = init_device(path, InitAnswers(
             store=str(store_v), register=str(register_v), broker_url=str(broker_v) if broker_v else None,
             username=None if username_v is None else str(username_v), password=password,
-            tls_client_key=tls_client_key, new_key=new_key, ca_file=ca_file,
+            tls_client_key=tls_client_key, new_key=new_key, ca_file=ca_file, fleet_key=fleet_key,
             data_dir=Path(str(data_v)) if data_v else None, shop=shop, service_user=service_user,
         ))
         out = console()
         out.print(files_table(result.written))
         for warning in result.warnings:
             out.print(f"[yellow]warning:[/yellow] {warning}")
+        for fp in result.fleet_key_fingerprints:
+            out.print(f"fleet key pinned: SHA256:{fp} (compare with what `kassa-fleet keygen` printed)")
         if result.csr_pem:
             out.print(f"Certificate request for the fleet CA (also in {result.csr_path}):")
             out.print(result.csr_pem.decode("ascii"), markup=False)
@@ -210,6 +214,7 @@ import provisioning.cli_service  # noqa: E402,F401
 
 
 def main() -> None:
+    os.umask(0o077)  # secrets, stores and exports are never group/world readable, whatever the shell's umask
     try:
         app()
     except KeyboardInterrupt:

@@ -74,7 +74,7 @@ def bundle_apply(
         out = console()
         out.print(f"Bundle {escape(str(file))} asks this device to trust:")
         for line in trust_summary(doc):
-            out.print(f"  {escape(line)}")
+            out.print(f"  {escape(line)}", soft_wrap=True)  # a fingerprint is read out whole, never wrapped
         if not yes:
             if non_interactive or not sys.stdin.isatty():
                 raise InputRejected("not applied: confirm the fingerprints above with the fleet team, then run again "

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from firmware.atomicfile import write_atomic
+from firmware.atomicfile import make_dirs, write_atomic
 from firmware.config import Config, config_path, parse_config
 from firmware.errors import ConfigError
 from provisioning.tomlwrite import dumps
@@ -61,6 +61,6 @@ def write_config(path: Path, doc: dict[str, dict[str, Any]]) -> Config:
     # Round trip: what we wrote must read back as the same config.
     if parse_config(tomllib.loads(text), str(path)) != config:
         raise ConfigError(f"{path}: the config would not read back the same; report this as a bug")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text.encode("utf-8"), mode=0o644)
+    make_dirs(path.parent, 0o755, 0o755)
+    write_atomic(path, text.encode("utf-8"), mode=0o644)  # no secrets in it; the service user must read it
     return config

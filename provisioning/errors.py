@@ -28,17 +28,22 @@ class ResetRefused(ProvisionError):
 
 
 class RowProblem:
-    """One bad entry of an imported file: where (line or entry), which field, and why."""
+    """One bad entry of an imported file: where (line or entry), which field (column), why and the fix, and the value.
 
-    __slots__ = ("where", "field", "reason")
+    `value` is the cell as given (None when there is nothing to show, e.g. a PIN, which is never repeated).
+    """
 
-    def __init__(self, where: str, field: str, reason: str) -> None:
+    __slots__ = ("where", "field", "reason", "value")
+
+    def __init__(self, where: str, field: str, reason: str, value: object = None) -> None:
         self.where = where
         self.field = field
         self.reason = reason
+        self.value = value
 
     def __repr__(self) -> str:
-        return f"RowProblem({self.where!r}, {self.field!r}, {self.reason!r})"
+        return f"RowProblem({self.where!r}, {self.field!r}, {self.reason!r}, {self.value!r})"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.field}: {self.reason}"
+        shown = f" = {self.value!r}" if self.value is not None else ""
+        return f"{self.where}: {self.field}{shown}: {self.reason}"

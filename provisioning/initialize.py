@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from firmware.atomicfile import write_atomic
+from firmware.atomicfile import make_dirs, write_atomic
 from firmware.config import Config, is_valid_id, parse_config
 from provisioning import configfile, tlskeys
 from provisioning.errors import InputRejected
-from provisioning.secretfiles import SERVICE_USER, hand_to_service_user, write_secret
+from provisioning.secretfiles import SERVICE_USER, claim_data_dir, hand_over_secrets, write_secret
 
 __all__ = ["InitAnswers", "InitResult", "init_device", "install_certificate"]
 
@@ -27,6 +27,7 @@ class InitAnswers:
     tls_client_key: bool = False
     new_key: bool = False
     ca_file: Path | None = None
+    fleet_key: Path | None = None  # the fleet's public signing key (PEM) to pin; see firmware.contract.signing
     data_dir: Path | None = None
     shop: dict[str, object] = field(default_factory=dict)
     service_user: str = SERVICE_USER
@@ -41,6 +42,7 @@ class InitResult:
     csr_pem: bytes | None
     csr_path: Path | None
     warnings: list[str]
+    fleet_key_fingerprints: list[str] = field(default_factory=list)
 
 
 def _check_identity(a: InitAnswers) -> None:
@@ -73,6 +75,10 @@ def init_device(path: Path, a: InitAnswers) -> InitResult:
     if a.ca_file is not None:
         tlskeys.load_ca(a.ca_file)
         broker["ca_file"] = ca_target
+    fleet_key_target = path.parent / "fleet-key.pem"
+    fleet_key_pem, fingerprints = _fleet_key(a.fleet_key)
+    if fleet_key_pem is not None:
+        broker["fleet_key_file"] = fleet_key_target
     if a.tls_client_key:
         if urlsplit(url).scheme != "mqtts":
             raise InputRejected("--tls-client-key needs a TLS broker: give --broker mqtts://host:8883")
@@ -96,10 +102,13 @@ def init_device(path: Path, a: InitAnswers) -> InitResult:
 
     written: list[Path] = []
     warnings: list[str] = []
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent, 0o755, 0o755)  # the service user reads the config (never the secrets) from here
     if a.ca_file is not None and Path(a.ca_file).resolve() != ca_target.resolve():
         write_atomic(ca_target, Path(a.ca_file).read_bytes(), mode=0o644)
         written.append(ca_target)
+    if fleet_key_pem is not None:
+        write_atomic(fleet_key_target, fleet_key_pem, mode=0o644)
+        written.append(fleet_key_target)
     csr_pem: bytes | None = None
     if a.tls_client_key:
         if key_path.exists() and csr_path.exists() and not a.new_key:
@@ -112,11 +121,33 @@ def init_device(path: Path, a: InitAnswers) -> InitResult:
     if a.password is not None:
         _note(write_secret(pass_path, a.password.encode("utf-8") + b"\n", a.service_user), warnings)
         written.append(pass_path)
-    config.device.data_dir.mkdir(parents=True, exist_ok=True)
-    _note(hand_to_service_user(config.device.data_dir, a.service_user), warnings)
+    for warning in hand_over_secrets(secrets, [pass_path, key_path], a.service_user):  # an older init left it root-only
+        _note(warning, warnings)
+    _note(claim_data_dir(config.device.data_dir, a.service_user), warnings)
     config = configfile.write_config(path, doc)
     written.append(path)
-    return InitResult(config, path, written, csr_pem, csr_path if a.tls_client_key else None, warnings)
+    return InitResult(config, path, written, csr_pem, csr_path if a.tls_client_key else None, warnings,
+                      fingerprints)
+
+
+def _fleet_key(source: Path | None) -> tuple[bytes | None, list[str]]:
+    """The fleet key file's bytes and fingerprints, checked (Ed25519 PEM public keys); InputRejected otherwise."""
+    from firmware.contract.signing import fingerprint, load_public_keys
+
+    if source is None:
+        return None, []
+    try:
+        pem = Path(source).read_bytes()
+    except OSError as exc:
+        raise InputRejected(f"--fleet-key {source}: cannot read ({exc.strerror})") from None
+    if b"PRIVATE KEY" in pem:
+        raise InputRejected(f"--fleet-key {source} holds a private key; give only the public key "
+                            "(fleet-signing.pub.pem) and keep the private one off the register")
+    try:
+        keys = load_public_keys(pem)
+    except ValueError as exc:
+        raise InputRejected(f"--fleet-key {source}: {exc}") from None
+    return pem, [fingerprint(k) for k in keys]
 
 
 def install_certificate(path: Path, cert_pem: bytes) -> Path:
@@ -132,5 +163,5 @@ def install_certificate(path: Path, cert_pem: bytes) -> Path:
 
 
 def _note(warning: str | None, warnings: list[str]) -> None:
-    if warning:
+    if warning and warning not in warnings:
         warnings.append(warning)

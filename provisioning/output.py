@@ -31,13 +31,21 @@ def err_console() -> Console:
 
 def problems_table(problems: list[RowProblem], limit: int = 200) -> Table:
     table = Table(title="Problems (nothing was applied)", show_lines=False)
-    for col in ("where", "field", "reason"):
-        table.add_column(col)
+    for col in ("where", "field", "reason", "value"):
+        table.add_column(col, overflow="fold")
     for p in problems[:limit]:
-        table.add_row(escape(p.where), escape(p.field), escape(p.reason))
+        table.add_row(escape(p.where), escape(p.field), escape(p.reason), escape(_shown(p.value)))
     if len(problems) > limit:
-        table.add_row("...", "", f"{len(problems) - limit} more")
+        table.add_row("...", "", f"{len(problems) - limit} more", "")
     return table
+
+
+def _shown(value: object, limit: int = 24) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def files_table(paths: list[Path], title: str = "Written") -> Table:

@@ -9,10 +9,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from firmware.atomicfile import write_atomic
+from firmware.atomicfile import owner_of_dir, write_atomic
 from firmware.config import Config
-from firmware.exports import export_receipts, unconfirmed_receipts
-from provisioning.errors import ProvisionError
+from firmware.errors import KassaError
+from firmware.exports import ExportRefused, export_receipts, unconfirmed_receipts
+from provisioning.errors import InputRejected, ProvisionError
 from provisioning.journal_access import journal_exists, open_journal
 
 __all__ = ["MANIFEST", "Exported", "export_pending", "exported_seqs"]
@@ -42,7 +43,7 @@ def _remember(data_dir: Path, entry: dict[str, Any]) -> None:
     except (OSError, ValueError):
         doc = {"exports": []}
     doc["exports"].append(entry)
-    write_atomic(path, json.dumps(doc, indent=1).encode("utf-8"))
+    write_atomic(path, json.dumps(doc, indent=1).encode("utf-8"), 0o600, owner=owner_of_dir(path.parent))
 
 
 def export_pending(config: Config, directory: Path, *, start: Callable[[int], None] = lambda total: None,
@@ -50,10 +51,6 @@ def export_pending(config: Config, directory: Path, *, start: Callable[[int], No
     """Write the unconfirmed receipts into `directory`; `start(total)` then `advance(1)` per receipt drive a progress bar."""
     if not journal_exists(config):
         raise ProvisionError(f"no journal in {config.device.data_dir}: nothing to export")
-    try:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ProvisionError(f"cannot write to {directory} ({exc.strerror}): is the USB stick mounted and writable?") from None
     now = datetime.now(timezone.utc)
     with open_journal(config) as journal:
         s = journal.summary()
@@ -66,7 +63,16 @@ def export_pending(config: Config, directory: Path, *, start: Callable[[int], No
                 yield receipt
 
         stem = f"kassa-{config.device.store}-{config.device.register}-pending-{now:%Y%m%dT%H%M%SZ}"
-        result = export_receipts(receipts(), Path(directory), stem, progress=advance)
+        try:
+            result = export_receipts(receipts(), Path(directory), stem, progress=advance,
+                                     data_dir=config.device.data_dir)
+        except ExportRefused as exc:
+            raise InputRejected(f"{exc}; nothing was exported") from None
+        except OSError as exc:
+            if isinstance(exc, KassaError):
+                raise
+            raise ProvisionError(f"cannot write to {directory} ({exc.strerror or exc}): is the USB stick mounted "
+                                 "and writable?") from None
         _remember(Path(config.device.data_dir), {
             "at": now.isoformat(timespec="seconds"), "epoch": journal.epoch, "seqs": seqs,
             "files": [str(result.lines_csv), str(result.receipts_json)],

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from firmware.atomicfile import write_atomic
+from firmware.atomicfile import make_dirs, write_atomic
 from firmware.config import Config
 from provisioning.errors import ProvisionError
-from provisioning.secretfiles import service_uid_gid
+from provisioning.configfile import secrets_dir
+from provisioning.secretfiles import claim_data_dir, hand_over_secrets, service_uid_gid
 
 __all__ = ["UNIT_NAME", "RULES_NAME", "HARDWARE_GROUPS", "ServicePlan", "render_unit", "render_rules", "install_service"]
 
@@ -121,14 +122,16 @@ def install_service(
     unit_path = base / "etc/systemd/system" / UNIT_NAME
     rules_path = base / "etc/udev/rules.d" / RULES_NAME
     for path, text in ((unit_path, unit), (rules_path, render_rules(config, user=user, scanner_id=scanner_id))):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent, 0o755, 0o755)
         write_atomic(path, text.encode("utf-8"), mode=0o644)
         plan.files.append(path)
     if root is None:
-        ids = service_uid_gid(user)
-        if ids:
-            config.device.data_dir.mkdir(parents=True, exist_ok=True)
-            os.chown(config.device.data_dir, *ids)
+        warning = claim_data_dir(config.device.data_dir, user)  # never an existing dir outside /var/lib/kassa
+        if warning:
+            plan.notes.append(warning)
+        # init ran before this created the user: its secrets are root-only until handed over
+        plan.notes += hand_over_secrets(secrets_dir(config_path), [config.broker.password_file, config.broker.key_file],
+                                        user)
         _run(["udevadm", "control", "--reload-rules"], plan)
         _run(["udevadm", "trigger"], plan)
         _run(["systemctl", "daemon-reload"], plan)
@@ -136,7 +139,7 @@ def install_service(
             _run(["systemctl", "enable", "--now", UNIT_NAME], plan)
     elif enable:
         wants = base / "etc/systemd/system/multi-user.target.wants" / UNIT_NAME
-        wants.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(wants.parent, 0o755, 0o755)
         if wants.is_symlink() or wants.exists():
             wants.unlink()
         wants.symlink_to(Path("/etc/systemd/system") / UNIT_NAME)

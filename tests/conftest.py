@@ -22,3 +22,12 @@ def mosquitto(tmp_path):
     broker.start()
     yield broker
     broker.kill()
+
+
+@pytest.fixture
+def stick(tmp_path):
+    """A mounted 'USB stick' to export to (a real tmpfs as root; see tests/support/tmpfs.usb_stick)."""
+    from tests.support.tmpfs import usb_stick
+
+    with usb_stick(tmp_path / "usb") as mounted:
+        yield mounted

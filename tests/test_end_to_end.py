@@ -57,7 +57,7 @@ def test_offline_sales_reach_the_fleet_once_and_catalog_updates_reach_the_regist
         path = tmp_path / "catalog.json"
         path.write_text(json.dumps(catalog))
         out = subprocess.run([sys.executable, "-m", "fleet.cli", "publish-catalog", str(path), "--broker", broker.url,
-                              "--store", "DEMO"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+                              "--store", "DEMO", "--unsigned"], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         pump_until(reg, lambda: reg.catalog.version == 2, what="catalog version 2")
         reg.scan(PENCIL)

@@ -20,7 +20,7 @@ def provision(*args: str) -> subprocess.CompletedProcess[str]:
                           cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
-def test_receipts_the_register_commits_are_what_kassa_provision_counts_and_exports(tmp_path):
+def test_receipts_the_register_commits_are_what_kassa_provision_counts_and_exports(tmp_path, stick):
     data = tmp_path / "data"
     config_file = tmp_path / "kassa.toml"
     config_file.write_text(
@@ -45,7 +45,7 @@ def test_receipts_the_register_commits_are_what_kassa_provision_counts_and_expor
     assert status.returncode == 0, status.stderr
     info = json.loads(status.stdout)
     assert info["pending"] == 2, info
-    usb = tmp_path / "usb"
+    usb = stick  # a real mount as root (else the documented lab switch, inherited by the subprocess)
     export = provision("export-pending", str(usb), "--config", str(config_file))
     assert export.returncode == 0, export.stderr
     [receipts_json] = usb.glob("*-receipts.json")

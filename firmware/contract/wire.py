@@ -23,6 +23,11 @@ QoS 2, anything unusual) and changes only these paths:
 - `ack_many(mids)` (with `manual_ack`) queues the PUBACKs of a batch as one
   write instead of one `send()` each, in the order given (MQTT requires the
   order of arrival).
+- `max_packet_size` (firmware.contract.limits) goes into every CONNECT as
+  the MQTT 5 Maximum Packet Size, so the broker drops what is larger instead
+  of sending it; a packet announced larger anyway (a broker that ignores the
+  property) closes the connection as soon as its length is read, before any
+  of its body is buffered (paho itself would read up to 256 MiB).
 
 Per-topic callbacks (`message_callback_add`) are not supported. The
 overridden methods are paho 2.2 internals (`_sock_recv`, `_sock_close`,
@@ -72,16 +77,33 @@ class Inbound(NamedTuple):
     retain: bool
 
 
+class PacketTooLarge(ConnectionError):
+    """The broker announced a packet over our Maximum Packet Size: the connection is closed unread."""
+
+
 class LeanClient(mqtt.Client):
     """A paho `Client` (MQTT 5) with buffered reads and lean PUBACK/PUBLISH handling; see the module doc."""
 
     READ_SIZE = 64 * 1024
 
-    def __init__(self, *args: Any, read_batch: int = 1000, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, read_batch: int = 1000, max_packet_size: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.read_batch = read_batch
+        self.max_packet_size = max_packet_size
+        self.oversize_packets = 0  # packets refused by length (the connection was closed each time)
         self._rbuf = b""
         self._rpos = 0
+
+    def connect(self, host: str, port: int = 1883, keepalive: int = 60, bind_address: str = "",
+                bind_port: int = 0, clean_start: Any = mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                properties: Properties | None = None) -> MQTTErrorCode:
+        """paho's connect; with `max_packet_size` set, the CONNECT carries it as Maximum Packet Size."""
+        if self.max_packet_size and self._protocol == MQTTProtocolVersion.MQTTv5:
+            if properties is None:
+                properties = Properties(PacketTypes.CONNECT)
+            properties.MaximumPacketSize = self.max_packet_size
+        return super().connect(host, port, keepalive, bind_address, bind_port, clean_start, properties)
 
     def message_callback_add(self, sub: str, callback: Any) -> None:
         raise NotImplementedError("LeanClient hands every message to on_message; dispatch there")
@@ -94,6 +116,9 @@ class LeanClient(mqtt.Client):
         return len(self._rbuf) - self._rpos
 
     def _sock_recv(self, bufsize: int) -> bytes:
+        limit = self.max_packet_size
+        if limit and bufsize > limit:  # maybe the first read of an oversize body: check its announced length
+            self._check_size()
         buf, pos = self._rbuf, self._rpos
         if pos >= len(buf):
             buf = super()._sock_recv(self.READ_SIZE)  # BlockingIOError when there is nothing; b"" at EOF
@@ -102,6 +127,20 @@ class LeanClient(mqtt.Client):
             self._rbuf, pos = buf, 0
         self._rpos = pos + bufsize
         return buf[pos:pos + bufsize]
+
+    def _check_size(self) -> None:
+        packet = self._in_packet
+        if not packet["have_remaining"] or packet["to_process"] != packet["remaining_length"]:
+            return  # not the first read of a body
+        # Compared as Mosquitto 2.0 does, without the fixed header (at most 5 bytes): a packet it sends is
+        # never refused here, else each reconnect would bring the same packet back.
+        size = packet["remaining_length"]
+        assert self.max_packet_size is not None
+        if size > self.max_packet_size:
+            self.oversize_packets += 1
+            self._easy_log(mqtt.MQTT_LOG_ERR, "the broker sent a %d-byte packet, over our Maximum Packet Size "
+                           "of %d: closing the connection", size, self.max_packet_size)
+            raise PacketTooLarge(f"a {size}-byte packet is over the Maximum Packet Size of {self.max_packet_size}")
 
     def _sock_close(self) -> None:
         self._rbuf, self._rpos = b"", 0

@@ -1,7 +1,9 @@
 """Delivery state of receipts (pending/delivered/confirmed/quarantined), group-committed apart from them.
 
 Receipts never change; what the sync thread learns about them is logged
-here as small ops (`delivered`, `confirmed`, `failed`, `pending`). Marks
+here as small ops (`delivered`, `confirmed`, `failed`, `pending`, and
+`quarantined` at once: the fleet holds a different receipt under the id, a
+conflict that no resend, PUBACK or "Retry" undoes). Marks
 change memory at once and are queued; a writer thread appends everything
 queued as one record with one fsync every few milliseconds, and `flush()`
 waits for it. A crash loses at most marks not yet flushed, so a receipt is
@@ -29,10 +31,16 @@ from firmware.journal.logfile import LogFile
 log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, CONFIRMED, QUARANTINED = "pending", "delivered", "confirmed", "quarantined"
+CONFLICT = "conflict: the fleet holds a different receipt under this id"
 COMPACT_BYTES = 256 * 1024
 
 # entry fields: [state, attempts, error, delivered_at, confirmed_at, failed_at]
 STATE, ATTEMPTS, ERROR, DELIVERED_AT, CONFIRMED_AT, FAILED_AT = range(6)
+
+
+def is_conflict(error: Any) -> bool:
+    """True for the error of a receipt quarantined because of a conflict (see CONFLICT)."""
+    return isinstance(error, str) and error.startswith("conflict:")
 
 
 def _at(moment: datetime | str | None) -> str | None:
@@ -132,6 +140,8 @@ class DeliveryStore:
         if seq <= self.floor:
             return False
         entry = self._entry(seq)
+        if kind in ("d", "p") and entry[STATE] == QUARANTINED and is_conflict(entry[ERROR]):
+            return False  # a conflict is final: a late PUBACK or a resend does not bring it back
         if kind == "d":
             if entry[STATE] in (CONFIRMED,):
                 return False
@@ -153,6 +163,12 @@ class DeliveryStore:
             entry[ERROR] = op[2]
             entry[FAILED_AT] = op[3]
             self._set_state(seq, entry, QUARANTINED if entry[ATTEMPTS] >= self.max_attempts else PENDING)
+        elif kind == "q":
+            if entry[STATE] == CONFIRMED or (entry[STATE] == QUARANTINED and entry[ERROR] == op[2]):
+                return False
+            entry[ERROR] = op[2]
+            entry[FAILED_AT] = op[3]
+            self._set_state(seq, entry, QUARANTINED)
         elif kind == "p":
             if entry[STATE] not in (DELIVERED, QUARANTINED):
                 return False
@@ -200,9 +216,15 @@ class DeliveryStore:
             entry = self.entries.get(seq)
             return before != QUARANTINED and entry is not None and entry[STATE] == QUARANTINED
 
+    def quarantine(self, seqs: Iterable[int], error: str, at: datetime | str) -> None:
+        """Quarantine at once, whatever the attempts (a conflict: sending again cannot help)."""
+        stamp = _at(at)
+        self._do(["q", int(s), str(error), stamp] for s in seqs)
+
     def requeue_quarantined(self) -> int:
+        """Quarantined receipts become pending again, except conflicts (the fleet will never take them)."""
         with self._cond:
-            seqs = [s for s, e in self.entries.items() if e[STATE] == QUARANTINED]
+            seqs = [s for s, e in self.entries.items() if e[STATE] == QUARANTINED and not is_conflict(e[ERROR])]
         self._do(["p", s] for s in sorted(seqs))
         return len(seqs)
 

@@ -69,7 +69,7 @@ class FaultFileOps(FileOps):
 
     # -- primitives
 
-    def open(self, path: str, flags: int, mode: int = 0o644) -> int:
+    def open(self, path: str, flags: int, mode: int = 0o600) -> int:
         with self._lock:
             self._check("open", path)
             existed = os.path.exists(path)

@@ -16,7 +16,7 @@ FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 class FileOps:
     """Plain POSIX file operations (subclasses must keep the same semantics)."""
 
-    def open(self, path: str, flags: int, mode: int = 0o644) -> int:
+    def open(self, path: str, flags: int, mode: int = 0o600) -> int:
         return os.open(path, flags, mode)
 
     def close(self, fd: int) -> None:
@@ -47,7 +47,7 @@ class FileOps:
         os.unlink(path)
 
     def mkdir(self, path: str) -> None:
-        os.mkdir(path)
+        os.mkdir(path, 0o700)
 
     def fsync_dir(self, path: str) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

@@ -9,6 +9,7 @@ for a commit's fsync.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import logging
 import os
@@ -19,13 +20,15 @@ from typing import Any, NamedTuple
 
 
 from firmware.clock import Clock, iso_utc, parse_iso_utc
+from firmware.contract.receipt_id import format_receipt_id, names, parse_receipt_id
 from firmware.errors import JournalError, JournalFull, JournalLost, JournalMismatch
 from firmware.journal.archive import ArchiveReader, ArchiveResult, Archiver, describe, read_manifest
-from firmware.journal.delivery import DeliveryStore
+from firmware.journal.delivery import CONFLICT, DeliveryStore, is_conflict
 from firmware.journal.fileops import FULL_ERRNOS, FileOps
 from firmware.journal.housekeeper import Housekeeper
 from firmware.journal.logfile import LogFile
-from firmware.journal.meta import HWM, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm
+from firmware.journal.meta import (HWM, Epoch, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm,
+                                   write_meta)
 from firmware.journal.segments import SEGMENT_RE, ReceiptLog
 from firmware.journal.storage import RECEIPTS, STATE, JournalDB, ReceiptView, open_db
 from firmware.journal.verifier import Verifier
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 JOURNAL_DIR = "journal"
 DELIVERY_LOG = "delivery.log"
 STATE_LOG = "state.log"
+EPOCH_STATE = "epoch"  # state records: one per epoch opened after the first (key: the epoch)
+ROLLED_BACK = "rolled back"  # how the reason of an epoch opened on a detected rollback begins
 
 
 class DeliverySummary(NamedTuple):
@@ -46,6 +51,8 @@ class DeliverySummary(NamedTuple):
     last_delivered_at: str | None
     last_confirmed_at: str | None
     quarantined_items: list[dict[str, Any]]
+    conflicts: int = 0  # quarantined because the fleet holds a different receipt under the id
+    rollbacks: int = 0  # epochs opened because the fleet held more than this journal (restored from a copy)
 
 
 class Journal:
@@ -114,19 +121,21 @@ class Journal:
                 f"journal {self.directory} belongs to store {meta.store} register {meta.register}, "
                 f"not {store} {register}: check the provisioning; the journal was left untouched"
             )
-        if mark is not None and mark.seq > 0 and mark.epoch != meta.epoch:
+        known = {e.epoch for e in meta.epochs}  # a mark from an earlier epoch of this journal is still its mark
+        if mark is not None and mark.seq > 0 and mark.epoch not in known:
             raise JournalLost(
                 f"journal {self.directory} is epoch {meta.epoch}, but this device committed receipts up to seq "
                 f"{mark.seq} in epoch {mark.epoch} ({self._hwm_path}): the journal was replaced; restore it from a "
                 "backup or export and reset deliberately"
             )
-        self.epoch = meta.epoch
+        self._set_meta(meta)
+        self._ids: dict[int, str] = {}  # receipt ids of quarantined receipts (summary), read once each
         receipts = ReceiptLog(self.directory, ops, segment_records=segment_records, segment_bytes=segment_bytes)
         archived = read_manifest(ops, self.directory)
         receipts.load(self.recovery, verify=verify, archived=archived)
         receipts.archive = ArchiveReader(ops)
         last = receipts.next_seq - 1
-        if mark is not None and mark.epoch == meta.epoch and last < mark.seq:
+        if mark is not None and mark.epoch in known and last < mark.seq:
             raise JournalLost(
                 f"journal {self.directory} ends at seq {last} but this device committed up to seq {mark.seq} "
                 f"({self._hwm_path}): receipts {last + 1}..{mark.seq} are missing; the journal was left untouched, "
@@ -152,6 +161,9 @@ class Journal:
         self._delivery = DeliveryStore(os.path.join(self.directory, DELIVERY_LOG), ops, self.recovery,
                                        last_seq=last, max_attempts=max_attempts, interval=interval)
         self._hwm_seq = mark.seq if mark is not None and mark.epoch == meta.epoch else -1
+        for entry in meta.epochs[1:]:  # a crash between open_epoch's meta and its state record
+            if entry.epoch not in self._state_ids.get(EPOCH_STATE, {}):
+                self.put_state(EPOCH_STATE, entry.epoch, entry.as_dict())
         self._housekeeper = Housekeeper(self, hwm_interval)
         receipts.on_sealed = self._housekeeper.seal
         for seg in receipts.segments[:-1]:
@@ -189,11 +201,86 @@ class Journal:
         if not ops.exists(self.directory):
             ops.mkdir(self.directory)
             ops.fsync_dir(data_dir)
-        from firmware.journal.meta import write_meta
-
         meta = Meta(self.store, self.register, new_epoch(), iso_utc(self._clock.now()))
         write_meta(ops, self.directory, meta)
         return meta
+
+    # ------------------------------------------------------------ epochs
+
+    def _set_meta(self, meta: Meta) -> None:
+        self._meta = meta
+        self._epoch_firsts = [e.first_seq for e in meta.epochs]
+
+    @property
+    def epoch(self) -> str:
+        """The current epoch: new receipts' ids carry it."""
+        return self._meta.epoch
+
+    @property
+    def epoch_first_seq(self) -> int:
+        """The first seq of the current epoch (next_seq while it has no receipt yet)."""
+        return self._meta.epochs[-1].first_seq
+
+    @property
+    def epochs(self) -> list[dict[str, Any]]:
+        """Every epoch of this journal, oldest first: {"epoch", "first_seq", "opened_at", "reason"}."""
+        return [e.as_dict() for e in self._meta.epochs]
+
+    @property
+    def rollbacks(self) -> int:
+        """How many epochs were opened because the journal had been rolled back (restored from a copy)."""
+        return sum(1 for e in self._meta.epochs if e.reason.startswith(ROLLED_BACK))
+
+    def epoch_of(self, seq: int) -> str:
+        """The epoch whose seq range holds `seq` (the current one for seqs not committed yet)."""
+        epochs = self._meta.epochs
+        return epochs[max(0, bisect.bisect_right(self._epoch_firsts, seq) - 1)].epoch
+
+    def epoch_range(self, epoch: str) -> tuple[int, int] | None:
+        """(first seq, last committed seq) of `epoch`, last < first when it has none; None for another journal's."""
+        epochs = self._meta.epochs
+        for i, entry in enumerate(epochs):
+            if entry.epoch == epoch:
+                end = epochs[i + 1].first_seq - 1 if i + 1 < len(epochs) else self._log.next_seq - 1
+                return entry.first_seq, end
+        return None
+
+    def receipt_id(self, seq: int) -> str:
+        """The contract 1.1 id a receipt committed now at `seq` must carry (store:register:epoch:seq)."""
+        return format_receipt_id(self.store, self.register, self.epoch_of(seq), seq)
+
+    def open_epoch(self, reason: str) -> str:
+        """Start a new epoch at `next_seq` and return it; seqs and the hash chain carry on across it.
+
+        For a journal that was rolled back (restored from an older copy): the seqs after its end were
+        already used under the old epoch, so new receipts get ids in a new one and no id is used twice.
+        meta.json is rewritten atomically first (it decides); the event is also kept as a state record.
+        """
+        with self._lock:  # no receipt commits between reading next_seq and the new identity
+            if self._closed:
+                raise JournalError("the journal is closed")
+            known = {e.epoch for e in self._meta.epochs}
+            epoch = new_epoch()
+            while epoch in known:
+                epoch = new_epoch()
+            entry = Epoch(epoch, self._log.next_seq, iso_utc(self._clock.now()), str(reason)[:500])
+            meta = Meta(self._meta.store, self._meta.register, epoch, self._meta.created_at,
+                        epochs=self._meta.epochs + (entry,))
+            try:
+                write_meta(self._ops, self.directory, meta)
+            except OSError as exc:
+                if exc.errno in FULL_ERRNOS:
+                    raise JournalFull(f"the disk is full: no new journal epoch opened ({exc})") from exc
+                raise JournalError(f"cannot write {self.directory}/meta.json ({exc}); no new epoch opened") from exc
+            self._set_meta(meta)
+            self._hwm_seq = -1  # the mark names the epoch: rewrite it even if no seq moved
+        self.put_state(EPOCH_STATE, epoch, entry.as_dict())
+        try:
+            self.write_high_water()
+        except OSError as exc:
+            log.warning("high-water mark not updated after a new epoch: %s", exc)
+        log.warning("journal epoch %s opened at seq %d: %s", epoch, entry.first_seq, entry.reason)
+        return epoch
 
     def write_high_water(self) -> None:
         """Record the durable seq beside the journal (housekeeper, open and close; never a commit)."""
@@ -229,9 +316,10 @@ class Journal:
                 raise JournalError(f"receipt seq {receipt.get('seq')} is not the next seq {seq}: finalize it again with seq {seq}")
             if receipt.get("prev_hash") != self._log.last_hash:
                 raise JournalError(f"receipt seq {seq} does not link to the last committed receipt: seal it with the journal's last_hash")
-            expected_id = f"{self.register}:{self.epoch}:{seq}"
-            if receipt.get("receipt_id") != expected_id:
-                raise JournalError(f"receipt id {receipt.get('receipt_id')!r} should be {expected_id!r}")
+            key = parse_receipt_id(receipt.get("receipt_id"))  # type: ignore[arg-type]
+            if key is None or not names(key, self.store, self.register) or key.epoch != self.epoch or key.seq != seq:
+                # the 1.0 form (no store) is still accepted from older tools; the register writes 1.1
+                raise JournalError(f"receipt id {receipt.get('receipt_id')!r} should be {self.receipt_id(seq)!r}")
             try:
                 self._receipts.insert(receipt)
             except JournalError:
@@ -256,11 +344,17 @@ class Journal:
         except KeyError:
             return None
 
-    def get(self, receipt_id: str) -> dict[str, Any] | None:
-        parts = receipt_id.rsplit(":", 2)
-        if len(parts) != 3 or parts[0] != self.register or parts[1] != self.epoch or not parts[2].isdigit():
+    def seq_of(self, receipt_id: str) -> int | None:
+        """The seq a receipt id (1.1 or 1.0 form) names in this journal; None when it is not one of its ids."""
+        key = parse_receipt_id(receipt_id)
+        if key is None or not names(key, self.store, self.register) or self.epoch_of(key.seq) != key.epoch:
             return None
-        return self.get_seq(int(parts[2]))
+        return key.seq
+
+    def get(self, receipt_id: str) -> dict[str, Any] | None:
+        """The receipt under `receipt_id` (`store:register:epoch:seq`, or the 1.0 `register:epoch:seq`)."""
+        seq = self.seq_of(receipt_id)
+        return None if seq is None else self.get_seq(seq)
 
     def find_by_sale_id(self, sale_id: str) -> dict[str, Any] | None:
         seq = self._log.sale_ids.get(sale_id)
@@ -291,15 +385,34 @@ class Journal:
     def mark_delivered(self, seqs: Iterable[int], at: datetime) -> None:
         self._delivery.mark_delivered(seqs, at)
 
-    def mark_confirmed(self, receipt_ids: Iterable[str], at: datetime) -> None:
-        seqs = []
+    def _split_ids(self, receipt_ids: Iterable[str], what: str) -> list[int]:
+        seqs, foreign = [], []
         for rid in receipt_ids:
-            parts = str(rid).rsplit(":", 2)
-            if len(parts) == 3 and parts[0] == self.register and parts[1] == self.epoch and parts[2].isdigit():
-                seqs.append(int(parts[2]))
+            seq = self.seq_of(str(rid))
+            if seq is None:
+                foreign.append(rid)
             else:
-                log.warning("ignoring a confirmation for %r: not a receipt of this journal", rid)
+                seqs.append(seq)
+        if foreign:  # once per message: a flood of foreign ids must not rotate the log away
+            log.warning("ignoring %d %s not of this journal (store %s register %s epochs %s), e.g. %r",
+                        len(foreign), what, self.store, self.register,
+                        ",".join(e.epoch for e in self._meta.epochs[-3:]), str(foreign[0])[:120])
+        return seqs
+
+    def mark_confirmed(self, receipt_ids: Iterable[str], at: datetime) -> int:
+        """Confirm receipts by id; returns how many ids were this journal's (foreign ones are logged once)."""
+        seqs = self._split_ids(receipt_ids, "confirmations")
         self._delivery.mark_confirmed_seqs(seqs, at)
+        return len(seqs)
+
+    def quarantine_conflicts(self, receipt_ids: Iterable[str], at: datetime) -> list[int]:
+        """Set aside receipts the fleet holds a different receipt for: never sent again, never confirmed.
+
+        Returns the seqs of this journal among `receipt_ids` (foreign ids are logged once).
+        """
+        seqs = self._split_ids(receipt_ids, "conflict ids")
+        self._delivery.quarantine(seqs, CONFLICT, at)
+        return seqs
 
     def record_failure(self, seq: int, error: str, at: datetime) -> bool:
         return self._delivery.record_failure(seq, error, at)
@@ -328,9 +441,22 @@ class Journal:
             doc = self.get_seq(first[0])
             oldest = doc.get("created_at") if doc else None
         items = self._delivery.quarantined_items()
+        ids, conflicts = self._ids, 0
+        if len(ids) > 4 * len(items) + 64:
+            self._ids = ids = {item["seq"]: ids[item["seq"]] for item in items if item["seq"] in ids}
         for item in items:
-            item["receipt_id"] = f"{self.register}:{self.epoch}:{item['seq']}"
-        return DeliverySummary(pending, delivered, confirmed, quarantined, oldest, last_d, last_c, items)
+            seq = item["seq"]
+            rid = ids.get(seq)
+            if rid is None:  # what the receipt itself carries (1.0 in journals older than contract 1.1)
+                try:
+                    doc = self.get_seq(seq)
+                except JournalError:
+                    doc = None
+                rid = ids[seq] = doc["receipt_id"] if doc else self.receipt_id(seq)
+            item["receipt_id"] = rid
+            conflicts += is_conflict(item.get("error"))
+        return DeliverySummary(pending, delivered, confirmed, quarantined, oldest, last_d, last_c, items,
+                               conflicts, self.rollbacks)
 
     def flush(self, timeout: float | None = 10.0) -> None:
         """Wait until every delivery mark made so far is on disk."""

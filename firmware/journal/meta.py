@@ -1,6 +1,10 @@
-"""The journal's identity file (format, store, register, epoch) and the high-water mark kept outside it.
+"""The journal's identity file (format, store, register, epochs) and the high-water mark kept outside it.
 
-`meta.json` is written once, atomically, when the journal is created. The
+`meta.json` is written atomically when the journal is created and whenever
+a new epoch opens (`Journal.open_epoch`). Format 2 adds `epochs`, one entry
+per epoch (`epoch`, `first_seq`, `opened_at`, `reason`), oldest first; `epoch`
+stays the current one, so format-1 readers see the identity they know. A
+format-1 file (no `epochs`) is one epoch from seq 1. The
 high-water mark (`<data_dir>/.kassa-hwm`, beside the journal directory, not
 inside it) records the epoch and the highest seq known durable; it is
 updated off the commit path. If the journal later opens empty, missing,
@@ -19,9 +23,22 @@ from typing import Any
 from firmware.errors import JournalCorrupt, JournalMismatch
 from firmware.journal.fileops import FileOps
 
-FORMAT = 1
+FORMAT = 2  # 2: `epochs`; format 1 is read as one epoch from seq 1
 META = "meta.json"
 HWM = ".kassa-hwm"
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One epoch of a journal: its receipts are seq `first_seq` up to the next epoch's first_seq - 1."""
+
+    epoch: str
+    first_seq: int
+    opened_at: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "first_seq": self.first_seq, "opened_at": self.opened_at, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,11 @@ class Meta:
     epoch: str
     created_at: str
     format: int = FORMAT
+    epochs: tuple[Epoch, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.epochs:  # a format-1 journal: one epoch from seq 1
+            object.__setattr__(self, "epochs", (Epoch(self.epoch, 1, self.created_at, "created"),))
 
 
 def new_epoch() -> str:
@@ -51,12 +73,22 @@ def read_meta(ops: FileOps, directory: str) -> Meta | None:
             f"journal {directory} has format {fmt}, newer than this firmware understands ({FORMAT}): "
             "install the firmware that wrote it; the journal was left untouched"
         )
-    return Meta(raw["store"], raw["register"], raw["epoch"], raw.get("created_at", ""), fmt)
+    try:
+        epochs = tuple(Epoch(str(e["epoch"]), int(e["first_seq"]), str(e.get("opened_at", "")), str(e.get("reason", "")))
+                       for e in raw.get("epochs") or ())
+        meta = Meta(raw["store"], raw["register"], raw["epoch"], raw.get("created_at", ""), fmt, epochs)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise JournalCorrupt(f"journal identity file {path} is unreadable ({exc}); left untouched: call service") from None
+    firsts = [e.first_seq for e in meta.epochs]
+    if firsts[0] != 1 or firsts != sorted(firsts) or meta.epochs[-1].epoch != meta.epoch \
+            or len({e.epoch for e in meta.epochs}) != len(meta.epochs):
+        raise JournalCorrupt(f"journal identity file {path} lists inconsistent epochs; left untouched: call service")
+    return meta
 
 
 def write_meta(ops: FileOps, directory: str, meta: Meta) -> None:
-    body = {"format": meta.format, "store": meta.store, "register": meta.register,
-            "epoch": meta.epoch, "created_at": meta.created_at}
+    body = {"format": FORMAT, "store": meta.store, "register": meta.register,
+            "epoch": meta.epoch, "created_at": meta.created_at, "epochs": [e.as_dict() for e in meta.epochs]}
     ops.write_atomic(os.path.join(directory, META), json.dumps(body, indent=1).encode())
 
 

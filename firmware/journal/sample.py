@@ -20,7 +20,7 @@ def make_receipt(journal: Any, *, sale_id: str | None = None, lines: int = 3, cr
     total = sum(line["amount"] for line in body_lines)
     tax = total * 19 // 119
     body = {
-        "receipt_id": f"{journal.register}:{journal.epoch}:{seq}",
+        "receipt_id": journal.receipt_id(seq),
         "store": journal.store, "register": journal.register, "seq": seq, "kind": "sale",
         "created_at": created_at, "clock_trusted": True, "offline": False, "clerk_id": "c7",
         "currency": "EUR", "lines": body_lines,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from firmware.clock import iso_utc, parse_iso_utc
+from firmware.contract.receipt_id import RECEIPT_ID_PATTERN
 from firmware.domain import refunds, reports
 from firmware.domain.errors import Refused
 from firmware.domain.receipt import no_sale_body
@@ -40,7 +41,7 @@ COUNTERS = "counters"
 REPORTS = "reports"
 REFUND_INDEX = "refunds"
 REFUND_CATCH_UP = 16  # receipts re-checked at start-up for a refund whose index entry a power cut lost
-RECEIPT_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{1,64}:[1-9][0-9]{0,15}$")  # CONTRACT.md receipt_id
+RECEIPT_ID = re.compile(RECEIPT_ID_PATTERN)  # a fleet receipt id, 1.1 store:register:epoch:seq or 1.0
 
 
 class BackOffice:
@@ -312,14 +313,16 @@ class BackOffice:
         firmware/register/exporter.py) and becomes the register's message.
         """
         stem = f"kassa-{self.config.device.store}-{self.config.device.register}-pending-{self.clock.now():%Y%m%d-%H%M%S}"
-        self._exporter.start(Path(directory), stem, lambda: unconfirmed_receipts(self.journal))
+        self._exporter.start(Path(directory), stem, lambda: unconfirmed_receipts(self.journal),
+                             data_dir=self.config.device.data_dir)
         return Outcome(True, f"Exporting unsent receipts to {directory}…")
 
     @command
     def export_range(self: "Register", directory: str | Path, start: datetime, end: datetime) -> Outcome:  # type: ignore[misc]
         """Start writing receipts created in [start, end), as CSV and JSON, into `directory` (for the accountant)."""
         stem = f"kassa-{self.config.device.store}-{self.config.device.register}-{start:%Y%m%d}-{end:%Y%m%d}"
-        self._exporter.start(Path(directory), stem, lambda: receipts_between(self.journal, start, end))
+        self._exporter.start(Path(directory), stem, lambda: receipts_between(self.journal, start, end),
+                             data_dir=self.config.device.data_dir)
         return Outcome(True, f"Exporting receipts to {directory}…")
 
     def remote_command(self: "Register", command_id: str, command: str, args: dict[str, Any]) -> None:  # type: ignore[misc]

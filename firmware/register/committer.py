@@ -100,14 +100,23 @@ class Committer:
             existing = journal.find_by_sale_id(body["sale_id"])
             if existing is not None:
                 return ReceiptCommitted(existing, purpose)
-            receipt = finalize(
-                body,
-                register=self._register_id,
-                epoch=journal.epoch,
-                seq=journal.next_seq,
-                prev_hash=journal.last_hash,
-            )
-            return ReceiptCommitted(journal.commit_receipt(receipt), purpose)
+            for attempt in (1, 2):
+                epoch = journal.epoch
+                receipt = finalize(
+                    body,
+                    register=self._register_id,
+                    store=getattr(journal, "store", None),  # 1.1 ids: store:register:epoch:seq
+                    epoch=epoch,
+                    seq=journal.next_seq,
+                    prev_hash=journal.last_hash,
+                )
+                try:
+                    return ReceiptCommitted(journal.commit_receipt(receipt), purpose)
+                except JournalError:
+                    if attempt == 1 and journal.epoch != epoch:
+                        continue  # sync opened a new epoch (a rollback) in between: finalize again in it
+                    raise
+            raise AssertionError("unreachable")
         except JournalError as exc:
             log.error("commit of sale %s refused: %s", body.get("sale_id"), exc)
             return CommitFailed(body.get("sale_id", "?"), str(exc), purpose)

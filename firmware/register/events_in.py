@@ -116,6 +116,18 @@ def _publish_refused(reg: "Register", event: Any) -> None:
     reg._changed()
 
 
+def _receipts_conflicted(reg: "Register", event: Any) -> None:
+    reg.refresh_outbox(force=True)
+    _note(reg, "error", f"The fleet holds a different receipt under the number of {len(event.seqs)} of ours "
+                        "(restored journal?). They are set aside on the Status page: call the technician.")
+
+
+def _journal_rolled_back(reg: "Register", event: Any) -> None:
+    reg.refresh_outbox(force=True)
+    _note(reg, "error", f"The sales journal is older than the fleet's copy (fleet has up to #{event.fleet_seq}, this "
+                        f"register #{event.journal_seq}): new sales are numbered in a new series. Call the technician.")
+
+
 def _swap_in(reg: "Register", event: Any, what: str, current: Any, built: Any, build: Any,
              store: Any) -> Any | None:
     """Sync validated and stored a newer catalog or roster: return it (None when older or bad).
@@ -178,6 +190,8 @@ _HANDLERS = {
     "ReceiptsDelivered": _outbox_moved,
     "ReceiptsConfirmed": _outbox_moved,
     "PublishRefused": _publish_refused,
+    "ReceiptsConflicted": _receipts_conflicted,
+    "JournalRolledBack": _journal_rolled_back,
     "CatalogReceived": _catalog_received,
     "ClerksReceived": _clerks_received,
     "CommandReceived": _command_received,

@@ -8,7 +8,9 @@ stays live; the result arrives through its event queue like any other
 (`pump()` turns it into a message the screen shows). A failure to write
 (stick full, read-only, pulled out) is said in plain words; the receipts are
 in the journal whatever happens, and the files are written atomically, so a
-half-written export never looks like a whole one.
+half-written export never looks like a whole one. A target that is not a real
+folder on a mounted stick, or lies inside the data dir, is refused before a
+byte is written (firmware.exports.open_export_dir), and said so.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware.domain.errors import Refused
-from firmware.exports import ExportResult, export_receipts
+from firmware.exports import ExportRefused, ExportResult, export_receipts
 from firmware.register.guard import plural
 
 log = logging.getLogger(__name__)
@@ -64,11 +66,15 @@ class Exporter:
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, directory: Path, stem: str, receipts: Callable[[], Iterable[dict[str, Any]]]) -> None:
-        """Begin writing `{stem}-lines.csv` and `{stem}-receipts.json`; Refused while one is running."""
+    def start(self, directory: Path, stem: str, receipts: Callable[[], Iterable[dict[str, Any]]], *,
+              data_dir: Path | None) -> None:
+        """Begin writing `{stem}-lines.csv` and `{stem}-receipts.json`; Refused while one is running.
+
+        `data_dir` is the register's: an export into it (or its journal) is refused.
+        """
         if self.busy:
             raise Refused("An export is still running; wait for it to finish.")
-        self._thread = threading.Thread(target=self._run, args=(Path(directory), stem, receipts),
+        self._thread = threading.Thread(target=self._run, args=(Path(directory), stem, receipts, data_dir),
                                         name="kassa-export", daemon=True)
         self._thread.start()
 
@@ -79,10 +85,15 @@ class Exporter:
             thread.join(timeout)
         return not self.busy
 
-    def _run(self, directory: Path, stem: str, receipts: Callable[[], Iterable[dict[str, Any]]]) -> None:
+    def _run(self, directory: Path, stem: str, receipts: Callable[[], Iterable[dict[str, Any]]],
+             data_dir: Path | None) -> None:
         try:
-            result = export_receipts(receipts(), directory, stem)
+            result = export_receipts(receipts(), directory, stem, data_dir=data_dir)
             finished = ExportFinished(True, f"{plural(result.receipts, 'receipt')} exported to {directory}", result)
+        except ExportRefused as exc:
+            log.warning("export to %s refused: %s", directory, exc)
+            finished = ExportFinished(False, f"Nothing was exported: {exc}. The receipts are safe in the register; "
+                                             "plug in a USB stick and export to it.")
         except OSError as exc:
             log.warning("export to %s failed: %s", directory, exc)
             finished = ExportFinished(False, write_failure(directory, exc))

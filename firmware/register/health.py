@@ -66,6 +66,8 @@ class HealthBoard:
             last_sync_at=last_sync,
             stale=stale,
             quarantined_items=tuple(summary.quarantined_items),
+            conflicts=getattr(summary, "conflicts", 0),
+            rollbacks=getattr(summary, "rollbacks", 0),
         )
 
     def set_fault(self, fault: str | None) -> None:

@@ -42,6 +42,24 @@ class PublishRefused:
 
 
 @dataclass(frozen=True)
+class ReceiptsConflicted:
+    """The fleet holds a different receipt under these seqs' ids: set aside for good (never confirmed)."""
+
+    seqs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class JournalRolledBack:
+    """The fleet held more of `old_epoch` than the journal (restored from an older copy): new receipts go in
+    `new_epoch`, so no receipt id is used twice."""
+
+    old_epoch: str
+    new_epoch: str
+    fleet_seq: int
+    journal_seq: int
+
+
+@dataclass(frozen=True)
 class CatalogReceived:
     """A newer catalog arrived, passed validation and is already stored (firmware.stores.catalog_store)."""
 
@@ -66,5 +84,5 @@ class CommandReceived:
     args: dict[str, Any] = field(hash=False)
 
 
-SyncEvent = (LinkUp | LinkDown | ReceiptsDelivered | ReceiptsConfirmed | PublishRefused | CatalogReceived
-             | ClerksReceived | CommandReceived)
+SyncEvent = (LinkUp | LinkDown | ReceiptsDelivered | ReceiptsConfirmed | PublishRefused | ReceiptsConflicted
+             | JournalRolledBack | CatalogReceived | ClerksReceived | CommandReceived)

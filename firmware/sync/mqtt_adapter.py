@@ -22,6 +22,13 @@ Design (PITFALLS.md "paho-mqtt 2.x"):
   end of the network round. Handlers run on the link thread, may call
   `publish()`, and must not block for long.
 - Reconnects wait `Backoff.next()` (full jitter); `wake()` cuts a wait short.
+- Bounded input: the CONNECT announces `max_packet_size` (DEVICE_MAX_PACKET,
+  the 4 MiB catalog plus overhead) so the broker drops anything larger
+  instead of sending it, and LeanClient closes the connection on a packet
+  announced larger anyway. Received messages wait in the event deque at most
+  until MAX_QUEUED_MESSAGES of them or `max_packet_size` bytes of payload are
+  queued; then they are handed to the handler at once, inside paho's callback,
+  so one network round never holds more than that.
 """
 
 from __future__ import annotations
@@ -44,11 +51,14 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.config import Config, read_secret
+from firmware.contract.limits import DEVICE_MAX_PACKET
 from firmware.contract.wire import LeanClient
 from firmware.errors import ConfigError
 from firmware.sync.backoff import Backoff
 
 log = logging.getLogger("kassa.sync.mqtt")
+
+MAX_QUEUED_MESSAGES = 100  # received messages held for the end of a network round before they are handed over
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,7 @@ class LinkSettings:
     will_payload: bytes = b'{"state":"offline"}'
     subscriptions: tuple[str, ...] = ()
     receive_maximum: int = 100
+    max_packet_size: int = DEVICE_MAX_PACKET
 
     @classmethod
     def from_config(cls, config: Config, *, will_topic: str, subscriptions: tuple[str, ...]) -> "LinkSettings":
@@ -136,6 +147,8 @@ class MqttLink:
         self.last_error: str | None = None
         self._client: mqtt.Client | None = None
         self._events: deque[LinkEvent] = deque()
+        self._queued_messages = 0
+        self._queued_bytes = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -200,13 +213,19 @@ class MqttLink:
             log.exception("sync PUBACK handler failed")
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._events.append(Message(msg.topic, msg.payload, bool(msg.retain)))
+        payload = msg.payload
+        self._events.append(Message(msg.topic, payload, bool(msg.retain)))
+        self._queued_messages += 1
+        self._queued_bytes += len(payload)
+        if self._queued_messages >= MAX_QUEUED_MESSAGES or self._queued_bytes >= self.settings.max_packet_size:
+            self._drain(tick=False)  # a flood: hand over what is queued now instead of holding the whole round
 
     # ---- the thread ----
 
     def _new_client(self) -> mqtt.Client:
         s = self.settings
-        client = LeanClient(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
+        client = LeanClient(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5,
+                            max_packet_size=s.max_packet_size)
         client.max_inflight_messages_set(0)
         client.connect_timeout = float(min(10, s.keepalive))
         if s.will_topic:
@@ -232,7 +251,8 @@ class MqttLink:
         except Exception:  # noqa: BLE001 - a bug in handling one event must not take the link down
             log.exception("sync handler failed on %s", type(event).__name__)
 
-    def _drain(self) -> None:
+    def _drain(self, tick: bool = True) -> None:
+        self._queued_messages = self._queued_bytes = 0
         while self._events:
             event = self._events.popleft()
             if isinstance(event, Connected):
@@ -243,7 +263,8 @@ class MqttLink:
                 self.connected = False
                 self.last_error = event.reason
             self._emit(event)
-        self._emit(Tick())
+        if tick:
+            self._emit(Tick())
 
     def _subscribe(self) -> None:
         if self._client and self.settings.subscriptions:
@@ -255,6 +276,7 @@ class MqttLink:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = s.session_expiry
         props.ReceiveMaximum = s.receive_maximum
+        props.MaximumPacketSize = s.max_packet_size  # LeanClient sets it too; stated here for the reader
         try:
             client.connect(s.host, s.port, keepalive=s.keepalive, clean_start=False, properties=props)
         except ssl.SSLCertVerificationError as exc:
@@ -302,7 +324,11 @@ class MqttLink:
         while not self._stop.is_set():
             rc = client.loop(self.tick)
             if rc != mqtt.MQTT_ERR_SUCCESS:
-                if not any(isinstance(e, Disconnected) for e in self._events):
+                if getattr(client, "oversize_packets", 0):
+                    self._events.append(Disconnected(
+                        f"the broker sent a packet over the {self.settings.max_packet_size}-byte Maximum Packet "
+                        f"Size this register announced; connection closed unread"))
+                elif not any(isinstance(e, Disconnected) for e in self._events):
                     self._events.append(Disconnected(f"connection lost: {mqtt.error_string(rc)}"))
             elif not self.connected and time.monotonic() - started > connack_timeout and \
                     not any(isinstance(e, Connected) for e in self._events):

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware.sync.resend import ResendQueue
+
 log = logging.getLogger("kassa.sync.outbox")
 
 PREFETCH = 256  # seqs taken from the journal's outbox per lock
@@ -55,7 +57,7 @@ class OutboxSender:
         self._not_before: dict[int, float] = {}
         self._round = AckResult()
         self.live = False  # a connection is up: PUBACKs top the window up
-        self.forced: deque[int] = deque()  # `resend` command: sent whatever their delivery state
+        self.forced = ResendQueue()  # `resend` commands (merged ranges): sent whatever their delivery state
         self.max_payload: int | None = None  # from the broker's Maximum Packet Size
         self.refused_locally: list[tuple[int, str]] = []
 
@@ -132,8 +134,11 @@ class OutboxSender:
         inflight, window = self.inflight, self.window
         while self.forced and len(inflight) < window:
             seq = self.forced[0]
-            if seq not in self._inflight_seqs and not self._send(seq):
-                return sent
+            try:
+                if seq not in self._inflight_seqs and not self._send(seq):
+                    return sent
+            except KeyError:  # not in the journal (any more): nothing to send again
+                log.debug("resend: seq %d is not in the journal", seq)
             self.forced.popleft()
             sent += 1
         if len(inflight) >= window:

@@ -14,10 +14,18 @@ once) and reads `state()`, and learns the rest from events on its queue.
 - The PUBACK path is the hot one: paho's callback goes straight to
   `OutboxSender.on_puback`, which publishes the next receipt there; delivered
   seqs reach the journal at most every ROUND_EVERY while a drain runs.
-- Downlink: acks -> `mark_confirmed` (an acks message with only a
-  `selftest_id` answers a technician's self-test and is ignored here);
-  catalog/clerks validated and applied to
-  the local stores (see downlink.py); commands `sync_now` and `resend` are
+- Hello (contract 1.1): the status carries the journal's epoch and head; on
+  connect it goes out first and receipts wait until the fleet answers with
+  an acks `head` (or HELLO_TIMEOUT passes: a 1.0 fleet never answers). A
+  head of the current epoch above the journal's end, or naming a different
+  receipt at its seq, means the journal was rolled back (restored from an
+  older copy): a new epoch opens so no receipt id is used twice.
+- Downlink: acks -> `mark_confirmed`; `conflict_ids` (the fleet holds a
+  different receipt under those ids) -> quarantined for good; an acks
+  message with only a `selftest_id` answers a technician's self-test;
+  catalog/clerks/commands must be signed by the pinned fleet key when
+  `[broker] fleet_key_file` is set (firmware.contract.signing); catalog/clerks
+  validated and applied to the local stores (see downlink.py); commands `sync_now` and `resend` are
   carried out and answered here, `report` goes to the register as
   `CommandReceived` and is answered with `answer_command`.
 """
@@ -37,6 +45,11 @@ from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.config import Config
 from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Report, Status, decode,
                                decode_command, encode)
+from firmware.contract.payloads import COMMAND_MAX_BYTES, Catalog, Clerks
+from firmware.contract.signing import SignatureRejected, Verifier
+from firmware.errors import JournalError
+from firmware.journal.journal import ROLLED_BACK
+from firmware.logutil import LogThrottle
 from firmware.stores import catalog_store, clerk_store
 from firmware.sync import events as ev
 from firmware.sync.backoff import Backoff
@@ -47,6 +60,7 @@ from firmware.sync.outbox import OutboxSender
 from firmware.sync.state import SyncState
 
 log = logging.getLogger("kassa.sync")
+_resend_log = LogThrottle(log, period=10.0, burst=5)  # a flood of resend commands: a few lines and a count
 
 REPORT_STATE = "sync_report"  # journal state records: reports not yet PUBACKed
 STALE_AFTER = 300.0
@@ -56,6 +70,9 @@ HOUSEKEEPING_EVERY = 0.05  # s between status, snapshot and event checks on the 
 # the log's size limit, a compaction). A crash loses at most this much of delivered marks: those receipts are
 # simply sent again, and the fleet dedupes them.
 ROUND_EVERY = 0.25
+# s after connecting that receipts wait for the fleet's answer to the status (its head of this epoch): a
+# restored journal must learn it was rolled back before it sends receipts under ids the fleet already holds
+HELLO_TIMEOUT = 10.0
 
 
 def _firmware_version() -> str:
@@ -70,7 +87,7 @@ class SyncService:
 
     def __init__(self, config: Config, journal: Any, clock: Clock, events: "queue.Queue[Any]", *,
                  data_dir: Path | None = None, retry_after: float = 5.0, status_min_gap: float = 1.0,
-                 tick: float = 0.05) -> None:
+                 tick: float = 0.05, hello_timeout: float = HELLO_TIMEOUT) -> None:
         self.config = config
         self.journal = journal
         self.clock = clock
@@ -106,8 +123,14 @@ class SyncService:
         self._last_sync: str | None = None
         self._last_refusal: tuple[float, str] | None = None
         self._downlink_rejected = 0
+        self.verifier = Verifier.from_file(b.fleet_key_file)  # no key pinned: unsigned accepted (a lab)
+        self.signature_refused = 0  # of _downlink_rejected: not signed by the pinned fleet key
+        if self.verifier.error:
+            log.error("%s: every catalog, roster and command will be refused", self.verifier.error)
         self._summary: Any = None
         self._snapshot = SyncState()
+        self.hello_timeout = hello_timeout
+        self._hello_until: float | None = None  # receipts wait for the fleet's head until then (None: not waiting)
 
     # ---- the register's side (any thread; never blocks on the network) ----
 
@@ -198,6 +221,7 @@ class SyncService:
         if self._summary and self._summary.pending == 0:
             self._last_sync = iso_utc(self.clock.now())
         self._publish_status(force=True)
+        self._hello_until = self._online_since + self.hello_timeout  # receipts wait for the fleet's head
         for report_id, report in sorted(self.journal.states(REPORT_STATE).items()):
             self._send_report(report_id, report)
         answers, self._answers = self._answers, []
@@ -207,6 +231,7 @@ class SyncService:
     def _disconnected(self, event: Disconnected) -> None:
         self._apply_round(self.clock.monotonic())
         was_online, self._online = self._online, False
+        self._hello_until = None
         self.sender.reset()
         self._report_mids.clear()
         if was_online or not self._down_reported:
@@ -236,7 +261,7 @@ class SyncService:
         if self._online:
             if now_mono >= self._next_resend_check:
                 self._resend_unconfirmed(now_mono)
-            if len(self.sender.inflight) < self.sender.window:
+            if len(self.sender.inflight) < self.sender.window and not self._awaiting_hello(now_mono):
                 self.sender.fill()
         if now_mono < self._next_housekeeping:
             return
@@ -248,6 +273,18 @@ class SyncService:
         self._refresh()
         if self._online:
             self._publish_status()
+
+    def _awaiting_hello(self, now_mono: float) -> bool:
+        """True while receipts wait for the fleet's answer to the status sent on connect."""
+        until = self._hello_until
+        if until is None:
+            return False
+        if now_mono < until:
+            return True
+        self._hello_until = None
+        log.info("no head from the fleet %.0fs after the status (a contract 1.0 fleet?): sending receipts",
+                 self.hello_timeout)
+        return False
 
     def _apply_round(self, now_mono: float) -> None:
         result = self.sender.take_round()
@@ -294,7 +331,10 @@ class SyncService:
         s = self._summary
         if s is None:
             return None
-        key = (state, s.pending, s.quarantined, s.oldest_pending_at, self._last_sync)
+        j = self.journal
+        head_seq = j.next_seq - 1
+        key = (state, s.pending, s.quarantined, s.oldest_pending_at, self._last_sync, j.epoch, s.conflicts,
+               s.rollbacks)
         now = self.clock.monotonic()
         interval = self.config.broker.status_interval
         if not force and not (key != self._status_sent and now - self._status_at >= self.status_min_gap) \
@@ -302,6 +342,8 @@ class SyncService:
             return None
         status = Status(state=state, at=iso_utc(self.clock.now()), pending=s.pending, quarantined=s.quarantined,
                         oldest_pending_at=s.oldest_pending_at, last_sync_at=self._last_sync,
+                        epoch=j.epoch, epoch_first_seq=j.epoch_first_seq, head_seq=head_seq,
+                        head_hash=j.last_hash if head_seq else None, conflicts=s.conflicts, rollbacks=s.rollbacks,
                         **{k: v for k, v in self._extra.items() if k not in Status.model_fields or
                            k in ("firmware_version", "hardware")})
         mid = self.link.publish(self.topics.status, encode(status), retain=True)
@@ -315,20 +357,28 @@ class SyncService:
         t = self.topics
         try:
             if msg.topic == t.acks:
-                ids = decode(Acks, msg.payload).receipt_ids
-                if not ids:  # the fleet answering a technician's self-test: nothing to confirm
-                    log.debug("fleet answered a self-test on %s", msg.topic)
+                acks = decode(Acks, msg.payload)
+                if acks.head is not None:
+                    self._fleet_head(acks.head)
+                if acks.conflict_ids:
+                    self._conflicts(acks.conflict_ids)
+                ids = acks.receipt_ids
+                if not ids:  # a self-test answer, a head or conflicts only: nothing to confirm
                     return
-                self.journal.mark_confirmed(ids, self.clock.now())
+                mine = self.journal.mark_confirmed(ids, self.clock.now())
                 self._last_sync = iso_utc(self.clock.now())
-                self._emit(ev.ReceiptsConfirmed(len(ids)))
+                if mine:
+                    self._emit(ev.ReceiptsConfirmed(mine))
             elif msg.topic == t.commands:
                 self._command(msg.payload)
             elif msg.topic in (t.catalog, t.clerks):
                 if not msg.payload:
                     return  # the retained copy was cleared; keep what we hold
                 kind = "catalog" if msg.topic == t.catalog else "clerks"
-                applied = apply_versioned(kind, msg.payload, self._catalog if kind == "catalog" else self._clerks)
+                model = Catalog if kind == "catalog" else Clerks
+                document = self._signed(msg.topic, msg.payload, model.MAX_BYTES)
+                applied = apply_versioned(kind, document, self._catalog if kind == "catalog" else self._clerks,
+                                          fallback_rates=self.config.shop.tax_rates)
                 if applied is not None:
                     payload, built = applied
                     self._emit(ev.CatalogReceived(payload, built) if kind == "catalog"
@@ -339,7 +389,76 @@ class SyncService:
             self._downlink_rejected += 1
             log.warning("rejected a message on %s: %s", msg.topic, exc)
 
+    def _signed(self, topic: str, payload: bytes, max_bytes: int) -> bytes:
+        """The document a pinned fleet key vouches for (as is when none is pinned); SignatureRejected otherwise."""
+        try:
+            return self.verifier.open(topic, payload, max_bytes)
+        except SignatureRejected:
+            self.signature_refused += 1
+            raise
+
+    def _fleet_head(self, head: Any) -> None:
+        """The fleet's answer to the status: its highest seq (and that receipt's hash) of one of our epochs."""
+        j = self.journal
+        if head.epoch != j.epoch:
+            log.info("fleet head for epoch %s ignored: the journal is in epoch %s", head.epoch, j.epoch)
+            return
+        if self._hello_until is not None:
+            log.info("fleet holds seq %d of epoch %s: sending receipts", head.seq, head.epoch)
+            self._hello_until = None
+        last, first = j.next_seq - 1, j.epoch_first_seq
+        why = None
+        if head.seq > last:
+            why = ""
+        elif head.seq >= first and head.hash is not None:
+            try:
+                mine = j.get_seq(head.seq)
+            except JournalError as exc:  # a damaged receipt is an alarm already; it proves nothing here
+                log.warning("cannot compare the fleet's head with seq %d: %s", head.seq, exc)
+                return
+            if mine is None or mine.get("hash") != head.hash:
+                why = f"; its receipt at seq {head.seq} is not this journal's"
+        elif 0 < head.seq < first:
+            log.warning("fleet head seq %d lies before epoch %s (from seq %d): ignored", head.seq, head.epoch, first)
+        if why is None:
+            return
+        reason = f"{ROLLED_BACK}: fleet holds seq {head.seq} of epoch {head.epoch}, journal ended at {last}{why}"
+        try:
+            epoch = j.open_epoch(reason)
+        except JournalError as exc:  # tried again at the fleet's next answer
+            log.error("journal rolled back (%s) but no new epoch could be opened: %s", reason, exc)
+            return
+        log.error("journal %s; new receipts from seq %d go in epoch %s", reason, j.epoch_first_seq, epoch)
+        self._emit(ev.JournalRolledBack(head.epoch, epoch, head.seq, last))
+        self._refresh(force=True)
+        self._publish_status(force=True)
+
+    def _conflicts(self, receipt_ids: list[str]) -> None:
+        """The fleet holds a different receipt under these ids and will never confirm them: set them aside."""
+        seqs = self.journal.quarantine_conflicts(receipt_ids, self.clock.now())
+        if not seqs:
+            return
+        log.error("fleet holds a different receipt under %d of our ids (seq %s%s): set aside, never sent again",
+                  len(seqs), ", ".join(map(str, seqs[:5])), ", ..." if len(seqs) > 5 else "")
+        self.sender.rescan()  # drop them from what was fetched to send
+        self._emit(ev.ReceiptsConflicted(tuple(seqs)))
+        self._refresh(force=True)
+        self._publish_status(force=True)
+
+    def _resend_bounds(self, args: Any) -> tuple[int, int] | str:
+        """The seqs a `resend` asks for, clipped to the journal (and to `args.epoch`), or why there are none."""
+        last = self.journal.next_seq - 1
+        lo, hi = args.from_seq, min(args.to_seq, last)
+        epoch = getattr(args, "epoch", None)
+        if epoch is not None:
+            bounds = self.journal.epoch_range(epoch)
+            if bounds is None:
+                return f"epoch {epoch} is not an epoch of this journal (current: {self.journal.epoch})"
+            lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+        return lo, hi
+
     def _command(self, payload: bytes) -> None:
+        payload = self._signed(self.topics.commands, payload, COMMAND_MAX_BYTES)  # unsigned: not answered
         try:
             command = decode_command(payload)
         except PayloadRejected as exc:
@@ -353,13 +472,20 @@ class SyncService:
             self._answer(CommandResult(command_id=command.command_id, ok=True, detail=f"{pending} receipts pending"))
         elif command.command == "resend":
             last = self.journal.next_seq - 1
-            lo, hi = command.args.from_seq, min(command.args.to_seq, last)
-            seqs = range(lo, hi + 1)
-            self.sender.forced.extend(seqs)
-            ok = len(seqs) > 0
-            detail = f"{len(seqs)} receipts queued" if ok else f"no receipts in {lo}..{command.args.to_seq} " \
-                                                                 f"(last seq is {last})"
-            log.info("fleet asked to resend seq %d..%d: %s", lo, command.args.to_seq, detail)
+            bounds = self._resend_bounds(command.args)  # clipped to the journal and to args.epoch (1.1)
+            if isinstance(bounds, str):
+                log.info("fleet asked to resend: %s", bounds)
+                self._answer(CommandResult(command_id=command.command_id, ok=False, detail=bounds))
+                return
+            lo, hi = bounds
+            # merged into the one resend scan (firmware/sync/resend.py): a flood of commands keeps only ranges
+            queued = self.sender.forced.add(lo, hi)
+            ok = hi >= lo
+            detail = f"{queued} receipts queued" if ok else f"no receipts in {lo}..{command.args.to_seq} " \
+                                                              f"(last seq is {last})"
+            if ok and queued < hi - lo + 1:
+                detail += f" ({hi - lo + 1 - queued} already queued or just sent again)"
+            _resend_log.info("resend", "fleet asked to resend seq %d..%d: %s", lo, command.args.to_seq, detail)
             self._answer(CommandResult(command_id=command.command_id, ok=ok, detail=detail))
         else:
             self._emit(ev.CommandReceived(command.command_id, command.command, command.args.model_dump()))
@@ -388,5 +514,6 @@ class SyncService:
             online=self._online, last_sync_at=self._last_sync, pending=s.pending, delivered=s.delivered,
             confirmed=s.confirmed, quarantined=s.quarantined, oldest_pending_at=s.oldest_pending_at, fault=fault,
             stale=stale, link_error=None if self._online else self.link.last_error,
-            downlink_rejected=self._downlink_rejected, quarantined_items=tuple(s.quarantined_items))
+            downlink_rejected=self._downlink_rejected, quarantined_items=tuple(s.quarantined_items),
+            epoch=self.journal.epoch, conflicts=s.conflicts, rollbacks=s.rollbacks)
 

@@ -22,3 +22,6 @@ class SyncState:
     link_error: str | None = None
     downlink_rejected: int = 0
     quarantined_items: tuple[dict[str, Any], ...] = field(default=(), hash=False)
+    epoch: str | None = None  # the journal's current epoch
+    conflicts: int = 0  # quarantined: the fleet holds a different receipt under the id
+    rollbacks: int = 0  # epochs opened because the journal had been rolled back

@@ -12,10 +12,10 @@ from tests.contract.kassa_samples import make_chain
 
 
 @pytest.mark.parametrize("n", [0, 1, 3])
-def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_per_line(tmp_path, n):
+def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_per_line(stick, tmp_path, n):
     receipts = make_chain(n, pad=1)
     counted = []
-    result = export_receipts(iter(receipts), tmp_path / "usb", "stem", progress=counted.append)
+    result = export_receipts(iter(receipts), stick, "stem", progress=counted.append, data_dir=tmp_path / "data")
     assert result.receipts == n == len(counted)
     text = result.receipts_json.read_text(encoding="utf-8")
     assert json.loads(text) == receipts
@@ -25,18 +25,18 @@ def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_p
     assert [(r[0], r[8]) for r in rows[1:]] == [(rc["receipt_id"], line["sku"]) for rc in receipts for line in rc["lines"]]
 
 
-def test_a_failure_midway_leaves_neither_file_nor_a_temp_file(tmp_path):
+def test_a_failure_midway_leaves_neither_file_nor_a_temp_file(stick, tmp_path):
     def receipts():
         yield from make_chain(2)
         raise OSError(5, "Input/output error")
 
     with pytest.raises(OSError):
-        export_receipts(receipts(), tmp_path / "usb", "stem")
-    assert list((tmp_path / "usb").iterdir()) == []
+        export_receipts(receipts(), stick / "sub", "stem", data_dir=tmp_path / "data")
+    assert list((stick / "sub").iterdir()) == []
 
 
-def test_a_new_export_replaces_the_old_one_whole(tmp_path):
-    export_receipts(iter(make_chain(3)), tmp_path, "same")
-    result = export_receipts(iter(make_chain(1)), tmp_path, "same")
+def test_a_new_export_replaces_the_old_one_whole(stick, tmp_path):
+    export_receipts(iter(make_chain(3)), stick, "same", data_dir=tmp_path / "data")
+    result = export_receipts(iter(make_chain(1)), stick, "same", data_dir=tmp_path / "data")
     assert len(json.loads(result.receipts_json.read_text())) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["same-lines.csv", "same-receipts.json"]
+    assert sorted(p.name for p in stick.iterdir()) == ["same-lines.csv", "same-receipts.json"]

@@ -122,15 +122,21 @@ class BareDevice:
         self.client.loop_stop()
 
 
-def db_receipts(db: Path) -> list[tuple[str, str, int]]:
-    """(receipt_id, epoch, seq) of every row, ordered by seq."""
-    with sqlite3.connect(db, timeout=30) as conn:
-        return list(conn.execute("SELECT receipt_id, epoch, seq FROM receipts ORDER BY store, register, epoch, seq"))
+def db_query(db: Path | str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (with ? placeholders) from a fleet SQLite file or a postgresql:// URL."""
+    if isinstance(db, str) and db.startswith("postgresql://"):
+        import psycopg
 
-
-def db_query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(db, timeout=30) as conn:
+        with psycopg.connect(db) as conn:
+            return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), args).fetchall()]
+    path = str(db).removeprefix("sqlite:///")
+    with sqlite3.connect(path, timeout=30) as conn:
         return list(conn.execute(sql, args))
+
+
+def db_receipts(db: Path | str) -> list[tuple[str, str, int]]:
+    """(receipt_id, epoch, seq) of every row, ordered by seq."""
+    return db_query(db, "SELECT receipt_id, epoch, seq FROM receipts ORDER BY store, register, epoch, seq")  # type: ignore[return-value]
 
 
 def assert_exactly_once(db: Path, n: int, register: str = "R1") -> None:

@@ -65,7 +65,7 @@ def test_malformed_receipts_are_recorded_as_rejects_and_never_stop_ingest(mosqui
     recorder.ignore.add(topic)
     tampered = make_chain(1)[0] | {"totals": {"subtotal": 1, "tax": 0, "total": 1, "rounding": 0}}
     other_register = make_chain(1, register="R9")[0]
-    for junk in (b"not json", b"[]", b'{"receipt_id": 5}', b"x" * 300_000, canonical_json(tampered),
+    for junk in (b"not json", b"[]", b'{"receipt_id": 5}', b"x" * (256 * 1024 + 1), canonical_json(tampered),
                  canonical_json(other_register)):
         device.publish(topic, junk)
     good = make_chain(3)

@@ -27,8 +27,9 @@ EPOCH = "7f3a9c2e"
 
 
 @pytest.fixture
-def worker(mosquitto, tmp_path):
-    db = FleetDb(f"sqlite:///{tmp_path / 'fleet.db'}")
+def worker(mosquitto, fleet_url):
+    """The ingest worker in-process, on SQLite and on PostgreSQL."""
+    db = FleetDb(fleet_url)
     w = IngestWorker(BrokerSettings(mosquitto.url), db,
                      IngestOptions(client_id="ingest-ledger", gap_check_every=0.2, gap_grace=0.3, resend_every=1.0,
                                    head_every=0.0))
@@ -36,7 +37,7 @@ def worker(mosquitto, tmp_path):
     thread = threading.Thread(target=w.run, args=(stop,), daemon=True)
     thread.start()
     assert w.subscribed.wait(10)
-    w.db_path = tmp_path / "fleet.db"
+    w.db_path = fleet_url
     yield w
     stop.set()
     thread.join(10)
@@ -51,7 +52,7 @@ def wait_for(predicate: Any, timeout: float = 15.0) -> None:
 
 
 def report(worker: IngestWorker) -> dict[tuple[str, str], dict[str, Any]]:
-    db = FleetDb(f"sqlite:///{worker.db_path}")
+    db = FleetDb(worker.db_path)
     try:
         return {(r["store"], r["register"]): r for r in status_rows(db)}
     finally:

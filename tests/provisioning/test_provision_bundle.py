@@ -42,7 +42,7 @@ def test_bundle_carries_shared_settings_but_no_secrets(prov, device: Path, tmp_p
 def test_bundle_apply_provisions_another_register(prov, device: Path, tmp_path: Path, test_ca):
     bundle = first_device(prov, device, tmp_path, test_ca)
     other = tmp_path / "r3" / "kassa.toml"
-    result = prov("bundle", "apply", bundle, "--register", "R3", "-c", other, "-n", "--password", "r3-pw",
+    result = prov("bundle", "apply", bundle, "--register", "R3", "-c", other, "-n", "--yes", "--password", "r3-pw",
                   "--data-dir", tmp_path / "r3data", "--printer", "tcp://10.0.0.9:9100")
     assert result.exit_code == 0, result.output + result.stderr
     config = load_config(other)
@@ -52,14 +52,14 @@ def test_bundle_apply_provisions_another_register(prov, device: Path, tmp_path: 
     assert config.shop.cash_rounding == 5 and config.hardware.printer == "tcp://10.0.0.9:9100"
     assert Catalog.from_payload(catalog_store(config.device.data_dir).load()).by_sku("P1").price == 129
     assert Roster.from_payload(clerk_store(config.device.data_dir).load()).authenticate("c1", "482913")
-    again = prov("bundle", "apply", bundle, "--register", "R3", "-c", other, "-n")
+    again = prov("bundle", "apply", bundle, "--register", "R3", "-c", other, "-n", "--yes")
     assert again.exit_code == 0 and "kept the one held" in again.output
 
 
 def test_bundle_apply_with_a_device_key_prints_a_csr(prov, device: Path, tmp_path: Path, test_ca):
     bundle = first_device(prov, device, tmp_path, test_ca)
     other = tmp_path / "r4" / "kassa.toml"
-    result = prov("bundle", "apply", bundle, "--register", "R4", "-c", other, "-n", "--tls-client-key",
+    result = prov("bundle", "apply", bundle, "--register", "R4", "-c", other, "-n", "--yes", "--tls-client-key",
                   "--data-dir", tmp_path / "r4data")
     assert result.exit_code == 0, result.stderr
     assert "BEGIN CERTIFICATE REQUEST" in result.output and "PRIVATE KEY" not in result.output

@@ -56,9 +56,9 @@ def test_status_probe_reports_the_broker(prov, device: Path, mosquitto):
     assert info["online"].startswith("unknown")
 
 
-def test_export_pending_writes_csv_and_json(prov, device: Path, tmp_path: Path):
+def test_export_pending_writes_csv_and_json(prov, device: Path, stick: Path):
     ids = fill_journal(device, 5, delivered=1, confirmed=2)
-    usb = tmp_path / "usb"
+    usb = stick
     result = prov("export-pending", usb, "-c", device)
     assert result.exit_code == 0, result.stderr
     assert "3 unconfirmed receipt(s) exported" in result.output and "exporting" in result.output
@@ -69,15 +69,16 @@ def test_export_pending_writes_csv_and_json(prov, device: Path, tmp_path: Path):
     assert {r["receipt_id"] for r in rows} == set(ids[2:])
 
 
-def test_export_to_an_unwritable_place_names_the_fix(prov, device: Path, tmp_path: Path):
+def test_export_to_an_unwritable_place_names_the_fix(prov, device: Path, stick: Path):
     fill_journal(device, 1)
-    blocker = tmp_path / "file"
+    blocker = stick / "file"
     blocker.write_text("x")
     result = prov("export-pending", blocker / "sub", "-c", device)
-    assert result.exit_code == 1 and "USB stick" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 2 and "USB stick" in result.stderr and "Traceback" not in result.stderr
+    assert blocker.read_text() == "x"
 
 
-def test_reset_refuses_unconfirmed_receipts_until_exported_and_forced(prov, device: Path, tmp_path: Path):
+def test_reset_refuses_unconfirmed_receipts_until_exported_and_forced(prov, device: Path, stick: Path):
     fill_journal(device, 4, confirmed=1)
     data_dir = load_config(device).device.data_dir
     refused = prov("reset", "-c", device, "-y", "--force")
@@ -85,7 +86,7 @@ def test_reset_refuses_unconfirmed_receipts_until_exported_and_forced(prov, devi
     assert "3 receipt(s) are not confirmed" in refused.stderr and "export-pending" in refused.stderr
     assert (data_dir / "journal").is_dir()
 
-    assert prov("export-pending", tmp_path / "usb", "-c", device).exit_code == 0
+    assert prov("export-pending", stick, "-c", device).exit_code == 0
     not_forced = prov("reset", "-c", device, "-y")
     assert not_forced.exit_code == 1 and "--force" in not_forced.stderr
 
@@ -132,18 +133,18 @@ def test_every_command_has_help(prov, command):
     assert result.exit_code == 0 and "Usage" in result.output
 
 
-def test_export_by_date_range_includes_confirmed_receipts_of_those_days(prov, device: Path, tmp_path: Path):
+def test_export_by_date_range_includes_confirmed_receipts_of_those_days(prov, device: Path, stick: Path):
     from datetime import date, timedelta
 
     ids = fill_journal(device, 3, confirmed=3)
     today = date.today()
-    out = tmp_path / "acct"
+    out = stick / "acct"
     result = prov("export", out, "--from", str(today - timedelta(days=1)), "--to", str(today), "-c", device)
     assert result.exit_code == 0, result.stderr
     assert "3 receipt(s)" in result.output
     [receipts_json] = out.glob("*-receipts.json")
     assert [r["receipt_id"] for r in json.loads(receipts_json.read_text())] == ids
-    none = prov("export", tmp_path / "old", "--from", "2020-01-01", "--to", "2020-01-31", "-c", device)
+    none = prov("export", stick / "old", "--from", "2020-01-01", "--to", "2020-01-31", "-c", device)
     assert none.exit_code == 0 and "0 receipt(s)" in none.output
 
 

@@ -13,7 +13,7 @@ PINS = ("482913", "77301")
 PASSWORD = "Pw-0nly-In-Its-File"
 
 
-def test_secrets_never_leak(prov, tmp_path: Path, mosquitto, caplog, test_ca):
+def test_secrets_never_leak(prov, tmp_path: Path, stick: Path, mosquitto, caplog, test_ca):
     caplog.set_level(logging.DEBUG)
     cfg = tmp_path / "etc" / "kassa.toml"
     outputs = []
@@ -59,4 +59,4 @@ def test_secrets_never_leak(prov, tmp_path: Path, mosquitto, caplog, test_ca):
     assert any("journal" in name for name in haystacks) and any("usb" in name for name in haystacks)
     leaks = [(where, s) for where, text in haystacks.items() for s in secrets if s in text]
     assert leaks == []
-    assert configfile.secrets_dir(cfg).stat().st_mode & 0o077 == 0
+    assert configfile.secrets_dir(cfg).stat().st_mode & 0o027 == 0  # 0700, or 0750 root:kassa when kassa exists

@@ -29,3 +29,27 @@ def tiny_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@contextmanager
+def usb_stick(mount_point: Path, size: str = "16m") -> Iterator[Path]:
+    """A real mounted file system to export to, the way a USB stick is (root: a tmpfs mounted for the test).
+
+    Without root nothing can be mounted: the export's mount rule is switched off the documented lab way
+    (KASSA_EXPORT_ALLOW_UNMOUNTED=1) so the other export rules are still tested; tests of the mount rule itself
+    need root and skip without it.
+    """
+    if os.geteuid() != 0:
+        previous = os.environ.get("KASSA_EXPORT_ALLOW_UNMOUNTED")
+        os.environ["KASSA_EXPORT_ALLOW_UNMOUNTED"] = "1"
+        mount_point.mkdir(parents=True, exist_ok=True)
+        try:
+            yield mount_point
+        finally:
+            if previous is None:
+                os.environ.pop("KASSA_EXPORT_ALLOW_UNMOUNTED", None)
+            else:
+                os.environ["KASSA_EXPORT_ALLOW_UNMOUNTED"] = previous
+        return
+    with tiny_tmpfs(mount_point, size) as mounted:
+        yield mounted

@@ -26,7 +26,7 @@ def sell(app, *codes) -> dict:
 
 
 @pytest.fixture
-def two_days(make_register, app_clock, tmp_path, monkeypatch):
+def two_days(make_register, app_clock, stick, monkeypatch):
     """Two sales late on 24 Nov (UTC), one just after midnight on 25 Nov; exports go to a 'USB stick'."""
     clock = ManualClock(datetime(2026, 11, 24, 22, 30, tzinfo=timezone.utc))
     reg = make_register(with_sync=False, clock=clock)
@@ -37,8 +37,7 @@ def two_days(make_register, app_clock, tmp_path, monkeypatch):
     yesterday.append(sell(app, PENCIL, PENCIL)["receipt_id"])
     clock.advance(31 * 60)  # 00:01 on the 25th: a new UTC day
     today = [sell(app, PENCIL)["receipt_id"]]
-    usb = tmp_path / "usb"
-    usb.mkdir()
+    usb = stick
     monkeypatch.setattr("ui.screens.status.usb_mount", lambda: str(usb))
     tap(app, "bar:status")
     return app, usb, yesterday, today
@@ -107,6 +106,22 @@ def test_an_invalid_day_or_from_after_to_is_said_plainly_and_exports_nothing(two
     assert not any(usb.iterdir())
     tap(app, "range:cancel")
     assert not app.dialogs and app.wanted() == "status"
+
+
+def test_without_a_stick_the_dialog_says_so_and_nothing_goes_into_the_data_dir(two_days, monkeypatch):
+    from pathlib import Path
+
+    from ui.screens.status import NO_STICK
+
+    app, usb, _, _ = two_days
+    monkeypatch.setattr("ui.screens.status.usb_mount", lambda: None)
+    tap(app, "export_range")
+    tap(app, "range:yesterday")
+    tap(app, "range:export")
+    alert = app.dialogs[-1]
+    assert (alert.name, alert.title, alert.text) == ("alert", "Export: Tue 24 Nov 2026", NO_STICK)
+    data_dir = Path(str(app.register.config.device.data_dir))
+    assert not (data_dir / "exports").exists() and not any(usb.iterdir())
 
 
 def test_quick_choices_are_whole_utc_days():

@@ -87,15 +87,18 @@ def test_failed_receipts_show_their_id_error_and_age_and_retry_sends_them_again(
     assert app.view.sync.pending >= 1  # back in the outbox
 
 
-def test_export_without_a_usb_stick_goes_to_the_data_dir(make_register, app_clock, monkeypatch):
+def test_export_without_a_usb_stick_says_so_and_writes_nothing_into_the_data_dir(make_register, app_clock, monkeypatch):
+    from ui.screens.status import NO_STICK
+
     reg = make_register(with_sync=False)
     app = start(reg, app_clock)
     log_in(app)
     sell_one(app)
     monkeypatch.setattr("ui.screens.status.usb_mount", lambda: None)
+    data_dir = Path(str(reg.config.device.data_dir))
     tap(app, "bar:status")
     tap(app, "export")
-    exports = Path(str(reg.config.device.data_dir)) / "exports"
-    settle(app, lambda: "exported" in app.dialogs[-1].text)
-    assert app.dialogs[-1].text == f"1 receipt exported to {exports}"
-    assert sorted(p.suffix for p in exports.iterdir()) == [".csv", ".json"]
+    assert app.dialogs[-1].text == NO_STICK
+    assert reg.wait_export(5) is None  # nothing was started
+    assert not (data_dir / "exports").exists()
+    assert not [p for p in data_dir.rglob("*") if p.suffix == ".csv" or p.name.endswith("-receipts.json")]

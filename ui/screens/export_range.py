@@ -122,11 +122,15 @@ class ExportRangeDialog(Dialog):
             self.note, self.error = str(exc), True
             self.app.tone.error()
             return
-        from ui.screens.status import export_target
+        from ui.screens.status import NO_STICK, export_target
 
         start, end = utc_bounds(first, last)
         self.close()
-        outcome = self.app.run("export_range", export_target(self.reg), start, end)
+        target = export_target(self.reg)
+        if target is None:
+            self.app.alert(NO_STICK, f"Export: {describe(first, last)}")
+            return
+        outcome = self.app.run("export_range", target, start, end)
         if outcome.ok:
             self.app.alert(outcome.message or "Exported.", f"Export: {describe(first, last)}")
 

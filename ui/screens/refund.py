@@ -41,6 +41,8 @@ class RefundPanel:
 
     def pick_code(self, code: str) -> None:
         rc = find_receipt(self.screen.reg.recent_receipts(limit=200), code)
+        if rc is None and ":" in code:  # an older receipt, or its id in the other form (1.0 <-> 1.1)
+            rc = self.screen.reg.find_receipt(code)
         if rc is None:
             self.screen.app.tone.error()
             self.screen.app.alert(f"No receipt {code} on this register.")

@@ -26,9 +26,13 @@ def usb_mount(root: str = "/media") -> str | None:
     return None
 
 
-def export_target(register: Any) -> str:
-    """Where exports go: a USB stick when one is plugged in, else the data dir's `exports` folder."""
-    return usb_mount() or os.path.join(str(register.config.device.data_dir), "exports")
+NO_STICK = ("No USB stick found. Plug one in and press Export again; the receipts are safe in the register "
+            "(exports never go into the register's own data dir).")
+
+
+def export_target(register: Any) -> str | None:
+    """Where exports go: the USB stick when one is plugged in, else None (never the data dir: see firmware.exports)."""
+    return usb_mount()
 
 
 def age(then: datetime | None, now: datetime) -> str:
@@ -95,7 +99,8 @@ class StatusScreen(Screen):
             label(surf, name, (r.x, y), body, theme.MUTED)
             label(surf, text, (r.x + col, y), body, color, width=r.w - col)
             y += body + m.px(6)
-        for text, color in [(s.fault, theme.ERROR)] * bool(s.fault) + [(w, theme.WARN) for w in self.view.warnings]:
+        alarms = [(text, theme.ERROR) for text in self.integrity_alarms(s)]
+        for text, color in alarms + [(s.fault, theme.ERROR)] * bool(s.fault) + [(w, theme.WARN) for w in self.view.warnings]:
             if y + body > r.bottom:
                 return
             y = label_lines(surf, text, (r.x, y), body, color, r.w) + m.px(8)
@@ -117,6 +122,20 @@ class StatusScreen(Screen):
             label(surf, title, (r.x, y), body, theme.TEXT, width=when_r.x - r.x - m.px(8))
             label(surf, error, (r.x + m.px(12), y + body + m.px(2)), small, theme.ERROR, width=r.w - m.px(12))
             y += row
+
+    @staticmethod
+    def integrity_alarms(sync: Any) -> list[str]:
+        """The conflict and rollback alarm lines (contract 1.1), in the cashier's words; none when all is well."""
+        out = []
+        conflicts = getattr(sync, "conflicts", 0)
+        if conflicts:
+            out.append(f"{conflicts} receipt{'s' * (conflicts > 1)} in conflict: the fleet holds a different receipt "
+                       "under the same number. Set aside, never sent again: call the technician.")
+        rollbacks = getattr(sync, "rollbacks", 0)
+        if rollbacks:
+            out.append(f"Journal restored from an older copy{f' {rollbacks} times' if rollbacks > 1 else ''}: "
+                       "new sales continue in a new series of numbers.")
+        return out
 
     @staticmethod
     def quarantined(item: Any, now: datetime) -> tuple[str, str, str]:
@@ -171,8 +190,12 @@ class StatusScreen(Screen):
         self._say()
 
     def _export(self) -> None:
-        """Every unsent receipt to `export_target` (a USB stick, else the data dir)."""
-        outcome = self.app.run("export_pending", export_target(self.reg))
+        """Every unsent receipt to `export_target` (the USB stick; without one the screen says so)."""
+        target = export_target(self.reg)
+        if target is None:
+            self.app.alert(NO_STICK, "Export")
+            return
+        outcome = self.app.run("export_pending", target)
         if outcome.ok:
             self.app.alert(outcome.message or "Exported.", "Export")
 

@@ -30,9 +30,11 @@ def test_fresh_journal_has_epoch_and_starts_at_seq_1(open_journal):
 def test_commit_reads_back_by_seq_id_sale_and_payload(open_journal):
     j = open_journal()
     r = j.commit_receipt(make_receipt(j, sale_id="sale-1"))
-    assert r["seq"] == 1 and r["receipt_id"] == f"R1:{j.epoch}:1"
+    assert r["seq"] == 1 and r["receipt_id"] == f"S001:R1:{j.epoch}:1"  # contract 1.1: store:register:epoch:seq
     assert j.get_seq(1) == r
     assert j.get(r["receipt_id"]) == r
+    assert j.get(f"R1:{j.epoch}:1") == r  # the 1.0 form names the same receipt
+    assert j.get(f"S002:R1:{j.epoch}:1") is None and j.get(f"S001:R2:{j.epoch}:1") is None
     assert j.find_by_sale_id("sale-1") == r
     assert j.payload(1) == canonical_json(r)
     assert j.next_seq == 2 and j.last_hash == r["hash"]
@@ -46,7 +48,7 @@ def test_receipts_survive_reopen_across_many_segments(open_journal):
     committed = commit_n(j, 50)
     j.close()
     j2 = open_journal()
-    assert j2.next_seq == 51 and j2.last_hash == committed[-1]["hash"] and j2.epoch == committed[0]["receipt_id"].split(":")[1]
+    assert j2.next_seq == 51 and j2.last_hash == committed[-1]["hash"] and j2.epoch == committed[0]["receipt_id"].split(":")[2]
     assert list(j2.iter_receipts()) == committed
     assert verify_chain(j2.iter_receipts()) == committed[-1]["hash"]
     assert [r["seq"] for r in j2.recent(3)] == [50, 49, 48]
@@ -145,7 +147,7 @@ def test_delivery_lifecycle_and_persistence(open_journal, clock):
     s = j.summary()
     assert (s.pending, s.delivered, s.confirmed, s.quarantined) == (2, 2, 1, 1)
     assert s.oldest_pending_at == j.get_seq(5)["created_at"]
-    assert s.quarantined_items[0]["receipt_id"] == f"R1:{j.epoch}:4" and "0x87" in s.quarantined_items[0]["error"]
+    assert s.quarantined_items[0]["receipt_id"] == f"S001:R1:{j.epoch}:4" and "0x87" in s.quarantined_items[0]["error"]
     j.mark_pending([2])
     j.flush()
     j.close()

@@ -111,23 +111,23 @@ def test_reprint_is_a_copy_never_a_second_sale(reg):
     assert len(list(reg.journal.iter_receipts())) == 1
 
 
-def test_export_pending_writes_csv_and_json_of_unconfirmed_receipts(reg, tmp_path):
+def test_export_pending_writes_csv_and_json_of_unconfirmed_receipts(reg, stick):
     import csv
     import json
 
     login_cashier(reg)
     paid_cash_sale(reg, PENCIL, PEN)
-    out = reg.export_pending(tmp_path / "usb")
-    assert out.ok and out.message == f"Exporting unsent receipts to {tmp_path / 'usb'}…"
+    out = reg.export_pending(stick)
+    assert out.ok and out.message == f"Exporting unsent receipts to {stick}…"
     done = reg.wait_export()
     assert done.ok and done.result.receipts == 1
-    assert (reg.view().message.level, reg.view().message.text) == ("notice", f"1 receipt exported to {tmp_path / 'usb'}")
+    assert (reg.view().message.level, reg.view().message.text) == ("notice", f"1 receipt exported to {stick}")
     rows = list(csv.DictReader(done.result.lines_csv.open()))
     assert [r["sku"] for r in rows] == [PENCIL, PEN]
     assert json.loads(done.result.receipts_json.read_text())[0]["seq"] == 1
 
 
-def test_export_by_date_range_takes_only_receipts_made_in_it(rig, tmp_path):
+def test_export_by_date_range_takes_only_receipts_made_in_it(rig, stick):
     import json
     from datetime import timedelta
 
@@ -138,7 +138,7 @@ def test_export_by_date_range_takes_only_receipts_made_in_it(rig, tmp_path):
     rig.clock.advance(86400)
     paid_cash_sale(reg, PEN)
     reg.new_sale()
-    assert reg.export_range(tmp_path / "acct", day1, day1 + timedelta(days=1)).ok
+    assert reg.export_range(stick / "acct", day1, day1 + timedelta(days=1)).ok
     reg.wait_export()
     assert reg.last_export.ok and reg.last_export.result.receipts == 1
     [only] = json.loads(reg.last_export.result.receipts_json.read_text())

@@ -14,7 +14,7 @@ from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sa
 from tests.support.tmpfs import tiny_tmpfs
 
 
-def test_the_till_sells_while_an_export_is_being_written(rig, tmp_path, monkeypatch):
+def test_the_till_sells_while_an_export_is_being_written(rig, stick, monkeypatch):
     reg = login_cashier(rig.register)
     paid_cash_sale(reg, PENCIL)
     reg.new_sale()
@@ -26,15 +26,15 @@ def test_the_till_sells_while_an_export_is_being_written(rig, tmp_path, monkeypa
         yield from journal.iter_receipts()
 
     monkeypatch.setattr("firmware.register.backoffice.unconfirmed_receipts", slow_unconfirmed)
-    started = reg.export_pending(tmp_path / "usb")
+    started = reg.export_pending(stick)
     assert started.ok and started.message.startswith("Exporting unsent receipts")
     assert reading.wait(5)
     # the export is under way and the register answers: a second export is refused, a sale goes through
-    again = reg.export_pending(tmp_path / "usb")
+    again = reg.export_pending(stick)
     assert not again.ok and again.message == "An export is still running; wait for it to finish."
     paid_cash_sale(reg, PENCIL, PENCIL)
     reg.new_sale()
-    assert reg.last_export is None and not list((tmp_path / "usb").glob("*.json"))
+    assert reg.last_export is None and not list(stick.glob("*.json"))
     release.set()
     reg.wait_export()
     assert reg.last_export.ok and reg.last_export.result.receipts == 2
@@ -57,18 +57,20 @@ def test_a_full_stick_is_said_plainly_and_leaves_no_half_file(rig, tmp_path):
     assert reg.journal.summary().pending == 12
 
 
-def test_an_export_into_a_file_instead_of_a_folder_fails_with_a_reason(rig, tmp_path):
+def test_an_export_into_a_file_instead_of_a_folder_fails_with_a_reason(rig, stick):
     reg = login_cashier(rig.register)
     paid_cash_sale(reg, PENCIL)
-    not_a_dir = tmp_path / "stick"
+    not_a_dir = stick / "kassa"
     not_a_dir.write_text("a file where the stick's folder should be")
     assert reg.export_pending(not_a_dir).ok
     done = reg.wait_export()
     assert not done.ok
-    assert done.message.startswith(f"Nothing was exported: writing to {not_a_dir} failed (")
+    assert done.message.startswith(f"Nothing was exported: {not_a_dir} is not a folder")
+    assert "The receipts are safe in the register" in done.message
+    assert not_a_dir.read_text() == "a file where the stick's folder should be"
 
 
-def test_the_exporter_runs_one_export_at_a_time_and_reports_on_the_queue(tmp_path):
+def test_the_exporter_runs_one_export_at_a_time_and_reports_on_the_queue(stick, tmp_path):
     events: queue.Queue = queue.Queue()
     exporter = Exporter(events)
     gate = threading.Event()
@@ -77,12 +79,63 @@ def test_the_exporter_runs_one_export_at_a_time_and_reports_on_the_queue(tmp_pat
         assert gate.wait(10)
         return [{"receipt_id": "R1:e:1", "seq": 1, "lines": [{"sku": "1", "amount": 5}]}]
 
-    exporter.start(tmp_path / "out", "x", receipts)
+    exporter.start(stick / "out", "x", receipts, data_dir=tmp_path / "data")
     assert exporter.busy
     with pytest.raises(Refused):
-        exporter.start(tmp_path / "out", "y", receipts)
+        exporter.start(stick / "out", "y", receipts, data_dir=tmp_path / "data")
     gate.set()
     assert exporter.wait(10) and not exporter.busy
     finished = wait_for(lambda: not events.empty() and events.get_nowait())
     assert isinstance(finished, ExportFinished) and finished.ok
-    assert finished.message == f"1 receipt exported to {tmp_path / 'out'}"
+    assert finished.message == f"1 receipt exported to {stick / 'out'}"
+
+
+def _journal_files(data_dir) -> dict[str, tuple[bytes, int]]:
+    """The journal's segments (bytes and mode); its spare-file preparation runs on its own and is left out."""
+    import os
+    from pathlib import Path
+
+    from firmware.journal.segments import SEGMENT_RE
+
+    found = {p.name: (p.read_bytes(), os.lstat(p).st_mode) for p in sorted((Path(data_dir) / "journal").iterdir())
+             if SEGMENT_RE.match(p.name)}
+    assert found
+    return found
+
+
+def test_links_planted_on_the_stick_never_touch_the_journal_and_the_screen_says_nothing_was_exported(rig, stick):
+    """The field report: the till's export truncated a sealed journal segment through names planted on a stick."""
+    import os
+    from pathlib import Path
+
+    reg = login_cashier(rig.register)
+    for _ in range(3):
+        paid_cash_sale(reg, PENCIL)
+        reg.new_sale()
+    data_dir = Path(str(reg.config.device.data_dir))
+    before = _journal_files(data_dir)
+    segments = [data_dir / "journal" / name for name in before]
+    stem = f"kassa-{reg.config.device.store}-{reg.config.device.register}-pending-{rig.clock.now():%Y%m%d-%H%M%S}"
+    for n, suffix in enumerate(("-lines.csv", "-receipts.json")):
+        (stick / f"{stem}{suffix}").symlink_to(segments[n % len(segments)])
+        (stick / f".{stem}{suffix}.tmp-{os.getpid()}").symlink_to(segments[-1])  # the old writer's temp name
+    assert reg.export_pending(stick).ok
+    done = reg.wait_export()
+    assert not done.ok and done.result is None
+    assert done.message.startswith(f"Nothing was exported: {stick / (stem + '-lines.csv')} is a symbolic link")
+    assert _journal_files(data_dir) == before
+    assert reg.journal.summary().pending == 3
+
+
+def test_the_till_refuses_to_export_into_its_own_data_dir(rig):
+    from pathlib import Path
+
+    reg = login_cashier(rig.register)
+    paid_cash_sale(reg, PENCIL)
+    data_dir = Path(str(reg.config.device.data_dir))
+    before = _journal_files(data_dir)
+    for target in (data_dir / "exports", data_dir / "journal"):
+        assert reg.export_pending(target).ok
+        done = reg.wait_export()
+        assert not done.ok and "Nothing was exported" in done.message
+        assert not (data_dir / "exports").exists() and _journal_files(data_dir) == before

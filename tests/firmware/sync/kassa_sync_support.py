@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from firmware.chain import seal
 from firmware.clock import SystemClock
 from firmware.config import Config, parse_config
 from firmware.journal import Journal
@@ -36,7 +37,8 @@ def commit(journal: Journal, n: int, *, offline: bool = True, pad: int = 0) -> l
     for _ in range(n):
         receipt = make_receipt("S001", journal.register, journal.epoch, journal.next_seq, journal.last_hash,
                                offline=offline, pad=pad)
-        out.append(journal.commit_receipt(receipt))
+        receipt["receipt_id"] = journal.receipt_id(receipt["seq"])  # contract 1.1: store:register:epoch:seq
+        out.append(journal.commit_receipt(seal(receipt, receipt["prev_hash"])))
     return out
 
 

@@ -199,7 +199,7 @@ def test_acl_denied_receipts_are_not_delivered_and_the_fault_shows(tmp_path):
     commit(journal, 2)
     events: queue.Queue = queue.Queue()
     service = SyncService(device_config(broker.url, tmp_path / "dev"), journal, SystemClock(), events,
-                          retry_after=0.1)
+                          retry_after=0.1, hello_timeout=1.0)  # no fleet answers the status here
     service.start()
     try:
         refused = wait_for(lambda: [e for e in list(events.queue) if isinstance(e, PublishRefused)], 10, "refusal")

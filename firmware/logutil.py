@@ -1,0 +1,75 @@
+"""Rate-limited logging: a flood of the same event logs a few lines and a count, not one line per event.
+
+    flood = LogThrottle(log, period=10.0, burst=5)
+    flood.warning("rejected", "ack for an unknown receipt %s", receipt_id)
+
+The first `burst` records of a key in each `period` are logged as usual; the
+rest are counted, and the next record logged after the period (of that key)
+says how many were left out. Keys are a handful of fixed strings per call
+site ("what happened"), never data from the wire; at most `max_keys` are
+tracked (the oldest is forgotten). Thread-safe; the clock is injectable for
+tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["LogThrottle"]
+
+
+class LogThrottle:
+    """At most `burst` log records per key every `period` seconds; the suppressed ones are counted."""
+
+    def __init__(self, logger: logging.Logger, *, period: float = 10.0, burst: int = 5, max_keys: int = 64,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger = logger
+        self.period = period
+        self.burst = burst
+        self.max_keys = max_keys
+        self.clock = clock
+        self.suppressed_total = 0
+        self._keys: OrderedDict[str, list[float | int]] = OrderedDict()  # key -> [window start, logged, suppressed]
+        self._lock = threading.Lock()
+
+    def log(self, level: int, key: str, msg: str, *args: Any) -> bool:
+        """Log `msg % args` at `level` unless `key` is over its burst; True when it was logged."""
+        now = self.clock()
+        with self._lock:
+            state = self._keys.get(key)
+            if state is None:
+                state = self._keys[key] = [now, 0, 0]
+                if len(self._keys) > self.max_keys:
+                    self._keys.popitem(last=False)
+            elif now - state[0] >= self.period:
+                left_out = int(state[2])
+                state[0], state[1], state[2] = now, 0, 0
+                if left_out:
+                    msg = f"{msg} (and {left_out} more like it in the last {self.period:g}s, not logged)"
+            if state[1] >= self.burst:
+                state[2] += 1
+                self.suppressed_total += 1
+                return False
+            state[1] += 1
+        self.logger.log(level, msg, *args)
+        return True
+
+    def suppressed(self, key: str) -> int:
+        """Records of `key` left out so far in its current period."""
+        with self._lock:
+            state = self._keys.get(key)
+            return int(state[2]) if state else 0
+
+    def debug(self, key: str, msg: str, *args: Any) -> bool:
+        return self.log(logging.DEBUG, key, msg, *args)
+
+    def info(self, key: str, msg: str, *args: Any) -> bool:
+        return self.log(logging.INFO, key, msg, *args)
+
+    def warning(self, key: str, msg: str, *args: Any) -> bool:
+        return self.log(logging.WARNING, key, msg, *args)
