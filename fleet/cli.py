@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -230,6 +231,7 @@ def status(
 
 
 def main() -> None:
+    os.umask(0o077)  # keys, state files and SQLite databases are for this user only
     app()
 
 

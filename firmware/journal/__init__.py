@@ -26,9 +26,13 @@ Storage design (data_dir/journal/):
   fsync for many marks), compacted to a snapshot by that thread.
 - `state.log`: TinyDB's small tables (state records), logged as changed
   documents per write and compacted by atomic replace.
-- `meta.json` (format, store, register, epoch) and `../.kassa-hwm`, the
-  high-water mark outside the journal directory, which turns a missing,
-  emptied or shortened journal into JournalLost instead of a fresh start.
+- `meta.json` (format, store, register, the current epoch and every epoch
+  with its first seq: `open_epoch` starts a new one, e.g. after the fleet
+  showed the journal was restored from an older copy; seqs and the hash
+  chain carry on across epochs, receipt ids name the epoch holding their
+  seq) and `../.kassa-hwm`, the high-water mark outside the journal
+  directory, which turns a missing, emptied or shortened journal into
+  JournalLost instead of a fresh start.
 
 TinyDB is the API over it all: `storage.KassaStorage` is the Storage and
 `storage.KassaTable` (TinyDB.table_class) makes `insert` on the receipts
