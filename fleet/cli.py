@@ -30,7 +30,7 @@ PassOpt = Annotated[Path | None, typer.Option(help="file (mode 0600) holding the
 CaOpt = Annotated[Path | None, typer.Option(help="CA certificate for mqtts://")]
 CertOpt = Annotated[Path | None, typer.Option(help="client certificate for mqtts://")]
 KeyOpt = Annotated[Path | None, typer.Option(help="client key for mqtts://")]
-DbOpt = Annotated[str, typer.Option("--db", help="sqlite:///fleet.db (or a path)")]
+DbOpt = Annotated[str, typer.Option("--db", help="sqlite:///fleet.db (or a path), or postgresql://user@host/db")]
 SigningKeyOpt = Annotated[Path | None, typer.Option(
     "--signing-key", envvar="KASSA_FLEET_SIGNING_KEY",
     help="the fleet's Ed25519 private key (mode 0600, from `kassa-fleet keygen`) to sign with")]
@@ -73,7 +73,8 @@ def _settings(broker: str, username: str | None, password_file: Path | None, ca_
 @app.command()
 @_errors
 def ingest(
-    broker: BrokerOpt = "mqtt://127.0.0.1:1883",
+    broker: Annotated[list[str] | None, typer.Option(
+        "--broker", help="mqtt://host:1883 or mqtts://host:8883; repeat for stores spread over several brokers")] = None,
     db: DbOpt = "sqlite:///fleet.db",
     prefix: PrefixOpt = "kassa/v1",
     group: Annotated[str, typer.Option(help="shared-subscription group")] = "kassa-ingest",
@@ -91,13 +92,15 @@ def ingest(
     signing_key: SigningKeyOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Ingest receipts, reports and status into a database; confirm on each device's acks topic."""
+    """Ingest receipts, reports and status into a database (SQLite or PostgreSQL); confirm on each device's acks
+    topic. Run several workers on one PostgreSQL database and the same brokers to share the load."""
     from fleet.db import FleetDb
     from fleet.ingest import IngestOptions, IngestWorker
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
-    settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
+    settings = [_settings(url, username, password_file, ca_file, cert_file, key_file)
+                for url in dict.fromkeys(broker or ["mqtt://127.0.0.1:1883"])]
     signer = None
     if signing_key is not None:
         from fleet.keys import load_signer
@@ -106,7 +109,7 @@ def ingest(
     else:
         typer.echo("kassa-fleet: no --signing-key: resend commands go out unsigned, and registers that pin a "
                    "fleet key ignore them", err=True)
-    database = FleetDb(db)
+    database = FleetDb(db, pool_size=3)
     options = IngestOptions(prefix=prefix, group=group, client_id=client_id or default_client_id("ingest"),
                             batch_size=batch_size, batch_wait=batch_ms / 1000.0, receive_maximum=max(1000, batch_size),
                             session_expiry=session_expiry, keepalive=keepalive, gap_grace=gap_grace,
@@ -228,6 +231,20 @@ def status(
         typer.echo(json.dumps(rows, indent=2))
     else:
         render_status(rows)
+
+
+@app.command()
+@_errors
+def migrate(db: DbOpt = "sqlite:///fleet.db") -> None:
+    """Bring the fleet database's schema up to this version's (numbered migrations; safe to run again)."""
+    from fleet.db import FleetDb
+
+    database = FleetDb(db, migrate=False)
+    try:
+        version = database.migrate()
+    finally:
+        database.close()
+    typer.echo(f"fleet database schema version {version}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,7 +37,7 @@ from firmware.contract.receipt_id import names, parse_receipt_id
 from firmware.contract.wire import Inbound, LeanClient
 from fleet.broker import INGEST_MAX_PACKET, BrokerSettings, connect, make_client
 from fleet.db import DatabaseUnavailable, DeviceStatus, FleetDb, Gap, ReceiptRow
-from fleet.errors import FleetError
+from fleet.errors import FleetError, FleetUsageError
 from fleet.integrity import hash_matches
 from fleet.plausibility import flags_of
 
@@ -88,7 +89,21 @@ class IngestStats:
 @dataclass
 class _Batch:
     messages: list[Inbound | mqtt.MQTTMessage] = field(default_factory=list)
+    links: list[int] = field(default_factory=list)  # which broker link each message came in on
     started: float = 0.0
+
+
+@dataclass
+class _Link:
+    """One broker this worker subscribes on; stores are spread over several (the URL given at provisioning)."""
+
+    index: int
+    settings: BrokerSettings
+    client: LeanClient | None = None
+    connected: bool = False
+    subscribed: bool = False
+    attempt: int = 0
+    next_attempt: float = 0.0
 
 
 @dataclass
@@ -143,55 +158,70 @@ def _now_iso() -> str:
 
 
 class IngestWorker:
-    """One ingest worker; several may run against the same broker (shared subscription)."""
+    """One ingest worker; several may run against the same brokers (shared subscriptions) and one database.
 
-    def __init__(self, broker: BrokerSettings, db: FleetDb, options: IngestOptions | None = None) -> None:
-        self.broker = broker
+    It subscribes on every broker it is given (stores are spread over K brokers) and answers each device on
+    the broker its messages came from.
+    """
+
+    def __init__(self, broker: BrokerSettings | Sequence[BrokerSettings], db: FleetDb,
+                 options: IngestOptions | None = None) -> None:
+        brokers = [broker] if isinstance(broker, BrokerSettings) else list(broker)
+        if not brokers:
+            raise FleetUsageError("give at least one --broker")
+        self.links = [_Link(i, b) for i, b in enumerate(brokers)]
+        self.broker = brokers[0]
         self.db = db
         self.opt = options or IngestOptions()
         self.stats = IngestStats()
         self._batch = _Batch()
-        self._client: LeanClient | None = None
-        self._connected = False
-        self.subscribed = threading.Event()  # set once the broker has granted every subscription
+        self.subscribed = threading.Event()  # set once every broker has granted every subscription
         self._resends: queue.Queue[Gap] = queue.Queue(maxsize=self.opt.resends_per_cycle)
         self._head_sent: dict[tuple[str, str], float] = {}
+        self._device_link: dict[tuple[str, str], int] = {}
         self._batch_time = datetime.now(timezone.utc)
         self._reject_window = 0.0
         self._db_retry_at = 0.0
         self._db_failures = 0
         self._rejects_logged = self._rejects_unlogged = 0
 
+    @property
+    def _connected(self) -> bool:
+        return any(link.connected for link in self.links)
+
     # ---- paho callbacks (all on this worker's thread) ----
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _on_connect(self, link: _Link, client: mqtt.Client, reason: Any) -> None:
         if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
+            log.error("broker %s refused the connection: %s", link.settings.url, reason)
             return
-        self._connected = True
+        link.connected = True
         opts = SubscribeOptions(qos=1)
         subs = [(f, opts) for f in ingest_filters(self.opt.prefix, self.opt.group) if not f.endswith("/status")]
         # status is retained: a plain subscription gets every device's last status at start (shared ones do not)
         subs.append((f"{self.opt.prefix}/+/+/status", opts))
         client.subscribe(subs)
-        log.info("connected to %s, subscribed to %s", self.broker.url, ", ".join(f for f, _ in subs))
+        log.info("connected to %s, subscribed to %s", link.settings.url, ", ".join(f for f, _ in subs))
 
-    def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        self._connected = False
+    def _on_disconnect(self, link: _Link, reason: Any) -> None:
+        link.connected = link.subscribed = False
         self.subscribed.clear()
-        log.warning("disconnected from the broker: %s", reason)
+        log.warning("disconnected from the broker %s: %s", link.settings.url, reason)
 
-    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+    def _on_subscribe(self, link: _Link, reasons: Any) -> None:
         """The broker granted the subscriptions: from now on nothing published to them is missed."""
         if all(not r.is_failure for r in reasons):
-            self.subscribed.set()
+            link.subscribed = True
+            if all(lk.subscribed for lk in self.links):
+                self.subscribed.set()
         else:
-            log.error("broker refused a subscription: %s", ", ".join(str(r) for r in reasons))
+            log.error("broker %s refused a subscription: %s", link.settings.url, ", ".join(str(r) for r in reasons))
 
-    def _on_message(self, _c: mqtt.Client, _u: Any, msg: Inbound | mqtt.MQTTMessage) -> None:
+    def _on_message(self, link: _Link, msg: Inbound | mqtt.MQTTMessage) -> None:
         if not self._batch.messages:
             self._batch.started = time.monotonic()
         self._batch.messages.append(msg)
+        self._batch.links.append(link.index)
 
     # ---- batch processing ----
 
@@ -210,12 +240,12 @@ class IngestWorker:
                           receipt.created_at, receipt.totals.total, payload.decode("utf-8"), receipt.hash,
                           receipt.prev_hash, flags_of(receipt, received_at=self._batch_time))
 
-    def _parse(self, messages: list[Inbound | mqtt.MQTTMessage]) -> _Parsed:
+    def _parse(self, messages: list[Inbound | mqtt.MQTTMessage], links: list[int]) -> _Parsed:
         parsed_batch = _Parsed()
         rows, reports, results = parsed_batch.rows, parsed_batch.reports, parsed_batch.results
         rejects, statuses, selftests = parsed_batch.rejects, parsed_batch.statuses, parsed_batch.selftests
         self._batch_time = datetime.now(timezone.utc)
-        for msg in messages:
+        for msg, link in zip(messages, links):
             try:
                 topic = msg.topic
             except UnicodeDecodeError:  # paho's MQTTMessage for a topic that is not UTF-8
@@ -226,6 +256,7 @@ class IngestWorker:
                 if parsed is None or parsed[1] is None:
                     raise PayloadRejected(f"not a device topic under {self.opt.prefix}")
                 store, register, leaf = parsed[0], parsed[1], parsed[2]
+                self._device_link[(store, register)] = link
                 if leaf == "receipts":
                     rows.append(self._receipt_row(msg, store, register))
                 elif leaf == "reports":
@@ -266,10 +297,10 @@ class IngestWorker:
 
     def flush(self, *, ack: bool = True) -> None:
         """Commit the current batch, then ack its messages, confirm its receipts and answer what it asked."""
-        messages = self._batch.messages
+        messages, links = self._batch.messages, self._batch.links
         if not messages or time.monotonic() < self._db_retry_at:
             return
-        p = self._parse(messages)
+        p = self._parse(messages, links)
         try:
             out = self.db.store_batch(p.rows, p.reports, p.results, p.rejects, p.statuses, _now_iso())
         except DatabaseUnavailable as exc:
@@ -299,10 +330,11 @@ class IngestWorker:
                       row.store, row.register, row.receipt_id, row.hash[:12])
         if out.rollbacks:
             log.error("%d device journal rollback(s) detected; see kassa-fleet status", out.rollbacks)
-        client = self._client
-        if not ack or client is None or not self._connected:
+        if not ack or not self._connected:
             return  # committed; the broker redelivers what was not acked, and the duplicate is a no-op
-        client.ack_many([msg.mid for msg in messages if msg.qos == 1])  # one write, in order of arrival
+        for link in self.links:
+            if link.client is not None and link.connected:  # one write per broker, in order of arrival
+                link.client.ack_many([m.mid for m, i in zip(messages, links) if i == link.index and m.qos == 1])
         confirmed: dict[tuple[str, str], list[str]] = defaultdict(list)
         for row in out.confirmed:
             confirmed[(row.store, row.register)].append(row.receipt_id)
@@ -311,27 +343,36 @@ class IngestWorker:
             conflicts[(row.store, row.register)].append(row.receipt_id)
         for (store, register), ids in confirmed.items():
             for i in range(0, len(ids), 1000):
-                self._to_device(client, store, register, Acks(receipt_ids=ids[i:i + 1000]))
+                self._to_device(store, register, Acks(receipt_ids=ids[i:i + 1000]))
                 self.stats.confirmations += 1
         for (store, register), ids in conflicts.items():
             for i in range(0, len(ids), 1000):
-                self._to_device(client, store, register, Acks(receipt_ids=[], conflict_ids=ids[i:i + 1000]))
+                self._to_device(store, register, Acks(receipt_ids=[], conflict_ids=ids[i:i + 1000]))
         now = time.monotonic()
         for head in out.heads:
             device = (head.store, head.register)
             if now - self._head_sent.get(device, -1e18) < self.opt.head_every:
                 continue  # a device flooding its status gets one answer per `head_every`
             self._head_sent[device] = now
-            self._to_device(client, head.store, head.register, Acks(
+            self._to_device(head.store, head.register, Acks(
                 receipt_ids=[], head=FleetHead(epoch=head.epoch, seq=head.seq, hash=head.hash)))
         for store, register, selftest_id in p.selftests:
             # the technician's self-test: the answer proves broker, ACL and a live fleet worker end to end
-            self._to_device(client, store, register, Acks(receipt_ids=[], selftest_id=selftest_id))
+            self._to_device(store, register, Acks(receipt_ids=[], selftest_id=selftest_id))
             self.stats.selftests += 1
             log.info("answered self-test %s of %s/%s", selftest_id, store, register)
 
-    def _to_device(self, client: LeanClient, store: str, register: str, acks: Acks) -> None:
-        client.publish(DeviceTopics(store, register, self.opt.prefix).acks, encode(acks), qos=1)
+    def _device_clients(self, store: str, register: str) -> list[LeanClient]:
+        """The broker the device talks on (where its messages came from); every connected one if unknown."""
+        index = self._device_link.get((store, register))
+        if index is not None:
+            link = self.links[index]
+            return [link.client] if link.client is not None and link.connected else []
+        return [lk.client for lk in self.links if lk.client is not None and lk.connected]
+
+    def _to_device(self, store: str, register: str, acks: Acks) -> None:
+        for client in self._device_clients(store, register):
+            client.publish(DeviceTopics(store, register, self.opt.prefix).acks, encode(acks), qos=1)
 
     # ---- gaps (found on the gap thread, asked for on this one) ----
 
@@ -354,8 +395,8 @@ class IngestWorker:
 
     def request_resend(self, gap: Gap) -> bool:
         """Send a `resend` command for one gap (recorded in the commands table)."""
-        client = self._client
-        if client is None or not self._connected:
+        clients = self._device_clients(gap.store, gap.register)
+        if not clients:
             return False
         to_seq = min(gap.to_seq, gap.from_seq + 99_999)
         command = ResendCommand(command_id=uuid.uuid4().hex, command="resend",
@@ -364,7 +405,8 @@ class IngestWorker:
                                command.args.model_dump(), _now_iso())
         topic = DeviceTopics(gap.store, gap.register, self.opt.prefix).commands
         payload = encode(command)
-        client.publish(topic, self.opt.signer(topic, payload) if self.opt.signer else payload, qos=1)
+        for client in clients:
+            client.publish(topic, self.opt.signer(topic, payload) if self.opt.signer else payload, qos=1)
         self.stats.resends_requested += 1
         log.info("asked %s/%s to resend seq %d..%d (epoch %s)", gap.store, gap.register, gap.from_seq, to_seq,
                  gap.epoch)
@@ -372,14 +414,15 @@ class IngestWorker:
 
     # ---- the loop ----
 
-    def _connect(self) -> LeanClient:
-        client = make_client(self.broker, self.opt.client_id, manual_ack=True, read_batch=self.opt.batch_size,
+    def _connect(self, link: _Link) -> LeanClient:
+        client_id = self.opt.client_id if len(self.links) == 1 else f"{self.opt.client_id}-b{link.index}"
+        client = make_client(link.settings, client_id, manual_ack=True, read_batch=self.opt.batch_size,
                              max_packet_size=INGEST_MAX_PACKET)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        connect(client, self.broker, keepalive=self.opt.keepalive, clean_start=self.opt.session_expiry == 0,
+        client.on_connect = lambda c, _u, _f, reason, _p: self._on_connect(link, c, reason)
+        client.on_disconnect = lambda _c, _u, _f, reason, _p: self._on_disconnect(link, reason)
+        client.on_subscribe = lambda _c, _u, _mid, reasons, _p: self._on_subscribe(link, reasons)
+        client.on_message = lambda _c, _u, msg: self._on_message(link, msg)
+        connect(client, link.settings, keepalive=self.opt.keepalive, clean_start=self.opt.session_expiry == 0,
                 session_expiry=self.opt.session_expiry, receive_maximum=self.opt.receive_maximum)
         return client
 
@@ -429,41 +472,57 @@ class IngestWorker:
         return self.stats
 
     def _run(self, stop: threading.Event) -> None:
-        attempt = 0
         while not stop.is_set():
-            try:
-                self._client = self._connect()
-            except FleetError as exc:
-                attempt += 1
-                delay = random.uniform(0, min(self.opt.backoff_cap, 0.25 * 2 ** attempt))
-                log.warning("%s; retrying in %.1fs", exc, delay)
-                stop.wait(delay)
+            self._dial()
+            live = [link for link in self.links if link.client is not None]
+            if not live:
+                due = min(link.next_attempt for link in self.links)
+                stop.wait(max(0.01, min(0.5, due - time.monotonic())))
                 continue
-            attempt = 0
-            self._serve(self._client, stop)
-            if stop.is_set():
-                break
-            self.flush(ack=False)
-            self._connected = False
-            self._client = None
-            stop.wait(random.uniform(0, 0.5))
-        client, self._client = self._client, None
-        if client is not None:
-            client.disconnect()
-            client.loop(0.1)
-
-    def _serve(self, client: LeanClient, stop: threading.Event) -> None:
-        while not stop.is_set():
             timeout = 0.1
             if self._batch.messages and time.monotonic() >= self._db_retry_at:
                 timeout = max(0.0, self._batch.started + self.opt.batch_wait - time.monotonic())
-            rc = client.loop(timeout)
+            for n, link in enumerate(live):
+                assert link.client is not None
+                rc = link.client.loop(timeout if n == 0 else 0.0)
+                if rc != mqtt.MQTT_ERR_SUCCESS:
+                    self._drop(link)
             batch = self._batch.messages
             now = time.monotonic()
             if batch and (len(batch) >= self.opt.batch_size or now - self._batch.started >= self.opt.batch_wait):
                 self.flush()
-            if rc != mqtt.MQTT_ERR_SUCCESS:
-                return
             if self._connected and not self._resends.empty():
                 self._send_resends()
         self.flush()
+        for link in self.links:
+            client, link.client = link.client, None
+            if client is not None:
+                client.disconnect()
+                client.loop(0.1)
+
+    def _dial(self) -> None:
+        """Connect every broker link that is down and due; backoff with full jitter per link."""
+        now = time.monotonic()
+        for link in self.links:
+            if link.client is not None or now < link.next_attempt:
+                continue
+            try:
+                link.client = self._connect(link)
+                link.attempt = 0
+            except FleetError as exc:
+                link.attempt += 1
+                delay = random.uniform(0, min(self.opt.backoff_cap, 0.25 * 2 ** link.attempt))
+                link.next_attempt = now + delay
+                log.warning("%s; retrying in %.1fs", exc, delay)
+
+    def _drop(self, link: _Link) -> None:
+        """A broker link went down: store what was read (acked on the links still up), redial it soon."""
+        link.connected = link.subscribed = False
+        self.subscribed.clear()
+        self.flush()
+        if self._batch.links:  # not stored (the database is away): forget them, their mids die with the link;
+            keep = [i for i, index in enumerate(self._batch.links) if index != link.index]  # devices re-send
+            self._batch.messages = [self._batch.messages[i] for i in keep]
+            self._batch.links = [self._batch.links[i] for i in keep]
+        link.client = None
+        link.next_attempt = time.monotonic() + random.uniform(0, 0.5)

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.contract import Catalog, Clerks, DeviceTopics, PayloadRejected, decode
