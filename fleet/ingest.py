@@ -119,8 +119,9 @@ class _Parsed:
 class GapChecker:
     """Finds gaps and picks which to ask for, off the ingest's message path (its own database connection).
 
-    Caps keep one device from stalling the rest: a device gets at most one resend per cycle (its lowest
-    gap), a cycle at most `resends_per_cycle`, devices taken in turn from where the last cycle stopped.
+    Caps keep one device from stalling the rest: a device gets at most one resend per cycle (the gap it was
+    asked about longest ago), a cycle at most `resends_per_cycle`, devices taken in turn from where the last
+    cycle stopped.
     """
 
     def __init__(self, db: FleetDb, options: IngestOptions) -> None:
@@ -137,7 +138,9 @@ class GapChecker:
             for gap in [g for g in book if g not in present]:
                 del book[gap]
         first_per_device: dict[tuple[str, str], Gap] = {}
-        for gap in sorted(gaps, key=lambda g: (g.store, g.register, g.epoch, g.from_seq)):
+        # per device, the gap asked for longest ago (never asked first, then the lowest): a gap that nobody can
+        # fill does not starve the others
+        for gap in sorted(gaps, key=lambda g: (g.store, g.register, self._asked.get(g, -1e18), g.epoch, g.from_seq)):
             seen = self._seen.setdefault(gap, now)
             if now - seen < self.opt.gap_grace or now - self._asked.get(gap, -1e18) < self.opt.resend_every:
                 continue

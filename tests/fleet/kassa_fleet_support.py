@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class IngestProcess:
     """`kassa-fleet ingest` in its own process (so a test can SIGKILL it)."""
 
-    def __init__(self, url: str, db: Path, workdir: Path, *, client_id: str = "ingest-1", args: tuple[str, ...] = ()):
+    def __init__(self, url: str, db: Path | str, workdir: Path, *, client_id: str = "ingest-1",
+                 args: tuple[str, ...] = ()):
         self.url, self.db, self.client_id, self.args = url, db, client_id, args
         self.log_path = Path(workdir) / f"{client_id}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -34,7 +35,8 @@ class IngestProcess:
     def start(self, wait: bool = True) -> "IngestProcess":
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fleet.cli", "ingest", "--broker", self.url, "--db", f"sqlite:///{self.db}",
+            [sys.executable, "-m", "fleet.cli", "ingest", "--broker", self.url, "--db",
+             self.db if isinstance(self.db, str) and "://" in self.db else f"sqlite:///{self.db}",
              "--client-id", self.client_id, *self.args],
             cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
         log.close()
