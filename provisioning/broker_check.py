@@ -216,7 +216,7 @@ def _converse(client: mqtt.Client, probe: _Probe, config: Config, where: str, tl
         return checks
     if getattr(probe.puback, "is_failure", False):
         checks.append(Check("broker publish", False, f"the broker refused {topic}: {probe.puback}",
-                            f"the broker ACL must let this device write {b.prefix}/{config.device.store}/{config.device.register}/#"))
+                            f"the broker ACL must let this device write {topic} (docs/technician.md, Broker side)"))
         return checks
     checks.append(Check("broker publish", True, f"QoS 1 to {topic}: PUBACK ok"))
     if any(getattr(r, "is_failure", False) for r in probe.suback):

@@ -31,13 +31,21 @@ topic readwrite kassa/v1/#
 """ + "".join(
     f"""
 user S001-{r}
-topic write kassa/v1/S001/{r}/#
+topic write kassa/v1/S001/{r}/receipts
+topic write kassa/v1/S001/{r}/reports
+topic readwrite kassa/v1/S001/{r}/status
+topic write kassa/v1/S001/{r}/command_results
+topic write kassa/v1/S001/{r}/selftest
 topic read kassa/v1/S001/{r}/acks
 topic read kassa/v1/S001/{r}/commands
 topic read kassa/v1/S001/catalog
 topic read kassa/v1/S001/clerks
 """ for r in ("R1", "R2")) + """
-pattern write kassa/v1/%u/#
+pattern write kassa/v1/%u/receipts
+pattern write kassa/v1/%u/reports
+pattern readwrite kassa/v1/%u/status
+pattern write kassa/v1/%u/command_results
+pattern write kassa/v1/%u/selftest
 pattern read kassa/v1/%u/acks
 pattern read kassa/v1/%u/commands
 """
@@ -225,7 +233,7 @@ def test_broker_check_reports_a_publish_the_acl_refuses(broker, tmp_path):
     cfg = config_for(f"mqtt://127.0.0.1:{broker.plain}", register="R2", username="S001-R1", tmp=tmp_path)
     checks = check_broker(cfg, timeout=5, ack_timeout=0.5)
     publish = next(c for c in checks if c.name == "broker publish")
-    assert publish.ok is False and "Not authorized" in publish.detail and "kassa/v1/S001/R2/#" in publish.fix
+    assert publish.ok is False and "Not authorized" in publish.detail and "kassa/v1/S001/R2/selftest" in publish.fix
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
