@@ -247,6 +247,59 @@ def migrate(db: DbOpt = "sqlite:///fleet.db") -> None:
     typer.echo(f"fleet database schema version {version}")
 
 
+@app.command()
+@_errors
+def simulate(
+    registers: Annotated[int, typer.Option(min=0, help="emulated registers (lean, many per process)")] = 10,
+    processes: Annotated[int, typer.Option(min=1, help="worker processes the registers are spread over")] = 1,
+    rate: Annotated[float, typer.Option(min=0.0, help="sales per register per second")] = 0.1,
+    duration: Annotated[float, typer.Option(min=0.0, help="seconds of selling (then the drain)")] = 30.0,
+    backlog: Annotated[int, typer.Option(min=0, help="receipts each register holds unsent at start")] = 0,
+    offline_wave: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="fraction of registers whose link drops mid-run (they sell offline meanwhile)")] = 0.0,
+    offline_at: Annotated[float | None, typer.Option(help="s into the run the wave starts [30% of --duration]")] = None,
+    offline_for: Annotated[float | None, typer.Option(help="s the wave lasts [30% of --duration]")] = None,
+    broker: Annotated[list[str] | None, typer.Option(
+        "--broker", help="mqtt://host:1883; repeat for K brokers (register i uses broker i % K)")] = None,
+    store_prefix: Annotated[str | None, typer.Option(help="store ids start with this [SIM-<random>-]")] = None,
+    per_store: Annotated[int, typer.Option(min=1, help="registers per store")] = 4,
+    window: Annotated[int, typer.Option(min=1, help="delivered-but-unconfirmed receipts per register")] = 100,
+    resend_after: Annotated[float, typer.Option(min=0.1, help="s before an unconfirmed receipt is sent again")] = 30.0,
+    hello_timeout: Annotated[float, typer.Option(min=0.0, help="s a register waits for the fleet's head")] = 10.0,
+    ramp: Annotated[float | None, typer.Option(help="s the first connects are spread over [registers/200, min 1]")] = None,
+    backoff_base: Annotated[float, typer.Option(min=0.01, help="first reconnect delay ceiling, s (full jitter)")] = 1.0,
+    backoff_cap: Annotated[float, typer.Option(min=0.1)] = 60.0,
+    keepalive: Annotated[int, typer.Option(min=5)] = 30,
+    drain_timeout: Annotated[float, typer.Option(min=0.0, help="s after --duration to wait for confirmations")] = 120.0,
+    real: Annotated[int, typer.Option(min=0, help="real registers (firmware Register, journal, SyncService)")] = 0,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="fleet database to check at the end: sqlite:///fleet.db or postgresql://...")] = None,
+    prefix: PrefixOpt = "kassa/v1",
+    seed: Annotated[int | None, typer.Option(help="random seed (reproducible schedules)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable summary")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run many registers from a few processes against the brokers and ingest; check the fleet database at the end.
+
+    Exit 0 only when every receipt made was confirmed (and, with --db, found exactly once with its hash)."""
+    from fleet.sim_device import DeviceOptions
+    from fleet.simulate import SimOptions, render, run, to_json
+
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    options = SimOptions(
+        registers=registers, processes=processes, rate=rate, duration=duration, backlog=backlog,
+        offline_wave=offline_wave, offline_at=offline_at, offline_for=offline_for,
+        brokers=tuple(broker or ["mqtt://127.0.0.1:1883"]), store_prefix=store_prefix, per_store=per_store,
+        ramp=ramp, drain_timeout=drain_timeout, real=real, db=db, seed=seed,
+        device=DeviceOptions(prefix=prefix, window=window, resend_after=resend_after, hello_timeout=hello_timeout,
+                             keepalive=keepalive, backoff_base=backoff_base, backoff_cap=backoff_cap))
+    summary = run(options)
+    typer.echo(to_json(summary) if as_json else render(summary))
+    if not summary["ok"]:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     os.umask(0o077)  # keys, state files and SQLite databases are for this user only
     app()

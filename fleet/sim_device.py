@@ -127,6 +127,7 @@ class Tally:
     head_mismatches: int = 0
     refused: int = 0
     disconnects: int = 0
+    offline_drops: int = 0                                   # links dropped by the offline wave
     max_unconfirmed: int = 0
     real: bool = False
 
@@ -252,6 +253,7 @@ class SimRegister:
         """The offline wave: the shop's line drops. The socket is shut without a DISCONNECT, so the broker
         publishes the last will; paho sees the end of the stream on its next read, as after a real outage."""
         was, self.state = self.state, "away"
+        self.tally.offline_drops += 1
         client = self.client
         sock = client.socket() if client is not None else None
         if sock is None:

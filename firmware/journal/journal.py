@@ -32,6 +32,7 @@ from firmware.journal.meta import (HWM, Epoch, HighWater, Meta, new_epoch, read_
 from firmware.journal.segments import SEGMENT_RE, ReceiptLog
 from firmware.journal.storage import RECEIPTS, STATE, JournalDB, ReceiptView, open_db
 from firmware.journal.verifier import Verifier
+from firmware.logutil import LogThrottle
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ class Journal:
             )
         self._set_meta(meta)
         self._ids: dict[int, str] = {}  # receipt ids of quarantined receipts (summary), read once each
+        # ids of other journals in acks: one line per message at most, a flood of messages a few lines and a count
+        self._foreign_log = LogThrottle(log, period=60.0, burst=5)
         receipts = ReceiptLog(self.directory, ops, segment_records=segment_records, segment_bytes=segment_bytes)
         archived = read_manifest(ops, self.directory)
         receipts.load(self.recovery, verify=verify, archived=archived)
@@ -393,10 +396,11 @@ class Journal:
                 foreign.append(rid)
             else:
                 seqs.append(seq)
-        if foreign:  # once per message: a flood of foreign ids must not rotate the log away
-            log.warning("ignoring %d %s not of this journal (store %s register %s epochs %s), e.g. %r",
-                        len(foreign), what, self.store, self.register,
-                        ",".join(e.epoch for e in self._meta.epochs[-3:]), str(foreign[0])[:120])
+        if foreign:  # once per message at most: a flood of foreign ids must not rotate the log away
+            self._foreign_log.warning(
+                what, "ignoring %d %s not of this journal (store %s register %s epochs %s), e.g. %r",
+                len(foreign), what, self.store, self.register, ",".join(e.epoch for e in self._meta.epochs[-3:]),
+                str(foreign[0])[:120])
         return seqs
 
     def mark_confirmed(self, receipt_ids: Iterable[str], at: datetime) -> int:

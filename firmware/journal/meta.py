@@ -74,8 +74,8 @@ def read_meta(ops: FileOps, directory: str) -> Meta | None:
             "install the firmware that wrote it; the journal was left untouched"
         )
     try:
-        epochs = tuple(Epoch(str(e["epoch"]), int(e["first_seq"]), str(e.get("opened_at", "")), str(e.get("reason", "")))
-                       for e in raw.get("epochs") or ())
+        epochs = tuple(Epoch(str(e["epoch"]), int(e["first_seq"]), str(e.get("opened_at", "")),
+                             str(e.get("reason", ""))) for e in raw.get("epochs") or ())
         meta = Meta(raw["store"], raw["register"], raw["epoch"], raw.get("created_at", ""), fmt, epochs)
     except (ValueError, KeyError, TypeError) as exc:
         raise JournalCorrupt(f"journal identity file {path} is unreadable ({exc}); left untouched: call service") from None

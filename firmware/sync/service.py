@@ -73,6 +73,9 @@ ROUND_EVERY = 0.25
 # s after connecting that receipts wait for the fleet's answer to the status (its head of this epoch): a
 # restored journal must learn it was rolled back before it sends receipts under ids the fleet already holds
 HELLO_TIMEOUT = 10.0
+# s between statuses while waiting: a fleet answers one status per device every few seconds (a flood guard), so
+# the status that went out on connect may fall in that window and go unanswered
+HELLO_ASK_EVERY = 3.0
 
 
 def _firmware_version() -> str:
@@ -131,6 +134,7 @@ class SyncService:
         self._snapshot = SyncState()
         self.hello_timeout = hello_timeout
         self._hello_until: float | None = None  # receipts wait for the fleet's head until then (None: not waiting)
+        self._hello_ask_at = 0.0  # when to send the status again while waiting
 
     # ---- the register's side (any thread; never blocks on the network) ----
 
@@ -222,6 +226,7 @@ class SyncService:
             self._last_sync = iso_utc(self.clock.now())
         self._publish_status(force=True)
         self._hello_until = self._online_since + self.hello_timeout  # receipts wait for the fleet's head
+        self._hello_ask_at = self._online_since + HELLO_ASK_EVERY
         for report_id, report in sorted(self.journal.states(REPORT_STATE).items()):
             self._send_report(report_id, report)
         answers, self._answers = self._answers, []
@@ -280,6 +285,10 @@ class SyncService:
         if until is None:
             return False
         if now_mono < until:
+            if now_mono >= self._hello_ask_at:
+                self._hello_ask_at = now_mono + HELLO_ASK_EVERY
+                log.info("no head from the fleet yet: status sent again")
+                self._publish_status(force=True)
             return True
         self._hello_until = None
         log.info("no head from the fleet %.0fs after the status (a contract 1.0 fleet?): sending receipts",

@@ -99,8 +99,8 @@ class StatusScreen(Screen):
             label(surf, name, (r.x, y), body, theme.MUTED)
             label(surf, text, (r.x + col, y), body, color, width=r.w - col)
             y += body + m.px(6)
-        alarms = [(text, theme.ERROR) for text in self.integrity_alarms(s)]
-        for text, color in alarms + [(s.fault, theme.ERROR)] * bool(s.fault) + [(w, theme.WARN) for w in self.view.warnings]:
+        alarms = [(text, theme.ERROR) for text in self.integrity_alarms(s)] + [(s.fault, theme.ERROR)] * bool(s.fault)
+        for text, color in alarms + [(w, theme.WARN) for w in self.view.warnings]:
             if y + body > r.bottom:
                 return
             y = label_lines(surf, text, (r.x, y), body, color, r.w) + m.px(8)

@@ -159,6 +159,11 @@ def test_conflicts_are_quarantined_for_good_and_foreign_ids_logged_once(open_jou
         assert j.quarantine_conflicts([rid] + foreign, now) == [2]
         assert j.mark_confirmed(foreign, now) == 0
     assert len([r for r in caplog.records if "not of this journal" in r.getMessage()]) == 2  # one per call
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="firmware.journal.journal"):
+        for _ in range(200):  # a flood of messages: a few lines, not one each
+            j.mark_confirmed(foreign[:3], now)
+    assert 1 <= len([r for r in caplog.records if "not of this journal" in r.getMessage()]) <= 5
     assert j.delivery(2)["state"] == QUARANTINED and j.delivery(2)["error"] == CONFLICT
     j.mark_delivered([2], now)  # a late PUBACK
     j.mark_pending([2])  # a resend sweep

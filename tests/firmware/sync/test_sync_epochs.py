@@ -120,6 +120,18 @@ def test_status_goes_first_and_receipts_wait_for_the_fleets_head(device, probe, 
     assert recorder.problems == []
 
 
+def test_an_unanswered_status_is_sent_again_while_receipts_wait(device, probe):
+    """The fleet answers one status per device every few seconds: the one sent on connect may go unanswered."""
+    _service, journal, _events = device(2, hello_timeout=60)
+    wait_for(lambda: len(probe.statuses()) >= 2, 8, "the status again")
+    [(first_at, _a), (again_at, again)] = [(at, d) for at, d in probe.of("status")][:2]
+    assert again_at - first_at >= 2.5 and again["head_seq"] == 2
+    assert probe.receipt_seqs() == []
+    probe.acks(head={"epoch": journal.epoch, "seq": 2, "hash": journal.last_hash})  # the answer to the second one
+    wait_for(lambda: sorted(probe.receipt_seqs()) == [1, 2], 10, "receipts after the head")
+    assert len(journal.epochs) == 1
+
+
 def test_without_an_answer_receipts_go_out_after_the_hello_timeout(device, probe):
     _service, journal, _events = device(2, hello_timeout=2.5)
     [(status_at, _hello)] = wait_for(lambda: probe.of("status"), 10, "the status")
