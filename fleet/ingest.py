@@ -36,7 +36,7 @@ from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand
 from firmware.contract.receipt_id import names, parse_receipt_id
 from firmware.contract.wire import Inbound, LeanClient
 from fleet.broker import INGEST_MAX_PACKET, BrokerSettings, connect, make_client
-from fleet.db import DatabaseUnavailable, DeviceStatus, FleetDb, Gap, ReceiptRow
+from fleet.db import DatabaseUnavailable, DeviceStatus, FleetDb, Gap, Head, ReceiptRow
 from fleet.errors import FleetError, FleetUsageError
 from fleet.integrity import hash_matches
 from fleet.plausibility import flags_of
@@ -181,6 +181,7 @@ class IngestWorker:
         self.subscribed = threading.Event()  # set once every broker has granted every subscription
         self._resends: queue.Queue[Gap] = queue.Queue(maxsize=self.opt.resends_per_cycle)
         self._head_sent: dict[tuple[str, str], float] = {}
+        self._heads_due: dict[tuple[str, str], Head] = {}
         self._device_link: dict[tuple[str, str], int] = {}
         self._batch_time = datetime.now(timezone.utc)
         self._reject_window = 0.0
@@ -351,19 +352,26 @@ class IngestWorker:
         for (store, register), ids in conflicts.items():
             for i in range(0, len(ids), 1000):
                 self._to_device(store, register, Acks(receipt_ids=[], conflict_ids=ids[i:i + 1000]))
-        now = time.monotonic()
         for head in out.heads:
-            device = (head.store, head.register)
-            if now - self._head_sent.get(device, -1e18) < self.opt.head_every:
-                continue  # a device flooding its status gets one answer per `head_every`
-            self._head_sent[device] = now
-            self._to_device(head.store, head.register, Acks(
-                receipt_ids=[], head=FleetHead(epoch=head.epoch, seq=head.seq, hash=head.hash)))
+            self._heads_due[(head.store, head.register)] = head  # the latest answer per device
+        self._answer_heads()
         for store, register, selftest_id in p.selftests:
             # the technician's self-test: the answer proves broker, ACL and a live fleet worker end to end
             self._to_device(store, register, Acks(receipt_ids=[], selftest_id=selftest_id))
             self.stats.selftests += 1
             log.info("answered self-test %s of %s/%s", selftest_id, store, register)
+
+    def _answer_heads(self) -> None:
+        """Answer each device's latest status with the fleet's head, at most once per `head_every` per device:
+        a status flood gets one answer a window, and the last status of a window is answered when it ends."""
+        now = time.monotonic()
+        for device, head in list(self._heads_due.items()):
+            if now - self._head_sent.get(device, -1e18) < self.opt.head_every:
+                continue
+            del self._heads_due[device]
+            self._head_sent[device] = now
+            self._to_device(head.store, head.register, Acks(
+                receipt_ids=[], head=FleetHead(epoch=head.epoch, seq=head.seq, hash=head.hash)))
 
     def _device_clients(self, store: str, register: str) -> list[LeanClient]:
         """The broker the device talks on (where its messages came from); every connected one if unknown."""
@@ -496,6 +504,8 @@ class IngestWorker:
                 self.flush()
             if self._connected and not self._resends.empty():
                 self._send_resends()
+            if self._heads_due and self._connected:
+                self._answer_heads()
         self.flush()
         for link in self.links:
             client, link.client = link.client, None
