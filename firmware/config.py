@@ -115,6 +115,8 @@ class BrokerConfig(_Section):
                                  " (seconds; MQTT's limit)")
     backoff_cap: float = _number("broker.backoff_cap", 60.0, 1.0, 3600.0, " (seconds)")
     window: int = _whole("broker.window", 100, 1, 1000, " (receipts in flight)")
+    max_unconfirmed: int = _whole("broker.max_unconfirmed", 500, 1, 100_000,
+                                  " (receipts delivered but not yet confirmed by the fleet)")
     resend_after: float = _number("broker.resend_after", 300.0, 5.0, 86400.0, " (seconds)")
     status_interval: float = _number("broker.status_interval", 60.0, 5.0, 3600.0, " (seconds)")
 

@@ -76,7 +76,8 @@ class DeviceOptions:
 
 def sale_body(store: str, register: str, epoch: str, seq: int, rng: random.Random, *, offline: bool) -> dict[str, Any]:
     """One plausible sale in the CONTRACT.md shape, without prev_hash/hash (the chain adds them)."""
-    lines, taxes = [], {}
+    lines: list[dict[str, Any]] = []
+    taxes: dict[str, int] = {}
     for _ in range(rng.randint(1, 4)):
         sku, name, price, code = _ITEMS[rng.randrange(len(_ITEMS))]
         qty = rng.randint(1, 3)
@@ -84,8 +85,8 @@ def sale_body(store: str, register: str, epoch: str, seq: int, rng: random.Rando
         lines.append({"sku": sku, "name": name, "qty": qty, "unit_price": price, "discount": 0, "tax_code": code,
                       "amount": amount})
         taxes[code] = taxes.get(code, 0) + amount
-    total = sum(line["amount"] for line in lines)
-    tax_rows = []
+    total = sum(int(line["amount"]) for line in lines)
+    tax_rows: list[dict[str, Any]] = []
     for code, gross in sorted(taxes.items()):
         rate_text, rate = _RATES[code]
         tax = gross * rate // (100 + rate)
@@ -214,14 +215,14 @@ class SimRegister:
             connect(client, self.settings, keepalive=self.opt.keepalive, clean_start=False,
                     session_expiry=self.opt.session_expiry)
         except FleetError:
-            self._lost(now, closed=True)
+            self.lost(now, closed=True)
 
     def _backoff(self) -> float:
         ceiling = min(self.opt.backoff_cap, self.opt.backoff_base * 2 ** min(self.attempt, 32))
         self.attempt += 1
         return self.rng.uniform(0.0, ceiling)
 
-    def _lost(self, now: float, *, closed: bool = False) -> None:
+    def lost(self, now: float, *, closed: bool = False) -> None:
         """The link is gone (or never came): requeue what waited for PUBACK, schedule the next attempt."""
         was = self.state
         client, self.client = self.client, None
@@ -258,12 +259,12 @@ class SimRegister:
         sock = client.socket() if client is not None else None
         if sock is None:
             if was in ("connecting", "online"):
-                self._lost(now, closed=True)
+                self.lost(now, closed=True)
             return
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
-            self._lost(now)
+            self.lost(now)
 
     def come_back(self, now: float) -> None:
         if self.state == "away":
@@ -305,7 +306,7 @@ class SimRegister:
 
     def _on_disconnect(self, client: mqtt.Client, _u: Any, _f: Any, _reason: Any, _p: Any) -> None:
         if client is self.client:
-            self._lost(self.driver.now(), closed=True)
+            self.lost(self.driver.now(), closed=True)
 
     def _on_publish(self, client: mqtt.Client, _u: Any, mid: int, reason: Any, _p: Any) -> None:
         if client is not self.client:
@@ -444,19 +445,18 @@ class SimRegister:
             if seq not in self.confirmed:
                 self.unconfirmed[seq] = now
                 self.first_sent.setdefault(seq, now)
-        if len(self.unconfirmed) > self.tally.max_unconfirmed:
-            self.tally.max_unconfirmed = len(self.unconfirmed)
+        self.tally.max_unconfirmed = max(self.tally.max_unconfirmed, len(self.unconfirmed))
 
     def sweep(self, now: float) -> None:
         """The slow timers: CONNACK timeout, keepalive, re-send of the unconfirmed, periodic status."""
         client = self.client
         if self.state == "connecting" and now - self.connected_at > CONNACK_TIMEOUT:
-            self._lost(now)
+            self.lost(now)
             return
         if client is None:
             return
         if client.loop_misc() != mqtt.MQTT_ERR_SUCCESS and client is self.client:
-            self._lost(now, closed=True)
+            self.lost(now, closed=True)
             return
         if self.state != "online":
             return
@@ -535,7 +535,11 @@ class Driver:
                 timeout = min(timeout, max(0.0, timers[0][0] - now))
             if self.dirty:
                 timeout = 0.0
-            events = self.sel.select(timeout) if self.sel.get_map() else (time.sleep(timeout) or [])
+            if self.sel.get_map():
+                events = self.sel.select(timeout)
+            else:
+                time.sleep(timeout)
+                events = []
             for key, mask in events:
                 reg = key.data
                 client = reg.client
@@ -547,11 +551,11 @@ class Driver:
                     while rc == mqtt.MQTT_ERR_SUCCESS and getattr(client, "buffered", 0) and reg.client is client:
                         rc = client.loop_read()
                     if rc != mqtt.MQTT_ERR_SUCCESS and reg.client is client:
-                        reg._lost(self.now(), closed=True)  # noqa: SLF001
+                        reg.lost(self.now(), closed=True)
                         continue
                 if mask & selectors.EVENT_WRITE and reg.client is client and client.want_write():
                     if client.loop_write() != mqtt.MQTT_ERR_SUCCESS and reg.client is client:
-                        reg._lost(self.now(), closed=True)  # noqa: SLF001
+                        reg.lost(self.now(), closed=True)
             now = self.now()
             dirty, self.dirty = self.dirty, set()
             for reg in dirty:

@@ -348,8 +348,12 @@ def render(summary: dict[str, Any]) -> str:
         lines.append("fleet database: not checked (give --db)")
     for err in s["errors"]:
         lines.append(f"error: {err}")
-    lines.append("OK: everything made was confirmed" + (" and found" if db is not None else "") if s["ok"]
-                 else "FAILED: not everything made was confirmed and found")
+    if s["ok"]:
+        lines.append("OK: everything made was confirmed" + (" and found" if db is not None else ""))
+    elif not s["made"]:
+        lines.append("FAILED: no receipts were made (give --rate and --duration, or --backlog)")
+    else:
+        lines.append("FAILED: not everything made was confirmed" + (" and found" if db is not None else ""))
     return "\n".join(lines)
 
 

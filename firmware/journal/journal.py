@@ -433,6 +433,10 @@ class Journal:
     def delivery(self, seq: int) -> dict[str, Any] | None:
         return self._delivery.delivery(seq)
 
+    def delivered_unconfirmed(self) -> int:
+        """How many receipts are delivered to the broker but not yet confirmed by the fleet (a counter)."""
+        return self._delivery.counts_snapshot()[1]
+
     def unconfirmed_seqs(self) -> list[int]:
         """Seqs of every receipt not confirmed yet (pending, delivered, quarantined), in order; no receipt read."""
         return self._delivery.unconfirmed_seqs()

@@ -41,7 +41,8 @@ class OutboxSender:
     """Keeps up to `window` receipts in flight; `publish(payload) -> mid | None` is the live link."""
 
     def __init__(self, journal: Any, publish: Callable[[bytes], int | None], monotonic: Callable[[], float], *,
-                 window: int = 100, retry_after: float = 5.0, sweep_every: float = 1.0) -> None:
+                 window: int = 100, retry_after: float = 5.0, sweep_every: float = 1.0,
+                 max_unconfirmed: int | None = None) -> None:
         self.journal = journal
         self.publish = publish
         self.monotonic = monotonic
@@ -60,6 +61,11 @@ class OutboxSender:
         self.forced = ResendQueue()  # `resend` commands (merged ranges): sent whatever their delivery state
         self.max_payload: int | None = None  # from the broker's Maximum Packet Size
         self.refused_locally: list[tuple[int, str]] = []
+        # Backpressure toward this device, not into broker memory: new receipts go out only while fewer than
+        # `max_unconfirmed` are delivered and not yet confirmed. `outstanding` is the journal's count as of
+        # the last round or confirmation (the service refreshes it); this round's PUBACKs count too.
+        self.max_unconfirmed = max_unconfirmed
+        self.outstanding = 0
 
     def reset(self, window: int | None = None, max_packet: int | None = None) -> None:
         """A new connection (window given) or none: forget the old window, start again from the oldest pending."""
@@ -95,6 +101,10 @@ class OutboxSender:
             result.refused += self.refused_locally
             self.refused_locally = []
         return result
+
+    def _room(self) -> bool:
+        cap = self.max_unconfirmed
+        return cap is None or self.outstanding + len(self._round.delivered) + len(self.inflight) < cap
 
     def _send(self, seq: int) -> bool:
         payload = self.journal.payload(seq)
@@ -145,7 +155,7 @@ class OutboxSender:
             return sent
         now = self.monotonic()
         upcoming = self._upcoming
-        while len(inflight) < window:
+        while len(inflight) < window and self._room():
             if not upcoming:
                 if not self._prefetch(now):
                     break
@@ -171,7 +181,7 @@ class OutboxSender:
                 self._not_before.pop(seq, None)
             if self.live:
                 upcoming = self._upcoming
-                if upcoming and not self.forced and not self._not_before:
+                if upcoming and not self.forced and not self._not_before and self._room():
                     seq = upcoming.popleft()  # the common case, without fill()'s checks
                     if seq in self._inflight_seqs or not self._send(seq):
                         upcoming.appendleft(seq)

@@ -107,7 +107,7 @@ class SyncService:
         receipts_topic = self.topics.receipts
         publish = self.link.publish
         self.sender = OutboxSender(journal, lambda payload: publish(receipts_topic, payload), clock.monotonic,
-                                   window=b.window, retry_after=retry_after)
+                                   window=b.window, retry_after=retry_after, max_unconfirmed=b.max_unconfirmed)
         self._requests: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._next_housekeeping = 0.0
         self._next_round = 0.0
@@ -216,6 +216,7 @@ class SyncService:
         # status, reports and answers.
         window = min(self.config.broker.window, max(1, event.receive_maximum - 4))
         self.sender.reset(window, event.maximum_packet_size)
+        self.sender.outstanding = self.journal.delivered_unconfirmed()
         self._online, self._down_reported = True, False
         self._online_since = self.clock.monotonic()
         self._next_resend_check = self._online_since + 2.0  # let queued acks arrive first
@@ -304,6 +305,7 @@ class SyncService:
             self.journal.mark_delivered(result.delivered, now)
             self._undelivered_events += len(result.delivered)
             self._last_sync = iso_utc(now)
+            self.sender.outstanding = self.journal.delivered_unconfirmed()
         for seq, reason in result.refused:
             quarantined = self.journal.record_failure(seq, f"broker refused it: {reason}", now)
             self._last_refusal = (now_mono, f"broker refused receipt seq {seq}: {reason}")
@@ -317,6 +319,7 @@ class SyncService:
         if due:
             log.info("%d receipts delivered but not confirmed for %.0fs: sending them again", len(due), after)
             self.journal.mark_pending(due)
+            self.sender.outstanding = self.journal.delivered_unconfirmed()
             self.sender.rescan()
 
     def _sync_now(self) -> None:
@@ -376,6 +379,7 @@ class SyncService:
                     return
                 mine = self.journal.mark_confirmed(ids, self.clock.now())
                 self._last_sync = iso_utc(self.clock.now())
+                self.sender.outstanding = self.journal.delivered_unconfirmed()
                 if mine:
                     self._emit(ev.ReceiptsConfirmed(mine))
             elif msg.topic == t.commands:
