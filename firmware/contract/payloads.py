@@ -308,6 +308,21 @@ class Clerks(_Payload):
         return self
 
 
+class Signed(_Payload):
+    """A downlink document signed by the fleet (firmware.contract.signing): catalog, clerks and commands.
+
+    `signed` is the document's exact bytes in base64; `sig` the Ed25519 signature (base64) over
+    `"kassa-downlink/1\n" + topic + "\n" + those bytes`; `key` the signing key's fingerprint; `topic` the
+    topic it was signed for (a document signed for one store's topic is refused on another's).
+    """
+
+    MAX_BYTES: ClassVar[int] = 6 * KIB * KIB
+    signed: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=6 * KIB * KIB)]
+    sig: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{86}==$")]
+    key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,64}$")]
+    topic: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 # ---- decoding -------------------------------------------------------------------------------
 
 M = TypeVar("M", bound=_Payload)

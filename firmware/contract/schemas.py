@@ -37,6 +37,7 @@ MODELS: dict[str, Any] = {
     "catalog": payloads.Catalog,
     "clerks": payloads.Clerks,
     "selftest": payloads.Selftest,
+    "signed": payloads.Signed,
 }
 _LEAF_TO_SCHEMA = {"receipts": "receipt", "reports": "report", "status": "status", "acks": "acks",
                    "commands": "command", "command_results": "command_result", "catalog": "catalog",
@@ -122,10 +123,23 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def schema_for_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> str | None:
-    """Name of the schema that governs messages on `topic`, or None for a non-contract topic."""
+SIGNED_LEAVES = ("commands", "catalog", "clerks")  # the fleet may send these in a `signed` envelope
+
+
+def schema_for_topic(topic: str, prefix: str = DEFAULT_PREFIX, payload: bytes | None = None) -> str | None:
+    """Name of the schema that governs messages on `topic`, or None for a non-contract topic.
+
+    With the payload, a signed envelope on a downlink topic is named `signed` (its document inside is the
+    topic's own schema)."""
     parsed = parse_topic(topic, prefix)
-    return _LEAF_TO_SCHEMA[parsed[2]] if parsed else None
+    if not parsed:
+        return None
+    if payload is not None and parsed[2] in SIGNED_LEAVES:
+        from firmware.contract.signing import is_envelope
+
+        if is_envelope(payload):
+            return "signed"
+    return _LEAF_TO_SCHEMA[parsed[2]]
 
 
 def write_all() -> list[Path]:

@@ -38,7 +38,7 @@ class SchemaRecorder:
         assert self._ready.wait(10), "recorder could not subscribe"
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        name = schema_for_topic(msg.topic, self.prefix)
+        name = schema_for_topic(msg.topic, self.prefix, msg.payload)
         if msg.topic in self.ignore or (not msg.payload and name in ("status", "catalog", "clerks")):
             return  # an empty message is how MQTT clears a retained topic
         with self._lock:
