@@ -25,6 +25,8 @@ def postgres():
 
 
 def fresh_database(cluster: Postgres) -> str:
+    if not cluster.running():  # a fault test killed it and did not get to start it again
+        cluster.start()
     name = f"fleet_{os.getpid()}_{next(_names)}"
     cluster.psql(f"CREATE DATABASE {name}")
     return cluster.url.rsplit("/", 1)[0] + "/" + name

@@ -12,6 +12,8 @@ from tests.fleet.conftest import fresh_database
 from tests.fleet.kassa_fleet_support import BareDevice, IngestProcess, db_query
 from tests.support.mosquitto import Mosquitto
 
+pytestmark = pytest.mark.slow  # real brokers and ingest processes, many receipts
+
 FAST = ("--gap-grace", "0.3", "--resend-every", "1")
 
 
@@ -55,6 +57,8 @@ def test_two_workers_on_postgres_share_the_load_and_survive_a_kill_and_a_databas
             w.kill()
         for d in devices:
             d.close()
+        if not postgres.running():
+            postgres.start()
     for d in devices:
         exactly_once(url, "S001", d.topics.register, 300)
     assert "keeping" in workers[1].log()  # it held its batch unacked while PostgreSQL was down

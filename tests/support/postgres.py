@@ -63,7 +63,7 @@ class Postgres:
         if self._as_postgres:
             shutil.chown(path, "postgres", "postgres")
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         if self.proc and self.proc.poll() is None:
             return self
         fresh = not self.data.exists()
@@ -143,7 +143,16 @@ class Postgres:
         self.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def psql(self, sql: str) -> str:
-        done = subprocess.run(self._cmd(str(BINDIR / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-d", "kassa",
-                                        "-Atc", sql), capture_output=True, text=True, check=True)
-        return done.stdout.strip()
+    def running(self) -> bool:
+        pid = self._postmaster_pid()
+        return pid is not None and Path(f"/proc/{pid}").exists() and _state(pid) != "zombie"
+
+    def psql(self, sql: str, *, attempts: int = 3) -> str:
+        """Run one statement as the superuser; a failure raises with psql's own message."""
+        for attempt in range(attempts):
+            done = subprocess.run(self._cmd(str(BINDIR / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-d",
+                                            "kassa", "-Atc", sql), capture_output=True, text=True)
+            if done.returncode == 0:
+                return done.stdout.strip()
+            time.sleep(0.5 * (attempt + 1))
+        raise RuntimeError(f"psql {sql!r} failed: {done.stderr.strip()}")
