@@ -7,13 +7,15 @@ Prints, in one run on this machine: Kassa commit p50/p99 with 0, 10k and
 same disk); sqlite3 WAL synchronous=FULL doing the same commits; stock
 TinyDB JSONStorage at 0/1k/10k; open time and resident memory with 100k
 receipts (the register's fast open, whose sealed-segment check runs in the
-background afterwards, and the synchronous `verify=True` open); ratios. The 100k journal is built through the real journal code
+background afterwards, and the synchronous `verify=True` open); ratios. The 100k journal is built
+through the real journal code
 with syncs switched off (a bulk FileOps), then synced once.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -28,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from firmware.chain import canonical_json, seal  # noqa: E402
+from firmware.chain import canonical_json  # noqa: E402
 from firmware.clock import ManualClock  # noqa: E402
 from firmware.journal import FileOps, Journal  # noqa: E402
-from firmware.journal.sample import make_receipt  # noqa: E402
+from tests.support.journal_sample import make_receipt  # noqa: E402
 
 
 class BulkOps(FileOps):
@@ -72,7 +74,11 @@ class Chain:
 
 
 def open_journal(data: Path, ops: FileOps | None = None) -> Journal:
-    return Journal.open(data, store="S001", register="R1", clock=ManualClock(), fileops=ops)
+    journal = Journal.open(data, store="S001", register="R1", clock=ManualClock(), fileops=ops)
+    journal.start()  # as bootstrap does: delivery writer, housekeeper, verifier
+    gc.collect()
+    gc.freeze()  # as `kassa run` does after bootstrap (the journal no longer freezes the process itself)
+    return journal
 
 
 def fill(data: Path, upto: int) -> None:
@@ -124,7 +130,9 @@ def sqlite_commits(dirpath: Path, receipts: list[dict], prefill: int) -> list[fl
     if prefill:
         body = canonical_json(receipts[0])
         con.execute("BEGIN")
-        con.executemany("INSERT INTO receipts VALUES (?, ?, ?)", ((-i, f"pre-{i}", body) for i in range(1, prefill + 1)))
+        con.executemany(
+            "INSERT INTO receipts VALUES (?, ?, ?)", ((-i, f"pre-{i}", body) for i in range(1, prefill + 1))
+        )
         con.execute("COMMIT")
     lat = []
     for r in receipts:
@@ -208,6 +216,7 @@ def rss():
 base = rss()
 t = time.perf_counter()
 j = Journal.open(sys.argv[2], store="S001", register="R1", clock=ManualClock(), verify=sys.argv[3] == "1")
+j.start()
 opened = time.perf_counter() - t
 j.get_seq(1); j.get_seq(j.next_seq - 1); j.outbox(0, 100)
 j.wait_verified(60)
@@ -219,8 +228,12 @@ j.close()
 
 
 def probe_open(data: Path, verify: bool) -> dict:
-    out = subprocess.run([sys.executable, "-c", OPEN_PROBE, str(ROOT), str(data), "1" if verify else "0"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", OPEN_PROBE, str(ROOT), str(data), "1" if verify else "0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -273,15 +286,21 @@ def main() -> int:
     print()
     print(f"flatness: p50 @100k / p50 @0 = {k100 / k0:.2f}")
     for label, o in (("open (register: background check)", open_fast), ("open (verify=True, tools)", open_verified)):
-        print(f"{label:34} {o['seq']} receipts: {o['open'] * 1000:.0f} ms, sealed segments checked at "
-              f"{o['checked'] * 1000:.0f} ms ({o['alarms']} alarms), RSS {o['rss'] / 2**20:.1f} MB "
-              f"(interpreter + imports {o['base'] / 2**20:.1f} MB)")
-    print(f"export of {export_n} receipts (CSV + JSON, on the exporter thread in the register): {exported:.1f} s, "
-          f"{exported / read:.2f}x the time to read them ({read:.1f} s)")
+        print(
+            f"{label:34} {o['seq']} receipts: {o['open'] * 1000:.0f} ms, sealed segments checked at "
+            f"{o['checked'] * 1000:.0f} ms ({o['alarms']} alarms), RSS {o['rss'] / 2**20:.1f} MB "
+            f"(interpreter + imports {o['base'] / 2**20:.1f} MB)"
+        )
+    print(
+        f"export of {export_n} receipts (CSV + JSON, on the exporter thread in the register): {exported:.1f} s, "
+        f"{exported / read:.2f}x the time to read them ({read:.1f} s)"
+    )
     print()
     print("targets: p50 @100k <= 1.5x floor and < sqlite3 WAL FULL; flat; open < 0.5 s; RSS < 150 MB")
-    print(f"  p50@100k/floor {k100 / fl:.2f}  p50@100k/sqlite {k100 / sq:.2f}  open {open_fast['open']:.3f}s  "
-          f"RSS {open_fast['rss'] / 2**20:.0f} MB")
+    print(
+        f"  p50@100k/floor {k100 / fl:.2f}  p50@100k/sqlite {k100 / sq:.2f}  open {open_fast['open']:.3f}s  "
+        f"RSS {open_fast['rss'] / 2**20:.0f} MB"
+    )
     return 0
 
 

@@ -80,7 +80,9 @@ def probe(url: str, epoch: str, count: int, every: float) -> list[float]:
 def line(name: str, values: list[float]) -> str:
     v = sorted(values)
     p99 = v[min(len(v) - 1, int(len(v) * 0.99))]
-    return f"{name:<28} p50 {statistics.median(v) * 1000:8.1f} ms   p99 {p99 * 1000:8.1f} ms   max {v[-1] * 1000:8.1f} ms"
+    return (
+        f"{name:<28} p50 {statistics.median(v) * 1000:8.1f} ms   p99 {p99 * 1000:8.1f} ms   max {v[-1] * 1000:8.1f} ms"
+    )
 
 
 def main() -> int:
@@ -91,17 +93,23 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="kassa-flood-bench-"))
     broker = Mosquitto(work / "mosquitto").start()
     db = FleetDb(f"sqlite:///{work / 'fleet.db'}")
-    worker = IngestWorker(BrokerSettings(broker.url), db,
-                          IngestOptions(client_id="bench-ingest", gap_check_every=1.0, gap_grace=1.0, resend_every=5.0))
+    worker = IngestWorker(
+        BrokerSettings(broker.url),
+        db,
+        IngestOptions(client_id="bench-ingest", gap_check_every=1.0, gap_grace=1.0, resend_every=5.0),
+    )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     worker.subscribed.wait(10)
     try:
         baseline = probe(broker.url, "quiet", args.probes, 0.05)
-        flood_payloads = [canonical_json(make_receipt(store="S009", register="R9", epoch=f"e{i:06d}", seq=5,
-                                                      id_store="S009", prev_hash=GENESIS))
-                          for i in range(args.epochs)]
+        flood_payloads = [
+            canonical_json(
+                make_receipt(store="S009", register="R9", epoch=f"e{i:06d}", seq=5, id_store="S009", prev_hash=GENESIS)
+            )
+            for i in range(args.epochs)
+        ]
         flooder = client(broker.url, "flooder")
         started = time.monotonic()
 
@@ -133,8 +141,10 @@ def main() -> int:
     print(line("after (gappy epochs held)", after))
     print(f"gap cycles after the flood: {cycles}, resends asked: {resends} (cap: one per device per cycle)")
     ratio = max(during) / max(max(baseline), 1e-9)
-    print(f"max confirmation during flood / baseline max: {ratio:.1f}x; target max < 2000 ms: "
-          f"{'met' if max(during) < 2.0 and max(after) < 2.0 else 'NOT met'}")
+    print(
+        f"max confirmation during flood / baseline max: {ratio:.1f}x; target max < 2000 ms: "
+        f"{'met' if max(during) < 2.0 and max(after) < 2.0 else 'NOT met'}"
+    )
     return 0
 
 

@@ -14,6 +14,7 @@ during the fleet-confirmed drain (the device is this process: the drain runs its
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import queue
@@ -154,8 +155,11 @@ def drain(journal: Journal, data_dir: Path, url: str, register: str, n: int, *, 
 
 def fill(work: Path, register: str, n: int) -> Journal:
     j = Journal.open(work / register, store="S001", register=register, clock=SystemClock())
+    j.start()  # as bootstrap does
     for _ in range(n):
         j.commit_receipt(make_receipt("S001", register, j.epoch, j.next_seq, j.last_hash, pad=7))
+    gc.collect()
+    gc.freeze()  # as `kassa run` does after bootstrap (the journal no longer freezes the process itself)
     return j
 
 
@@ -197,7 +201,7 @@ def one_round(broker: Mosquitto, work: Path, journals: tuple[Journal, Journal], 
     cpu_before = (time.process_time(), cpu_seconds(ingest.pid), cpu_seconds(broker.proc.pid))
     timed = drain(fleet_j, work / fleet_j.register, broker.url, fleet_j.register, n, confirmed=True)
     cpu_after = (time.process_time(), cpu_seconds(ingest.pid), cpu_seconds(broker.proc.pid))
-    device_us, ingest_us, broker_us = (1e6 * (b - a) / n for a, b in zip(cpu_before, cpu_after))
+    device_us, ingest_us, broker_us = (1e6 * (b - a) / n for a, b in zip(cpu_before, cpu_after, strict=True))
     ingest.terminate()
     ingest.wait(10)
     confirmed_rate = n / (timed.t_confirmed - timed.t0)
@@ -234,19 +238,28 @@ def main() -> None:
         for k, pair in enumerate(journals):
             rounds.append(one_round(broker, work, pair, n, payload, k))
             r = rounds[-1]
-            print(f"round {k + 1}: bare PUBACK {r['bare_puback_per_s']:.0f}/s, delivered {r['kassa_delivered_per_s']:.0f}/s"
-                  f" ({r['delivered_vs_bare_puback']:.2f}); bare e2e {r['bare_end_to_end_per_s']:.0f}/s, confirmed "
-                  f"{r['kassa_confirmed_per_s']:.0f}/s ({r['confirmed_vs_bare_end_to_end']:.2f}); against LeanClient "
-                  f"{r['delivered_vs_lean_puback']:.2f} and {r['confirmed_vs_lean_end_to_end']:.2f}", file=sys.stderr)
+            print(
+                f"round {k + 1}: bare PUBACK {r['bare_puback_per_s']:.0f}/s, "
+                f"delivered {r['kassa_delivered_per_s']:.0f}/s"
+                f" ({r['delivered_vs_bare_puback']:.2f}); bare e2e {r['bare_end_to_end_per_s']:.0f}/s, confirmed "
+                f"{r['kassa_confirmed_per_s']:.0f}/s ({r['confirmed_vs_bare_end_to_end']:.2f}); against LeanClient "
+                f"{r['delivered_vs_lean_puback']:.2f} and {r['confirmed_vs_lean_end_to_end']:.2f}",
+                file=sys.stderr,
+            )
         for pair in journals:
             for j in pair:
                 j.close()
     finally:
         broker.kill()
         shutil.rmtree(work, ignore_errors=True)
-    result: dict[str, Any] = {"messages": n, "payload_bytes": size, "window": WINDOW, "rounds": len(rounds),
-                              "loadavg_before": [round(x, 2) for x in load_before],
-                              "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
+    result: dict[str, Any] = {
+        "messages": n,
+        "payload_bytes": size,
+        "window": WINDOW,
+        "rounds": len(rounds),
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+    }
     for key in rounds[0]:
         values = [r[key] for r in rounds]
         digits = 3 if "_vs_" in key else 0

@@ -1,4 +1,8 @@
-"""Clocks passed into the core: the domain never reads the time itself."""
+"""Clocks passed into the core: the domain never reads the time itself.
+
+The contract's timestamp helpers (`iso_utc`, `parse_iso_utc`) live in firmware.contract.clock, which fleet
+shares; they are re-exported here for the firmware side.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+from firmware.contract.clock import iso_utc, parse_iso_utc
+
+__all__ = ["Clock", "ManualClock", "SystemClock", "iso_utc", "parse_iso_utc"]
 
 
 class Clock(Protocol):
@@ -42,14 +50,3 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
         self.mono += seconds
-
-
-def iso_utc(moment: datetime) -> str:
-    """CONTRACT.md timestamp form: `2026-11-25T14:03:11.250Z` (milliseconds, UTC)."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_iso_utc(text: str) -> datetime:
-    """Inverse of `iso_utc` (accepts any ISO 8601 with an offset or a Z)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)

@@ -1,4 +1,4 @@
-"""The device's TOML config file (CONTRACT.md "Config file"), validated whole at start-up.
+"""The device's TOML config file (docs/contract.md#config-file), validated whole at start-up.
 
 Unknown keys and bad values stop start-up with one message per problem naming
 the key, what it must be and an example (exit code 2); never a traceback.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import tomllib
 import warnings
 from decimal import Decimal, InvalidOperation
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from firmware.contract.secrets import read_secret  # noqa: F401 - the one secret reader, re-exported here
 from firmware.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/kassa/kassa.toml")
@@ -342,17 +342,6 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return parse_config(data, str(path))
 
 
-def read_secret(path: Path, what: str) -> str:
-    """Read a secret file, refusing one readable by group or others."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise ConfigError(f"{what} file {path}: cannot read ({exc.strerror})") from None
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"{what} file {path} is readable by others; run `chmod 600 {path}`")
-    return path.read_text(encoding="utf-8").strip()
-
-
 def is_valid_id(value: str) -> bool:
-    """Store and register ids: `[A-Za-z0-9_-]{1,32}` (CONTRACT.md)."""
+    """Store and register ids: `[A-Za-z0-9_-]{1,32}` (docs/contract.md#mqtt)."""
     return bool(_ID_RE.match(value))

@@ -2,7 +2,7 @@
 
 Errors are also builtin subclasses (as gpiozero does) so generic handlers keep
 working. The register turns them into messages for the cashier; the CLIs turn
-them into one line and an exit code (CONTRACT.md: 2 for config, 1 otherwise).
+them into one line and an exit code (docs/contract.md#exit-codes: 2 for config, 1 otherwise).
 """
 
 from __future__ import annotations

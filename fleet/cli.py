@@ -24,7 +24,7 @@ app = typer.Typer(help="Kassa fleet reference backend.", no_args_is_help=True, a
 F = TypeVar("F", bound=Callable[..., Any])
 
 BrokerOpt = Annotated[str, typer.Option("--broker", help="mqtt://host:1883 or mqtts://host:8883")]
-PrefixOpt = Annotated[str, typer.Option(help="topic prefix of CONTRACT.md")]
+PrefixOpt = Annotated[str, typer.Option(help="topic prefix (docs/contract.md#mqtt)")]
 UserOpt = Annotated[str | None, typer.Option(help="broker username")]
 PassOpt = Annotated[Path | None, typer.Option(help="file (mode 0600) holding the broker password")]
 CaOpt = Annotated[Path | None, typer.Option(help="CA certificate for mqtts://")]
@@ -42,7 +42,7 @@ StateOpt = Annotated[Path | None, typer.Option(
 
 
 def _errors(func: F) -> F:
-    """One line on stderr and CONTRACT.md's exit codes instead of a traceback."""
+    """One line on stderr and the contract's exit codes (docs/contract.md#exit-codes) instead of a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -165,7 +165,7 @@ def _publish(kind: str, file: Path, broker: str, store: str, prefix: str, force:
 @app.command("publish-catalog")
 @_errors
 def publish_catalog(
-    file: Annotated[Path, typer.Argument(help="catalog JSON (CONTRACT.md shape)")],
+    file: Annotated[Path, typer.Argument(help="catalog JSON (docs/contract.md#catalog)")],
     store: Annotated[str, typer.Option(help="store id")],
     broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
     force: Annotated[bool, typer.Option(
@@ -182,7 +182,7 @@ def publish_catalog(
 @app.command("publish-clerks")
 @_errors
 def publish_clerks(
-    file: Annotated[Path, typer.Argument(help="clerks JSON (CONTRACT.md shape, PINs as hashes)")],
+    file: Annotated[Path, typer.Argument(help="clerks JSON (docs/contract.md#clerks, PINs as hashes)")],
     store: Annotated[str, typer.Option(help="store id")],
     broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
     force: Annotated[bool, typer.Option(

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from firmware.chain import GENESIS
-from firmware.clock import parse_iso_utc
+from firmware.contract.chain import GENESIS
+from firmware.contract.clock import parse_iso_utc
 from fleet.plausibility import SEQ_JUMP
 from fleet.schema import SCHEMA_VERSION  # noqa: F401 - re-exported
 from fleet.schema import SQLITE_V1 as SCHEMA_V1  # noqa: F401 - tests build first-release files

@@ -29,7 +29,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from firmware.clock import iso_utc
+from firmware.contract.clock import iso_utc
 from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report, Selftest, Status,
                                decode, decode_json, encode, ingest_filters, parse_topic)
 from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand

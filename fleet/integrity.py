@@ -5,7 +5,7 @@ spaces), in which `"hash":"<hex>"` sits between two other keys. Cutting that
 member out gives exactly the bytes the hash was computed over, so one SHA-256
 of the payload proves it: no second parse, no re-serialisation. Anything else
 (other formatting, the member not found) takes the full path: canonical JSON
-of the parsed receipt without `hash`, as firmware.chain defines it.
+of the parsed receipt without `hash`, as firmware.contract.chain defines it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from firmware.chain import receipt_hash
+from firmware.contract.chain import receipt_hash
 
 
 def _without_hash(payload: bytes, declared: str) -> bytes | None:

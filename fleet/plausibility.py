@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from firmware.clock import parse_iso_utc
+from firmware.contract.clock import parse_iso_utc
 from firmware.contract import Receipt
 
 MAX_TOTAL = 10**8          # minor units: 1,000,000.00 on one receipt

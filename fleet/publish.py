@@ -22,7 +22,7 @@ from typing import Any
 
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from firmware.contract import Catalog, Clerks, DeviceTopics, PayloadRejected, decode
+from firmware.contract import CatalogMessage, Clerks, DeviceTopics, PayloadRejected, decode
 from firmware.contract.acceptance import check_document, version_jump_problem
 from firmware.contract.signing import Signer, open_unverified
 from fleet.broker import BrokerSettings, connect, default_client_id, make_client
@@ -131,7 +131,7 @@ def publish_document(broker: BrokerSettings, *, prefix: str, store: str, kind: s
         previous = None
         if s.retained:
             try:
-                held = decode(Catalog if kind == "catalog" else Clerks, open_unverified(s.retained))
+                held = decode(CatalogMessage if kind == "catalog" else Clerks, open_unverified(s.retained))
                 previous = int(held.version)  # type: ignore[attr-defined]
             except PayloadRejected:
                 previous = None

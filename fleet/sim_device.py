@@ -2,8 +2,8 @@
 
 Each `SimRegister` speaks the exact contract 1.1 (docs/ledger-integrity.md) the firmware's sync speaks:
 
-- its receipts form a hash chain (`firmware.chain.seal`), ids `store:register:epoch:seq`, published as the
-  journal stores them (`firmware.chain.canonical_json`), QoS 1, in seq order;
+- its receipts form a hash chain (`firmware.contract.chain.seal`), ids `store:register:epoch:seq`, published as the
+  journal stores them (`firmware.contract.chain.canonical_json`), QoS 1, in seq order;
 - on connecting it subscribes to its `acks` and `commands`, publishes its retained status (epoch,
   epoch_first_seq, head_seq, head_hash, pending) and holds receipts back until the fleet answers with its
   `head` (or `hello_timeout` passes); its last will says `offline`;
@@ -38,8 +38,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from firmware.chain import GENESIS, canonical_json, seal
-from firmware.clock import iso_utc
+from firmware.contract.chain import GENESIS, canonical_json, seal
+from firmware.contract.clock import iso_utc
 from firmware.contract import Acks, CommandResult, DeviceTopics, PayloadRejected, Status, decode, decode_command, encode
 from firmware.contract.limits import DEVICE_MAX_PACKET
 from firmware.contract.receipt_id import format_receipt_id, parse_receipt_id
@@ -75,7 +75,7 @@ class DeviceOptions:
 
 
 def sale_body(store: str, register: str, epoch: str, seq: int, rng: random.Random, *, offline: bool) -> dict[str, Any]:
-    """One plausible sale in the CONTRACT.md shape, without prev_hash/hash (the chain adds them)."""
+    """One plausible sale (docs/contract.md#receipt) without prev_hash/hash (the chain adds them)."""
     lines: list[dict[str, Any]] = []
     taxes: dict[str, int] = {}
     for _ in range(rng.randint(1, 4)):

@@ -1,20 +1,22 @@
 """`kassa-fleet simulate --real N`: a handful of real registers in the same run, for fidelity.
 
-Each is the firmware's own Register (firmware.bootstrap: a real journal on disk, the real SyncService with its
-paho link, simulated hardware, no UI), driven from one thread of the simulating process as a cashier would:
-log in, scan, tender cash. At the end the journal is read back for the tally the database check needs.
+Each is one `python -m firmware.headless` subprocess: the firmware's own Register (a real journal on disk, the
+real SyncService with its paho link, simulated hardware, no UI), driven as a cashier would (log in, scan,
+tender cash). At the end each prints a JSON tally of what it sold (receipt ids and hashes in seq order, how
+many the fleet confirmed) on stdout; this module turns it into the simulator's `Tally` for the database check.
 
-Layering: `fleet` may import only the firmware's published contract (tests/test_layers.py). The simulator is,
-by DESIGN.md, one of the register's front ends, so this one module builds registers: it loads
-`firmware.bootstrap` at run time, only when `--real` is given, and nothing else in `fleet` touches it.
+Layering: `fleet` may import only the firmware's published contract (tests/test_layers.py). The register is
+driven from outside, through its headless front end's command line, so nothing here imports the firmware.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 import logging
-import random
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,104 +28,94 @@ from fleet.sim_device import Tally
 
 log = logging.getLogger("kassa.fleet.simulate")
 
-PENCIL = "4006381333931"
+# where the `fleet` package lives; `firmware` is installed beside it (the same distribution)
+_PACKAGES = str(Path(__file__).resolve().parents[1])
 
 
 class RealRegisters:
-    """Real registers on one thread: `start()`, then `join()` returns (tallies, errors)."""
+    """Real registers as subprocesses: `start()`, then `join()` returns (tallies, errors)."""
 
     def __init__(self, opt: Any, indices: list[int], start_wall: float, *, keep_dir: bool = False) -> None:
         self.opt, self.indices, self.start_wall, self.keep_dir = opt, indices, start_wall, keep_dir
         self.tallies: list[dict[str, Any]] = []
         self.errors: list[str] = []
-        self._thread = threading.Thread(target=self._guarded, name="kassa-sim-real", daemon=True)
+        self.root = Path(tempfile.mkdtemp(prefix="kassa-sim-real-"))
+        self._procs: list[tuple[subprocess.Popen[bytes], str, str, str, Path]] = []
+        self.pids: list[int] = []
+
+    def command(self, index: int, data_dir: Path) -> list[str]:
+        opt, dev = self.opt, self.opt.device
+        store, register, broker = opt.identity(index)
+        argv = [sys.executable, "-m", "firmware.headless", "--data-dir", str(data_dir), "--broker", broker,
+                "--store", store, "--register", register, "--rate", repr(opt.rate), "--duration", repr(opt.duration),
+                "--backlog", str(opt.backlog), "--drain-timeout", repr(opt.drain_timeout),
+                "--start-at", repr(self.start_wall), "--prefix", dev.prefix, "--window", str(dev.window),
+                "--resend-after", repr(dev.resend_after), "--keepalive", str(dev.keepalive),
+                "--backoff-cap", repr(dev.backoff_cap)]
+        if opt.seed is not None:
+            argv += ["--seed", str(opt.seed + index)]
+        return argv
 
     def start(self) -> None:
-        self._thread.start()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGES, env.get("PYTHONPATH")) if p)
+        for i in self.indices:
+            store, register, broker = self.opt.identity(i)
+            data = self.root / f"{store}-{register}"
+            err = self.root / f"{store}-{register}.stderr"
+            with open(err, "wb") as stderr:
+                proc = subprocess.Popen(self.command(i, data), stdout=subprocess.PIPE, stderr=stderr,
+                                        stdin=subprocess.DEVNULL, env=env)
+            self._procs.append((proc, store, register, broker, err))
+            self.pids.append(proc.pid)
 
     def join(self, timeout: float) -> tuple[list[dict[str, Any]], list[str]]:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            self.errors.append("the real registers did not finish in time")
+        deadline = time.monotonic() + timeout
+        outputs: dict[int, bytes] = {}
+
+        def read(n: int, proc: subprocess.Popen[bytes]) -> None:
+            assert proc.stdout is not None
+            outputs[n] = proc.stdout.read()
+
+        readers = [threading.Thread(target=read, args=(n, p[0]), daemon=True) for n, p in enumerate(self._procs)]
+        for r in readers:
+            r.start()
+        try:
+            for n, (proc, store, register, broker, err) in enumerate(self._procs):
+                try:
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+                    self.errors.append(f"real register {store}/{register} did not finish in time")
+                    continue
+                readers[n].join(10)
+                self._collect(proc.returncode, outputs.get(n, b""), store, register, broker, err)
+        finally:
+            for proc, *_rest in self._procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(10)
+            if not self.keep_dir:
+                shutil.rmtree(self.root, ignore_errors=True)
         return self.tallies, self.errors
 
-    def _guarded(self) -> None:
+    def _collect(self, code: int, out: bytes, store: str, register: str, broker: str, err: Path) -> None:
+        lines = [line for line in out.decode("utf-8", "replace").splitlines() if line.strip()]
+        if code != 0 or not lines:
+            tail = err.read_text(errors="replace").strip().splitlines()[-5:] if err.exists() else []
+            self.errors.append(f"real register {store}/{register} exited {code}: " + " | ".join(tail))
+            return
         try:
-            self._run()
-        except Exception as exc:  # reported in the summary
-            log.exception("real registers failed")
-            self.errors.append(f"real registers: {type(exc).__name__}: {exc}")
-
-    def _run(self) -> None:
-        boot = importlib.import_module("firmware.bootstrap")  # see the module doc: a front end of the register
-        opt, dev = self.opt, self.opt.device
-        root = Path(tempfile.mkdtemp(prefix="kassa-sim-real-"))
-        regs: list[tuple[Any, str]] = []
-        rng = random.Random(opt.seed)
-        try:
-            for i in self.indices:
-                store, register, broker = opt.identity(i)
-                data = root / f"{store}-{register}"
-                pins = boot.seed_demo(data)
-                config = boot.demo_config(
-                    data, broker_url=broker, device={"store": store, "register": register},
-                    hardware={"scanner": "simulated:memory"},
-                    broker={"url": broker, "prefix": dev.prefix, "window": max(1, min(1000, dev.window)),
-                            "resend_after": max(5.0, dev.resend_after), "keepalive": max(5, dev.keepalive),
-                            "backoff_cap": max(1.0, min(3600.0, dev.backoff_cap))})
-                reg = boot.bootstrap(config, demo_pins=pins)
-                regs.append((reg, broker))
-                if not reg.login("c1", pins["c1"]).ok:
-                    raise RuntimeError(f"{store}/{register}: demo clerk login failed")
-                for _ in range(opt.backlog):
-                    self._sell(reg)
-            start = time.monotonic() + (self.start_wall - time.time())
-            end = start + opt.duration
-            next_sale = [start + rng.expovariate(opt.rate) if opt.rate > 0 else float("inf") for _ in regs]
-            while time.monotonic() < end:
-                now = time.monotonic()
-                for n, (reg, _b) in enumerate(regs):
-                    reg.pump()
-                    if now >= next_sale[n]:
-                        self._sell(reg)
-                        next_sale[n] = now + rng.expovariate(opt.rate)
-                time.sleep(0.02)
-            deadline = end + opt.drain_timeout
-            while time.monotonic() < deadline:
-                for reg, _b in regs:
-                    reg.pump()
-                if all(reg.view().sync.pending == 0 for reg, _b in regs):
-                    break
-                time.sleep(0.05)
-            for reg, broker in regs:
-                self.tallies.append(self._tally(reg, broker))
-        finally:
-            for reg, _b in regs:
-                try:
-                    reg.shutdown()
-                except Exception:  # a register that fails to stop must not hide the others' tallies
-                    log.exception("a real register did not shut down cleanly")
-            if not self.keep_dir:
-                shutil.rmtree(root, ignore_errors=True)
-
-    @staticmethod
-    def _sell(reg: Any) -> None:
-        reg.scan(PENCIL)
-        if not reg.tender("cash", 500).ok:
-            raise RuntimeError("a real register refused the cash tender")
-        reg.wait_idle()
-        reg.new_sale()
-
-    @staticmethod
-    def _tally(reg: Any, broker: str) -> dict[str, Any]:
-        journal = reg.journal
-        receipts = list(journal.iter_receipts())
-        sync = reg.view().sync
-        epochs = {r["receipt_id"].split(":")[-2] for r in receipts}
-        if len(epochs) > 1:  # a real register opens a new epoch only after a rollback: not in a simulation
-            raise RuntimeError(f"{reg.config.device.store}/{reg.config.device.register} has {len(epochs)} epochs")
-        tally = Tally(reg.config.device.store, reg.config.device.register, journal.epoch, broker,
-                      hashes=[r["hash"] for r in receipts], real=True)
-        tally.confirmed = len(receipts) - sync.pending
-        tally.unconfirmed = [r["seq"] for r in receipts][len(receipts) - sync.pending:]
-        return asdict(tally)
+            got = json.loads(lines[-1])
+            tally = Tally(got["store"], got["register"], got["epoch"], got["broker"], hashes=list(got["hashes"]),
+                          real=True)
+            tally.confirmed = int(got["confirmed"])
+            tally.unconfirmed = [int(s) for s in got["unconfirmed"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            self.errors.append(f"real register {store}/{register}: unreadable tally ({exc})")
+            return
+        if (tally.store, tally.register) != (store, register):
+            self.errors.append(f"real register {store}/{register} reported {tally.store}/{tally.register}")
+            return
+        self.tallies.append(asdict(tally))

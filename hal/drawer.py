@@ -1,7 +1,13 @@
-"""Cash drawer backends: a kick through the printer's stream, or a gpiozero relay with an optional sensor."""
+"""Cash drawer backends: a kick through the printer's stream, or a gpiozero relay with an optional sensor.
+
+A GPIO drawer watches its sensor from `start()` (edges arrive on gpiozero's
+thread; a `kassa-drawer-left-open` timer runs per opening); `close()`
+cancels and joins its timers.
+"""
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -9,6 +15,19 @@ from typing import Any
 
 from hal.events import DeviceState, DrawerClosed, DrawerLeftOpen, DrawerOpened
 from hal.ports import Drawer, Printer, SelfTestResult
+
+log = logging.getLogger(__name__)
+
+
+def _end_timer(timer: threading.Timer | None, timeout: float = 1.0) -> None:
+    """Cancel `timer` and join it, logging one that does not end (hal cannot use firmware.lifecycle: layers)."""
+    if timer is None:
+        return
+    timer.cancel()
+    if timer.ident is not None and timer is not threading.current_thread():
+        timer.join(timeout)
+        if timer.is_alive():
+            log.error("thread %s did not end within %g s", timer.name, timeout)
 
 
 class PrinterDrawer(Drawer):
@@ -59,15 +78,22 @@ class GpioDrawer(Drawer):
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._open_since: float | None = None
+        self._watching = False
         if self.sensor is not None:
             self._settle_sensor()
-            self.sensor.when_activated = self._edge
-            self.sensor.when_deactivated = self._edge
-            if self._reads_open():
-                self._opened()
+
+    def start(self) -> None:
+        """Watch the sensor: DrawerOpened/Closed on its edges, DrawerLeftOpen after `left_open_s`. Twice is harmless."""
+        if self.sensor is None or self._watching:
+            return
+        self._watching = True
+        self.sensor.when_activated = self._edge
+        self.sensor.when_deactivated = self._edge
+        if self._reads_open():
+            self._opened()
 
     def _settle_sensor(self) -> None:
-        """Hook run before the sensor's callbacks are attached."""
+        """Hook run at construction, before the sensor is watched."""
 
     def open(self) -> None:
         # blink(n=1) runs in gpiozero's own thread: on for the pulse, then off; open() returns at once.
@@ -93,6 +119,7 @@ class GpioDrawer(Drawer):
                 return
             self._open_since = time.monotonic()
             self._timer = threading.Timer(self.left_open_s, self._left_open)
+            self._timer.name = "kassa-drawer-left-open"
             self._timer.daemon = True
             self._timer.start()
         self.events.put(DrawerOpened())
@@ -133,8 +160,8 @@ class GpioDrawer(Drawer):
 
     def close(self) -> None:
         with self._lock:
-            if self._timer:
-                self._timer.cancel()
+            timer, self._timer = self._timer, None
+        _end_timer(timer)
         self.relay.close()
         if self.sensor is not None:
             self.sensor.close()
@@ -150,6 +177,7 @@ class SimulatedDrawer(GpioDrawer):
                  pulse_ms: int = 100, left_open_s: float = 60.0, auto_close_s: float | None = None) -> None:
         super().__init__(relay, events, pin_factory, sensor, pulse_ms, "high", left_open_s)
         self.auto_close_s = auto_close_s
+        self._closing = False
         events.put(DeviceState("drawer", True, "ready", "Simulated drawer (MockFactory pins)."))
 
     def _settle_sensor(self) -> None:
@@ -159,6 +187,7 @@ class SimulatedDrawer(GpioDrawer):
     def open(self) -> None:
         super().open()
         self._spring_timer = threading.Timer(self.pulse_s, self._spring)
+        self._spring_timer.name = "kassa-drawer-spring"
         self._spring_timer.daemon = True
         self._spring_timer.start()
 
@@ -166,8 +195,9 @@ class SimulatedDrawer(GpioDrawer):
         pin = self.sensor.pin if self.sensor is not None and not self.sensor.closed else None
         if pin is not None:
             pin.drive_high()
-            if self.auto_close_s:  # the demo's imaginary clerk shuts the drawer again
+            if self.auto_close_s and not self._closing:  # the demo's imaginary clerk shuts the drawer again
                 self._spring_timer = threading.Timer(self.auto_close_s, self._shut)
+                self._spring_timer.name = "kassa-drawer-spring"
                 self._spring_timer.daemon = True
                 self._spring_timer.start()
 
@@ -176,9 +206,9 @@ class SimulatedDrawer(GpioDrawer):
             self.sensor.pin.drive_low()
 
     def close(self) -> None:
-        timer = getattr(self, "_spring_timer", None)
-        if timer is not None:
-            timer.cancel()
+        self._closing = True
+        _end_timer(getattr(self, "_spring_timer", None))
+        _end_timer(getattr(self, "_spring_timer", None))  # the one the spring may have set while it was joined
         super().close()
 
     def push_closed(self) -> None:

@@ -48,9 +48,18 @@ class Hardware:
     led: StatusLed
     mock_factory: Any = None
 
-    def start(self) -> None:
-        """Start reading the scanner (the printer worker runs from construction)."""
-        self.scanner.start()
+    def start(self, scanner: bool = True) -> None:
+        """Start the devices' threads: the printer's worker, the drawer's sensor watch, then the scanner's reader.
+
+        Building starts none; `close()` (alias `stop`) ends and joins them. The self-test passes
+        `scanner=False` and starts the scanner when it asks for a scan.
+        """
+        for part in (self.printer, self.drawer):
+            start = getattr(part, "start", None)
+            if start is not None:
+                start()
+        if scanner:
+            self.scanner.start()
 
     def close(self) -> None:
         """Stop every device and release pins, ptys and connections."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from hal.events import DeviceState
+from hal.layout import Block
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,11 @@ class Printer(ABC):
     columns: int
 
     @abstractmethod
-    def submit(self, receipt: Mapping[str, Any], header: Sequence[str], copy: bool = False,
-               currency: str = "EUR") -> str:
-        """Queue a receipt; returns the job id at once (PrintDone/PrintFailed follow on the queue)."""
+    def print_blocks(self, blocks: Sequence[Block] | Callable[[], Sequence[Block]], title: str = "receipt",
+                     receipt_id: str | None = None) -> str:
+        """Queue laid-out blocks, or a function that lays them out on the worker (so the caller never waits on
+        layout); returns the job id at once (PrintDone/PrintFailed follow on the queue). `receipt_id` names the
+        receipt in the reprint backlog."""
 
     @abstractmethod
     def print_text(self, lines: Sequence[str], title: str = "report") -> str:

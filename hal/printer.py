@@ -1,8 +1,14 @@
-"""The receipt printer port: a worker thread prints queued jobs; failures go to a reprint backlog and events."""
+"""The receipt printer: laid-out blocks in, ESC/POS bytes out through a connector, on a worker thread.
+
+As in python-escpos, the protocol (hal.escpos_render: blocks to bytes) is
+apart from the transport (hal.connectors: a connector only moves bytes).
+The printer never decides what a receipt says: the firmware lays it out
+(firmware/printout.py) and formats its money. Failures go to a reprint
+backlog and become events.
+"""
 
 from __future__ import annotations
 
-import copy as copying
 import itertools
 import logging
 import os
@@ -10,14 +16,13 @@ import pathlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from hal.connectors import Connector
 from hal.errors import PaperOut, UnknownJob
 from hal.events import DeviceState, PrintDone, PrintFailed
-from hal.layout import Block, code_for, layout_receipt, plain_lines, render_text
+from hal.layout import Block, code_for, plain_lines, render_text
 from hal.ports import BacklogEntry, Printer, SelfTestResult
 
 log = logging.getLogger(__name__)
@@ -63,19 +68,25 @@ class ReceiptPrinter(Printer):
         self._results: dict[str, bool] = {}
         self._done = threading.Condition()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="hal-printer", daemon=True)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the worker thread (`kassa-printer`); jobs submitted before wait for it. Twice is harmless."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="kassa-printer", daemon=True)
         self._thread.start()
 
     # -- the port -------------------------------------------------------------------------------------------
 
-    def submit(self, receipt: Mapping[str, Any], header: Sequence[str], copy: bool = False,
-               currency: str = "EUR") -> str:
-        receipt = copying.deepcopy(dict(receipt))
-        header = tuple(header)
-        receipt_id = receipt.get("receipt_id")
-        title = f"{'copy of ' if copy else ''}receipt {receipt_id or '?'}"
-        return self._put(title, lambda: layout_receipt(receipt, header, self.columns, copy, currency),
-                         receipt_id=receipt_id)
+    def print_blocks(self, blocks: Sequence[Block] | Callable[[], Sequence[Block]], title: str = "receipt",
+                     receipt_id: str | None = None) -> str:
+        if callable(blocks):
+            build = blocks
+            return self._put(title, lambda: list(build()), receipt_id=receipt_id)
+        laid = list(blocks)
+        return self._put(title, lambda: laid, receipt_id=receipt_id)
 
     def print_text(self, lines: Sequence[str], title: str = "report") -> str:
         lines = [str(line) for line in lines]
@@ -135,9 +146,15 @@ class ReceiptPrinter(Printer):
         return SelfTestResult("printer", False, f"Test page not printed within {timeout:g} s: {self._state.detail}",
                               details)
 
-    def close(self) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout=10)
+    def close(self, timeout: float = 10.0) -> None:
+        thread = self._thread
+        if thread is None:  # never started: what is queued goes to the backlog, as on a stop
+            self._drain()
+        else:
+            self._queue.put(_STOP)
+            thread.join(timeout)
+            if thread.is_alive():
+                log.error("thread %s did not end within %g s (a printer write hanging?)", thread.name, timeout)
         self.connector.close()
 
     # -- the worker -----------------------------------------------------------------------------------------

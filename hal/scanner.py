@@ -114,11 +114,13 @@ class _FramedScanner(Scanner):
         self._thread = threading.Thread(target=target, name=name, daemon=True)
         self._thread.start()
 
-    def _join(self) -> None:
+    def _join(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-        self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                log.error("thread %s did not end within %g s (a read hanging in the driver?)", thread.name, timeout)
 
     def self_test(self, wait_s: float = 10.0) -> SelfTestResult:
         with self._scanned:
@@ -144,7 +146,7 @@ class SerialScanner(_FramedScanner):
 
     def start(self) -> None:
         self._set_state("connecting", True, f"opening scanner at {self.path}")
-        self._start_thread(self._run, "hal-scanner")
+        self._start_thread(self._run, "kassa-scanner")
 
     def stop(self) -> None:
         self._join()
@@ -196,7 +198,7 @@ class PtyScanner(_FramedScanner):
         log.info("simulated scanner: echo CODE > %s", self.path)
 
     def start(self) -> None:
-        self._start_thread(self._run, "hal-scanner-pty")
+        self._start_thread(self._run, "kassa-scanner-pty")
         self._set_state("connected", True, f"Simulated scanner: echo 4006381333931 > {self.path}")
 
     def stop(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,6 +20,6 @@ bundle_app = typer.Typer(help="One file for many registers: export from one devi
 app.add_typer(bundle_app, name="bundle")
 
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--config", "-c", envvar="KASSA_CONFIG", help="Config file (default /etc/kassa/kassa.toml)."),
 ]

@@ -1,7 +1,10 @@
 """Broker reachability for the technician: TLS, credentials, a QoS-1 publish with its PUBACK, and the fleet's answer.
 
-The only module of `provisioning` that uses paho (the firmware keeps its own in
-firmware/sync/mqtt_adapter.py). It connects with its own client id
+It connects through the register's own code: `LinkSettings.from_config`
+(firmware/sync/mqtt_adapter.py: URL, password file, TLS files) and the one
+client builder (firmware/contract/mqtt.py: LeanClient, TLS context, MQTT 5
+CONNECT properties), so a self-test that passes proves the register's
+connect path. Only what must differ is changed: it connects with its own client id
 (`kassa-{store}-{register}-selftest`) and a clean, non-persistent session, so
 the running register's session and its queued acks are never touched. Its
 CONNECT announces SELFTEST_MAX_PACKET as the MQTT 5 Maximum Packet Size (it
@@ -16,40 +19,25 @@ import ssl
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from firmware.config import Config, read_secret
+from firmware.config import Config
+from firmware.contract.errors import BrokerSetupError
 from firmware.contract.limits import SELFTEST_MAX_PACKET
-from firmware.contract.wire import LeanClient
+from firmware.contract.mqtt import build_client, connect_spec
 from firmware.errors import ConfigError
+from firmware.sync.mqtt_adapter import LinkSettings
 from provisioning.checks import Check
 
-__all__ = ["check_broker", "tls_context", "explain_tls_error", "selftest_topic"]
+__all__ = ["check_broker", "explain_tls_error", "selftest_topic"]
 
 
 def selftest_topic(config: Config) -> str:
     return f"{config.broker.prefix}/{config.device.store}/{config.device.register}/selftest"
-
-
-def tls_context(config: Config) -> ssl.SSLContext:
-    """Verify the broker against broker.ca_file (else the system CAs); present the device certificate if there is one."""
-    b = config.broker
-    ctx = ssl.create_default_context(cafile=str(b.ca_file) if b.ca_file else None)
-    ctx.check_hostname = True
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    if b.cert_file and b.key_file:
-        if not Path(b.cert_file).exists():
-            raise ConfigError(
-                f"no device certificate at {b.cert_file} yet: send {Path(b.cert_file).with_suffix('.csr')} to the fleet CA, "
-                "then `kassa-provision install-cert FILE`"
-            )
-        read_secret(Path(b.key_file), "device key")  # refuses a key readable by others
-        ctx.load_cert_chain(str(b.cert_file), str(b.key_file))
-    return ctx
 
 
 def explain_tls_error(exc: ssl.SSLError, host: str, ca_file: Path | None) -> tuple[str, str]:
@@ -143,26 +131,29 @@ def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 
     port = url.port or (8883 if tls else 1883)
     where = f"{host}:{port}"
     probe = _Probe(uuid.uuid4().hex)
-    client = LeanClient(CallbackAPIVersion.VERSION2, client_id=f"{config.client_id}-selftest", protocol=mqtt.MQTTv5,
-                        max_packet_size=SELFTEST_MAX_PACKET)  # sent in the CONNECT as Maximum Packet Size
-    for name in ("on_connect", "on_publish", "on_subscribe", "on_message", "on_disconnect"):
-        setattr(client, name, getattr(probe, name))
-    client.connect_timeout = timeout
     if tls and b.cert_file and not Path(b.cert_file).exists():
         return [Check("broker connect", False, f"no device certificate at {b.cert_file} yet",
                       f"send {Path(b.cert_file).with_suffix('.csr')} to the fleet CA, then `kassa-provision install-cert FILE`")]
     try:
-        if tls:
-            client.tls_set_context(tls_context(config))
-        if b.username:
-            password = read_secret(b.password_file, "broker password") if b.password_file else None
-            client.username_pw_set(b.username, password)
+        # The register's own settings and builder (firmware/sync/mqtt_adapter.py, firmware/contract/mqtt.py), with
+        # only what must differ: its own client id, a clean session that expires at once, no will, a small limit.
+        spec = LinkSettings.from_config(config, will_topic=None, subscriptions=(),
+                                        client_id=f"{config.client_id}-selftest", clean_start=True, session_expiry=0,
+                                        receive_maximum=None, keepalive=max(b.keepalive, 10),
+                                        max_packet_size=SELFTEST_MAX_PACKET).client_spec()
+        spec = replace(spec, connect_timeout=timeout, max_inflight=20)
+        client = build_client(spec)
+    except BrokerSetupError as exc:
+        if str(exc).startswith("TLS files"):
+            return [Check("broker connect", False, f"cannot load {exc}",
+                          "re-run `kassa-provision init --tls-client-key` and install-cert")]
+        return [Check("broker connect", False, str(exc), "fix the file named, or re-run `kassa-provision init`")]
     except ConfigError as exc:
         return [Check("broker connect", False, str(exc), "fix the file named, or re-run `kassa-provision init`")]
-    except (OSError, ssl.SSLError) as exc:
-        return [Check("broker connect", False, f"cannot load TLS files: {exc}", "re-run `kassa-provision init --tls-client-key` and install-cert")]
+    for name in ("on_connect", "on_publish", "on_subscribe", "on_message", "on_disconnect"):
+        setattr(client, name, getattr(probe, name))
     try:
-        client.connect(host, port, keepalive=max(b.keepalive, 10), clean_start=True)
+        connect_spec(client, spec)
     except ssl.SSLError as exc:
         what, fix = explain_tls_error(exc, host, b.ca_file)
         return [Check("broker connect", False, f"{where}: {what}", fix)]
@@ -170,7 +161,7 @@ def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 
         return [Check("broker connect", False, f"cannot resolve {host!r}", "check broker.url and the DNS settings (`resolvectl status`)")]
     except ConnectionRefusedError:
         return [Check("broker connect", False, f"nothing listens at {where}", "check broker.url (host and port) and that the broker runs")]
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return [Check("broker connect", False, f"no answer from {where} within {timeout:.0f} s", "check the network cable/Wi-Fi and firewall")]
     except OSError as exc:
         return [Check("broker connect", False, f"{where}: {exc.strerror or exc}", "check the network and broker.url")]

@@ -17,7 +17,7 @@ import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def export_bundle(config_path: Path, out: Path, *, with_hardware: bool = False) 
         broker["fleet_key_pem"] = Path(config.broker.fleet_key_file).read_text(encoding="ascii")
     doc: dict[str, Any] = {
         "format": FORMAT, "store": config.device.store,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "device": {"data_dir": str(config.device.data_dir)},
         "broker": broker, "shop": raw.get("shop", {}), "policy": raw.get("policy", {}),
         "catalog": catalog_store(config.device.data_dir).load(), "clerks": clerk_store(config.device.data_dir).load(),
@@ -122,9 +122,13 @@ def read_bundle(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise InputRejected(f"{path}: no such bundle; check the path (USB stick mounted?)") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputRejected(f"{path}: not a bundle (invalid JSON: {exc}); make one with `kassa-provision bundle export`") from None
+        raise InputRejected(
+            f"{path}: not a bundle (invalid JSON: {exc}); make one with `kassa-provision bundle export`"
+        ) from None
     except RecursionError:
-        raise InputRejected(f"{path}: not a bundle (JSON nested too deeply); make one with `kassa-provision bundle export`") from None
+        raise InputRejected(
+            f"{path}: not a bundle (JSON nested too deeply); make one with `kassa-provision bundle export`"
+        ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputRejected(f"{path}: not a {FORMAT} bundle; make one with `kassa-provision bundle export`")
     _check_shape(doc, path)
@@ -141,12 +145,14 @@ def _check_shape(doc: dict[str, Any], path: Path | str = "bundle") -> None:
     """Sections are JSON objects, the store is text, the CA is ASCII PEM text: what the rest relies on."""
     for name in _TABLES:
         if name in doc and not isinstance(doc[name], dict):
-            raise InputRejected(f"{path}: {name} must be a JSON object; make a new bundle with `kassa-provision bundle export`")
+            raise InputRejected(
+                f"{path}: {name} must be a JSON object; make a new bundle with `kassa-provision bundle export`"
+            )
     for name in ("catalog", "clerks"):
         if doc.get(name) is not None and not isinstance(doc[name], dict):
             raise InputRejected(f"{path}: {name} must be a JSON object or null; make a new bundle")
     if doc.get("store") is not None and not isinstance(doc["store"], str):
-        raise InputRejected(f"{path}: store must be text such as \"S001\"")
+        raise InputRejected(f'{path}: store must be text such as "S001"')
     for holder in (doc.get("broker") or {}, doc):
         for name in ("ca_pem", "fleet_key_pem"):
             pem = holder.get(name)
@@ -154,8 +160,9 @@ def _check_shape(doc: dict[str, Any], path: Path | str = "bundle") -> None:
                 raise InputRejected(f"{path}: {name} must be PEM text (ASCII); make a new bundle")
 
 
-def check_bundle(doc: dict[str, Any], *, store: str | None = None,
-                 hardware_urls: dict[str, str | None] | None = None) -> dict[str, Any]:
+def check_bundle(
+    doc: dict[str, Any], *, store: str | None = None, hardware_urls: dict[str, str | None] | None = None
+) -> dict[str, Any]:
     """Everything `apply_bundle` checks before it writes anything; returns the hardware URLs it will set.
 
     Raises InputRejected (catalog and clerks problems in one list, each at its entry) or ConfigError (a shared
@@ -175,29 +182,57 @@ def check_bundle(doc: dict[str, Any], *, store: str | None = None,
             try:
                 gate(payload)
             except InputRejected as exc:
-                problems += exc.problems or [RowProblem("bundle", "catalog" if gate is check_catalog_payload else "clerks", str(exc))]
+                problems += exc.problems or [
+                    RowProblem("bundle", "catalog" if gate is check_catalog_payload else "clerks", str(exc))
+                ]
     shop_currency = (doc.get("shop") or {}).get("currency")
     if catalog and shop_currency and catalog.get("currency", shop_currency) != shop_currency:
-        problems.append(RowProblem("catalog", "currency", f"the bundle's catalog is in {catalog.get('currency')} "
-                                   f"but its shop sells in {shop_currency}", catalog.get("currency")))
+        problems.append(
+            RowProblem(
+                "catalog",
+                "currency",
+                f"the bundle's catalog is in {catalog.get('currency')} but its shop sells in {shop_currency}",
+                catalog.get("currency"),
+            )
+        )
     if problems:
         first = "; ".join(str(p) for p in problems[:3]) + ("; ..." if len(problems) > 3 else "")
-        raise InputRejected(f"the bundle's catalog or clerks are not valid ({len(problems)} problem(s): {first}); "
-                            "nothing was written; fix them on the first register and export again", problems)
+        raise InputRejected(
+            f"the bundle's catalog or clerks are not valid ({len(problems)} problem(s): {first}); "
+            "nothing was written; fix them on the first register and export again",
+            problems,
+        )
     hw = {k: v for k, v in {**doc.get("hardware", {}), **(hardware_urls or {})}.items() if v is not None}
     hardware.validate_urls({k: str(v) for k, v in hw.items() if k in ("scanner", "printer", "drawer", "led")})
     shared = {k: v for k, v in (doc.get("broker") or {}).items() if k in SHARED_BROKER_KEYS}
-    parse_config({"device": {"store": store if isinstance(store, str) else "", "register": "R1"}, "broker": shared,
-                  "shop": dict(doc.get("shop") or {}), "policy": dict(doc.get("policy") or {}), "hardware": hw},
-                 "the bundle")
+    parse_config(
+        {
+            "device": {"store": store if isinstance(store, str) else "", "register": "R1"},
+            "broker": shared,
+            "shop": dict(doc.get("shop") or {}),
+            "policy": dict(doc.get("policy") or {}),
+            "hardware": hw,
+        },
+        "the bundle",
+    )
     return hw
 
 
-def apply_bundle(doc: dict[str, Any], config_path: Path, *, register: str, store: str | None = None,
-                 username: str | None = None, password: str | None = None, tls_client_key: bool = False,
-                 data_dir: Path | None = None, hardware_urls: dict[str, str | None] | None = None,
-                 service_user: str = "kassa", force: bool = False) -> Applied:
-    """Provision this device from a bundle plus per-device overrides; everything is checked before anything is written."""
+def apply_bundle(
+    doc: dict[str, Any],
+    config_path: Path,
+    *,
+    register: str,
+    store: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    tls_client_key: bool = False,
+    data_dir: Path | None = None,
+    hardware_urls: dict[str, str | None] | None = None,
+    service_user: str = "kassa",
+    force: bool = False,
+) -> Applied:
+    """Provision this device from a bundle plus per-device overrides; all is checked before anything is written."""
     hw = check_bundle(doc, store=store, hardware_urls=hardware_urls)
     store = store or doc.get("store")
     shared = doc.get("broker", {})
@@ -214,19 +249,30 @@ def apply_bundle(doc: dict[str, Any], config_path: Path, *, register: str, store
             fleet_key = Path(tmp) / "fleet-key.pem"
             write_atomic(fleet_key, str(key_pem).encode("ascii"))
         answers = InitAnswers(
-            store=store, register=register, broker_url=shared.get("url"),
-            username=username if username is not None else f"{store}-{register}", password=password,
-            tls_client_key=tls_client_key, ca_file=ca_file, fleet_key=fleet_key,
+            store=store,
+            register=register,
+            broker_url=shared.get("url"),
+            username=username if username is not None else f"{store}-{register}",
+            password=password,
+            tls_client_key=tls_client_key,
+            ca_file=ca_file,
+            fleet_key=fleet_key,
             data_dir=data_dir or (Path(bundle_dir) if bundle_dir else None),
-            shop=dict(doc.get("shop", {})), service_user=service_user,
-            extra={"broker": {k: v for k, v in shared.items() if k in SHARED_BROKER_KEYS and k != "url"},
-                   "policy": dict(doc.get("policy", {})), "hardware": hw},
+            shop=dict(doc.get("shop", {})),
+            service_user=service_user,
+            extra={
+                "broker": {k: v for k, v in shared.items() if k in SHARED_BROKER_KEYS and k != "url"},
+                "policy": dict(doc.get("policy", {})),
+                "hardware": hw,
+            },
         )
         result = init_device(config_path, answers)
     config = result.config
     imported = []
-    for kind, payload, store_ in (("catalog", catalog, catalog_store(config.device.data_dir)),
-                                  ("clerks", clerks, clerk_store(config.device.data_dir))):
+    for kind, payload, store_ in (
+        ("catalog", catalog, catalog_store(config.device.data_dir)),
+        ("clerks", clerks, clerk_store(config.device.data_dir)),
+    ):
         if payload:
             applied = store_.apply(payload, force=force)
             count = len(payload.get("items") or payload.get("clerks") or [])

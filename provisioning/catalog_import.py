@@ -18,7 +18,15 @@ from firmware.stores import VersionedStore, catalog_store
 from provisioning.errors import InputRejected, RowProblem
 from provisioning.tabular import model_problems, read_rows, readable
 
-__all__ = ["COLUMNS", "Imported", "build_catalog", "pick_version", "apply_versioned", "check_catalog_payload", "import_catalog"]
+__all__ = [
+    "COLUMNS",
+    "Imported",
+    "build_catalog",
+    "pick_version",
+    "apply_versioned",
+    "check_catalog_payload",
+    "import_catalog",
+]
 
 COLUMNS = ("sku", "name", "price", "tax_code", "barcodes", "weighed", "quick_key")
 _SKU_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -81,7 +89,9 @@ def _price_reason(error: dict[str, Any], currency: str) -> str:
     return readable(error)
 
 
-def _item(where: str, row: dict[str, Any], currency: str, rates: dict[str, str], problems: list[RowProblem]) -> dict[str, Any] | None:
+def _item(
+    where: str, row: dict[str, Any], currency: str, rates: dict[str, str], problems: list[RowProblem]
+) -> dict[str, Any] | None:
     """One row as a contract item, or None; every problem of the row goes into `problems` (one per column)."""
     flagged: set[str] = set()
 
@@ -122,12 +132,20 @@ def _item(where: str, row: dict[str, Any], currency: str, rates: dict[str, str],
     label = str(row.get("quick_key") or "").strip()
     if len(label) > 40:
         bad("quick_key", "longer than 40 characters (the key shows at most 40)")
-    item: dict[str, Any] = {"sku": sku, "name": name, "price": price, "tax_code": tax_code, "barcodes": codes, "weighed": weighed}
+    item: dict[str, Any] = {
+        "sku": sku,
+        "name": name,
+        "price": price,
+        "tax_code": tax_code,
+        "barcodes": codes,
+        "weighed": weighed,
+    }
     try:  # the contract's own limits (price range, lengths, barcode count): the register applies them too
         CatalogItem.model_validate(item)
     except ValidationError as exc:
-        for problem in model_problems(exc, where, row, skip=flagged,
-                                      say={"price": lambda error: _price_reason(error, currency)}):
+        for problem in model_problems(
+            exc, where, row, skip=flagged, say={"price": lambda error: _price_reason(error, currency)}
+        ):
             problems.append(problem)
             flagged.add(problem.field)
     if flagged:
@@ -151,8 +169,14 @@ def pick_version(meta: dict[str, Any], version: int | None, held: int) -> int:
 
 def check_version(chosen: Any, problems: list[RowProblem]) -> None:
     if isinstance(chosen, bool) or not isinstance(chosen, int) or not 1 <= chosen <= MAX_VERSION:
-        problems.append(RowProblem("file", "version", f"must be a whole number from 1 to {MAX_VERSION}; "
-                                   "fix the file's version or give --version", chosen))
+        problems.append(
+            RowProblem(
+                "file",
+                "version",
+                f"must be a whole number from 1 to {MAX_VERSION}; fix the file's version or give --version",
+                chosen,
+            )
+        )
 
 
 def _file_rates(meta: dict[str, Any], config: Config, problems: list[RowProblem]) -> dict[str, str]:
@@ -168,7 +192,7 @@ def _file_rates(meta: dict[str, Any], config: Config, problems: list[RowProblem]
     for code, rate in given.items():
         try:
             if not isinstance(rate, str) or not 1 <= len(code) <= 64:
-                raise DomainError(f"tax code {code!r}: give the rate as text such as \"19.00\"")
+                raise DomainError(f'tax code {code!r}: give the rate as text such as "19.00"')
             parse_rate(rate, code)
             if not re.fullmatch(r"\d{1,9}(\.\d{1,6})?", rate):
                 raise DomainError(f"tax code {code}: at most 6 decimals")
@@ -185,8 +209,12 @@ def _file_keys(meta: dict[str, Any], problems: list[RowProblem]) -> list[dict[st
     keys = []
     for i, key in enumerate(given):
         label = key.get("label") if isinstance(key, dict) else None
-        if not isinstance(key, dict) or not isinstance(label, str) or not 1 <= len(label) <= 40 \
-                or not isinstance(key.get("sku"), str):
+        if (
+            not isinstance(key, dict)
+            or not isinstance(label, str)
+            or not 1 <= len(label) <= 40
+            or not isinstance(key.get("sku"), str)
+        ):
             problems.append(RowProblem(f"quick_keys[{i}]", "label", "must be {label: 1-40 characters, sku: text}", key))
             continue
         keys.append(key)
@@ -200,8 +228,7 @@ def _contract_problems(payload: dict[str, Any], item_where: list[str], problems:
     from ever disagreeing, and still reports in the one list rather than on its own.
     """
     from firmware.acceptance import check_domain
-    from firmware.contract import Catalog as CatalogMessage
-    from firmware.contract import PayloadRejected
+    from firmware.contract import CatalogMessage, PayloadRejected
 
     try:
         CatalogMessage.model_validate(payload)
@@ -211,8 +238,14 @@ def _contract_problems(payload: dict[str, Any], item_where: list[str], problems:
             if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int) and loc[1] < len(item_where):
                 field = str(loc[2]) if len(loc) > 2 else "row"
                 entry = payload["items"][loc[1]]
-                problems.append(RowProblem(item_where[loc[1]], field, readable(error),
-                                           entry.get(field) if isinstance(entry, dict) else entry))
+                problems.append(
+                    RowProblem(
+                        item_where[loc[1]],
+                        field,
+                        readable(error),
+                        entry.get(field) if isinstance(entry, dict) else entry,
+                    )
+                )
             else:
                 problems.append(RowProblem("file", ".".join(map(str, loc)) or "catalog", readable(error)))
         return
@@ -222,14 +255,22 @@ def _contract_problems(payload: dict[str, Any], item_where: list[str], problems:
         problems.append(RowProblem("file", "catalog", str(exc)))
 
 
-def build_catalog(path: Path, config: Config, version: int | None, held: int = -1) -> tuple[dict[str, Any], list[RowProblem]]:
-    """The catalog payload (CONTRACT.md shape) and every problem found; the payload is usable only with no problems."""
+def build_catalog(
+    path: Path, config: Config, version: int | None, held: int = -1
+) -> tuple[dict[str, Any], list[RowProblem]]:
+    """The catalog payload (docs/contract.md#catalog) and every problem found; usable only with no problems."""
     meta, rows = read_rows(path, "items", COLUMNS)
     currency = meta.get("currency") or config.shop.currency
     problems: list[RowProblem] = []
     if currency != config.shop.currency:
-        problems.append(RowProblem("file", "currency", f"{currency} but this shop sells in {config.shop.currency}; "
-                                   "fix the file or the shop settings", currency))
+        problems.append(
+            RowProblem(
+                "file",
+                "currency",
+                f"{currency} but this shop sells in {config.shop.currency}; fix the file or the shop settings",
+                currency,
+            )
+        )
     rates = _file_rates(meta, config, problems)
     items: list[dict[str, Any]] = []
     item_where: list[str] = []
@@ -241,12 +282,16 @@ def build_catalog(path: Path, config: Config, version: int | None, held: int = -
         if item is None:
             continue
         if item["sku"] in seen_sku:
-            problems.append(RowProblem(where, "sku", f"{item['sku']} already given at {seen_sku[item['sku']]}", item["sku"]))
+            problems.append(
+                RowProblem(where, "sku", f"{item['sku']} already given at {seen_sku[item['sku']]}", item["sku"])
+            )
             continue
         seen_sku[item["sku"]] = where
         for code in item["barcodes"]:
             if code in seen_code:
-                problems.append(RowProblem(where, "barcodes", f"{code} already belongs to the item at {seen_code[code]}", code))
+                problems.append(
+                    RowProblem(where, "barcodes", f"{code} already belongs to the item at {seen_code[code]}", code)
+                )
             seen_code[code] = where
         label = item.pop("quick_key", None)
         if label:
@@ -288,8 +333,9 @@ def check_catalog_payload(payload: Any, where: str = "catalog") -> None:
         raise InputRejected(f"{where} must be a JSON object in the contract's catalog shape")
     items = payload.get("items")
     problems: list[RowProblem] = []
-    _contract_problems(payload, [f"{where}.items[{i}]" for i in range(len(items))] if isinstance(items, list) else [],
-                       problems)
+    _contract_problems(
+        payload, [f"{where}.items[{i}]" for i in range(len(items))] if isinstance(items, list) else [], problems
+    )
     if problems:
         raise InputRejected(f"{where} refused by the register's own check: {len(problems)} problem(s)", problems)
 

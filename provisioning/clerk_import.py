@@ -78,8 +78,7 @@ def _clerk(where: str, row: dict[str, Any], problems: list[RowProblem]) -> dict[
 def _contract_problems(payload: dict[str, Any], clerk_where: list[str], problems: list[RowProblem]) -> None:
     """The register's own gate on the finished roster, errors mapped back to rows (values never shown)."""
     from firmware.acceptance import check_domain
-    from firmware.contract import Clerks as ClerksMessage
-    from firmware.contract import PayloadRejected
+    from firmware.contract import Clerks as ClerksMessage, PayloadRejected
 
     try:
         ClerksMessage.model_validate(payload)
@@ -87,7 +86,9 @@ def _contract_problems(payload: dict[str, Any], clerk_where: list[str], problems
         for error in exc.errors():
             loc = error["loc"]
             if len(loc) >= 2 and loc[0] == "clerks" and isinstance(loc[1], int) and loc[1] < len(clerk_where):
-                problems.append(RowProblem(clerk_where[loc[1]], str(loc[2]) if len(loc) > 2 else "row", readable(error)))
+                problems.append(
+                    RowProblem(clerk_where[loc[1]], str(loc[2]) if len(loc) > 2 else "row", readable(error))
+                )
             else:
                 problems.append(RowProblem("file", ".".join(map(str, loc)) or "clerks", readable(error)))
         return
@@ -109,8 +110,14 @@ def build_clerks(path: Path, version: int | None, held: int = -1) -> tuple[dict[
         if clerk is None:
             continue
         if clerk["clerk_id"] in seen:
-            problems.append(RowProblem(where, "clerk_id", f"{clerk['clerk_id']} already given at {seen[clerk['clerk_id']]}",
-                                       clerk["clerk_id"]))
+            problems.append(
+                RowProblem(
+                    where,
+                    "clerk_id",
+                    f"{clerk['clerk_id']} already given at {seen[clerk['clerk_id']]}",
+                    clerk["clerk_id"],
+                )
+            )
             continue
         seen[clerk["clerk_id"]] = where
         clerks.append(clerk)
@@ -124,7 +131,12 @@ def build_clerks(path: Path, version: int | None, held: int = -1) -> tuple[dict[
     if problems:
         return {}, problems
     out = [
-        {"clerk_id": c["clerk_id"], "name": c["name"], "role": c["role"], "pin_hash": c["pin_hash"] or hash_pin(str(c["pin"]))}
+        {
+            "clerk_id": c["clerk_id"],
+            "name": c["name"],
+            "role": c["role"],
+            "pin_hash": c["pin_hash"] or hash_pin(str(c["pin"])),
+        }
         for c in clerks
     ]
     payload = {"version": chosen, "clerks": out}
@@ -148,7 +160,8 @@ def check_clerks_payload(payload: Any, where: str = "clerks") -> None:
         raise InputRejected(f"{where} must be a JSON object in the contract's clerks shape")
     entries = payload.get("clerks")
     problems: list[RowProblem] = []
-    _contract_problems(payload, [f"{where}.clerks[{i}]" for i in range(len(entries))] if isinstance(entries, list) else [],
-                       problems)
+    _contract_problems(
+        payload, [f"{where}.clerks[{i}]" for i in range(len(entries))] if isinstance(entries, list) else [], problems
+    )
     if problems:
         raise InputRejected(f"{where} refused by the register's own check: {len(problems)} problem(s)", problems)

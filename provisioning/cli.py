@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,24 +25,41 @@ def _ask(value: object, prompt: str, default: object, interactive: bool, **kw: o
 @app.command()
 def init(
     config: ConfigOpt = None,
-    store: Annotated[Optional[str], typer.Option(help="Store id, e.g. S001.")] = None,
-    register: Annotated[Optional[str], typer.Option(help="Register id, e.g. R1.")] = None,
-    broker: Annotated[Optional[str], typer.Option(help="Broker URL: mqtt://host:1883 or mqtts://host:8883.")] = None,
-    username: Annotated[Optional[str], typer.Option(help="Broker username (per device); '' for none.")] = None,
+    store: Annotated[str | None, typer.Option(help="Store id, e.g. S001.")] = None,
+    register: Annotated[str | None, typer.Option(help="Register id, e.g. R1.")] = None,
+    broker: Annotated[str | None, typer.Option(help="Broker URL: mqtt://host:1883 or mqtts://host:8883.")] = None,
+    username: Annotated[str | None, typer.Option(help="Broker username (per device); '' for none.")] = None,
     password: Annotated[
-        Optional[str], typer.Option(envvar="KASSA_BROKER_PASSWORD", help="Broker password (prefer the prompt or the env var).")
+        str | None,
+        typer.Option(envvar="KASSA_BROKER_PASSWORD", help="Broker password (prefer the prompt or the env var)."),
     ] = None,
-    tls_client_key: Annotated[bool, typer.Option(help="Make a TLS client key on this device and print a CSR for the fleet CA.")] = False,
+    tls_client_key: Annotated[
+        bool, typer.Option(help="Make a TLS client key on this device and print a CSR for the fleet CA.")
+    ] = False,
     new_key: Annotated[bool, typer.Option(help="With --tls-client-key: replace an existing key.")] = False,
-    ca_file: Annotated[Optional[Path], typer.Option(help="The fleet CA (PEM) to verify the broker; copied next to the config.")] = None,
-    fleet_key: Annotated[Optional[Path], typer.Option(help="The fleet's public signing key (PEM, `kassa-fleet keygen`): pinned; then only signed catalogs, rosters and commands are accepted.")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Where the journal lives (default /var/lib/kassa).")] = None,
-    shop_name: Annotated[Optional[str], typer.Option(help="Shop name printed on receipts.")] = None,
-    currency: Annotated[Optional[str], typer.Option(help="ISO currency code, e.g. EUR.")] = None,
-    tax_included: Annotated[Optional[bool], typer.Option("--tax-included/--tax-excluded", help="Prices include tax.")] = None,
-    cash_rounding: Annotated[Optional[int], typer.Option(help="Cash rounding step in minor units (0 = none, 5 = 0.05).")] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="The fleet CA (PEM) to verify the broker; copied next to the config.")
+    ] = None,
+    fleet_key: Annotated[
+        Path | None,
+        typer.Option(
+            help="The fleet's public signing key (PEM, `kassa-fleet keygen`): pinned; then only signed catalogs, "
+            "rosters and commands are accepted."
+        ),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the journal lives (default /var/lib/kassa).")] = None,
+    shop_name: Annotated[str | None, typer.Option(help="Shop name printed on receipts.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO currency code, e.g. EUR.")] = None,
+    tax_included: Annotated[
+        bool | None, typer.Option("--tax-included/--tax-excluded", help="Prices include tax.")
+    ] = None,
+    cash_rounding: Annotated[
+        int | None, typer.Option(help="Cash rounding step in minor units (0 = none, 5 = 0.05).")
+    ] = None,
     service_user: Annotated[str, typer.Option(help="User the service runs as; owns the secrets.")] = SERVICE_USER,
-    non_interactive: Annotated[bool, typer.Option("--non-interactive", "-n", help="Never prompt; use flags and defaults.")] = False,
+    non_interactive: Annotated[
+        bool, typer.Option("--non-interactive", "-n", help="Never prompt; use flags and defaults.")
+    ] = False,
 ) -> None:
     """Write identity, broker credentials, data dir and shop settings (prompts for what is not given)."""
     from provisioning.initialize import InitAnswers, init_device
@@ -72,12 +89,23 @@ def init(
             shop["tax_included"] = tax_included
         if cash_rounding is not None:
             shop["cash_rounding"] = cash_rounding
-        result = init_device(path, InitAnswers(
-            store=str(store_v), register=str(register_v), broker_url=str(broker_v) if broker_v else None,
-            username=None if username_v is None else str(username_v), password=password,
-            tls_client_key=tls_client_key, new_key=new_key, ca_file=ca_file, fleet_key=fleet_key,
-            data_dir=Path(str(data_v)) if data_v else None, shop=shop, service_user=service_user,
-        ))
+        result = init_device(
+            path,
+            InitAnswers(
+                store=str(store_v),
+                register=str(register_v),
+                broker_url=str(broker_v) if broker_v else None,
+                username=None if username_v is None else str(username_v),
+                password=password,
+                tls_client_key=tls_client_key,
+                new_key=new_key,
+                ca_file=ca_file,
+                fleet_key=fleet_key,
+                data_dir=Path(str(data_v)) if data_v else None,
+                shop=shop,
+                service_user=service_user,
+            ),
+        )
         out = console()
         out.print(files_table(result.written))
         for warning in result.warnings:
@@ -88,7 +116,9 @@ def init(
             out.print(f"Certificate request for the fleet CA (also in {result.csr_path}):")
             out.print(result.csr_pem.decode("ascii"), markup=False)
             out.print("When the fleet CA has signed it: `kassa-provision install-cert device.pem`")
-        out.print(f"[green]ok[/green] {result.config.device.store}/{result.config.device.register} configured in {path}")
+        out.print(
+            f"[green]ok[/green] {result.config.device.store}/{result.config.device.register} configured in {path}"
+        )
 
 
 @app.command("install-cert")
@@ -111,12 +141,16 @@ def install_cert(
 @app.command()
 def hardware(
     config: ConfigOpt = None,
-    scanner: Annotated[Optional[str], typer.Option(help="e.g. serial:///dev/ttyACM0?baud=9600, or simulated.")] = None,
-    printer: Annotated[Optional[str], typer.Option(help="e.g. usb://0x04b8:0x0202, tcp://host:9100, file:///dev/usb/lp0.")] = None,
-    drawer: Annotated[Optional[str], typer.Option(help="printer, gpio:17 (?sensor=27), or simulated.")] = None,
-    led: Annotated[Optional[str], typer.Option(help="gpio:22, gpio:red=5,green=6, or simulated.")] = None,
-    paper_columns: Annotated[Optional[int], typer.Option(help="Characters per printed line (42 for 80 mm paper).")] = None,
-    detect: Annotated[bool, typer.Option("--detect/--no-detect", help="List serial ports, USB printers and GPIO.")] = True,
+    scanner: Annotated[str | None, typer.Option(help="e.g. serial:///dev/ttyACM0?baud=9600, or simulated.")] = None,
+    printer: Annotated[
+        str | None, typer.Option(help="e.g. usb://0x04b8:0x0202, tcp://host:9100, file:///dev/usb/lp0.")
+    ] = None,
+    drawer: Annotated[str | None, typer.Option(help="printer, gpio:17 (?sensor=27), or simulated.")] = None,
+    led: Annotated[str | None, typer.Option(help="gpio:22, gpio:red=5,green=6, or simulated.")] = None,
+    paper_columns: Annotated[int | None, typer.Option(help="Characters per printed line (42 for 80 mm paper).")] = None,
+    detect: Annotated[
+        bool, typer.Option("--detect/--no-detect", help="List serial ports, USB printers and GPIO.")
+    ] = True,
 ) -> None:
     """Detect scanners, printers and GPIO here; set the hardware URLs (checked with hal's parsers)."""
     from rich.markup import escape
@@ -149,7 +183,7 @@ def hardware(
         out.print(current)
 
 
-def _import(kind: str, file: Path, config: Optional[Path], version: Optional[int], force: bool) -> None:
+def _import(kind: str, file: Path, config: Path | None, version: int | None, force: bool) -> None:
     with guard():
         cfg = load_config(config)
         if kind == "catalog":
@@ -164,7 +198,7 @@ def _import(kind: str, file: Path, config: Optional[Path], version: Optional[int
 def catalog(
     file: Annotated[Path, typer.Argument(help="CSV (sku,name,price,tax_code,barcodes,weighed,quick_key) or JSON.")],
     config: ConfigOpt = None,
-    version: Annotated[Optional[int], typer.Option(help="Version to store (default: the file's, else held + 1).")] = None,
+    version: Annotated[int | None, typer.Option(help="Version to store (default: the file's, else held + 1).")] = None,
     force: Annotated[bool, typer.Option(help="Replace even when the version is not newer.")] = False,
 ) -> None:
     """Import the catalog: every bad row is reported; nothing is applied unless the whole file is good."""
@@ -175,7 +209,7 @@ def catalog(
 def clerks(
     file: Annotated[Path, typer.Argument(help="CSV (clerk_id,name,role,pin) or JSON; PINs are hashed on import.")],
     config: ConfigOpt = None,
-    version: Annotated[Optional[int], typer.Option(help="Version to store (default: the file's, else held + 1).")] = None,
+    version: Annotated[int | None, typer.Option(help="Version to store (default: the file's, else held + 1).")] = None,
     force: Annotated[bool, typer.Option(help="Replace even when the version is not newer.")] = False,
 ) -> None:
     """Import clerks: PINs are stored only as salted hashes; nothing is applied unless the whole file is good."""
@@ -185,12 +219,16 @@ def clerks(
 @app.command("install-service")
 def install_service_cmd(
     config: ConfigOpt = None,
-    root: Annotated[Optional[Path], typer.Option(help="Write into this staging root instead of / (no systemctl).")] = None,
+    root: Annotated[Path | None, typer.Option(help="Write into this staging root instead of / (no systemctl).")] = None,
     enable: Annotated[bool, typer.Option("--enable/--no-enable", help="Enable and start the unit.")] = True,
     user: Annotated[str, typer.Option(help="Dedicated service user (created when missing).")] = SERVICE_USER,
-    exec_start: Annotated[Optional[str], typer.Option("--exec", help="Path of the `kassa` command.")] = None,
-    watchdog: Annotated[int, typer.Option(min=5, max=600, help="WatchdogSec: restart when the register stops pinging.")] = 30,
-    scanner_id: Annotated[Optional[str], typer.Option(help="Scanner USB id VID:PID for a stable /dev/kassa-scanner.")] = None,
+    exec_start: Annotated[str | None, typer.Option("--exec", help="Path of the `kassa` command.")] = None,
+    watchdog: Annotated[
+        int, typer.Option(min=5, max=600, help="WatchdogSec: restart when the register stops pinging.")
+    ] = 30,
+    scanner_id: Annotated[
+        str | None, typer.Option(help="Scanner USB id VID:PID for a stable /dev/kassa-scanner.")
+    ] = None,
 ) -> None:
     """Install the systemd unit (Type=notify, watchdog, Restart=always) and the udev rules."""
     from provisioning.service import install_service
@@ -198,8 +236,16 @@ def install_service_cmd(
     with guard():
         path = configfile.resolve(config)
         cfg = load_config(path)
-        plan = install_service(cfg, path, root=root, user=user, exec_start=exec_start, watchdog=watchdog,
-                               enable=enable, scanner_id=scanner_id)
+        plan = install_service(
+            cfg,
+            path,
+            root=root,
+            user=user,
+            exec_start=exec_start,
+            watchdog=watchdog,
+            enable=enable,
+            scanner_id=scanner_id,
+        )
         out = console()
         out.print(files_table(plan.files))
         for cmd in plan.commands:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -42,20 +43,28 @@ def bundle_apply(
     file: Annotated[Path, typer.Argument(help="Bundle made by `bundle export`.")],
     register: Annotated[str, typer.Option(help="This device's register id, e.g. R3.")],
     config: ConfigOpt = None,
-    store: Annotated[Optional[str], typer.Option(help="Override the bundle's store id.")] = None,
-    username: Annotated[Optional[str], typer.Option(help="Broker username (default STORE-REGISTER); '' for none.")] = None,
-    password: Annotated[Optional[str], typer.Option(envvar="KASSA_BROKER_PASSWORD", help="This device's broker password.")] = None,
-    tls_client_key: Annotated[bool, typer.Option(help="Make a TLS client key here and print a CSR instead of a password.")] = False,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Override the data dir.")] = None,
-    scanner: Annotated[Optional[str], typer.Option(help="Override hardware.scanner.")] = None,
-    printer: Annotated[Optional[str], typer.Option(help="Override hardware.printer.")] = None,
-    drawer: Annotated[Optional[str], typer.Option(help="Override hardware.drawer.")] = None,
-    led: Annotated[Optional[str], typer.Option(help="Override hardware.led.")] = None,
+    store: Annotated[str | None, typer.Option(help="Override the bundle's store id.")] = None,
+    username: Annotated[str | None, typer.Option(help="Broker username (default STORE-REGISTER); '' for none.")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="KASSA_BROKER_PASSWORD", help="This device's broker password.")
+    ] = None,
+    tls_client_key: Annotated[
+        bool, typer.Option(help="Make a TLS client key here and print a CSR instead of a password.")
+    ] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Override the data dir.")] = None,
+    scanner: Annotated[str | None, typer.Option(help="Override hardware.scanner.")] = None,
+    printer: Annotated[str | None, typer.Option(help="Override hardware.printer.")] = None,
+    drawer: Annotated[str | None, typer.Option(help="Override hardware.drawer.")] = None,
+    led: Annotated[str | None, typer.Option(help="Override hardware.led.")] = None,
     force: Annotated[bool, typer.Option(help="Replace catalog/clerks even when this device holds newer ones.")] = False,
     service_user: Annotated[str, typer.Option(help="User the service runs as; owns the secrets.")] = SERVICE_USER,
     non_interactive: Annotated[bool, typer.Option("--non-interactive", "-n", help="Never prompt.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Trust the bundle's CA and fleet key without asking "
-                                                          "(compare the fingerprints first).")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Trust the bundle's CA and fleet key without asking (compare the fingerprints first)."
+        ),
+    ] = False,
 ) -> None:
     """Provision this device from a bundle plus per-device overrides (register id, credentials, hardware).
 
@@ -77,8 +86,10 @@ def bundle_apply(
             out.print(f"  {escape(line)}", soft_wrap=True)  # a fingerprint is read out whole, never wrapped
         if not yes:
             if non_interactive or not sys.stdin.isatty():
-                raise InputRejected("not applied: confirm the fingerprints above with the fleet team, then run again "
-                                    "with --yes (no terminal to ask on)")
+                raise InputRejected(
+                    "not applied: confirm the fingerprints above with the fleet team, then run again "
+                    "with --yes (no terminal to ask on)"
+                )
             if not typer.confirm("Trust this CA and fleet key and apply the bundle?", default=False):
                 raise InputRejected("not confirmed; nothing was changed")
         user = username if username is not None else f"{store or doc.get('store')}-{register}"
@@ -86,9 +97,19 @@ def bundle_apply(
             held = configfile.read_raw(path).get("broker", {})
             if not held.get("password_file") or held.get("username") != user:
                 password = typer.prompt(f"Broker password for {user}", hide_input=True, confirmation_prompt=True)
-        done = apply_bundle(doc, path, register=register, store=store, username=username, password=password,
-                            tls_client_key=tls_client_key, data_dir=data_dir, force=force, service_user=service_user,
-                            hardware_urls=hardware_urls)
+        done = apply_bundle(
+            doc,
+            path,
+            register=register,
+            store=store,
+            username=username,
+            password=password,
+            tls_client_key=tls_client_key,
+            data_dir=data_dir,
+            force=force,
+            service_user=service_user,
+            hardware_urls=hardware_urls,
+        )
         out.print(files_table(done.init.written))
         for item in done.imported:
             verb = "applied" if item.applied else "kept the one held (same or newer version)"
@@ -105,9 +126,11 @@ def bundle_apply(
 @app.command()
 def selftest(
     config: ConfigOpt = None,
-    scan_wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for a test scan (0 skips the scanner).")] = 15.0,
+    scan_wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for a test scan (0 skips the scanner).")
+    ] = 15.0,
     ack_timeout: Annotated[float, typer.Option(min=0, help="Seconds to wait for the fleet's answer.")] = 5.0,
-    only: Annotated[Optional[str], typer.Option(help="Comma list of: hardware, broker, disk, journal, clock.")] = None,
+    only: Annotated[str | None, typer.Option(help="Comma list of: hardware, broker, disk, journal, clock.")] = None,
 ) -> None:
     """Test printer, drawer, LED, scanner, broker, disk, journal and clock; exit 1 when any check fails."""
     from provisioning.selftest import run_selftest
@@ -119,19 +142,28 @@ def selftest(
         if unknown:
             raise typer.BadParameter(f"unknown part(s) {', '.join(sorted(unknown))}", param_hint="--only")
         out = console()
-        checks = run_selftest(cfg, scan_wait=scan_wait, ack_timeout=ack_timeout, only=parts,
-                              announce=lambda text: out.print(f"[bold]{escape(text)}[/bold]"))
+        checks = run_selftest(
+            cfg,
+            scan_wait=scan_wait,
+            ack_timeout=ack_timeout,
+            only=parts,
+            announce=lambda text: out.print(f"[bold]{escape(text)}[/bold]"),
+        )
         out.print(checks_table(checks, f"Self-test {cfg.device.store}/{cfg.device.register}"))
         failed = [c.name for c in checks if c.ok is False]
         if failed:
-            raise SelfTestFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}; apply the fixes above and run selftest again")
+            raise SelfTestFailed(
+                f"{len(failed)} check(s) failed: {', '.join(failed)}; apply the fixes above and run selftest again"
+            )
         out.print("[green]all checks passed[/green]")
 
 
 @app.command()
 def status(
     config: ConfigOpt = None,
-    probe: Annotated[bool, typer.Option("--probe/--no-probe", help="Ask the broker for the register's retained status.")] = True,
+    probe: Annotated[
+        bool, typer.Option("--probe/--no-probe", help="Ask the broker for the register's retained status.")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Identity, versions, online state, pending and quarantined receipts, last sync, disk and journal space."""
@@ -162,11 +194,21 @@ def export_pending_cmd(
     with guard():
         cfg = load_config(config)
         out = console()
-        with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=out, transient=False) as bar:
+        with Progress(
+            TextColumn("exporting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=out,
+            transient=False,
+        ) as bar:
             task = bar.add_task("export", total=None)
-            done = export_pending(cfg, directory, start=lambda total: bar.update(task, total=total),
-                                  advance=lambda n: bar.advance(task, n))
+            done = export_pending(
+                cfg,
+                directory,
+                start=lambda total: bar.update(task, total=total),
+                advance=lambda n: bar.advance(task, n),
+            )
         out.print(files_table(done.files))
         out.print(f"[green]ok[/green] {done.count} unconfirmed receipt(s) exported")
 
@@ -179,7 +221,7 @@ def export_range_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Export every receipt made between two days as CSV (one row per line) and JSON, for the accountant."""
-    from datetime import date, datetime, time, timedelta, timezone
+    from datetime import date, datetime, time, timedelta
 
     from firmware.exports import ExportRefused, export_receipts, receipts_between
     from provisioning.journal_access import open_journal
@@ -191,14 +233,15 @@ def export_range_cmd(
             raise typer.BadParameter("dates look like 2026-11-25", param_hint="--from/--to") from None
         if last < first:
             raise typer.BadParameter("--to is before --from", param_hint="--to")
-        start = datetime.combine(first, time(), timezone.utc)
-        end = datetime.combine(last + timedelta(days=1), time(), timezone.utc)
+        start = datetime.combine(first, time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), UTC)
         cfg = load_config(config)
         with open_journal(cfg) as journal:
             stem = f"kassa-{cfg.device.store}-{cfg.device.register}-{first:%Y%m%d}-{last:%Y%m%d}"
             try:
-                result = export_receipts(receipts_between(journal, start, end), directory, stem,
-                                         data_dir=cfg.device.data_dir)
+                result = export_receipts(
+                    receipts_between(journal, start, end), directory, stem, data_dir=cfg.device.data_dir
+                )
             except ExportRefused as exc:
                 raise InputRejected(f"{exc}; nothing was exported") from None
         out = console()
@@ -209,7 +252,9 @@ def export_range_cmd(
 @app.command()
 def reset(
     config: ConfigOpt = None,
-    force: Annotated[bool, typer.Option(help="Reset although receipts are unconfirmed (only when all were exported).")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Reset although receipts are unconfirmed (only when all were exported).")
+    ] = False,
     wipe_config: Annotated[bool, typer.Option(help="Also delete the config, password and device key.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
@@ -227,9 +272,10 @@ def reset(
             out.print(f"journal archived in {escape(str(done.archive))}")
         for removed in done.removed:
             out.print(f"removed {escape(str(removed))}")
-        out.print("[green]ok[/green] reset done" + (f" ({done.unconfirmed} exported, unconfirmed receipt(s) archived)"
-                                                    if done.unconfirmed else ""))
-
+        out.print(
+            "[green]ok[/green] reset done"
+            + (f" ({done.unconfirmed} exported, unconfirmed receipt(s) archived)" if done.unconfirmed else "")
+        )
 
 
 @app.command("repair-journal")
@@ -237,7 +283,7 @@ def repair_journal_cmd(
     config: ConfigOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Drop a torn journal tail (an interrupted write), keeping a copy of it; refuses any other damage. Service stopped."""
+    """Drop a torn journal tail (an interrupted write), keeping a copy; refuses any other damage. Service stopped."""
     from firmware.journal.audit import TornTail
     from provisioning.repair import repair_journal
 
@@ -247,8 +293,10 @@ def repair_journal_cmd(
 
         def confirm(tails: list[TornTail]) -> bool:
             for tail in tails:
-                out.print(f"torn tail: {tail.end - tail.offset} bytes of an incomplete record at offset {tail.offset} "
-                          f"of {escape(tail.path)}")
+                out.print(
+                    f"torn tail: {tail.end - tail.offset} bytes of an incomplete record at offset {tail.offset} "
+                    f"of {escape(tail.path)}"
+                )
             return yes or typer.confirm("Drop it (a copy is kept under the data dir's archive/)?", default=False)
 
         done = repair_journal(cfg, confirm=confirm)
@@ -258,4 +306,6 @@ def repair_journal_cmd(
         for tail in done.dropped:
             out.print(f"dropped {tail.end - tail.offset} bytes at offset {tail.offset} of {escape(tail.path)}")
         out.print(f"originals and dropped bytes kept in {escape(str(done.archive))} (README.txt, repair.json)")
-        out.print(f"[green]ok[/green] journal repaired: {done.receipts} receipts intact; run `kassa-provision selftest`")
+        out.print(
+            f"[green]ok[/green] journal repaired: {done.receipts} receipts intact; run `kassa-provision selftest`"
+        )

@@ -37,7 +37,9 @@ def read_raw(path: Path) -> dict[str, dict[str, Any]]:
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix that line or move the file away and re-run init") from None
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}); fix that line or move the file away and re-run init"
+        ) from None
 
 
 def merge(base: dict[str, dict[str, Any]], updates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -14,7 +14,7 @@ class ProvisionError(KassaError):
 class InputRejected(ConfigError):
     """A file or option given by the technician is invalid (exit 2); nothing was changed."""
 
-    def __init__(self, message: str, problems: "list[RowProblem] | None" = None) -> None:
+    def __init__(self, message: str, problems: list[RowProblem] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from firmware.config import Config
 from provisioning import configfile
@@ -90,7 +90,12 @@ def _parsers() -> dict[str, Callable[..., object]]:
     """hal's own URL parsers (the ones its factory builds from), so what passes here the firmware accepts."""
     from hal.factory import parse_drawer_url, parse_led_url, parse_printer_url, parse_scanner_url
 
-    return {"scanner": parse_scanner_url, "printer": parse_printer_url, "drawer": parse_drawer_url, "led": parse_led_url}
+    return {
+        "scanner": parse_scanner_url,
+        "printer": parse_printer_url,
+        "drawer": parse_drawer_url,
+        "led": parse_led_url,
+    }
 
 
 def validate_urls(urls: dict[str, str]) -> None:

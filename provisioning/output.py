@@ -79,5 +79,8 @@ def guard() -> Iterator[None]:
         raise typer.Exit(EXIT_FAIL) from None
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        err_console().print(f"[red]error:[/red]{escape(where)}: {escape(str(exc.strerror or exc))}; check the path and permissions (sudo?)")
+        err_console().print(
+            f"[red]error:[/red]{escape(where)}: {escape(str(exc.strerror or exc))}; "
+            "check the path and permissions (sudo?)"
+        )
         raise typer.Exit(EXIT_FAIL) from None

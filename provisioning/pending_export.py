@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +48,10 @@ def _remember(data_dir: Path, entry: dict[str, Any]) -> None:
 
 def export_pending(config: Config, directory: Path, *, start: Callable[[int], None] = lambda total: None,
                    advance: Callable[[int], None] = lambda n: None) -> Exported:
-    """Write the unconfirmed receipts into `directory`; `start(total)` then `advance(1)` per receipt drive a progress bar."""
+    """Write the unconfirmed receipts into `directory`; `start(total)`, `advance(1)` per receipt: a progress bar."""
     if not journal_exists(config):
         raise ProvisionError(f"no journal in {config.device.data_dir}: nothing to export")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with open_journal(config) as journal:
         s = journal.summary()
         start(s.pending + s.delivered + s.quarantined)
@@ -64,17 +64,24 @@ def export_pending(config: Config, directory: Path, *, start: Callable[[int], No
 
         stem = f"kassa-{config.device.store}-{config.device.register}-pending-{now:%Y%m%dT%H%M%SZ}"
         try:
-            result = export_receipts(receipts(), Path(directory), stem, progress=advance,
-                                     data_dir=config.device.data_dir)
+            result = export_receipts(
+                receipts(), Path(directory), stem, progress=advance, data_dir=config.device.data_dir
+            )
         except ExportRefused as exc:
             raise InputRejected(f"{exc}; nothing was exported") from None
         except OSError as exc:
             if isinstance(exc, KassaError):
                 raise
-            raise ProvisionError(f"cannot write to {directory} ({exc.strerror or exc}): is the USB stick mounted "
-                                 "and writable?") from None
-        _remember(Path(config.device.data_dir), {
-            "at": now.isoformat(timespec="seconds"), "epoch": journal.epoch, "seqs": seqs,
-            "files": [str(result.lines_csv), str(result.receipts_json)],
-        })
+            raise ProvisionError(
+                f"cannot write to {directory} ({exc.strerror or exc}): is the USB stick mounted and writable?"
+            ) from None
+        _remember(
+            Path(config.device.data_dir),
+            {
+                "at": now.isoformat(timespec="seconds"),
+                "epoch": journal.epoch,
+                "seqs": seqs,
+                "files": [str(result.lines_csv), str(result.receipts_json)],
+            },
+        )
     return Exported(result.receipts, [result.lines_csv, result.receipts_json])

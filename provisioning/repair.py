@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from firmware.atomicfile import fsync_dir
@@ -143,7 +143,7 @@ def repair_journal(config: Config, *, confirm: Callable[[list[TornTail]], bool] 
         return RepairDone(None, [], result.receipts)
     if not confirm(result.torn):
         raise RepairRefused("not confirmed; nothing was changed")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     into = _archive_dir(Path(config.device.data_dir), now)
     _keep(result.torn, into, config, now)
     for tail in result.torn:

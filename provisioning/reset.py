@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from firmware.atomicfile import fsync_dir
@@ -33,7 +33,7 @@ def _unconfirmed(config: Config) -> tuple[list[int], str]:
 
 
 def reset_device(config: Config, config_path: Path, *, force: bool, wipe_config: bool) -> ResetDone:
-    """Refuse unless every receipt is fleet-confirmed, or (with `force`) exported; then move the data into an archive."""
+    """Refuse unless every receipt is fleet-confirmed, or (with `force`) exported; then move the data to an archive."""
     if service_active():
         raise ResetRefused("the register service is running: stop it first (`sudo systemctl stop kassa`), then reset")
     data_dir = Path(config.device.data_dir)
@@ -44,19 +44,20 @@ def reset_device(config: Config, config_path: Path, *, force: bool, wipe_config:
             missing = sorted(set(unconfirmed) - exported_seqs(data_dir, epoch))
             if missing:
                 raise ResetRefused(
-                    f"{len(unconfirmed)} receipt(s) are not confirmed by the fleet and {len(missing)} of them were never "
-                    f"exported (seq {missing[0]}{'..' + str(missing[-1]) if len(missing) > 1 else ''}): connect the register "
-                    "so they sync, or run `kassa-provision export-pending DIR` and then `reset --force`"
+                    f"{len(unconfirmed)} receipt(s) are not confirmed by the fleet and {len(missing)} of them were "
+                    f"never exported (seq {missing[0]}{'..' + str(missing[-1]) if len(missing) > 1 else ''}): "
+                    "connect the register so they sync, or run `kassa-provision export-pending DIR`, "
+                    "then `reset --force`"
                 )
             if not force:
                 raise ResetRefused(
-                    f"{len(unconfirmed)} receipt(s) are exported but not confirmed by the fleet: hand the export to the "
-                    "back office, then `reset --force`"
+                    f"{len(unconfirmed)} receipt(s) are exported but not confirmed by the fleet: hand the export to "
+                    "the back office, then `reset --force`"
                 )
     archive = None
     present = [name for name in ARCHIVED if (data_dir / name).exists()]
     if present:
-        archive = data_dir / "archive" / f"reset-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+        archive = data_dir / "archive" / f"reset-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
         archive.mkdir(parents=True)
         for name in present:
             os.replace(data_dir / name, archive / name)

@@ -16,8 +16,16 @@ from pathlib import Path
 
 from firmware.atomicfile import make_dirs, open_dir, write_atomic
 
-__all__ = ["SERVICE_USER", "DATA_ROOT", "service_uid_gid", "write_secret", "hand_to_service_user", "prepare_secrets_dir",
-           "hand_over_secrets", "claim_data_dir"]
+__all__ = [
+    "SERVICE_USER",
+    "DATA_ROOT",
+    "service_uid_gid",
+    "write_secret",
+    "hand_to_service_user",
+    "prepare_secrets_dir",
+    "hand_over_secrets",
+    "claim_data_dir",
+]
 
 SERVICE_USER = "kassa"
 DATA_ROOT = Path("/var/lib/kassa")
@@ -33,7 +41,7 @@ def service_uid_gid(user: str = SERVICE_USER) -> tuple[int, int] | None:
 
 
 def hand_to_service_user(path: Path, user: str = SERVICE_USER) -> str | None:
-    """chown `path` (not following a symlink) to the service user; return a warning sentence when that was not possible."""
+    """chown `path` (not following a symlink) to the service user; return a warning sentence when that failed."""
     ids = service_uid_gid(user)
     if ids is None:
         return None
@@ -117,8 +125,10 @@ def claim_data_dir(data_dir: Path, user: str = SERVICE_USER) -> str | None:
             ids = service_uid_gid(user)
             st = os.stat(data_dir)
             if ids is not None and (st.st_uid, st.st_gid) != ids or stat.S_IMODE(st.st_mode) & 0o077:
-                return (f"{data_dir} already existed outside {DATA_ROOT}: its owner and mode were left as they are; "
-                        f"if it is the register's, `sudo chown {user}: {data_dir} && sudo chmod 700 {data_dir}`")
+                return (
+                    f"{data_dir} already existed outside {DATA_ROOT}: its owner and mode were left as they are; "
+                    f"if it is the register's, `sudo chown {user}: {data_dir} && sudo chmod 700 {data_dir}`"
+                )
             return None
         fd = open_dir(data_dir)
         try:

@@ -55,6 +55,7 @@ def hardware_checks(config: Config, *, scan_wait: float, announce: Callable[[str
         return [Check("hardware", False, f"a device could not be opened: {exc}", "check cables and permissions (udev rules: install-service)")]
     checks: list[Check] = []
     try:
+        hw.start(scanner=False)  # the printer's worker and the drawer's sensor; the scanner when a scan is asked for
         for name, run in (("printer", lambda: hw.printer.self_test(timeout=15)),
                           ("drawer", lambda: hw.drawer.self_test()),
                           ("led", lambda: hw.led.self_test(step_s=0.4))):

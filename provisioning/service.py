@@ -14,11 +14,19 @@ from pathlib import Path
 
 from firmware.atomicfile import make_dirs, write_atomic
 from firmware.config import Config
-from provisioning.errors import ProvisionError
 from provisioning.configfile import secrets_dir
+from provisioning.errors import ProvisionError
 from provisioning.secretfiles import claim_data_dir, hand_over_secrets, service_uid_gid
 
-__all__ = ["UNIT_NAME", "RULES_NAME", "HARDWARE_GROUPS", "ServicePlan", "render_unit", "render_rules", "install_service"]
+__all__ = [
+    "UNIT_NAME",
+    "RULES_NAME",
+    "HARDWARE_GROUPS",
+    "ServicePlan",
+    "render_unit",
+    "render_rules",
+    "install_service",
+]
 
 UNIT_NAME = "kassa.service"
 RULES_NAME = "70-kassa.rules"
@@ -61,10 +69,16 @@ def existing_groups(candidates: tuple[str, ...], root: Path | None) -> list[str]
     return found
 
 
-def render_unit(config: Config, config_path: Path, *, user: str, exec_start: str, watchdog: int, groups: list[str]) -> str:
+def render_unit(
+    config: Config, config_path: Path, *, user: str, exec_start: str, watchdog: int, groups: list[str]
+) -> str:
     return _template("kassa.service").format(
-        user=user, groups=" ".join(groups), config=config_path, exec_start=exec_start,
-        watchdog=watchdog, data_dir=config.device.data_dir,
+        user=user,
+        groups=" ".join(groups),
+        config=config_path,
+        exec_start=exec_start,
+        watchdog=watchdog,
+        data_dir=config.device.data_dir,
     )
 
 
@@ -93,19 +107,30 @@ def _run(cmd: list[str], plan: ServicePlan) -> None:
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except FileNotFoundError:
-        raise ProvisionError(f"{cmd[0]} not found; is this a systemd system? Use --no-enable and enable the unit by hand") from None
+        raise ProvisionError(
+            f"{cmd[0]} not found; is this a systemd system? Use --no-enable and enable the unit by hand"
+        ) from None
     if done.returncode != 0:
         raise ProvisionError(f"`{' '.join(cmd)}` failed: {done.stderr.strip() or done.stdout.strip()}")
 
 
 def _ensure_user(user: str, home: Path, plan: ServicePlan) -> None:
     if service_uid_gid(user) is None:
-        _run(["useradd", "--system", "--user-group", "--home-dir", str(home), "--shell", "/usr/sbin/nologin", user], plan)
+        _run(
+            ["useradd", "--system", "--user-group", "--home-dir", str(home), "--shell", "/usr/sbin/nologin", user], plan
+        )
 
 
 def install_service(
-    config: Config, config_path: Path, *, root: Path | None, user: str, exec_start: str | None = None,
-    watchdog: int = 30, enable: bool = True, scanner_id: str | None = None,
+    config: Config,
+    config_path: Path,
+    *,
+    root: Path | None,
+    user: str,
+    exec_start: str | None = None,
+    watchdog: int = 30,
+    enable: bool = True,
+    scanner_id: str | None = None,
 ) -> ServicePlan:
     """Write the unit and the rules (into `root` when staging); create the user and enable the unit on a real system."""
     plan = ServicePlan()
@@ -117,8 +142,14 @@ def install_service(
     if root is None:
         _ensure_user(user, config.device.data_dir, plan)
     groups = existing_groups(HARDWARE_GROUPS, root)
-    unit = render_unit(config, Path(config_path).resolve(), user=user, exec_start=exec_start or default_exec(),
-                       watchdog=watchdog, groups=groups)
+    unit = render_unit(
+        config,
+        Path(config_path).resolve(),
+        user=user,
+        exec_start=exec_start or default_exec(),
+        watchdog=watchdog,
+        groups=groups,
+    )
     unit_path = base / "etc/systemd/system" / UNIT_NAME
     rules_path = base / "etc/udev/rules.d" / RULES_NAME
     for path, text in ((unit_path, unit), (rules_path, render_rules(config, user=user, scanner_id=scanner_id))):
@@ -130,8 +161,9 @@ def install_service(
         if warning:
             plan.notes.append(warning)
         # init ran before this created the user: its secrets are root-only until handed over
-        plan.notes += hand_over_secrets(secrets_dir(config_path), [config.broker.password_file, config.broker.key_file],
-                                        user)
+        plan.notes += hand_over_secrets(
+            secrets_dir(config_path), [config.broker.password_file, config.broker.key_file], user
+        )
         _run(["udevadm", "control", "--reload-rules"], plan)
         _run(["udevadm", "trigger"], plan)
         _run(["systemctl", "daemon-reload"], plan)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -62,16 +62,25 @@ def _cert(config: Config, now: datetime) -> str:
     return f"certificate CN={cn[0].value if cn else '?'}, expires in {days} days"
 
 
-def gather_status(config: Config, config_path: Path, *, probe: bool = True, now: datetime | None = None) -> dict[str, Any]:
+def gather_status(
+    config: Config, config_path: Path, *, probe: bool = True, now: datetime | None = None
+) -> dict[str, Any]:
     """Everything `status` shows, as plain data (no secrets: never passwords, keys or PINs)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     data_dir = Path(config.device.data_dir)
     out: dict[str, Any] = {
-        "store": config.device.store, "register": config.device.register, "client_id": config.client_id,
-        "config": str(config_path), "data_dir": str(data_dir),
-        "kassa_version": _version(), "python": platform.python_version(),
-        "catalog_version": catalog_store(data_dir).version, "clerks_version": clerk_store(data_dir).version,
-        "broker": config.broker.url, "broker_user": config.broker.username or "-", "broker_auth": _cert(config, now),
+        "store": config.device.store,
+        "register": config.device.register,
+        "client_id": config.client_id,
+        "config": str(config_path),
+        "data_dir": str(data_dir),
+        "kassa_version": _version(),
+        "python": platform.python_version(),
+        "catalog_version": catalog_store(data_dir).version,
+        "clerks_version": clerk_store(data_dir).version,
+        "broker": config.broker.url,
+        "broker_user": config.broker.username or "-",
+        "broker_auth": _cert(config, now),
         "service": "active" if service_active() else "not running",
     }
     try:
@@ -85,10 +94,16 @@ def gather_status(config: Config, config_path: Path, *, probe: bool = True, now:
                 s = journal.summary()
                 health = journal.health()
                 out.update(
-                    journal_epoch=journal.epoch, receipts=health["receipts"], pending=s.pending,
-                    delivered_unconfirmed=s.delivered, confirmed=s.confirmed, quarantined=s.quarantined,
-                    oldest_pending=age(s.oldest_pending_at, now), last_sync=age(s.last_delivered_at, now),
-                    last_confirmed=age(s.last_confirmed_at, now), receipts_per_day=health["receipts_per_day"],
+                    journal_epoch=journal.epoch,
+                    receipts=health["receipts"],
+                    pending=s.pending,
+                    delivered_unconfirmed=s.delivered,
+                    confirmed=s.confirmed,
+                    quarantined=s.quarantined,
+                    oldest_pending=age(s.oldest_pending_at, now),
+                    last_sync=age(s.last_delivered_at, now),
+                    last_confirmed=age(s.last_confirmed_at, now),
+                    receipts_per_day=health["receipts_per_day"],
                     journal_days_left=health["days_left"],
                 )
         except JournalError as exc:

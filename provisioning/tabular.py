@@ -74,7 +74,7 @@ def _csv_rows(path: Path, text: str, columns: tuple[str, ...]) -> list[Row]:
             if len(record) != len(header):
                 rows.append((where, {"__columns__": f"{len(record)} fields, expected {len(header)}"}))
                 continue
-            rows.append((where, {h: cell.strip() for h, cell in zip(header, record)}))
+            rows.append((where, {h: cell.strip() for h, cell in zip(header, record, strict=True)}))
     except csv.Error as exc:
         raise InputRejected(f"{path}: line {reader.line_num}: {exc}") from None
     return rows

@@ -37,7 +37,9 @@ def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (ValueError, TypeError):
-        raise InputRejected(f"{path} is not a PEM private key; re-run `kassa-provision init --tls-client-key`") from None
+        raise InputRejected(
+            f"{path} is not a PEM private key; re-run `kassa-provision init --tls-client-key`"
+        ) from None
     return key  # type: ignore[return-value]
 
 
@@ -48,7 +50,9 @@ def load_ca(path: Path) -> list[x509.Certificate]:
     except FileNotFoundError:
         raise InputRejected(f"CA file {path} does not exist; give the fleet CA's PEM file") from None
     except ValueError:
-        raise InputRejected(f"{path} is not a PEM certificate; give the fleet CA's PEM file (-----BEGIN CERTIFICATE-----)") from None
+        raise InputRejected(
+            f"{path} is not a PEM certificate; give the fleet CA's PEM file (-----BEGIN CERTIFICATE-----)"
+        ) from None
     return certs
 
 
@@ -57,7 +61,9 @@ def check_certificate(cert_pem: bytes, key_path: Path, ca_path: Path | None) -> 
     try:
         cert = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
-        raise InputRejected("the certificate is not PEM; ask the fleet CA for the signed certificate in PEM form") from None
+        raise InputRejected(
+            "the certificate is not PEM; ask the fleet CA for the signed certificate in PEM form"
+        ) from None
     key = load_private_key(key_path)
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
     enc = serialization.Encoding.DER
@@ -68,7 +74,9 @@ def check_certificate(cert_pem: bytes, key_path: Path, ca_path: Path | None) -> 
     if ca_path is not None:
         issuers = [c for c in load_ca(ca_path) if c.subject == cert.issuer]
         if not any(_issued_by(cert, ca) for ca in issuers):
-            raise InputRejected(f"the certificate was not issued by the CA in {ca_path}; have the fleet CA sign the CSR")
+            raise InputRejected(
+                f"the certificate was not issued by the CA in {ca_path}; have the fleet CA sign the CSR"
+            )
     return cert
 
 

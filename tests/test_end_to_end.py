@@ -1,4 +1,4 @@
-"""The whole appliance against a real broker and the fleet's real ingest: offline sales drain, get confirmed, prices arrive."""
+"""The whole appliance with a real broker and the fleet's ingest: offline sales drain, get confirmed, prices arrive."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from firmware.bootstrap import bootstrap, demo_catalog_payload, demo_config, seed_demo
 from tests.fleet.kassa_fleet_support import ROOT, IngestProcess, db_query
 from tests.support.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.slow  # whole appliance: register, brokers and ingest in processes
 
 PENCIL = "4006381333931"
 
@@ -28,8 +32,12 @@ def test_offline_sales_reach_the_fleet_once_and_catalog_updates_reach_the_regist
     broker = Mosquitto(tmp_path / "broker")  # port chosen now, broker not started: the shop is offline
     data = tmp_path / "data"
     pins = seed_demo(data)
-    config = demo_config(data, broker_url=broker.url, hardware={"scanner": "simulated:memory"},
-                         broker={"url": broker.url, "resend_after": 5, "keepalive": 5, "backoff_cap": 1})
+    config = demo_config(
+        data,
+        broker_url=broker.url,
+        hardware={"scanner": "simulated:memory"},
+        broker={"url": broker.url, "resend_after": 5, "keepalive": 5, "backoff_cap": 1},
+    )
     reg = bootstrap(config, demo_pins=pins)
     ingest = None
     try:
@@ -56,8 +64,24 @@ def test_offline_sales_reach_the_fleet_once_and_catalog_updates_reach_the_regist
         catalog["items"][0]["price"] = 149
         path = tmp_path / "catalog.json"
         path.write_text(json.dumps(catalog))
-        out = subprocess.run([sys.executable, "-m", "fleet.cli", "publish-catalog", str(path), "--broker", broker.url,
-                              "--store", "DEMO", "--unsigned"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fleet.cli",
+                "publish-catalog",
+                str(path),
+                "--broker",
+                broker.url,
+                "--store",
+                "DEMO",
+                "--unsigned",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         pump_until(reg, lambda: reg.catalog.version == 2, what="catalog version 2")
         reg.scan(PENCIL)
@@ -99,8 +123,11 @@ def test_fleet_asks_for_an_x_report_and_gets_it_but_never_a_z(tmp_path):
         reg.tender("cash", 200)
         reg.wait_idle()
         for command_id, kind in (("cmd-x", "x"), ("cmd-z", "z")):
-            fleet.publish("kassa/v1/DEMO/R1/commands",
-                          json.dumps({"command_id": command_id, "command": "report", "args": {"kind": kind}}), qos=1)
+            fleet.publish(
+                "kassa/v1/DEMO/R1/commands",
+                json.dumps({"command_id": command_id, "command": "report", "args": {"kind": kind}}),
+                qos=1,
+            )
         pump_until(reg, lambda: len(got["command_results"]) == 2 and got["reports"], what="answers and the X report")
         answers = {a["command_id"]: a for a in got["command_results"]}
         assert answers["cmd-x"]["ok"] is True and answers["cmd-z"]["ok"] is False

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from firmware.config import ConfigError, load_config, parse_config
-from firmware.contract import (Acks, Catalog, Clerks, CommandResult, PayloadRejected, Receipt, Report, Selftest, Status,
+from firmware.contract import (Acks, CatalogMessage, Clerks, CommandResult, PayloadRejected, Receipt, Report, Selftest, Status,
                                decode, decode_command, decode_json)
 from hal.errors import HardwareConfigError
 from hal.events import ScanRead, ScanRejected
@@ -118,7 +118,7 @@ SEEDS = {
              "last_sync_at": None, "firmware_version": "0.1.0", "hardware": {"printer": "ok"}},
     Acks: {"receipt_ids": ["R1:7f3a9c2e:42"]},
     CommandResult: {"command_id": "c1", "ok": True, "detail": "7 receipts queued"},
-    Catalog: CATALOG,
+    CatalogMessage: CATALOG,
     Clerks: CLERKS,
     Selftest: {"selftest_id": "5f0c2a", "client_id": "kassa-S001-R1", "at": "2026-11-25T14:03:11Z"},
 }

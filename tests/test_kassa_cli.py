@@ -1,11 +1,10 @@
-"""`kassa` as a technician and systemd meet it: help, config errors with exit code 2 and no traceback, the headless demo."""
+"""`kassa` as a technician and systemd meet it: help, config errors with exit 2 and no traceback, the headless demo."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.support.net import free_port
 
@@ -33,7 +32,7 @@ def test_run_without_a_config_file_names_the_fix_and_exits_2(tmp_path):
 
 def test_run_with_an_unknown_key_names_the_key_and_exits_2(tmp_path):
     cfg = tmp_path / "kassa.toml"
-    cfg.write_text('[device]\nstore = "S001"\nregister = "R1"\ndata_dir = "%s"\ncolour = "red"\n' % tmp_path)
+    cfg.write_text(f'[device]\nstore = "S001"\nregister = "R1"\ndata_dir = "{tmp_path}"\ncolour = "red"\n')
     out = kassa("run", "--config", str(cfg))
     assert out.returncode == 2
     assert "device.colour: unknown key" in out.stderr
@@ -50,8 +49,17 @@ def test_run_with_broken_toml_exits_2_without_a_traceback(tmp_path):
 
 def test_headless_demo_runs_offline_prints_the_scanner_pty_and_stops_cleanly(tmp_path):
     data = tmp_path / "demo"
-    out = kassa("demo", "--headless", "--seconds", "2", "--data-dir", str(data),
-                "--broker", f"mqtt://127.0.0.1:{free_port()}", timeout=90)
+    out = kassa(
+        "demo",
+        "--headless",
+        "--seconds",
+        "2",
+        "--data-dir",
+        str(data),
+        "--broker",
+        f"mqtt://127.0.0.1:{free_port()}",
+        timeout=90,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "echo 4006381333931 > /dev/pts/" in out.stdout
     assert "Anna PIN 1111" in out.stdout
@@ -61,8 +69,13 @@ def test_headless_demo_runs_offline_prints_the_scanner_pty_and_stops_cleanly(tmp
 
 def test_demo_on_a_machine_without_any_display_says_so_and_runs_headless(tmp_path):
     env = {k: v for k, v in ENV.items() if k not in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")}
-    out = subprocess.run(KASSA + ["demo", "--seconds", "1", "--data-dir", str(tmp_path / "d"),
-                                  "--broker", f"mqtt://127.0.0.1:{free_port()}"],
-                         capture_output=True, text=True, timeout=90, env=env)
+    out = subprocess.run(
+        KASSA
+        + ["demo", "--seconds", "1", "--data-dir", str(tmp_path / "d"), "--broker", f"mqtt://127.0.0.1:{free_port()}"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "no display found here; running headless" in out.stdout

@@ -20,7 +20,7 @@ FORBIDDEN = {
     "ui": {"provisioning", "fleet"},
 }
 # fleet may use firmware only through its published contract
-FLEET_ALLOWED_FIRMWARE = ("firmware.contract", "firmware.chain", "firmware.clock")
+FLEET_ALLOWED_FIRMWARE = ("firmware.contract",)
 
 
 def imports_of(path: pathlib.Path) -> list[tuple[int, str]]:

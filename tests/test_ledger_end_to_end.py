@@ -10,11 +10,15 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from firmware.bootstrap import bootstrap, demo_config, seed_demo
 from firmware.contract.receipt_id import parse_receipt_id
 from tests.fleet.kassa_fleet_support import ROOT, IngestProcess, db_query
 from tests.support.mosquitto import Mosquitto
 from tests.test_end_to_end import PENCIL, pump_until
+
+pytestmark = pytest.mark.slow  # whole appliance: register, brokers and ingest in processes
 
 
 def sell(reg, n: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""The register and the technician's tools see the same data dir: what the register commits, kassa-provision reports and exports."""
+"""The register and the technician's tools share the data dir: what the register commits, kassa-provision reports."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ PENCIL = "4006381333931"
 
 def provision(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KASSA_PROVISION_ASSUME_SERVICE": "inactive"}
-    return subprocess.run([sys.executable, "-c", "from provisioning.cli import main; main()", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", "from provisioning.cli import main; main()", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 def test_receipts_the_register_commits_are_what_kassa_provision_counts_and_exports(tmp_path, stick):
@@ -29,8 +35,12 @@ def test_receipts_the_register_commits_are_what_kassa_provision_counts_and_expor
         '[hardware]\nscanner = "simulated:memory"\nprinter = "simulated"\ndrawer = "simulated"\nled = "simulated"\n'
     )
     pins = seed_demo(data)
-    reg = bootstrap(demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"}),
-                    clock=ManualClock(), with_sync=False, demo_pins=pins)
+    reg = bootstrap(
+        demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"}),
+        clock=ManualClock(),
+        with_sync=False,
+        demo_pins=pins,
+    )
     try:
         assert reg.login("c1", "1111").ok
         for _ in range(2):

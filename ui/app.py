@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -14,6 +15,8 @@ from pygame import Rect
 
 from firmware.clock import Clock, SystemClock
 from firmware.domain.money import format_money
+from firmware.register import Outcome, RegisterApi, RegisterView
+from firmware.register.commands import CheckManager, Command, Logout, Scan
 from ui import theme
 from ui.input import InputMapper
 from ui.pointer import PointerRouting, Target
@@ -30,7 +33,7 @@ SAFE_TEXT = "Something went wrong on that screen. The sale is kept; please carry
 class App(ScreenRouting, PointerRouting, Renderer):
     """One window driving one register. `step(events)` runs a frame; tests call it with posted events."""
 
-    def __init__(self, register: Any, *, size: tuple[int, int] = (800, 480), fullscreen: bool = False,
+    def __init__(self, register: RegisterApi, *, size: tuple[int, int] = (800, 480), fullscreen: bool = False,
                  headless: bool = False, clock: Clock | None = None, sound: bool = True) -> None:
         if headless:
             os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -44,7 +47,7 @@ class App(ScreenRouting, PointerRouting, Renderer):
         self.clock: Clock = clock or SystemClock()
         self.input = InputMapper(self.size, self.clock.monotonic)
         self.tone = Tone(sound)
-        self.view: Any = register.view()
+        self.view: RegisterView = register.view()
         self.topbar = TopBar(self)
         self.screens: dict[str, Screen] = {}
         self.dialogs: list[Screen] = []
@@ -131,9 +134,9 @@ class App(ScreenRouting, PointerRouting, Renderer):
             log.exception("recovery failed")
 
     # ---- commands ----------------------------------------------------------------------------
-    def run(self, command: str, *args: Any, quiet: bool = False, **kwargs: Any) -> Any:
-        """Call a register command; a refusal becomes a dialog (unless `quiet`) and the error tone."""
-        outcome = getattr(self.register, command)(*args, **kwargs)
+    def run(self, command: Command, *, quiet: bool = False) -> Outcome:
+        """Hand a command to the register; a refusal becomes a dialog (unless `quiet`) and the error tone."""
+        outcome = self.register.handle(command)
         self.view = self.register.view()
         self._seen_message = self.view.message
         if not outcome.ok:
@@ -142,15 +145,16 @@ class App(ScreenRouting, PointerRouting, Renderer):
                 self.alert(outcome.message or "That did not work.")
         return outcome
 
-    def run_approved(self, command: str, *args: Any, **kwargs: Any) -> bool:
+    def run_approved(self, command: Command) -> bool:
         """Run a command; if it needs a manager's approval, ask for the PIN and run it again with it."""
-        outcome = self.run(command, *args, quiet=True, **kwargs)
+        outcome = self.run(command, quiet=True)
         if outcome.ok:
             return True
-        if "manager" in outcome.message.lower() and "manager_pin" not in kwargs:
+        fields = vars(command)  # a frozen dataclass: a command that can carry a PIN has a `manager_pin` field
+        if "manager" in outcome.message.lower() and "manager_pin" in fields and fields["manager_pin"] is None:
             from ui.screens.dialogs import ask_manager_pin
 
-            ask_manager_pin(self, lambda pin: self.run(command, *args, manager_pin=pin, **kwargs), outcome.message)
+            ask_manager_pin(self, lambda pin: self.run(dataclasses.replace(command, manager_pin=pin)), outcome.message)
         else:
             self.alert(outcome.message or "That did not work.")
         return False
@@ -169,18 +173,18 @@ class App(ScreenRouting, PointerRouting, Renderer):
         ask_manager_pin(self, self._enter_manager, "Manager PIN")
 
     def _enter_manager(self, pin: str | None, quiet: bool = False) -> bool:
-        outcome = self.run("check_manager", pin or "", quiet=quiet)
+        outcome = self.run(CheckManager(pin or ""), quiet=quiet)
         if outcome.ok:
             self.screen("manager").pin = pin or None  # type: ignore[attr-defined]
             self.open_manager()
         return bool(outcome.ok)
 
-    def scan(self, code: str) -> Any:
-        return self.run("scan", code)
+    def scan(self, code: str) -> Outcome:
+        return self.run(Scan(code))
 
     def logout(self) -> None:
         self.override = None
-        self.run("logout")
+        self.run(Logout())
 
     def money(self, amount: int) -> str:
         return format_money(amount, self.view.currency)
@@ -201,7 +205,7 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def run_app(register: Any, *, size: tuple[int, int] = (800, 480), fullscreen: bool = False, headless: bool = False,
+def run_app(register: RegisterApi, *, size: tuple[int, int] = (800, 480), fullscreen: bool = False, headless: bool = False,
             max_frames: int | None = None, on_frame: Callable[[], None] | None = None) -> None:
     """Run the touchscreen until the window closes (or `max_frames`); `on_frame` is the watchdog ping.
 
@@ -209,7 +213,6 @@ def run_app(register: Any, *, size: tuple[int, int] = (800, 480), fullscreen: bo
     """
     app = App(register, size=size, fullscreen=fullscreen, headless=headless)
     app.step([])
-    freeze_startup_heap()
     ticker = pygame.time.Clock()
     try:
         while not app.quit and (max_frames is None or app.frames < max_frames):

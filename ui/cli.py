@@ -64,8 +64,11 @@ def _start(register: Any, *, headless: bool, size: tuple[int, int], fullscreen: 
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy" if headless else os.environ.get("SDL_AUDIODRIVER", ""))
     if not os.environ.get("SDL_AUDIODRIVER"):
         os.environ.pop("SDL_AUDIODRIVER", None)
-    from ui.app import run_app
+    from ui.app import freeze_startup_heap, run_app
 
+    # The one gc.freeze() of the process, by the application: catalog, journal index and pygame are loaded
+    # now and live as long as it does (no library freezes the collector for the process).
+    freeze_startup_heap()
     watchdog = Watchdog()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     max_frames = int(seconds * 30) if seconds else None

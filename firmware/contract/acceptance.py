@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from firmware.contract.errors import PayloadRejected
-from firmware.contract.payloads import Catalog as CatalogMessage
+from firmware.contract.payloads import CatalogMessage
 from firmware.contract.payloads import Clerks as ClerksMessage
 from firmware.contract.payloads import decode
 

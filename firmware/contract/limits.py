@@ -15,7 +15,7 @@ limit plus 1 KiB): the 4 MiB catalog needs a packet of about 5.3 MiB.
 
 from __future__ import annotations
 
-from firmware.contract.payloads import (COMMAND_MAX_BYTES, KIB, Acks, Catalog, Clerks, CommandResult, Receipt,
+from firmware.contract.payloads import (COMMAND_MAX_BYTES, KIB, Acks, CatalogMessage, Clerks, CommandResult, Receipt,
                                         Report, Selftest, Status)
 from firmware.contract.signing import envelope_limit
 
@@ -29,7 +29,7 @@ def packet_limit(*max_payloads: int) -> int:
 
 # a register: acks, and the signed envelopes of commands, catalog (4 MiB, the largest payload of the contract)
 # and clerks
-DEVICE_MAX_PACKET = packet_limit(Acks.MAX_BYTES, envelope_limit(COMMAND_MAX_BYTES), envelope_limit(Catalog.MAX_BYTES),
+DEVICE_MAX_PACKET = packet_limit(Acks.MAX_BYTES, envelope_limit(COMMAND_MAX_BYTES), envelope_limit(CatalogMessage.MAX_BYTES),
                                  envelope_limit(Clerks.MAX_BYTES))
 # the fleet's ingest: receipts, reports, status, command results, self-tests (256 KiB)
 INGEST_MAX_PACKET = packet_limit(Receipt.MAX_BYTES, Report.MAX_BYTES, Status.MAX_BYTES, CommandResult.MAX_BYTES,

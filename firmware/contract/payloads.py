@@ -1,7 +1,7 @@
-"""Pydantic models of every CONTRACT.md payload: strict types, size limits, decode/encode helpers.
+"""Pydantic models of every contract payload (docs/contract.md#mqtt): strict types, size limits, decode/encode helpers.
 
 Models are strict (no coercion: `"5"` is not an int, `2.0` is not a quantity)
-but tolerate unknown fields, because CONTRACT.md evolves only by adding
+but tolerate unknown fields, because the contract evolves only by adding
 optional fields and an older device must keep accepting a newer fleet's
 messages. Every message is size-checked before it is parsed.
 """
@@ -28,7 +28,7 @@ Money = Annotated[int, Field(ge=-(10**12), le=10**12)]
 Price = Annotated[int, Field(ge=0, le=10**12)]
 Seq = Annotated[int, Field(ge=1, le=2**53)]
 Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-ReceiptId = Annotated[str, StringConstraints(pattern=RECEIPT_ID_PATTERN)]  # 1.1 store:register:epoch:seq, or 1.0
+ReceiptIdText = Annotated[str, StringConstraints(pattern=RECEIPT_ID_PATTERN)]  # receipt_id.ReceiptId as text: 1.1 store:register:epoch:seq, or 1.0
 Epoch = Annotated[str, StringConstraints(pattern=rf"^{EPOCH_PART}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
@@ -83,7 +83,7 @@ with warnings.catch_warnings():
         """One committed receipt, published as the journal stored it."""
 
         MAX_BYTES: ClassVar[int] = 256 * KIB
-        receipt_id: ReceiptId
+        receipt_id: ReceiptIdText
         store: ID
         register: ID = Field()
         seq: Seq
@@ -97,7 +97,7 @@ with warnings.catch_warnings():
         totals: ReceiptTotals
         taxes: list[ReceiptTax] = Field(max_length=50)
         tenders: list[ReceiptTender] = Field(max_length=50)
-        refund_of: ReceiptId | None
+        refund_of: ReceiptIdText | None
         sale_id: Key | None = None
         prev_hash: Hash
         hash: Hash
@@ -192,9 +192,9 @@ class Acks(_Payload):
         "anyOf": [{"properties": {"receipt_ids": {"type": "array", "minItems": 1}}},
                   {"required": ["selftest_id"]}, {"required": ["conflict_ids"]}, {"required": ["head"]}]})
     MAX_BYTES: ClassVar[int] = 128 * KIB
-    receipt_ids: list[ReceiptId] = Field(max_length=2000)
+    receipt_ids: list[ReceiptIdText] = Field(max_length=2000)
     selftest_id: Key | None = None
-    conflict_ids: list[ReceiptId] | None = Field(default=None, max_length=2000)
+    conflict_ids: list[ReceiptIdText] | None = Field(default=None, max_length=2000)
     head: FleetHead | None = None
 
     @model_validator(mode="after")
@@ -264,8 +264,10 @@ class QuickKey(_Part):
     sku: Key
 
 
-class Catalog(_Payload):
+class CatalogMessage(_Payload):  # as it travels; firmware.domain.Catalog is what the register sells from
     """The store's catalog: replaced whole, newer versions only."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True, title="Catalog")  # the schema's name
 
     MAX_BYTES: ClassVar[int] = 4 * KIB * KIB
     version: Annotated[int, Field(ge=1)]
@@ -275,7 +277,7 @@ class Catalog(_Payload):
     tax_rates: dict[Key, DecimalText] | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Catalog":
+    def _consistent(self) -> "CatalogMessage":
         skus = [item.sku for item in self.items]
         if len(set(skus)) != len(skus):
             raise ValueError("items: a sku appears more than once")

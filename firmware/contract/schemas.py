@@ -34,7 +34,7 @@ MODELS: dict[str, Any] = {
     "acks": payloads.Acks,
     "command": payloads.COMMAND_ADAPTER,
     "command_result": payloads.CommandResult,
-    "catalog": payloads.Catalog,
+    "catalog": payloads.CatalogMessage,
     "clerks": payloads.Clerks,
     "selftest": payloads.Selftest,
     "signed": payloads.Signed,

@@ -11,7 +11,7 @@ Envelope (what is published on the catalog, clerks and commands topics; compact 
 The signature covers ``b"kassa-downlink/1\\n" + topic (UTF-8) + b"\\n" + document bytes``: the exact bytes the
 register then parses (no re-serialisation anywhere), bound to one topic, so a roster signed for store S001 cannot
 be replayed on S002's clerks topic, nor a command for R1 on R2's. Base64 is standard, padded. The document inside
-is the unchanged CONTRACT.md payload with its usual size limit; the envelope may be at most 4/3 of that plus 1 KiB.
+is the unchanged contract payload with its usual size limit; the envelope may be at most 4/3 of that plus 1 KiB.
 
 Keys: Ed25519 (`kassa-fleet keygen`). The register pins one or more public keys (PEM, concatenated) in the file
 named by ``[broker] fleet_key_file`` (written by ``kassa-provision init --fleet-key`` or a bundle). Once a key is

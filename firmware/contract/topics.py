@@ -1,4 +1,4 @@
-"""Topic names of CONTRACT.md "MQTT", built from the prefix, store and register ids."""
+"""Topic names of docs/contract.md#topics, built from the prefix, store and register ids."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Pure domain core of the register: money, tax, catalog, clerks, sale, receipts, refunds, shifts and reports."""
 
 from firmware.domain.barcode import ScanCheck, check_scan
-from firmware.domain.catalog import Catalog, Item, QuickKey, ScanRejected
+from firmware.domain.catalog import Catalog, Item, NotSellable, QuickKey
 from firmware.domain.clerks import Clerk, Roster, hash_pin, verify_pin
 from firmware.domain.errors import DomainError, PayloadInvalid, Refused
 from firmware.domain.lines import Line
@@ -15,7 +15,7 @@ from firmware.domain.shift import Shift
 from firmware.domain.tax import TaxResult, compute_taxes
 
 __all__ = [
-    "ScanCheck", "check_scan", "Catalog", "Item", "QuickKey", "ScanRejected", "Clerk", "Roster", "hash_pin",
+    "ScanCheck", "check_scan", "Catalog", "Item", "QuickKey", "NotSellable", "Clerk", "Roster", "hash_pin",
     "verify_pin", "DomainError", "PayloadInvalid", "Refused", "Line", "format_money", "minor_digits",
     "parse_money", "round_cash", "ParkedCart", "park", "finalize", "no_sale_body", "build_blind_return",
     "build_refund", "refundable", "expected_cash", "summarize", "Sale", "Tender", "Totals", "Shift",

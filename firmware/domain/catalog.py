@@ -12,7 +12,7 @@ from firmware.domain.errors import PayloadInvalid
 from firmware.domain.money import minor_digits
 from firmware.domain.tax import parse_rate
 
-__all__ = ["Item", "QuickKey", "ScanRejected", "Catalog", "fold"]
+__all__ = ["Item", "QuickKey", "NotSellable", "Catalog", "fold"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class QuickKey:
 
 
 @dataclass(frozen=True)
-class ScanRejected:
+class NotSellable:
     """A scan that found nothing to sell; `reason` is shown to the cashier as is."""
 
     reason: str
@@ -99,16 +99,16 @@ class Catalog:
     def by_barcode(self, code: str) -> Item | None:
         return self._by_barcode.get(lookup_key(code.strip()))
 
-    def lookup_scan(self, code: str) -> Item | ScanRejected:
-        """The item a scan names, or ScanRejected with a sentence; never raises."""
+    def lookup_scan(self, code: str) -> Item | NotSellable:
+        """The item a scan names, or NotSellable with a sentence; never raises."""
         check = check_scan(code)
         if not check.ok:
-            return ScanRejected(check.reason, check.code)
+            return NotSellable(check.reason, check.code)
         item = self._by_barcode.get(lookup_key(check.code))
         if item is None and check.kind == "plu":
             item = self._by_sku.get(check.code)
         if item is None:
-            return ScanRejected(f"Unknown barcode {check.code}", check.code)
+            return NotSellable(f"Unknown barcode {check.code}", check.code)
         return item
 
     def search(self, text: str, limit: int = 20) -> list[Item]:
@@ -141,7 +141,7 @@ class Catalog:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Catalog:
-        """Build from the CONTRACT.md catalog message; refuses the whole payload (PayloadInvalid) on any bad entry."""
+        """Build from the contract's catalog message; refuses the whole payload (PayloadInvalid) on any bad entry."""
         if not isinstance(payload, Mapping):
             raise PayloadInvalid("Catalog: payload must be a JSON object")
         currency = payload.get("currency", "EUR")
@@ -187,7 +187,7 @@ class Catalog:
                    tax_rates=payload.get("tax_rates") or {})
 
     def to_payload(self) -> dict[str, Any]:
-        """The CONTRACT.md catalog message for this catalog."""
+        """The contract's catalog message (docs/contract.md#catalog) for this catalog."""
         payload: dict[str, Any] = {
             "version": self.version,
             "currency": self.currency,

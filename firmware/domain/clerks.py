@@ -116,7 +116,7 @@ class Roster:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Roster:
-        """From the CONTRACT.md clerks message; any bad entry refuses the whole message."""
+        """From the contract's clerks message (docs/contract.md#clerks); any bad entry refuses the whole message."""
         if not isinstance(payload, Mapping) or not isinstance(payload.get("clerks"), list):
             raise PayloadInvalid("Clerks: payload must be an object with a 'clerks' list")
         clerks = []

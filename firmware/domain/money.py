@@ -18,6 +18,7 @@ MINOR_DIGITS: dict[str, int] = {
     "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "RON": 2, "BGN": 2, "TRY": 2, "MXN": 2, "BRL": 2,
     "ZAR": 2, "INR": 2, "CNY": 2, "HKD": 2, "SGD": 2, "ILS": 2, "AED": 2,
     "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "PYG": 0, "UGX": 0,
+    "BIF": 0, "DJF": 0, "GNF": 0, "KMF": 0, "RWF": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
     "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3,
 }
 

@@ -296,7 +296,7 @@ class Sale:
     def receipt_body(self, store: str, register: str, currency: str, created_at: str, clock_trusted: bool,
                      offline: bool, rates: Mapping[str, str] | None = None, tax_included: bool | None = None,
                      cash_rounding: int | None = None) -> dict[str, Any]:
-        """The CONTRACT.md receipt without seq, receipt_id, prev_hash and hash (plus sale_id, customer_code)."""
+        """A receipt (docs/contract.md#receipt) minus seq, receipt_id, prev_hash, hash; plus sale_id, customer_code."""
         if self.phase != "paid":
             raise Refused("The sale is not paid yet")
         totals = self.totals(rates, tax_included, cash_rounding)

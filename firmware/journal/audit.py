@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from firmware.chain import GENESIS, receipt_hash
+from firmware.contract.receipt_id import parse_receipt_id
 from firmware.errors import JournalError
 from firmware.journal.archive import MANIFEST, read_manifest
 from firmware.journal.audit_delivery import DeliveryCounts, delivery_counts
@@ -227,21 +228,21 @@ class _ChainWalk:
             self.on_receipt(doc)
 
     def _check_id(self, name: str, seq: int, offset: int, rid: object) -> None:
-        parts = rid.split(":") if isinstance(rid, str) else []
+        key = parse_receipt_id(rid)
         ident = self.ident
         problem = None
-        if len(parts) not in (3, 4) or not all(parts):
+        if key is None:
             problem = f"receipt_id {rid!r} is neither store:register:epoch:seq nor register:epoch:seq"
-        elif parts[-1] != str(seq):
+        elif key.seq != seq:
             problem = f"receipt_id {rid!r} does not end in its seq {seq}"
-        elif ident.register is not None and parts[-3] != ident.register:
-            problem = f"receipt_id {rid!r} names register {parts[-3]}, not {ident.register}"
-        elif len(parts) == 4 and ident.store is not None and parts[0] != ident.store:
-            problem = f"receipt_id {rid!r} names store {parts[0]}, not {ident.store}"
-        elif ident.epochs and parts[-2] not in ident.epochs:
-            problem = f"receipt_id {rid!r} names epoch {parts[-2]}, which {META} does not list"
-        elif ident.ranges and parts[-2] != ident.epoch_of(seq):
-            problem = f"receipt_id {rid!r} names epoch {parts[-2]}, but seq {seq} belongs to epoch {ident.epoch_of(seq)}"
+        elif ident.register is not None and key.register != ident.register:
+            problem = f"receipt_id {rid!r} names register {key.register}, not {ident.register}"
+        elif key.store is not None and ident.store is not None and key.store != ident.store:
+            problem = f"receipt_id {rid!r} names store {key.store}, not {ident.store}"
+        elif ident.epochs and key.epoch not in ident.epochs:
+            problem = f"receipt_id {rid!r} names epoch {key.epoch}, which {META} does not list"
+        elif ident.ranges and key.epoch != ident.epoch_of(seq):
+            problem = f"receipt_id {rid!r} names epoch {key.epoch}, but seq {seq} belongs to epoch {ident.epoch_of(seq)}"
         if problem is not None:
             self._find("receipt id", name, seq, offset, problem)
 

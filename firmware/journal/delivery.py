@@ -4,9 +4,10 @@ Receipts never change; what the sync thread learns about them is logged
 here as small ops (`delivered`, `confirmed`, `failed`, `pending`, and
 `quarantined` at once: the fleet holds a different receipt under the id, a
 conflict that no resend, PUBACK or "Retry" undoes). Marks
-change memory at once and are queued; a writer thread appends everything
-queued as one record with one fsync every few milliseconds, and `flush()`
-waits for it. A crash loses at most marks not yet flushed, so a receipt is
+change memory at once and are queued; once `start()`ed, a writer thread
+appends everything queued as one record with one fsync every few
+milliseconds, and `flush()` waits for it. Never started (a tool's journal),
+`flush()` and `close()` append what is queued themselves. A crash loses at most marks not yet flushed, so a receipt is
 at worst sent again, which the fleet dedupes. Receipts confirmed in an
 unbroken run from seq 1 collapse into a `floor`, so memory grows only with
 the receipts not yet confirmed. The log is compacted to one snapshot
@@ -27,6 +28,7 @@ from firmware.clock import iso_utc
 from firmware.errors import JournalError
 from firmware.journal.fileops import FileOps
 from firmware.journal.logfile import LogFile
+from firmware.lifecycle import join_thread
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,15 @@ class DeliveryStore:
                 self._apply(op)
         self.add_committed_upto(last_seq)
         self._log.open_for_append()
-        self._thread = threading.Thread(target=self._writer, name="journal-delivery-writer", daemon=True)
+        self._write_lock = threading.Lock()  # one append at a time: the writer thread's or flush()'s
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the group-commit writer thread (Journal.start); twice is harmless."""
+        with self._cond:
+            if self._thread is not None or self._stopping:
+                return
+            self._thread = threading.Thread(target=self._writer, name="kassa-journal-delivery", daemon=True)
         self._thread.start()
 
     # ------------------------------------------------------------ state
@@ -291,22 +301,32 @@ class DeliveryStore:
                     return
             if self.interval and not self._stopping:
                 time.sleep(self.interval)  # gather more marks into this fsync
+            try:
+                self._append_queued()
+            except JournalError as exc:
+                log.error("delivery marks not saved yet: %s", exc)
+                with self._cond:
+                    if self._stopping:
+                        return
+                    self._cond.wait(timeout=0.5)  # retry later, or at once when flush() asks
+
+    def _append_queued(self) -> None:
+        """Append every queued mark as one record (one fsync), then compact if due; on JournalError re-queue, raise."""
+        with self._write_lock:
             with self._cond:
                 batch, gen = self._queue, self._queued_gen
                 self._queue = []
+            if not batch:
+                return
             try:
                 self._log.append({"ops": batch})
             except JournalError as exc:
-                log.error("delivery marks not saved yet: %s", exc)
                 with self._cond:
                     self._queue[:0] = batch
                     self._error = exc
                     self._failures += 1
                     self._cond.notify_all()
-                    if self._stopping:
-                        return
-                    self._cond.wait(timeout=0.5)  # retry later, or at once when flush() asks
-                continue
+                raise
             with self._cond:
                 self._written_gen = gen
                 self._error = None
@@ -324,6 +344,9 @@ class DeliveryStore:
 
     def flush(self, timeout: float | None = 10.0) -> None:
         """Wait until every mark made so far is durable; raise the writer's error if it cannot be."""
+        if self._thread is None:  # no writer thread: write here
+            self._append_queued()
+            return
         with self._cond:
             target, failures = self._queued_gen, self._failures
             self._cond.notify_all()  # wake a writer waiting to retry
@@ -335,9 +358,15 @@ class DeliveryStore:
             if not ok:
                 raise JournalError("delivery marks could not be saved in time; the disk may be stalled")
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        self._thread.join(timeout=5)
+        if self._thread is None:
+            try:
+                self._append_queued()
+            except JournalError as exc:
+                log.error("delivery marks not saved at close (those receipts are sent again): %s", exc)
+        else:
+            join_thread(self._thread, timeout)
         self._log.close()

@@ -1,6 +1,8 @@
 """The journal's background thread: seals full segments, preallocates the next one, updates the high-water mark.
 
 Everything here is off the commit path: a commit only pokes this thread.
+It runs once `Journal.start()` starts it; a journal that is never started
+(a tool's) gets the same final pass from `stop()`, on the caller's thread.
 Failures (a full disk, say) are logged and retried; they never reach the
 cashier, because the commit path has its own fallbacks and errors.
 """
@@ -12,6 +14,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from firmware.lifecycle import join_thread
+
 if TYPE_CHECKING:
     from firmware.journal.journal import Journal
     from firmware.journal.segments import Segment
@@ -19,11 +23,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Housekeeper(threading.Thread):
+class SegmentKeeper(threading.Thread):
     """Runs seal / spare / high-water tasks for one journal."""
 
     def __init__(self, journal: Journal, hwm_interval: float) -> None:
-        super().__init__(name="journal-housekeeper", daemon=True)
+        super().__init__(name="kassa-journal-housekeeper", daemon=True)
         self._journal = journal
         self._hwm_interval = hwm_interval
         self._cond = threading.Condition()
@@ -83,9 +87,12 @@ class Housekeeper(threading.Thread):
             if stop:
                 return
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the thread after a last pass (index sealed segments, write the high-water mark) and join it."""
         with self._cond:
             self._stopping = True
             self._cond.notify()
-        if self.is_alive():
-            self.join(timeout=10)
+        if self.ident is None:  # never started: do the last pass here
+            self.run()
+        else:
+            join_thread(self, timeout)

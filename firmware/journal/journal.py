@@ -10,7 +10,6 @@ for a commit's fsync.
 from __future__ import annotations
 
 import bisect
-import gc
 import logging
 import os
 import threading
@@ -25,7 +24,7 @@ from firmware.errors import JournalError, JournalFull, JournalLost, JournalMisma
 from firmware.journal.archive import ArchiveReader, ArchiveResult, Archiver, describe, read_manifest
 from firmware.journal.delivery import CONFLICT, DeliveryStore, is_conflict
 from firmware.journal.fileops import FULL_ERRNOS, FileOps
-from firmware.journal.housekeeper import Housekeeper
+from firmware.journal.housekeeper import SegmentKeeper
 from firmware.journal.logfile import LogFile
 from firmware.journal.meta import (HWM, Epoch, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm,
                                    write_meta)
@@ -69,15 +68,23 @@ class Journal:
              create: bool = True, fileops: FileOps | None = None, segment_records: int = 4096,
              segment_bytes: int = 6 * 1024 * 1024, verify: bool = False, max_attempts: int = 5,
              group_commit_interval: float = 0.003, hwm_interval: float = 0.5,
-             freeze_gc: bool = True) -> Journal:
+             freeze_gc: bool = False) -> Journal:
         """Open (or create) the journal in `data_dir/journal`; refuse loss, corruption and mismatch.
 
         Raises JournalCorrupt, JournalMismatch, JournalLost, JournalFull or
         JournalError, each naming the file (and offset) and what to do.
         `verify=True` checks every sealed segment's CRC before returning
         (tools, selftests); by default the open reads indexes and the tail
-        only, and a background thread checks sealed segments afterwards,
+        only, and once `start()`ed a background thread checks sealed segments,
         reporting damage in `alarms` (see verifier.py).
+
+        Opening starts no thread: reads, commits and `flush()` work at once
+        (a tool such as kassa-provision needs nothing more), and `close()`
+        writes what is left. `start()` adds the background threads a running
+        register wants (group-committed delivery marks, sealing and the
+        high-water mark off the commit path, the sealed-segment check).
+        `freeze_gc` is ignored: a library does not freeze the process's
+        collector; the application does, once (ui/cli.py).
         """
         self = object.__new__(cls)
         ops = fileops or FileOps()
@@ -91,11 +98,8 @@ class Journal:
             if exc.errno in FULL_ERRNOS:
                 raise JournalFull(f"the disk is full opening the journal in {data_dir}: free disk space, then retry") from exc
             raise JournalError(f"cannot open the journal in {data_dir} ({exc}); check the disk and its permissions") from exc
-        if freeze_gc:
-            # The index is long-lived: keep the collector from walking it on every pause.
-            gc.collect()
-            gc.freeze()
         return self
+
 
     def _open(self, ops: FileOps, data_dir: str, store: str, register: str, clock: Clock, create: bool,
               segment_records: int, segment_bytes: int, verify: bool, max_attempts: int,
@@ -112,6 +116,7 @@ class Journal:
         self._lock = threading.RLock()  # receipt commits
         self._state_lock = threading.RLock()  # state records
         self._closed = False
+        self._started = False
         self._hwm_path = os.path.join(data_dir, HWM)
         mark = read_hwm(ops, self._hwm_path)
         meta = read_meta(ops, self.directory) if ops.exists(self.directory) else None
@@ -167,7 +172,7 @@ class Journal:
         for entry in meta.epochs[1:]:  # a crash between open_epoch's meta and its state record
             if entry.epoch not in self._state_ids.get(EPOCH_STATE, {}):
                 self.put_state(EPOCH_STATE, entry.epoch, entry.as_dict())
-        self._housekeeper = Housekeeper(self, hwm_interval)
+        self._housekeeper = SegmentKeeper(self, hwm_interval)
         receipts.on_sealed = self._housekeeper.seal
         for seg in receipts.segments[:-1]:
             if not seg.path.endswith(".gz") and not ops.exists(seg.path[: -len(".log")] + ".idx"):
@@ -179,6 +184,16 @@ class Journal:
             self.write_high_water()
         except OSError as exc:  # a full disk must not stop reading what is committed; retried later
             log.warning("high-water mark not updated at open: %s", exc)
+
+    def start(self) -> None:
+        """Start the background threads: delivery writer, housekeeper, verifier (bootstrap; twice is harmless)."""
+        with self._lock:
+            if self._closed:
+                raise JournalError("the journal is closed")
+            if self._started:
+                return
+            self._started = True
+        self._delivery.start()
         self._housekeeper.start()
         self._verifier.start()
 
@@ -560,7 +575,7 @@ class Journal:
         log.error("journal alarm: %s", sentence)
 
     def wait_verified(self, timeout: float | None = None) -> bool:
-        """Wait for the background check of sealed segments; True when it finished."""
+        """Wait for the background check of sealed segments; True when it finished (never before `start()`)."""
         return self._verifier.done.wait(timeout)
 
     def archive_confirmed(self, older_than: datetime) -> ArchiveResult:
@@ -586,7 +601,7 @@ class Journal:
     # ------------------------------------------------------------ close
 
     def close(self) -> None:
-        """Flush delivery marks, record the high-water mark, release files. Safe to call twice."""
+        """Stop and join the threads, flush delivery marks, record the high-water mark, release files. Safe twice."""
         with self._lock:
             if self._closed:
                 return

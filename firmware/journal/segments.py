@@ -383,7 +383,7 @@ class ReceiptLog:
                 self.ops.close(fd)
 
     def prepare_spare(self) -> None:
-        """Housekeeper: preallocate the next segment file so a roll is only a rename."""
+        """SegmentKeeper: preallocate the next segment file so a roll is only a rename."""
         spare = os.path.join(self.dir, SPARE)
         if self.ops.exists(spare):
             return

@@ -5,7 +5,9 @@ journal opens in a fraction of a second. This thread then compares each
 sealed segment's bytes with the CRC its index recorded, one segment at a
 time with a pause in between. A mismatch changes nothing on disk: it is
 raised as an alarm (`Journal.alarms`, `health()["alarms"]`) for the register
-to show, and reading a damaged receipt still raises JournalCorrupt.
+to show, and reading a damaged receipt still raises JournalCorrupt. It runs
+once `Journal.start()` starts it; tools that want the check open with
+`verify=True` instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from collections.abc import Callable
 
 from firmware.journal.segments import ReceiptLog
+from firmware.lifecycle import join_thread
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ class Verifier(threading.Thread):
     """Checks every not-yet-verified sealed segment once, then sets `done`."""
 
     def __init__(self, receipts: ReceiptLog, alarm: Callable[[str], None], pause: float = 0.005) -> None:
-        super().__init__(name="journal-verifier", daemon=True)
+        super().__init__(name="kassa-journal-verifier", daemon=True)
         self._log = receipts
         self._alarm = alarm
         self._pause = pause
@@ -53,7 +56,6 @@ class Verifier(threading.Thread):
         finally:
             self.done.set()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
-        if self.is_alive():
-            self.join(timeout=10)
+        join_thread(self, timeout)

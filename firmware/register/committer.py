@@ -18,6 +18,7 @@ from typing import Any
 
 from firmware.domain.receipt import finalize
 from firmware.errors import JournalError
+from firmware.lifecycle import join_thread
 
 log = logging.getLogger(__name__)
 
@@ -59,40 +60,64 @@ class Committer:
         self._register_id = register_id
         self._events = events
         self._jobs: "queue.Queue[Any]" = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread = threading.Thread(target=self._run, name="kassa-committer", daemon=True)
+        # Jobs submitted and not yet answered. Counted up before the put and down only after the job's
+        # event is on the register's queue, so `wait_idle` cannot return while a job is queued or running
+        # (queue.join()/task_done(), with a timeout).
+        self._unfinished = 0
+        self._done = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the writer thread (bootstrap's lifecycle); jobs submitted before wait for it."""
+        with self._done:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="kassa-committer", daemon=True)
         self._thread.start()
 
     def submit(self, body: dict[str, Any], purpose: str) -> None:
         """Queue a receipt body for commit; the outcome arrives as an event."""
-        self._idle.clear()
-        self._jobs.put(("receipt", body, purpose))
+        self._put(("receipt", body, purpose))
 
     def submit_state(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> None:
         """Queue state records (kind, key, doc; None deletes) to write in order; `StateSaved(token)` follows."""
-        self._idle.clear()
-        self._jobs.put(("state", token, changes))
+        self._put(("state", token, changes))
+
+    def _put(self, job: tuple[Any, ...]) -> None:
+        with self._done:
+            self._unfinished += 1
+        self._jobs.put(job)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until every submitted receipt is committed or failed (tests, shutdown)."""
-        return self._idle.wait(timeout)
+        """Block until every job submitted before this call has its event on the queue; False on timeout."""
+        with self._done:
+            return self._done.wait_for(lambda: self._unfinished == 0, timeout)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then end and join the thread (a thread that does not end is logged)."""
+        thread = self._thread
+        if thread is None:
+            if self._unfinished:
+                log.warning("committer stopped before it started: %d queued job(s) not written", self._unfinished)
+            return
         self._jobs.put(_STOP)
-        self._thread.join(timeout=10)
+        join_thread(thread, timeout)
 
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
             if job is _STOP:
                 return
-            if job[0] == "state":
-                self._events.put(self._save_states(job[1], job[2]))
-            else:
-                self._events.put(self._commit(job[1], job[2]))
-            if self._jobs.empty():
-                self._idle.set()
+            try:
+                if job[0] == "state":
+                    self._events.put(self._save_states(job[1], job[2]))
+                else:
+                    self._events.put(self._commit(job[1], job[2]))
+            finally:
+                with self._done:
+                    self._unfinished -= 1
+                    if self._unfinished == 0:
+                        self._done.notify_all()
 
     def _commit(self, body: dict[str, Any], purpose: str) -> ReceiptCommitted | CommitFailed:
         journal = self._journal

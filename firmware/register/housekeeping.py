@@ -2,8 +2,9 @@
 
 `journal.health()` reads recent receipts to estimate the daily rate, and
 `archive_confirmed` compresses and prunes old, fleet-confirmed segments; both
-must never run inside a frame or on the commit path, so a daemon thread does
-them and posts `JournalHealthMeasured` / `JournalArchived` to the register.
+must never run inside a frame or on the commit path, so a daemon thread
+(started by `start()`, from bootstrap's lifecycle) does them and posts
+`JournalHealthMeasured` / `JournalArchived` to the register.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from firmware.lifecycle import join_thread
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,12 @@ class Housekeeper:
         self._interval = interval
         self._first_delay = first_delay  # let start-up and the first sale have the CPU to themselves
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread (first run after `first_delay` s); twice is harmless."""
+        if self._thread is not None:
+            return
         self._thread = threading.Thread(target=self._run, name="kassa-housekeeping", daemon=True)
         self._thread.start()
 
@@ -72,6 +81,6 @@ class Housekeeper:
             self.run_once()
             self._stop.wait(self._interval)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        join_thread(self._thread, timeout)

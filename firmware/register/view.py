@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+
+class Phase(StrEnum):
+    """Where the cashier is: the screen the UI shows follows it (a StrEnum: `Phase.SELL == "sell"`)."""
+
+    LOGIN = "login"
+    SELL = "sell"
+    TENDER = "tender"
+    COMMITTING = "committing"  # a receipt is on its way to the journal; the drawer opens when it is durable
+    DONE = "done"
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,7 @@ class RegisterView:
     store: str
     register: str
     currency: str
-    phase: str  # "login" | "sell" | "tender" | "committing" | "done"
+    phase: Phase
     clerk: ClerkInfo | None = None
     lines: tuple[LineView, ...] = ()
     totals: TotalsView = TotalsView()

@@ -1,10 +1,12 @@
 """The device's only user of paho: one MQTT 5 link on its own thread, paho callbacks turned into events.
 
-Design (PITFALLS.md "paho-mqtt 2.x"):
+Design (docs/pitfalls.md#paho-mqtt-2x):
 
 - The client is `firmware.contract.wire.LeanClient`: paho's, with buffered
   reads and PUBACKs handled without building paho's Properties and
-  ReasonCode objects per packet (the fleet's ingest uses the same client).
+  ReasonCode objects per packet, built and connected by
+  `firmware.contract.mqtt` (TLS, credentials, MQTT 5 properties, last will),
+  the one builder the fleet's ingest and the technician's self-test use too.
 - A fresh paho `Client` per connection attempt. paho keeps unacknowledged
   QoS-1 messages only in memory and replays its whole queue on reconnect
   (paho#492); dropping the client with the connection drops that queue, and
@@ -45,15 +47,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from firmware.config import Config, read_secret
+from firmware.config import Config
+from firmware.contract.errors import BrokerSetupError
 from firmware.contract.limits import DEVICE_MAX_PACKET
+from firmware.contract.mqtt import ClientSpec, build_client, connect_spec
+from firmware.contract.secrets import read_secret
 from firmware.contract.wire import LeanClient
-from firmware.errors import ConfigError
 from firmware.sync.backoff import Backoff
 
 log = logging.getLogger("kassa.sync.mqtt")
@@ -79,21 +80,36 @@ class LinkSettings:
     will_topic: str | None = None
     will_payload: bytes = b'{"state":"offline"}'
     subscriptions: tuple[str, ...] = ()
-    receive_maximum: int = 100
+    receive_maximum: int | None = 100
     max_packet_size: int = DEVICE_MAX_PACKET
+    clean_start: bool = False  # the register's session outlives a connection (session_expiry)
 
     @classmethod
-    def from_config(cls, config: Config, *, will_topic: str, subscriptions: tuple[str, ...]) -> "LinkSettings":
+    def from_config(cls, config: Config, *, will_topic: str | None, subscriptions: tuple[str, ...],
+                    **overrides: Any) -> LinkSettings:
+        """The register's link from `[broker]`; the self-test passes `overrides` (client_id, clean_start...)."""
         b = config.broker
         parts = urlsplit(b.url)
         tls = parts.scheme == "mqtts"
         password = read_secret(b.password_file, "broker password") if b.password_file else None
         if tls and b.ca_file is None:
             log.info("mqtts without broker.ca_file: the system's CA certificates are used")
-        return cls(host=parts.hostname or "127.0.0.1", port=parts.port or (8883 if tls else 1883),
-                   client_id=config.client_id, tls=tls, username=b.username, password=password,
-                   ca_file=b.ca_file, cert_file=b.cert_file, key_file=b.key_file, keepalive=b.keepalive,
-                   session_expiry=b.session_expiry, will_topic=will_topic, subscriptions=subscriptions)
+        fields: dict[str, Any] = dict(
+            host=parts.hostname or "127.0.0.1", port=parts.port or (8883 if tls else 1883),
+            client_id=config.client_id, tls=tls, username=b.username, password=password,
+            ca_file=b.ca_file, cert_file=b.cert_file, key_file=b.key_file, keepalive=b.keepalive,
+            session_expiry=b.session_expiry, will_topic=will_topic, subscriptions=subscriptions)
+        return cls(**{**fields, **overrides})
+
+    def client_spec(self) -> ClientSpec:
+        """What firmware.contract.mqtt builds and connects: the same for the link and the self-test."""
+        return ClientSpec(host=self.host, port=self.port, client_id=self.client_id,
+                          max_packet_size=self.max_packet_size, tls=self.tls, username=self.username,
+                          password=self.password, ca_file=self.ca_file, cert_file=self.cert_file,
+                          key_file=self.key_file, keepalive=self.keepalive, clean_start=self.clean_start,
+                          session_expiry=self.session_expiry, receive_maximum=self.receive_maximum,
+                          max_inflight=0, will_topic=self.will_topic, will_payload=self.will_payload,
+                          connect_timeout=float(min(10, self.keepalive)))
 
 
 # ---- what the link reports to its handler (all on the link thread) ----
@@ -118,7 +134,9 @@ class Acked:
 
 
 @dataclass(frozen=True)
-class Message:
+class Received:
+    """A message arrived on a subscribed topic."""
+
     topic: str
     payload: bytes
     retained: bool
@@ -129,7 +147,7 @@ class Tick:
     """After every network round; the handler's chance to publish, run timers and take requests."""
 
 
-LinkEvent = Connected | Disconnected | Acked | Message | Tick
+LinkEvent = Connected | Disconnected | Acked | Received | Tick
 
 
 class MqttLink:
@@ -214,7 +232,7 @@ class MqttLink:
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
         payload = msg.payload
-        self._events.append(Message(msg.topic, payload, bool(msg.retain)))
+        self._events.append(Received(msg.topic, payload, bool(msg.retain)))
         self._queued_messages += 1
         self._queued_bytes += len(payload)
         if self._queued_messages >= MAX_QUEUED_MESSAGES or self._queued_bytes >= self.settings.max_packet_size:
@@ -222,23 +240,12 @@ class MqttLink:
 
     # ---- the thread ----
 
-    def _new_client(self) -> mqtt.Client:
-        s = self.settings
-        client = LeanClient(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5,
-                            max_packet_size=s.max_packet_size)
-        client.max_inflight_messages_set(0)
-        client.connect_timeout = float(min(10, s.keepalive))
-        if s.will_topic:
-            client.will_set(s.will_topic, s.will_payload, qos=1, retain=True)
-        if s.username:
-            client.username_pw_set(s.username, s.password)
-        if s.tls:
-            try:
-                client.tls_set(ca_certs=str(s.ca_file) if s.ca_file else None,
-                               certfile=str(s.cert_file) if s.cert_file else None,
-                               keyfile=str(s.key_file) if s.key_file else None, cert_reqs=ssl.CERT_REQUIRED)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"broker TLS files: {exc}; check broker.ca_file, cert_file and key_file") from None
+    def _new_client(self) -> LeanClient:
+        """A fresh client from the one builder (firmware.contract.mqtt); paho's callbacks become events."""
+        try:
+            client = build_client(self.settings.client_spec())
+        except BrokerSetupError as exc:
+            raise BrokerSetupError(f"broker {exc}; check broker.ca_file, cert_file and key_file") from None
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -270,15 +277,15 @@ class MqttLink:
         if self._client and self.settings.subscriptions:
             self._client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.settings.subscriptions])
 
-    def _connect(self) -> mqtt.Client | None:
+    def _connect(self) -> LeanClient | None:
         s = self.settings
-        client = self._new_client()
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = s.session_expiry
-        props.ReceiveMaximum = s.receive_maximum
-        props.MaximumPacketSize = s.max_packet_size  # LeanClient sets it too; stated here for the reader
         try:
-            client.connect(s.host, s.port, keepalive=s.keepalive, clean_start=False, properties=props)
+            client = self._new_client()
+        except BrokerSetupError as exc:  # a TLS file the link cannot use: shown and retried, never kills the thread
+            self.last_error = str(exc)
+            return None
+        try:
+            connect_spec(client, s.client_spec())
         except ssl.SSLCertVerificationError as exc:
             self.last_error = (f"TLS: the broker at {s.host}:{s.port} is not trusted ({exc.verify_message}); "
                                f"check that broker.ca_file ({s.ca_file or 'system CAs'}) is the fleet CA and that "

@@ -45,7 +45,7 @@ from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.config import Config
 from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Report, Status, decode,
                                decode_command, encode)
-from firmware.contract.payloads import COMMAND_MAX_BYTES, Catalog, Clerks
+from firmware.contract.payloads import COMMAND_MAX_BYTES, CatalogMessage, Clerks
 from firmware.contract.signing import SignatureRejected, Verifier
 from firmware.errors import JournalError
 from firmware.journal.journal import ROLLED_BACK
@@ -54,7 +54,7 @@ from firmware.stores import catalog_store, clerk_store
 from firmware.sync import events as ev
 from firmware.sync.backoff import Backoff
 from firmware.sync.downlink import apply_versioned
-from firmware.sync.mqtt_adapter import (Acked, Connected, Disconnected, LinkEvent, LinkSettings, Message, MqttLink,
+from firmware.sync.mqtt_adapter import (Acked, Connected, Disconnected, LinkEvent, LinkSettings, MqttLink, Received,
                                         Tick)
 from firmware.sync.outbox import OutboxSender
 from firmware.sync.state import SyncState
@@ -135,15 +135,20 @@ class SyncService:
         self.hello_timeout = hello_timeout
         self._hello_until: float | None = None  # receipts wait for the fleet's head until then (None: not waiting)
         self._hello_ask_at = 0.0  # when to send the status again while waiting
+        self._started = False
 
     # ---- the register's side (any thread; never blocks on the network) ----
 
     def start(self) -> None:
+        """Start the link thread (`kassa-sync`, bootstrap's lifecycle; the journal is started before). Twice is harmless."""
+        if self._started:
+            return
+        self._started = True
         self._refresh(force=True)
         self.link.start()
 
     def stop(self) -> None:
-        """Publish a last `offline` status if connected, disconnect, and flush delivery marks."""
+        """Publish a last `offline` status if connected, disconnect, join the link thread, flush delivery marks."""
         self.link.stop(before_disconnect=lambda: self._publish_status(force=True, state="offline"))
         self._apply_round(self.clock.monotonic())  # the link thread is gone: the last PUBACKs, marked here
         self.journal.flush()
@@ -204,7 +209,7 @@ class SyncService:
             self._tick()
         elif isinstance(event, Acked):
             self._on_ack(event.mid, event.ok, event.reason)
-        elif isinstance(event, Message):
+        elif isinstance(event, Received):
             self._downlink(event)
         elif isinstance(event, Connected):
             self._connected(event)
@@ -365,7 +370,7 @@ class SyncService:
 
     # ---- downlink ----
 
-    def _downlink(self, msg: Message) -> None:
+    def _downlink(self, msg: Received) -> None:
         t = self.topics
         try:
             if msg.topic == t.acks:
@@ -388,7 +393,7 @@ class SyncService:
                 if not msg.payload:
                     return  # the retained copy was cleared; keep what we hold
                 kind = "catalog" if msg.topic == t.catalog else "clerks"
-                model = Catalog if kind == "catalog" else Clerks
+                model = CatalogMessage if kind == "catalog" else Clerks
                 document = self._signed(msg.topic, msg.payload, model.MAX_BYTES)
                 applied = apply_versioned(kind, document, self._catalog if kind == "catalog" else self._clerks,
                                           fallback_rates=self.config.shop.tax_rates)

@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SyncState:
-    """What the status screen shows. Times are CONTRACT.md ISO strings (UTC) or None."""
+    """What the status screen shows. Times are the contract's ISO strings (UTC) or None."""
 
     online: bool = False
     last_sync_at: str | None = None

@@ -1,10 +1,11 @@
-"""Test receipts in the CONTRACT.md shape, sealed with the hash chain, built without the domain package."""
+"""Test receipts (docs/contract.md#receipt), sealed with the hash chain, built without the domain package."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from firmware.chain import GENESIS, seal
+from firmware.contract.chain import GENESIS, seal
+from firmware.contract.receipt_id import format_receipt_id
 
 
 def make_receipt(store: str = "S001", register: str = "R1", epoch: str = "7f3a9c2e", seq: int = 1,
@@ -20,7 +21,7 @@ def make_receipt(store: str = "S001", register: str = "R1", epoch: str = "7f3a9c
                "tax_code": "A", "amount": 100} for i in range(pad)]
     total = sum(line["amount"] for line in lines)
     body = {
-        "receipt_id": f"{id_store + ':' if id_store else ''}{register}:{epoch}:{seq}", "store": store, "register": register, "seq": seq,
+        "receipt_id": format_receipt_id(id_store or None, register, epoch, seq), "store": store, "register": register, "seq": seq,
         "kind": "sale", "created_at": "2026-11-25T14:03:11.250Z", "clock_trusted": True, "offline": offline,
         "clerk_id": "c7", "currency": "EUR", "lines": lines,
         "totals": {"subtotal": total, "tax": total * 19 // 119, "total": total, "rounding": 0},

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import copy
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -11,11 +11,30 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from firmware.chain import canonical_json
-from firmware.contract import (Acks, Catalog, Clerks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report,
-                               Selftest, Status, decode, decode_json, decode_command, encode, ingest_filters, load_schema, parse_topic,
-                               schema_for_topic)
+from firmware.contract import (
+    Acks,
+    CatalogMessage,
+    Clerks,
+    CommandResult,
+    DeviceTopics,
+    PayloadRejected,
+    Receipt,
+    Report,
+    Selftest,
+    Status,
+    decode,
+    decode_command,
+    decode_json,
+    encode,
+    ingest_filters,
+    load_schema,
+    parse_topic,
+    schema_for_topic,
+)
+from firmware.contract.payloads import Signed
 from firmware.contract.schemas import MODELS, SCHEMA_DIR, render
 from tests.contract.kassa_samples import CATALOG, CLERKS, make_receipt
+from tests.contract.model_documents import JSON_VALUES, documents
 
 ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.yaml"
 
@@ -45,7 +64,7 @@ SAMPLES = {
     "selftest": {"selftest_id": "5f0c2a", "client_id": "kassa-S001-R1", "at": "2026-11-25T14:03:11Z"},
 }
 MODEL_OF = {"receipt": Receipt, "report": Report, "status": Status, "acks": Acks, "command_result": CommandResult,
-            "catalog": Catalog, "clerks": Clerks, "selftest": Selftest}
+            "catalog": CatalogMessage, "clerks": Clerks, "selftest": Selftest, "signed": Signed}
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -90,9 +109,9 @@ def test_oversized_and_non_json_payloads_are_rejected():
     with pytest.raises(PayloadRejected, match="not UTF-8 JSON"):
         decode(Clerks, b"\xff\xfe{")
     with pytest.raises(PayloadRejected, match="JSON object"):
-        decode(Catalog, b"[1, 2]")
+        decode(CatalogMessage, b"[1, 2]")
     with pytest.raises(PayloadRejected, match="nested|JSON"):
-        decode(Catalog, b"[" * 100_000)
+        decode(CatalogMessage, b"[" * 100_000)
 
 
 def test_bad_command_keeps_its_id_for_the_answer():
@@ -139,20 +158,87 @@ def test_asyncapi_names_every_topic_and_schema():
             assert m["$ref"].split("/")[-1] in doc["channels"][channel]["messages"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=10), kids, max_size=4),
-                    max_leaves=20))
-def test_any_json_either_passes_both_model_and_schema_or_is_rejected(doc):
+def _accepts(name: str, doc: object) -> bool:
+    """Whether the contract model of `name` accepts `doc`, through the same decoder the device and fleet use."""
     raw = json.dumps(doc).encode()
-    for name, model in MODEL_OF.items():
-        try:
-            decode(model, raw)
-            accepted = True
-        except PayloadRejected:
-            accepted = False
-        if accepted:  # the model is at least as strict as the schema
-            jsonschema.validate(doc, load_schema(name))
+    try:
+        if name == "command":
+            decode_command(raw)
+        else:
+            decode(MODEL_OF[name], raw)
+    except PayloadRejected:
+        return False
+    return True
+
+
+def _paths(doc: object, here: tuple = ()) -> list[tuple]:
+    """Every place in a JSON document (dict keys and list indices), the document itself first."""
+    out = [here]
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            out += _paths(value, (*here, key))
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            out += _paths(value, (*here, i))
+    return out
+
+
+def _mutate(doc: dict, path: tuple, new: object, delete: bool) -> object:
+    """A copy of `doc` with the value at `path` replaced by `new`, or removed when `delete` and it is a dict key."""
+    if not path:
+        return new
+    doc = copy.deepcopy(doc)
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    if delete and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = new
+    return doc
+
+
+CONTRACT_NAMES = sorted({*MODEL_OF, "command"})
+
+
+@pytest.mark.parametrize("name", CONTRACT_NAMES)
+def test_documents_the_model_accepts_pass_the_checked_in_schema(name):
+    """Documents drawn from the model's own schema: every one the model accepts is valid under the schema file."""
+    validator = jsonschema.Draft202012Validator(load_schema(name))
+    checked = []
+
+    @settings(max_examples=100, deadline=None, database=None)
+    @given(documents(name))
+    def check(doc):
+        if _accepts(name, doc):
+            errors = [e.message for e in validator.iter_errors(doc)]
+            assert not errors, f"{name}: the model accepts a document the schema refuses: {errors}\n{doc}"
+            checked.append(doc)
+
+    check()
+    assert len(checked) >= 50, f"only {len(checked)} of 100 drawn {name} documents were accepted by the model"
+
+
+@pytest.mark.parametrize("name", CONTRACT_NAMES)
+def test_documents_the_schema_refuses_the_model_refuses(name):
+    """Valid documents broken in one place (a value replaced or a field removed), and arbitrary JSON."""
+    validator = jsonschema.Draft202012Validator(load_schema(name))
+    refused = []
+
+    @settings(max_examples=100, deadline=None, database=None)
+    @given(documents(name), st.data())
+    def check(doc, data):
+        if data.draw(st.booleans()):
+            path = data.draw(st.sampled_from(_paths(doc)))
+            doc = _mutate(doc, path, data.draw(JSON_VALUES), delete=data.draw(st.booleans()))
+        else:
+            doc = data.draw(JSON_VALUES)
+        if not validator.is_valid(doc):
+            assert not _accepts(name, doc), f"{name}: the schema refuses a document the model accepts:\n{doc}"
+            refused.append(doc)
+
+    check()
+    assert len(refused) >= 20, f"only {len(refused)} of 100 broken {name} documents were refused by the schema"
 
 
 def test_acks_may_carry_only_a_selftest_answer_but_never_nothing():

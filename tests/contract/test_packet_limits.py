@@ -10,7 +10,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware.contract.limits import (BROKER_MAX_PACKET, DEVICE_MAX_PACKET, FLEET_MAX_PACKET, INGEST_MAX_PACKET,
                                       PACKET_OVERHEAD, SELFTEST_MAX_PACKET)
-from firmware.contract.payloads import KIB, Acks, Catalog, Receipt
+from firmware.contract.payloads import KIB, Acks, CatalogMessage, Receipt
 from firmware.contract.signing import envelope_limit
 from firmware.contract.wire import LeanClient
 from firmware.sync.mqtt_adapter import Connected, Disconnected, LinkSettings, MqttLink
@@ -24,7 +24,7 @@ MIB = 1024 * KIB
 
 def test_limits_follow_the_largest_payload_each_client_receives():
     # the register's largest is the 4 MiB catalog, in its signed envelope (4/3 + 1 KiB)
-    assert DEVICE_MAX_PACKET == envelope_limit(Catalog.MAX_BYTES) + PACKET_OVERHEAD
+    assert DEVICE_MAX_PACKET == envelope_limit(CatalogMessage.MAX_BYTES) + PACKET_OVERHEAD
     assert 4 * MIB < DEVICE_MAX_PACKET < 6 * MIB
     assert INGEST_MAX_PACKET == Receipt.MAX_BYTES + PACKET_OVERHEAD == 256 * KIB + PACKET_OVERHEAD
     assert SELFTEST_MAX_PACKET == Acks.MAX_BYTES + PACKET_OVERHEAD
@@ -98,7 +98,7 @@ def test_a_packet_announced_over_the_limit_closes_the_link_before_its_body_is_re
     assert any(isinstance(e, Connected) for e in events)
     assert "Maximum Packet Size" in (link.last_error or ""), link.last_error
     assert broker.streamed < size  # it hung up: the rest was never sent
-    # paho alone would hold the packet (50 MiB), then a copy of the payload, then our Message: ~150 MiB
+    # paho alone would hold the packet (50 MiB), then a copy of the payload, then our Received event: ~150 MiB
     assert growth < 2 * DEVICE_MAX_PACKET, f"RSS grew by {growth / MIB:.1f} MiB"
     print(f"\nlink hung up after the broker streamed {broker.streamed / MIB:.1f} MiB; "
           f"peak RSS growth {growth / MIB:.1f} MiB")

@@ -9,10 +9,23 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from firmware.contract import PayloadRejected
-from firmware.contract.acceptance import (MAX_VERSION_JUMP, SCRYPT_PARAMS, VERSION_LIMIT, check_document,
-                                          check_versioned, version_jump_problem)
-from firmware.contract.signing import (SignatureRejected, Signer, Verifier, envelope_limit, load_public_keys,
-                                       new_key_pair, parse_private_key)
+from firmware.contract.acceptance import (
+    MAX_VERSION_JUMP,
+    SCRYPT_PARAMS,
+    VERSION_LIMIT,
+    check_document,
+    check_versioned,
+    version_jump_problem,
+)
+from firmware.contract.signing import (
+    SignatureRejected,
+    Signer,
+    Verifier,
+    envelope_limit,
+    load_public_keys,
+    new_key_pair,
+    parse_private_key,
+)
 from firmware.domain import clerks as domain_clerks
 from tests.contract.kassa_samples import CATALOG, CLERKS
 

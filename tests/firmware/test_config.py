@@ -9,10 +9,9 @@ import re
 import tomllib
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from firmware.config import (BOUNDS, MQTT_MAX_SESSION_EXPIRY, Config, ConfigError, load_config, parse_config)
+from firmware.config import BOUNDS, MQTT_MAX_SESSION_EXPIRY, Config, ConfigError, load_config, parse_config
 
 BASE = {"device": {"store": "S001", "register": "R1", "data_dir": "/tmp/kassa-config-test"}}
 
@@ -131,13 +130,19 @@ scalars = st.one_of(
     st.sampled_from(["simulated", "kassa/v1", "kassa/#", "abc", "19.00", "EUR", "mqtt://h:1883", "serial:///dev/x",
                      "gpio:17", "gpio:red=5,green=6", "usb://0x04b8:0x0202", "S001", "", "/var/lib/kassa", "$SYS"]),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=3)),
-                      max_leaves=6)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 PLAUSIBLE = {
-    "device.store": ["S001", "a b", ""], "device.register": ["R1", "R" * 33], "device.data_dir": ["/var/lib/kassa", "data"],
+    "device.store": ["S001", "a b", ""],
+    "device.register": ["R1", "R" * 33],
+    "device.data_dir": ["/var/lib/kassa", "data"],
     "broker.url": ["mqtt://127.0.0.1:1883", "mqtts://b.example:8883", "http://x", "mqtt://h:99999"],
     "broker.prefix": ["kassa/v1", "kassa/#", "a/b/c/d", "a/b/c/d/e", "$SYS", "/x"],
     "hardware.scanner": ["simulated", "serial:///dev/ttyACM0?baud=9600&suffix=cr", "serial://dev", "usb://1:2"],
@@ -145,8 +150,10 @@ PLAUSIBLE = {
     "hardware.drawer": ["simulated", "printer", "gpio:17?sensor=27", "gpio:99", "printer?pin=3"],
     "hardware.led": ["simulated", "gpio:22", "gpio:red=5,green=6", "gpio:red=17,green=6", "gpio:red=1"],
     "hardware.paper_columns": [32, 42, 48, 40, 80],
-    "shop.currency": ["EUR", "JPY", "XYZ", "eur"], "shop.tax_rates": [{"A": "19.00"}, {"A": "abc"}, {"A": "100.5"}],
-    "shop.address": [["1 Market Street"], ["x" * 101]], "shop.name": ["Corner Shop", ""],
+    "shop.currency": ["EUR", "JPY", "XYZ", "eur"],
+    "shop.tax_rates": [{"A": "19.00"}, {"A": "abc"}, {"A": "100.5"}],
+    "shop.address": [["1 Market Street"], ["x" * 101]],
+    "shop.name": ["Corner Shop", ""],
 }
 
 

@@ -22,7 +22,9 @@ def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_p
     assert len(text.splitlines()) == (n + 2 if n else 1)  # "[", a line per receipt, "]"
     rows = list(csv.reader(result.lines_csv.open(encoding="utf-8", newline="")))
     assert rows[0] == list(LINE_COLUMNS)
-    assert [(r[0], r[8]) for r in rows[1:]] == [(rc["receipt_id"], line["sku"]) for rc in receipts for line in rc["lines"]]
+    assert [(r[0], r[8]) for r in rows[1:]] == [
+        (rc["receipt_id"], line["sku"]) for rc in receipts for line in rc["lines"]
+    ]
 
 
 def test_a_failure_midway_leaves_neither_file_nor_a_temp_file(stick, tmp_path):

@@ -32,7 +32,7 @@ class IngestProcess:
         self.log_path = Path(workdir) / f"{client_id}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, wait: bool = True) -> "IngestProcess":
+    def start(self, wait: bool = True) -> IngestProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fleet.cli", "ingest", "--broker", self.url, "--db",

@@ -141,7 +141,7 @@ class Peer:
     def subscribe(self, *topics: str) -> None:
         for topic in topics:
             mid = self.c.subscribe(topic, qos=1)[1]
-            until(lambda: mid in self.subacks, what=f"SUBACK for {topic}")
+            until(lambda m=mid: m in self.subacks, what=f"SUBACK for {topic}")
 
     def close(self) -> None:
         self.c.disconnect()

@@ -21,7 +21,9 @@ def store(db: FleetDb, receipts: list[ReceiptRow]) -> None:
 
 
 def mark(db: FleetDb, register: str, epoch: str) -> int:
-    return db.conn.execute("SELECT contiguous FROM streams WHERE register=? AND epoch=?", (register, epoch)).fetchone()[0]
+    return db.conn.execute("SELECT contiguous FROM streams WHERE register=? AND epoch=?", (register, epoch)).fetchone()[
+        0
+    ]
 
 
 def test_gaps_are_found_per_epoch_and_the_unbroken_mark_moves_up_as_they_heal(tmp_path):
@@ -55,8 +57,21 @@ def test_a_first_release_database_is_migrated_to_the_store_keyed_ledger(tmp_path
     old.execute("DROP TABLE streams")  # what the very first version left behind
     for register, epoch, seq in (("R1", "e1", 1), ("R1", "e1", 3), ("R2", "e7", 2)):
         body = json.dumps({"receipt_id": f"{register}:{epoch}:{seq}", "hash": f"{seq:064x}", "prev_hash": "0" * 64})
-        old.execute("INSERT INTO receipts VALUES (?,?,?,?,?,?,?,?,?,?)", (f"{register}:{epoch}:{seq}", "S001", register,
-                    epoch, seq, "sale", "2026-11-25T10:00:00Z", 100, body, "2026-11-25T10:00:01Z"))
+        old.execute(
+            "INSERT INTO receipts VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                f"{register}:{epoch}:{seq}",
+                "S001",
+                register,
+                epoch,
+                seq,
+                "sale",
+                "2026-11-25T10:00:00Z",
+                100,
+                body,
+                "2026-11-25T10:00:01Z",
+            ),
+        )
     old.commit()
     old.close()
     db = FleetDb(f"sqlite:///{path}")

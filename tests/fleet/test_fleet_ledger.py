@@ -23,6 +23,8 @@ from fleet.report import status_rows
 from tests.contract.kassa_samples import make_chain, make_receipt
 from tests.fleet.kassa_fleet_support import ROOT, BareDevice, db_query
 
+pytestmark = pytest.mark.slow  # real brokers and ingest processes, many receipts
+
 EPOCH = "7f3a9c2e"
 
 

@@ -1,4 +1,4 @@
-"""The fleet answers a technician's broker self-test: `kassa-provision selftest --only broker` passes with "fleet answered"."""
+"""The fleet answers a technician's broker self-test: `kassa-provision selftest --only broker` says "fleet answered"."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from firmware.config import load_config
 from firmware.sync import ReceiptsConfirmed, SyncService
 from provisioning.broker_check import check_broker
 from tests.contract.kassa_recorder import SchemaRecorder
-from tests.fleet.kassa_fleet_support import BareDevice, db_query
 from tests.firmware.sync.kassa_sync_support import commit, drain, open_journal, wait_for
 from tests.firmware.sync.test_sync_drain import Fleet
+from tests.fleet.kassa_fleet_support import BareDevice, db_query
 
 BIN = Path(sys.executable).parent
 
 
 def write_config(path: Path, url: str, data_dir: Path) -> Path:
-    path.write_text(f'[device]\nstore = "S001"\nregister = "R1"\ndata_dir = "{data_dir}"\n\n'
-                    f'[broker]\nurl = "{url}"\nkeepalive = 5\n')
+    path.write_text(
+        f'[device]\nstore = "S001"\nregister = "R1"\ndata_dir = "{data_dir}"\n\n'
+        f'[broker]\nurl = "{url}"\nkeepalive = 5\n'
+    )
     return path
 
 
@@ -32,9 +34,13 @@ def test_kassa_provision_selftest_gets_the_fleet_answer(mosquitto, tmp_path):
     recorder = SchemaRecorder(mosquitto.url)
     config = write_config(tmp_path / "kassa.toml", mosquitto.url, tmp_path / "data")
     try:
-        result = subprocess.run([str(BIN / "kassa-provision"), "selftest", "-c", str(config), "--only", "broker",
-                                 "--ack-timeout", "10"], capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "COLUMNS": "250", "NO_COLOR": "1"})
+        result = subprocess.run(
+            [str(BIN / "kassa-provision"), "selftest", "-c", str(config), "--only", "broker", "--ack-timeout", "10"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "250", "NO_COLOR": "1"},
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "fleet answered" in result.stdout, result.stdout
         assert fleet.worker.stats.selftests == 1

@@ -23,8 +23,7 @@ from firmware.clock import SystemClock
 from firmware.contract.signing import Verifier, fingerprint, load_public_keys
 from firmware.stores import catalog_store, clerk_store
 from firmware.sync import SyncService
-from tests.contract.kassa_samples import CATALOG as SAMPLE_CATALOG
-from tests.contract.kassa_samples import CLERKS, make_chain
+from tests.contract.kassa_samples import CATALOG as SAMPLE_CATALOG, CLERKS, make_chain
 from tests.firmware.sync.kassa_sync_support import device_config, open_journal, wait_for
 from tests.fleet.kassa_fleet_support import ROOT, BareDevice, IngestProcess
 

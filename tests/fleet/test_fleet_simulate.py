@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Iterator
 
+import pytest
+
 from fleet.broker import BrokerSettings
 from fleet.db import FleetDb
 from fleet.ingest import IngestOptions, IngestWorker
@@ -17,6 +19,8 @@ from fleet.sim_device import DeviceOptions
 from fleet.simulate import SimOptions, render, run
 from tests.fleet.kassa_fleet_support import ROOT, db_query
 from tests.support.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.slow  # real brokers and ingest processes, many receipts
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ def changes(pin, since=0):
 
 def test_relay_pulse_is_non_blocking_and_lasts_the_configured_time(mock_factory, events):
     drawer = GpioDrawer(17, events.queue, mock_factory, pulse_ms=120)
+    drawer.start()
     relay = mock_factory.pin(17)
     try:
         relay.clear_states()
@@ -36,6 +37,7 @@ def test_relay_pulse_is_non_blocking_and_lasts_the_configured_time(mock_factory,
 
 def test_sensor_edges_become_events_and_a_left_open_drawer_warns_once(mock_factory, events):
     drawer = GpioDrawer(17, events.queue, mock_factory, sensor=27, left_open_s=0.2)
+    drawer.start()
     sensor = mock_factory.pin(27)
     try:
         assert drawer.is_open() is True  # the pull-up reads high: found open at start
@@ -58,6 +60,7 @@ def test_sensor_edges_become_events_and_a_left_open_drawer_warns_once(mock_facto
 
 def test_sensor_open_level_low_reads_the_other_way(mock_factory, events):
     drawer = GpioDrawer(17, events.queue, mock_factory, sensor=27, open_level="low", left_open_s=5)
+    drawer.start()
     try:
         assert drawer.is_open() is False
         mock_factory.pin(27).drive_low()
@@ -68,6 +71,7 @@ def test_sensor_open_level_low_reads_the_other_way(mock_factory, events):
 
 def test_simulated_drawer_springs_open_on_a_kick_and_closes_when_pushed(mock_factory, events):
     drawer = SimulatedDrawer(events.queue, mock_factory, pulse_ms=50, left_open_s=5)
+    drawer.start()
     try:
         assert drawer.is_open() is False
         assert events.drain() == [DeviceState("drawer", True, "ready", "Simulated drawer (MockFactory pins).")]
@@ -83,6 +87,7 @@ def test_simulated_drawer_springs_open_on_a_kick_and_closes_when_pushed(mock_fac
 
 def test_drawer_self_test_kicks_and_reads_the_sensor(mock_factory, events):
     drawer = SimulatedDrawer(events.queue, mock_factory, pulse_ms=30, left_open_s=5)
+    drawer.start()
     try:
         result = drawer.self_test(timeout=2)
         assert result.ok and result.device == "drawer" and result.details["open"] is True
@@ -100,6 +105,7 @@ def test_drawer_self_test_kicks_and_reads_the_sensor(mock_factory, events):
 
 def test_drawer_self_test_fails_when_the_sensor_never_moves(mock_factory, events):
     drawer = GpioDrawer(17, events.queue, mock_factory, sensor=27, left_open_s=5)
+    drawer.start()
     try:
         mock_factory.pin(27).drive_low()  # closed, and nothing will open it
         result = drawer.self_test(timeout=0.2)
@@ -229,6 +235,7 @@ def test_simulated_drawer_with_auto_close_shuts_itself_for_the_demo():
 
     events: _queue.Queue = _queue.Queue()
     hw = build_hardware(HardwareSpec("simulated:memory", "simulated", "simulated?auto_close=0.05", "simulated"), events)
+    hw.start()
     try:
         hw.drawer.open()
         seen = []

@@ -14,14 +14,10 @@ from hal.drawer import GpioDrawer, PrinterDrawer, SimulatedDrawer
 from hal.errors import HardwareConfigError
 from hal.events import DrawerOpened, PrintDone, ScanRead
 from hal.factory import HardwareSpec, build_hardware
+from hal.layout import Text, centred
 from hal.led import RgbLed, SingleLed
 from hal.ports import LedState
 from hal.scanner import MemoryScanner, PtyScanner, SerialScanner
-
-RECEIPT = {"receipt_id": "R1:abc:7", "kind": "sale", "currency": "EUR", "clerk_id": "c1",
-           "lines": [{"name": "Tea", "qty": 1, "unit_price": 250, "tax_code": "A", "amount": 250}],
-           "totals": {"subtotal": 250, "tax": 16, "total": 250, "rounding": 0},
-           "tenders": [{"type": "cash", "amount": 300, "change": 50}]}
 
 
 def test_simulated_everything_works_end_to_end(tmp_path, events):
@@ -34,7 +30,7 @@ def test_simulated_everything_works_end_to_end(tmp_path, events):
         with open(hw.scanner.path, "wb", buffering=0) as tty:
             tty.write(b"4006381333931\n")
         assert events.wait_for(ScanRead).code == "4006381333931"
-        job = hw.printer.submit(RECEIPT, ["Tea Room"], currency="EUR")
+        job = hw.printer.print_blocks([*centred("Tea Room", 32, bold=True), Text("Pencil HB  2.58 A")])
         assert events.wait_for(PrintDone).job_id == job
         assert "Tea Room" in (tmp_path / "receipts.txt").read_text()
         hw.drawer.open()
@@ -63,11 +59,12 @@ def test_real_url_forms_build_their_backends(tmp_path, events, mock_factory):
     spec = HardwareSpec(f"serial://{tmp_path}/ttyNone?suffix=crlf", sink.url, "gpio:17?sensor=27&left_open=30",
                         "gpio:red=5,green=6,blue=13", pin_factory=mock_factory)
     hw = build_hardware(spec, events.queue)
+    hw.start()
     try:
         assert isinstance(hw.scanner, SerialScanner) and hw.scanner.framer.suffix == "crlf"
         assert isinstance(hw.drawer, GpioDrawer) and hw.drawer.left_open_s == 30
         assert isinstance(hw.led, RgbLed) and hw.mock_factory is None
-        assert hw.printer.wait(hw.printer.submit(RECEIPT, ["Shop"]), 5)
+        assert hw.printer.wait(hw.printer.print_blocks([Text("Tea Room"), Text("Pencil HB  2.58 A")]), 5)
         assert b"Tea" in sink.received
     finally:
         hw.close()
@@ -75,6 +72,7 @@ def test_real_url_forms_build_their_backends(tmp_path, events, mock_factory):
     spec = HardwareSpec("simulated:memory", f"file://{tmp_path}/lp0", "printer?pin=5", "gpio:22",
                         pin_factory=mock_factory)
     hw = build_hardware(spec, events.queue)
+    hw.start()
     try:
         assert isinstance(hw.scanner, MemoryScanner) and isinstance(hw.led, SingleLed)
         assert isinstance(hw.drawer, PrinterDrawer) and hw.drawer.pin == 5

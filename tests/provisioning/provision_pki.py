@@ -18,7 +18,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _validity(builder: x509.CertificateBuilder) -> x509.CertificateBuilder:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return builder.not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
 
 
@@ -38,17 +38,23 @@ def make_ca(name: str = "Kassa Test Fleet CA") -> tuple[bytes, bytes]:
     return cert.public_bytes(PEM), _key_pem(key)
 
 
-def _issue(subject_cn: str, public_key, ca_pem: bytes, ca_key_pem: bytes, *, server_names: list[str] | None, client: bool) -> bytes:
+def _issue(
+    subject_cn: str, public_key, ca_pem: bytes, ca_key_pem: bytes, *, server_names: list[str] | None, client: bool
+) -> bytes:
     ca = x509.load_pem_x509_certificate(ca_pem)
     ca_key = serialization.load_pem_private_key(ca_key_pem, None)
     builder = (
         _validity(x509.CertificateBuilder())
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
-        .issuer_name(ca.subject).public_key(public_key).serial_number(x509.random_serial_number())
+        .issuer_name(ca.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .add_extension(x509.ExtendedKeyUsage(
-            [ExtendedKeyUsageOID.CLIENT_AUTH] if client else [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [ExtendedKeyUsageOID.SERVER_AUTH]),
+            critical=False,
+        )
     )
     if server_names:
         alt: list[x509.GeneralName] = []

@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from firmware.chain import seal
@@ -23,8 +23,8 @@ from firmware.journal import Journal
 from firmware.journal.archive import read_manifest, write_manifest
 from firmware.journal.fileops import FileOps
 from firmware.journal.records import frame, scan
-from firmware.journal.sample import make_receipt
 from tests.provisioning.provision_journal import fill_journal
+from tests.support.journal_sample import make_receipt
 
 CLI = Path(sys.executable).with_name("kassa-provision")
 SEG1 = "seg-000000000001.log"
@@ -139,9 +139,9 @@ def _archived_journal(device: Path) -> Path:
                            segment_records=8, segment_bytes=16 * 1024)
     ids = [journal.commit_receipt(make_receipt(journal, created_at="2026-11-01T10:00:00.000Z"))["receipt_id"]
            for _ in range(20)]
-    journal.mark_confirmed(ids, datetime.now(timezone.utc))
+    journal.mark_confirmed(ids, datetime.now(UTC))
     journal.flush()
-    assert journal.archive_confirmed(datetime.now(timezone.utc)).receipts == 16
+    assert journal.archive_confirmed(datetime.now(UTC)).receipts == 16
     journal.close()
     return data_dir(device) / "journal"
 

@@ -1,4 +1,4 @@
-"""`kassa-provision init`: config written atomically and valid for the firmware; secrets 0600; TLS key + CSR on the device."""
+"""`kassa-provision init`: config written atomically, valid for the firmware; secrets 0600; key + CSR on the device."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from firmware.config import load_config, read_secret
+
 PASSWORD = "s3cret-broker-pw"
 
 
@@ -30,9 +31,22 @@ def test_init_with_flags_writes_a_config_the_firmware_accepts(device: Path, tmp_
 
 
 def test_init_prompts_with_defaults(prov, config_path: Path, tmp_path: Path):
-    answers = "\n".join([
-        "S002", "R7", "mqtt://broker.local:1883", "", "pw-typed", "pw-typed", str(tmp_path / "d"), "My shop", "chf",
-    ]) + "\n"
+    answers = (
+        "\n".join(
+            [
+                "S002",
+                "R7",
+                "mqtt://broker.local:1883",
+                "",
+                "pw-typed",
+                "pw-typed",
+                str(tmp_path / "d"),
+                "My shop",
+                "chf",
+            ]
+        )
+        + "\n"
+    )
     result = prov("init", "-c", config_path, input=answers)
     assert result.exit_code == 0, result.output + result.stderr
     config = load_config(config_path)
@@ -78,8 +92,21 @@ def test_tls_client_key_stays_on_device_and_csr_is_printed(prov, config_path: Pa
     ca_file = tmp_path / "fleet-ca.pem"
     ca_file.write_bytes(ca_pem)
     result = prov(
-        "init", "-c", config_path, "-n", "--store", "S001", "--register", "R1", "--broker", "mqtts://localhost:8883",
-        "--tls-client-key", "--ca-file", ca_file, "--data-dir", tmp_path / "data",
+        "init",
+        "-c",
+        config_path,
+        "-n",
+        "--store",
+        "S001",
+        "--register",
+        "R1",
+        "--broker",
+        "mqtts://localhost:8883",
+        "--tls-client-key",
+        "--ca-file",
+        ca_file,
+        "--data-dir",
+        tmp_path / "data",
     )
     assert result.exit_code == 0, result.stderr
     config = load_config(config_path)
@@ -94,20 +121,47 @@ def test_tls_client_key_stays_on_device_and_csr_is_printed(prov, config_path: Pa
     # Re-running keeps the key (the CA may already have signed it) unless --new-key.
     again = prov("init", "-c", config_path, "-n", "--store", "S001", "--register", "R1", "--tls-client-key")
     assert again.exit_code == 0 and config.broker.key_file.read_bytes() == key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def test_tls_client_key_needs_mqtts(prov, config_path: Path):
-    result = prov("init", "-c", config_path, "-n", "--store", "S1", "--register", "R1",
-                  "--broker", "mqtt://h:1883", "--tls-client-key")
+    result = prov(
+        "init",
+        "-c",
+        config_path,
+        "-n",
+        "--store",
+        "S1",
+        "--register",
+        "R1",
+        "--broker",
+        "mqtt://h:1883",
+        "--tls-client-key",
+    )
     assert result.exit_code == 2 and "mqtts://" in result.stderr
 
 
 def test_install_cert_checks_key_and_ca(prov, config_path: Path, tmp_path: Path, test_ca, sign_csr):
     ca_pem, ca_key = test_ca
     (tmp_path / "ca.pem").write_bytes(ca_pem)
-    prov("init", "-c", config_path, "-n", "--store", "S001", "--register", "R1", "--broker", "mqtts://localhost:8883",
-         "--tls-client-key", "--ca-file", tmp_path / "ca.pem", "--data-dir", tmp_path / "data")
+    prov(
+        "init",
+        "-c",
+        config_path,
+        "-n",
+        "--store",
+        "S001",
+        "--register",
+        "R1",
+        "--broker",
+        "mqtts://localhost:8883",
+        "--tls-client-key",
+        "--ca-file",
+        tmp_path / "ca.pem",
+        "--data-dir",
+        tmp_path / "data",
+    )
     csr = (config_path.parent / "device.csr").read_bytes()
     good = tmp_path / "good.pem"
     good.write_bytes(sign_csr(csr, ca_pem, ca_key))
@@ -116,6 +170,7 @@ def test_install_cert_checks_key_and_ca(prov, config_path: Path, tmp_path: Path,
     assert load_config(config_path).broker.cert_file.read_bytes() == good.read_bytes()
 
     from provisioning.tlskeys import new_key_and_csr
+
     _, other_csr = new_key_and_csr("S001-R9")
     wrong = tmp_path / "wrong.pem"
     wrong.write_bytes(sign_csr(other_csr, ca_pem, ca_key))

@@ -1,10 +1,9 @@
-"""Device security against a real Mosquitto: per-device credentials, ACLs, anonymous refused, TLS and client certificates."""
+"""Device security on a real Mosquitto: per-device credentials, ACLs, anonymous refused, TLS and client certificates."""
 
 from __future__ import annotations
 
 import json
 import os
-import ssl
 import subprocess
 import threading
 import time
@@ -25,11 +24,13 @@ PASSWORDS = {"fleet": "fleet-pw", "S001-R1": "r1-pw", "S001-R2": "r2-pw", "S001/
 # Two ways to write a device's ACL. Per-device `user` blocks work on every Mosquitto; the `pattern`
 # lines need the username "{store}/{register}" substituted across two topic levels, which 2.0 does
 # (2.1 denies it, mosquitto#3520).
-ACL = """
+ACL = (
+    """
 user fleet
 topic readwrite kassa/v1/#
-""" + "".join(
-    f"""
+"""
+    + "".join(
+        f"""
 user S001-{r}
 topic write kassa/v1/S001/{r}/receipts
 topic write kassa/v1/S001/{r}/reports
@@ -40,7 +41,10 @@ topic read kassa/v1/S001/{r}/acks
 topic read kassa/v1/S001/{r}/commands
 topic read kassa/v1/S001/catalog
 topic read kassa/v1/S001/clerks
-""" for r in ("R1", "R2")) + """
+"""
+        for r in ("R1", "R2")
+    )
+    + """
 pattern write kassa/v1/%u/receipts
 pattern write kassa/v1/%u/reports
 pattern readwrite kassa/v1/%u/status
@@ -49,6 +53,7 @@ pattern write kassa/v1/%u/selftest
 pattern read kassa/v1/%u/acks
 pattern read kassa/v1/%u/commands
 """
+)
 
 STYLES = {"per-device": ("S001-R1", "S001-R2"), "pattern": ("S001/R1", "S001/R2")}
 
@@ -77,12 +82,13 @@ class Broker:
             f"allow_anonymous false\npassword_file {passwd}\nacl_file {work}/acl\n"
             f"listener {self.plain} 127.0.0.1\n"
             f"listener {self.tls} 127.0.0.1\n{tls}"
-            f"listener {self.wrong_name} 127.0.0.1\ncafile {self.ca}\ncertfile {work}/wrong.pem\nkeyfile {work}/wrong.key\n"
+            f"listener {self.wrong_name} 127.0.0.1\ncafile {self.ca}\n"
+            f"certfile {work}/wrong.pem\nkeyfile {work}/wrong.key\n"
             f"listener {self.mtls} 127.0.0.1\n{tls}require_certificate true\nuse_identity_as_username true\n"
         )
         self.proc = Mosquitto(work, port=self.plain, extra_config=extra, anonymous=False, listener=False)
 
-    def start(self) -> "Broker":
+    def start(self) -> Broker:
         self.proc.start(wait_port=self.plain)
         for port in (self.tls, self.wrong_name, self.mtls):
             wait_listening(port)
@@ -153,8 +159,10 @@ def peers():
 
 
 def config_for(url: str, *, register: str = "R1", username: str | None = None, tmp: Path, **broker) -> object:
-    doc: dict = {"device": {"store": "S001", "register": register, "data_dir": str(tmp / "data")},
-                 "broker": {"url": url, **{k: str(v) for k, v in broker.items()}}}
+    doc: dict = {
+        "device": {"store": "S001", "register": register, "data_dir": str(tmp / "data")},
+        "broker": {"url": url, **{k: str(v) for k, v in broker.items()}},
+    }
     if username:
         pw = tmp / f"{username.replace('/', '_')}.pass"
         pw.write_text(PASSWORDS[username])
@@ -205,8 +213,12 @@ def test_anonymous_and_wrong_password_are_refused(broker, peers, tmp_path):
     bad = tmp_path / "bad.pass"
     bad.write_text("not-it")
     bad.chmod(0o600)
-    cfg = parse_config({"device": {"store": "S001", "register": "R1"}, "broker": {
-        "url": f"mqtt://127.0.0.1:{broker.plain}", "username": "S001-R1", "password_file": str(bad)}})
+    cfg = parse_config(
+        {
+            "device": {"store": "S001", "register": "R1"},
+            "broker": {"url": f"mqtt://127.0.0.1:{broker.plain}", "username": "S001-R1", "password_file": str(bad)},
+        }
+    )
     [check] = check_broker(cfg, timeout=5)
     assert check.ok is False and "refused" in check.detail
 
@@ -247,7 +259,9 @@ def test_tls_verified_against_the_configured_ca(broker, tmp_path, host):
 def test_tls_with_a_wrong_ca_is_refused_with_a_message(broker, tmp_path):
     other_ca, _ = provision_pki.make_ca("Somebody else's CA")
     (tmp_path / "other.pem").write_bytes(other_ca)
-    cfg = config_for(f"mqtts://127.0.0.1:{broker.tls}", username="S001-R1", tmp=tmp_path, ca_file=tmp_path / "other.pem")
+    cfg = config_for(
+        f"mqtts://127.0.0.1:{broker.tls}", username="S001-R1", tmp=tmp_path, ca_file=tmp_path / "other.pem"
+    )
     [check] = check_broker(cfg, timeout=5)
     assert check.ok is False and "not trusted by the CA in" in check.detail and "broker.ca_file" in check.fix
     cfg = config_for(f"mqtts://127.0.0.1:{broker.tls}", username="S001-R1", tmp=tmp_path)  # system CAs only
@@ -271,8 +285,23 @@ def test_client_certificate_made_on_the_device_is_its_identity(broker, prov, tmp
     ca_pem, ca_key = test_ca
     path = tmp_path / "etc/kassa.toml"
     url = f"mqtts://localhost:{broker.mtls}"
-    result = prov("init", "-c", path, "-n", "--store", "S001", "--register", "R1", "--broker", url,
-                  "--tls-client-key", "--ca-file", broker.ca, "--data-dir", tmp_path / "data")
+    result = prov(
+        "init",
+        "-c",
+        path,
+        "-n",
+        "--store",
+        "S001",
+        "--register",
+        "R1",
+        "--broker",
+        url,
+        "--tls-client-key",
+        "--ca-file",
+        broker.ca,
+        "--data-dir",
+        tmp_path / "data",
+    )
     assert result.exit_code == 0, result.stderr
     [before] = check_broker(load_config(path), timeout=5)
     assert before.ok is False and "install-cert" in before.fix  # no certificate yet: says what to do

@@ -52,7 +52,9 @@ def test_all_checks_on_simulated_hardware_and_a_real_broker(device: Path, mosqui
 
 def test_cli_exit_0_and_table_when_everything_passes(prov, device: Path, mosquitto, monkeypatch):
     point_broker(device, mosquitto.url)
-    result = prov("selftest", "-c", device, "--scan-wait", "0", "--ack-timeout", "0.2", "--only", "hardware,broker,disk")
+    result = prov(
+        "selftest", "-c", device, "--scan-wait", "0", "--ack-timeout", "0.2", "--only", "hardware,broker,disk"
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert "Self-test S001/R1" in result.output and "all checks passed" in result.output
 

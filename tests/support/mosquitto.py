@@ -71,7 +71,7 @@ class Mosquitto:
         ]
         self.conf_path.write_text("\n".join(lines) + "\n" + self.extra_config + "\n")
 
-    def start(self, wait_port: int | None = None) -> "Mosquitto":
+    def start(self, wait_port: int | None = None) -> Mosquitto:
         if self.proc and self.proc.poll() is None:
             return self
         self._write_config()
@@ -119,7 +119,7 @@ class Mosquitto:
         time.sleep(0.05)
         self.start()
 
-    def __enter__(self) -> "Mosquitto":
+    def __enter__(self) -> Mosquitto:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

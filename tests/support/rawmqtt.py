@@ -195,7 +195,7 @@ class PeakRss:
         self.pid = pid
         self.before = 0
 
-    def start(self) -> "PeakRss":
+    def start(self) -> PeakRss:
         Path(f"/proc/{self.pid}/clear_refs").write_text("5")
         self.before = rss(self.pid)
         return self

@@ -1,4 +1,8 @@
-"""A tiny stand-in with just the RegisterView shape, for pure widget and layout tests (flows use the real register)."""
+"""A tiny stand-in implementing `RegisterApi`, for pure widget and layout tests (flows use the real register).
+
+`tests/ui/test_fake_register.py` checks it against `RegisterApi` (and the real
+`Register` against it too), so the fake cannot drift from what the UI may call.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +12,56 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from firmware.clock import ManualClock
-from firmware.register.view import ClerkInfo, ItemInfo, LineView as Line, LockoutView, Message as Msg, Outcome, QuickKeyInfo
-from firmware.register.view import RegisterView, SyncView as Sync, TotalsView as Totals
+from firmware.register.commands import Command, Login
+from firmware.register.view import (
+    ClerkInfo,
+    ItemInfo,
+    LineView as Line,
+    LockoutView,
+    Message as Msg,
+    Outcome,
+    ParkedInfo,
+    Phase,
+    QuickKeyInfo,
+    RegisterView,
+    SyncView as Sync,
+    TotalsView as Totals,
+)
 
 __all__ = ["FakeRegister", "Line", "Msg", "Sync", "Totals", "View", "NOW"]
 
 
 def View(**fields: Any) -> RegisterView:
     """The real read model, with defaults for a logged-out, online register."""
-    base: dict[str, Any] = dict(revision=0, store="S1", register="R1", currency="EUR", phase="login", sync=Sync(online=True))
+    base: dict[str, Any] = dict(revision=0, store="S1", register="R1", currency="EUR", phase=Phase.LOGIN,
+                                sync=Sync(online=True))
     base.update(fields)
     return RegisterView(**base)
 
 
 class FakeRegister:
-    """Records commands; `set(**fields)` changes the view as the register would."""
+    """Records commands (`calls`); `fail[CommandType] = "why"` refuses them; `set(**fields)` changes the view."""
 
     def __init__(self, n_quick: int = 6) -> None:
         self._view = View()
-        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.calls: list[Command] = []
         self.items = [QuickKeyInfo(label=f"Item {i}", sku=f"{1000 + i}", price=100 + i * 10) for i in range(n_quick)]
         self.changed = False
-        self.fail: dict[str, str] = {}
+        self.fail: dict[type[Command], str] = {}
         self.clock = ManualClock()  # the register's own clock (receipt times, export days, lockouts)
         self.locks: dict[str, tuple[datetime | None, int | None]] = {}  # purpose -> (locked until, tries left)
 
     def set(self, **fields: Any) -> None:
         self._view = replace(self._view, revision=self._view.revision + 1, **fields)
         self.changed = True
+
+    def handle(self, command: Command) -> Outcome:
+        self.calls.append(command)
+        if type(command) in self.fail:
+            return Outcome(False, self.fail[type(command)])
+        if isinstance(command, Login):
+            self.set(phase=Phase.SELL, clerk=ClerkInfo("c1", "Anna", "cashier"))
+        return Outcome(True, "")
 
     def pump(self, max_events: int = 200) -> bool:
         changed, self.changed = self.changed, False
@@ -59,7 +85,10 @@ class FakeRegister:
     def recent_receipts(self, limit: int = 20) -> list[dict[str, Any]]:
         return []
 
-    def parked(self) -> list[Any]:
+    def find_receipt(self, receipt_id: str) -> dict[str, Any] | None:
+        return None
+
+    def parked(self) -> list[ParkedInfo]:
         return []
 
     def lock(self, purpose: str, seconds: float = 0, tries_left: int | None = None) -> None:
@@ -73,17 +102,6 @@ class FakeRegister:
         if left > 0:
             return LockoutView(math.ceil(left), 0)
         return LockoutView(0, tries_left)
-
-    def __getattr__(self, name: str) -> Any:
-        def command(*args: Any, **kwargs: Any) -> Outcome:
-            self.calls.append((name, args, kwargs))
-            if name in self.fail:
-                return Outcome(False, self.fail[name])
-            if name == "login":
-                self.set(phase="sell", clerk=ClerkInfo("c1", "Anna", "cashier"))
-            return Outcome(True, "")
-
-        return command
 
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

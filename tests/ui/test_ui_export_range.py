@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -28,7 +28,7 @@ def sell(app, *codes) -> dict:
 @pytest.fixture
 def two_days(make_register, app_clock, stick, monkeypatch):
     """Two sales late on 24 Nov (UTC), one just after midnight on 25 Nov; exports go to a 'USB stick'."""
-    clock = ManualClock(datetime(2026, 11, 24, 22, 30, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 11, 24, 22, 30, tzinfo=UTC))
     reg = make_register(with_sync=False, clock=clock)
     app = start(reg, app_clock)
     log_in(app)
@@ -131,7 +131,7 @@ def test_quick_choices_are_whole_utc_days():
     assert quick_days("this_month", TODAY) == (date(2026, 11, 1), TODAY)
     assert quick_days("last_month", date(2026, 1, 10)) == (date(2025, 12, 1), date(2025, 12, 31))
     start, end = utc_bounds(*quick_days("yesterday", TODAY))
-    assert (start, end) == (datetime(2026, 11, 24, tzinfo=timezone.utc), datetime(2026, 11, 25, tzinfo=timezone.utc))
+    assert (start, end) == (datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
 
 
 def test_typed_days_in_both_forms_and_the_year_of_a_short_one():

@@ -7,7 +7,9 @@ import pygame
 from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, settle, start, tap, type_keys
 
 
-def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_receipt(make_register, app_clock, tmp_path):
+def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_receipt(
+    make_register, app_clock, tmp_path
+):
     reg = make_register()
     app = start(reg, app_clock)
     assert app.wanted() == "login"
@@ -95,8 +97,14 @@ def test_refund_as_manager_from_recent_receipts(make_register, app_clock, tmp_pa
     tap(app, "refund:plus:1")  # one of the two pencils
     app.save(tmp_path / "refund.png")
     tap(app, "refund:cash")
-    settle(app, lambda: reg.view().last_receipt is not None and reg.view().last_receipt.get("kind") == "refund"
-           or any(r.get("kind") == "refund" for r in reg.recent_receipts(5)))
+    settle(
+        app,
+        lambda: (
+            reg.view().last_receipt is not None
+            and reg.view().last_receipt.get("kind") == "refund"
+            or any(r.get("kind") == "refund" for r in reg.recent_receipts(5))
+        ),
+    )
     refund = next(r for r in reg.recent_receipts(5) if r.get("kind") == "refund")
     assert refund["refund_of"] == sold["receipt_id"]
     assert sum(int(ln["qty"]) for ln in refund["lines"]) == 1
@@ -130,7 +138,17 @@ def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):
 
     pngs = render_all(lambda: make_register(with_sync=False), tmp_path / "shots", SIZES)
     names = {p.name.split("-", 2)[2] for p in pngs}
-    assert {"login.png", "sell.png", "tender.png", "done.png", "status.png", "status-export-range.png", "manager.png",
-            "manager-refund-lines.png", "manager-x-report.png", "search.png"} <= names
+    assert {
+        "login.png",
+        "sell.png",
+        "tender.png",
+        "done.png",
+        "status.png",
+        "status-export-range.png",
+        "manager.png",
+        "manager-refund-lines.png",
+        "manager-x-report.png",
+        "search.png",
+    } <= names
     for w, h in SIZES:
         assert pygame.image.load(str(next(p for p in pngs if p.name.startswith(f"{w}x{h}-")))).get_size() == (w, h)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from firmware.clock import ManualClock
+from firmware.register.commands import CheckManager
 from tests.ui.conftest import log_in, start, tap
 from tests.ui.fake_register import FakeRegister
 from ui.app import App
@@ -57,15 +58,15 @@ def test_the_manager_pin_dialog_counts_down_and_takes_no_pin_while_locked():
     assert dialog.name == "entry" and dialog.status() == "Too many wrong PINs. Try again in 3 s."
     tap(app, "dlg:9")
     tap(app, "dlg:ok")
-    assert app.dialogs == [dialog] and not any(name == "check_manager" for name, _, _ in reg.calls)
+    assert app.dialogs == [dialog] and not any(isinstance(call, CheckManager) for call in reg.calls)
     reg.clock.advance(1)
     assert redrawn(app, dialog.r_status) and dialog.status() == "Too many wrong PINs. Try again in 2 s."
     reg.clock.advance(2)
     reg.lock("approval", tries_left=1)
     assert redrawn(app, dialog.r_status) and dialog.status() == "1 try left before a lockout."
-    reg.fail["check_manager"] = "That is not a manager's PIN. 1 try left."
+    reg.fail[CheckManager] = "That is not a manager's PIN. 1 try left."
     tap(app, "dlg:ok")  # open again: the PIN goes to the register, which says what it thinks of it
-    assert ("check_manager", ("9",), {}) in reg.calls
+    assert CheckManager("9") in reg.calls
     assert app.dialogs[-1].name == "alert" and app.dialogs[-1].text == "That is not a manager's PIN. 1 try left."
 
 

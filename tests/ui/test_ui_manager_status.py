@@ -1,4 +1,4 @@
-"""The manager gate and the status screen on the real register: PINs checked by `check_manager`, failed receipts shown."""
+"""The manager gate and status screen on the real register: PINs checked by `check_manager`, failed receipts shown."""
 
 from __future__ import annotations
 

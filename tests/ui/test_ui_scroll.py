@@ -5,6 +5,7 @@ from __future__ import annotations
 import pygame
 import pytest
 
+from firmware.register.commands import Reprint
 from tests.ui.conftest import tap
 from tests.ui.fake_register import FakeRegister, Line, Totals
 from ui.app import App
@@ -71,13 +72,18 @@ def test_dragging_with_the_mouse_button_held_scrolls_and_plain_mouse_moves_do_no
     cart = app.current.cart
     start = cart.offset
     x, y = app.buttons()[f"line:{start + 2}"].center
-    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(x, y + 200), rel=(0, 200), buttons=(0, 0, 0), touch=False))
+    pygame.event.post(
+        pygame.event.Event(pygame.MOUSEMOTION, pos=(x, y + 200), rel=(0, 200), buttons=(0, 0, 0), touch=False)
+    )
     app.step()
     assert cart.offset == start
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x, y), button=1, touch=False))
     for step in range(1, 5):
-        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(x, y + step * cart.row_h // 2), rel=(0, 1),
-                                             buttons=(1, 0, 0), touch=False))
+        pygame.event.post(
+            pygame.event.Event(
+                pygame.MOUSEMOTION, pos=(x, y + step * cart.row_h // 2), rel=(0, 1), buttons=(1, 0, 0), touch=False
+            )
+        )
     pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x, y + 2 * cart.row_h), button=1, touch=False))
     app.step()
     assert cart.offset == start - 2 and app.current.selected is None
@@ -108,7 +114,7 @@ def test_a_scan_into_a_full_cart_paints_two_rows_and_the_screen_matches_a_full_r
         before = cart.painted
         fake.set(lines=lines(n), flash_line=n)
         dirty = app.step([])
-        assert "line:%d" % n in app.buttons() and any(r.colliderect(cart.rect) for r in dirty)
+        assert f"line:{n}" in app.buttons() and any(r.colliderect(cart.rect) for r in dirty)
         assert cart.painted - before <= 2  # the new line, and the one that stopped flashing; the rest moved
         incremental = cart_pixels(app)
         app.redraw()  # everything from scratch
@@ -145,8 +151,17 @@ def test_a_shorter_cart_and_an_empty_one_clear_their_old_rows(fake, clock):
 def test_the_manager_receipt_list_scrolls_by_buttons_and_by_drag(clock):
     class WithReceipts(FakeRegister):
         def recent_receipts(self, limit: int = 20):
-            return [{"receipt_id": f"R1:e:{s}", "seq": s, "kind": "sale", "created_at": "2026-11-25T12:00:00Z",
-                     "totals": {"total": 100 * s}, "lines": [{}]} for s in range(40, 0, -1)][:limit]
+            return [
+                {
+                    "receipt_id": f"R1:e:{s}",
+                    "seq": s,
+                    "kind": "sale",
+                    "created_at": "2026-11-25T12:00:00Z",
+                    "totals": {"total": 100 * s},
+                    "lines": [{}],
+                }
+                for s in range(40, 0, -1)
+            ][:limit]
 
     reg = WithReceipts()
     app = App(reg, size=(800, 480), headless=True, clock=clock, sound=False)
@@ -164,7 +179,7 @@ def test_the_manager_receipt_list_scrolls_by_buttons_and_by_drag(clock):
     top = app.buttons()[next(k for k in app.buttons() if k.startswith("receipt:"))]
     finger_drag(app, top.center, -2 * mgr.lists.row_h - 4)  # a drag up shows later (older) receipts
     assert mgr.lists.offset == per + 1
-    assert ("reprint", ("R1:e:1",), {}) not in reg.calls  # dragging tapped nothing
+    assert Reprint("R1:e:1") not in reg.calls  # dragging tapped nothing
 
 
 def test_finger_and_held_mouse_motion_map_to_pointer_moves():

@@ -1,4 +1,4 @@
-"""The status screen's integrity alarms (contract 1.1) on the real register: receipts in conflict, a rolled-back journal."""
+"""Status screen integrity alarms (contract 1.1) with the real register: receipts in conflict, a rolled-back journal."""
 
 from __future__ import annotations
 

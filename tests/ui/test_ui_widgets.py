@@ -8,6 +8,7 @@ import pygame
 import pytest
 from pygame import Rect
 
+from firmware.register.commands import AddQuickKey, AddSku
 from tests.ui.conftest import tap, type_keys
 from tests.ui.fake_register import FakeRegister, Line, Sync, Totals
 from ui.app import SAFE_TEXT, App
@@ -64,7 +65,9 @@ def screens_to_visit(app, reg):
     reg.set(phase="tender")
     app.step([])
     yield "tender"
-    reg.set(phase="done", last_receipt={"receipt_id": "R1:e:1", "tenders": [{"type": "cash", "amount": 500, "change": 242}]})
+    reg.set(
+        phase="done", last_receipt={"receipt_id": "R1:e:1", "tenders": [{"type": "cash", "amount": 500, "change": 242}]}
+    )
     app.step([])
     yield "done"
     app.open_status()
@@ -127,7 +130,7 @@ def test_offline_banner_appears_the_moment_the_link_drops(fake, clock, tmp_path)
 
 def test_a_refused_command_is_a_dialog_in_plain_words(fake, clock):
     app = logged_in(fake, clock)
-    fake.fail["add_sku"] = "No item with number 42."
+    fake.fail[AddSku] = "No item with number 42."
     type_keys(app, "42", clock, gap=0.2)
     type_keys(app, "\r")
     assert app.dialogs and app.dialogs[-1].text == "No item with number 42."
@@ -157,7 +160,7 @@ def test_keyboard_digits_fill_the_entry_and_enter_adds_the_item(fake, clock):
     app = logged_in(fake, clock)
     type_keys(app, "1003", clock, gap=0.2)
     type_keys(app, "\r")
-    assert ("add_sku", ("1003",), {}) in fake.calls
+    assert AddSku("1003") in fake.calls
 
 
 def test_quick_keys_page_when_there_are_more_than_fit(fake, clock):
@@ -166,7 +169,7 @@ def test_quick_keys_page_when_there_are_more_than_fit(fake, clock):
     tap(app, "quick:more")
     assert "quick:11" in app.buttons()
     tap(app, "quick:12")
-    assert ("add_quick_key", (12,), {}) in fake.calls
+    assert AddQuickKey(12) in fake.calls
 
 
 def test_long_device_details_wrap_onto_two_lines_at_full_size_and_only_then_are_cut(fake, clock):
@@ -176,8 +179,13 @@ def test_long_device_details_wrap_onto_two_lines_at_full_size_and_only_then_are_
 
     scanner = "Simulated scanner: echo 4006381333931 > /dev/pts/0"
     broker = "cannot reach the broker at 127.0.0.1:9 ([Errno 111] Connection refused)"
-    fake.set(health={"scanner": DeviceHealth(True, "connected", scanner), "broker": DeviceHealth(False, "offline", broker),
-                     "printer": DeviceHealth(False, "error", "out of paper " * 20)})
+    fake.set(
+        health={
+            "scanner": DeviceHealth(True, "connected", scanner),
+            "broker": DeviceHealth(False, "offline", broker),
+            "printer": DeviceHealth(False, "error", "out of paper " * 20),
+        }
+    )
     app = logged_in(fake, clock)
     app.open_status()
     app.step([])

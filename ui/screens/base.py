@@ -13,6 +13,7 @@ from ui.theme import Metrics
 from ui.widgets import Button
 
 if TYPE_CHECKING:
+    from firmware.register import RegisterApi
     from ui.app import App
 
 
@@ -82,7 +83,7 @@ class Screen:
         self.hot: dict[str, list[Hot]] = {}
 
     @property
-    def reg(self) -> Any:
+    def reg(self) -> RegisterApi:
         return self.app.register
 
     @property

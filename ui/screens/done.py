@@ -5,6 +5,7 @@ from __future__ import annotations
 import pygame
 from pygame import Rect
 
+from firmware.register.commands import NewSale, Reprint
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Region, Screen
@@ -57,10 +58,10 @@ class DoneScreen(Screen):
 
     def _reprint(self) -> None:
         rid = (self.view.last_receipt or {}).get("receipt_id")
-        self.app.run("reprint", rid)
+        self.app.run(Reprint(rid))
 
     def _new(self) -> None:
-        self.app.run("new_sale")
+        self.app.run(NewSale())
 
     def on_key(self, key: int, char: str) -> bool:
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pygame
 from pygame import Rect
 
+from firmware.register.commands import ExportRange
 from ui import theme
 from ui.days import FORMATS, QUICK, DayError, day_range, describe, quick_days, today_utc, utc_bounds
 from ui.layout import columns, grid, rows
@@ -130,7 +131,7 @@ class ExportRangeDialog(Dialog):
         if target is None:
             self.app.alert(NO_STICK, f"Export: {describe(first, last)}")
             return
-        outcome = self.app.run("export_range", target, start, end)
+        outcome = self.app.run(ExportRange(target, start, end))
         if outcome.ok:
             self.app.alert(outcome.message or "Exported.", f"Export: {describe(first, last)}")
 

@@ -6,6 +6,7 @@ import pygame
 from pygame import Rect
 
 from firmware.domain.lockout import wait_words
+from firmware.register.commands import Login
 from ui import theme
 from ui.input import keypad_key
 from ui.layout import columns, inset, rows
@@ -106,7 +107,7 @@ class LoginScreen(Screen):
         if not self.entry.text:
             self.error = "Type your PIN first."
             return
-        outcome = self.app.run("login", self.selected, self.entry.text, quiet=True)
+        outcome = self.app.run(Login(self.selected, self.entry.text), quiet=True)
         self.entry.text = ""
         locked = not outcome.ok and self.reg.lockout("login", self.selected).seconds > 0
         self.error = "" if outcome.ok or locked else outcome.message  # a lockout is said by the countdown

@@ -7,6 +7,7 @@ from typing import Any
 import pygame
 from pygame import Rect
 
+from firmware.register.commands import NoSale, Park, Recall, Reprint, XReport, ZReport
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Drag, Hot, Region, Screen
@@ -190,7 +191,7 @@ class ManagerScreen(Screen):
         self.refund.reset()
 
     def _no_sale(self) -> None:
-        self.app.push(Confirm(self.app, "Open the drawer without a sale?", lambda: self.app.run("no_sale", self.pin),
+        self.app.push(Confirm(self.app, "Open the drawer without a sale?", lambda: self.app.run(NoSale(self.pin)),
                               "Open drawer"))
 
     def _reprint(self) -> None:
@@ -198,28 +199,28 @@ class ManagerScreen(Screen):
         self.lists.to(0)
 
     def _reprint_one(self, receipt_id: str | None) -> None:
-        if self.app.run("reprint", receipt_id).ok:
+        if self.app.run(Reprint(receipt_id)).ok:
             self.app.alert("The copy is printing.", "Reprint")
 
     def _recall(self) -> None:
         if any(not ln.voided for ln in self.view.lines):
-            if self.app.run("park").ok:
+            if self.app.run(Park()).ok:
                 self.app.alert("The sale is parked. Recall it here when the customer is back.", "Parked")
         self.mode = "recall"
         self.lists.to(0)
 
     def _recall_one(self, park_id: str) -> None:
-        if self.app.run("recall", park_id).ok:
+        if self.app.run(Recall(park_id)).ok:
             self._back()
 
     def _x(self) -> None:
-        outcome = self.app.run("x_report")
+        outcome = self.app.run(XReport())
         if outcome.ok:
             self._show(outcome.data, "X report (shift so far)")
 
     def _z(self) -> None:
         def counted(text: str) -> None:
-            outcome = self.app.run("z_report", int(text), self.pin)
+            outcome = self.app.run(ZReport(int(text), self.pin))
             if outcome.ok:
                 self._show(outcome.data, "Z report (day closed)")
 

@@ -7,6 +7,7 @@ from typing import Any
 import pygame
 from pygame import Rect
 
+from firmware.register.commands import Refund
 from ui import theme
 from ui.layout import columns
 from ui.screens.base import Hot
@@ -108,7 +109,7 @@ class RefundPanel:
         if not chosen or self.receipt is None:
             self.screen.app.alert("Tap + on the lines to refund first.")
             return
-        outcome = self.screen.app.run("refund", self.receipt["receipt_id"], chosen, kind, self.screen.pin)
+        outcome = self.screen.app.run(Refund(self.receipt["receipt_id"], chosen, kind, self.screen.pin))
         if outcome.ok:  # the register commits it and the done screen shows the money to give back
             self.reset()
             self.screen.app.override = None

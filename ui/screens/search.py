@@ -7,6 +7,7 @@ from typing import Any
 import pygame
 from pygame import Rect
 
+from firmware.register.commands import AddSku
 from ui import theme
 from ui.layout import columns, grid, rows
 from ui.screens.base import Hot, Region
@@ -89,7 +90,7 @@ class SearchDialog(Dialog):
         self.text = ""
 
     def pick(self, sku: str) -> None:
-        if self.app.run("add_sku", sku).ok:
+        if self.app.run(AddSku(sku)).ok:
             self.close()
 
     def on_key(self, key: int, char: str) -> bool:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pygame
 from pygame import Rect
 
+from firmware.register.commands import (
+    AddQuickKey, AddSku, BeginTender, DiscountCart, DiscountLine, Park, Scan, SetQty, VoidLine,
+)
 from ui import theme
 from ui.layout import columns, grid, inset, rows
 from ui.screens.base import Drag, Entry, Region, Screen
@@ -171,7 +174,7 @@ class SellScreen(Screen):
         if not self.entry.text:
             self.app.alert("Type the item number on the keypad first, or scan it.")
             return
-        outcome = self.app.run("add_sku", self.entry.text)
+        outcome = self.app.run(AddSku(self.entry.text))
         if outcome.ok:
             self.entry.text = ""
             self.cart.follow()
@@ -184,7 +187,7 @@ class SellScreen(Screen):
         if line is None:
             self.app.alert("The cart is empty.")
             return
-        if self.app.run("set_qty", line, qty).ok:
+        if self.app.run(SetQty(line, qty)).ok:
             self.entry.text = ""
 
     def _disc_pct(self) -> None:
@@ -199,9 +202,9 @@ class SellScreen(Screen):
 
     def _discount(self, **kw: int) -> None:
         if self.selected is not None:
-            ok = self.app.run_approved("discount_line", self.selected, **kw)
+            ok = self.app.run_approved(DiscountLine(self.selected, **kw))
         else:
-            ok = self.app.run_approved("discount_cart", **kw)
+            ok = self.app.run_approved(DiscountCart(**kw))
         if ok:
             self.entry.text = ""
 
@@ -210,11 +213,11 @@ class SellScreen(Screen):
         if line is None:
             self.app.alert("The cart is empty.")
             return
-        self.app.run_approved("void_line", line)
+        self.app.run_approved(VoidLine(line))
         self.selected = None
 
     def _quick(self, idx: int) -> None:
-        if self.app.run("add_quick_key", idx).ok:
+        if self.app.run(AddQuickKey(idx)).ok:
             self.cart.follow()
 
     def _more(self) -> None:
@@ -230,7 +233,7 @@ class SellScreen(Screen):
         if not any(not ln.voided for ln in self.view.lines):
             self.app.alert("The cart is empty: nothing to park.")
             return
-        if self.app.run("park").ok:
+        if self.app.run(Park()).ok:
             self.selected = None
 
     def _manager(self) -> None:
@@ -240,10 +243,10 @@ class SellScreen(Screen):
         if not any(not ln.voided for ln in self.view.lines):
             self.app.alert("The cart is empty: scan or add an item first.")
             return
-        self.app.run("begin_tender")
+        self.app.run(BeginTender())
 
     def on_scan(self, code: str) -> None:
-        if self.app.run("scan", code).ok:
+        if self.app.run(Scan(code)).ok:
             self.cart.follow()
             self.selected = None
 

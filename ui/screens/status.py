@@ -10,6 +10,7 @@ from typing import Any
 import pygame
 from pygame import Rect
 
+from firmware.register.commands import ExportPending, RetryQuarantined, SyncNow
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Region, Screen
@@ -182,11 +183,11 @@ class StatusScreen(Screen):
                   "bottomleft", r.w)
 
     def _sync(self) -> None:
-        self.app.run("sync_now")
+        self.app.run(SyncNow())
         self._say()
 
     def _retry(self) -> None:
-        self.app.run("retry_quarantined")
+        self.app.run(RetryQuarantined())
         self._say()
 
     def _export(self) -> None:
@@ -195,7 +196,7 @@ class StatusScreen(Screen):
         if target is None:
             self.app.alert(NO_STICK, "Export")
             return
-        outcome = self.app.run("export_pending", target)
+        outcome = self.app.run(ExportPending(target))
         if outcome.ok:
             self.app.alert(outcome.message or "Exported.", "Export")
 

@@ -6,6 +6,7 @@ import pygame
 from pygame import Rect
 
 from firmware.domain.money import minor_digits
+from firmware.register.commands import BackToCart, SetCustomer, Tender
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Entry, Hot, Region, Screen
@@ -120,7 +121,7 @@ class TenderScreen(Screen):
     def _pay(self, kind: str, amount: int | None, **kw: object) -> None:
         if self._busy():
             return
-        if self.app.run_approved("tender", kind, amount, **kw):
+        if self.app.run_approved(Tender(kind, amount, **kw)):
             self.entry.text = ""
 
     def _cash(self) -> None:
@@ -140,14 +141,14 @@ class TenderScreen(Screen):
             return
 
         def with_code(code: str) -> None:
-            if self.app.run("set_customer", code).ok:
+            if self.app.run(SetCustomer(code)).ok:
                 self._pay("on_account", amount)
 
         self.app.push(EntryDialog(self.app, "Customer code", with_code, limit=16, hint="customer code"))
 
     def _back(self) -> None:
         if not self._busy():
-            self.app.run("back_to_cart")
+            self.app.run(BackToCart())
 
     def on_key(self, key: int, char: str) -> bool:
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER):

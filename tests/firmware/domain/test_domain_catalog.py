@@ -7,7 +7,7 @@ import time
 import pytest
 
 from firmware.domain.barcode import gtin_check_digit
-from firmware.domain.catalog import Catalog, Item, QuickKey, ScanRejected
+from firmware.domain.catalog import Catalog, Item, NotSellable, QuickKey
 from firmware.domain.errors import PayloadInvalid
 
 PAYLOAD = {
@@ -45,12 +45,12 @@ def test_plu_scan_finds_the_item_by_sku(catalog):
 
 def test_unknown_barcode_is_a_rejection_not_an_exception(catalog):
     result = catalog.lookup_scan("5901234123457")
-    assert result == ScanRejected("Unknown barcode 5901234123457", "5901234123457")
+    assert result == NotSellable("Unknown barcode 5901234123457", "5901234123457")
 
 
 def test_invalid_barcode_is_a_rejection_with_reason(catalog):
     result = catalog.lookup_scan("4006381333932")
-    assert isinstance(result, ScanRejected)
+    assert isinstance(result, NotSellable)
     assert "check digit wrong" in result.reason
 
 

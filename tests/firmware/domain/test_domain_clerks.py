@@ -32,7 +32,9 @@ def test_pin_format_is_checked(bad):
         hash_pin(bad)
 
 
-@pytest.mark.parametrize("pin_hash", ["", "plain1234", "scrypt$3$8$1$AA==$AA==", "scrypt$16384$8$1$!!$AA==", "bcrypt$x"])
+@pytest.mark.parametrize(
+    "pin_hash", ["", "plain1234", "scrypt$3$8$1$AA==$AA==", "scrypt$16384$8$1$!!$AA==", "bcrypt$x"]
+)
 def test_malformed_hash_never_verifies(pin_hash):
     assert verify_pin("1234", pin_hash) is False
 
@@ -55,11 +57,14 @@ def test_payload_round_trip(roster):
     assert again.to_payload() == roster.to_payload() and again.version == 2
 
 
-@pytest.mark.parametrize("clerk, message", [
-    ({"clerk_id": "x", "name": "X", "role": "boss", "pin_hash": hash_pin("1234", **FAST)}, "role"),
-    ({"clerk_id": "x", "name": "X", "role": "cashier", "pin_hash": "1234"}, "pin_hash"),
-    ({"name": "X", "role": "cashier", "pin_hash": hash_pin("1234", **FAST)}, "clerk_id"),
-])
+@pytest.mark.parametrize(
+    "clerk, message",
+    [
+        ({"clerk_id": "x", "name": "X", "role": "boss", "pin_hash": hash_pin("1234", **FAST)}, "role"),
+        ({"clerk_id": "x", "name": "X", "role": "cashier", "pin_hash": "1234"}, "pin_hash"),
+        ({"name": "X", "role": "cashier", "pin_hash": hash_pin("1234", **FAST)}, "clerk_id"),
+    ],
+)
 def test_bad_clerks_payload_is_refused(clerk, message):
     with pytest.raises(PayloadInvalid, match=message):
         Roster.from_payload({"version": 1, "clerks": [clerk]})
@@ -68,4 +73,6 @@ def test_bad_clerks_payload_is_refused(clerk, message):
 def test_duplicate_clerk_is_refused():
     h = hash_pin("1234", **FAST)
     with pytest.raises(PayloadInvalid, match="twice"):
-        Roster.from_payload({"version": 1, "clerks": [{"clerk_id": "a", "name": "A", "role": "cashier", "pin_hash": h}] * 2})
+        Roster.from_payload(
+            {"version": 1, "clerks": [{"clerk_id": "a", "name": "A", "role": "cashier", "pin_hash": h}] * 2}
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -31,7 +31,7 @@ def test_park_and_recall_through_json():
 
 def test_stale_flag():
     parked = park(cart(), "p1", "2026-11-25T10:00:00.000Z")
-    now = datetime(2026, 11, 25, 22, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 22, 30, tzinfo=UTC)
     assert parked.age_hours(now) == 12.5
     assert parked.is_stale(now, 12) and not parked.is_stale(now, 13)
 

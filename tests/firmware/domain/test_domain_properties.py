@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from firmware.domain.catalog import Item
 from firmware.domain.errors import Refused
@@ -86,7 +85,9 @@ def test_change_is_tendered_minus_total_after_rounding(sale, extra):
 
 
 @settings(max_examples=150, deadline=None)
-@given(carts(), st.lists(st.tuples(st.sampled_from(["cash", "card", "on_account"]), st.integers(1, 10**6)), max_size=12))
+@given(
+    carts(), st.lists(st.tuples(st.sampled_from(["cash", "card", "on_account"]), st.integers(1, 10**6)), max_size=12)
+)
 def test_split_tenders_never_leave_a_negative_due(sale, tenders):
     sale = sale.set_customer("K1").begin_tender()
     for kind, amount in tenders:
@@ -112,4 +113,4 @@ def test_allocation_sums_exactly_and_never_exceeds_a_share_by_a_unit(total, ws):
     total = min(total, sum(ws))
     shares = allocate(total, ws)
     assert sum(shares) == total
-    assert all(0 <= s <= w for s, w in zip(shares, ws))
+    assert all(0 <= s <= w for s, w in zip(shares, ws, strict=True))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from firmware.chain import GENESIS
 from firmware.domain.catalog import Item
@@ -129,7 +128,8 @@ def test_blind_return_needs_manager_and_reason():
         build_blind_return([(PENCIL, 1)], approved_by="m1", reason=" ", **kw)
     with pytest.raises(Refused, match="at least one"):
         build_blind_return([], approved_by="m1", reason="faulty", **kw)
-    sale = build_blind_return([(PENCIL, 2), (BANANA, "0.5")], approved_by="m1", reason="faulty", refund_of="R7:x:3", **kw)
+    sale = build_blind_return([(PENCIL, 2), (BANANA, "0.5")], approved_by="m1", reason="faulty", refund_of="R7:x:3",
+                              **kw)
     with pytest.raises(Refused, match="cash or card only"):
         sale.add_tender("on_account", reference="K1")
     r = commit(sale.add_tender("cash"), 5)

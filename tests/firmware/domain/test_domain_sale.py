@@ -280,14 +280,33 @@ def test_sale_round_trips_through_a_dict():
 
 
 def test_finalize_seals_a_chain():
-    r1 = finalize(body(cart(PENCIL).begin_tender().add_tender("card")), register="R1", epoch="e1", seq=1, prev_hash=GENESIS)
-    nosale = no_sale_body(store="S001", register="R1", currency="EUR", created_at="2026-11-25T14:04:00.000Z",
-                          clock_trusted=True, offline=False, clerk_id="c7", sale_id="ns-1", approved_by="m1")
+    r1 = finalize(body(cart(PENCIL).begin_tender().add_tender("card")), register="R1", epoch="e1", seq=1,
+                  prev_hash=GENESIS)
+    nosale = no_sale_body(
+        store="S001",
+        register="R1",
+        currency="EUR",
+        created_at="2026-11-25T14:04:00.000Z",
+        clock_trusted=True,
+        offline=False,
+        clerk_id="c7",
+        sale_id="ns-1",
+        approved_by="m1",
+    )
     r2 = finalize(nosale, register="R1", epoch="e1", seq=2, prev_hash=r1["hash"])
     assert r1["receipt_id"] == "R1:e1:1" and r2["receipt_id"] == "R1:e1:2" and r2["kind"] == "no_sale"
     assert verify_chain([r1, r2]) == r2["hash"]
     with pytest.raises(DomainError, match="register"):
         finalize(r1, register="R2", epoch="e1", seq=3, prev_hash=r2["hash"])
     with refused("needs a manager"):
-        no_sale_body(store="S", register="R1", currency="EUR", created_at="x", clock_trusted=True, offline=False,
-                     clerk_id="c7", sale_id="ns-2", approved_by=None)
+        no_sale_body(
+            store="S",
+            register="R1",
+            currency="EUR",
+            created_at="x",
+            clock_trusted=True,
+            offline=False,
+            clerk_id="c7",
+            sale_id="ns-2",
+            approved_by=None,
+        )

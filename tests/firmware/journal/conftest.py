@@ -21,13 +21,16 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def open_journal(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[..., Journal]]:
-    """open_journal(**overrides) -> Journal on tmp_path/data (closed at teardown)."""
+    """open_journal(**overrides) -> a started Journal on tmp_path/data (closed at teardown); `start=False`: no threads."""
     opened: list[Journal] = []
 
     def opener(**kw: Any) -> Journal:
         args: dict[str, Any] = {"store": "S001", "register": "R1", "clock": clock, **SMALL, **kw}
+        start = args.pop("start", True)
         journal = Journal.open(tmp_path / "data", **args)
         opened.append(journal)
+        if start:
+            journal.start()  # as bootstrap does: delivery writer, housekeeper, verifier
         return journal
 
     yield opener

@@ -13,8 +13,8 @@ from firmware.chain import GENESIS, canonical_json, seal, verify_chain
 from firmware.errors import JournalError, JournalMismatch
 from firmware.journal import CONFIRMED, DELIVERED, PENDING, QUARANTINED
 from firmware.journal.meta import META
-from firmware.journal.sample import make_receipt
 from firmware.journal.storage import KassaStorage, KassaTable
+from tests.support.journal_sample import make_receipt
 
 
 def commit_n(journal, n, **kw):
@@ -48,7 +48,11 @@ def test_receipts_survive_reopen_across_many_segments(open_journal):
     committed = commit_n(j, 50)
     j.close()
     j2 = open_journal()
-    assert j2.next_seq == 51 and j2.last_hash == committed[-1]["hash"] and j2.epoch == committed[0]["receipt_id"].split(":")[2]
+    assert (
+        j2.next_seq == 51
+        and j2.last_hash == committed[-1]["hash"]
+        and j2.epoch == committed[0]["receipt_id"].split(":")[2]
+    )
     assert list(j2.iter_receipts()) == committed
     assert verify_chain(j2.iter_receipts()) == committed[-1]["hash"]
     assert [r["seq"] for r in j2.recent(3)] == [50, 49, 48]
@@ -94,7 +98,9 @@ def test_tinydb_is_the_api_with_our_storage_and_table(open_journal):
     j = open_journal()
     commit_n(j, 3)
     table = j.db.table("receipts")
-    assert isinstance(table, KassaTable) and isinstance(j.db.storage, KassaStorage) and isinstance(j.db.storage, Storage)
+    assert (
+        isinstance(table, KassaTable) and isinstance(j.db.storage, KassaStorage) and isinstance(j.db.storage, Storage)
+    )
     assert len(table) == 3 and table.get(doc_id=2)["seq"] == 2
     assert [d["seq"] for d in table.search(lambda doc: doc["seq"] > 1)] == [2, 3]
     with pytest.raises(JournalError):
@@ -239,14 +245,24 @@ def test_several_state_changes_are_one_record_all_or_nothing(open_journal, tmp_p
     log = tmp_path / "data" / "journal" / "state.log"
     size = log.stat().st_size
     # a Z report: the report, the counter, the closed shift and the end of the open one, in one record
-    j.put_states([("reports", "z2", {"z_number": 2}), ("counters", "z", {"z_number": 2}),
-                  ("shifts", "s1", {"closed": True}), ("shift", "current", None), ("parked", "none", None)])
+    j.put_states(
+        [
+            ("reports", "z2", {"z_number": 2}),
+            ("counters", "z", {"z_number": 2}),
+            ("shifts", "s1", {"closed": True}),
+            ("shift", "current", None),
+            ("parked", "none", None),
+        ]
+    )
     after = log.read_bytes()[size:]
-    assert after.count(b"\"table\"") == 1  # one framed record holds all five changes
+    assert after.count(b'"table"') == 1  # one framed record holds all five changes
     j.close()
     j2 = open_journal()
-    assert (j2.get_state("counters", "z"), j2.get_state("shift", "current"), j2.states("shifts")) == \
-        ({"z_number": 2}, None, {"s1": {"closed": True}})
+    assert (j2.get_state("counters", "z"), j2.get_state("shift", "current"), j2.states("shifts")) == (
+        {"z_number": 2},
+        None,
+        {"s1": {"closed": True}},
+    )
 
 
 def test_state_written_through_tinydb_itself_is_found_after_reopen(open_journal):
@@ -261,14 +277,17 @@ def test_state_written_through_tinydb_itself_is_found_after_reopen(open_journal)
     j2.put_state("shift", "current", {"open": True})  # a new document does not take an existing id
     j2.close()
     j3 = open_journal()
-    assert (j3.get_state("counters", "z"), j3.states("parked"), j3.get_state("shift", "current")) == \
-        ({"z_number": 42}, {"p9": {"total": 5}}, {"open": True})
+    assert (j3.get_state("counters", "z"), j3.states("parked"), j3.get_state("shift", "current")) == (
+        {"z_number": 42},
+        {"p9": {"total": 5}},
+        {"open": True},
+    )
     assert len(j3.db.table("state")) == 3
 
 
 def test_health_reports_rate_and_days_left(open_journal, clock):
     j = open_journal()
-    for day in range(3):
+    for _day in range(3):
         for _ in range(10):
             j.commit_receipt(make_receipt(j, created_at=(clock.now()).strftime("%Y-%m-%dT%H:%M:%S.000Z")))
         clock.advance(86400)

@@ -1,16 +1,15 @@
-"""Retention: only confirmed, old, sealed segments are archived; archived receipts stay findable; crashes lose nothing."""
+"""Retention: only confirmed, old, sealed segments are archived; they stay findable; crashes lose nothing."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from firmware.chain import verify_chain
 from firmware.clock import ManualClock
@@ -18,16 +17,25 @@ from firmware.errors import JournalCorrupt, JournalError, JournalLost
 from firmware.journal import CONFIRMED, Journal
 from firmware.journal.archive import MANIFEST
 from firmware.journal.faults import FaultFileOps
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
-OPTS = {"store": "S001", "register": "R1", "freeze_gc": False, "segment_records": 4, "segment_bytes": 8 * 1024,
-        "hwm_interval": 0.002, "group_commit_interval": 0.0005}
+OPTS = {
+    "store": "S001",
+    "register": "R1",
+    "freeze_gc": False,
+    "segment_records": 4,
+    "segment_bytes": 8 * 1024,
+    "hwm_interval": 0.002,
+    "group_commit_interval": 0.0005,
+}
 OLD = "2026-01-05T10:00:00.000Z"
-CUTOFF = datetime(2026, 2, 1, tzinfo=timezone.utc)
+CUTOFF = datetime(2026, 2, 1, tzinfo=UTC)
 
 
 def open_at(data: Path, **kw) -> Journal:
-    return Journal.open(data, clock=ManualClock(), **{**OPTS, **kw})
+    journal = Journal.open(data, clock=ManualClock(), **{**OPTS, **kw})
+    journal.start()  # the verifier and housekeeper, as in a running register
+    return journal
 
 
 def fill(j: Journal, n: int, created_at: str = OLD) -> list[dict]:
@@ -112,7 +120,8 @@ def test_archived_receipts_are_found_by_id_after_reopen_and_selling_goes_on(tmp_
     result = j.archive_confirmed(CUTOFF)
     # 18 receipts in segments of 4: 1-4, 5-8, 9-12, 13-16 sealed; 17-18 being written
     assert result.files == [f"seg-{n:012d}.log.gz" for n in (1, 5, 9, 13)] or result.files == [
-        f"seg-{n:012d}.log.gz" for n in (1, 5, 9)]
+        f"seg-{n:012d}.log.gz" for n in (1, 5, 9)
+    ]
     assert result.receipts == 4 * len(result.files) and result.first_seq == 1 and result.bytes_freed > 0
     names = set(files(data))
     assert "seg-000000000001.log" not in names and "seg-000000000001.idx" not in names
@@ -191,6 +200,7 @@ def test_missing_archive_file_or_manifest_is_refused_untouched(tmp_path):
         j.close()
 
 
+@pytest.mark.slow  # 400 simulated power cuts, each reopening the journal twice
 def test_a_power_cut_at_any_point_of_archiving_loses_nothing(tmp_path):
     template = tmp_path / "template"
     j = open_at(template)
@@ -222,7 +232,11 @@ def test_a_power_cut_at_any_point_of_archiving_loses_nothing(tmp_path):
         j.close()
         j = open_at(data)
         check_all_readable(j, receipts)
-        assert not [n for n in files(data) if n.endswith((".tmp", ".idx")) and not (data / "journal" / (n[:-4] + ".log")).exists()]
+        assert not [
+            n
+            for n in files(data)
+            if n.endswith((".tmp", ".idx")) and not (data / "journal" / (n[:-4] + ".log")).exists()
+        ]
         j.close()
         shutil.rmtree(data)
         if finished:

@@ -9,7 +9,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from firmware.journal.archive import read_manifest, write_manifest
 from firmware.journal.audit import TORN_TAIL, audit_journal
 from firmware.journal.fileops import FileOps
 from firmware.journal.records import frame, scan
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
 OLD = "2026-11-01T10:00:00.000Z"
 
@@ -55,7 +55,7 @@ def bump_amount(payload: bytes) -> bytes:
 def test_a_sound_journal_with_archives_passes_and_nothing_changes(open_journal: Callable[..., Journal], tmp_path: Path):
     journal = open_journal()
     ids = fill(journal, 30)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     journal.mark_delivered(range(1, 21), now)
     journal.mark_confirmed(ids[:17], now)
     journal.flush()
@@ -144,7 +144,7 @@ def test_a_torn_tail_is_a_finding_and_the_files_stay_byte_identical(open_journal
 def test_a_torn_delivery_log_tail_is_reported(open_journal, tmp_path: Path):
     journal = open_journal()
     fill(journal, 2)
-    journal.mark_delivered([1], datetime.now(timezone.utc))
+    journal.mark_delivered([1], datetime.now(UTC))
     journal.flush()
     journal.close()
     log = tmp_path / "data" / "journal" / "delivery.log"
@@ -195,9 +195,9 @@ def _forge_in_archive(directory: Path, name: str, k: int) -> None:
 def test_an_archived_segment_with_a_broken_chain_is_caught(open_journal, tmp_path: Path):
     journal = open_journal()
     ids = fill(journal, 20)
-    journal.mark_confirmed(ids, datetime.now(timezone.utc))
+    journal.mark_confirmed(ids, datetime.now(UTC))
     journal.flush()
-    journal.archive_confirmed(datetime.now(timezone.utc))
+    journal.archive_confirmed(datetime.now(UTC))
     journal.close()
     directory = tmp_path / "data" / "journal"
     _forge_in_archive(directory, "seg-000000000009.log.gz", 2)  # seq 11
@@ -284,7 +284,7 @@ def test_bad_receipt_ids_and_seq_gaps_are_named(tmp_path: Path):
 def test_delivery_counts_match_the_journal(open_journal, tmp_path: Path):
     journal = open_journal()
     ids = fill(journal, 12)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     journal.mark_delivered(range(1, 9), now)
     journal.mark_confirmed(ids[:3] + ids[5:6], now)
     for _ in range(5):

@@ -10,21 +10,25 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from firmware.chain import verify_chain
-from firmware.journal.crashloop import open_journal
+from tests.support.crashloop import open_journal
+
+pytestmark = pytest.mark.slow  # SIGKILLs a committing process hundreds of times
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_killed_crashloop_process_keeps_every_reported_commit(tmp_path):
-    """A real `python -m firmware.journal.crashloop` process, killed 12 times mid-loop."""
+    """A real `python -m tests.support.crashloop` process, killed 12 times mid-loop."""
     data = str(tmp_path / "data")
     rng = random.Random(11)
     last = 0
     for _kill in range(12):
         # bufsize=0: readline() must not read ahead, or lines it buffered would be lost to communicate(),
         # which reads the raw pipe (that once looked like a missing seq under load).
-        child = subprocess.Popen([sys.executable, "-m", "firmware.journal.crashloop", data], cwd=ROOT,
+        child = subprocess.Popen([sys.executable, "-m", "tests.support.crashloop", data], cwd=ROOT,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         assert child.stdout is not None
         first = child.stdout.readline()  # readiness: the first commit returned
@@ -46,7 +50,7 @@ def test_killed_crashloop_process_keeps_every_reported_commit(tmp_path):
 
 
 def test_two_hundred_random_kills_with_the_stress_command():
-    result = subprocess.run([sys.executable, "-m", "firmware.journal.stress", "--kills", "200", "--seed", "4242"],
+    result = subprocess.run([sys.executable, "-m", "tests.support.stress", "--kills", "200", "--seed", "4242"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr + result.stdout
     assert result.stdout.startswith("ok: 200 kills"), result.stdout

@@ -7,7 +7,7 @@ import time
 from firmware.clock import ManualClock
 from firmware.journal import Journal
 from firmware.journal.fileops import FileOps
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
 
 class CountingOps(FileOps):

@@ -13,8 +13,8 @@ from firmware.errors import JournalError, JournalLost
 from firmware.journal import CONFIRMED, QUARANTINED
 from firmware.journal.delivery import CONFLICT
 from firmware.journal.meta import FORMAT
-from firmware.journal.sample import make_receipt
 from tests.contract.kassa_samples import make_receipt as make_receipt_1_0
+from tests.support.journal_sample import make_receipt
 
 
 def commit_n(journal, n):

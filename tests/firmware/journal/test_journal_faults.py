@@ -12,7 +12,7 @@ from firmware.clock import ManualClock
 from firmware.errors import JournalError, JournalFull
 from firmware.journal import Journal
 from firmware.journal.faults import FaultFileOps
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
 OPTS = {"store": "S001", "register": "R1", "freeze_gc": False, "segment_records": 5, "segment_bytes": 6 * 1024,
         "hwm_interval": 0.002, "group_commit_interval": 0.0005}
@@ -72,7 +72,9 @@ def test_unsynced_new_segment_is_forgotten_by_a_cut(tmp_path):
         ops.exists(str(d / "a"))
 
 
-@pytest.mark.parametrize("code, error", [(errno.ENOSPC, JournalFull), (errno.EFBIG, JournalFull), (errno.EIO, JournalError)])
+@pytest.mark.parametrize(
+    "code, error", [(errno.ENOSPC, JournalFull), (errno.EFBIG, JournalFull), (errno.EIO, JournalError)]
+)
 def test_write_error_refuses_the_sale_and_keeps_the_journal(tmp_path, code, error):
     ops = FaultFileOps()
     data = tmp_path / "data"

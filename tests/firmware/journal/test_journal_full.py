@@ -11,9 +11,9 @@ import pytest
 from firmware.chain import verify_chain
 from firmware.clock import ManualClock
 from firmware.errors import JournalFull
-from tests.support.tmpfs import tiny_tmpfs
 from firmware.journal import Journal
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
+from tests.support.tmpfs import tiny_tmpfs
 
 ROOT = Path(__file__).resolve().parents[3]
 OPTS = {"store": "S001", "register": "R1", "freeze_gc": False, "segment_records": 8, "segment_bytes": 8 * 1024}
@@ -23,7 +23,7 @@ def test_rlimit_fsize_refuses_the_sale_and_keeps_commits(tmp_path):
     data = tmp_path / "data"
     # the child writes into files limited to 20 KB each; segments would be 64 KB
     result = subprocess.run(
-        [sys.executable, "-m", "firmware.journal.crashloop", str(data), "--segment-records", "1000",
+        [sys.executable, "-m", "tests.support.crashloop", str(data), "--segment-records", "1000",
          "--segment-bytes", str(64 * 1024), "--fsize-limit", str(20 * 1024), "--limit", "500"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )

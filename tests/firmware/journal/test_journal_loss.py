@@ -10,7 +10,7 @@ import pytest
 
 from firmware.errors import JournalLost
 from firmware.journal.meta import HWM
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
 
 def files(root: Path) -> dict[str, bytes]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from firmware.chain import verify_chain
 from firmware.journal import CONFIRMED
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
 SECONDS = 3.0
 

@@ -1,4 +1,4 @@
-"""Torn tails at every byte of the last record recover to the last complete commit; damage before the tail is refused."""
+"""A tail torn at any byte of the last record recovers to the last complete commit; damage before it is refused."""
 
 from __future__ import annotations
 
@@ -10,21 +10,22 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from firmware.chain import verify_chain
 from firmware.clock import ManualClock
 from firmware.errors import JournalCorrupt
 from firmware.journal import Journal
 from firmware.journal.meta import HWM
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
 OPTS = {"store": "S001", "register": "R1", "freeze_gc": False, "segment_records": 64, "segment_bytes": 8 * 1024}
 
 
 def open_at(data: Path, **kw) -> Journal:
-    return Journal.open(data, clock=ManualClock(), **{**OPTS, **kw})
+    journal = Journal.open(data, clock=ManualClock(), **{**OPTS, **kw})
+    journal.start()  # the verifier and housekeeper, as in a running register
+    return journal
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +123,9 @@ def test_garbage_from_every_offset_of_the_last_record(template, scratch):
 def test_garbage_appended_after_a_complete_last_record_keeps_it(template, scratch):
     data, receipts, start, end = template
     for length in (1, 9, 10, 11, 300):
-        dst = damaged_copy(template, scratch, lambda b, n=length: b[:end] + bytearray(os.urandom(n)).replace(b"\0", b"\1"))
+        dst = damaged_copy(
+            template, scratch, lambda b, n=length: b[:end] + bytearray(os.urandom(n)).replace(b"\0", b"\1")
+        )
         j = open_at(dst)
         assert j.next_seq == 4 and j.recovery and "dropped" in j.recovery[0]
         j.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from firmware.register.core.commands import CashMovement, ExportPending, ExportRange, NoSale, OpenShift, Recall, Refund, Reprint, XReport, ZReport
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale
 
 PEN = "4006380133464"
@@ -16,7 +17,7 @@ def test_parked_cart_survives_a_restart_and_is_recalled_whole(rig):
     reg = login_cashier(rig.restart())
     [info] = reg.parked()
     assert info.park_id == parked.data and info.lines == 2 and info.total == 129 + 149
-    assert reg.recall(info.park_id).ok
+    assert reg.handle(Recall(info.park_id)).ok
     assert [l.sku for l in reg.view().lines] == [PENCIL, PEN]
     assert reg.parked() == []
 
@@ -33,16 +34,16 @@ def test_refund_needs_a_manager_and_never_exceeds_what_was_sold_even_across_rest
     reg = login_cashier(rig.register)
     sale = paid_cash_sale(reg, PENCIL, PENCIL, PENCIL, given=1000)
     reg.new_sale()
-    assert not reg.refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="1111").ok  # a cashier's PIN
-    assert reg.refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999").ok
+    assert not reg.handle(Refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="1111")).ok  # a cashier's PIN
+    assert reg.handle(Refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999")).ok
     reg.wait_idle()
     refund = reg.view().last_receipt
     assert refund["kind"] == "refund" and refund["refund_of"] == sale["receipt_id"]
     assert refund["totals"]["total"] == 258 and refund["tenders"][0]["amount"] == 258
     reg = login_cashier(rig.restart())
-    too_many = reg.refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999")
+    too_many = reg.handle(Refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999"))
     assert not too_many.ok and "only 1 left" in too_many.message
-    assert reg.refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999").ok
+    assert reg.handle(Refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999")).ok
     reg.wait_idle()
     refunded = sum(r["totals"]["total"] for r in reg.journal.iter_receipts() if r["kind"] == "refund")
     assert refunded == sale["totals"]["total"]
@@ -50,10 +51,10 @@ def test_refund_needs_a_manager_and_never_exceeds_what_was_sold_even_across_rest
 
 def test_blind_return_needs_a_reason(reg):
     login_cashier(reg)
-    no_reason = reg.refund("R9:deadbeef:4", None, "cash", manager_pin="9999", blind_items=[(PENCIL, 1)])
+    no_reason = reg.handle(Refund("R9:deadbeef:4", None, "cash", manager_pin="9999", blind_items=[(PENCIL, 1)]))
     assert not no_reason.ok and "reason" in no_reason.message
-    ok = reg.refund("R9:deadbeef:4", None, "cash", manager_pin="9999", reason="bought at the other till",
-                    blind_items=[(PENCIL, 1)])
+    ok = reg.handle(Refund("R9:deadbeef:4", None, "cash", manager_pin="9999", reason="bought at the other till",
+                    blind_items=[(PENCIL, 1)]))
     assert ok.ok
     reg.wait_idle()
     receipt = reg.view().last_receipt
@@ -62,8 +63,8 @@ def test_blind_return_needs_a_reason(reg):
 
 def test_blind_return_with_a_foreign_reference_keeps_it_in_the_reason_not_in_refund_of(reg):
     login_cashier(reg)
-    assert reg.refund("paper slip 77/b", None, "cash", manager_pin="9999", reason="other shop",
-                      blind_items=[(PENCIL, 1)]).ok
+    assert reg.handle(Refund("paper slip 77/b", None, "cash", manager_pin="9999", reason="other shop",
+                      blind_items=[(PENCIL, 1)])).ok
     reg.wait_idle()
     receipt = reg.view().last_receipt
     assert receipt["refund_of"] is None and "paper slip 77/b" in receipt["reason"]
@@ -71,8 +72,8 @@ def test_blind_return_with_a_foreign_reference_keeps_it_in_the_reason_not_in_ref
 
 def test_no_sale_needs_a_manager_and_is_journaled_before_the_drawer_opens(reg):
     login_cashier(reg)
-    assert not reg.no_sale().ok
-    assert reg.no_sale(manager_pin="9999").ok
+    assert not reg.handle(NoSale()).ok
+    assert reg.handle(NoSale(manager_pin="9999")).ok
     reg.wait_idle()
     [receipt] = list(reg.journal.iter_receipts())
     assert receipt["kind"] == "no_sale" and receipt["approved_by"] == "m1" and receipt["clerk_id"] == "c1"
@@ -80,17 +81,17 @@ def test_no_sale_needs_a_manager_and_is_journaled_before_the_drawer_opens(reg):
 
 def test_z_report_totals_match_the_receipts_and_the_next_z_starts_after_it(rig):
     reg = login_cashier(rig.register)
-    assert reg.open_shift(10000).ok
+    assert reg.handle(OpenShift(10000)).ok
     paid_cash_sale(reg, PENCIL, given=200)
     reg.new_sale()
     reg.scan(PEN)
     reg.tender("card")
     reg.wait_idle()
     reg.new_sale()
-    assert reg.cash_movement("paid_out", 500, "window cleaner").ok
-    x = reg.x_report()
+    assert reg.handle(CashMovement("paid_out", 500, "window cleaner")).ok
+    x = reg.handle(XReport())
     assert x.ok and x.data["kind"] == "x" and x.data["net_total"] == 129 + 149
-    z = reg.z_report(counted_cash=10000 + 129 - 500 - 10, manager_pin="9999")
+    z = reg.handle(ZReport(counted_cash=10000 + 129 - 500 - 10, manager_pin="9999"))
     assert z.ok, z.message
     report = z.data
     assert report["z_number"] == 1 and (report["first_seq"], report["last_seq"]) == (1, 2)
@@ -100,14 +101,14 @@ def test_z_report_totals_match_the_receipts_and_the_next_z_starts_after_it(rig):
     assert reg.journal.get_state("counters", "z") == {"z_number": 1, "last_seq": 2}
     reg = login_cashier(rig.restart())
     paid_cash_sale(reg, PENCIL)
-    z2 = reg.z_report(counted_cash=129, manager_pin="9999").data
+    z2 = reg.handle(ZReport(counted_cash=129, manager_pin="9999")).data
     assert z2["z_number"] == 2 and (z2["first_seq"], z2["last_seq"]) == (3, 3)
 
 
 def test_reprint_is_a_copy_never_a_second_sale(reg):
     login_cashier(reg)
     sale = paid_cash_sale(reg, PENCIL)
-    assert reg.reprint(sale["receipt_id"]).ok
+    assert reg.handle(Reprint(sale["receipt_id"])).ok
     assert len(list(reg.journal.iter_receipts())) == 1
 
 
@@ -117,7 +118,7 @@ def test_export_pending_writes_csv_and_json_of_unconfirmed_receipts(reg, stick):
 
     login_cashier(reg)
     paid_cash_sale(reg, PENCIL, PEN)
-    out = reg.export_pending(stick)
+    out = reg.handle(ExportPending(stick))
     assert out.ok and out.message == f"Exporting unsent receipts to {stick}…"
     done = reg.wait_export()
     assert done.ok and done.result.receipts == 1
@@ -138,7 +139,7 @@ def test_export_by_date_range_takes_only_receipts_made_in_it(rig, stick):
     rig.clock.advance(86400)
     paid_cash_sale(reg, PEN)
     reg.new_sale()
-    assert reg.export_range(stick / "acct", day1, day1 + timedelta(days=1)).ok
+    assert reg.handle(ExportRange(stick / "acct", day1, day1 + timedelta(days=1))).ok
     reg.wait_export()
     assert reg.last_export.ok and reg.last_export.result.receipts == 1
     [only] = json.loads(reg.last_export.result.receipts_json.read_text())
@@ -149,10 +150,10 @@ def test_a_refund_whose_index_entry_was_lost_is_found_again_at_start_up(rig):
     reg = login_cashier(rig.register)
     sale = paid_cash_sale(reg, PENCIL, PENCIL, given=500)
     reg.new_sale()
-    assert reg.refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999").ok
+    assert reg.handle(Refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999")).ok
     reg.wait_idle()
     # a power cut right after the refund's commit, before its index entry was written
     reg.journal.delete_state("refunds", sale["receipt_id"])
     reg = login_cashier(rig.restart())
-    refused = reg.refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999")
+    refused = reg.handle(Refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999"))
     assert not refused.ok and "only 0 left" in refused.message

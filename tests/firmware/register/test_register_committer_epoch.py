@@ -37,6 +37,7 @@ def test_a_receipt_finalized_before_a_new_epoch_is_finalized_again_in_it(tmp_pat
     events: queue.Queue = queue.Queue()
     racing = EpochOpensMidCommit(journal)
     committer = Committer(racing, "R1", events)
+    committer.start()
     try:
         first_epoch = journal.epoch
         committer.submit(body("s1"), "sale")

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from firmware.register.core.commands import RetryCommit
 from tests.support.tmpfs import tiny_tmpfs
 from tests.firmware.register.conftest import PENCIL, RegisterRig, login_cashier
 
@@ -57,7 +58,7 @@ def test_full_disk_refuses_the_sale_before_the_drawer_opens_and_the_retry_saves_
         assert relay_pulses(reg) == pulses, "the drawer opened for a sale that was not saved"
         assert len(list(reg.journal.iter_receipts())) == committed
         (small_fs / "filler").unlink()
-        assert reg.retry_commit().ok
+        assert reg.handle(RetryCommit()).ok
         reg.wait_idle()
         assert reg.view().phase == "done"
         receipts = list(reg.journal.iter_receipts())

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from firmware.register.core.commands import ExportPending
 from firmware.domain.errors import Refused
 from firmware.register.exporter import Exporter, ExportFinished
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for
@@ -25,12 +26,12 @@ def test_the_till_sells_while_an_export_is_being_written(rig, stick, monkeypatch
         assert release.wait(10)
         yield from journal.iter_receipts()
 
-    monkeypatch.setattr("firmware.register.backoffice.unconfirmed_receipts", slow_unconfirmed)
-    started = reg.export_pending(stick)
+    monkeypatch.setattr("firmware.register.service.unconfirmed_receipts", slow_unconfirmed)
+    started = reg.handle(ExportPending(stick))
     assert started.ok and started.message.startswith("Exporting unsent receipts")
     assert reading.wait(5)
     # the export is under way and the register answers: a second export is refused, a sale goes through
-    again = reg.export_pending(stick)
+    again = reg.handle(ExportPending(stick))
     assert not again.ok and again.message == "An export is still running; wait for it to finish."
     paid_cash_sale(reg, PENCIL, PENCIL)
     reg.new_sale()
@@ -47,7 +48,7 @@ def test_a_full_stick_is_said_plainly_and_leaves_no_half_file(rig, tmp_path):
         paid_cash_sale(reg, PENCIL, PENCIL, PENCIL)
         reg.new_sale()
     with tiny_tmpfs(tmp_path / "stick", "8k") as stick:
-        assert reg.export_pending(stick).ok
+        assert reg.handle(ExportPending(stick)).ok
         done = reg.wait_export()
         assert not done.ok and done.result is None
         assert done.message == (f"Nothing was exported: {stick} is full. The receipts are safe in the register; "
@@ -62,7 +63,7 @@ def test_an_export_into_a_file_instead_of_a_folder_fails_with_a_reason(rig, stic
     paid_cash_sale(reg, PENCIL)
     not_a_dir = stick / "kassa"
     not_a_dir.write_text("a file where the stick's folder should be")
-    assert reg.export_pending(not_a_dir).ok
+    assert reg.handle(ExportPending(not_a_dir)).ok
     done = reg.wait_export()
     assert not done.ok
     assert done.message.startswith(f"Nothing was exported: {not_a_dir} is not a folder")
@@ -119,7 +120,7 @@ def test_links_planted_on_the_stick_never_touch_the_journal_and_the_screen_says_
     for n, suffix in enumerate(("-lines.csv", "-receipts.json")):
         (stick / f"{stem}{suffix}").symlink_to(segments[n % len(segments)])
         (stick / f".{stem}{suffix}.tmp-{os.getpid()}").symlink_to(segments[-1])  # the old writer's temp name
-    assert reg.export_pending(stick).ok
+    assert reg.handle(ExportPending(stick)).ok
     done = reg.wait_export()
     assert not done.ok and done.result is None
     assert done.message.startswith(f"Nothing was exported: {stick / (stem + '-lines.csv')} is a symbolic link")
@@ -135,7 +136,7 @@ def test_the_till_refuses_to_export_into_its_own_data_dir(rig):
     data_dir = Path(str(reg.config.device.data_dir))
     before = _journal_files(data_dir)
     for target in (data_dir / "exports", data_dir / "journal"):
-        assert reg.export_pending(target).ok
+        assert reg.handle(ExportPending(target)).ok
         done = reg.wait_export()
         assert not done.ok and "Nothing was exported" in done.message
         assert not (data_dir / "exports").exists() and _journal_files(data_dir) == before

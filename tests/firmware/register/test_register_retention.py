@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from firmware.register.core.commands import Refund
 from tests.firmware.register.conftest import PENCIL, RegisterRig, login_cashier, paid_cash_sale
 
 
@@ -26,7 +27,7 @@ def test_old_confirmed_receipts_are_archived_and_a_refund_still_finds_them(tmp_p
             assert (reg.journal.delivery(sale["seq"]) or {}).get("state") != "confirmed"
             assert reg.journal.get(sale["receipt_id"]) is not None
         assert health["receipts"] == 20
-        assert reg.refund(sales[0]["receipt_id"], {1: 1}, "cash", manager_pin="9999").ok
+        assert reg.handle(Refund(sales[0]["receipt_id"], {1: 1}, "cash", manager_pin="9999")).ok
         reg.wait_idle()
         assert reg.view().last_receipt["refund_of"] == sales[0]["receipt_id"]
     finally:

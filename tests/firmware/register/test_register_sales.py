@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from firmware.register.core.commands import AddSku, DiscountLine, SetQty, VoidLine
 from firmware.chain import verify_chain
 
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for
@@ -87,19 +88,19 @@ def test_card_cannot_exceed_what_is_due(reg):
 def test_void_line_and_quantity_change_update_totals(reg):
     login_cashier(reg)
     reg.scan(PENCIL)
-    reg.add_sku("4006380133464")  # ballpoint pen 1.49
-    assert reg.set_qty(2, 3).ok
+    reg.handle(AddSku("4006380133464"))  # ballpoint pen 1.49
+    assert reg.handle(SetQty(2, 3)).ok
     assert reg.view().totals.total == 129 + 3 * 149
-    assert reg.void_line(1).ok
+    assert reg.handle(VoidLine(1)).ok
     assert reg.view().totals.total == 3 * 149
 
 
 def test_large_discount_needs_a_manager_pin(reg):
     login_cashier(reg)
     reg.scan(PENCIL)
-    refused = reg.discount_line(1, percent=50)
+    refused = reg.handle(DiscountLine(1, percent=50))
     assert not refused.ok
-    assert reg.discount_line(1, percent=50, manager_pin="9999").ok
+    assert reg.handle(DiscountLine(1, percent=50, manager_pin="9999")).ok
     assert reg.view().totals.total == 64  # 129 - 65: half of 129 is 64.5, the discount rounds half up
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import os
 import random
 import signal
@@ -10,6 +11,8 @@ import sys
 import time
 
 from tests.firmware.register.conftest import RegisterRig
+
+pytestmark = pytest.mark.slow  # SIGKILLs the register process mid-sale
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -28,7 +28,10 @@ def device_config(url: str, data_dir: Path, register: str = "R1", **broker: Any)
 
 
 def open_journal(data_dir: Path, register: str = "R1") -> Journal:
-    return Journal.open(data_dir, store="S001", register=register, clock=SystemClock())
+    """A started journal (delivery writer and housekeeper running), as bootstrap gives the register's sync."""
+    journal = Journal.open(data_dir, store="S001", register=register, clock=SystemClock())
+    journal.start()
+    return journal
 
 
 def commit(journal: Journal, n: int, *, offline: bool = True, pad: int = 0) -> list[dict[str, Any]]:
@@ -52,7 +55,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "c
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def drain(events: "queue.Queue[Any]") -> list[Any]:
+def drain(events: queue.Queue[Any]) -> list[Any]:
     out = []
     while True:
         try:
@@ -69,7 +72,7 @@ class DeviceProcess:
         self.log_path = Path(data_dir).parent / f"device-{register}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "DeviceProcess":
+    def start(self) -> DeviceProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.firmware.sync.kassa_device_main", "--broker", self.url,

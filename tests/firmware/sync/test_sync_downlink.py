@@ -13,9 +13,9 @@ from firmware.stores import catalog_store, clerk_store
 from firmware.sync import CatalogReceived, ClerksReceived, CommandReceived, PublishRefused, SyncService
 from tests.contract.kassa_recorder import SchemaRecorder
 from tests.contract.kassa_samples import CATALOG, CLERKS
-from tests.fleet.kassa_fleet_support import BareDevice, assert_exactly_once, db_query
 from tests.firmware.sync.kassa_sync_support import commit, device_config, drain, open_journal, wait_for
 from tests.firmware.sync.test_sync_drain import Fleet
+from tests.fleet.kassa_fleet_support import BareDevice, assert_exactly_once, db_query
 from tests.support.mosquitto import Mosquitto
 
 

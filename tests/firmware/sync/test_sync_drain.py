@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
-import time
 
 import pytest
 
@@ -15,9 +13,11 @@ from fleet.broker import BrokerSettings
 from fleet.db import FleetDb
 from fleet.ingest import IngestOptions, IngestWorker
 from tests.contract.kassa_recorder import SchemaRecorder
-from tests.fleet.kassa_fleet_support import assert_exactly_once, db_query
 from tests.firmware.sync.kassa_sync_support import commit, device_config, drain, open_journal, wait_for
+from tests.fleet.kassa_fleet_support import assert_exactly_once, db_query
 from tests.support.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.slow  # real brokers killed, restarted and cut off mid-drain
 
 
 class Fleet:

@@ -22,6 +22,8 @@ from firmware.sync import JournalRolledBack, ReceiptsConflicted, SyncService
 from tests.contract.kassa_recorder import SchemaRecorder
 from tests.firmware.sync.kassa_sync_support import commit, device_config, open_journal, wait_for
 
+pytestmark = pytest.mark.slow  # real brokers killed, restarted and cut off mid-drain
+
 
 class FleetProbe:
     """A bare client playing the fleet: records the device's status, receipts and answers; speaks on acks."""

@@ -15,9 +15,9 @@ from firmware.clock import SystemClock
 from firmware.sync import LinkDown, SyncService
 from fleet.db import FleetDb
 from tests.contract.kassa_recorder import SchemaRecorder
-from tests.fleet.kassa_fleet_support import IngestProcess, assert_exactly_once, db_query
 from tests.firmware.sync.kassa_sync_support import DeviceProcess, commit, device_config, drain, open_journal, wait_for
 from tests.firmware.sync.test_sync_drain import Fleet
+from tests.fleet.kassa_fleet_support import IngestProcess, assert_exactly_once, db_query
 from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.slow
@@ -36,7 +36,7 @@ def test_broker_sigkilled_repeatedly_during_a_drain_loses_nothing(mosquitto, tmp
     service.start()
     try:
         for threshold in (300, 1100, 2000):
-            wait_for(lambda: service.state().delivered + service.state().confirmed >= threshold, 60, f"{threshold}")
+            wait_for(lambda n=threshold: service.state().delivered + service.state().confirmed >= n, 60, f"{threshold}")
             mosquitto.restart(crash=True)  # forgets whatever it PUBACKed since its last autosave
         wait_for(lambda: service.state().confirmed == 3000, 90, "all 3000 confirmed")
         assert_exactly_once(db, 3000)
@@ -65,12 +65,12 @@ def test_cut_and_blackholed_links_are_survived(mosquitto, tmp_path):
 
     try:
         for threshold in (200, 600):
-            wait_for(lambda: service.state().online and
-                     service.state().delivered + service.state().confirmed >= threshold, 60, "progress")
+            wait_for(lambda n=threshold: service.state().online and
+                     service.state().delivered + service.state().confirmed >= n, 60, "progress")
             downs = len(link_downs())
             proxy.cut()
             # the LinkDown event, not a poll of the state: the device may be back online before a poll looks
-            wait_for(lambda: len(link_downs()) > downs, 10, "LinkDown after the cut")
+            wait_for(lambda n=downs: len(link_downs()) > n, 10, "LinkDown after the cut")
         wait_for(lambda: service.state().online and service.state().confirmed >= 1000, 60, "progress after cuts")
         proxy.blackhole(True)  # no FIN: only keepalive (5 s) can tell
         t0 = time.monotonic()

@@ -98,7 +98,8 @@ def test_matches_a_set_model_when_within_max_ranges(program):
             clock.now += 11.0
         assert len(q) == len(wanted)
         assert {s for lo, hi in q.ranges for s in range(lo, hi + 1)} == wanted
-        assert all(r1[1] + 1 < r2[0] for r1, r2 in zip(q.ranges, q.ranges[1:], strict=False))  # sorted, disjoint, not adjacent
+        # sorted, disjoint, not adjacent
+        assert all(r1[1] + 1 < r2[0] for r1, r2 in zip(q.ranges, q.ranges[1:], strict=False))
 
 
 @given(st.lists(st.tuples(st.integers(1, 10**6), st.integers(0, 10**5)), max_size=300))

@@ -203,7 +203,7 @@ def test_the_retained_copy_is_checked_again_on_every_start(secured, tmp_path):
         service = SyncService(config, journal, SystemClock(), queue.Queue())
         service.start()
         try:
-            wait_for(lambda s=service: s.state().downlink_rejected or catalog_store(data).version == 3, 10,
+            wait_for(lambda s=service, d=data: s.state().downlink_rejected or catalog_store(d).version == 3, 10,
                      "retained catalog handled")
             assert catalog_store(data).version == expected
             assert service.signature_refused == (1 if key else 0)

@@ -13,9 +13,9 @@ from firmware.config import Config
 from firmware.errors import ConfigError
 from firmware.sync import LinkDown, SyncService
 from fleet.broker import BrokerSettings
-from tests.fleet.kassa_fleet_support import assert_exactly_once
 from tests.firmware.sync.kassa_sync_support import commit, device_config, drain, open_journal, wait_for
 from tests.firmware.sync.test_sync_drain import Fleet
+from tests.fleet.kassa_fleet_support import assert_exactly_once
 from tests.provisioning import provision_pki
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_listening
@@ -47,7 +47,7 @@ class TlsBroker:
         self.proc = Mosquitto(work, port=self.plain, extra_config=extra, anonymous=False, listener=False)
         self.work = work
 
-    def start(self) -> "TlsBroker":
+    def start(self) -> TlsBroker:
         self.proc.start(wait_port=self.plain)
         wait_listening(self.tls)
         return self

@@ -1,6 +1,6 @@
 """Crash-test child: commit sales in a loop, printing each seq only after its commit returned.
 
-    python -m firmware.journal.crashloop DATA_DIR [--segment-records N] [--segment-bytes B] [--fsize-limit BYTES]
+    python -m tests.support.crashloop DATA_DIR [--segment-records N] [--segment-bytes B] [--fsize-limit BYTES]
 
 A second thread plays the sync side (reads the outbox, marks delivery). The
 parent kills this process at random moments and checks the journal. With
@@ -20,12 +20,14 @@ import threading
 from firmware.clock import SystemClock
 from firmware.errors import JournalFull
 from firmware.journal.journal import Journal
-from firmware.journal.sample import make_receipt
+from tests.support.journal_sample import make_receipt
 
 
 def open_journal(data_dir: str, segment_records: int, segment_bytes: int) -> Journal:
-    return Journal.open(data_dir, store="S001", register="R1", clock=SystemClock(), segment_records=segment_records,
-                        segment_bytes=segment_bytes, freeze_gc=False, hwm_interval=0.005, group_commit_interval=0.001)
+    journal = Journal.open(data_dir, store="S001", register="R1", clock=SystemClock(), segment_records=segment_records,
+                           segment_bytes=segment_bytes, hwm_interval=0.005, group_commit_interval=0.001)
+    journal.start()  # the register's threads: the crash may land in any of them
+    return journal
 
 
 def run(journal: Journal, out: int, limit: int | None = None) -> None:
@@ -55,7 +57,7 @@ def run(journal: Journal, out: int, limit: int | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m firmware.journal.crashloop", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.support.crashloop", description=__doc__.splitlines()[0])
     parser.add_argument("data_dir")
     parser.add_argument("--segment-records", type=int, default=16)
     parser.add_argument("--segment-bytes", type=int, default=32 * 1024)

@@ -1,6 +1,6 @@
 """Kill-at-random stress: fork a committing child, SIGKILL it at a random moment, reopen, check; repeat.
 
-    python -m firmware.journal.stress --kills 5000 [--dir DIR] [--seed S]
+    python -m tests.support.stress --kills 5000 [--dir DIR] [--seed S]
 
 Every seq the child reported (it reports only after `commit_receipt`
 returned) must be in the reopened journal, seqs must have no gaps, the hash
@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from firmware.chain import GENESIS, verify_chain
-from firmware.journal.crashloop import open_journal, run
+from tests.support.crashloop import open_journal, run
 
 SEGMENT_RECORDS = 16
 SEGMENT_BYTES = 32 * 1024
@@ -67,7 +67,9 @@ def one_kill(data_dir: str, rng: random.Random, state: dict) -> str:
         assert [r["seq"] for r in receipts] == list(range(start, last + 1)), "seq gap in the journal"
         verify_chain(receipts, prev)
         assert journal.delivery(last) is not None or last == 0
-        report = f"killed after {len(printed)} commits, journal at seq {last}" + (f"; recovery: {journal.recovery}" if journal.recovery else "")
+        report = f"killed after {len(printed)} commits, journal at seq {last}" + (
+            f"; recovery: {journal.recovery}" if journal.recovery else ""
+        )
         state["last"] = last
         state["recovered"] += bool(journal.recovery)
     finally:
@@ -92,7 +94,7 @@ def stress(kills: int, data_dir: str, seed: int, max_delay: float = 0.03, verbos
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m firmware.journal.stress", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.support.stress", description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--dir", default=None, help="journal data dir (default: a fresh temp dir, removed after)")
     parser.add_argument("--seed", type=int, default=None)
@@ -107,8 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     except AssertionError as exc:
         print(f"FAILED (seed {seed}, dir {data_dir}): {exc}", file=sys.stderr)
         return 1
-    print(f"ok: {args.kills} kills, {state['final_seq']} receipts, {state['recovered']} torn tails recovered, "
-          f"chain verified, seed {seed}, {time.monotonic() - started:.1f}s")
+    print(
+        f"ok: {args.kills} kills, {state['final_seq']} receipts, {state['recovered']} torn tails recovered, "
+        f"chain verified, seed {seed}, {time.monotonic() - started:.1f}s"
+    )
     if args.dir is None:
         shutil.rmtree(data_dir, ignore_errors=True)
     return 0

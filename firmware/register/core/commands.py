@@ -1,0 +1,205 @@
+"""Commands: orders a front end gives the register (`Register.handle(Scan(code))`), plain immutable data.
+
+Each names what the cashier wants done; its handler in `core/handlers/`
+decides, and the answer is an `Outcome` in the cashier's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+Qty = object  # an int, or a decimal string/Decimal for weighed items (firmware.domain.lines parses it)
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base of every command (dispatch is by the concrete type)."""
+
+
+# ---- clerks
+
+@dataclass(frozen=True)
+class Login(Command):
+    clerk_id: str
+    pin: str
+
+
+@dataclass(frozen=True)
+class Logout(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class CheckManager(Command):
+    """Open the manager menu: the PIN must be a manager's (or the logged-in clerk is one)."""
+
+    pin: str
+
+
+# ---- cart
+
+@dataclass(frozen=True)
+class Scan(Command):
+    code: str
+
+
+@dataclass(frozen=True)
+class AddSku(Command):
+    sku: str
+    qty: Qty = 1
+
+
+@dataclass(frozen=True)
+class AddQuickKey(Command):
+    index: int
+
+
+@dataclass(frozen=True)
+class SetQty(Command):
+    line_no: int
+    qty: Qty
+
+
+@dataclass(frozen=True)
+class VoidLine(Command):
+    line_no: int
+    manager_pin: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscountLine(Command):
+    line_no: int
+    percent: object = None
+    amount: int | None = None
+    manager_pin: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscountCart(Command):
+    percent: object = None
+    amount: int | None = None
+    manager_pin: str | None = None
+
+
+@dataclass(frozen=True)
+class SetCustomer(Command):
+    code: str
+
+
+# ---- payment
+
+@dataclass(frozen=True)
+class BeginTender(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class BackToCart(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Tender(Command):
+    """Take a payment (amount None = exactly what is due); paid in full, the sale is committed."""
+
+    kind: str  # "cash" | "card" | "on_account"
+    amount: int | None = None
+    reference: str | None = None
+    manager_pin: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryCommit(Command):
+    """Save again a paid sale whose commit failed (same sale id: never two receipts)."""
+
+
+@dataclass(frozen=True)
+class NewSale(Command):
+    pass
+
+
+# ---- back office
+
+@dataclass(frozen=True)
+class Park(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Recall(Command):
+    park_id: str
+
+
+@dataclass(frozen=True)
+class NoSale(Command):
+    manager_pin: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Reprint(Command):
+    receipt_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Refund(Command):
+    """Refund lines (line_no -> qty) of an earlier receipt, or a blind return of (SKU, qty) with a reason."""
+
+    receipt_id: str | None
+    lines: Mapping[int, Qty] | None = None
+    tender_kind: str = "cash"
+    manager_pin: str | None = None
+    reason: str | None = None
+    blind_items: tuple[tuple[str, Qty], ...] | None = None
+
+
+@dataclass(frozen=True)
+class OpenShift(Command):
+    float_amount: int
+
+
+@dataclass(frozen=True)
+class CashMovement(Command):
+    kind: str  # "paid_in" | "paid_out" | "drop"
+    amount: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class XReport(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class ZReport(Command):
+    counted_cash: int
+    manager_pin: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncNow(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class RetryQuarantined(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class ExportPending(Command):
+    """Every receipt the fleet has not confirmed, as CSV and JSON, into `directory` (a USB stick)."""
+
+    directory: str | Path
+
+
+@dataclass(frozen=True)
+class ExportRange(Command):
+    """Receipts created in [start, end), as CSV and JSON, into `directory`."""
+
+    directory: str | Path
+    start: datetime
+    end: datetime

@@ -1,0 +1,157 @@
+"""Effects: what a handler asks the shell to do, in order (commit, put state, open the drawer, print, publish...).
+
+The shell (`firmware/register/shell.py`) carries each out and feeds any
+result back as an event: `CommitReceipt` -> `ReceiptCommitted`/`CommitFailed`,
+`PutState` -> `StateWritten(then, ok, reason)`, `PrintReceipt` -> `ReceiptPrinting`,
+`StartExport` -> `ExportFinished`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from firmware.domain.parked import ParkedCart
+from firmware.domain.shift import Shift
+from firmware.register.core.context import StateDoc
+from firmware.register.core.state import Receipt, Report
+
+Change = tuple[str, str, StateDoc | None]  # kind, key, doc (None deletes)
+
+
+class Purpose(StrEnum):
+    """Why a receipt is committed: what the register does once it is durable."""
+
+    SALE = "sale"
+    REFUND = "refund"
+    NO_SALE = "no_sale"
+
+
+# ---- what a state write was for: carried by PutState, handed back in StateWritten
+
+@dataclass(frozen=True)
+class CartParked:
+    cart: ParkedCart
+
+
+@dataclass(frozen=True)
+class CartRecalled:
+    park_id: str
+
+
+@dataclass(frozen=True)
+class RefundIndexed:
+    original: str
+
+
+@dataclass(frozen=True)
+class ShiftSaved:
+    said: str  # what the cashier was told ("Shift opened")
+
+
+@dataclass(frozen=True)
+class ZReportSaved:
+    report: Report
+
+
+@dataclass(frozen=True)
+class LockoutsSaved:
+    pass
+
+
+FollowUp = CartParked | CartRecalled | RefundIndexed | ShiftSaved | ZReportSaved | LockoutsSaved
+
+
+# ---- effects
+
+@dataclass(frozen=True)
+class CommitReceipt:
+    """Hand a receipt body to the journal writer (seq and hash link are set at commit)."""
+
+    body: dict[str, Any]
+    purpose: Purpose
+
+
+@dataclass(frozen=True)
+class PutState:
+    """Write state records behind (read back at once); `then` comes back in `StateWritten`."""
+
+    changes: tuple[Change, ...]
+    then: FollowUp
+
+
+@dataclass(frozen=True)
+class OpenDrawer:
+    pass
+
+
+@dataclass(frozen=True)
+class PrintReceipt:
+    receipt: Receipt
+    copy: bool = False
+
+
+@dataclass(frozen=True)
+class PrintReport:
+    report: Report
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    report: Report
+
+
+@dataclass(frozen=True)
+class SyncNow:
+    pass
+
+
+@dataclass(frozen=True)
+class RetryQuarantined:
+    pass
+
+
+@dataclass(frozen=True)
+class RefreshOutbox:
+    """Read the outbox counts again now (something moved)."""
+
+
+@dataclass(frozen=True)
+class SavePayload:
+    """Store a catalog or clerk payload that came without being stored (sync stores what it built itself)."""
+
+    what: str  # "catalog" | "clerks"
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StartExport:
+    """Write receipts to `directory` on the exporter's thread: unconfirmed ones, or those in [start, end)."""
+
+    directory: Path
+    stem: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AnswerCommand:
+    command_id: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class StartRemoteReport:
+    """Sum an X report off the register's thread (from the last Z and the open shift) and answer the fleet."""
+
+    command_id: str
+    last_z: StateDoc
+    shift: Shift | None
+
+
+Effect = (CommitReceipt | PutState | OpenDrawer | PrintReceipt | PrintReport | PublishReport | SyncNow
+          | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | StartRemoteReport)

@@ -1,0 +1,42 @@
+"""Events: things that happened (past tense) that the core folds into the state.
+
+They come from hal (scanner, printer, drawer), from sync, from the register's
+own workers (journal writer, housekeeping, exporter) and from the shell
+carrying out an effect (`StateWritten`, `ReceiptPrinting`). All are plain
+frozen dataclasses; the core dispatches on their type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmware.register.committer import CommitFailed, ReceiptCommitted
+from firmware.register.core.effects import FollowUp
+from firmware.register.exporter import ExportFinished
+from firmware.register.housekeeping import JournalArchived, JournalHealthMeasured
+from firmware.sync.events import SyncEvent
+from hal.events import HalEvent
+
+
+@dataclass(frozen=True)
+class StateWritten:
+    """A `PutState` is on disk (`ok`), or none of it is (`reason`); `then` says what it was for."""
+
+    then: FollowUp
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiptPrinting:
+    """The printer took receipt `receipt_id` as job `job_id` (its PrintDone or PrintFailed follows)."""
+
+    job_id: str
+    receipt_id: str
+
+
+WorkerEvent = ReceiptCommitted | CommitFailed | JournalHealthMeasured | JournalArchived | ExportFinished
+Event = WorkerEvent | StateWritten | ReceiptPrinting | HalEvent | SyncEvent
+
+__all__ = ["CommitFailed", "Event", "ExportFinished", "JournalArchived", "JournalHealthMeasured", "ReceiptCommitted",
+           "ReceiptPrinting", "StateWritten", "WorkerEvent"]

@@ -1,0 +1,45 @@
+"""The commit point, shared by sales, refunds and no-sales: seal a receipt body and hand it to the journal writer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firmware.clock import iso_utc
+from firmware.domain.sale import Sale
+from firmware.register.core.effects import CommitReceipt, Purpose
+from firmware.register.core.state import Phase, currency_of, tax_rates_of
+from firmware.register.core.step import Step
+
+
+def clock_trusted(step: Step) -> bool:
+    """False before NTP has synchronised, or when the clock is behind the last journaled receipt."""
+    if not step.ctx.lookup.clock_synchronised():
+        return False
+    if step.state.last_created_at is None:
+        last = step.ctx.lookup.recent(1)
+        step.set(last_created_at=last[0].get("created_at", "") if last else "")
+    assert step.state.last_created_at is not None
+    return step.state.last_created_at <= iso_utc(step.ctx.now)
+
+
+def receipt_context(step: Step) -> dict[str, Any]:
+    """The keyword arguments every receipt body is sealed with (firmware.domain.sale.Sale.receipt_body)."""
+    config = step.ctx.config
+    return dict(
+        store=config.device.store,
+        register=config.device.register,
+        currency=currency_of(step.state, config),
+        created_at=iso_utc(step.ctx.now),
+        clock_trusted=clock_trusted(step),
+        offline=not step.state.health.sync.online,
+        rates=tax_rates_of(step.state, config),
+        tax_included=config.shop.tax_included,
+        cash_rounding=config.shop.cash_rounding,
+    )
+
+
+def commit(step: Step, sale: Sale, purpose: Purpose) -> None:
+    """Seal `sale` as a receipt body and hand it to the journal writer; the phase waits in `committing`."""
+    body = sale.receipt_body(**receipt_context(step))
+    step.set(phase=Phase.COMMITTING)
+    step.do(CommitReceipt(body, purpose))

@@ -1,0 +1,214 @@
+"""The sale: cart commands, tender, and the commit point (`ReceiptCommitted` opens the drawer and prints).
+
+The commit point is the journal: a paid sale becomes a `CommitReceipt`
+effect and the phase `committing`; only `ReceiptCommitted` (the journal
+writer's answer) turns it into "done" and asks for the drawer, the printer
+and sync. `CommitFailed` leaves the paid sale on the tender screen to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from firmware.domain.catalog import Item, NotSellable
+from firmware.domain.sale import Sale
+from firmware.register.core import commands as c
+from firmware.register.core.effects import OpenDrawer, PrintReceipt, Purpose, RefreshOutbox, SyncNow
+from firmware.register.core.events import CommitFailed, ReceiptCommitted
+from firmware.register.core.handlers import refund
+from firmware.register.core.handlers.clerks import approval
+from firmware.register.core.handlers.commit import commit
+from firmware.register.core.state import Phase, Receipt, tax_rates_of
+from firmware.register.core.step import Refusal, Step
+from firmware.register.view import Outcome
+
+log = logging.getLogger("firmware.register")
+
+
+# ---- the cart
+
+def cart(step: Step) -> Sale:
+    """The open sale, opened now if there is none (after "done" a new one starts)."""
+    clerk = step.require_clerk()
+    if step.state.phase == Phase.DONE:
+        step.set(phase=Phase.SELL, sale=None)
+    if step.state.phase == Phase.COMMITTING:
+        raise Refusal("Saving the last sale; one moment.")
+    if step.state.sale is None:
+        shop = step.ctx.config.shop
+        step.set(sale=Sale.open(step.ctx.new_id(), clerk.clerk_id, rates=tax_rates_of(step.state, step.ctx.config),
+                                tax_included=shop.tax_included, cash_rounding=shop.cash_rounding))
+    sale = step.state.sale
+    assert sale is not None
+    return sale
+
+
+def _show(step: Step, sale: Sale, flash: int | None = None) -> None:
+    step.set(sale=sale, flash_line=flash)
+
+
+def _add(step: Step, item: Item, qty: object, source: str) -> Outcome:
+    sale = cart(step)
+    if step.state.phase != Phase.SELL:
+        return Outcome.refused("Finish the payment first, or go back to the cart.")
+    new = sale.add(item, qty, source)
+    _show(step, new, new.lines[-1].line_no if new.lines else None)
+    return Outcome(True, f"{item.name} added")
+
+
+def scan(step: Step, cmd: c.Scan) -> Outcome:
+    """A barcode from any scanner: adds the item or says plainly why not."""
+    found = step.state.catalog.lookup_scan(cmd.code.strip())
+    if isinstance(found, NotSellable):
+        return Outcome.refused(found.reason)
+    if found.weighed:
+        return Outcome.refused(f"{found.name} is sold by weight: enter the weight, then the item.")
+    return _add(step, found, 1, "scan")
+
+
+def add_sku(step: Step, cmd: c.AddSku) -> Outcome:
+    item = step.state.catalog.by_sku(cmd.sku.strip())
+    if item is None:
+        return Outcome.refused(f"No item with number {cmd.sku}.")
+    return _add(step, item, cmd.qty, "sku")
+
+
+def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
+    keys = step.state.catalog.quick_keys
+    if not 0 <= cmd.index < len(keys):
+        return Outcome.refused("That key has no item.")
+    item = step.state.catalog.by_sku(keys[cmd.index].sku)
+    if item is None:
+        return Outcome.refused("That key's item is no longer sold.")
+    return _add(step, item, 1, "quick_key")
+
+
+def set_qty(step: Step, cmd: c.SetQty) -> Outcome:
+    _show(step, cart(step).set_qty(cmd.line_no, cmd.qty), cmd.line_no)
+    return Outcome(True, "Quantity changed")
+
+
+def void_line(step: Step, cmd: c.VoidLine) -> Outcome:
+    sale = cart(step)
+    approved = approval(step, cmd.manager_pin, "Voiding after payment started") if cmd.manager_pin else None
+    _show(step, sale.void_line(cmd.line_no, approved_by=approved))
+    return Outcome(True, "Line voided")
+
+
+def discount_line(step: Step, cmd: c.DiscountLine) -> Outcome:
+    sale = cart(step)
+    approved = approval(step, cmd.manager_pin, "A large discount")
+    _show(step, sale.discount_line(cmd.line_no, percent=cmd.percent, amount=cmd.amount, approved_by=approved,
+                                   limit_percent=step.ctx.config.shop.manager_discount_percent), cmd.line_no)
+    return Outcome(True, "Discount given")
+
+
+def discount_cart(step: Step, cmd: c.DiscountCart) -> Outcome:
+    sale = cart(step)
+    approved = approval(step, cmd.manager_pin, "A large discount")
+    _show(step, sale.discount_cart(percent=cmd.percent, amount=cmd.amount, approved_by=approved,
+                                   limit_percent=step.ctx.config.shop.manager_discount_percent))
+    return Outcome(True, "Discount given")
+
+
+def set_customer(step: Step, cmd: c.SetCustomer) -> Outcome:
+    _show(step, cart(step).set_customer(cmd.code))
+    return Outcome(True, "Customer set" if cmd.code.strip() else "Customer removed")
+
+
+def new_sale(step: Step, cmd: c.NewSale) -> Outcome:
+    if step.state.phase == Phase.COMMITTING:
+        return Outcome.refused("Saving the last sale; one moment.")
+    step.require_clerk()
+    step.set(phase=Phase.SELL, sale=None, flash_line=None)
+    return Outcome(True, "")
+
+
+# ---- payment
+
+def begin_tender(step: Step, cmd: c.BeginTender) -> Outcome:
+    sale = cart(step).begin_tender()
+    _show(step, sale)
+    if sale.phase == "paid":  # a cart worth nothing needs no payment
+        commit(step, sale, Purpose.SALE)
+        return Outcome(True, "Saving the sale")
+    step.set(phase=Phase.TENDER)
+    return Outcome(True, "")
+
+
+def back_to_cart(step: Step, cmd: c.BackToCart) -> Outcome:
+    sale = step.state.sale
+    if step.state.phase != Phase.TENDER or sale is None:
+        return Outcome.refused("There is no payment to cancel.")
+    _show(step, sale.back_to_cart())
+    step.set(phase=Phase.SELL)
+    return Outcome(True, "")
+
+
+def tender(step: Step, cmd: c.Tender) -> Outcome:
+    """Take a payment (None = exactly what is due); when paid in full the sale is committed, then the drawer opens."""
+    if step.state.phase == Phase.SELL and step.state.sale is not None:
+        _show(step, step.state.sale.begin_tender())
+        step.set(phase=Phase.TENDER)
+    sale = step.state.sale
+    if step.state.phase != Phase.TENDER or sale is None:
+        return Outcome.refused("Nothing to pay for.")
+    if sale.phase == "paid":  # paid, but the last commit failed: save the same sale again
+        return retry_commit(step, c.RetryCommit())
+    approved = approval(step, cmd.manager_pin, "A large on-account sale")
+    shop = step.ctx.config.shop
+    sale = sale.add_tender(
+        cmd.kind, cmd.amount, reference=cmd.reference, cash_rounding=shop.cash_rounding,
+        offline=not step.state.health.sync.online, on_account_limit=shop.on_account_offline_limit,
+        approved_by=approved if cmd.kind == "on_account" else None,
+    )
+    _show(step, sale)
+    if sale.phase != "paid":
+        return Outcome(True, "Payment taken; more to pay")
+    commit(step, sale, Purpose.SALE)
+    return Outcome(True, "Saving the sale")
+
+
+def retry_commit(step: Step, cmd: c.RetryCommit) -> Outcome:
+    sale = step.state.sale
+    if sale is None or sale.phase != "paid" or step.state.phase != Phase.TENDER:
+        return Outcome.refused("There is no unsaved sale.")
+    commit(step, sale, Purpose.SALE)
+    return Outcome(True, "Saving the sale")
+
+
+# ---- the commit point
+
+def committed(step: Step, event: ReceiptCommitted) -> None:
+    """The receipt is durable: only now the drawer opens for cash, the receipt prints and sync is nudged."""
+    receipt: Receipt = event.receipt
+    log.info("receipt %s committed (%s)", receipt["receipt_id"], receipt["kind"])
+    health = step.state.health
+    if health.devices["journal"].state != "damaged":
+        step.health(health.with_device("journal", True, "ok"))
+    step.set(last_created_at=max(step.state.last_created_at or "", receipt.get("created_at", "")))
+    if event.purpose == Purpose.SALE:
+        change = sum(t.get("change", 0) for t in receipt.get("tenders", []))
+        step.set(last_receipt=receipt, sale=None, phase=Phase.DONE)
+        step.note("info", "Paid" + (f", change {change}" if change else ""))
+    cash = any(t.get("type") == "cash" for t in receipt.get("tenders", []))
+    if step.ctx.has_hardware:
+        if cash or receipt.get("kind") == "no_sale":
+            step.do(OpenDrawer())
+        if receipt.get("kind") != "no_sale":
+            step.do(PrintReceipt(receipt))
+    if step.ctx.has_sync:
+        step.do(SyncNow())
+    refund.index(step, receipt)
+    if event.purpose == Purpose.REFUND:
+        step.set(last_receipt=receipt, phase=Phase.DONE)
+    elif event.purpose == Purpose.NO_SALE:
+        step.set(phase=Phase.SELL if step.state.clerk is not None else Phase.LOGIN)
+    step.do(RefreshOutbox())
+
+
+def commit_failed(step: Step, event: CommitFailed) -> None:
+    step.health(step.state.health.with_device("journal", False, "write failed", event.reason))
+    if event.purpose == Purpose.SALE:
+        step.set(phase=Phase.TENDER)
+    step.note("error", f"The sale could not be saved: {event.reason}. No money has moved.")

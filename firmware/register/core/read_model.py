@@ -1,0 +1,47 @@
+"""The read model: the `RegisterView` snapshot a screen draws, built from the state (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from firmware.config import Config
+from firmware.register.core.state import RegisterState, currency_of, tax_rates_of
+from firmware.register.view import ClerkInfo, LineView, RegisterView, TotalsView
+
+
+def read_model(state: RegisterState, config: Config, now: datetime, revision: int, print_backlog: int) -> RegisterView:
+    """Everything a screen needs at `revision`; `print_backlog` is the printer's count of failed jobs."""
+    lines: tuple[LineView, ...] = ()
+    totals = TotalsView()
+    tenders: tuple[dict[str, Any], ...] = ()
+    customer = None
+    if state.sale is not None:
+        sale = state.sale
+        lines = tuple(LineView(line.line_no, line.sku, line.name, line.qty, line.unit_price, line.discount,
+                               line.amount, line.voided) for line in sale.lines)
+        shop = config.shop
+        t = sale.totals(tax_rates_of(state, config), shop.tax_included, shop.cash_rounding)
+        totals = TotalsView(t.subtotal, t.tax, t.total, t.paid, t.due, t.change, t.rounding, t.cash_due, t.discount)
+        tenders = tuple({"type": x.kind, "amount": x.amount, "change": x.change} for x in sale.tenders)
+        customer = sale.customer_code
+    clerk = state.clerk
+    return RegisterView(
+        revision=revision,
+        store=config.device.store,
+        register=config.device.register,
+        currency=currency_of(state, config),
+        phase=state.phase,
+        clerk=ClerkInfo(clerk.clerk_id, clerk.name, clerk.role) if clerk else None,
+        lines=lines,
+        totals=totals,
+        tenders=tenders,
+        customer_code=customer,
+        last_receipt=state.last_receipt,
+        message=state.message,
+        flash_line=state.flash_line,
+        sync=state.health.sync,
+        health=dict(state.health.devices),
+        warnings=state.health.warnings(now, config.policy),
+        print_backlog=print_backlog,
+    )

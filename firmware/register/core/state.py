@@ -1,0 +1,160 @@
+"""The register's state as one immutable value: phase, clerk, sale, health, pending follow-ups, catalog and roster."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from firmware.clock import parse_iso_utc
+from firmware.config import Config, PolicyConfig
+from firmware.domain.catalog import Catalog
+from firmware.domain.clerks import Clerk, Roster
+from firmware.domain.lockout import Lockout
+from firmware.domain.sale import Sale
+from firmware.register.exporter import ExportFinished
+from firmware.register.guard import plural
+from firmware.register.view import DeviceHealth, Message, Phase as Phase, SyncView
+
+Receipt = dict[str, Any]  # a contract receipt document (JSON: firmware/contract/schemas/receipt.json)
+Report = dict[str, Any]  # an X or Z report document (JSON: firmware/contract/schemas/report.json)
+
+STALE_AFTER = timedelta(minutes=5)
+
+
+_DEVICES: Mapping[str, DeviceHealth] = MappingProxyType({
+    "printer": DeviceHealth(True, "ready"),
+    "scanner": DeviceHealth(True, "ready"),
+    "drawer": DeviceHealth(True, "closed"),
+    "broker": DeviceHealth(False, "not connected yet"),
+    "journal": DeviceHealth(True, "ok"),
+})
+
+
+class OutboxSummary(Protocol):
+    """What the journal's `summary()` returns (firmware.journal.DeliverySummary), as far as the register reads it.
+
+    `conflicts` and `rollbacks` are read when present (0 otherwise).
+    """
+
+    @property
+    def pending(self) -> int: ...
+    @property
+    def delivered(self) -> int: ...
+    @property
+    def quarantined(self) -> int: ...
+    @property
+    def oldest_pending_at(self) -> str | datetime | None: ...
+    @property
+    def last_delivered_at(self) -> str | datetime | None: ...
+    @property
+    def last_confirmed_at(self) -> str | datetime | None: ...
+    @property
+    def quarantined_items(self) -> Sequence[dict[str, Any]]: ...
+
+
+def _moment(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return parse_iso_utc(str(value))
+
+
+@dataclass(frozen=True)
+class Health:
+    """Device health by name, the sync state, and what the warnings are derived from."""
+
+    devices: Mapping[str, DeviceHealth] = field(default_factory=lambda: _DEVICES)
+    sync: SyncView = SyncView()
+    offline_since: datetime | None = None
+    drawer_warning: str | None = None
+    days_left: float | None = None
+
+    def with_device(self, name: str, ok: bool, state: str, detail: str = "") -> Health:
+        """This health with device `name` set (the same object when nothing changed)."""
+        new = DeviceHealth(ok, state, detail)
+        if self.devices.get(name) == new:
+            return self
+        return replace(self, devices=MappingProxyType({**self.devices, name: new}))
+
+    def with_link(self, online: bool, now: datetime, reason: str = "") -> Health:
+        if online:
+            health = replace(self, offline_since=None).with_device("broker", True, "connected")
+        else:
+            health = self if self.offline_since is not None else replace(self, offline_since=now)
+            health = health.with_device("broker", False, "offline", reason)
+        return replace(health, sync=replace(health.sync, online=online))
+
+    def with_outbox(self, summary: OutboxSummary, now: datetime) -> Health:
+        """Counts from the journal's outbox summary (an `OutboxSummary`; times as ISO strings or datetimes)."""
+        last_sync = _moment(summary.last_confirmed_at) or _moment(summary.last_delivered_at) or self.sync.last_sync_at
+        oldest = _moment(summary.oldest_pending_at)
+        pending = summary.pending + summary.delivered
+        reference = last_sync or oldest
+        stale = bool(pending) and (reference is None or now - reference > STALE_AFTER)
+        return replace(self, sync=replace(
+            self.sync, pending=pending, quarantined=summary.quarantined, oldest_pending_at=oldest,
+            last_sync_at=last_sync, stale=stale, quarantined_items=tuple(summary.quarantined_items),
+            conflicts=getattr(summary, "conflicts", 0), rollbacks=getattr(summary, "rollbacks", 0),
+        ))
+
+    def with_fault(self, fault: str | None) -> Health:
+        return self if self.sync.fault == fault else replace(self, sync=replace(self.sync, fault=fault))
+
+    def warnings(self, now: datetime, policy: PolicyConfig) -> tuple[str, ...]:
+        """Sentences for the top bar, by the config's `[policy]` thresholds."""
+        out = []
+        if self.offline_since and now - self.offline_since > timedelta(hours=policy.offline_warn_hours):
+            hours = int((now - self.offline_since).total_seconds() // 3600)
+            out.append(f"Offline for {hours} hours: receipts are safe here, call the technician if this goes on")
+        if self.sync.pending > policy.pending_warn_count:
+            out.append(f"{plural(self.sync.pending, 'receipt')} waiting to be sent")
+        if self.sync.quarantined:
+            out.append(f"{plural(self.sync.quarantined, 'receipt')} refused by the fleet: see Status")
+        if self.days_left is not None and self.days_left < 30:
+            out.append(f"Disk space left for about {int(self.days_left)} days of sales")
+        journal = self.devices.get("journal")
+        if journal is not None and journal.state == "damaged":
+            out.append("The sales journal reports damage: keep selling, and call the technician today")
+        if self.drawer_warning:
+            out.append(self.drawer_warning)
+        return tuple(out)
+
+    def led_state(self) -> str:
+        """"fault", "pending" or "online" (the LED colour the register asks for)."""
+        critical = ("printer", "journal", "scanner")
+        if any(not self.devices[name].ok for name in critical if name in self.devices) or self.sync.fault:
+            return "fault"
+        if not self.sync.online or self.sync.pending or self.sync.quarantined:
+            return "pending"
+        return "online"
+
+
+@dataclass(frozen=True)
+class RegisterState:
+    """Everything the register decides from, at one moment. Handlers return a new one; nothing changes in place."""
+
+    catalog: Catalog
+    roster: Roster
+    phase: Phase = Phase.LOGIN
+    clerk: Clerk | None = None
+    sale: Sale | None = None
+    flash_line: int | None = None  # the line just added, for scan feedback
+    last_receipt: Receipt | None = None  # shown on "done"
+    message: Message | None = None
+    health: Health = field(default_factory=Health)
+    lockouts: Mapping[str, Lockout] = field(default_factory=lambda: MappingProxyType({}))  # held PIN counters
+    print_jobs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # job id -> receipt id
+    last_created_at: str | None = None  # the newest receipt time seen (None: not read from the journal yet)
+    last_export: ExportFinished | None = None  # the last export's result, once pumped
+
+
+def currency_of(state: RegisterState, config: Config) -> str:
+    """The money of this register: the catalog's, else the shop's."""
+    return state.catalog.currency or config.shop.currency
+
+
+def tax_rates_of(state: RegisterState, config: Config) -> dict[str, str]:
+    """Tax code -> rate: the catalog's, else the shop's."""
+    return dict(state.catalog.tax_rates or config.shop.tax_rates)
