@@ -6,8 +6,8 @@ with the sample catalog and demo clerks.
 
 Building starts no thread. Once everything is built, bootstrap starts the
 parts that own threads through one `Lifecycle`, in dependency order:
-journal, hardware, sync, register housekeeping, committer; shutdown stops
-them in reverse (docs/interfaces.md "Threads").
+journal, hardware, sync, register housekeeping, committer, report worker;
+shutdown stops them in reverse (docs/interfaces.md "Threads").
 """
 
 from __future__ import annotations
@@ -183,9 +183,11 @@ def bootstrap(
 
 
 def _register_parts(register: Register) -> list[tuple[str, Any]]:
-    """The register's own threaded parts, in start order: journal housekeeping (health, retention), then commits.
+    """The register's own threaded parts, in start order: journal housekeeping (health, retention), commits, then
+    the worker that sums the reports the fleet asks for.
 
     The register builds these itself (firmware/register/service.py), so they are read here, in this one
     place, until its shell takes them from bootstrap instead (issue 15, items 1 and 3).
     """
-    return [("register housekeeping", register._housekeeper), ("committer", register._committer)]
+    return [("register housekeeping", register._housekeeper), ("committer", register._committer),
+            ("report worker", register._reports)]

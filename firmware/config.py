@@ -198,6 +198,7 @@ class HardwareConfig(_Section):
 _rule("shop.name", "text of 1 to 100 characters", 'name = "Corner Shop"')
 _rule("shop.address", "up to 6 lines of at most 100 characters", 'address = ["1 Market Street", "Springfield"]')
 _rule("shop.currency", "an ISO 4217 code such as EUR", 'currency = "EUR"')
+_rule("shop.currency_display", '"symbol" (€12.90) or "code" (EUR 12.90)', 'currency_display = "symbol"')
 _rule("shop.tax_rates", f"up to {MAX_TAX_RATES} codes of 1-16 letters, digits, '-' or '_', each a quoted percentage "
       f"from 0 to 100 with at most {TAX_RATE_PLACES} decimals", 'tax_rates = { A = "19.00", B = "7.00" }')
 
@@ -206,6 +207,7 @@ class ShopConfig(_Section):
     name: str = Field(default="Kassa demo shop", min_length=1, max_length=100)
     address: list[str] = Field(default_factory=list, max_length=6)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    currency_display: str = Field(default="symbol", pattern=r"^(symbol|code)$")  # how money is shown everywhere
     tax_included: bool = True
     cash_rounding: int = _whole("shop.cash_rounding", 0, 0, 100, " (minor units; 0 = none, 5 = 0.05)")
     tax_rates: dict[str, str] = Field(default_factory=lambda: {"A": "19.00", "B": "7.00"})

@@ -1,8 +1,12 @@
 """Receipts out of the journal as files a technician or accountant can open: CSV (one row per line) and JSON.
 
 Used by the status screen ("export pending to USB") and `kassa-provision
-export-pending` / `export`. Files are written atomically; amounts stay integer
-minor units in both formats (the CSV also has the currency so a spreadsheet can scale).
+export-pending` / `export`. Files are written atomically. The JSON holds the
+receipts as journaled (integer minor units). The CSV has each amount twice: a
+column for people, formatted in the shop's currency as the screen shows it
+("€12.90", or "EUR 12.90" with `[shop] currency_display = "code"`), and a
+machine column in integer minor units whose name ends in `_minor` (with the
+`currency` column and `minor_digits`, a spreadsheet can scale it exactly).
 
 Where an export may go (`open_export_dir`): a USB stick is somebody else's file
 system, so the target must be a real directory (not a symlink, checked on the
@@ -29,15 +33,19 @@ from typing import Any
 
 from firmware.atomicfile import UnsafeTarget, atomic_writer, make_dirs, open_dir
 from firmware.clock import iso_utc
+from firmware.domain.errors import DomainError
+from firmware.domain.money import format_money, minor_digits
 from firmware.errors import KassaError
 
 ALLOW_UNMOUNTED_ENV = "KASSA_EXPORT_ALLOW_UNMOUNTED"
 
 LINE_COLUMNS = (
-    "receipt_id", "seq", "kind", "created_at", "offline", "clerk_id", "currency",
+    "receipt_id", "seq", "kind", "created_at", "offline", "clerk_id", "currency", "minor_digits",
     "line", "sku", "name", "qty", "unit_price", "discount", "tax_code", "amount",
     "receipt_total", "tenders", "refund_of",
+    "unit_price_minor", "discount_minor", "amount_minor", "receipt_total_minor", "tenders_minor",
 )
+MONEY_COLUMNS = ("unit_price", "discount", "amount", "receipt_total", "tenders")  # formatted, for people
 
 
 class ExportRefused(KassaError):
@@ -51,16 +59,31 @@ class ExportResult:
     receipts_json: Path
 
 
-def _rows(receipt: dict[str, Any]) -> Iterable[list[Any]]:
-    tenders = ";".join(f"{t.get('type')}:{t.get('amount')}" for t in receipt.get("tenders", []))
+def _rows(receipt: dict[str, Any], display: str) -> Iterable[list[Any]]:
+    currency = str(receipt.get("currency") or "EUR")
+    try:
+        digits: int | str = minor_digits(currency)
+    except DomainError:  # a receipt in a currency this build does not know: the machine columns still hold it
+        digits = ""
+
+    def money(amount: Any) -> str:
+        if isinstance(amount, bool) or not isinstance(amount, int) or digits == "":
+            return "" if amount is None else str(amount)
+        return format_money(amount, currency, display)
+
+    tenders = receipt.get("tenders", [])
+    tenders_minor = ";".join(f"{t.get('type')}:{t.get('amount')}" for t in tenders)
+    tenders_text = "; ".join(f"{str(t.get('type')).replace('_', ' ')} {money(t.get('amount'))}" for t in tenders)
+    total = receipt.get("totals", {}).get("total")
     base = [receipt.get("receipt_id"), receipt.get("seq"), receipt.get("kind"), receipt.get("created_at"),
-            receipt.get("offline"), receipt.get("clerk_id"), receipt.get("currency")]
-    tail = [receipt.get("totals", {}).get("total"), tenders, receipt.get("refund_of") or ""]
+            receipt.get("offline"), receipt.get("clerk_id"), currency, digits]
     lines = receipt.get("lines") or [{}]
     for number, line in enumerate(lines, start=1):
+        minor = [line.get("unit_price", ""), line.get("discount", ""), line.get("amount", "")]
         yield base + [number if line else "", line.get("sku", ""), line.get("name", ""), line.get("qty", ""),
-                      line.get("unit_price", ""), line.get("discount", ""), line.get("tax_code", ""),
-                      line.get("amount", "")] + tail
+                      money(minor[0]) if line else "", money(minor[1]) if line else "", line.get("tax_code", ""),
+                      money(minor[2]) if line else "", money(total), tenders_text, receipt.get("refund_of") or "",
+                      *minor, total, tenders_minor]
 
 
 def _within(path: str, root: str) -> bool:
@@ -137,8 +160,12 @@ def export_receipts(
     progress: Callable[[int], None] | None = None,
     *,
     data_dir: str | os.PathLike[str] | None,
+    currency_display: str = "symbol",
 ) -> ExportResult:
     """Write `{stem}-lines.csv` and `{stem}-receipts.json` into `directory`; return the count.
+
+    The CSV's money columns for people are formatted with `currency_display` ("symbol" or "code"); the
+    `*_minor` columns keep integer minor units.
 
     `directory` must pass `open_export_dir` (ExportRefused otherwise, before any receipt is read). Streamed: one
     receipt at a time goes to both files (memory stays flat with 100k receipts), and the JSON array holds one
@@ -149,7 +176,7 @@ def export_receipts(
     receipts_json = directory / f"{stem}-receipts.json"
     dir_fd = open_export_dir(directory, data_dir)
     try:
-        count = _write(receipts, lines_csv, receipts_json, dir_fd, progress)
+        count = _write(receipts, lines_csv, receipts_json, dir_fd, progress, currency_display)
     except UnsafeTarget as exc:
         raise ExportRefused(exc.sentence) from None
     finally:
@@ -158,7 +185,7 @@ def export_receipts(
 
 
 def _write(receipts: Iterable[dict[str, Any]], lines_csv: Path, receipts_json: Path, dir_fd: int,
-           progress: Callable[[int], None] | None) -> int:
+           progress: Callable[[int], None] | None, display: str = "symbol") -> int:
     count = 0
     with atomic_writer(lines_csv, dir_fd=dir_fd) as csv_out, atomic_writer(receipts_json, dir_fd=dir_fd) as json_out:
         text = io.TextIOWrapper(csv_out, encoding="utf-8", newline="")
@@ -166,7 +193,7 @@ def _write(receipts: Iterable[dict[str, Any]], lines_csv: Path, receipts_json: P
         writer.writerow(LINE_COLUMNS)
         json_out.write(b"[")
         for receipt in receipts:
-            writer.writerows(_rows(receipt))
+            writer.writerows(_rows(receipt, display))
             json_out.write(b",\n" if count else b"\n")
             json_out.write(json.dumps(receipt, ensure_ascii=False).encode("utf-8"))
             count += 1

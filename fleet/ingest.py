@@ -20,18 +20,29 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
+from firmware.contract import (
+    Acks,
+    CommandResult,
+    DeviceTopics,
+    PayloadRejected,
+    Receipt,
+    Report,
+    Selftest,
+    Status,
+    decode,
+    decode_json,
+    encode,
+    ingest_filters,
+    mqtt,
+    parse_topic,
+)
 from firmware.contract.clock import iso_utc
-from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Receipt, Report, Selftest, Status,
-                               decode, decode_json, encode, ingest_filters, parse_topic)
+from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand
 from firmware.contract.receipt_id import names, parse_receipt_id
 from firmware.contract.wire import Inbound, LeanClient

@@ -20,10 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
 from firmware.contract import CatalogMessage, Clerks, DeviceTopics, PayloadRejected, decode
 from firmware.contract.acceptance import check_document, version_jump_problem
+from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.signing import Signer, open_unverified
 from fleet.broker import BrokerSettings, connect, default_client_id, make_client
 from fleet.errors import FleetError, FleetUsageError

@@ -35,13 +35,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.subscribeoptions import SubscribeOptions
-
+from firmware.contract import (
+    Acks,
+    CommandResult,
+    DeviceTopics,
+    PayloadRejected,
+    Status,
+    decode,
+    decode_command,
+    encode,
+    mqtt,
+)
 from firmware.contract.chain import GENESIS, canonical_json, seal
 from firmware.contract.clock import iso_utc
-from firmware.contract import Acks, CommandResult, DeviceTopics, PayloadRejected, Status, decode, decode_command, encode
 from firmware.contract.limits import DEVICE_MAX_PACKET
+from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.receipt_id import format_receipt_id, parse_receipt_id
 from fleet.broker import BrokerSettings, connect, make_client
 from fleet.errors import FleetError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -62,4 +63,16 @@ class DrawerLeftOpen:
     seconds: float
 
 
-HalEvent = ScanRead | ScanRejected | DeviceState | PrintDone | PrintFailed | DrawerOpened | DrawerClosed | DrawerLeftOpen
+@dataclass(frozen=True)
+class WeightRead:
+    """The scale's reading changed. `status`: stable | unstable | overload | under_zero | error; `weight` in kg
+    (3 decimals) when the scale gave one; `detail` a few words (e.g. "net", or what went wrong). Only a stable
+    weight may be sold."""
+
+    status: str
+    weight: Decimal | None = None
+    detail: str = ""
+
+
+HalEvent = (ScanRead | ScanRejected | DeviceState | PrintDone | PrintFailed | DrawerOpened | DrawerClosed | DrawerLeftOpen
+            | WeightRead)

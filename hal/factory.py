@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hal.errors import HalError, HardwareConfigError
-from hal.ports import Drawer, Printer, Scanner, StatusLed
-from hal.urls import (DRAWER_EXAMPLE, LED_EXAMPLE, PRINTER_EXAMPLE, SCANNER_EXAMPLE, DrawerConfig, LedConfig,
-                      PrinterConfig, ScannerConfig, parse_drawer_url, parse_led_url, parse_printer_url,
-                      parse_scanner_url)
+from hal.ports import Drawer, Printer, Scale, Scanner, StatusLed
+from hal.urls import (DRAWER_EXAMPLE, LED_EXAMPLE, PRINTER_EXAMPLE, SCALE_EXAMPLE, SCANNER_EXAMPLE, DrawerConfig,
+                      LedConfig, PrinterConfig, ScaleConfig, ScannerConfig, parse_drawer_url, parse_led_url,
+                      parse_printer_url, parse_scale_url, parse_scanner_url)
 
 __all__ = ["HardwareSpec", "Hardware", "build_hardware", "parse_scanner_url", "parse_printer_url",
-           "parse_drawer_url", "parse_led_url", "check_spec"]
+           "parse_drawer_url", "parse_led_url", "parse_scale_url", "check_spec", "build_scale"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ class HardwareSpec:
     header: tuple[str, ...] = ("Kassa",)
     drawer_open_warn_seconds: float = 60.0
     scanner_flush_after: float = 0.3
+    scale: str = "none"  # hardware.scale: none (weights are typed), simulated[:protocol], serial://...
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Hardware:
     drawer: Drawer
     led: StatusLed
     mock_factory: Any = None
+    scale: Scale | None = None  # None: no scale configured (hardware.scale = "none")
 
     def start(self, scanner: bool = True) -> None:
         """Start the devices' threads: the printer's worker, the drawer's sensor watch, then the scanner's reader.
@@ -58,12 +60,16 @@ class Hardware:
             start = getattr(part, "start", None)
             if start is not None:
                 start()
+        if self.scale is not None:
+            self.scale.start()
         if scanner:
             self.scanner.start()
 
     def close(self) -> None:
         """Stop every device and release pins, ptys and connections."""
-        for part in (self.scanner, self.printer, self.drawer, self.led):
+        for part in (self.scanner, self.printer, self.drawer, self.led, self.scale):
+            if part is None:
+                continue
             try:
                 closer = getattr(part, "close", None) or getattr(part, "stop")
                 closer()
@@ -81,6 +87,7 @@ def check_spec(spec: HardwareSpec) -> tuple[ScannerConfig, PrinterConfig, Drawer
     if isinstance(spec.paper_columns, bool) or spec.paper_columns not in PAPER_COLUMNS:
         raise HardwareConfigError("hardware.paper_columns", spec.paper_columns,
                                   "must be the paper's characters per line, 32 (58 mm) or 42/48 (80 mm)", "42")
+    parse_scale_url(spec.scale)  # checked here too; build_hardware builds it
     return (parse_scanner_url(spec.scanner), parse_printer_url(spec.printer), parse_drawer_url(spec.drawer),
             parse_led_url(spec.led))
 
@@ -109,6 +116,11 @@ def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
             built.append(build_drawer(drawer_cfg, events, built[1], spec, mock))
         with _setting_up("hardware.led", spec.led, LED_EXAMPLE):
             built.append(build_led(led_cfg, spec.pin_factory, mock))
+        scale = None
+        with _setting_up("hardware.scale", spec.scale, SCALE_EXAMPLE):
+            scale = build_scale(parse_scale_url(spec.scale), events)
+        if scale is not None:
+            built.append(scale)
     except BaseException:
         for part in reversed(built):
             try:
@@ -116,7 +128,7 @@ def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
             except Exception:  # already failing; the first error is the one to report
                 log.exception("closing %s after a failed start failed", type(part).__name__)
         raise
-    return Hardware(*built, mock)
+    return Hardware(*built[:4], mock, scale)
 
 
 @contextmanager
@@ -191,3 +203,15 @@ def build_led(config: LedConfig, pin_factory: Any, mock: Any) -> StatusLed:
         return RgbLed(config.red, config.green, config.blue, mock)
     assert config.red is not None and config.green is not None
     return RgbLed(config.red, config.green, config.blue, pin_factory)
+
+
+def build_scale(config: ScaleConfig, events: queue.Queue) -> Scale | None:
+    """The scale `config` names, not started; None for `none`."""
+    from hal.scale import PtyScale, SerialScale
+
+    if config.kind == "none":
+        return None
+    if config.kind == "simulated":
+        return PtyScale(events, config.protocol, config.poll_s)
+    return SerialScale(config.path, events, config.protocol, config.baud, config.bytesize, config.parity,
+                       config.stopbits, config.poll_s)

@@ -1,4 +1,4 @@
-"""The four hardware ports as small ABCs, plus LedState, SelfTestResult and BacklogEntry."""
+"""The hardware ports (scanner, printer, drawer, LED, scale) as small ABCs, plus LedState, SelfTestResult and BacklogEntry."""
 
 from __future__ import annotations
 
@@ -62,6 +62,31 @@ class Scanner(ABC):
     @abstractmethod
     def self_test(self, wait_s: float = 10.0) -> SelfTestResult:
         """Wait up to `wait_s` seconds for one scan."""
+
+
+class Scale(ABC):
+    """A POS scale: once started, puts WeightRead (on every change) and DeviceState on the events queue.
+
+    Only a "stable" reading may be sold; the register keeps the last one and forgets it when the scale goes
+    silent. Subclasses must never block `start` and never raise for a missing device.
+    """
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start polling in the background."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop polling and release the port."""
+
+    @property
+    @abstractmethod
+    def state(self) -> str:
+        """stopped | connecting | connected | silent | disconnected."""
+
+    @abstractmethod
+    def self_test(self, wait_s: float = 5.0) -> SelfTestResult:
+        """Wait up to `wait_s` seconds for the scale to answer a weight request."""
 
 
 class Printer(ABC):

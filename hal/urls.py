@@ -12,6 +12,9 @@ SCANNER_EXAMPLE = "serial:///dev/ttyACM0?baud=9600&suffix=cr"
 PRINTER_EXAMPLE = "usb://0x04b8:0x0202"
 DRAWER_EXAMPLE = "gpio:17?sensor=27"
 LED_EXAMPLE = "gpio:red=5,green=6"
+SCALE_EXAMPLE = "serial:///dev/ttyUSB1?protocol=toledo8217&baud=9600"
+SCALE_PROTOCOLS = ("toledo8217", "sma")
+SCALE_FRAMING = {"toledo8217": (7, "E", 1), "sma": (8, "N", 1)}  # the protocols' usual serial settings
 SUFFIXES = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}
 BAUDS = {1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400}
 
@@ -65,6 +68,20 @@ class LedConfig:
     red: int | None = None
     green: int | None = None
     blue: int | None = None
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    """kind: none | serial | simulated; protocol: toledo8217 | sma."""
+
+    kind: str
+    protocol: str = "toledo8217"
+    path: str = ""
+    baud: int = 9600
+    bytesize: int = 7
+    parity: str = "E"
+    stopbits: int = 1
+    poll_s: float = 0.2
 
 
 class _Query:
@@ -241,3 +258,36 @@ def parse_led_url(url: str, key: str = "hardware.led") -> LedConfig:
     if len(set(pins.values())) != len(pins):
         query.fail("each colour needs its own pin")
     return LedConfig("rgb", red=pins["red"], green=pins["green"], blue=pins.get("blue"))
+
+
+def parse_scale_url(url: str, key: str = "hardware.scale") -> ScaleConfig:
+    """`none` (no scale: weights are typed), `simulated[:toledo8217|:sma]` (a pty), or
+    `serial:///dev/ttyUSB1?protocol=toledo8217|sma&baud=9600[&bytesize=7&parity=E&stopbits=1&poll=0.2]`."""
+    url = _text(key, url, SCALE_EXAMPLE)
+    if url == "none":
+        return ScaleConfig("none")
+    if url == "simulated" or url.startswith("simulated:"):
+        protocol = url.partition(":")[2] or "toledo8217"
+        if protocol not in SCALE_PROTOCOLS:
+            raise HardwareConfigError(key, url, f"the simulated scale speaks {' or '.join(SCALE_PROTOCOLS)}",
+                                      "simulated:toledo8217")
+        return ScaleConfig("simulated", protocol, *(("",) + (9600,) + SCALE_FRAMING[protocol]))
+    parts = urlsplit(url)
+    if parts.scheme != "serial":
+        raise HardwareConfigError(key, url, "use serial:///dev/...?protocol=toledo8217 (or sma), simulated or none",
+                                  SCALE_EXAMPLE)
+    query = _Query(key, url, SCALE_EXAMPLE, parts.query, {"protocol", "baud", "bytesize", "parity", "stopbits", "poll"})
+    if parts.netloc or not parts.path.startswith("/") or parts.path == "/":
+        query.fail("the device path must be absolute, with three slashes: serial:///dev/ttyUSB1")
+    if "protocol" not in query.values:
+        query.fail(f"say which protocol the scale speaks: protocol={' or protocol='.join(SCALE_PROTOCOLS)}")
+    protocol = query.choice("protocol", "toledo8217", set(SCALE_PROTOCOLS))
+    bytesize, parity, stopbits = SCALE_FRAMING[protocol]
+    baud = query.integer("baud", 9600, 50, 4_000_000)
+    if baud not in BAUDS:
+        query.fail(f"baud must be one of {', '.join(map(str, sorted(BAUDS)))}")
+    bytesize = query.integer("bytesize", bytesize, 7, 8)
+    parity = query.choice("parity", parity.lower(), {"n", "e", "o"}).upper()
+    stopbits = query.integer("stopbits", stopbits, 1, 2)
+    poll = query.number("poll", 0.2, 0.05, 5.0)
+    return ScaleConfig("serial", protocol, parts.path, baud, bytesize, parity, stopbits, poll)

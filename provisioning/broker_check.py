@@ -23,9 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import paho.mqtt.client as mqtt
-
 from firmware.config import Config
+from firmware.contract import mqtt
 from firmware.contract.errors import BrokerSetupError
 from firmware.contract.limits import SELFTEST_MAX_PACKET
 from firmware.contract.mqtt import build_client, connect_spec

@@ -240,7 +240,8 @@ def export_range_cmd(
             stem = f"kassa-{cfg.device.store}-{cfg.device.register}-{first:%Y%m%d}-{last:%Y%m%d}"
             try:
                 result = export_receipts(
-                    receipts_between(journal, start, end), directory, stem, data_dir=cfg.device.data_dir
+                    receipts_between(journal, start, end), directory, stem, data_dir=cfg.device.data_dir,
+                    currency_display=cfg.shop.currency_display,
                 )
             except ExportRefused as exc:
                 raise InputRejected(f"{exc}; nothing was exported") from None

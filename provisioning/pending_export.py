@@ -65,7 +65,8 @@ def export_pending(config: Config, directory: Path, *, start: Callable[[int], No
         stem = f"kassa-{config.device.store}-{config.device.register}-pending-{now:%Y%m%dT%H%M%SZ}"
         try:
             result = export_receipts(
-                receipts(), Path(directory), stem, progress=advance, data_dir=config.device.data_dir
+                receipts(), Path(directory), stem, progress=advance, data_dir=config.device.data_dir,
+                currency_display=config.shop.currency_display,
             )
         except ExportRefused as exc:
             raise InputRejected(f"{exc}; nothing was exported") from None

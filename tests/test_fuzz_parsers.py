@@ -22,12 +22,23 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from firmware.config import ConfigError, load_config, parse_config
-from firmware.contract import (Acks, CatalogMessage, Clerks, CommandResult, PayloadRejected, Receipt, Report, Selftest, Status,
-                               decode, decode_command, decode_json)
+from firmware.contract import (
+    Acks,
+    CatalogMessage,
+    Clerks,
+    CommandResult,
+    PayloadRejected,
+    Receipt,
+    Report,
+    Selftest,
+    Status,
+    decode,
+    decode_command,
+    decode_json,
+)
 from hal.errors import HardwareConfigError
 from hal.events import ScanRead, ScanRejected
 from hal.framing import Framer

@@ -21,6 +21,9 @@ FORBIDDEN = {
 }
 # fleet may use firmware only through its published contract
 FLEET_ALLOWED_FIRMWARE = ("firmware.contract",)
+# paho is imported by these adapter modules only; everyone else takes its few types and constants from
+# firmware.contract.mqtt (one MQTT client builder, one place to follow a paho upgrade)
+PAHO_ADAPTERS = {"firmware/contract/wire.py", "firmware/contract/mqtt.py", "firmware/sync/mqtt_adapter.py"}
 
 
 def imports_of(path: pathlib.Path) -> list[tuple[int, str]]:
@@ -50,8 +53,39 @@ def violations() -> list[str]:
     return bad
 
 
+def paho_outside_adapters() -> list[str]:
+    """Modules of our packages, other than the adapters, that import paho (lazy imports count too)."""
+    bad = []
+    for package in sorted(OURS):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel in PAHO_ADAPTERS:
+                continue
+            bad += [f"{rel}:{lineno}: imports {name}; use firmware.contract.mqtt"
+                    for lineno, name in imports_of(path) if name.split(".")[0] == "paho"]
+    return bad
+
+
 def test_layer_rule_holds():
     assert violations() == []
+
+
+def test_only_the_adapter_modules_import_paho():
+    assert paho_outside_adapters() == []
+    assert all((ROOT / adapter).is_file() for adapter in PAHO_ADAPTERS)  # a renamed adapter must be named here
+
+
+@pytest.mark.parametrize("source", ["import paho.mqtt.client as mqtt\n",
+                                    "from paho.mqtt.subscribeoptions import SubscribeOptions\n",
+                                    "def late():\n    from paho.mqtt import client\n"])
+def test_checker_catches_paho_outside_the_adapters(tmp_path, monkeypatch, source):
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "bad.py").write_text(source)
+    (tmp_path / "firmware" / "contract").mkdir(parents=True)
+    (tmp_path / "firmware" / "contract" / "mqtt.py").write_text(source)  # an adapter may
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    found = paho_outside_adapters()
+    assert len(found) == 1 and found[0].startswith("fleet/bad.py:")
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -3,7 +3,10 @@
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+
+pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
 
 
 def _roundtrip(port: int, topic: str) -> bytes:

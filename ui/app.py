@@ -24,6 +24,7 @@ from ui.render import Renderer
 from ui.routing import ScreenRouting
 from ui.screens.base import Drag, Region, Screen
 from ui.sound import Tone
+from ui.toast import Toast, Toasts
 from ui.topbar import TopBar
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class App(ScreenRouting, PointerRouting, Renderer):
         self.clock: Clock = clock or SystemClock()
         self.input = InputMapper(self.size, self.clock.monotonic)
         self.tone = Tone(sound)
+        self.toasts = Toasts(self.clock.monotonic)
+        self._toast_key: object = None
         self.view: RegisterView = register.view()
         self.topbar = TopBar(self)
         self.screens: dict[str, Screen] = {}
@@ -89,19 +92,34 @@ class App(ScreenRouting, PointerRouting, Renderer):
         return dirty
 
     def refresh(self) -> None:
-        """Take a fresh view; a new error (printer, disk, hal scan) or notice (an export done) becomes a dialog.
+        """Take a fresh view; a new error (printer, disk, hal scan) or notice (an export done) becomes a toast.
 
-        An alert already up takes the new words: "Exporting ..." turns into "120 receipts exported to ...".
+        A toast with the same title takes the new words: "Exporting ..." turns into "120 receipts exported to ...".
         """
         self.view = self.register.view()
         msg = self.view.message
         if msg is not None and msg is not self._seen_message and msg != self._seen_message:
             self._seen_message = msg
             if msg.level == "error":
-                self.tone.error()
-                self.alert(msg.text)
+                self.complain(msg.text, scan=getattr(msg, "topic", "") == "scan")
             elif msg.level == "notice":
-                self.alert(msg.text)
+                self.alert(msg.text, self._notice_title)
+
+    _notice_title = ""  # the title the last notice toast went under (an export's "Export: ...")
+
+    def toast(self, text: str, title: str = "", level: str = "info") -> Toast:
+        """Say `text` without stopping the cashier: a toast that fades by itself."""
+        if level == "info" and title:
+            self._notice_title = title
+        return self.toasts.show(text, title, level)
+
+    def complain(self, text: str, *, scan: bool = False) -> Toast:
+        """A refusal or fault: the error toast and its sound (a refused scan has its own, lower buzz)."""
+        if scan:
+            self.tone.scan_error()
+        else:
+            self.tone.error()
+        return self.toast(text, level="scan" if scan else "error")
 
     def _guard(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
@@ -129,20 +147,21 @@ class App(ScreenRouting, PointerRouting, Renderer):
             return
         try:
             self._route()
-            self.alert(SAFE_TEXT)
+            self.toast(SAFE_TEXT, level="error")
         except Exception:
             log.exception("recovery failed")
 
     # ---- commands ----------------------------------------------------------------------------
     def run(self, command: Command, *, quiet: bool = False) -> Outcome:
-        """Hand a command to the register; a refusal becomes a dialog (unless `quiet`) and the error tone."""
+        """Hand a command to the register; a refusal becomes an error toast (unless `quiet`) and the error tone."""
         outcome = self.register.handle(command)
         self.view = self.register.view()
         self._seen_message = self.view.message
         if not outcome.ok:
-            self.tone.error()
-            if not quiet:
-                self.alert(outcome.message or "That did not work.")
+            if quiet:
+                self.tone.error()
+            else:
+                self.complain(outcome.message or "That did not work.", scan=isinstance(command, Scan))
         return outcome
 
     def run_approved(self, command: Command) -> bool:
@@ -156,7 +175,7 @@ class App(ScreenRouting, PointerRouting, Renderer):
 
             ask_manager_pin(self, lambda pin: self.run(dataclasses.replace(command, manager_pin=pin)), outcome.message)
         else:
-            self.alert(outcome.message or "That did not work.")
+            self.toast(outcome.message or "That did not work.", level="error")
         return False
 
     def open_manager_gate(self) -> None:
@@ -187,7 +206,8 @@ class App(ScreenRouting, PointerRouting, Renderer):
         self.run(Logout())
 
     def money(self, amount: int) -> str:
-        return format_money(amount, self.view.currency)
+        """`amount` in the shop's currency as the shop shows it ("€12.90", or "CHF 12.90" by the config)."""
+        return format_money(amount, self.view.currency, getattr(self.view, "currency_display", None) or "symbol")
 
     def local_now(self) -> datetime:
         return self.clock.now().astimezone()

@@ -36,9 +36,39 @@ class Renderer:
                 self._keys[r.name] = MISSING
         self._dirty_extra = rect if self._dirty_extra is None else self._dirty_extra.union(rect)
 
+    def toast_area(self: "App") -> Rect:  # type: ignore[misc]
+        """Where a toast goes: a screen's `toast_area()` (the sell screen: over the cart, clear of its keys), else
+        the top of the body, centred."""
+        area = getattr(self.current, "toast_area", None)
+        if area is not None and not self.dialogs:
+            return area()
+        m = self.metrics
+        w = int(self.size[0] * 0.8)
+        return Rect((self.size[0] - w) // 2, m.bar + m.gap * 2, w, self.size[1] - m.bar)
+
+    def _erase_toast(self: "App") -> Rect | None:  # type: ignore[misc]
+        """Repaint what the toast covered (background, then the regions under it); returns that rect."""
+        rect = self.toasts.rect
+        if rect is None:
+            return None
+        self.toasts.rect = None
+        self.display.blit(self._bg, rect, rect)
+        for r in self._regions:
+            if r.rect.colliderect(rect):
+                self.display.set_clip(r.rect)
+                try:
+                    self.display.blit(self._bg, r.rect, r.rect)
+                    if r.forget is not None:
+                        r.forget()
+                    r.draw(self.display, r.rect)
+                finally:
+                    self.display.set_clip(None)
+        return rect
+
     def _build_background(self: "App", layer: Screen) -> None:  # type: ignore[misc]
         bg = self._bg
         if layer.modal:
+            self._erase_toast()  # a toast is drawn over the layers, never into a dialog's snapshot of them
             bg.blit(self.display, (0, 0))  # the screen below, dimmed
             shade = pygame.Surface((self.size[0], self.size[1] - self.metrics.bar), pygame.SRCALPHA)
             shade.fill(theme.DIM)
@@ -56,7 +86,8 @@ class Renderer:
         if layer is None:
             return []
         dirty: list[Rect] = []
-        if self._full:
+        full = self._full
+        if full:
             self._full = False
             self._build_background(layer)
             self.display.blit(self._bg, (0, 0))
@@ -65,6 +96,15 @@ class Renderer:
         if self._dirty_extra is not None:
             dirty.append(self._dirty_extra)
             self._dirty_extra = None
+        toast_key = self.toasts.key()
+        toast_changed = toast_key != self._toast_key
+        if full:
+            self.toasts.rect = None  # the whole screen was just painted afresh
+        if toast_changed:
+            self._toast_key = toast_key
+            gone = None if full else self._erase_toast()
+            if gone is not None:
+                dirty.append(gone)
         keys = self._keys
         self._regions = self.topbar.regions() + layer.regions()
         for r in self._regions:
@@ -83,6 +123,13 @@ class Renderer:
             finally:
                 self.display.set_clip(None)
             dirty.append(r.rect)
+        covered = self.toasts.rect
+        if toast_key is not None and (toast_changed or covered is None or any(d.colliderect(covered) for d in dirty)):
+            if not toast_changed and not full:
+                self._erase_toast()  # a fading toast is translucent: never blend it over itself
+            drawn = self.toasts.draw(self.display, self.toast_area(), self.metrics.font("label"))
+            if drawn is not None:
+                dirty.append(drawn)
         if self._pressed and (dirty or self._pressed is not self._pressed_drawn):
             self._pressed_drawn = self._pressed
             rect = self._pressed[2]

@@ -104,14 +104,12 @@ class ScreenRouting:
         self._route()
 
     def alert(self: "App", text: str, title: str = "") -> None:  # type: ignore[misc]
-        """Say `text` in a dialog (an alert already up just changes its words)."""
-        from ui.screens.dialogs import Alert
+        """Say `text` without blocking: a toast that fades (one with the same title just changes its words).
 
-        top = self.dialogs[-1] if self.dialogs else None
-        if isinstance(top, Alert):
-            top.set_text(text, title)
-            return
-        self.push(Alert(self, text, title))
+        A dialog that must be tapped away is kept for questions (`dialogs.Confirm`, PIN entry): nothing
+        that needs no decision stops the cashier.
+        """
+        self.toast(text, title)
 
 
 __all__ = ["ScreenRouting", "screen_class"]

@@ -1,4 +1,10 @@
-"""Fonts and an LRU cache of rendered text surfaces (rendering text is the costly part of a frame)."""
+"""Fonts and an LRU cache of rendered text surfaces (rendering text is the costly part of a frame).
+
+Every string is drawn in the font shipped in `ui/fonts` (DejaVu Sans Condensed
+Bold), loaded by path: pygame's bundled freesansbold lacks ● and friends and
+drew PIN dots as empty boxes. Sizes are the font's pixel size (em), never
+below `theme.MIN_TEXT` (16 px), also when a long text is shrunk to fit.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,22 @@ from collections import OrderedDict
 
 import pygame
 
-from ui.theme import Color
+from ui.fonts import FONT_PATH
+from ui.theme import MIN_TEXT, Color
 
 _fonts: dict[int, pygame.font.Font] = {}
+# Every (text, size) drawn since start-up or the last `seen.clear()`: the glyph and size tests read it.
+seen: set[tuple[str, int]] = set()
 
 
 def font(size: int) -> pygame.font.Font:
-    """pygame's bundled default font (freesansbold) at `size` px; no files from the network."""
+    """The shipped UI font at `size` px (at least MIN_TEXT)."""
+    size = max(MIN_TEXT, size)
     f = _fonts.get(size)
     if f is None:
         if not pygame.font.get_init():
             pygame.font.init()
-        f = _fonts[size] = pygame.font.Font(None, size)
+        f = _fonts[size] = pygame.font.Font(str(FONT_PATH), size)
     return f
 
 
@@ -41,6 +51,7 @@ class TextCache:
             self._items.move_to_end(key)
             return surf
         self.misses += 1
+        seen.add((text, size))
         surf = font(size).render(text, True, color)
         self._items[key] = surf
         if len(self._items) > self.capacity:
@@ -52,7 +63,7 @@ class TextCache:
         surf = self.render(text, size, color)
         if surf.get_width() <= width:
             return surf
-        smaller = max(12, int(size * 0.8))
+        smaller = max(MIN_TEXT, int(size * 0.85))
         surf = self.render(text, smaller, color)
         if surf.get_width() <= width:
             return surf

@@ -38,7 +38,7 @@ class TopBar:
 
     def draw_static(self, surf: pygame.Surface) -> None:
         m = self.app.metrics
-        pygame.draw.rect(surf, (8, 10, 14), self.rect)
+        pygame.draw.rect(surf, theme.TOPBAR, self.rect)
         v = self.app.view
         label(surf, f"{v.store} · {v.register}", (self.r_store.x + m.gap, self.r_store.centery), m.font("body"),
               theme.MUTED, "midleft", self.r_store.w)
@@ -48,37 +48,63 @@ class TopBar:
     def regions(self) -> list[Region]:
         return [
             Region("bar.clerk", self.r_clerk, self._clerk_key, self._draw_clerk),
-            Region("bar.banner", self.r_banner, self._banner_key, self._draw_banner),
+            Region("bar.banner", self.r_banner, self.banner, self._draw_banner),
             Region("bar.clock", self.r_clock, self._clock_key, self._draw_clock),
         ]
+
+    @staticmethod
+    def _clear(surf: pygame.Surface, r: Rect) -> None:
+        """Each region paints its own ground: under a dialog the background is a snapshot of the screen, and
+        the old words ("OFFLINE") would otherwise show through the new ("Online")."""
+        pygame.draw.rect(surf, theme.TOPBAR, r)
 
     def _clerk_key(self) -> object:
         c = self.app.view.clerk
         return c.name if c else None
 
     def _draw_clerk(self, surf: pygame.Surface, r: Rect) -> None:
+        self._clear(surf, r)
         c = self.app.view.clerk
         label(surf, c.name if c else "Not logged in", (r.x, r.centery), self.app.metrics.font("body"),
               theme.TEXT if c else theme.MUTED, "midleft", r.w)
 
-    def _banner_key(self) -> object:
-        s = self.app.view.sync
-        return (s.online, s.pending, s.stale, self.app.view.warnings[:1])
+    def banner(self) -> tuple[str, str, str]:
+        """What the sync banner says now: (state, headline, second line); also the region's key.
+
+        One state at a time: "offline" (red, with the unsent count), "sending" (online, receipts still to
+        go: the count), "online" (all sent). A warning (refused receipts, disk space...) takes the second
+        line; the unsent count is never replaced by it, so it shows whenever it is above 0.
+        """
+        v = self.app.view
+        s = v.sync
+        unsent = f"{s.pending} unsent" if s.pending else ""
+        if not s.online:
+            state, head = "offline", "OFFLINE · " + (unsent or "keep selling")
+        elif s.pending:
+            state, head = "sending", f"Online · {unsent}"
+        else:
+            state, head = "online", "Online · all sent"
+        warning = v.warnings[0] if v.warnings else ""
+        return state, head, warning
 
     def _draw_banner(self, surf: pygame.Surface, r: Rect) -> None:
-        v = self.app.view
-        size = self.app.metrics.font("body")
-        if not v.sync.online:
+        self._clear(surf, r)
+        state, head, warning = self.banner()
+        m = self.app.metrics
+        body, small = m.font("body"), m.font("small")
+        color = {"online": theme.OK, "sending": theme.WARN}.get(state, theme.TEXT)
+        if state == "offline":
             pygame.draw.rect(surf, theme.BANNER, r, border_radius=4)
-            text = f"OFFLINE · {v.sync.pending} to send later" if v.sync.pending else "OFFLINE · keep selling"
-            label(surf, text, r.center, size, theme.TEXT, "center", r.w - 8)
-        elif v.warnings:
-            label(surf, v.warnings[0], r.center, size, theme.WARN, "center", r.w - 8)
-        else:
-            label(surf, "Online", r.center, size, theme.OK, "center", r.w - 8)
+        if not warning:
+            label(surf, head, r.center, body, color, "center", r.w - 8)
+            return
+        label(surf, head, (r.centerx, r.centery + 1), body, color, "midbottom", r.w - 8)
+        label(surf, warning, (r.centerx, r.centery + 1), small, theme.TEXT if state == "offline" else theme.WARN,
+              "midtop", r.w - 8)
 
     def _clock_key(self) -> int:
         return int(self.app.clock.now().timestamp() // 60)  # the minute, without formatting a time every frame
 
     def _draw_clock(self, surf: pygame.Surface, r: Rect) -> None:
+        self._clear(surf, r)
         label(surf, self.app.local_now().strftime("%H:%M"), r.center, self.app.metrics.font("label"), theme.TEXT, "center")

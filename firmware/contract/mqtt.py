@@ -29,16 +29,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
+from paho.mqtt.client import MQTT_ERR_SUCCESS, Client, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.contract.errors import BrokerSetupError
 from firmware.contract.secrets import check_private, read_secret
 from firmware.contract.wire import LeanClient
 
-__all__ = ["ClientSpec", "broker_address", "build_client", "connect", "connect_properties", "connect_spec",
-           "read_secret", "tls_context"]
+__all__ = ["MQTT_ERR_SUCCESS", "Client", "ClientSpec", "MQTTMessage", "SubscribeOptions", "broker_address",
+           "build_client", "connect", "connect_properties", "connect_spec", "read_secret", "tls_context"]
+
+# paho's few types and constants the fleet and provisioning need (annotations, subscribe options, return codes)
+# are re-exported above, so paho itself is imported only by the adapter modules (tests/test_layers.py checks).
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 from firmware.domain.errors import DomainError
 
 __all__ = [
-    "MINOR_DIGITS", "minor_digits", "format_money", "parse_money", "round_cash",
-    "round_half_up", "scale", "to_decimal",
+    "CURRENCY_DISPLAYS", "CURRENCY_SYMBOLS", "MINOR_DIGITS", "minor_digits", "format_money", "money_formatter",
+    "parse_money", "round_cash", "round_half_up", "scale", "to_decimal",
 ]
 
 # ISO 4217 minor-unit digits for the currencies a shop is likely to run.
@@ -22,6 +23,11 @@ MINOR_DIGITS: dict[str, int] = {
     "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3,
 }
 
+# Symbols shown before the amount ("€12.90"). Only symbols the shipped font carries and no two currencies of a
+# likely shop share ambiguously; every other currency is shown by its code ("CHF 12.90").
+CURRENCY_SYMBOLS: dict[str, str] = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
+CURRENCY_DISPLAYS = ("symbol", "code")  # [shop] currency_display
+
 _MONEY_RE = re.compile(r"^([+-]?)(\d+)(?:[.,](\d*))?$")
 
 
@@ -33,13 +39,33 @@ def minor_digits(currency: str) -> int:
         raise DomainError(f"Unknown currency {currency!r}: use an ISO 4217 code such as EUR") from None
 
 
-def format_money(amount: int, currency: str) -> str:
-    """`1290` EUR -> "12.90"; `-5` -> "-0.05"; JPY 1290 -> "1290". No symbol, no grouping."""
+def format_money(amount: int, currency: str, display: str | None = None) -> str:
+    """Minor units as the shop reads them; the one money formatter of screens, messages, receipts and exports.
+
+    `display` "symbol": 1290 EUR -> "€12.90", -5 -> "-€0.05" (a currency without a known symbol shows its
+    code); "code": "EUR 12.90"; None: the bare number "12.90" (JPY 1290 -> "1290"), only for a column whose
+    heading already names the currency (a receipt's "TOTAL EUR" column, a spreadsheet). No grouping.
+    """
     _require_int(amount)
     digits = minor_digits(currency)
     sign = "-" if amount < 0 else ""
     whole, frac = divmod(abs(amount), 10**digits)
-    return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
+    number = f"{whole}.{frac:0{digits}d}" if digits else f"{whole}"
+    if display is None:
+        return sign + number
+    if display == "symbol" and currency.upper() in CURRENCY_SYMBOLS:
+        return f"{sign}{CURRENCY_SYMBOLS[currency.upper()]}{number}"
+    if display in CURRENCY_DISPLAYS:
+        return f"{sign}{currency.upper()} {number}"
+    raise DomainError(f"Unknown currency display {display!r}: use one of {', '.join(CURRENCY_DISPLAYS)}")
+
+
+def money_formatter(currency: str, display: str = "symbol") -> Callable[[int], str]:
+    """`format_money` bound to a shop's currency and display: `money(317)` -> "€3.17"."""
+    minor_digits(currency)  # an unknown currency is refused now, not at the first amount
+    if display not in CURRENCY_DISPLAYS:
+        raise DomainError(f"Unknown currency display {display!r}: use one of {', '.join(CURRENCY_DISPLAYS)}")
+    return lambda amount: format_money(amount, currency, display)
 
 
 def parse_money(text: str, currency: str) -> int:

@@ -54,11 +54,13 @@ def refundable(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]]
     return {n: qty_value(line["qty"]) - done[n] for n, line in enumerate(original.get("lines", []), 1)}
 
 
-def original_pricing(original: Mapping[str, Any], cash_rounding: int = 0) -> Pricing:
-    """The original receipt's rates; tax-included when its total equals its subtotal (identical when tax is 0)."""
+def original_pricing(original: Mapping[str, Any], cash_rounding: int = 0, currency_display: str = "symbol") -> Pricing:
+    """The original receipt's rates and currency; tax-included when its total equals its subtotal (identical when
+    tax is 0)."""
     rates = {t["tax_code"]: t["rate"] for t in original.get("taxes", [])}
     totals = original.get("totals", {})
-    return Pricing(rates, totals.get("total") == totals.get("subtotal"), cash_rounding)
+    return Pricing(rates, totals.get("total") == totals.get("subtotal"), cash_rounding,
+                   str(original.get("currency") or "EUR"), currency_display)
 
 
 def _share(value: int, part: Qty, whole: Qty) -> int:
@@ -67,7 +69,7 @@ def _share(value: int, part: Qty, whole: Qty) -> int:
 
 def build_refund(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]], lines: Mapping[int, object], *,
                  sale_id: str, clerk_id: str, approved_by: str | None, cash_rounding: int = 0,
-                 reason: str | None = None) -> Sale:
+                 reason: str | None = None, currency_display: str = "symbol") -> Sale:
     """A refund Sale (phase "tendering") for `lines` {original line number: qty}; limits are enforced here.
 
     Paid back in cash or in any tender type the original was paid with.
@@ -103,7 +105,7 @@ def build_refund(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any
     override = _tax_shares(original, _refunds_of(original, refunds), new_lines)
     tender_types = tuple(dict.fromkeys(["cash"] + [t["type"] for t in original.get("tenders", [])]))
     sale = Sale(sale_id=sale_id, clerk_id=clerk_id, phase="tendering", lines=tuple(new_lines), kind="refund",
-                customer_code=original.get("customer_code"), pricing=original_pricing(original, cash_rounding),
+                customer_code=original.get("customer_code"), pricing=original_pricing(original, cash_rounding, currency_display),
                 refund_of=original.get("receipt_id"), approved_by=approved_by, reason=reason,
                 allowed_tenders=tender_types, tax_override=override)
     return _settle_if_free(sale)
@@ -136,7 +138,7 @@ def _tax_shares(original: Mapping[str, Any], prior: list[Mapping[str, Any]],
 
 def build_blind_return(items: Sequence[tuple[Item, object]], *, sale_id: str, clerk_id: str, approved_by: str | None,
                        reason: str | None, rates: Mapping[str, str], tax_included: bool, cash_rounding: int = 0,
-                       refund_of: str | None = None) -> Sale:
+                       refund_of: str | None = None, currency: str = "EUR", currency_display: str = "symbol") -> Sale:
     """A return whose original is not in the local journal: at today's prices, manager and reason required.
 
     `refund_of` may carry the id printed on the customer's receipt (from another register); it is not checked.
@@ -147,7 +149,8 @@ def build_blind_return(items: Sequence[tuple[Item, object]], *, sale_id: str, cl
         raise Refused("A return without a known receipt needs a reason")
     if not items:
         raise Refused("Choose at least one item to return")
-    cart = Sale.open(sale_id, clerk_id, rates=rates, tax_included=tax_included, cash_rounding=cash_rounding)
+    cart = Sale.open(sale_id, clerk_id, rates=rates, tax_included=tax_included, cash_rounding=cash_rounding,
+                     currency=currency, currency_display=currency_display)
     for item, qty in items:
         cart = cart.add(item, qty, source="return")
     lines = tuple(replace(line, line_no=n) for n, line in enumerate(cart.lines, 1))

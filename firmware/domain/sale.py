@@ -20,7 +20,7 @@ from typing import Any
 from firmware.domain.catalog import Item
 from firmware.domain.errors import DomainError, Refused
 from firmware.domain.lines import Line, allocate, parse_qty, qty_text
-from firmware.domain.money import round_cash, scale, to_decimal
+from firmware.domain.money import format_money, round_cash, scale, to_decimal
 from firmware.domain.tax import TaxResult, compute_taxes
 
 __all__ = ["Sale", "Tender", "Totals", "Pricing", "CartDiscount", "TENDER_KINDS", "on_account_needs_approval"]
@@ -31,11 +31,18 @@ DEFAULT_DISCOUNT_LIMIT = 20
 
 @dataclass(frozen=True)
 class Pricing:
-    """How the shop prices: tax rates by code, tax-included prices or not, cash rounding step."""
+    """How the shop prices: tax rates by code, tax-included prices or not, cash rounding step, and its money
+    (currency and how amounts are shown in the sentences a refusal says: "symbol" or "code")."""
 
     rates: dict[str, str] = field(default_factory=dict)
     tax_included: bool = True
     cash_rounding: int = 0
+    currency: str = "EUR"
+    currency_display: str = "symbol"
+
+    def money(self, amount: int) -> str:
+        """An amount as the cashier reads it: "€3.17" (firmware.domain.money.format_money)."""
+        return format_money(amount, self.currency, self.currency_display)
 
 
 @dataclass(frozen=True)
@@ -103,12 +110,17 @@ class Sale:
 
     @classmethod
     def open(cls, sale_id: str, clerk_id: str, *, rates: Mapping[str, str] | None = None,
-             tax_included: bool = True, cash_rounding: int = 0) -> Sale:
+             tax_included: bool = True, cash_rounding: int = 0, currency: str = "EUR",
+             currency_display: str = "symbol") -> Sale:
         """A new empty cart; `sale_id` is fixed here so a retried commit can never make two receipts."""
         if not sale_id or not clerk_id:
             raise Refused("A sale needs a sale id and a logged-in clerk")
         return cls(sale_id=sale_id, clerk_id=clerk_id,
-                   pricing=Pricing(dict(rates or {}), tax_included, cash_rounding))
+                   pricing=Pricing(dict(rates or {}), tax_included, cash_rounding, currency, currency_display))
+
+    def money(self, amount: int) -> str:
+        """An amount in this sale's currency as the cashier reads it ("€3.17")."""
+        return self.pricing.money(amount)
 
     @property
     def active_lines(self) -> list[Line]:
@@ -213,8 +225,22 @@ class Sale:
         if self.kind == "refund":
             raise Refused("A refund's lines come from the original receipt; cancel and start again")
         if self.tenders:
-            raise Refused("Payments have been taken: finish the payment first")
+            raise Refused("Payments have been taken: remove them first (the cross beside each), "
+                          "then go back to the cart")
         return replace(self, phase="open")
+
+    def remove_tender(self, index: int) -> Sale:
+        """Take back a payment (0-based, in the order taken) while the sale is not finished; a card payment must
+        also be reversed on the card terminal. Removing the last one leaves payment open, so the cart can change."""
+        if self.phase != "tendering":
+            raise Refused("This sale is already paid" if self.phase == "paid" else "No payment has been taken")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.tenders):
+            raise Refused("There is no such payment to remove")
+        return replace(self, tenders=self.tenders[:index] + self.tenders[index + 1:])
+
+    def remaining(self) -> int:
+        """What is still to pay (before cash rounding)."""
+        return self._grand_total() + self._rounding() - self._paid()
 
     def add_tender(self, kind: str, amount: int | None = None, reference: str | None = None,
                    cash_rounding: int | None = None, *, offline: bool = False,
@@ -227,7 +253,7 @@ class Sale:
         if kind not in self.allowed_tenders:
             raise Refused(f"This refund can be paid back by {' or '.join(self.allowed_tenders)} only")
         if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)):
-            raise Refused(f"Amount must be whole minor units, not {amount!r}")
+            raise Refused("Type the amount as money, such as 10.50")
         step = self.pricing.cash_rounding if cash_rounding is None else cash_rounding
         remaining = self._grand_total() + self._rounding() - self._paid()
         refund = self.kind == "refund"
@@ -239,10 +265,11 @@ class Sale:
                 raise Refused("Amount must be more than zero")
             if given >= cash_due:
                 if refund and given != cash_due:
-                    raise Refused(f"Pay back exactly {cash_due} in cash; a refund gives no change")
+                    raise Refused(f"Pay back exactly {self.money(cash_due)} in cash; a refund gives no change")
                 tender = Tender("cash", given, given - cash_due, reference, cash_due - remaining)
             elif given >= remaining:
-                raise Refused(f"Cash due is {cash_due} after rounding to {step}; {given} is not enough")
+                raise Refused(f"Cash due is {self.money(cash_due)} after rounding to {self.money(step)}; "
+                              f"{self.money(given)} is not enough")
             else:
                 tender = Tender("cash", given, 0, reference)
         else:
@@ -250,7 +277,8 @@ class Sale:
             if given <= 0:
                 raise Refused("Amount must be more than zero")
             if given > remaining:
-                raise Refused(f"{'Card' if kind == 'card' else 'On-account'} cannot exceed the amount due ({remaining})")
+                raise Refused(f"{'Card' if kind == 'card' else 'On-account'} cannot exceed the amount due "
+                              f"({self.money(remaining)})")
             tender = Tender(kind, given, 0, reference, approved_by=approved_by)
         sale = self
         if kind == "on_account":
@@ -259,7 +287,7 @@ class Sale:
                 raise Refused("On-account needs a customer code: enter or scan it first")
             total_on_account = given + sum(t.amount for t in self.tenders if t.kind == "on_account")
             if approved_by is None and on_account_needs_approval(total_on_account, offline=offline, limit=on_account_limit):
-                raise Refused(f"Offline, on-account over {on_account_limit} needs a manager's approval")
+                raise Refused(f"Offline, on-account over {self.money(on_account_limit or 0)} needs a manager's approval")
             sale = replace(sale, customer_code=code)
         sale = replace(sale, tenders=self.tenders + (tender,))
         if sale._grand_total() + sale._rounding() - sale._paid() == 0:
@@ -335,7 +363,8 @@ class Sale:
                 "percent": None if cd.percent is None else str(cd.percent), "amount": cd.amount,
                 "approved_by": cd.approved_by},
             "pricing": {"rates": dict(self.pricing.rates), "tax_included": self.pricing.tax_included,
-                        "cash_rounding": self.pricing.cash_rounding},
+                        "cash_rounding": self.pricing.cash_rounding, "currency": self.pricing.currency,
+                        "currency_display": self.pricing.currency_display},
             "refund_of": self.refund_of, "approved_by": self.approved_by, "reason": self.reason,
             "allowed_tenders": list(self.allowed_tenders),
             "tax_override": None if self.tax_override is None else [list(x) for x in self.tax_override],
@@ -357,7 +386,8 @@ class Sale:
                     None if cd.get("percent") is None else Decimal(cd["percent"]), cd.get("amount"),
                     cd.get("approved_by")),
                 pricing=Pricing(dict(pricing.get("rates", {})), bool(pricing.get("tax_included", True)),
-                                int(pricing.get("cash_rounding", 0))),
+                                int(pricing.get("cash_rounding", 0)), str(pricing.get("currency", "EUR")),
+                                str(pricing.get("currency_display", "symbol"))),
                 refund_of=d.get("refund_of"), approved_by=d.get("approved_by"), reason=d.get("reason"),
                 allowed_tenders=tuple(d.get("allowed_tenders", TENDER_KINDS)),
                 tax_override=None if d.get("tax_override") is None else tuple(
@@ -410,9 +440,9 @@ class Sale:
             over = pct > Decimal(limit)
         else:
             if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-                raise Refused("A discount amount is whole minor units, zero or more")
+                raise Refused("A discount amount is money, zero or more")
             if amount > base:
-                raise Refused(f"The discount ({amount}) is more than {what} is worth ({base})")
+                raise Refused(f"The discount ({self.money(amount)}) is more than {what} is worth ({self.money(base)})")
             pct, value = None, amount
             over = value * 100 > Decimal(limit) * base
         if base <= 0 and (value or (pct is not None and pct > 0)):

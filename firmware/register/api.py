@@ -7,12 +7,22 @@ cannot drift apart (same names, same parameters).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 from firmware.clock import Clock
 from firmware.register.core.commands import Command
 from firmware.register.core.state import Receipt
-from firmware.register.view import ClerkInfo, ItemInfo, LockoutView, Outcome, ParkedInfo, QuickKeyInfo, RegisterView
+from firmware.register.view import (
+    ClerkInfo,
+    ItemInfo,
+    LockoutView,
+    Outcome,
+    ParkedInfo,
+    QuickKeyInfo,
+    RefundView,
+    RegisterView,
+)
 
 
 @runtime_checkable
@@ -40,4 +50,5 @@ class RegisterApi(Protocol):
     def recent_receipts(self, limit: int = 20) -> list[Receipt]: ...
     def find_receipt(self, receipt_id: str) -> Receipt | None: ...
     def parked(self) -> list[ParkedInfo]: ...
+    def refund_preview(self, code: str, lines: Mapping[int, object] | None = None) -> RefundView | None: ...
     def lockout(self, purpose: str = "login", clerk_id: str | None = None) -> LockoutView: ...

@@ -20,6 +20,7 @@ from firmware.register.core.commands import (
                                              Park,
                                              Recall,
                                              Refund,
+                                             RemoveTender,
                                              Reprint,
                                              RetryCommit,
                                              RetryQuarantined,
@@ -35,5 +36,5 @@ from firmware.register.core.commands import (
 
 __all__ = ["AddQuickKey", "AddSku", "BackToCart", "BeginTender", "CashMovement", "CheckManager", "Command",
            "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "Login", "Logout", "NewSale", "NoSale",
-           "OpenShift", "Park", "Recall", "Refund", "Reprint", "RetryCommit", "RetryQuarantined", "Scan", "SetCustomer",
+           "OpenShift", "Park", "Recall", "Refund", "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined", "Scan", "SetCustomer",
            "SetQty", "SyncNow", "Tender", "VoidLine", "XReport", "ZReport"]

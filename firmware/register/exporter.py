@@ -58,8 +58,9 @@ def write_failure(directory: Path, exc: OSError) -> str:
 class Exporter:
     """Runs one export at a time on a daemon thread; puts `ExportFinished` on `events` when done."""
 
-    def __init__(self, events: "queue.Queue[Any]") -> None:
+    def __init__(self, events: "queue.Queue[Any]", currency_display: str = "symbol") -> None:
         self._events = events
+        self._display = currency_display  # the CSV's money columns for people ([shop] currency_display)
         self._thread: threading.Thread | None = None
 
     @property
@@ -88,7 +89,7 @@ class Exporter:
     def _run(self, directory: Path, stem: str, receipts: Callable[[], Iterable[dict[str, Any]]],
              data_dir: Path | None) -> None:
         try:
-            result = export_receipts(receipts(), directory, stem, data_dir=data_dir)
+            result = export_receipts(receipts(), directory, stem, data_dir=data_dir, currency_display=self._display)
             finished = ExportFinished(True, f"{plural(result.receipts, 'receipt')} exported to {directory}", result)
         except ExportRefused as exc:
             log.warning("export to %s refused: %s", directory, exc)

@@ -5,7 +5,7 @@ event goes to `core.decide(state, message, ctx)`, a pure function that
 returns the new state, the effects to carry out and (for a command) an
 `Outcome` in the cashier's words. The shell keeps that state, carries the
 effects out in order (commit, put state, open the drawer, print, publish,
-export) and feeds what comes back (the journal writer's `ReceiptCommitted`,
+export, sum a fleet report) and feeds what comes back (the journal writer's `ReceiptCommitted`,
 a print job id, hal and sync events off the queue) to the core again.
 Commands never raise. The commit point is the journal: the drawer opens and
 the receipt prints only after `ReceiptCommitted` arrives.
@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from firmware import printout
-from firmware.clock import Clock, iso_utc
+from firmware.clock import Clock
 from firmware.config import Config
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Roster
-from firmware.domain.shift import Shift
 from firmware.errors import KassaError
 from firmware.exports import receipts_between, unconfirmed_receipts
 from firmware.register import core
@@ -34,14 +32,23 @@ from firmware.register.committer import Committer, StateSaved
 from firmware.register.core import commands as c, effects as fx
 from firmware.register.core.context import Context, StateDoc
 from firmware.register.core.events import ExportFinished, ReceiptPrinting, StateWritten
-from firmware.register.core.handlers import reports
 from firmware.register.core.state import Receipt, RegisterState, Report, currency_of, tax_rates_of
 from firmware.register.exporter import Exporter
 from firmware.register.housekeeping import Housekeeper
 from firmware.register.ports import HardwarePorts, RegisterJournal, SyncLink
 from firmware.register.report_text import report_lines
+from firmware.register.report_worker import ReportWorker
 from firmware.register.states import PendingStates
-from firmware.register.view import ClerkInfo, ItemInfo, LockoutView, Outcome, ParkedInfo, QuickKeyInfo, RegisterView
+from firmware.register.view import (
+    ClerkInfo,
+    ItemInfo,
+    LockoutView,
+    Outcome,
+    ParkedInfo,
+    QuickKeyInfo,
+    RefundView,
+    RegisterView,
+)
 from firmware.stores import catalog_store, clerk_store
 
 log = logging.getLogger(__name__)
@@ -110,7 +117,8 @@ class Register:
         # the register's own threaded parts; bootstrap's lifecycle starts and stops them (firmware/lifecycle.py)
         self._committer = Committer(journal, config.device.register, events)
         self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days)
-        self._exporter = Exporter(events)
+        self._exporter = Exporter(events, config.shop.currency_display)
+        self._reports = ReportWorker(journal, config, events)  # fleet X reports (firmware/register/report_worker.py)
         self._states: PendingStates[fx.FollowUp] = PendingStates(journal, self._committer)
         self._lookup = _Lookup(journal, self._states, ntp_synced)
         self._state = RegisterState(catalog=catalog, roster=roster)
@@ -223,8 +231,8 @@ class Register:
         elif isinstance(effect, fx.AnswerCommand):
             if self.sync is not None:
                 self.sync.answer_command(effect.command_id, effect.ok, effect.detail)
-        elif isinstance(effect, fx.StartRemoteReport):
-            self._start_remote_report(effect.command_id, effect.last_z, effect.shift)
+        elif isinstance(effect, fx.SumReport):
+            self._reports.submit(effect)  # `ReportSummed` comes back through `pump()`
         else:  # pragma: no cover - every effect type is handled above
             raise TypeError(f"unknown effect {effect!r}")
 
@@ -254,24 +262,6 @@ class Register:
             def receipts() -> Iterator[Receipt]:
                 return iter(unconfirmed_receipts(journal))
         self._exporter.start(effect.directory, effect.stem, receipts, data_dir=Path(self.config.device.data_dir))
-
-    def _start_remote_report(self, command_id: str, last_z: StateDoc, shift: Shift | None) -> None:
-        """A fleet X report, summed on a worker thread (a busy day's receipts take a while to read)."""
-        threading.Thread(target=self._remote_x_report, args=(command_id, last_z, shift, self.currency),
-                         name="kassa-remote-report", daemon=True).start()
-
-    def _remote_x_report(self, command_id: str, last_z: StateDoc, shift: Shift | None, currency: str) -> None:
-        sync = self.sync
-        assert sync is not None  # fleet commands come from sync
-        try:
-            report = reports.build("x", None, last_z, shift, self.journal.iter_receipts(from_seq=last_z["last_seq"] + 1),
-                                   config=self.config, currency=currency, epoch=self.journal.epoch,
-                                   report_id_tail=_new_id()[:6], created_at=iso_utc(self.clock.now()))
-            sync.publish_report(report)
-            sync.answer_command(command_id, True, f"X report {report['report_id']} sent")
-        except Exception as exc:  # noqa: BLE001 - answered, never raised into a thread's void
-            log.exception("remote X report failed")
-            sync.answer_command(command_id, False, f"report failed: {exc}")
 
     # ------------------------------------------------------------------ outputs derived from the state
 
@@ -370,6 +360,11 @@ class Register:
     def parked(self) -> list[ParkedInfo]:
         return core.parked(self._state, self._context())
 
+    def refund_preview(self, code: str, lines: Mapping[int, object] | None = None) -> RefundView | None:
+        """The receipt `code` names (id in either form, or its number) as the refund screen shows it: sold,
+        refunded already and left per line, and what refunding `lines` ({line number: qty}) gives back."""
+        return core.refund_preview(self._state, self._context(), code, lines)
+
     def lockout(self, purpose: str = "login", clerk_id: str | None = None) -> LockoutView:
         """The PIN gate `purpose` ("login" for `clerk_id`, "approval" for the logged-in clerk) as it is now.
 
@@ -388,9 +383,9 @@ class Register:
         """`handle(Scan(code))`."""
         return self.handle(c.Scan(code))
 
-    def tender(self, kind: str, amount: int | None = None) -> Outcome:
-        """`handle(Tender(kind, amount))`."""
-        return self.handle(c.Tender(kind, amount))
+    def tender(self, kind: str, amount: int | None = None, part_payment: bool = False) -> Outcome:
+        """`handle(Tender(kind, amount, part_payment=...))`: cash below what is due needs `part_payment=True`."""
+        return self.handle(c.Tender(kind, amount, part_payment=part_payment))
 
     def new_sale(self) -> Outcome:
         """`handle(NewSale())`."""
@@ -418,6 +413,7 @@ class Register:
         self._committer.wait_idle(10)
         self._committer.stop()
         self._housekeeper.stop()
+        self._reports.stop()
         if not self._exporter.wait(30):
             log.warning("an export was still running at shutdown; its files were not completed")
         for part in (self.sync, self.hardware):

@@ -32,6 +32,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class ConfirmFirst:
+    """`Outcome.data` of a command the register will only carry out once the cashier says yes: ask `question`,
+    and on yes send `command` (the same command, marked confirmed)."""
+
+    question: str
+    command: Any
+    yes: str = "Yes"
+
+
+@dataclass(frozen=True)
 class ClerkInfo:
     clerk_id: str
     name: str
@@ -55,6 +65,9 @@ class QuickKeyInfo:
 
 @dataclass(frozen=True)
 class LineView:
+    """One cart line. `discount` is the line's own, `amount` the line after it; `cart_discount` is this line's
+    share of a discount on the whole cart, so the line is worth `net` (= amount - cart_discount) in the total."""
+
     line_no: int
     sku: str
     name: str
@@ -63,6 +76,16 @@ class LineView:
     discount: int
     amount: int
     voided: bool = False
+    cart_discount: int = 0
+
+    @property
+    def gross(self) -> int:
+        """Before any discount."""
+        return self.amount + self.discount
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.cart_discount
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,7 @@ class Message:
     level: str  # "info" | "warn" | "error" | "notice" (news from a background job, e.g. an export: shown as a dialog)
     text: str
     at: datetime | None = None
+    topic: str = ""  # "scan": about a scan (the UI plays the scan-error sound for it)
 
 
 @dataclass(frozen=True)
@@ -117,6 +141,47 @@ class ParkedInfo:
 
 
 @dataclass(frozen=True)
+class RefundLineView:
+    """One line of a receipt being refunded: what was sold, what earlier refunds gave back, what is left."""
+
+    line_no: int
+    sku: str
+    name: str
+    unit_price: int
+    sold: Any  # int, or Decimal kg for a weighed line
+    refunded: Any
+    left: Any
+    amount: int  # what the customer paid for the whole line
+    weighed: bool = False
+    chosen: Any = 0  # the quantity asked about
+    give_back: int = 0  # what the chosen quantity pays back
+
+
+@dataclass(frozen=True)
+class RefundView:
+    """A receipt as the refund screen shows it, and what refunding the chosen quantities would give back.
+
+    `give_back` is what a card refund pays, `give_back_cash` the same rounded for cash; `problem` says why the
+    chosen quantities cannot be refunded (None when they can), in the cashier's words.
+    """
+
+    receipt_id: str
+    seq: int
+    created_at: str
+    currency: str
+    total: int
+    lines: tuple[RefundLineView, ...]
+    give_back: int = 0
+    give_back_cash: int = 0
+    problem: str | None = None
+    tenders: tuple[str, ...] = ("cash",)  # how it may be paid back
+
+    @property
+    def fully_refunded(self) -> bool:
+        return all(not line.left for line in self.lines)
+
+
+@dataclass(frozen=True)
 class LockoutView:
     """A PIN gate (login, manager approval): `seconds` left of a lockout (0 = open) and, once a wrong PIN
     was typed, `tries_left` before the next lockout (None when nothing was lost yet)."""
@@ -146,3 +211,5 @@ class RegisterView:
     health: dict[str, DeviceHealth] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     print_backlog: int = 0
+    currency_display: str = "symbol"  # [shop] currency_display: "symbol" (€12.90) or "code" (EUR 12.90)
+    receipt_scan: tuple[int, str] | None = None  # (count, code): the last receipt barcode a hal scanner read

@@ -27,7 +27,8 @@ once) and reads `state()`, and learns the rest from events on its queue.
   `[broker] fleet_key_file` is set (firmware.contract.signing); catalog/clerks
   validated and applied to the local stores (see downlink.py); commands `sync_now` and `resend` are
   carried out and answered here, `report` goes to the register as
-  `CommandReceived` and is answered with `answer_command`.
+  `CommandReceived` on its queue; the register's shell later calls
+  `publish_report` and `answer_command` (sync never calls the register).
 """
 
 from __future__ import annotations

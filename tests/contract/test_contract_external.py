@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from firmware.contract import payloads
 from firmware.contract.schemas import MODELS, SCHEMA_DIR, generate, portable, render
 
+pytestmark = pytest.mark.slow  # node: the AsyncAPI parser and Ajv in a subprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECKER = ROOT / "tools" / "contract-check"
 ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.yaml"

@@ -8,8 +8,14 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firmware.contract.limits import (BROKER_MAX_PACKET, DEVICE_MAX_PACKET, FLEET_MAX_PACKET, INGEST_MAX_PACKET,
-                                      PACKET_OVERHEAD, SELFTEST_MAX_PACKET)
+from firmware.contract.limits import (
+    BROKER_MAX_PACKET,
+    DEVICE_MAX_PACKET,
+    FLEET_MAX_PACKET,
+    INGEST_MAX_PACKET,
+    PACKET_OVERHEAD,
+    SELFTEST_MAX_PACKET,
+)
 from firmware.contract.payloads import KIB, Acks, CatalogMessage, Receipt
 from firmware.contract.signing import envelope_limit
 from firmware.contract.wire import LeanClient

@@ -16,6 +16,8 @@ from paho.mqtt.properties import Properties
 from firmware.contract.wire import Inbound, LeanClient
 from tests.support.mosquitto import Mosquitto
 
+pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
+
 V2 = CallbackAPIVersion.VERSION2
 
 

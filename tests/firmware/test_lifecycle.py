@@ -11,6 +11,7 @@ from firmware.bootstrap import bootstrap, demo_config, seed_demo
 from firmware.clock import ManualClock
 from firmware.journal import Journal
 from firmware.lifecycle import Lifecycle, join_thread, kassa_threads
+from firmware.sync.events import CommandReceived
 
 PENCIL = "4006381333931"
 
@@ -111,7 +112,7 @@ def test_building_a_whole_register_starts_no_thread(tmp_path):
     life = Unstarted()
     register = bootstrap(config, clock=ManualClock(), demo_pins=seed_demo(tmp_path / "data"), lifecycle=life)
     try:
-        assert life.names == ["journal", "hardware", "sync", "register housekeeping", "committer"]
+        assert life.names == ["journal", "hardware", "sync", "register housekeeping", "committer", "report worker"]
         assert {t.ident for t in threading.enumerate()} == before, [t.name for t in threading.enumerate()]
     finally:
         register.shutdown()  # stopping parts that never started is safe
@@ -126,13 +127,18 @@ def test_after_bootstrap_and_shutdown_of_a_real_register_no_kassa_thread_is_left
     try:
         running = new_kassa_threads(before)
         for name in ("kassa-committer", "kassa-housekeeping", "kassa-journal-delivery", "kassa-journal-housekeeper",
-                     "kassa-printer", "kassa-scanner-pty", "kassa-sync"):
+                     "kassa-printer", "kassa-reports", "kassa-scanner-pty", "kassa-sync"):
             assert name in running, running
         assert register.login("c1", "1111").ok
         assert register.scan(PENCIL).ok
         assert register.tender("cash", None).ok
         register.wait_idle()
         assert register.journal.next_seq == 2  # committed; the drawer kicked and the receipt printing on their threads
+        register.events.put(CommandReceived("cmd-x", "report", {"kind": "x"}))  # a fleet X report, as sync queues it
+        register.pump()
+        assert register._reports.wait_idle(10)  # summed on the lifecycle's report worker, not a thread of its own
+        register.pump()  # published and answered through sync
+        assert "kassa-remote-report" not in new_kassa_threads(before)
     finally:
         register.shutdown()
     assert settle(before, timeout=0.5) == []

@@ -25,6 +25,8 @@ from provisioning.broker_check import check_broker
 from tests.fleet.kassa_fleet_support import IngestProcess
 from tests.support.mosquitto import Mosquitto
 
+pytestmark = pytest.mark.slow  # real brokers and kassa-fleet processes
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "technician.md"
 NOT_AUTHORIZED = 0x87  # PUBACK reason codes below 0x80 are success (0x10: "no matching subscribers")

@@ -8,11 +8,14 @@ import sys
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.contract.kassa_samples import CATALOG as SAMPLE_CATALOG, CLERKS, make_chain
 from tests.fleet.kassa_fleet_support import ROOT, BareDevice, IngestProcess
 from tests.support.net import free_port
+
+pytestmark = pytest.mark.slow  # real brokers and kassa-fleet processes
 
 # a published catalog must carry tax_rates for every item's code (the register's acceptance gate)
 CATALOG = {**SAMPLE_CATALOG, "tax_rates": {"A": "19.00", "B": "7.00"}}

@@ -16,6 +16,8 @@ from tests.contract.kassa_recorder import SchemaRecorder
 from tests.contract.kassa_samples import make_chain
 from tests.fleet.kassa_fleet_support import BareDevice, IngestProcess, assert_exactly_once, db_query
 
+pytestmark = pytest.mark.slow  # real brokers and kassa-fleet processes
+
 
 @pytest.fixture
 def recorder(mosquitto):

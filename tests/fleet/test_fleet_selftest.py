@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from firmware.clock import SystemClock
 from firmware.config import load_config
 from firmware.sync import ReceiptsConfirmed, SyncService
@@ -17,6 +19,8 @@ from tests.contract.kassa_recorder import SchemaRecorder
 from tests.firmware.sync.kassa_sync_support import commit, drain, open_journal, wait_for
 from tests.firmware.sync.test_sync_drain import Fleet
 from tests.fleet.kassa_fleet_support import BareDevice, db_query
+
+pytestmark = pytest.mark.slow  # real brokers and kassa-fleet processes
 
 BIN = Path(sys.executable).parent
 

@@ -27,6 +27,8 @@ from tests.contract.kassa_samples import CATALOG as SAMPLE_CATALOG, CLERKS, make
 from tests.firmware.sync.kassa_sync_support import device_config, open_journal, wait_for
 from tests.fleet.kassa_fleet_support import ROOT, BareDevice, IngestProcess
 
+pytestmark = pytest.mark.slow  # real brokers and kassa-fleet processes
+
 CATALOG = {**SAMPLE_CATALOG, "tax_rates": {"A": "19.00", "B": "7.00"}}
 
 

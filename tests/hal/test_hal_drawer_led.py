@@ -230,8 +230,8 @@ def test_simulated_drawer_with_auto_close_shuts_itself_for_the_demo():
     import queue as _queue
     import time as _time
 
-    from hal.factory import HardwareSpec, build_hardware
     from hal.events import DrawerClosed, DrawerOpened
+    from hal.factory import HardwareSpec, build_hardware
 
     events: _queue.Queue = _queue.Queue()
     hw = build_hardware(HardwareSpec("simulated:memory", "simulated", "simulated?auto_close=0.05", "simulated"), events)

@@ -9,8 +9,12 @@ import queue
 import threading
 import time
 
+import pytest
+
 from hal.events import DeviceState, ScanRead
 from hal.scanner import MAX_BACKLOG, PtyScanner, SerialScanner
+
+pytestmark = pytest.mark.slow  # a million-line flood through a pty
 
 LINES = 1_000_000
 

@@ -7,10 +7,8 @@ import pathlib
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from hal_recorder import Recorder
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hal.events import DeviceState, ScanRead, ScanRejected
 from hal.factory import build_scanner

@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from hal.errors import HardwareConfigError
-from hal.urls import (DrawerConfig, LedConfig, PrinterConfig, ScannerConfig, parse_drawer_url, parse_led_url,
-                      parse_printer_url, parse_scanner_url)
+from hal.urls import (
+    DrawerConfig,
+    LedConfig,
+    PrinterConfig,
+    ScannerConfig,
+    parse_drawer_url,
+    parse_led_url,
+    parse_printer_url,
+    parse_scanner_url,
+)
 
 
 @pytest.mark.parametrize("url, expected", [

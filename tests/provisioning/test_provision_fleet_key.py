@@ -17,6 +17,8 @@ from firmware.contract.signing import Verifier, new_key_pair
 from firmware.stores import catalog_store, clerk_store
 from tests.contract.kassa_samples import CATALOG, CLERKS
 
+pytestmark = pytest.mark.slow  # kassa-provision processes against real brokers
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pytest
+
 from firmware.config import load_config
 from provisioning import configfile
 from tests.provisioning.provision_journal import fill_journal
+
+pytestmark = pytest.mark.slow  # kassa-provision processes against real brokers
 
 PINS = ("482913", "77301")
 PASSWORD = "Pw-0nly-In-Its-File"

@@ -28,6 +28,8 @@ from provisioning.secretfiles import claim_data_dir
 from tests.provisioning.provision_journal import fill_journal
 from tests.support.users import run_as, throwaway_user
 
+pytestmark = pytest.mark.slow  # kassa-provision processes against real brokers
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Perm-Test-pw-7781"
 NO_SUCH_USER = "kassa-no-such-user"

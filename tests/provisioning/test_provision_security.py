@@ -19,6 +19,8 @@ from tests.provisioning import provision_pki
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_listening
 
+pytestmark = pytest.mark.slow  # kassa-provision processes against real brokers
+
 PASSWORDS = {"fleet": "fleet-pw", "S001-R1": "r1-pw", "S001-R2": "r2-pw", "S001/R1": "r1-pw", "S001/R2": "r2-pw"}
 
 # Two ways to write a device's ACL. Per-device `user` blocks work on every Mosquitto; the `pattern`

@@ -8,11 +8,15 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from firmware.config import load_config
 from provisioning import configfile
 from provisioning.selftest import run_selftest
 from tests.provisioning.provision_journal import fill_journal
 from tests.support.net import free_port
+
+pytestmark = pytest.mark.slow  # kassa-provision processes against real brokers
 
 
 def point_broker(device: Path, url: str) -> None:

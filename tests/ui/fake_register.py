@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -23,6 +24,7 @@ from firmware.register.view import (
     ParkedInfo,
     Phase,
     QuickKeyInfo,
+    RefundView,
     RegisterView,
     SyncView as Sync,
     TotalsView as Totals,
@@ -50,6 +52,7 @@ class FakeRegister:
         self.fail: dict[type[Command], str] = {}
         self.clock = ManualClock()  # the register's own clock (receipt times, export days, lockouts)
         self.locks: dict[str, tuple[datetime | None, int | None]] = {}  # purpose -> (locked until, tries left)
+        self.refunds: dict[str, RefundView] = {}  # code -> what `refund_preview` answers
 
     def set(self, **fields: Any) -> None:
         self._view = replace(self._view, revision=self._view.revision + 1, **fields)
@@ -90,6 +93,18 @@ class FakeRegister:
 
     def parked(self) -> list[ParkedInfo]:
         return []
+
+    def refund_preview(self, code: str, lines: Mapping[int, object] | None = None) -> RefundView | None:
+        """`refunds[code]` (set by a test), with the chosen quantities filled in; None when there is none."""
+        found = self.refunds.get(code.strip())
+        if found is None:
+            return None
+        chosen = {n: q for n, q in (lines or {}).items() if q}
+        rows = tuple(replace(line, chosen=chosen.get(line.line_no, 0),
+                             give_back=line.amount * int(chosen.get(line.line_no, 0)) // max(1, int(line.sold)))
+                     for line in found.lines)
+        give = sum(line.give_back for line in rows)
+        return replace(found, lines=rows, give_back=give, give_back_cash=give)
 
     def lock(self, purpose: str, seconds: float = 0, tries_left: int | None = None) -> None:
         """Shut the PIN gate `purpose` for `seconds` of the fake's clock (0 = open), or warn of `tries_left`."""

@@ -102,6 +102,10 @@ class SellScreen(Screen):
     def drags(self) -> list[Drag]:
         return self.cart.drags()
 
+    def toast_area(self) -> Rect:
+        """Toasts go over the cart, never over the keys (`ui.toast`)."""
+        return self.r_list
+
     # ---- regions -----------------------------------------------------------------------------
     def flashing(self) -> bool:
         v = self.view
@@ -124,7 +128,7 @@ class SellScreen(Screen):
             return
         color = {"error": theme.ERROR, "warn": theme.WARN}.get(msg.level, theme.OK)
         if msg.level == "error":
-            pygame.draw.rect(surf, theme.ERROR, r, border_radius=4)
+            pygame.draw.rect(surf, theme.ERROR_FILL, r, border_radius=4)
             color = theme.TEXT
         label(surf, msg.text, (r.x + 6, r.centery), self.m.font("body"), color, "midleft", r.w - 12)
 

@@ -22,6 +22,7 @@ from firmware.register.core.context import Context, Lookup
 from firmware.register.core.handlers import COMMAND_HANDLERS, EVENT_HANDLERS, refund
 from firmware.register.core.handlers.clerks import lockout_view
 from firmware.register.core.handlers.park import parked
+from firmware.register.core.handlers.refund import preview as refund_preview
 from firmware.register.core.read_model import read_model
 from firmware.register.core.state import Health, Phase, RegisterState
 from firmware.register.core.step import Result, Step
@@ -32,7 +33,7 @@ log = logging.getLogger("firmware.register")
 UNEXPECTED = "Something went wrong; the sale is safe. Try again or call the manager."
 
 __all__ = ["Context", "Health", "Lookup", "Phase", "RegisterState", "Result", "commands", "decide", "effects",
-           "events", "lockout_view", "parked", "read_model", "run_command", "said", "start"]
+           "events", "lockout_view", "parked", "read_model", "refund_preview", "run_command", "said", "start"]
 
 
 def run_command(step: Step, command: commands.Command) -> Outcome:

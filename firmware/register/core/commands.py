@@ -109,6 +109,14 @@ class Tender(Command):
     amount: int | None = None
     reference: str | None = None
     manager_pin: str | None = None
+    part_payment: bool = False  # cash below what is due: the cashier confirmed "Part payment of €X?"
+
+
+@dataclass(frozen=True)
+class RemoveTender(Command):
+    """Take back a payment (0-based, in the order taken) while the sale is not finished."""
+
+    index: int
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Effects: what a handler asks the shell to do, in order (commit, put state, open the drawer, print, publish...).
 
-The shell (`firmware/register/shell.py`) carries each out and feeds any
+The shell (`firmware/register/service.py`) carries each out and feeds any
 result back as an event: `CommitReceipt` -> `ReceiptCommitted`/`CommitFailed`,
 `PutState` -> `StateWritten(then, ok, reason)`, `PrintReceipt` -> `ReceiptPrinting`,
-`StartExport` -> `ExportFinished`.
+`StartExport` -> `ExportFinished`, `SumReport` -> `ReportSummed`.
 """
 
 from __future__ import annotations
@@ -145,13 +145,19 @@ class AnswerCommand:
 
 
 @dataclass(frozen=True)
-class StartRemoteReport:
-    """Sum an X report off the register's thread (from the last Z and the open shift) and answer the fleet."""
+class SumReport:
+    """Sum a report for fleet command `command_id` on the report worker (a busy day's receipts take a while to
+    read); `ReportSummed` comes back. It starts from the last Z's counter and the open shift, as the core saw
+    them, and carries the report's id tail and time so the worker decides nothing."""
 
     command_id: str
+    kind: str
     last_z: StateDoc
     shift: Shift | None
+    currency: str
+    report_id_tail: str
+    created_at: str
 
 
 Effect = (CommitReceipt | PutState | OpenDrawer | PrintReceipt | PrintReport | PublishReport | SyncNow
-          | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | StartRemoteReport)
+          | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | SumReport)

@@ -1,7 +1,7 @@
 """Events: things that happened (past tense) that the core folds into the state.
 
 They come from hal (scanner, printer, drawer), from sync, from the register's
-own workers (journal writer, housekeeping, exporter) and from the shell
+own workers (journal writer, housekeeping, exporter, report worker) and from the shell
 carrying out an effect (`StateWritten`, `ReceiptPrinting`). All are plain
 frozen dataclasses; the core dispatches on their type.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from firmware.register.committer import CommitFailed, ReceiptCommitted
 from firmware.register.core.effects import FollowUp
+from firmware.register.core.state import Report
 from firmware.register.exporter import ExportFinished
 from firmware.register.housekeeping import JournalArchived, JournalHealthMeasured
 from firmware.sync.events import SyncEvent
@@ -28,6 +29,15 @@ class StateWritten:
 
 
 @dataclass(frozen=True)
+class ReportSummed:
+    """The report worker summed the `SumReport` for fleet command `command_id`: `report`, or `error` says why not."""
+
+    command_id: str
+    report: Report | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class ReceiptPrinting:
     """The printer took receipt `receipt_id` as job `job_id` (its PrintDone or PrintFailed follows)."""
 
@@ -35,8 +45,9 @@ class ReceiptPrinting:
     receipt_id: str
 
 
-WorkerEvent = ReceiptCommitted | CommitFailed | JournalHealthMeasured | JournalArchived | ExportFinished
+WorkerEvent = (ReceiptCommitted | CommitFailed | JournalHealthMeasured | JournalArchived | ExportFinished
+               | ReportSummed)
 Event = WorkerEvent | StateWritten | ReceiptPrinting | HalEvent | SyncEvent
 
 __all__ = ["CommitFailed", "Event", "ExportFinished", "JournalArchived", "JournalHealthMeasured", "ReceiptCommitted",
-           "ReceiptPrinting", "StateWritten", "WorkerEvent"]
+           "ReceiptPrinting", "ReportSummed", "StateWritten", "WorkerEvent"]

@@ -18,8 +18,11 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
     customer = None
     if state.sale is not None:
         sale = state.sale
+        shares = {line.line_no: line.discount for line in sale.receipt_lines()}  # line + its cart discount share
         lines = tuple(LineView(line.line_no, line.sku, line.name, line.qty, line.unit_price, line.discount,
-                               line.amount, line.voided) for line in sale.lines)
+                               line.amount, line.voided,
+                               cart_discount=0 if line.voided else shares.get(line.line_no, line.discount) - line.discount)
+                      for line in sale.lines)
         shop = config.shop
         t = sale.totals(tax_rates_of(state, config), shop.tax_included, shop.cash_rounding)
         totals = TotalsView(t.subtotal, t.tax, t.total, t.paid, t.due, t.change, t.rounding, t.cash_due, t.discount)
@@ -44,4 +47,6 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         health=dict(state.health.devices),
         warnings=state.health.warnings(now, config.policy),
         print_backlog=print_backlog,
+        currency_display=config.shop.currency_display,
+        receipt_scan=state.receipt_scan,
     )

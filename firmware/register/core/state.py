@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -13,6 +13,7 @@ from firmware.config import Config, PolicyConfig
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Clerk, Roster
 from firmware.domain.lockout import Lockout
+from firmware.domain.money import money_formatter
 from firmware.domain.sale import Sale
 from firmware.register.exporter import ExportFinished
 from firmware.register.guard import plural
@@ -148,11 +149,17 @@ class RegisterState:
     print_jobs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # job id -> receipt id
     last_created_at: str | None = None  # the newest receipt time seen (None: not read from the journal yet)
     last_export: ExportFinished | None = None  # the last export's result, once pumped
+    receipt_scan: tuple[int, str] | None = None  # (count, code): a receipt's barcode read by a hal scanner, for the UI
 
 
 def currency_of(state: RegisterState, config: Config) -> str:
     """The money of this register: the catalog's, else the shop's."""
     return state.catalog.currency or config.shop.currency
+
+
+def money_of(state: RegisterState, config: Config) -> Callable[[int], str]:
+    """How this register writes an amount in a sentence: `money_of(state, config)(317)` -> "€3.17"."""
+    return money_formatter(currency_of(state, config), config.shop.currency_display)
 
 
 def tax_rates_of(state: RegisterState, config: Config) -> dict[str, str]:

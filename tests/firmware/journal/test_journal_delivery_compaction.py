@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from firmware.clock import ManualClock
 from firmware.journal import Journal
 from firmware.journal.fileops import FileOps
 from tests.support.journal_sample import make_receipt
+
+pytestmark = pytest.mark.slow  # a large snapshot, then waits for the log to double
 
 
 class CountingOps(FileOps):

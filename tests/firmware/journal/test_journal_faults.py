@@ -18,6 +18,7 @@ OPTS = {"store": "S001", "register": "R1", "freeze_gc": False, "segment_records"
         "hwm_interval": 0.002, "group_commit_interval": 0.0005}
 
 
+@pytest.mark.slow  # 120 rounds of simulated power cuts at random file operations
 def test_power_cut_at_random_operations_loses_no_returned_commit(tmp_path):
     rng = random.Random(2026)
     data = tmp_path / "data"

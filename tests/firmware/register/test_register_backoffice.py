@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from firmware.register.core.commands import CashMovement, ExportPending, ExportRange, NoSale, OpenShift, Recall, Refund, Reprint, XReport, ZReport
+from firmware.register.core.commands import (
+    CashMovement,
+    ExportPending,
+    ExportRange,
+    NoSale,
+    OpenShift,
+    Recall,
+    Refund,
+    Reprint,
+    XReport,
+    ZReport,
+)
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale
 
 PEN = "4006380133464"

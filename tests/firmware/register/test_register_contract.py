@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import jsonschema
 
-from firmware.register.core.commands import DiscountCart, NoSale, OpenShift, Refund, SetCustomer, XReport, ZReport
 from firmware.contract.schemas import load_schema
+from firmware.register.core.commands import DiscountCart, NoSale, OpenShift, Refund, SetCustomer, XReport, ZReport
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale
 
 

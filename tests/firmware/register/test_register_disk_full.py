@@ -8,8 +8,8 @@ import os
 import pytest
 
 from firmware.register.core.commands import RetryCommit
-from tests.support.tmpfs import tiny_tmpfs
 from tests.firmware.register.conftest import PENCIL, RegisterRig, login_cashier
+from tests.support.tmpfs import tiny_tmpfs
 
 
 @pytest.fixture

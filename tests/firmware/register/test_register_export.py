@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from firmware.register.core.commands import ExportPending
 from firmware.domain.errors import Refused
+from firmware.register.core.commands import ExportPending
 from firmware.register.exporter import Exporter, ExportFinished
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for
 from tests.support.tmpfs import tiny_tmpfs

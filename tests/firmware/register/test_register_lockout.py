@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from firmware.register.core.commands import CheckManager, DiscountCart, Logout, NoSale, VoidLine
-from firmware.clock import ManualClock
 from firmware.bootstrap import demo_config
+from firmware.clock import ManualClock
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Clerk, Roster, hash_pin
 from firmware.register.core import Context, RegisterState, decide, lockout_view
-from firmware.register.core.commands import Login
+from firmware.register.core.commands import CheckManager, DiscountCart, Login, Logout, NoSale, VoidLine
 from firmware.register.core.effects import PutState
 from firmware.register.core.handlers.clerks import KIND
 from firmware.register.view import LockoutView

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from firmware.register.core.commands import AddSku, DiscountLine, SetQty, VoidLine
 from firmware.chain import verify_chain
-
+from firmware.register.core.commands import AddSku, DiscountLine, SetQty, VoidLine
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from tests.firmware.register.conftest import RegisterRig
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import queue
 
-from firmware.register.core.commands import Recall
 from firmware.clock import ManualClock
 from firmware.journal import Journal
 from firmware.register.committer import Committer, StateSaved
+from firmware.register.core.commands import Recall
 from firmware.register.states import PendingStates
 from tests.firmware.register.conftest import PENCIL, login_cashier
 from tests.firmware.register.test_register_disk_full import fill

@@ -9,6 +9,7 @@ import queue
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware.clock import SystemClock
@@ -18,6 +19,8 @@ from tests.firmware.sync.kassa_sync_support import commit, device_config, open_j
 from tests.firmware.sync.test_sync_drain import Fleet
 from tests.firmware.sync.test_sync_outbox import Link, Outbox
 from tests.fleet.kassa_fleet_support import assert_exactly_once
+
+pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
 
 
 def test_the_sender_stops_at_the_bound_and_goes_on_as_confirmations_come():

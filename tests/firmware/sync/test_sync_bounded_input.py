@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
@@ -22,6 +23,8 @@ from firmware.sync import LinkDown, SyncService
 from firmware.sync.resend import MAX_RANGES
 from tests.firmware.sync.kassa_sync_support import commit, device_config, open_journal, wait_for
 from tests.support.rawmqtt import PeakRss, StreamingPublisher
+
+pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
 
 MIB = 1024 * 1024
 N = 300

@@ -18,6 +18,8 @@ from tests.firmware.sync.test_sync_drain import Fleet
 from tests.fleet.kassa_fleet_support import BareDevice, assert_exactly_once, db_query
 from tests.support.mosquitto import Mosquitto
 
+pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
+
 
 @pytest.fixture
 def device(mosquitto, tmp_path):

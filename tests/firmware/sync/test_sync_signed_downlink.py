@@ -31,6 +31,8 @@ from tests.firmware.sync.kassa_sync_support import device_config, drain, open_jo
 from tests.fleet.test_fleet_acl import documented_acl, grants
 from tests.support.mosquitto import Mosquitto
 
+pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
+
 ACL = documented_acl()
 PASSWORDS = {user: f"{user}-pw" for user in grants(ACL)}
 SIGNED_CATALOG = {**CATALOG, "tax_rates": {"A": "19.00", "B": "7.00"}}

@@ -20,6 +20,8 @@ from tests.provisioning import provision_pki
 from tests.support.mosquitto import Mosquitto
 from tests.support.net import free_port, wait_listening
 
+pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
+
 USERS = {"fleet": "fleet-pw", "S001-R1": "r1-pw"}
 
 

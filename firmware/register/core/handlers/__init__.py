@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from firmware.register.core import commands as c, effects as fx, events as ev
-from firmware.register.core.handlers import clerks, devices, downlink, park, refund, reports, sale, shift, till
+from firmware.register.core.handlers import clerks, devices, downlink, fleet, park, refund, reports, sale, shift, till
 from firmware.register.core.step import Step
 from firmware.register.view import Outcome
 from firmware.sync import events as sync
@@ -36,6 +36,7 @@ COMMAND_HANDLERS: dict[type[c.Command], CommandHandler] = {
     c.BeginTender: sale.begin_tender,
     c.BackToCart: sale.back_to_cart,
     c.Tender: sale.tender,
+    c.RemoveTender: sale.remove_tender,
     c.RetryCommit: sale.retry_commit,
     c.NewSale: sale.new_sale,
     c.Park: park.park,
@@ -61,6 +62,7 @@ EVENT_HANDLERS: dict[type[object], EventHandler] = {
     ev.JournalHealthMeasured: devices.journal_health,
     ev.JournalArchived: devices.journal_archived,
     ev.ExportFinished: devices.export_finished,
+    ev.ReportSummed: fleet.report_summed,
     hal.ScanRead: devices.scan_read,
     hal.ScanRejected: devices.scan_rejected,
     hal.DeviceState: devices.device_state,
@@ -78,7 +80,7 @@ EVENT_HANDLERS: dict[type[object], EventHandler] = {
     sync.JournalRolledBack: devices.journal_rolled_back,
     sync.CatalogReceived: downlink.catalog_received,
     sync.ClerksReceived: downlink.clerks_received,
-    sync.CommandReceived: reports.command_received,
+    sync.CommandReceived: fleet.command_received,
 }
 
 FOLLOW_UPS: dict[type[object], FollowUpHandler] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
+from firmware.contract.receipt_id import parse_receipt_id
 from firmware.register.core import commands as c, effects as fx
 from firmware.register.core.events import (
     ExportFinished,
@@ -31,14 +32,22 @@ def scan_read(step: Step, event: hal.ScanRead) -> None:
 
     if step.state.clerk is None:
         step.note("warn", "Log in before scanning.")
+    elif parse_receipt_id(event.code.strip()) is not None:  # a receipt's barcode: the screen decides (a refund)
+        count = step.state.receipt_scan[0] + 1 if step.state.receipt_scan else 1
+        step.set(receipt_scan=(count, event.code.strip()))
     elif step.state.phase == Phase.TENDER:
         step.note("warn", "Finish the payment first, or go back to the cart.")
     else:
+        before = step.state.message
         run_command(step, c.Scan(event.code))
+        msg = step.state.message
+        if msg is not None and msg is not before and msg.level == "error":
+            step.set(message=replace(msg, topic="scan"))  # the UI's scan-error sound, not the general one
 
 
 def scan_rejected(step: Step, event: hal.ScanRejected) -> None:
     step.note("error", f"Scan not understood: {event.reason}. Scan again or type the number.")
+    step.set(message=replace(step.state.message, topic="scan"))  # type: ignore[type-var]
 
 
 def device_state(step: Step, event: hal.DeviceState) -> None:

@@ -9,24 +9,27 @@ the tail of the journal at start-up.
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Mapping
 
-from firmware.contract.receipt_id import RECEIPT_ID_PATTERN
+from firmware.contract.receipt_id import parse_receipt_id
 from firmware.domain import refunds
 from firmware.domain.catalog import Item
+from firmware.domain.errors import Refused
+from firmware.domain.lines import qty_value
 from firmware.register.core import commands as c
+from firmware.register.core.context import Context
 from firmware.register.core.effects import Change, Purpose, PutState, RefundIndexed
 from firmware.register.core.handlers.clerks import manager
 from firmware.register.core.handlers.commit import commit
-from firmware.register.core.state import Phase, Receipt, tax_rates_of
+from firmware.register.core.state import Phase, Receipt, RegisterState, currency_of, money_of, tax_rates_of
 from firmware.register.core.step import Step
-from firmware.register.view import Outcome
+from firmware.register.view import Outcome, RefundLineView, RefundView
 
 log = logging.getLogger("firmware.register")
 
 REFUND_INDEX = "refunds"
+SEARCH_RECENT = 200  # receipts searched for a typed id tail ("epoch:seq") that is neither a whole id nor a number
 CATCH_UP = 16  # receipts re-checked at start-up for a refund whose index entry a power cut lost
-RECEIPT_ID = re.compile(RECEIPT_ID_PATTERN)  # a fleet receipt id, 1.1 store:register:epoch:seq or 1.0
 
 
 def refunds_of(step: Step, receipt_id: str) -> list[Receipt]:
@@ -57,6 +60,60 @@ def indexed(step: Step, then: RefundIndexed, ok: bool, reason: str) -> None:
         log.warning("refund index of %s not saved (%s); rebuilt at the next start", then.original, reason)
 
 
+def find(ctx: Context, code: str) -> Receipt | None:
+    """The receipt a scanned or typed code names on this register: its id in either form (1.1
+    `store:register:epoch:seq` or 1.0 `register:epoch:seq`), its number (`seq`) as printed, or an id's tail."""
+    code = code.strip()
+    if not code:
+        return None
+    found = ctx.lookup.receipt(code)
+    if found is None and code.isdigit() and len(code) <= 16:
+        first = next(iter(ctx.lookup.receipts_from(int(code))), None)
+        found = first if first is not None and first.get("seq") == int(code) else None
+    if found is None and ":" in code:
+        found = next((r for r in ctx.lookup.recent(SEARCH_RECENT)
+                      if str(r.get("receipt_id", "")).endswith(":" + code)), None)
+    return found
+
+
+def preview(state: RegisterState, ctx: Context, code: str, lines: Mapping[int, object] | None = None) -> RefundView | None:
+    """The refund screen's read model: per line sold / refunded already / left, and what refunding `lines`
+    ({line number: qty}) would give back, computed exactly as the refund itself will be (None: no such receipt)."""
+    original = find(ctx, code)
+    if original is None:
+        return None
+    step = Step(state, ctx)
+    prior = refunds_of(step, original["receipt_id"])
+    done = refunds.refunded_qty(original, prior)
+    chosen = {n: q for n, q in (lines or {}).items() if q not in (0, "0", None)}
+    give = cash = 0
+    problem: str | None = None
+    per_line: dict[int, int] = {}
+    shop = ctx.config.shop
+    if original.get("kind") != "sale":
+        problem = "Only sales can be refunded."
+    elif chosen:
+        try:
+            sale = refunds.build_refund(original, prior, chosen, sale_id="preview", clerk_id="preview",
+                                        approved_by="preview", cash_rounding=shop.cash_rounding,
+                                        currency_display=shop.currency_display)
+            totals = sale.totals()
+            give, cash = totals.total, totals.cash_due
+            per_line = {line.of_line or 0: line.amount for line in sale.lines}
+        except Refused as exc:
+            problem = str(exc)
+    rows = []
+    for n, line in enumerate(original.get("lines", []), 1):
+        sold = qty_value(line["qty"])
+        rows.append(RefundLineView(n, line["sku"], line["name"], int(line["unit_price"]), sold, done.get(n, 0),
+                                   sold - done.get(n, 0), int(line["amount"]), not isinstance(sold, int),
+                                   chosen.get(n, 0), per_line.get(n, 0)))
+    return RefundView(str(original["receipt_id"]), int(original.get("seq", 0)), str(original.get("created_at", "")),
+                      str(original.get("currency") or currency_of(state, ctx.config)),
+                      int((original.get("totals") or {}).get("total", 0)), tuple(rows), give, cash, problem,
+                      tuple(dict.fromkeys(["cash"] + [t["type"] for t in original.get("tenders", [])])))
+
+
 def refund(step: Step, cmd: c.Refund) -> Outcome:
     """Refund lines of an earlier receipt, or a blind return (SKU, qty) with a reason; manager approval."""
     clerk = step.require_clerk()
@@ -72,7 +129,7 @@ def refund(step: Step, cmd: c.Refund) -> Outcome:
         refunding = refunds.build_refund(
             original, refunds_of(step, original["receipt_id"]), dict(cmd.lines or {}),
             sale_id=sale_id, clerk_id=clerk.clerk_id, approved_by=approver.clerk_id,
-            cash_rounding=shop.cash_rounding, reason=reason,
+            cash_rounding=shop.cash_rounding, reason=reason, currency_display=shop.currency_display,
         )
     else:
         items: list[tuple[Item, object]] = []
@@ -85,15 +142,17 @@ def refund(step: Step, cmd: c.Refund) -> Outcome:
             return Outcome.refused(f"Receipt {cmd.receipt_id} is not on this register: return it as items without "
                                    "a receipt, with a reason.")
         reference = (cmd.receipt_id or "").strip() or None
-        if reference is not None and not RECEIPT_ID.match(reference):
+        if reference is not None and parse_receipt_id(reference) is None:  # a 1.1 or 1.0 fleet receipt id
             # not one of our fleet's receipt ids: keep what was typed in the reason, never in refund_of
             reason, reference = (f"{reason} (receipt {reference[:64]})" if reason else reason), None
         refunding = refunds.build_blind_return(
             items, sale_id=sale_id, clerk_id=clerk.clerk_id, approved_by=approver.clerk_id, reason=reason,
             rates=tax_rates_of(step.state, step.ctx.config), tax_included=shop.tax_included,
             cash_rounding=shop.cash_rounding, refund_of=reference,
+            currency=currency_of(step.state, step.ctx.config), currency_display=shop.currency_display,
         )
     if refunding.phase == "tendering":
         refunding = refunding.add_tender(cmd.tender_kind, None, cash_rounding=shop.cash_rounding)
     commit(step, refunding, Purpose.REFUND)
-    return Outcome(True, "Saving the refund")
+    back = sum(t.amount for t in refunding.tenders)
+    return Outcome(True, f"Saving the refund: give back {money_of(step.state, step.ctx.config)(back)}")

@@ -2,8 +2,8 @@
 
 A Z report's number and the new counter are written first; it is printed and
 published only once they are on disk, so a power cut can never reuse a
-printed number. The fleet may ask for an X report (never a Z): it is summed
-off the register's thread (`StartRemoteReport`) and answered there.
+printed number. The fleet may ask for an X report (never a Z): `fleet.py`
+has it summed by `build` on the report worker and answered.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from firmware.domain.shift import Shift
 from firmware.register.core import commands as c
 from firmware.register.core.context import StateDoc
 from firmware.register.core.effects import (
-    AnswerCommand,
     Change,
     PrintReport,
     PublishReport,
     PutState,
-    StartRemoteReport,
     ZReportSaved,
 )
 from firmware.register.core.handlers.clerks import manager
@@ -30,7 +28,6 @@ from firmware.register.core.handlers.shift import SHIFT, current
 from firmware.register.core.state import Phase, Receipt, Report, currency_of
 from firmware.register.core.step import Step
 from firmware.register.view import Outcome
-from firmware.sync.events import CommandReceived
 
 COUNTERS = "counters"
 REPORTS = "reports"
@@ -102,20 +99,3 @@ def z_report_saved(step: Step, then: ZReportSaved, ok: bool, reason: str) -> Non
     else:
         step.said(Outcome.refused(f"Z report {then.report['z_number']} not saved ({reason}); nothing was "
                                   "printed. Free disk space and run the Z report again."))
-
-
-def command_received(step: Step, event: CommandReceived) -> None:
-    """Fleet commands that need the register (sync does `sync_now` and `resend` itself): `report`, X only.
-
-    Nothing that moves money or closes the day is remote. The X report is summed on a worker thread (a busy
-    day's receipts take a while to read, and the fleet may ask in the middle of a sale).
-    """
-    args = dict(event.args or {})
-    if event.command != "report":
-        step.do(AnswerCommand(event.command_id, False, f"unknown command {event.command!r}"))
-    elif args.get("kind", "x") != "x":
-        step.do(AnswerCommand(event.command_id, False,
-                              "only an X report can be asked for remotely; a Z report closes the shift on site"))
-    else:
-        last_z, shift = inputs(step)
-        step.do(StartRemoteReport(event.command_id, last_z, shift))

@@ -9,6 +9,7 @@ and sync. `CommitFailed` leaves the paid sale on the tender screen to retry.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from firmware.domain.catalog import Item, NotSellable
 from firmware.domain.sale import Sale
@@ -18,9 +19,10 @@ from firmware.register.core.events import CommitFailed, ReceiptCommitted
 from firmware.register.core.handlers import refund
 from firmware.register.core.handlers.clerks import approval
 from firmware.register.core.handlers.commit import commit
-from firmware.register.core.state import Phase, Receipt, tax_rates_of
+from firmware.contract.receipt_id import parse_receipt_id
+from firmware.register.core.state import Phase, Receipt, currency_of, money_of, tax_rates_of
 from firmware.register.core.step import Refusal, Step
-from firmware.register.view import Outcome
+from firmware.register.view import ConfirmFirst, Outcome
 
 log = logging.getLogger("firmware.register")
 
@@ -37,7 +39,9 @@ def cart(step: Step) -> Sale:
     if step.state.sale is None:
         shop = step.ctx.config.shop
         step.set(sale=Sale.open(step.ctx.new_id(), clerk.clerk_id, rates=tax_rates_of(step.state, step.ctx.config),
-                                tax_included=shop.tax_included, cash_rounding=shop.cash_rounding))
+                                tax_included=shop.tax_included, cash_rounding=shop.cash_rounding,
+                                currency=currency_of(step.state, step.ctx.config),
+                                currency_display=shop.currency_display))
     sale = step.state.sale
     assert sale is not None
     return sale
@@ -58,6 +62,9 @@ def _add(step: Step, item: Item, qty: object, source: str) -> Outcome:
 
 def scan(step: Step, cmd: c.Scan) -> Outcome:
     """A barcode from any scanner: adds the item or says plainly why not."""
+    if parse_receipt_id(cmd.code.strip()) is not None:
+        return Outcome.refused("That is a receipt's barcode. To refund from it, open Manager, then Refund, "
+                               "and scan it there.")
     found = step.state.catalog.lookup_scan(cmd.code.strip())
     if isinstance(found, NotSellable):
         return Outcome.refused(found.reason)
@@ -157,6 +164,14 @@ def tender(step: Step, cmd: c.Tender) -> Outcome:
         return retry_commit(step, c.RetryCommit())
     approved = approval(step, cmd.manager_pin, "A large on-account sale")
     shop = step.ctx.config.shop
+    money = money_of(step.state, step.ctx.config)
+    if cmd.kind == "cash" and cmd.amount is not None and not cmd.part_payment and sale.kind == "sale":
+        cash_due = sale.totals(cash_rounding=shop.cash_rounding).cash_due
+        if 0 < cmd.amount < cash_due and cmd.amount < sale.remaining():  # not enough: a typo, or really a part?
+            left = sale.remaining() - cmd.amount
+            return Outcome(False, f"Part payment of {money(cmd.amount)}? {money(left)} will still be due.",
+                           ConfirmFirst(f"Part payment of {money(cmd.amount)}?", replace(cmd, part_payment=True),
+                                        "Take part payment"))
     sale = sale.add_tender(
         cmd.kind, cmd.amount, reference=cmd.reference, cash_rounding=shop.cash_rounding,
         offline=not step.state.health.sync.online, on_account_limit=shop.on_account_offline_limit,
@@ -164,9 +179,36 @@ def tender(step: Step, cmd: c.Tender) -> Outcome:
     )
     _show(step, sale)
     if sale.phase != "paid":
-        return Outcome(True, "Payment taken; more to pay")
+        taken = sale.tenders[-1]
+        return Outcome(True, f"{_tender_name(taken.kind)} {money(taken.amount)} taken; "
+                             f"{money(sale.totals().due)} still to pay")
     commit(step, sale, Purpose.SALE)
     return Outcome(True, "Saving the sale")
+
+
+def _tender_name(kind: str) -> str:
+    return {"cash": "Cash", "card": "Card", "on_account": "On account"}.get(kind, kind.replace("_", " ").capitalize())
+
+
+def remove_tender(step: Step, cmd: c.RemoveTender) -> Outcome:
+    """Take back a payment until the sale is finished; with none left the cashier may go back to the cart."""
+    sale = step.state.sale
+    if step.state.phase == Phase.COMMITTING:
+        return Outcome.refused("Saving the sale; one moment.")
+    if step.state.phase != Phase.TENDER or sale is None or not sale.tenders:
+        return Outcome.refused("No payment has been taken.")
+    if not isinstance(cmd.index, int) or not 0 <= cmd.index < len(sale.tenders):
+        return Outcome.refused("There is no such payment to remove.")
+    removed = sale.tenders[cmd.index]
+    sale = sale.remove_tender(cmd.index)
+    _show(step, sale)
+    money = money_of(step.state, step.ctx.config)
+    said = f"{_tender_name(removed.kind)} {money(removed.amount)} removed"
+    if removed.kind == "cash":
+        said += f": give {money(removed.amount - removed.change)} back to the customer" if removed.amount else ""
+    elif removed.kind == "card":
+        said += ": cancel it on the card terminal too"
+    return Outcome(True, f"{said}. {money(sale.totals().due)} to pay.")
 
 
 def retry_commit(step: Step, cmd: c.RetryCommit) -> Outcome:
@@ -190,7 +232,8 @@ def committed(step: Step, event: ReceiptCommitted) -> None:
     if event.purpose == Purpose.SALE:
         change = sum(t.get("change", 0) for t in receipt.get("tenders", []))
         step.set(last_receipt=receipt, sale=None, phase=Phase.DONE)
-        step.note("info", "Paid" + (f", change {change}" if change else ""))
+        money = money_of(step.state, step.ctx.config)
+        step.note("info", "Paid" + (f", change {money(change)}" if change else ""))
     cash = any(t.get("type") == "cash" for t in receipt.get("tenders", []))
     if step.ctx.has_hardware:
         if cash or receipt.get("kind") == "no_sale":
@@ -202,6 +245,10 @@ def committed(step: Step, event: ReceiptCommitted) -> None:
     refund.index(step, receipt)
     if event.purpose == Purpose.REFUND:
         step.set(last_receipt=receipt, phase=Phase.DONE)
+        back = sum(t.get("amount", 0) for t in receipt.get("tenders", []))
+        how = " and ".join(dict.fromkeys(str(t.get("type", "cash")).replace("_", " ") for t in receipt.get("tenders", [])))
+        step.note("info", f"Refund saved: give back {money_of(step.state, step.ctx.config)(back)}"
+                          + (f" ({how})" if how else ""))
     elif event.purpose == Purpose.NO_SALE:
         step.set(phase=Phase.SELL if step.state.clerk is not None else Phase.LOGIN)
     step.do(RefreshOutbox())

@@ -10,6 +10,7 @@ from firmware.clock import iso_utc
 from firmware.domain.shift import Shift
 from firmware.register.core import commands as c
 from firmware.register.core.effects import PutState, ShiftSaved
+from firmware.register.core.state import money_of
 from firmware.register.core.step import Step
 from firmware.register.view import Outcome
 
@@ -54,5 +55,6 @@ def cash_movement(step: Step, cmd: c.CashMovement) -> Outcome:
     elif cmd.kind == "drop":
         shift = shift.cash_drop(cmd.amount, clerk.clerk_id, at, cmd.reason or "drop to safe")
     else:
-        return Outcome.refused(f"Unknown cash movement {cmd.kind!r}: paid_in, paid_out or drop.")
-    return _save(step, shift, f"{cmd.kind.replace('_', ' ').capitalize()} of {cmd.amount} recorded")
+        return Outcome.refused("Unknown cash movement: choose paid in, paid out or drop.")
+    money = money_of(step.state, step.ctx.config)
+    return _save(step, shift, f"{cmd.kind.replace('_', ' ').capitalize()} of {money(cmd.amount)} recorded")
