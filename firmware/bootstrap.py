@@ -50,7 +50,8 @@ def demo_config(data_dir: str | os.PathLike[str], broker_url: str = "mqtt://127.
     doc: dict[str, Any] = {
         "device": {"store": "DEMO", "register": "R1", "data_dir": str(data_dir)},
         "broker": {"url": broker_url},
-        "hardware": {"scanner": "simulated", "printer": "simulated", "drawer": "simulated?auto_close=4", "led": "simulated"},
+        "hardware": {"scanner": "simulated", "printer": "simulated", "drawer": "simulated?auto_close=4", "led": "simulated",
+                     "scale": "simulated:toledo8217"},
         "shop": {"name": "Kassa Demo Shop", "address": ["1 Market Street", "Springfield"], "cash_rounding": 0},
     }
     for name, values in sections.items():
@@ -104,6 +105,7 @@ def hardware_spec(config: Config) -> Any:
         render_dir=Path(config.device.data_dir) / "printer",
         header=(config.shop.name, *config.shop.address),
         drawer_open_warn_seconds=config.policy.drawer_open_warn_seconds,
+        scale=hw.scale,
     )
 
 

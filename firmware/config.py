@@ -150,6 +150,7 @@ class HardwareConfig(_Section):
     printer: str = "simulated"
     drawer: str = "simulated"
     led: str = "simulated"
+    scale: str = "none"  # none (weights are typed), simulated[:toledo8217|:sma], serial:///dev/ttyUSB1?protocol=...
     paper_columns: int = Field(default=42, strict=True)
 
     @field_validator("scanner")
@@ -171,6 +172,11 @@ class HardwareConfig(_Section):
     @classmethod
     def _led(cls, value: str) -> str:
         return _hardware_url("hardware.led", "parse_led_url", value)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, value: str) -> str:
+        return _hardware_url("hardware.scale", "parse_scale_url", value)
 
     @field_validator("paper_columns")
     @classmethod
@@ -256,12 +262,61 @@ class PolicyConfig(_Section):
     drawer_open_warn_seconds: float = _number("policy.drawer_open_warn_seconds", 60.0, 1.0, 3600.0, " (seconds)")
 
 
+class WeighingConfig(_Section):
+    """Goods sold by weight: the bounds beyond which a manager approves, and the shop scales' EAN-13 layouts."""
+
+    max_kg: float = _number("weighing.max_kg", 30.0, 0.1, 1000.0, " (kg; heavier needs a manager)")
+    min_kg: float = _number("weighing.min_kg", 0.005, 0.0, 1.0, " (kg; lighter needs a manager)")
+    embedded_layouts: list[str] = Field(default_factory=lambda: ["21IIIIIWWWWWC", "22IIIIIWWWWWC", "23IIIIIPPPPPC",
+                                                                 "24IIIIIPPPPPC", "28IIIIVPPPPPC"], max_length=10)
+    embedded_price_decimals: int | None = None  # decimals of the price digits; None: the currency's
+    embedded_weight_decimals: int = _whole("weighing.embedded_weight_decimals", 3, 0, 3,
+                                           " (decimals of the weight digits, in kg; 3 = grams)")
+
+    @field_validator("embedded_layouts")
+    @classmethod
+    def _layouts(cls, value: list[str]) -> list[str]:
+        from firmware.domain.embedded import EmbeddedScheme
+        from firmware.domain.errors import DomainError
+
+        try:
+            EmbeddedScheme.from_patterns(value)
+        except DomainError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("embedded_price_decimals", mode="before")
+    @classmethod
+    def _price_decimals(cls, value: object) -> object:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3):
+            raise ValueError(f"must be a whole number of decimals from 0 to 3, at most the currency's, not {value!r} "
+                             "(example: embedded_price_decimals = 2; leave it out for the currency's)")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> "WeighingConfig":
+        if self.min_kg >= self.max_kg:
+            raise ValueError(f"weighing.min_kg ({self.min_kg:g}) must be below weighing.max_kg ({self.max_kg:g})")
+        return self
+
+
 class Config(_Section):
     device: DeviceConfig
     broker: BrokerConfig = BrokerConfig()
     hardware: HardwareConfig = HardwareConfig()
     shop: ShopConfig = ShopConfig()
     policy: PolicyConfig = PolicyConfig()
+    weighing: WeighingConfig = WeighingConfig()
+
+    @model_validator(mode="after")
+    def _price_decimals(self) -> "Config":
+        from firmware.domain.money import MINOR_DIGITS
+
+        digits = MINOR_DIGITS.get(self.shop.currency, 2)
+        if self.weighing.embedded_price_decimals is not None and self.weighing.embedded_price_decimals > digits:
+            raise ValueError(f"weighing.embedded_price_decimals: {self.shop.currency} has {digits} decimals, so price "
+                             f"labels cannot carry {self.weighing.embedded_price_decimals}; use 0 to {digits}")
+        return self
 
     @property
     def client_id(self) -> str:
@@ -269,7 +324,7 @@ class Config(_Section):
 
 
 _SECTIONS = {"device": DeviceConfig, "broker": BrokerConfig, "hardware": HardwareConfig, "shop": ShopConfig,
-             "policy": PolicyConfig}
+             "policy": PolicyConfig, "weighing": WeighingConfig}
 _TYPE_WORDS = {"string_type": "text in quotes", "bool_type": "true or false", "list_type": "a list like [\"a\", \"b\"]",
                "dict_type": "a table like { A = \"19.00\" }", "model_type": "a [table]", "path_type": "a path in quotes"}
 
@@ -297,7 +352,7 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing":
         return f"{key}: missing; add it" + (f", e.g. {example}" if example else "")
     msg = error["msg"].removeprefix("Value error, ")
-    if msg.startswith(("hardware.", "broker.", "shop.", "policy.", "device.")):
+    if msg.startswith(("hardware.", "broker.", "shop.", "policy.", "device.", "weighing.")):
         return msg  # a check across keys names its key itself
     if kind in ("int_type", "float_type", "finite_number", "greater_than_equal", "less_than_equal", "greater_than",
                 "less_than") and what:

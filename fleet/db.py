@@ -146,6 +146,34 @@ def _on(a: str, b: str) -> str:
     return JOIN_KEY.format(a=a, b=b)
 
 
+def _values(tx: Tx, sql: str, keys: Sequence[tuple[Any, ...]], types: tuple[str, ...] = ("text",) * 3 + ("bigint",),
+            chunk: int = 500) -> list[tuple[Any, ...]]:
+    """Run `sql` with `{values}` standing for a table `v` of the key tuples (columns v.column1, v.column2, ...).
+
+    SQLite: `(VALUES (?,..), ...) AS v`, in chunks. PostgreSQL: `unnest` of one typed array per column, so the
+    statement text never changes (psycopg prepares it) and it is planned as index lookups, unlike
+    `(a, b) IN (VALUES ...)`. Returns the rows."""
+    if not keys:
+        return []
+    width = len(keys[0])
+    if tx.dialect == "postgresql":
+        columns = ", ".join(f"column{n + 1}" for n in range(width))
+        arrays = ", ".join(f"CAST(? AS {types[n]}[])" for n in range(width))
+        table = f"unnest({arrays}) AS v({columns})"
+        return tx.rows(sql.replace("{values}", table), [[key[n] for key in keys] for n in range(width)])
+    found: list[tuple[Any, ...]] = []
+    for i in range(0, len(keys), chunk):
+        part = keys[i:i + chunk]
+        marks = "(" + ",".join("?" * width) + ")"
+        values = "(VALUES " + ",".join([marks] * len(part)) + ") AS v"
+        found += tx.rows(sql.replace("{values}", values), [v for key in part for v in key])
+    return found
+
+
+V_KEY3 = "t.store=v.column1 AND t.register=v.column2 AND t.epoch=v.column3"
+V_KEY4 = V_KEY3 + " AND t.seq=CAST(v.column4 AS BIGINT)"
+
+
 class FleetDb:
     """The ledger on one database; one FleetDb per thread (a SQLite connection, or a PostgreSQL pool)."""
 
@@ -204,28 +232,42 @@ class FleetDb:
         return out
 
     def _receipts(self, tx: Tx, receipts: Sequence[ReceiptRow], at: str, out: BatchOutcome) -> None:
+        """Store a batch with a handful of statements whatever its size (a storm's batch touches ~200 streams):
+        one upsert and one read of its streams, a bulk load, one INSERT ... RETURNING, and one read of the
+        neighbours its links need; the rest is decided here."""
         rows = sorted(enumerate(receipts), key=lambda p: (p[1].key, p[0]))
+        streams = sorted({(r.store, r.register, r.epoch) for _i, r in rows})
+        _values(tx, "INSERT INTO streams (store, register, epoch) SELECT v.column1, v.column2, v.column3 FROM {values} "
+                    "WHERE 1=1 ON CONFLICT DO NOTHING", streams, ("text",) * 3)
+        known = {tuple(k[:3]): k[3:] for k in _values(
+            tx, "SELECT t.store, t.register, t.epoch, t.first_seq, t.top, t.head_seq, t.contiguous FROM {values} "
+            f"JOIN streams t ON {V_KEY3}", streams, ("text",) * 3)}
+        flags: dict[int, tuple[str, ...]] = {}
+        for i, r in rows:
+            first_seq, top, head_seq, contiguous = known[(r.store, r.register, r.epoch)]
+            # a seq far beyond what the stream is known to hold: stored, flagged, left out of gap checks
+            bound = r.seq > max(top, head_seq, contiguous, first_seq - 1) + SEQ_JUMP
+            flags[i] = (*r.flags, "seq_bound") if bound else r.flags
         tx.load_incoming([(*r.key, r.receipt_id, r.kind, r.created_at, r.total, r.hash, r.prev_hash,
-                           ",".join(r.flags), r.body, i) for i, r in rows])
-        tx.run("INSERT INTO streams (store, register, epoch) SELECT DISTINCT store, register, epoch FROM incoming "
-               "WHERE 1=1 ORDER BY store, register, epoch ON CONFLICT DO NOTHING")
-        # a seq far beyond what the stream is known to hold: stored, flagged, left out of gap checks
-        tx.run("UPDATE incoming SET flags = CASE WHEN flags = '' THEN 'seq_bound' ELSE flags || ',seq_bound' END "
-               "WHERE seq > ? + (SELECT {greatest}(s.top, s.head_seq, s.contiguous, s.first_seq - 1) FROM streams s "
-               f"WHERE {_on('s', 'incoming')})", (SEQ_JUMP,))
+                           ",".join(flags[i]), r.body, i) for i, r in rows])
         inserted = {tuple(k) for k in tx.rows(
             "INSERT INTO receipts SELECT store, register, epoch, seq, receipt_id, kind, created_at, total, hash, "
             "prev_hash, flags, body, ? FROM incoming WHERE 1=1 ORDER BY store, register, epoch, seq, ord "
             "ON CONFLICT DO NOTHING RETURNING store, register, epoch, seq", (at,))}
-        held = {tuple(k[:4]): k[4] for k in tx.rows(
-            f"SELECT r.store, r.register, r.epoch, r.seq, r.hash FROM receipts r JOIN incoming i ON {_on('r', 'i')} "
-            "AND r.seq=i.seq")}
-        conflicts = []
-        for _i, row in rows:
+        held: dict[tuple[str, str, str, int], str] = {}
+        if len(inserted) < len(rows):  # duplicates or conflicts: what does the fleet hold under those keys?
+            others = sorted({r.key for _i, r in rows if r.key not in inserted})
+            held = {tuple(k[:4]): k[4] for k in _values(  # type: ignore[misc]
+                tx, f"SELECT t.store, t.register, t.epoch, t.seq, t.hash FROM {{values}} JOIN receipts t ON {V_KEY4}",
+                others)}
+        conflicts, stored = [], []
+        for i, row in rows:
             if row.key in inserted:
                 inserted.discard(row.key)  # the first of its key in this batch is the one stored
+                held[row.key] = row.hash
                 out.new += 1
                 out.confirmed.append(row)
+                stored.append((row, flags[i]))
             elif held.get(row.key) == row.hash:
                 out.confirmed.append(row)  # a duplicate: confirmed again, the device re-sends what it has not seen confirmed
             else:
@@ -233,29 +275,50 @@ class FleetDb:
                 out.conflicts.append(row)
         tx.many("INSERT INTO conflicts VALUES (?,?,?,?,?,?,?,?,?,?,1) ON CONFLICT (store, register, epoch, seq, hash) "
                 "DO UPDATE SET last_at=excluded.last_at, times=conflicts.times+1", conflicts)
-        tx.run("UPDATE streams SET top = {greatest}(top, (SELECT MAX(i.seq) FROM incoming i WHERE "
-               f"{_on('i', 'streams')} AND {{strpos}}(i.flags, 'seq_bound')=0)) WHERE EXISTS (SELECT 1 FROM incoming i "
-               f"WHERE {_on('i', 'streams')} AND {{strpos}}(i.flags, 'seq_bound')=0)")
-        self._check_links(tx, at, out)
+        tops: dict[tuple[str, str, str], int] = {}
+        for row, row_flags in stored:
+            stream = (row.store, row.register, row.epoch)
+            if "seq_bound" not in row_flags and row.seq > max(tops.get(stream, 0), known[stream][1]):
+                tops[stream] = row.seq
+        if tops:
+            _values(tx, "UPDATE streams SET top=CAST(v.column4 AS BIGINT) FROM {values} WHERE streams.store=v.column1 "
+                        "AND streams.register=v.column2 AND streams.epoch=v.column3 AND streams.top<CAST(v.column4 AS "
+                        "BIGINT)", [(*k, t) for k, t in sorted(tops.items())])
+        self._check_links(tx, [row for row, _f in stored], known, at, out)
 
-    def _check_links(self, tx: Tx, at: str, out: BatchOutcome) -> None:
-        """Links of every stored receipt of the batch, both ways, so receipts may arrive in any order."""
-        stored = f"EXISTS (SELECT 1 FROM receipts r WHERE {_on('r', 'i')} AND r.seq=i.seq AND r.hash=i.hash)"
-        out.chain_breaks += tx.run(
-            "INSERT INTO chain_breaks SELECT i.store, i.register, i.epoch, i.seq, "
-            "'prev_hash does not match the hash of seq ' || (i.seq - 1), ? FROM incoming i "
-            f"JOIN streams s ON {_on('s', 'i')} JOIN receipts p ON {_on('p', 'i')} AND p.seq=i.seq-1 "
-            f"WHERE i.seq > s.first_seq AND p.hash != i.prev_hash AND {stored} ON CONFLICT DO NOTHING", (at,))
-        out.chain_breaks += tx.run(
-            "INSERT INTO chain_breaks SELECT i.store, i.register, i.epoch, i.seq + 1, "
-            "'prev_hash does not match the hash of seq ' || i.seq, ? FROM incoming i "
-            f"JOIN receipts n ON {_on('n', 'i')} AND n.seq=i.seq+1 WHERE n.prev_hash != i.hash AND {stored} "
-            "ON CONFLICT DO NOTHING", (at,))
-        # a device with earlier epochs started one from nothing: its journal was lost or replaced
-        tx.run("UPDATE streams SET restarted=1 WHERE restarted=0 AND EXISTS (SELECT 1 FROM incoming i WHERE "
-               f"{_on('i', 'streams')} AND i.seq=streams.first_seq AND i.prev_hash=?) AND EXISTS (SELECT 1 FROM "
-               "streams o WHERE o.store=streams.store AND o.register=streams.register AND o.epoch!=streams.epoch)",
-               (GENESIS,))
+    def _check_links(self, tx: Tx, stored: list[ReceiptRow], known: dict[tuple[str, ...], tuple[int, ...]],
+                     at: str, out: BatchOutcome) -> None:
+        """Links of every receipt this batch stored, both ways, so receipts may arrive in any order: to its
+        neighbours in the batch here, to those already held in one read."""
+        mine = {row.key: row for row in stored}
+        wanted = sorted({(*r.key[:3], r.seq - 1) for r in stored if (*r.key[:3], r.seq - 1) not in mine}
+                        | {(*r.key[:3], r.seq + 1) for r in stored if (*r.key[:3], r.seq + 1) not in mine})
+        near = {tuple(k[:4]): (k[4], k[5]) for k in _values(
+            tx, f"SELECT t.store, t.register, t.epoch, t.seq, t.hash, t.prev_hash FROM {{values}} JOIN receipts t ON "
+            f"{V_KEY4}", wanted)} if wanted else {}
+        near.update({key: (row.hash, row.prev_hash) for key, row in mine.items()})
+        breaks = []
+        restarts = []
+        for row in stored:
+            stream = row.key[:3]
+            first_seq = known[stream][0]
+            before = near.get((*stream, row.seq - 1))
+            if row.seq > first_seq and before is not None and before[0] != row.prev_hash:
+                breaks.append((*row.key, f"prev_hash does not match the hash of seq {row.seq - 1}", at))
+            after = near.get((*stream, row.seq + 1))
+            if after is not None and after[1] != row.hash and (*stream, row.seq + 1) not in mine:
+                breaks.append((*stream, row.seq + 1, f"prev_hash does not match the hash of seq {row.seq}", at))
+            if row.seq == first_seq and row.prev_hash == GENESIS:
+                restarts.append(stream)
+        if breaks:
+            before_count = len(breaks)
+            tx.many("INSERT INTO chain_breaks VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", breaks)
+            out.chain_breaks += before_count
+        for s, r, e in restarts:
+            # a device with earlier epochs started one from nothing: its journal was lost or replaced
+            tx.run("UPDATE streams SET restarted=1 WHERE store=? AND register=? AND epoch=? AND restarted=0 AND "
+                   "EXISTS (SELECT 1 FROM streams o WHERE o.store=? AND o.register=? AND o.epoch!=?)",
+                   (s, r, e, s, r, e))
 
     def _status(self, tx: Tx, status: DeviceStatus, at: str, out: BatchOutcome) -> None:
         """Record a device's retained status; with an epoch, check it against the ledger and answer its head."""

@@ -34,6 +34,8 @@ class DatabaseUnavailable(FleetError):
 class Tx(Protocol):
     """One open transaction."""
 
+    dialect: str
+
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int: ...
@@ -89,6 +91,8 @@ def connect(url: str, *, pool_size: int = 2) -> Connection:
 
 
 class _SqliteTx:
+    dialect = "sqlite"
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
@@ -187,6 +191,8 @@ def _apply(tx: Tx, dialect: str, version: int, where: str) -> int:
 
 
 class _PostgresTx:
+    dialect = "postgresql"
+
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
@@ -234,6 +240,7 @@ class PostgresConnection:
         self.where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
         self.url = url
         self._lead: Any = None
+        self._leading = False
         try:  # one plain connection first: a wrong host or password is said at once, not after the pool's retries
             psycopg.connect(url, connect_timeout=5).close()
         except psycopg.Error as exc:
@@ -273,23 +280,23 @@ class PostgresConnection:
         return new
 
     def try_lead(self, name: str) -> bool:
-        """A session advisory lock on a connection of its own: released when this process dies."""
+        """A session advisory lock on a connection of its own, kept open: held until this process dies (the
+        server then frees it and another worker's next try takes over); tried again on the same connection
+        by a worker that is not the leader."""
         psycopg = self._psycopg
         key = 7461000 + sum(name.encode()) % 1000
         try:
-            if self._lead is not None and not self._lead.closed:
+            if self._lead is None or self._lead.closed:
+                self._lead, self._leading = psycopg.connect(self.url, autocommit=True, connect_timeout=5), False
+            if self._leading:
                 self._lead.execute("SELECT 1")  # still holding it while the session lives
                 return True
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
-            if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-                self._lead = conn
-                return True
-            conn.close()
-            return False
+            self._leading = bool(self._lead.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])
+            return self._leading
         except psycopg.OperationalError:
             if self._lead is not None:
                 self._lead.close()
-            self._lead = None
+            self._lead, self._leading = None, False
             return False
 
     def close(self) -> None:

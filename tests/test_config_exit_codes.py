@@ -15,6 +15,8 @@ import pytest
 
 from firmware.stores import catalog_store
 
+pytestmark = pytest.mark.slow  # a kassa process per case
+
 
 def _command(name: str, module: str) -> list[str]:
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)

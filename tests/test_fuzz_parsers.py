@@ -46,6 +46,8 @@ from hal.scanner import MemoryScanner
 from hal.urls import parse_drawer_url, parse_led_url, parse_printer_url, parse_scanner_url
 from tests.contract.kassa_samples import CATALOG, CLERKS, make_receipt
 
+pytestmark = pytest.mark.slow  # property-based fuzzing of every parser, hundreds of examples each
+
 FUZZ = settings(max_examples=300, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 SMALL = settings(FUZZ, max_examples=150)  # parsers that touch files per example

@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.net import free_port
+
+pytestmark = pytest.mark.slow  # a kassa process per case
 
 KASSA = [sys.executable, "-c", "from ui.cli import main; main()"]
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}

@@ -16,6 +16,7 @@ from pygame import Rect
 from firmware.clock import Clock, SystemClock
 from firmware.domain.money import format_money
 from firmware.register import Outcome, RegisterApi, RegisterView
+from firmware.register.view import ConfirmFirst
 from firmware.register.commands import CheckManager, Command, Logout, Scan
 from ui import theme
 from ui.input import InputMapper
@@ -60,6 +61,7 @@ class App(ScreenRouting, PointerRouting, Renderer):
         self.quit = False
         self.failures = 0
         self._seen_message = self.view.message
+        self._seen_receipt_scan = self.view.receipt_scan
         self._bg = pygame.Surface(self.size)
         self._keys: dict[str, Hashable | object] = {}
         self._full = True
@@ -97,6 +99,12 @@ class App(ScreenRouting, PointerRouting, Renderer):
         A toast with the same title takes the new words: "Exporting ..." turns into "120 receipts exported to ...".
         """
         self.view = self.register.view()
+        scanned = self.view.receipt_scan
+        if scanned is not None and scanned != self._seen_receipt_scan:  # a receipt barcode off a serial scanner
+            self._seen_receipt_scan = scanned
+            layer = self.dialogs[-1] if self.dialogs else self.current
+            if layer is not None:
+                layer.on_scan(scanned[1])  # as a keyboard-wedge scan of it would go
         msg = self.view.message
         if msg is not None and msg is not self._seen_message and msg != self._seen_message:
             self._seen_message = msg
@@ -157,18 +165,30 @@ class App(ScreenRouting, PointerRouting, Renderer):
         outcome = self.register.handle(command)
         self.view = self.register.view()
         self._seen_message = self.view.message
-        if not outcome.ok:
+        if not outcome.ok and isinstance(outcome.data, ConfirmFirst):  # a question, not an error: no buzz
+            if not quiet:
+                self.confirm_first(outcome.data, self.run)
+        elif not outcome.ok:
             if quiet:
                 self.tone.error()
             else:
                 self.complain(outcome.message or "That did not work.", scan=isinstance(command, Scan))
         return outcome
 
+    def confirm_first(self, ask: ConfirmFirst, run: Callable[[Command], object]) -> None:
+        """The register asks the cashier first ("Part payment of €10.00?"): Yes sends the confirmed command."""
+        from ui.screens.dialogs import Confirm
+
+        self.push(Confirm(self, ask.question, lambda: run(ask.command), ask.yes))
+
     def run_approved(self, command: Command) -> bool:
         """Run a command; if it needs a manager's approval, ask for the PIN and run it again with it."""
         outcome = self.run(command, quiet=True)
         if outcome.ok:
             return True
+        if isinstance(outcome.data, ConfirmFirst):
+            self.confirm_first(outcome.data, self.run_approved)
+            return False
         fields = vars(command)  # a frozen dataclass: a command that can carry a PIN has a `manager_pin` field
         if "manager" in outcome.message.lower() and "manager_pin" in fields and fields["manager_pin"] is None:
             from ui.screens.dialogs import ask_manager_pin

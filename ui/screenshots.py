@@ -40,7 +40,6 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.scan("0000000000000")
     app.step([])
     shot("sell-unknown-barcode")
-    app.press("alert:ok")
     app.press("search")
     for ch in "CO":
         app.press(f"kb:{ch}")

@@ -225,7 +225,7 @@ class Sale:
         if self.kind == "refund":
             raise Refused("A refund's lines come from the original receipt; cancel and start again")
         if self.tenders:
-            raise Refused("Payments have been taken: remove them first (the cross beside each), "
+            raise Refused("Payments have been taken: remove them first (Remove, beside each payment), "
                           "then go back to the cart")
         return replace(self, phase="open")
 

@@ -344,7 +344,7 @@ class Register:
         for key in catalog.quick_keys:
             item = catalog.by_sku(key.sku)
             if item is not None:
-                out.append(QuickKeyInfo(key.label, item.sku, item.price))
+                out.append(QuickKeyInfo(key.label, item.sku, item.price, item.weighed))
         return out
 
     def search(self, text: str, limit: int = 20) -> list[ItemInfo]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +43,35 @@ class ConfirmFirst:
 
 
 @dataclass(frozen=True)
+class WeightWanted:
+    """`Outcome.data` when a weighed item needs its weight: ask for it (or show the scale), then send `command`
+    again with `weight` set (`dataclasses.replace(command, weight="0.730")`), or unchanged to take the scale's."""
+
+    command: Any
+    name: str
+    price: int  # per kg
+    question: str = ""
+    field: str = "weight"  # the command's field that carries the weight ("qty" for AddSku)
+
+
+@dataclass(frozen=True)
+class ScaleView:
+    """The scale as the weight dialog shows it: `status` stable|unstable|overload|under_zero|error|offline."""
+
+    status: str
+    weight: Decimal | None = None
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """ "0.730 kg", or what the scale says instead."""
+        if self.weight is not None and self.status in ("stable", "unstable"):
+            return f"{self.weight:.3f} kg" + ("" if self.status == "stable" else " (moving)")
+        return {"overload": "overloaded", "under_zero": "below zero", "offline": "not answering"}.get(
+            self.status, self.detail or self.status)
+
+
+@dataclass(frozen=True)
 class ClerkInfo:
     clerk_id: str
     name: str
@@ -61,6 +91,7 @@ class QuickKeyInfo:
     label: str
     sku: str
     price: int
+    weighed: bool = False  # sold by weight: `price` is per kg
 
 
 @dataclass(frozen=True)
@@ -77,6 +108,11 @@ class LineView:
     amount: int
     voided: bool = False
     cart_discount: int = 0
+
+    @property
+    def qty_text(self) -> str:
+        """ "0.730 kg" for a weighed line (its qty is a Decimal of kilograms), "2" otherwise."""
+        return f"{self.qty:.3f} kg" if isinstance(self.qty, Decimal) else str(self.qty)
 
     @property
     def gross(self) -> int:
@@ -132,12 +168,18 @@ class DeviceHealth:
 
 @dataclass(frozen=True)
 class ParkedInfo:
+    """A parked cart as the recall list shows it: `number` ("P3", short, per Z period), `code` (the slip's
+    barcode), the clerk who parked it, when, and what it is worth."""
+
     park_id: str
     clerk_id: str
     parked_at: datetime
     lines: int
     total: int
     stale: bool
+    number: str = ""
+    code: str = ""
+    clerk_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,3 +255,4 @@ class RegisterView:
     print_backlog: int = 0
     currency_display: str = "symbol"  # [shop] currency_display: "symbol" (€12.90) or "code" (EUR 12.90)
     receipt_scan: tuple[int, str] | None = None  # (count, code): the last receipt barcode a hal scanner read
+    scale: ScaleView | None = None  # None: no scale configured

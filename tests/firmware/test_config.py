@@ -236,6 +236,7 @@ def to_toml(document: dict) -> str:
     return "\n".join(f"{_toml_str(key)} = {_toml_value(value)}" for key, value in document.items()) + "\n"
 
 
+@pytest.mark.slow  # 300 generated TOML documents
 @settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(free_documents(), near_valid_documents()))
 def test_any_toml_document_is_a_config_or_a_config_error_naming_a_key(document):

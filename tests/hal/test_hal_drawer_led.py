@@ -11,6 +11,8 @@ from hal.events import DeviceState, DrawerClosed, DrawerLeftOpen, DrawerOpened
 from hal.led import RgbLed, SingleLed
 from hal.ports import LedState
 
+pytestmark = pytest.mark.slow  # real-time blink and pulse timings
+
 
 def changes(pin, since=0):
     """(seconds since the previous change, state) for every change after index `since`."""

@@ -94,10 +94,11 @@ def streams(draw, suffix: str):
     parts.append(draw(garbage))
     stream = b"".join(parts)
     cuts = sorted(draw(st.lists(st.integers(0, len(stream)), max_size=10)))
-    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
+    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
     return chunks, expected
 
 
+@pytest.mark.slow  # 300 random streams per suffix
 @pytest.mark.parametrize("suffix", ["cr", "lf", "crlf"])
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())

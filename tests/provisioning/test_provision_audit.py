@@ -16,6 +16,8 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from firmware.chain import seal
 from firmware.clock import SystemClock
 from firmware.config import load_config
@@ -25,6 +27,8 @@ from firmware.journal.fileops import FileOps
 from firmware.journal.records import frame, scan
 from tests.provisioning.provision_journal import fill_journal
 from tests.support.journal_sample import make_receipt
+
+pytestmark = pytest.mark.slow  # kassa-provision selftest and repair-journal runs on damaged journals
 
 CLI = Path(sys.executable).with_name("kassa-provision")
 SEG1 = "seg-000000000001.log"

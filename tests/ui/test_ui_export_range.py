@@ -55,20 +55,19 @@ def test_yesterday_and_today_each_export_exactly_that_days_receipts(two_days):
     tap(app, "range:yesterday")
     assert app.dialogs[-1].fields["from"].text == "2026-11-24" == app.dialogs[-1].fields["to"].text
     tap(app, "range:export")
-    assert app.dialogs and app.dialogs[-1].name == "alert"
-    alert = app.dialogs[-1]
+    assert not app.dialogs  # said in a toast: nothing to tap away
+    alert = app.toasts.current
     assert (alert.title, alert.text) == ("Export: Tue 24 Nov 2026", f"Exporting receipts to {usb}…")
-    settle(app, lambda: "exported" in app.dialogs[-1].text)  # written on a worker thread; the alert takes the result
-    assert app.dialogs[-1] is alert and alert.text == f"2 receipts exported to {usb}"
+    settle(app, lambda: "exported" in app.toasts.current.text)  # written on a worker thread; the toast takes the result
+    assert app.toasts.current is alert and alert.text == f"2 receipts exported to {usb}"
     assert exported_ids(usb, "20261124-20261125") == yesterday
     assert list(usb.glob("*-lines.csv"))  # the CSV of lines alongside
-    tap(app, "alert:ok")
 
     tap(app, "export_range")
     tap(app, "range:today")
     tap(app, "range:export")
-    settle(app, lambda: "exported" in app.dialogs[-1].text)
-    assert app.dialogs[-1].text.startswith("1 ") and app.dialogs[-1].text.endswith(f"exported to {usb}")
+    settle(app, lambda: "exported" in app.toasts.current.text)
+    assert app.toasts.current.text.startswith("1 ") and app.toasts.current.text.endswith(f"exported to {usb}")
     assert exported_ids(usb, "20261125-20261126") == today
 
 
@@ -82,8 +81,8 @@ def test_typed_days_on_the_keypad_export_the_range(two_days):
     for key in "2026-11-25":
         tap(app, f"range:key:{key}")
     tap(app, "range:export")
-    settle(app, lambda: "exported" in app.dialogs[-1].text)
-    assert app.dialogs[-1].text == f"3 receipts exported to {usb}"
+    settle(app, lambda: "exported" in app.toasts.current.text)
+    assert app.toasts.current.text == f"3 receipts exported to {usb}"
     assert exported_ids(usb, "20261124-20261126") == yesterday + today
 
 
@@ -118,8 +117,8 @@ def test_without_a_stick_the_dialog_says_so_and_nothing_goes_into_the_data_dir(t
     tap(app, "export_range")
     tap(app, "range:yesterday")
     tap(app, "range:export")
-    alert = app.dialogs[-1]
-    assert (alert.name, alert.title, alert.text) == ("alert", "Export: Tue 24 Nov 2026", NO_STICK)
+    alert = app.toasts.current
+    assert (alert.level, alert.title, alert.text) == ("info", "Export: Tue 24 Nov 2026", NO_STICK)
     data_dir = Path(str(app.register.config.device.data_dir))
     assert not (data_dir / "exports").exists() and not any(usb.iterdir())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pygame
 
 from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, settle, start, tap, type_keys
+from ui import theme
 
 
 def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_receipt(
@@ -28,7 +29,7 @@ def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_re
     assert app.wanted() == "tender"
     total = app.view.totals.due
     assert total == 2 * 129
-    type_keys(app, "500", app_clock, gap=0.2)  # typed slowly: an amount, not a scan
+    type_keys(app, "5", app_clock, gap=0.2)  # typed slowly: an amount in euros (5.00), not a scan
     tap(app, "cash")
     settle(app, lambda: app.view.phase == "done")
     app.step([])
@@ -56,9 +57,10 @@ def test_an_unknown_barcode_is_said_in_plain_words(make_register, app_clock):
     app = start(make_register(), app_clock)
     log_in(app)
     scan_with_wedge(app, "4006381333932")  # bad check digit
-    assert app.dialogs and "barcode" in app.dialogs[-1].text.lower()
-    assert "Traceback" not in app.dialogs[-1].text
-    scan_with_wedge(app, PENCIL)  # the next scan dismisses the dialog and sells
+    toast = app.toasts.current  # said in a toast, with the scan buzz; nothing to tap away
+    assert not app.dialogs and toast.level == "scan" and "barcode" in toast.text.lower()
+    assert "Traceback" not in toast.text and app.tone.kinds[-1] == "scan"
+    scan_with_wedge(app, PENCIL)  # the cashier just scans on
     assert not app.dialogs and len(app.view.lines) == 1
 
 
@@ -70,7 +72,7 @@ def test_offline_banner_appears_when_the_broker_goes_away(make_register, app_clo
     settle(app, lambda: not app.view.sync.online)
     dirty = app.step([]) or [app.topbar.r_banner]
     banner = app.display.subsurface(app.topbar.r_banner)
-    assert banner.get_at((1, banner.get_height() // 2))[:3] == (200, 30, 30)
+    assert banner.get_at((1, banner.get_height() // 2))[:3] == theme.BANNER
     app.save(tmp_path / "offline.png")
     assert dirty is not None
 
@@ -127,9 +129,9 @@ def test_status_screen_shows_pending_receipts_and_exports_them(make_register, ap
     app.save(tmp_path / "status.png")
     monkeypatch.setattr("ui.screens.status.usb_mount", lambda: str(stick))
     tap(app, "export")
-    assert app.dialogs[-1].text == f"Exporting unsent receipts to {stick}…"
-    settle(app, lambda: "exported" in app.dialogs[-1].text)
-    assert app.dialogs[-1].text == f"1 receipt exported to {stick}"
+    assert app.toasts.current.text == f"Exporting unsent receipts to {stick}…"
+    settle(app, lambda: "exported" in app.toasts.current.text)
+    assert app.toasts.current.text == f"1 receipt exported to {stick}"
     assert sorted(p.suffix for p in stick.iterdir()) == [".csv", ".json"]
 
 

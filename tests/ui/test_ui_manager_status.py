@@ -37,11 +37,9 @@ def test_a_cashier_pin_does_not_open_the_manager_screen_and_a_manager_pin_does(m
     log_in(app)  # Anna, a cashier
     type_manager_pin(app, "1111")  # her own PIN: not a manager's
     assert app.wanted() == "sell"
-    assert app.dialogs and "not a manager" in app.dialogs[-1].text
-    tap(app, "alert:ok")
+    assert not app.dialogs and "not a manager" in app.toasts.current.text
     type_manager_pin(app, "2222")  # another cashier's PIN
-    assert app.wanted() == "sell" and app.dialogs
-    tap(app, "alert:ok")
+    assert app.wanted() == "sell" and "not a manager" in app.toasts.current.text
 
     type_manager_pin(app, "9999")  # Maria, a manager
     assert app.wanted() == "manager" and not app.dialogs
@@ -98,7 +96,7 @@ def test_export_without_a_usb_stick_says_so_and_writes_nothing_into_the_data_dir
     data_dir = Path(str(reg.config.device.data_dir))
     tap(app, "bar:status")
     tap(app, "export")
-    assert app.dialogs[-1].text == NO_STICK
+    assert app.toasts.current.text == NO_STICK
     assert reg.wait_export(5) is None  # nothing was started
     assert not (data_dir / "exports").exists()
     assert not [p for p in data_dir.rglob("*") if p.suffix == ".csv" or p.name.endswith("-receipts.json")]

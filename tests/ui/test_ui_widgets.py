@@ -11,6 +11,7 @@ from pygame import Rect
 from firmware.register.commands import AddQuickKey, AddSku
 from tests.ui.conftest import tap, type_keys
 from tests.ui.fake_register import FakeRegister, Line, Sync, Totals
+from ui import theme
 from ui.app import SAFE_TEXT, App
 from ui.layout import columns, grid, rows
 from ui.text import TextCache
@@ -124,18 +125,21 @@ def test_offline_banner_appears_the_moment_the_link_drops(fake, clock, tmp_path)
     dirty = app.step([])
     assert app.topbar.r_banner in dirty
     banner = app.display.subsurface(app.topbar.r_banner)
-    assert banner.get_at((1, banner.get_height() // 2))[:3] == (200, 30, 30)
+    assert banner.get_at((1, banner.get_height() // 2))[:3] == theme.BANNER
     app.save(tmp_path / "offline.png")
 
 
-def test_a_refused_command_is_a_dialog_in_plain_words(fake, clock):
+def test_a_refused_command_is_a_toast_in_plain_words_that_fades(fake, clock):
     app = logged_in(fake, clock)
     fake.fail[AddSku] = "No item with number 42."
     type_keys(app, "42", clock, gap=0.2)
     type_keys(app, "\r")
-    assert app.dialogs and app.dialogs[-1].text == "No item with number 42."
-    tap(app, "alert:ok")
-    assert not app.dialogs
+    assert not app.dialogs  # nothing to decide: nothing to tap away
+    assert app.toasts.current.text == "No item with number 42." and app.toasts.current.level == "error"
+    assert app.tone.kinds[-1] == "error"
+    clock.advance(10)
+    app.step([])
+    assert app.toasts.current is None and app.toasts.rect is None
 
 
 def test_a_screen_that_raises_is_logged_and_the_app_returns_to_a_safe_screen(fake, clock, caplog):
@@ -149,11 +153,9 @@ def test_a_screen_that_raises_is_logged_and_the_app_returns_to_a_safe_screen(fak
     fake.set(totals=Totals(1, 0, 1, 0, 1))
     app.step([])
     assert "screen sell failed" in caplog.text
-    assert app.dialogs and app.dialogs[-1].text == SAFE_TEXT
+    assert app.toasts.current.text == SAFE_TEXT
     assert app.current is not sell and app.wanted() == "sell"
-    tap(app, "alert:ok")
-    assert app.step([]) == [] or True
-    assert "boom" not in "".join(str(getattr(d, "text", "")) for d in app.dialogs)
+    assert "boom" not in "".join(t.text for t in app.toasts.history)
 
 
 def test_keyboard_digits_fill_the_entry_and_enter_adds_the_item(fake, clock):
@@ -172,7 +174,7 @@ def test_quick_keys_page_when_there_are_more_than_fit(fake, clock):
     assert AddQuickKey(12) in fake.calls
 
 
-def test_long_device_details_wrap_onto_two_lines_at_full_size_and_only_then_are_cut(fake, clock):
+def test_long_device_details_wrap_onto_three_lines_at_full_size_and_only_then_are_cut(fake, clock):
     from firmware.register.view import DeviceHealth
     from ui import theme
     from ui.text import TEXT, clamp_lines, font
@@ -192,9 +194,9 @@ def test_long_device_details_wrap_onto_two_lines_at_full_size_and_only_then_are_
     small = app.metrics.font("small")
     width = app.current.r_health.w - 2 * app.metrics.px(10) - app.metrics.font("body") - 4
     for text in (f"connected: {scanner}", f"offline: {broker}"):
-        lines = clamp_lines(text, small, width)
-        assert len(lines) == 2 and " ".join(lines) == text  # every word shown, none shrunk
+        lines = clamp_lines(text, small, width, 3)
+        assert len(lines) <= 3 and " ".join(lines) == text  # every word shown, none shrunk
         assert all((line, small, theme.MUTED) in TEXT._items for line in lines)
-    cut = clamp_lines("error: " + "out of paper " * 20, small, width)
-    assert len(cut) == 2 and cut[1].endswith("…") and all(font(small).size(line)[0] <= width for line in cut)
+    cut = clamp_lines("error: " + "out of paper " * 20, small, width, 3)
+    assert len(cut) == 3 and cut[2].endswith("…") and all(font(small).size(line)[0] <= width for line in cut)
     assert clamp_lines("x" * 300, small, 100)[0] and font(small).size(clamp_lines("x" * 300, small, 100)[1])[0] <= 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pygame
@@ -13,6 +14,20 @@ from ui.scroll import RowScroll
 from ui.widgets import label
 
 EMPTY = "empty"
+
+
+def line_detail(ln: Any, money: Callable[[int], str]) -> tuple[str, str]:
+    """The sub-line under a cart line's name, left and right: quantity x price (= the original, when discounted)
+    and the discounts under the net amount: ("2 x €1.29 = €2.58", "-€0.26 · cart -€0.12")."""
+    left = f"{ln.qty} x {money(ln.unit_price)}"
+    cart = getattr(ln, "cart_discount", 0)
+    if ln.voided or not (ln.discount or cart):
+        return left, ""
+    left += f" = {money(ln.amount + ln.discount)}"
+    parts = [f"-{money(ln.discount)}"] if ln.discount else []
+    if cart:
+        parts.append(f"cart -{money(cart)}")
+    return left, " · ".join(parts)
 
 
 class CartList:
@@ -152,14 +167,16 @@ class CartList:
         m, money = self.screen.m, self.screen.app.money
         color = theme.MUTED if ln.voided else theme.TEXT
         body, small = m.font("body"), m.font("small")
-        amount = label(surf, "VOID" if ln.voided else money(ln.amount), (row.right - 6, row.y + 4), body,
+        net = getattr(ln, "net", ln.amount)
+        amount = label(surf, "VOID" if ln.voided else money(net), (row.right - 6, row.y + 4), body,
                        theme.ERROR if ln.voided else color, "topright")
         label(surf, ln.name, (row.x + 6, row.y + 4), body, color, width=amount.x - row.x - 14)
-        detail = f"{ln.qty} x {money(ln.unit_price)}"
-        if ln.discount:
-            detail += f"   discount -{money(ln.discount)}"
-        label(surf, detail, (row.x + 6, row.bottom - 3), small, theme.ACCENT if ln.discount else theme.MUTED,
-              "bottomleft", row.w - 12)
+        detail, discount = line_detail(ln, money)
+        right = row.right - 6
+        if discount:
+            right = label(surf, discount, (row.right - 6, row.bottom - 3), small, theme.ACCENT, "bottomright",
+                          row.w // 2).x - 8
+        label(surf, detail, (row.x + 6, row.bottom - 3), small, theme.MUTED, "bottomleft", right - row.x - 6)
         if ln.voided:
             mid = row.y + 4 + body // 2
             pygame.draw.line(surf, theme.MUTED, (row.x + 6, mid), (amount.x - 8, mid), 2)

@@ -175,7 +175,7 @@ class StatusScreen(Screen):
                                (r.x + body // 2, y + body // 2), body // 3)
             label(surf, name.capitalize(), (r.x + body + 4, y), body, theme.TEXT)
             y += body + 2
-            y = label_lines(surf, state, (r.x + body + 4, y), small, theme.MUTED, r.w - body - 4) + m.px(6)
+            y = label_lines(surf, state, (r.x + body + 4, y), small, theme.MUTED, r.w - body - 4, 3) + m.px(6)
             if y > r.bottom - body:
                 break
         if self.view.print_backlog:

@@ -1,4 +1,9 @@
-"""Tender: amount due, quick cash (exact, next notes), typed cash, card, on account, split payments."""
+"""Tender: amount due, quick cash (exact, next notes), typed cash, card, on account, split payments.
+
+Money is typed in currency units with a decimal point ("10" is 10.00, "10.5" is 10.50). Cash below what
+is due is taken only after "Part payment of €X?" (the register asks). Every payment taken shows with a
+Remove button until the sale is finished; with none left, Back to cart works again.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,16 @@ import pygame
 from pygame import Rect
 
 from firmware.domain.money import minor_digits
-from firmware.register.commands import BackToCart, SetCustomer, Tender
+from firmware.register.commands import BackToCart, RemoveTender, SetCustomer, Tender
 from ui import theme
 from ui.layout import columns, inset, rows
-from ui.screens.base import Entry, Hot, Region, Screen
+from ui.money_entry import MoneyEntry
+from ui.screens.base import Hot, Region, Screen
 from ui.screens.dialogs import EntryDialog
 from ui.widgets import Button, draw_button, draw_panel, keypad, label
 
 NOTES = (5, 10, 20, 50, 100, 200)  # in major units
+TENDER_NAMES = {"cash": "Cash", "card": "Card", "on_account": "On account"}
 
 
 def next_notes(due: int, currency: str, count: int = 3) -> list[int]:
@@ -33,15 +40,17 @@ class TenderScreen(Screen):
 
     def __init__(self, app: object) -> None:
         super().__init__(app)  # type: ignore[arg-type]
-        self.entry = Entry(limit=8)
+        self.entry = MoneyEntry(lambda: self.view.currency)
 
     def layout(self, area: Rect) -> None:
         super().layout(area)
         m, g = self.m, self.m.gap
         info, mid, right = columns(inset(area, g), [0.40, 0.30, 0.30], g)
         self.r_info = info
-        self.r_entry, r_pad, r_pay = rows(mid, [-m.px(50), 1, -m.row], g)
-        self.buttons = keypad(r_pad, g, self.entry.key, m.font("big"), prefix="tkey")
+        r_top, r_pad, r_pay = rows(mid, [-max(50, m.px(50)), 1, -m.row], g)
+        self.r_entry, r_clear = columns(r_top, [1, -max(64, m.px(76))], g)
+        self.buttons = keypad(r_pad, g, self.entry.key, m.font("big"), keys="789456123.0<", prefix="tkey")
+        self.buttons.append(Button("tkey:C", r_clear, "Clear", lambda: self.entry.key("C"), "key", m.font("body")))
         r_cash, r_card = columns(r_pay, [1.3, 1], g)
         self.r_quick, r_acct, r_back = rows(right, [4, 1, 1], g)
         size = m.font("label")
@@ -53,7 +62,7 @@ class TenderScreen(Screen):
         ]
 
     def on_enter(self) -> None:
-        self.entry.text = ""
+        self.entry.clear()
 
     def draw_static(self, surf: pygame.Surface) -> None:
         draw_panel(surf, self.r_info)
@@ -82,13 +91,32 @@ class TenderScreen(Screen):
             label(surf, name, (r.x, y), body, theme.TEXT)
             label(surf, money(amount), (r.right, y), body, theme.TEXT, "topright")
             y += body + m.px(6)
-        for tender in v.tenders:
-            kind = str(tender.get("type") or tender.get("kind") or "").replace("_", " ")
-            label(surf, f"  {kind}", (r.x, y), body, theme.MUTED)
-            label(surf, money(int(tender.get("amount", 0))), (r.right, y), body, theme.MUTED, "topright")
-            y += body + m.px(4)
+        hots: list[Hot] = []
+        row_h = max(48, m.px(50))
+        foot = r.bottom - (m.font("big") * 3 // 2 + m.px(8) if t.change else 0) - (body + m.px(6) if v.customer_code else 0)
+        room = max(0, (foot - y) // (row_h + m.px(4)))
+        tenders = list(enumerate(v.tenders))
+        hidden = max(0, len(tenders) - room)
+        if hidden and room:  # the newest payments show; a note says how many more there are
+            room -= 1
+            hidden = len(tenders) - room
+            label(surf, f"and {hidden} earlier payment{'s' if hidden > 1 else ''}", (r.x, y + m.px(4)), body, theme.MUTED)
+            y += body + m.px(8)
+        finished = v.phase == "committing"
+        for i, tender in tenders[len(tenders) - room:] if room else []:
+            kind = TENDER_NAMES.get(str(tender.get("type") or ""), str(tender.get("type") or "").replace("_", " "))
+            row = Rect(r.x, y, r.w, row_h)
+            text_r, remove = columns(row, [1, -max(96, m.px(110))], m.gap)
+            label(surf, kind, (text_r.x, text_r.centery), body, theme.TEXT, "midleft", text_r.w // 2)
+            label(surf, money(int(tender.get("amount", 0))), (text_r.right - m.px(6), text_r.centery), body, theme.TEXT,
+                  "midright", text_r.w // 2)
+            if not finished:
+                draw_button(surf, remove, "Remove", "quiet", m.font("body"))
+                hots.append(Hot(remove, lambda i=i: self._remove(i), f"tender:remove:{i}"))
+            y += row_h + m.px(4)
+        self.set_hot("tenders", hots)
         if v.customer_code:
-            label(surf, f"Customer {v.customer_code}", (r.x, y), body, theme.MUTED)
+            label(surf, f"Customer {v.customer_code}", (r.x, foot), body, theme.MUTED)
         if t.change:
             label(surf, "Change", (r.x, r.bottom - m.font("big")), m.font("label"), theme.OK, "bottomleft")
             label(surf, money(t.change), r.bottomright, m.font("big") * 3 // 2, theme.OK, "bottomright")
@@ -96,9 +124,14 @@ class TenderScreen(Screen):
     def _draw_entry(self, surf: pygame.Surface, r: Rect) -> None:
         draw_panel(surf, r, theme.PANEL_LIGHT)
         value = self.entry.value()
-        text = self.app.money(value) if value is not None else "amount"
+        text = self.app.money(value) if value is not None else "amount, e.g. 10.50"
         label(surf, text, (r.right - 8, r.centery), self.m.font("big") if value is not None else self.m.font("body"),
               theme.TEXT if value is not None else theme.MUTED, "midright", r.w - 12)
+
+    def entry_text(self) -> str:
+        """What the amount field shows (for tests and the screen reader of a future)."""
+        value = self.entry.value()
+        return self.app.money(value) if value is not None else ""
 
     def _draw_quick(self, surf: pygame.Surface, r: Rect) -> None:
         due = self.view.totals.due
@@ -121,8 +154,12 @@ class TenderScreen(Screen):
     def _pay(self, kind: str, amount: int | None, **kw: object) -> None:
         if self._busy():
             return
-        if self.app.run_approved(Tender(kind, amount, **kw)):
-            self.entry.text = ""
+        if self.app.run_approved(Tender(kind, amount, **kw)) or self.app.dialogs:
+            self.entry.clear()  # taken, or a question about it is up: the next amount is typed afresh
+
+    def _remove(self, index: int) -> None:
+        if not self._busy():
+            self.app.run(RemoveTender(index))
 
     def _cash(self) -> None:
         amount = self.entry.value()
@@ -157,7 +194,7 @@ class TenderScreen(Screen):
             self.entry.key("<")
         elif key == pygame.K_ESCAPE:
             self._back()
-        elif char.isdigit():
+        elif char.isdigit() or char in (".", ","):
             self.entry.key(char)
         else:
             return False

@@ -43,24 +43,35 @@ class CheckManager(Command):
 
 @dataclass(frozen=True)
 class Scan(Command):
+    """A barcode. `weight` (kg, e.g. "0.730") is one typed before scanning a weighed item; `manager_pin` approves a
+    weight outside the bounds."""
+
     code: str
+    weight: Qty | None = None
+    manager_pin: str | None = None
 
 
 @dataclass(frozen=True)
 class AddSku(Command):
+    """An item by number; for a weighed item `qty` is its weight (the default 1 means "not given": scale or ask)."""
+
     sku: str
     qty: Qty = 1
+    manager_pin: str | None = None
 
 
 @dataclass(frozen=True)
 class AddQuickKey(Command):
     index: int
+    weight: Qty | None = None  # weighed items: typed first, else the scale's stable reading, else asked for
+    manager_pin: str | None = None
 
 
 @dataclass(frozen=True)
 class SetQty(Command):
     line_no: int
     qty: Qty
+    manager_pin: str | None = None  # a weight outside the bounds
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,10 @@ class Park(Command):
 
 @dataclass(frozen=True)
 class Recall(Command):
+    """Bring a parked cart back by its id or number ("P3"); another clerk's cart needs a manager."""
+
     park_id: str
+    manager_pin: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from firmware.config import Config
 from firmware.register.core.state import RegisterState, currency_of, tax_rates_of
-from firmware.register.view import ClerkInfo, LineView, RegisterView, TotalsView
+from firmware.register.view import ClerkInfo, LineView, RegisterView, ScaleView, TotalsView
 
 
 def read_model(state: RegisterState, config: Config, now: datetime, revision: int, print_backlog: int) -> RegisterView:
@@ -49,4 +49,16 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         print_backlog=print_backlog,
         currency_display=config.shop.currency_display,
         receipt_scan=state.receipt_scan,
+        scale=_scale(state),
     )
+
+
+def _scale(state: RegisterState) -> ScaleView | None:
+    """The scale for the weight dialog: None without one; "offline" while it does not answer."""
+    device = state.health.devices.get("scale")
+    if device is None:
+        return None
+    reading = state.scale
+    if not device.ok or reading is None:
+        return ScaleView("offline", None, device.detail)
+    return ScaleView(reading.status, reading.weight, reading.detail)

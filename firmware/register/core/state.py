@@ -18,6 +18,7 @@ from firmware.domain.sale import Sale
 from firmware.register.exporter import ExportFinished
 from firmware.register.guard import plural
 from firmware.register.view import DeviceHealth, Message, Phase as Phase, SyncView
+from hal.events import WeightRead
 
 Receipt = dict[str, Any]  # a contract receipt document (JSON: firmware/contract/schemas/receipt.json)
 Report = dict[str, Any]  # an X or Z report document (JSON: firmware/contract/schemas/report.json)
@@ -150,6 +151,7 @@ class RegisterState:
     last_created_at: str | None = None  # the newest receipt time seen (None: not read from the journal yet)
     last_export: ExportFinished | None = None  # the last export's result, once pumped
     receipt_scan: tuple[int, str] | None = None  # (count, code): a receipt's barcode read by a hal scanner, for the UI
+    scale: WeightRead | None = None  # the scale's last reading (handlers/weighed.py); None before the first
 
 
 def currency_of(state: RegisterState, config: Config) -> str:

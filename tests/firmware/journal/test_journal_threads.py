@@ -6,9 +6,13 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
+
 from firmware.chain import verify_chain
 from firmware.journal import CONFIRMED
 from tests.support.journal_sample import make_receipt
+
+pytestmark = pytest.mark.slow  # threads hammering every public method
 
 SECONDS = 3.0
 

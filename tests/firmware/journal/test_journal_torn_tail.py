@@ -19,6 +19,8 @@ from firmware.journal import Journal
 from firmware.journal.meta import HWM
 from tests.support.journal_sample import make_receipt
 
+pytestmark = pytest.mark.slow  # a tail torn, zeroed or garbled at every byte of the last record
+
 OPTS = {"store": "S001", "register": "R1", "freeze_gc": False, "segment_records": 64, "segment_bytes": 8 * 1024}
 
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from firmware.register.core import commands as c, effects as fx, events as ev
-from firmware.register.core.handlers import clerks, devices, downlink, fleet, park, refund, reports, sale, shift, till
+from firmware.register.core.handlers import (clerks, devices, downlink, fleet, park, refund, reports, sale, shift, till,
+                                             weighed)
 from firmware.register.core.step import Step
 from firmware.register.view import Outcome
 from firmware.sync import events as sync
@@ -66,6 +67,7 @@ EVENT_HANDLERS: dict[type[object], EventHandler] = {
     hal.ScanRead: devices.scan_read,
     hal.ScanRejected: devices.scan_rejected,
     hal.DeviceState: devices.device_state,
+    hal.WeightRead: weighed.scale_read,
     hal.PrintDone: devices.print_done,
     hal.PrintFailed: devices.print_failed,
     hal.DrawerOpened: devices.drawer_opened,

@@ -13,10 +13,11 @@ from dataclasses import replace
 
 from firmware.domain.catalog import Item, NotSellable
 from firmware.domain.sale import Sale
+from firmware.domain.weight import weight_text
 from firmware.register.core import commands as c
 from firmware.register.core.effects import OpenDrawer, PrintReceipt, Purpose, RefreshOutbox, SyncNow
 from firmware.register.core.events import CommitFailed, ReceiptCommitted
-from firmware.register.core.handlers import refund
+from firmware.register.core.handlers import refund, weighed
 from firmware.register.core.handlers.clerks import approval
 from firmware.register.core.handlers.commit import commit
 from firmware.contract.receipt_id import parse_receipt_id
@@ -51,13 +52,29 @@ def _show(step: Step, sale: Sale, flash: int | None = None) -> None:
     step.set(sale=sale, flash_line=flash)
 
 
-def _add(step: Step, item: Item, qty: object, source: str) -> Outcome:
+def _add(step: Step, item: Item, qty: object, source: str, approved_by: str | None = None) -> Outcome:
     sale = cart(step)
     if step.state.phase != Phase.SELL:
         return Outcome.refused("Finish the payment first, or go back to the cart.")
     new = sale.add(item, qty, source)
+    if approved_by is not None:  # a weight outside the bounds: the manager who approved it stays on the line
+        new = replace(new, lines=new.lines[:-1] + (replace(new.lines[-1], approved_by=approved_by),))
     _show(step, new, new.lines[-1].line_no if new.lines else None)
+    if item.weighed:
+        return Outcome(True, f"{item.name} {weight_text(new.lines[-1].qty)} added")
     return Outcome(True, f"{item.name} added")
+
+
+def _add_weighed(step: Step, item: Item, typed: object, manager_pin: str | None, source: str, retry: c.Command,
+                 field: str = "weight") -> Outcome:
+    """A weighed item: the weight typed, else the scale's, else ask (weighed.take_weight)."""
+    cart(step)
+    if step.state.phase != Phase.SELL:
+        return Outcome.refused("Finish the payment first, or go back to the cart.")
+    taken = weighed.take_weight(step, item, typed, manager_pin, retry, field)
+    if isinstance(taken, Outcome):
+        return taken
+    return _add(step, item, taken[0], source, taken[1])
 
 
 def scan(step: Step, cmd: c.Scan) -> Outcome:
@@ -67,9 +84,17 @@ def scan(step: Step, cmd: c.Scan) -> Outcome:
                                "and scan it there.")
     found = step.state.catalog.lookup_scan(cmd.code.strip())
     if isinstance(found, NotSellable):
-        return Outcome.refused(found.reason)
+        embedded = weighed.embedded_scan(step, cmd.code.strip(), cmd.manager_pin)  # a shop scale's label?
+        if isinstance(embedded, Outcome):
+            return embedded
+        if embedded is None:
+            return Outcome.refused(found.reason)
+        item, qty, approved = embedded
+        return _add(step, item, qty, "scan", approved)
     if found.weighed:
-        return Outcome.refused(f"{found.name} is sold by weight: enter the weight, then the item.")
+        return _add_weighed(step, found, cmd.weight, cmd.manager_pin, "scan", cmd)
+    if cmd.weight is not None:
+        return Outcome.refused(f"{found.name} is not sold by weight: clear the weight ({cmd.weight}) and scan again.")
     return _add(step, found, 1, "scan")
 
 
@@ -77,6 +102,9 @@ def add_sku(step: Step, cmd: c.AddSku) -> Outcome:
     item = step.state.catalog.by_sku(cmd.sku.strip())
     if item is None:
         return Outcome.refused(f"No item with number {cmd.sku}.")
+    if item.weighed:  # qty 1 (the default) is "not given": the scale's weight, or ask for it
+        typed = None if isinstance(cmd.qty, int) and cmd.qty == 1 else cmd.qty
+        return _add_weighed(step, item, typed, cmd.manager_pin, "sku", cmd, field="qty")
     return _add(step, item, cmd.qty, "sku")
 
 
@@ -87,11 +115,25 @@ def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
     item = step.state.catalog.by_sku(keys[cmd.index].sku)
     if item is None:
         return Outcome.refused("That key's item is no longer sold.")
+    if item.weighed:
+        return _add_weighed(step, item, cmd.weight, cmd.manager_pin, "quick_key", cmd)
     return _add(step, item, 1, "quick_key")
 
 
 def set_qty(step: Step, cmd: c.SetQty) -> Outcome:
-    _show(step, cart(step).set_qty(cmd.line_no, cmd.qty), cmd.line_no)
+    sale = cart(step)
+    if sale.line(cmd.line_no).weighed:  # a new weight: parsed and bounded like one typed for a new line
+        taken = weighed.set_weight(step, cmd.qty, cmd.manager_pin)
+        if isinstance(taken, Outcome):
+            return taken
+        new = sale.set_qty(cmd.line_no, taken[0])
+        if taken[1] is not None:
+            line = new.line(cmd.line_no)
+            new = replace(new, lines=tuple(replace(line, approved_by=taken[1]) if ln.line_no == cmd.line_no else ln
+                                           for ln in new.lines))
+        _show(step, new, cmd.line_no)
+        return Outcome(True, f"Weight changed to {weight_text(taken[0])}")
+    _show(step, sale.set_qty(cmd.line_no, cmd.qty), cmd.line_no)
     return Outcome(True, "Quantity changed")
 
 
