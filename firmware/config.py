@@ -294,7 +294,7 @@ class WeighingConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _range(self) -> "WeighingConfig":
+    def _range(self) -> WeighingConfig:
         if self.min_kg >= self.max_kg:
             raise ValueError(f"weighing.min_kg ({self.min_kg:g}) must be below weighing.max_kg ({self.max_kg:g})")
         return self
@@ -309,7 +309,7 @@ class Config(_Section):
     weighing: WeighingConfig = WeighingConfig()
 
     @model_validator(mode="after")
-    def _price_decimals(self) -> "Config":
+    def _price_decimals(self) -> Config:
         from firmware.domain.money import MINOR_DIGITS
 
         digits = MINOR_DIGITS.get(self.shop.currency, 2)

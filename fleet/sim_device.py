@@ -65,6 +65,10 @@ _ITEMS = (("4006381333931", "Pencil HB", 129, "A"), ("4001686301265", "Notebook 
 _RATES = {"A": ("19.00", 19), "B": ("7.00", 7)}
 
 
+PROBE_EVERY = 5.0     # as firmware/sync/mqtt_adapter.py: s between TCP probes while the backoff is long
+RETURN_SPREAD = 8.0   # s over which registers spread their connects once the broker answers again
+
+
 @dataclass
 class DeviceOptions:
     """What every emulated register of a run shares (a subset of `SimOptions`)."""
@@ -166,6 +170,7 @@ class SimRegister:
         self.state = "idle"                      # idle | connecting | online | down | away (offline wave) | done
         self.connected_at = 0.0
         self.attempt = 0
+        self.connect_at = 0.0  # when the next connect is due (a probe may bring it forward)
         self.hello_until: float | None = None
         self.inflight_cap = opt.window
         self.status_at = 0.0
@@ -199,8 +204,8 @@ class SimRegister:
 
     def connect(self, now: float) -> None:
         """One connection attempt (a fresh paho client, as the firmware's link makes)."""
-        if self.state in ("online", "connecting", "away", "done"):
-            return
+        if self.state in ("online", "connecting", "away", "done") or now < self.connect_at - 1e-6:
+            return  # a stale timer: a probe brought the attempt forward, or it is not due yet
         self.tally.connect_attempts.append(time.time())
         client = make_client(self.settings, f"kassa-{self.store}-{self.register}", read_batch=1000,
                              max_packet_size=DEVICE_MAX_PACKET)
@@ -256,7 +261,29 @@ class SimRegister:
             self.state = was
             return
         self.state = "down"
-        self.driver.schedule(now + self._backoff(), self, "connect")
+        self._wait(now, self._backoff())
+
+    def _wait(self, now: float, delay: float) -> None:
+        """As the firmware's link waits out its backoff: a long wait is cut short by a TCP probe that finds the
+        broker again, then the connect follows within a random 0..RETURN_SPREAD s."""
+        self.connect_at = now + delay
+        if delay > RETURN_SPREAD:
+            self.driver.schedule(now + self.rng.uniform(0.5 * PROBE_EVERY, 1.5 * PROBE_EVERY), self, "probe")
+        self.driver.schedule(self.connect_at, self, "connect")
+
+    def probe(self, now: float) -> None:
+        if self.state != "down" or now >= self.connect_at - RETURN_SPREAD:
+            return
+        try:
+            with socket.create_connection(self.settings.host_port[:2], timeout=0.2):
+                answered = True
+        except OSError:
+            answered = False
+        if answered:
+            self.connect_at = now + self.rng.uniform(0.0, RETURN_SPREAD)
+            self.driver.schedule(self.connect_at, self, "connect")
+        else:
+            self.driver.schedule(now + self.rng.uniform(0.5 * PROBE_EVERY, 1.5 * PROBE_EVERY), self, "probe")
 
     def go_away(self, now: float) -> None:
         """The offline wave: the shop's line drops. The socket is shut without a DISCONNECT, so the broker
@@ -278,7 +305,8 @@ class SimRegister:
         if self.state == "away":
             self.state = "down"
             self.attempt = 0
-            self.driver.schedule(now + self.rng.uniform(0.0, self.opt.backoff_base * 2), self, "connect")
+            self.connect_at = now + self.rng.uniform(0.0, self.opt.backoff_base * 2)
+            self.driver.schedule(self.connect_at, self, "connect")
 
     def finish(self) -> None:
         """End of the run: a clean DISCONNECT (the retained status stays as last published)."""

@@ -114,6 +114,8 @@ def run_slice(opt: SimOptions, indices: list[int], start_wall: float, seed: int)
     def on_timer(now: float, reg: SimRegister, what: str) -> None:
         if what == "connect":
             reg.connect(now)
+        elif what == "probe":
+            reg.probe(now)
         elif what == "sale":
             if now < end:
                 reg.sell()

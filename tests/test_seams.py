@@ -7,8 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from firmware.bootstrap import bootstrap, demo_config, seed_demo
 from firmware.clock import ManualClock
+
+pytestmark = pytest.mark.slow  # kassa-provision processes reading what a real register committed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PENCIL = "4006381333931"

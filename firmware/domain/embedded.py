@@ -140,13 +140,15 @@ class EmbeddedScheme:
     weight_decimals: int = 3
 
     @classmethod
-    def from_patterns(cls, patterns: Iterable[str], price_decimals: int = 2, weight_decimals: int = 3) -> EmbeddedScheme:
+    def from_patterns(cls, patterns: Iterable[str], price_decimals: int = 2,
+                      weight_decimals: int = 3) -> EmbeddedScheme:
         """Parse and cross-check layouts: no prefix may be another's start (a code must match one layout only)."""
         layouts = tuple(parse_layout(p) for p in patterns)
         for i, a in enumerate(layouts):
             for b in layouts[i + 1:]:
                 if a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix):
-                    raise DomainError(f"layouts {a.pattern!r} and {b.pattern!r} share the prefix {min(a.prefix, b.prefix, key=len)}: "
+                    shared = min(a.prefix, b.prefix, key=len)
+                    raise DomainError(f"layouts {a.pattern!r} and {b.pattern!r} share the prefix {shared}: "
                                       "a code must match one layout only")
         if not 0 <= price_decimals <= 3 or not 0 <= weight_decimals <= WEIGHT_PLACES:
             raise DomainError(f"price decimals 0-3 and weight decimals 0-{WEIGHT_PLACES}")

@@ -1,4 +1,4 @@
-"""Weights of goods sold by the kilogram: reading what the cashier typed, showing it, and the bounds a manager must approve."""
+"""Goods sold by the kilogram: the weight the cashier typed, how it is shown, and the bounds a manager approves."""
 
 from __future__ import annotations
 

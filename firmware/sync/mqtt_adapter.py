@@ -36,6 +36,8 @@ Design (docs/pitfalls.md#paho-mqtt-2x):
 from __future__ import annotations
 
 import logging
+import random
+import socket
 import ssl
 import threading
 import time
@@ -148,6 +150,10 @@ class Tick:
 
 
 LinkEvent = Connected | Disconnected | Acked | Received | Tick
+
+
+PROBE_EVERY = 5.0     # s between TCP probes of an unreachable broker while the backoff is long
+RETURN_SPREAD = 8.0   # s over which registers spread their connects once the broker answers again
 
 
 class MqttLink:
@@ -315,15 +321,34 @@ class MqttLink:
                 self._pause()
 
     def _pause(self) -> None:
+        """Wait out the backoff; meanwhile a cheap TCP probe every ~PROBE_EVERY s notices the broker is back,
+        and then the connect follows within a random 0..RETURN_SPREAD s: back within 15 s of the broker
+        returning, and a thousand registers spread their reconnects instead of stampeding it."""
         delay = self.backoff.next()
         log.info("reconnecting in %.2fs (%s)", delay, self.last_error)
-        deadline = time.monotonic() + delay
+        now = time.monotonic()
+        deadline = now + delay
+        next_probe = now + random.uniform(0.5, PROBE_EVERY)
         self._wake.clear()
         while not self._stop.is_set():
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0 or self._wake.wait(min(left, self.tick)):
                 return
+            if now >= next_probe and left > RETURN_SPREAD:
+                next_probe = now + random.uniform(0.5 * PROBE_EVERY, 1.5 * PROBE_EVERY)
+                if self._broker_answers():
+                    deadline = min(deadline, now + random.uniform(0.0, RETURN_SPREAD))
+                    log.info("the broker answers again; connecting in %.1fs", deadline - now)
             self._emit(Tick())  # timers and requests keep running while offline
+
+    def _broker_answers(self) -> bool:
+        """A TCP connect to the broker's port (no MQTT, no TLS): is anything listening there now?"""
+        try:
+            with socket.create_connection((self.settings.host, self.settings.port), timeout=1.0):
+                return True
+        except OSError:
+            return False
 
     def _serve(self, client: mqtt.Client) -> None:
         started = time.monotonic()

@@ -222,6 +222,14 @@ class SyncService:
         # status, reports and answers.
         window = min(self.config.broker.window, max(1, event.receive_maximum - 4))
         self.sender.reset(window, event.maximum_packet_size)
+        if not event.session_present:
+            # The broker holds no session for us (it crashed or expired it): what it PUBACKed may have gone
+            # with it before the fleet read it. Send the delivered-but-unconfirmed again now, not after
+            # resend_after; the fleet confirms a duplicate of the same content again.
+            lost = self.journal.due_for_resend(self.clock.now())
+            if lost:
+                log.info("the broker has no session for us: sending %d unconfirmed receipts again now", len(lost))
+                self.journal.mark_pending(lost)
         self.sender.outstanding = self.journal.delivered_unconfirmed()
         self._online, self._down_reported = True, False
         self._online_since = self.clock.monotonic()

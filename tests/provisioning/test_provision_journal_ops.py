@@ -45,6 +45,7 @@ def test_status_reads_a_snapshot_while_the_service_runs(prov, device: Path, monk
     assert not list(journal_dir.parent.glob(".provision-snapshot-*"))
 
 
+@pytest.mark.slow  # a real broker, probed with a timeout
 def test_status_probe_reports_the_broker(prov, device: Path, mosquitto):
     from provisioning import configfile
 

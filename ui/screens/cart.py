@@ -19,7 +19,8 @@ EMPTY = "empty"
 def line_detail(ln: Any, money: Callable[[int], str]) -> tuple[str, str]:
     """The sub-line under a cart line's name, left and right: quantity x price (= the original, when discounted)
     and the discounts under the net amount: ("2 x €1.29 = €2.58", "-€0.26 · cart -€0.12")."""
-    left = f"{ln.qty} x {money(ln.unit_price)}"
+    qty = getattr(ln, "qty_text", str(ln.qty))  # weighed: "0.730 kg x €2.49/kg"
+    left = f"{qty} x {money(ln.unit_price)}" + ("/kg" if qty.endswith(" kg") else "")
     cart = getattr(ln, "cart_discount", 0)
     if ln.voided or not (ln.discount or cart):
         return left, ""

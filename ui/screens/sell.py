@@ -1,17 +1,36 @@
-"""Sell: the cart with running totals, keypad entry (item number, quantity, discount), quick keys, scan feedback."""
+"""Sell: the cart with totals, keypad entry (item number, quantity, weight, discount), quick keys, scan feedback.
+
+Weighed goods: a weight typed with the decimal point (shown "0.730 kg") goes with the next quick key or
+scan (weight, then item); a weighed item without one takes the scale's stable weight, or the register asks
+for it and the weight dialog (`ui/screens/weight.py`) sends it (item, then weight). A weight outside the
+bounds asks for a manager's PIN.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import pygame
 from pygame import Rect
 
 from firmware.register.commands import (
-    AddQuickKey, AddSku, BeginTender, DiscountCart, DiscountLine, Park, Scan, SetQty, VoidLine,
+    AddQuickKey,
+    AddSku,
+    BeginTender,
+    DiscountCart,
+    DiscountLine,
+    Park,
+    Scan,
+    SetQty,
+    VoidLine,
 )
+from firmware.register.view import WeightWanted
 from ui import theme
 from ui.layout import columns, grid, inset, rows
-from ui.screens.base import Drag, Entry, Region, Screen
+from ui.screens.base import Drag, Entry, Hot, Region, Screen
 from ui.screens.cart import CartList
+from ui.screens.weight import WEIGHT_KEYS, weight_key, weight_shown
 from ui.widgets import Button, draw_panel, keypad, label
 
 FLASH_SECONDS = 0.8
@@ -41,7 +60,7 @@ class SellScreen(Screen):
         r_scroll, self.r_totals = columns(r_tot, [-max(48, m.px(52)), 1], g)
         up, down = rows(r_scroll, [1, 1], g)
         self.r_entry, r_pad, r_a1, r_a2 = rows(mid, [-m.px(50), 1, -m.row, -m.row], g)
-        self.buttons = keypad(r_pad, g, self._key, m.font("big"))
+        self.buttons = keypad(r_pad, g, self._key, m.font("big"), keys=WEIGHT_KEYS)  # "." for weights
         self.buttons += [Button("cart:up", up, "Up", lambda: self.cart.scroll(-1), "quiet", small),
                          Button("cart:down", down, "Down", lambda: self.cart.scroll(1), "quiet", small)]
         b_qty, b_pct, b_amt = columns(r_a1, [1, 1, 1], g)
@@ -78,7 +97,8 @@ class SellScreen(Screen):
             if idx >= len(keys):
                 break
             k = keys[idx]
-            self.buttons.append(Button(f"quick:{idx}", cell, f"{k.label}\n{self.app.money(k.price)}",
+            price = self.app.money(k.price) + ("/kg" if getattr(k, "weighed", False) else "")
+            self.buttons.append(Button(f"quick:{idx}", cell, f"{k.label}\n{price}",
                                        (lambda idx=idx: self._quick(idx)), "key", self.m.font("small")))
         if paged:
             self.buttons.append(Button("quick:more", cells[-1], f"More\n{self.page + 1}/{pages}", self._more, "quiet",
@@ -95,7 +115,8 @@ class SellScreen(Screen):
         return [
             Region("sell.msg", self.r_msg, self._msg_key, self._draw_msg),
             Region("sell.cart", self.cart.rect, self._cart_key, self.cart.draw, self.cart.forget),
-            Region("sell.totals", self.r_totals, lambda: (self.view.totals, self.view.customer_code), self._draw_totals),
+            Region("sell.totals", self.r_totals, lambda: (self.view.totals, self.view.customer_code),
+                   self._draw_totals),
             Region("sell.entry", self.r_entry, lambda: (self.entry.text, self.selected), self._draw_entry),
         ]
 
@@ -147,20 +168,57 @@ class SellScreen(Screen):
 
     def _draw_entry(self, surf: pygame.Surface, r: Rect) -> None:
         draw_panel(surf, r, theme.PANEL_LIGHT)
+        self.set_hot("sell.entry", [Hot(r, self._clear, "entry:clear")] if self.entry.text else [])
         target = f"line {self.selected}" if self.selected else ""
         if target:
             label(surf, target, (r.x + 6, r.y + 4), self.m.font("small"), theme.ACCENT)
+        elif self.entry.text:
+            label(surf, "tap to clear", (r.x + 6, r.y + 4), self.m.font("small"), theme.MUTED)
         if self.entry.text:
-            label(surf, self.entry.text, (r.right - 8, r.centery), self.m.font("big"), theme.TEXT, "midright", r.w - 12)
+            text = weight_shown(self.entry.text) if self._weight_typed() else self.entry.text
+            label(surf, text, (r.right - 8, r.centery), self.m.font("big"), theme.TEXT, "midright", r.w - 12)
         else:
-            label(surf, "number", (r.right - 8, r.centery), self.m.font("body"), theme.MUTED, "midright")
+            label(surf, "number or weight", (r.right - 8, r.centery), self.m.font("body"), theme.MUTED, "midright")
 
     # ---- actions -----------------------------------------------------------------------------
     def select(self, line_no: int) -> None:
         self.selected = None if self.selected == line_no else line_no
 
     def _key(self, k: str) -> None:
-        self.entry.key(k)
+        if k in (".", ",") or self._weight_typed():
+            self.entry.text = weight_key(self.entry.text, k, self.entry.limit)
+        else:
+            self.entry.key(k)
+
+    def _clear(self) -> None:
+        self.entry.text = ""
+
+    def _weight_typed(self) -> bool:
+        """The entry holds a weight: it has the decimal point ("0.730" reads "0.730 kg")."""
+        return "." in self.entry.text
+
+    def _sell(self, command: Any) -> bool:
+        """Add an item: a weighed one without a weight opens the weight dialog, one outside the bounds asks for a
+        manager's PIN; anything else refused is said as usual."""
+        outcome = self.app.run(command, quiet=True)
+        if outcome.ok:
+            self.entry.text = ""
+            self.selected = None
+            self.cart.follow()
+            return True
+        if isinstance(outcome.data, WeightWanted):
+            from ui.screens.weight import WeightDialog
+
+            self.entry.text = ""
+            self.app.push(WeightDialog(self.app, outcome.data, self._sell))
+        elif "manager" in outcome.message.lower() and getattr(command, "manager_pin", "") is None:
+            from ui.screens.dialogs import ask_manager_pin
+
+            ask_manager_pin(self.app, lambda pin: self._sell(dataclasses.replace(command, manager_pin=pin)),
+                            outcome.message)
+        else:
+            self.app.complain(outcome.message or "That did not work.", scan=isinstance(command, Scan))
+        return False
 
     def _target_line(self) -> int | None:
         if self.selected is not None:
@@ -175,24 +233,24 @@ class SellScreen(Screen):
         return value
 
     def _add(self) -> None:
-        if not self.entry.text:
+        if not self.entry.text or self._weight_typed():
             self.app.alert("Type the item number on the keypad first, or scan it.")
             return
-        outcome = self.app.run(AddSku(self.entry.text))
-        if outcome.ok:
-            self.entry.text = ""
-            self.cart.follow()
+        self._sell(AddSku(self.entry.text))
 
     def _qty(self) -> None:
         line = self._target_line()
-        qty = self._take("new quantity")
+        weighed = any(ln.line_no == line and ln.qty_text.endswith(" kg") for ln in self.view.lines)
+        qty: object = self.entry.text if (weighed or self._weight_typed()) and self.entry.text else None
+        if qty is None:
+            qty = self._take("new weight in kg" if weighed else "new quantity")
         if qty is None:
             return
         if line is None:
             self.app.alert("The cart is empty.")
             return
-        if self.app.run(SetQty(line, qty)).ok:
-            self.entry.text = ""
+        if self._sell(SetQty(line, qty)):
+            self.selected = line
 
     def _disc_pct(self) -> None:
         pct = self._take("discount in percent")
@@ -221,8 +279,10 @@ class SellScreen(Screen):
         self.selected = None
 
     def _quick(self, idx: int) -> None:
-        if self.app.run(AddQuickKey(idx)).ok:
-            self.cart.follow()
+        keys = self.reg.quick_keys()
+        weighed = 0 <= idx < len(keys) and getattr(keys[idx], "weighed", False)
+        typed = self.entry.text if self.entry.text and (weighed or self._weight_typed()) else None
+        self._sell(AddQuickKey(idx, weight=typed))  # weight, then item; none: the scale's, or the dialog asks
 
     def _more(self) -> None:
         self.page += 1
@@ -250,9 +310,7 @@ class SellScreen(Screen):
         self.app.run(BeginTender())
 
     def on_scan(self, code: str) -> None:
-        if self.app.run(Scan(code)).ok:
-            self.cart.follow()
-            self.selected = None
+        self._sell(Scan(code, weight=self.entry.text if self._weight_typed() else None))
 
     def on_key(self, key: int, char: str) -> bool:
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
@@ -261,7 +319,7 @@ class SellScreen(Screen):
             self._key("<")
         elif key == pygame.K_ESCAPE:
             self.entry.text, self.selected = "", None
-        elif char.isdigit():
+        elif char.isdigit() or char in (".", ","):
             self._key(char)
         elif char.isalpha():
             from ui.screens.search import SearchDialog

@@ -26,7 +26,7 @@ COMMAND_HANDLERS: dict[type[c.Command], CommandHandler] = {
     c.Login: clerks.login,
     c.Logout: clerks.logout,
     c.CheckManager: clerks.check_manager,
-    c.Scan: sale.scan,
+    c.Scan: park.scan,  # a park slip recalls its cart; every other code goes on to sale.scan
     c.AddSku: sale.add_sku,
     c.AddQuickKey: sale.add_quick_key,
     c.SetQty: sale.set_qty,

@@ -23,6 +23,7 @@ from firmware.register.core.effects import (
     PutState,
     ZReportSaved,
 )
+from firmware.register.core.handlers import park
 from firmware.register.core.handlers.clerks import manager
 from firmware.register.core.handlers.shift import SHIFT, current
 from firmware.register.core.state import Phase, Receipt, Report, currency_of
@@ -84,7 +85,8 @@ def z_report(step: Step, cmd: c.ZReport) -> Outcome:
     last_seq = report.get("last_seq") or (step.record(COUNTERS, "z") or NO_Z_YET)["last_seq"]
     changes: list[Change] = [
         (REPORTS, report["report_id"], report),
-        (COUNTERS, "z", {"z_number": report["z_number"], "last_seq": last_seq})]
+        (COUNTERS, "z", {"z_number": report["z_number"], "last_seq": last_seq}),
+        park.reset_numbers(step)]  # park numbers start at P1 again for the next day
     shift = current(step)
     if shift is not None:
         closed = shift.close(report["z_number"], cmd.counted_cash, approver.clerk_id, report["created_at"])

@@ -117,6 +117,8 @@ def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
         return Outcome.refused("That key's item is no longer sold.")
     if item.weighed:
         return _add_weighed(step, item, cmd.weight, cmd.manager_pin, "quick_key", cmd)
+    if cmd.weight is not None:
+        return Outcome.refused(f"{item.name} is not sold by weight: clear the weight ({cmd.weight}) first.")
     return _add(step, item, 1, "quick_key")
 
 

@@ -142,7 +142,13 @@ def embedded_scan(step: Step, code: str, manager_pin: str | None) -> tuple[Item,
 
 
 def _item_for(step: Step, scheme: EmbeddedScheme, found: Embedded) -> Item | None:
+    """The item with this scale number: a template code (any layout, value 0) among its barcodes, else its SKU."""
     catalog = step.state.catalog
-    template = scheme.encode(found.layout, found.item, 0 if found.kind == "price" else Decimal(0))
-    return (catalog.by_barcode(template) or catalog.by_sku(found.item)
-            or catalog.by_sku(found.item.lstrip("0") or "0"))
+    number = found.item.lstrip("0") or "0"
+    layouts = (found.layout,) + tuple(lay for lay in scheme.layouts if lay != found.layout)
+    for layout in layouts:
+        if len(number) <= layout.item_digits:
+            item = catalog.by_barcode(scheme.encode(layout, number, 0 if layout.kind == "price" else Decimal(0)))
+            if item is not None:
+                return item
+    return catalog.by_sku(found.item) or catalog.by_sku(number)
