@@ -17,10 +17,12 @@ import os
 import re
 import tomllib
 import warnings
+from datetime import tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -207,6 +209,11 @@ _rule("shop.currency", "an ISO 4217 code such as EUR", 'currency = "EUR"')
 _rule("shop.currency_display", '"symbol" (€12.90) or "code" (EUR 12.90)', 'currency_display = "symbol"')
 _rule("shop.tax_rates", f"up to {MAX_TAX_RATES} codes of 1-16 letters, digits, '-' or '_', each a quoted percentage "
       f"from 0 to 100 with at most {TAX_RATE_PLACES} decimals", 'tax_rates = { A = "19.00", B = "7.00" }')
+_rule("shop.tax_id", "the shop's VAT or tax number as printed on receipts, up to 40 characters",
+      'tax_id = "DE123456789"')
+_rule("shop.tax_id_label", "the words printed before the tax number, up to 24 characters", 'tax_id_label = "VAT No."')
+_rule("shop.timezone", "an IANA time zone name such as Europe/Berlin (see `timedatectl list-timezones`); "
+      "empty: the system's", 'timezone = "Europe/Berlin"')
 
 
 class ShopConfig(_Section):
@@ -219,6 +226,27 @@ class ShopConfig(_Section):
     tax_rates: dict[str, str] = Field(default_factory=lambda: {"A": "19.00", "B": "7.00"})
     manager_discount_percent: int = _whole("shop.manager_discount_percent", 20, 0, 100, " (percent)")
     on_account_offline_limit: int = _whole("shop.on_account_offline_limit", 50000, 0, MAX_MONEY, " (minor units)")
+    tax_id: str = Field(default="", max_length=40)  # printed in every receipt's and report's header
+    tax_id_label: str = Field(default="VAT No.", max_length=24)
+    timezone: str = ""  # IANA name; receipts and reports print the shop's local time; "" = the system's zone
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            load_zone(value)
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        """The shop's time zone: `timezone`, else the system's (/etc/localtime), else UTC."""
+        return load_zone(self.timezone) if self.timezone else system_zone()
+
+    @property
+    def tax_line(self) -> str:
+        """"VAT No. DE123456789" (empty without a tax number)."""
+        return f"{self.tax_id_label} {self.tax_id}".strip() if self.tax_id.strip() else ""
 
     @field_validator("address")
     @classmethod
@@ -397,6 +425,38 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML (nested too deeply); re-run `kassa-provision init`") from None
     return parse_config(data, str(path))
+
+
+def load_zone(name: str) -> tzinfo:
+    """The IANA time zone `name` (zoneinfo); ValueError naming the fix when there is no such zone."""
+    try:
+        if name != name.strip() or not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"{name!r} is not a time zone name: use an IANA name such as Europe/Berlin "
+                         "(`timedatectl list-timezones` lists them)") from None
+
+
+def system_zone() -> tzinfo:
+    """The machine's own zone as a ZoneInfo (/etc/timezone or the /etc/localtime link), else UTC."""
+    candidates = []
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    try:
+        target = os.readlink("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        try:
+            return load_zone(name)
+        except ValueError:
+            continue
+    return ZoneInfo("UTC")
 
 
 def is_valid_id(value: str) -> bool:

@@ -1,4 +1,9 @@
-"""Blocks to ESC/POS bytes, built on python-escpos's Dummy (protocol apart from transport)."""
+"""Blocks to ESC/POS bytes, built on python-escpos's Dummy (protocol apart from transport).
+
+Text never goes through python-escpos's magic encoder (it switches code pages per character and picks pages
+the printer prints as boxes, PITFALLS "python-escpos"): each job selects one code page (ESC t n, see
+hal.textenc) right after ESC @, and every line is encoded in it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from hal.escpos_env import load_escpos
 from hal.layout import Block, Code, Text
-from hal.textenc import Transliterator
+from hal.textenc import CodePage, Transliterator, code_page
 
 INIT = b"\x1b@"
 PAPER_STATUS = b"\x10\x04\x04"  # DLE EOT 4: roll paper sensor status
@@ -19,23 +24,28 @@ def new_dummy(profile: str | None = None) -> Any:
     return load_escpos().Dummy(profile=profile)
 
 
-@functools.lru_cache(maxsize=4)
-def transliterator(profile: str | None = None) -> Transliterator:
-    """One cached Transliterator per printer profile, asking escpos's encoder which characters a code page has."""
-    encoder = new_dummy(profile).magic.encoder
-    pages = list(encoder.codepages)
-    return Transliterator(lambda char: any(encoder.can_encode(page, char) for page in pages))
+@functools.lru_cache(maxsize=16)
+def page_for(profile: str | None = None, name: str | None = None) -> CodePage:
+    """The code page `name` (default PC858) numbered as printer `profile` numbers it (python-escpos's database)."""
+    pages = new_dummy(profile).profile.get_code_pages()
+    return code_page(name, pages if profile else None)
 
 
-def render(blocks: Sequence[Block], profile: str | None = None, cut: bool = True) -> bytes:
-    """ESC @, the blocks, then feed and cut (GS V)."""
+def transliterator(profile: str | None = None, name: str | None = None) -> Transliterator:
+    """What the chosen code page can print, spelled for it (kept for callers that only want the text)."""
+    page = page_for(profile, name)
+    return Transliterator(lambda char: page.printable(char) == char)
+
+
+def render(blocks: Sequence[Block], profile: str | None = None, cut: bool = True, codepage: str | None = None) -> bytes:
+    """ESC @, ESC t n (one code page for the whole job), the blocks, then feed and cut (GS V)."""
     printer = new_dummy(profile)
-    spell = transliterator(profile)
-    printer._raw(INIT)
+    page = page_for(profile, codepage)
+    printer._raw(INIT + page.select)
     for block in blocks:
         if isinstance(block, Text):
             printer.set(align=block.align, bold=block.bold, normal_textsize=not block.tall, double_height=block.tall)
-            printer.textln(spell(block.text))
+            printer._raw(page.encode(block.text) + b"\n")
         elif isinstance(block, Code):
             _code(printer, block)
     printer.set(align="left", bold=False, normal_textsize=True)
@@ -49,11 +59,11 @@ def _code(printer: Any, block: Code) -> None:
         # _hw_barcode, not barcode(): barcode() print()s its renderer choice to stdout on every call.
         printer._hw_barcode("{B" + block.data, "CODE128", height=64, width=2, pos="BELOW", font="B",
                             align_ct=True, function_type="B")
-        printer.ln()
+        printer._raw(b"\n")
     else:
         printer.set(align="center")
         printer.qr(block.data, native=True, size=5)
-        printer.ln()
+        printer._raw(b"\n")
     printer.set(align="left")
 
 

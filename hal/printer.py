@@ -52,7 +52,8 @@ class ReceiptPrinter(Printer):
 
     def __init__(self, connector: Connector, events: queue.Queue, columns: int = 42,
                  render_path: pathlib.Path | None = None, status_timeout: float = 0.3,
-                 probe_interval: float = 5.0, profile: str | None = None, header: Sequence[str] = ()) -> None:
+                 probe_interval: float = 5.0, profile: str | None = None, header: Sequence[str] = (),
+                 codepage: str | None = None) -> None:
         self.connector = connector
         self.events = events
         self.columns = columns
@@ -60,6 +61,7 @@ class ReceiptPrinter(Printer):
         self.status_timeout = status_timeout
         self.probe_interval = probe_interval
         self.profile = profile
+        self.codepage = codepage  # hal.textenc: one code page per job, PC858 unless chosen (never escpos's magic)
         self.header = tuple(header)
         self.paper = "unknown"
         self._state = DeviceState("printer", True, "ready", f"Printer {connector.label}, {columns} columns.")
@@ -127,8 +129,12 @@ class ReceiptPrinter(Printer):
         ruler = ("1234567890" * 7)[:columns]
 
         def page() -> list[Block]:
+            from hal.escpos_render import page_for
+
+            page_name = page_for(self.profile, self.codepage).name.upper()
             lines = [*self.header, "PRINTER TEST", ruler, f"{columns} columns, {self.connector.label}",
-                     f"Paper: {self.paper}", "Text: Grüße, café, señor, Ελλάδα, Москва, € 1.00"]
+                     f"Paper: {self.paper}", f"Code page: {page_name}",
+                     "Text: Grüße, café, señor, Ελλάδα, Москва, € 1.00"]
             return [*plain_lines(lines, columns), code_for("KASSA-TEST", columns)]
 
         job_id = self._put("printer test page", page)
@@ -187,7 +193,7 @@ class ReceiptPrinter(Printer):
             else:
                 if job.blocks is None:
                     job.blocks = job.build()
-                data = render(job.blocks, self.profile)
+                data = render(job.blocks, self.profile, codepage=self.codepage)
         except Exception as exc:  # a layout bug must not kill the worker; the job stays visible for reprint
             log.exception("could not lay out %s", job.title)
             self._failed(job, f"could not lay out {job.title}: {exc}", None)

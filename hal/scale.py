@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import select
+import termios
 import threading
 import time
 import tty
@@ -134,8 +135,8 @@ class SerialScale(Scale):
                     try:
                         port = self._open()
                         port.reset_input_buffer()
-                    except (serial.SerialException, OSError, ValueError) as exc:
-                        port = None
+                    except (serial.SerialException, OSError, ValueError, termios.error) as exc:
+                        port = None  # termios.error: the port refused the baud, bytesize or parity
                         self._set_state("disconnected", False, f"Scale not found at {self.path} ({_short(exc)}); "
                                                                "check its cable. Retrying.")
                         self._stop.wait(delay)

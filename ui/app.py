@@ -6,7 +6,7 @@ import dataclasses
 import gc
 import logging
 import os
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +16,14 @@ from pygame import Rect
 from firmware.clock import Clock, SystemClock
 from firmware.domain.money import format_money
 from firmware.register import Outcome, RegisterApi, RegisterView
-from firmware.register.view import ConfirmFirst
 from firmware.register.commands import CheckManager, Command, Logout, Scan
+from firmware.register.view import ConfirmFirst
 from ui import theme
 from ui.input import InputMapper
-from ui.pointer import PointerRouting, Target
+from ui.pointer import Pointer
 from ui.render import Renderer
-from ui.routing import ScreenRouting
-from ui.screens.base import Drag, Region, Screen
+from ui.routing import Router, screen_class
+from ui.screens.base import Screen
 from ui.sound import Tone
 from ui.toast import Toast, Toasts
 from ui.topbar import TopBar
@@ -32,8 +32,13 @@ log = logging.getLogger(__name__)
 SAFE_TEXT = "Something went wrong on that screen. The sale is kept; please carry on."
 
 
-class App(ScreenRouting, PointerRouting, Renderer):
-    """One window driving one register. `step(events)` runs a frame; tests call it with posted events."""
+class App:
+    """One window driving one register. `step(events)` runs a frame; tests call it with posted events.
+
+    It holds three collaborators: `router` (which screen and dialogs are up, ui/routing.py), `pointer` (taps,
+    drags, keys and scans to the top layer, ui/pointer.py) and `renderer` (the background and the regions
+    that changed, ui/render.py). Screens keep calling the App (`push`, `alert`, `redraw`...), which hands on.
+    """
 
     def __init__(self, register: RegisterApi, *, size: tuple[int, int] = (800, 480), fullscreen: bool = False,
                  headless: bool = False, clock: Clock | None = None, sound: bool = True) -> None:
@@ -50,30 +55,19 @@ class App(ScreenRouting, PointerRouting, Renderer):
         self.input = InputMapper(self.size, self.clock.monotonic)
         self.tone = Tone(sound)
         self.toasts = Toasts(self.clock.monotonic)
-        self._toast_key: object = None
         self.view: RegisterView = register.view()
         self.topbar = TopBar(self)
-        self.screens: dict[str, Screen] = {}
-        self.dialogs: list[Screen] = []
-        self.override: str | None = None
-        self.current: Screen | None = None
+        self.renderer = Renderer(self.display, self.topbar, self.toasts, self.metrics)
+        self.router = Router(lambda name: screen_class(name)(self), lambda: self.view.phase,
+                             Rect(0, self.metrics.bar, self.size[0], self.size[1] - self.metrics.bar),
+                             self.renderer.redraw)
+        self.pointer = Pointer(self.router, self.topbar, self.metrics, self.renderer.invalidate, self._tapped)
         self.frames = 0
         self.quit = False
         self.failures = 0
         self._seen_message = self.view.message
         self._seen_receipt_scan = self.view.receipt_scan
-        self._bg = pygame.Surface(self.size)
-        self._keys: dict[str, Hashable | object] = {}
-        self._full = True
-        self._layer: Screen | None = None
-        self._pressed: Target | None = None
-        self._drag: Drag | None = None
-        self._drag_from = self._drag_y = 0
-        self._dragging = False
-        self._pressed_drawn: object = None
-        self._regions: list[Region] = []
-        self._dirty_extra: Rect | None = None
-        self._route()
+        self.router.route()
 
     # ---- frame -------------------------------------------------------------------------------
     def step(self, events: Iterable[pygame.event.Event] | None = None) -> list[Rect]:
@@ -86,9 +80,9 @@ class App(ScreenRouting, PointerRouting, Renderer):
             log.exception("register pump failed")
         raw = list(pygame.event.get() if events is None else events)
         for ev in self.input.map(raw):
-            self._guard(self._handle, ev)
+            self._guard(self.pointer.handle, ev)
         self.quit = self.quit or self.input.quit
-        self._guard(self._route)
+        self._guard(self.router.route)
         dirty = self._guard(self._render) or []
         self.frames += 1
         return dirty
@@ -102,7 +96,7 @@ class App(ScreenRouting, PointerRouting, Renderer):
         scanned = self.view.receipt_scan
         if scanned is not None and scanned != self._seen_receipt_scan:  # a receipt barcode off a serial scanner
             self._seen_receipt_scan = scanned
-            layer = self.dialogs[-1] if self.dialogs else self.current
+            layer = self.router.top()
             if layer is not None:
                 layer.on_scan(scanned[1])  # as a keyboard-wedge scan of it would go
         msg = self.view.message
@@ -141,20 +135,15 @@ class App(ScreenRouting, PointerRouting, Renderer):
 
     def _recover(self, exc: BaseException) -> None:
         self.failures += 1
-        name = getattr(self._layer, "name", None)
-        self.dialogs.clear()
-        self.override = None
-        self._pressed = None
-        if name in self.screens:
-            del self.screens[name]  # a fresh instance: whatever state broke it is gone
-        self.current = None
-        self._full = True
+        self.router.drop_broken()
+        self.pointer.cancel()
+        self.renderer.redraw()
         if self.failures > 3:  # even the safe screen fails: show a plain frame and try again next frame
             self.display.fill(theme.BG)
             pygame.display.flip()
             return
         try:
-            self._route()
+            self.router.route()
             self.toast(SAFE_TEXT, level="error")
         except Exception:
             log.exception("recovery failed")
@@ -232,6 +221,109 @@ class App(ScreenRouting, PointerRouting, Renderer):
     def local_now(self) -> datetime:
         return self.clock.now().astimezone()
 
+    # ---- the collaborators, as screens, tests and tools call them --------------------------------
+    @property
+    def screens(self) -> dict[str, Screen]:
+        return self.router.screens
+
+    @property
+    def dialogs(self) -> list[Screen]:
+        """The modal stack, top last."""
+        return self.router.dialogs
+
+    @property
+    def current(self) -> Screen | None:
+        """The screen under the dialogs."""
+        return self.router.current
+
+    @property
+    def override(self) -> str | None:
+        """"status" or "manager" when that screen was asked for over the phase's own."""
+        return self.router.override
+
+    @override.setter
+    def override(self, value: str | None) -> None:
+        self.router.override = value
+
+    def wanted(self) -> str:
+        """The screen the register's phase and the overrides ask for."""
+        return self.router.wanted()
+
+    def screen(self, name: str) -> Screen:
+        """The one instance of screen `name`, made on first use."""
+        return self.router.screen(name)
+
+    def body(self) -> Rect:
+        """The part of the window below the top bar."""
+        return self.router.body()
+
+    def relayout(self) -> None:
+        """The visible screen's static part changed (e.g. another page of quick keys)."""
+        self.router.relayout()
+
+    def redraw(self) -> None:
+        """Paint the whole screen from scratch on the next frame."""
+        self.renderer.redraw()
+
+    def open_status(self) -> None:
+        self.router.override = "status"
+
+    def close_status(self) -> None:
+        self.router.override = None
+
+    def open_manager(self) -> None:
+        """Show the manager screen now; callers check the PIN first (`open_manager_gate`)."""
+        self.router.override = "manager"
+
+    def push(self, dialog: Screen) -> None:
+        self.router.push(dialog)
+
+    def pop(self, dialog: Screen | None = None) -> None:
+        self.router.pop(dialog)
+
+    def alert(self, text: str, title: str = "") -> None:
+        """Say `text` without blocking: a toast that fades (one with the same title just changes its words).
+
+        A dialog that must be tapped away is kept for questions (`dialogs.Confirm`, PIN entry): nothing
+        that needs no decision stops the cashier.
+        """
+        self.toast(text, title)
+
+    def press(self, button_id: str) -> None:
+        """Run a visible button's action as a tap would (screenshots and scripted demos)."""
+        self.pointer.press(button_id)
+
+    def buttons(self) -> dict[str, Rect]:
+        """Every tappable thing on screen now, by id (tests and screenshots find buttons by it)."""
+        return self.pointer.buttons()
+
+    @property
+    def background(self) -> pygame.Surface:
+        """The static screen under the regions (incremental regions clear their own parts from it)."""
+        return self.renderer.background
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write what is on screen now to a PNG."""
+        self.renderer.save(path)
+
+    def toast_area(self) -> Rect:
+        """Where a toast goes: a screen's `toast_area()` (the sell screen: over the cart, clear of its keys), else
+        the top of the body, centred."""
+        area = getattr(self.current, "toast_area", None)
+        if area is not None and not self.dialogs:
+            return area()
+        m = self.metrics
+        w = int(self.size[0] * 0.8)
+        return Rect((self.size[0] - w) // 2, m.bar + m.gap * 2, w, self.size[1] - m.bar)
+
+    def _render(self) -> list[Rect]:
+        return self.renderer.render(self.router.layer, pressed=self.pointer.pressed,
+                                    logged_in=lambda: self.view.clerk is not None, toast_area=self.toast_area)
+
+    def _tapped(self) -> None:
+        """After a tap's action: the view it changed."""
+        self.view = self.register.view()
+
 
 def freeze_startup_heap() -> None:
     """Move everything alive after start-up (catalog, journal index, fonts) out of the garbage collector's sight.
@@ -245,8 +337,8 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def run_app(register: RegisterApi, *, size: tuple[int, int] = (800, 480), fullscreen: bool = False, headless: bool = False,
-            max_frames: int | None = None, on_frame: Callable[[], None] | None = None) -> None:
+def run_app(register: RegisterApi, *, size: tuple[int, int] = (800, 480), fullscreen: bool = False,
+            headless: bool = False, max_frames: int | None = None, on_frame: Callable[[], None] | None = None) -> None:
     """Run the touchscreen until the window closes (or `max_frames`); `on_frame` is the watchdog ping.
 
     The caller owns the register and shuts it down afterwards.

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from pygame import Rect
 
 from ui.screens.base import Screen
-
-if TYPE_CHECKING:
-    from ui.app import App
 
 
 def screen_class(name: str) -> type[Screen]:
@@ -31,12 +28,28 @@ def screen_class(name: str) -> type[Screen]:
     return cls
 
 
-class ScreenRouting:
-    """Mixin of `App`: keeps `current` (the screen), `dialogs` (modal stack) and `_layer` (what gets input)."""
+class Router:
+    """The App's screen keeper: `current` (the screen), `dialogs` (modal stack), `layer` (what gets input now).
 
-    def wanted(self: "App") -> str:  # type: ignore[misc]
+    `make(name)` builds a screen, `phase()` is the register's phase, `body` the window below the top bar, and
+    `redraw()` asks for the whole window to be painted afresh (the layer changed).
+    """
+
+    def __init__(self, make: Callable[[str], Screen], phase: Callable[[], str], body: Rect,
+                 redraw: Callable[[], None]) -> None:
+        self._make = make
+        self._phase = phase
+        self._body = Rect(body)
+        self._redraw = redraw
+        self.screens: dict[str, Screen] = {}
+        self.dialogs: list[Screen] = []
+        self.override: str | None = None
+        self.current: Screen | None = None
+        self.layer: Screen | None = None
+
+    def wanted(self) -> str:
         """The screen the register's phase and the overrides ask for."""
-        phase = self.view.phase
+        phase = self._phase()
         if self.override == "status":
             return "status"
         if self.override == "manager" and phase == "sell":
@@ -45,18 +58,22 @@ class ScreenRouting:
             return "tender"
         return phase if phase in ("login", "sell", "tender", "done") else "login"
 
-    def screen(self: "App", name: str) -> Screen:  # type: ignore[misc]
+    def screen(self, name: str) -> Screen:
         """The one instance of screen `name`, made on first use."""
         s = self.screens.get(name)
         if s is None:
-            s = self.screens[name] = screen_class(name)(self)
+            s = self.screens[name] = self._make(name)
         return s
 
-    def body(self: "App") -> Rect:  # type: ignore[misc]
-        """The part of the window below the top bar."""
-        return Rect(0, self.metrics.bar, self.size[0], self.size[1] - self.metrics.bar)
+    def body(self) -> Rect:
+        """The part of the window below the top bar (a fresh Rect each time: a screen may change its own)."""
+        return Rect(self._body)
 
-    def _route(self: "App") -> None:  # type: ignore[misc]
+    def top(self) -> Screen | None:
+        """The top dialog, else the screen."""
+        return self.dialogs[-1] if self.dialogs else self.current
+
+    def route(self) -> None:
         name = self.wanted()
         if self.override == "manager" and name != "manager":
             self.override = None
@@ -64,52 +81,38 @@ class ScreenRouting:
             self.current = self.screen(name)
             self.current.layout(self.body())
             self.current.on_enter()
-            self._full = True
-        layer = self.dialogs[-1] if self.dialogs else self.current
-        if layer is not self._layer:
-            self._layer = layer
-            self._full = True
+            self._redraw()
+        layer = self.top()
+        if layer is not self.layer:
+            self.layer = layer
+            self._redraw()
 
-    def relayout(self: "App") -> None:  # type: ignore[misc]
+    def relayout(self) -> None:
         """The visible screen's static part changed (e.g. another page of quick keys)."""
         if self.current:
             self.current.layout(self.current.area)
-        self._full = True
+        self._redraw()
 
-    def redraw(self: "App") -> None:  # type: ignore[misc]
-        """Paint the whole screen from scratch on the next frame."""
-        self._full = True
-
-    def open_status(self: "App") -> None:  # type: ignore[misc]
-        self.override = "status"
-
-    def close_status(self: "App") -> None:  # type: ignore[misc]
-        self.override = None
-
-    def open_manager(self: "App") -> None:  # type: ignore[misc]
-        """Show the manager screen now; callers check the PIN first (`App.open_manager_gate`)."""
-        self.override = "manager"
-
-    # ---- dialogs -----------------------------------------------------------------------------
-    def push(self: "App", dialog: Screen) -> None:  # type: ignore[misc]
+    def push(self, dialog: Screen) -> None:
         dialog.layout(self.body())
         self.dialogs.append(dialog)
-        self._route()
+        self.route()
 
-    def pop(self: "App", dialog: Screen | None = None) -> None:  # type: ignore[misc]
+    def pop(self, dialog: Screen | None = None) -> None:
         if self.dialogs and (dialog is None or self.dialogs[-1] is dialog):
             self.dialogs.pop()
         elif dialog in self.dialogs:
             self.dialogs.remove(dialog)
-        self._route()
+        self.route()
 
-    def alert(self: "App", text: str, title: str = "") -> None:  # type: ignore[misc]
-        """Say `text` without blocking: a toast that fades (one with the same title just changes its words).
+    def drop_broken(self) -> None:
+        """After a screen failed: no dialogs, no override, and a fresh instance of the layer that broke."""
+        name = getattr(self.layer, "name", None)
+        self.dialogs.clear()
+        self.override = None
+        if name in self.screens:
+            del self.screens[name]  # a fresh instance: whatever state broke it is gone
+        self.current = None
 
-        A dialog that must be tapped away is kept for questions (`dialogs.Confirm`, PIN entry): nothing
-        that needs no decision stops the cashier.
-        """
-        self.toast(text, title)
 
-
-__all__ = ["ScreenRouting", "screen_class"]
+__all__ = ["Router", "screen_class"]

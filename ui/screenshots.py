@@ -40,6 +40,7 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.scan("0000000000000")
     app.step([])
     shot("sell-unknown-barcode")
+    app.toasts.dismiss()  # it fades by itself; the next shots show their own screens
     app.press("search")
     for ch in "CO":
         app.press(f"kb:{ch}")
@@ -94,7 +95,28 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.press("x_report")
     app.step([])
     shot("manager-x-report")
+    app.press("report:down")
+    app.step([])
+    shot("manager-x-report-scrolled")
+    app.press("z_report")
+    for key in "31250":
+        app.press(f"dlg:{key}")
+    app.step([])
+    shot("manager-z-count")
+    app.press("dlg:ok")
+    _settle(app)
+    shot("manager-z-report")
     app.press("mgr_back")
+    app.step([])
+    for i in range(min(2, len(reg.quick_keys()))):
+        app.press(f"quick:{i}")
+    app.press("park")
+    _settle(app)
+    app.toasts.dismiss()
+    app.press("park")  # the cart is empty now: Park / Recall opens the list
+    app.step([])
+    shot("sell-recall")
+    app.press("recall:close")
     app.step([])
 
 

@@ -59,22 +59,16 @@ class TextCache:
         return surf
 
     def fit(self, text: str, size: int, color: Color, width: int) -> pygame.Surface:
-        """Render `text`, shrinking then ellipsising until it fits in `width` px."""
+        """Render `text`, shrinking step by step (never below MIN_TEXT) then ellipsising until it fits in `width` px."""
         surf = self.render(text, size, color)
         if surf.get_width() <= width:
             return surf
-        smaller = max(MIN_TEXT, int(size * 0.85))
-        surf = self.render(text, smaller, color)
-        if surf.get_width() <= width:
-            return surf
-        lo, hi = 0, len(text)
-        while lo < hi:  # longest prefix that fits with an ellipsis
-            mid = (lo + hi + 1) // 2
-            if font(smaller).size(text[:mid] + "…")[0] <= width:
-                lo = mid
-            else:
-                hi = mid - 1
-        return self.render(text[:lo] + "…", smaller, color)
+        smaller = size
+        while smaller > MIN_TEXT:
+            smaller = max(MIN_TEXT, int(smaller * 0.9))
+            if font(smaller).size(text)[0] <= width:
+                return self.render(text, smaller, color)
+        return self.render(ellipsize(text, smaller, width), smaller, color)
 
 
 TEXT = TextCache()

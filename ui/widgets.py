@@ -31,16 +31,34 @@ class Button:
 
 
 def draw_button(surf: pygame.Surface, rect: Rect, label: str, style: str, size: int) -> None:
+    """A filled rounded button with its label centred; a label too wide for one line is wrapped onto as many
+    lines as fit the button's height before anything is shrunk or cut."""
     fill, fg = theme.STYLES.get(style, theme.STYLES["normal"])
     radius = max(4, rect.h // 8)
     pygame.draw.rect(surf, fill, rect, border_radius=radius)
-    lines = label.split("\n")
-    rendered = [TEXT.fit(line, size, fg, rect.w - 8) for line in lines]
+    lines = button_lines(label, size, rect.w - 6, rect.h - 4)
+    rendered = [TEXT.fit(line, size, fg, rect.w - 6) for line in lines]
     total = sum(r.get_height() for r in rendered)
     y = rect.centery - total // 2
     for r in rendered:
         surf.blit(r, r.get_rect(centerx=rect.centerx, y=y))
         y += r.get_height()
+
+
+def button_lines(label: str, size: int, width: int, height: int) -> list[str]:
+    """The label's lines ("\n" splits): each too wide one wrapped at spaces while the lines still fit `height`."""
+    from ui.text import font
+
+    lines = label.split("\n")
+    line_h = font(size).get_linesize()
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        left = max(1, height // line_h - len(out) - (len(lines) - i - 1))
+        parts = wrap(line, size, width) if font(size).size(line)[0] > width else [line]
+        if len(parts) > left:
+            parts = parts[: left - 1] + [" ".join(parts[left - 1:])]
+        out += parts
+    return out
 
 
 def draw_panel(surf: pygame.Surface, rect: Rect, color: theme.Color = theme.PANEL) -> None:
@@ -82,7 +100,8 @@ def keypad(rect: Rect, gap: int, on_key: Callable[[str], None], size: int,
 
 
 def pin_dots(n: int) -> str:
-    return "● " * n if n else ""
+    """One dot per PIN digit typed ("● ● ●"): the shipped font has the glyph (ui/fonts)."""
+    return " ".join("●" * n)
 
 
 def label_lines(surf: pygame.Surface, text: str, pos: tuple[int, int], size: int, color: theme.Color, width: int,

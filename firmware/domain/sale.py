@@ -328,6 +328,9 @@ class Sale:
         if self.phase != "paid":
             raise Refused("The sale is not paid yet")
         totals = self.totals(rates, tax_included, cash_rounding)
+        active = self.active_lines
+        cart = self._cart_discount_value(active)  # each line's share of it is part of the line's `discount`
+        shares = allocate(cart, [line.amount for line in active]) if cart else [0] * len(active)
         body: dict[str, Any] = {
             "store": store, "register": register, "kind": self.kind, "sale_id": self.sale_id,
             "created_at": created_at, "clock_trusted": clock_trusted, "offline": offline,
@@ -336,14 +339,20 @@ class Sale:
                 {"sku": ln.sku, "name": ln.name, "qty": qty_text(ln.qty), "unit_price": ln.unit_price,
                  "discount": ln.discount, "tax_code": ln.tax_code, "amount": ln.amount}
                 | ({"of_line": ln.of_line} if ln.of_line is not None else {})
-                for ln in self.receipt_lines()
+                | ({"cart_discount": share} if share else {})
+                for ln, share in zip(self.receipt_lines(), shares)
             ],
             "totals": {"subtotal": totals.subtotal, "tax": totals.tax, "total": totals.total,
                        "rounding": totals.rounding},
             "taxes": totals.taxes,
-            "tenders": [{"type": t.kind, "amount": t.amount, "change": t.change} for t in self.tenders],
+            "tenders": [{"type": t.kind, "amount": t.amount, "change": t.change}
+                        | ({"reference": t.reference} if t.reference else {}) for t in self.tenders],
             "refund_of": self.refund_of,
         }
+        if cart and self.cart_discount is not None:  # printed as a line of its own (firmware/printout.py)
+            cd = self.cart_discount
+            body["cart_discount"] = {"amount": cart, "percent": None if cd.percent is None else str(cd.percent),
+                                     "approved_by": cd.approved_by}
         if self.kind == "refund":
             body["approved_by"] = self.approved_by
             body["reason"] = self.reason

@@ -85,7 +85,7 @@ def report_rows(report: Mapping[str, Any], money: Callable[[int], str] | None = 
         row(f"Discounts given ({discounts['count']})", int(discounts.get("total", 0)), minus=True)
     if report.get("rounding"):
         row("Cash rounding", int(report["rounding"]))
-    add(ReportRow("row", "Drawer opened without a sale", f"{no_sales.get('count', 0)}x"))
+    add(ReportRow("row", "Drawer opened, no sale", str(no_sales.get("count", 0))))
 
     tenders = list(report.get("tenders") or [])
     add(ReportRow("section", "Payments"))

@@ -17,14 +17,14 @@ EMPTY = "empty"
 
 
 def line_detail(ln: Any, money: Callable[[int], str]) -> tuple[str, str]:
-    """The sub-line under a cart line's name, left and right: quantity x price (= the original, when discounted)
-    and the discounts under the net amount: ("2 x €1.29 = €2.58", "-€0.26 · cart -€0.12")."""
+    """The sub-line under a cart line's name, left and right: quantity x price, and the discounts under the net
+    amount: ("2 x €1.29", "-€0.26 · cart -€0.12"). The original amount (€2.58) is shown struck through beside
+    the net one (`_draw_row`), so a discounted line reads original, discount, net."""
     qty = getattr(ln, "qty_text", str(ln.qty))  # weighed: "0.730 kg x €2.49/kg"
     left = f"{qty} x {money(ln.unit_price)}" + ("/kg" if qty.endswith(" kg") else "")
     cart = getattr(ln, "cart_discount", 0)
     if ln.voided or not (ln.discount or cart):
         return left, ""
-    left += f" = {money(ln.amount + ln.discount)}"
     parts = [f"-{money(ln.discount)}"] if ln.discount else []
     if cart:
         parts.append(f"cart -{money(cart)}")
@@ -171,8 +171,14 @@ class CartList:
         net = getattr(ln, "net", ln.amount)
         amount = label(surf, "VOID" if ln.voided else money(net), (row.right - 6, row.y + 4), body,
                        theme.ERROR if ln.voided else color, "topright")
-        label(surf, ln.name, (row.x + 6, row.y + 4), body, color, width=amount.x - row.x - 14)
         detail, discount = line_detail(ln, money)
+        name_end = amount.x
+        if discount:  # the original amount, struck through, before the net one
+            was = label(surf, money(ln.amount + ln.discount), (amount.x - 10, amount.bottom - 1), small, theme.MUTED,
+                        "bottomright")
+            pygame.draw.line(surf, theme.MUTED, (was.x - 1, was.centery + 1), (was.right + 1, was.centery + 1), 2)
+            name_end = was.x
+        label(surf, ln.name, (row.x + 6, row.y + 4), body, color, width=name_end - row.x - 14)
         right = row.right - 6
         if discount:
             right = label(surf, discount, (row.right - 6, row.bottom - 3), small, theme.ACCENT, "bottomright",

@@ -13,7 +13,7 @@ from ui import theme
 from ui.input import keypad_key
 from ui.layout import columns, inset, rows
 from ui.screens.base import Entry, Region, Screen
-from ui.widgets import Button, draw_panel, keypad, label, paragraph, pin_dots
+from ui.widgets import Button, draw_panel, keypad, label, label_lines, paragraph, pin_dots
 
 if TYPE_CHECKING:
     from ui.app import App
@@ -85,6 +85,7 @@ class EntryDialog(Dialog):
 
     name = "entry"
     status_row = False  # a line under the entry for what subclasses have to say (a lockout)
+    box_w, box_h = 0.8, 0.97
 
     def __init__(self, app: "App", title: str, on_done: Callable[[str], None], *, secret: bool = False,
                  hint: str = "", limit: int = 12, money: bool = False,
@@ -96,16 +97,18 @@ class EntryDialog(Dialog):
         self.error = ""
 
     def layout(self, area: Rect) -> None:
+        """Title across the top; the entry, what it means and Cancel/OK on the left; the keypad on the right at
+        full height, so its keys stay well above 48 px even at 800x480."""
         super().layout(area)
         g, m = self.m.gap, self.m
-        status = [-m.px(26)] if self.status_row else []
-        r_title, r_show, *r_status, r_pad, r_btns = rows(self.inner, [-m.px(30), -m.px(44), *status, 1, -m.row], g)
-        self.r_title, self.r_show = r_title, r_show
+        self.r_title, body = rows(self.inner, [-m.px(34), 1], g)
+        left, r_pad = columns(body, [1, 1.1], g * 2)
+        status = [-m.px(56)] if self.status_row else []
+        r_show, *r_status, _, r_cancel, r_ok = rows(left, [-m.px(56), *status, 1, -m.row, -m.row], g)
+        self.r_show = r_show
         self.r_status = r_status[0] if r_status else Rect(r_show.x, r_show.bottom, r_show.w, 0)
-        pad = Rect(0, r_pad.y, min(r_pad.w, m.px(300)), r_pad.h)
-        pad.centerx = r_pad.centerx
-        self.buttons = keypad(pad, g, self._key, m.font("label"), prefix="dlg")
-        cancel, ok = columns(r_btns, [1, 1], g)
+        self.buttons = keypad(r_pad, g, self._key, m.font("big"), prefix="dlg")
+        cancel, ok = r_cancel, r_ok
         self.buttons += [Button("dlg:cancel", cancel, "Cancel", self._cancel, "quiet", m.font("label")),
                          Button("dlg:ok", ok, "OK", self._ok, "primary", m.font("label"))]
 
@@ -203,7 +206,7 @@ class ManagerPinDialog(EntryDialog):
     def _draw_status(self, surf: pygame.Surface, r: Rect) -> None:
         text = self.status()
         if text:
-            label(surf, text, r.center, self.m.font("body"), theme.ERROR, "center", r.w)
+            label_lines(surf, text, (r.x, r.y), self.m.font("body"), theme.ERROR, r.w)
 
     def _ok(self) -> None:
         if self.reg.lockout("approval").seconds:

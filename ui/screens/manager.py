@@ -7,7 +7,8 @@ from typing import Any
 import pygame
 from pygame import Rect
 
-from firmware.register.commands import NoSale, Park, Recall, Reprint, XReport, ZReport
+from firmware.register.commands import NoSale, Park, Reprint, XReport, ZReport
+from firmware.register.report_text import ReportRow, report_rows, report_title, signed
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Drag, Hot, Region, Screen
@@ -28,6 +29,7 @@ class ManagerScreen(Screen):
         self.mode = "home"
         self.report: dict[str, Any] | None = None
         self.report_title = ""
+        self.rows: list[ReportRow] = []
         self.typed = ""
 
     def layout(self, area: Rect) -> None:
@@ -43,7 +45,12 @@ class ManagerScreen(Screen):
                         for (i, t, a), c in zip(names, cells)]
         self.refund = RefundPanel(self, self.r_panel)
         self.lists = RowScroll(max(48, m.px(50)) + g)
+        self.report_scroll = RowScroll(self.report_row_h)
         self._list_rect: Rect | None = None
+
+    @property
+    def report_row_h(self) -> int:
+        return self.m.font("body") + self.m.px(12)
 
     def on_enter(self) -> None:
         self.mode, self.report, self.typed = "home", None, ""
@@ -51,8 +58,10 @@ class ManagerScreen(Screen):
         self.lists.to(0)
 
     def drags(self) -> list[Drag]:
-        if self._list_rect is None or self.mode not in ("reprint", "recall", "refund"):
+        if self._list_rect is None or self.mode not in ("reprint", "refund", "report"):
             return []
+        if self.mode == "report":
+            return [Drag(self._list_rect, self.report_scroll.drag, self.report_scroll.end_drag)]
         return [Drag(self._list_rect, self.lists.drag, self.lists.end_drag)]
 
     def draw_static(self, surf: pygame.Surface) -> None:
@@ -62,7 +71,8 @@ class ManagerScreen(Screen):
         return [Region("mgr.panel", self.r_panel, self._key, self._draw)]
 
     def _key(self) -> object:
-        return (self.mode, self.typed, id(self.report), self.refund.key(), self.view.revision, self.lists.offset)
+        return (self.mode, self.typed, id(self.report), self.refund.key(), self.view.revision, self.lists.offset,
+                self.report_scroll.offset)
 
     def _draw(self, surf: pygame.Surface, r: Rect) -> None:
         self.set_hot("panel", [])
@@ -73,8 +83,6 @@ class ManagerScreen(Screen):
         elif self.mode == "reprint":
             self._draw_receipts(surf, inner, "Tap a receipt to print a copy", self._reprint_one,
                                 first=("Reprint last receipt", lambda: self._reprint_one(None)))
-        elif self.mode == "recall":
-            self._draw_parked(surf, inner)
         elif self.mode == "report" and self.report is not None:
             self._draw_report(surf, inner)
         else:
@@ -83,11 +91,18 @@ class ManagerScreen(Screen):
             label(surf, f"Sale by {clerk.name if clerk else '-'}; approvals use the manager PIN given.",
                   (inner.x, inner.y + self.m.px(44)), self.m.font("body"), theme.MUTED, width=inner.w)
 
+    KINDS = {"sale": "", "refund": "Refund", "no_sale": "Drawer opened (no sale)"}
+
     def receipt_text(self, rc: dict[str, Any]) -> str:
-        when = str(rc.get("created_at", ""))[11:16]
+        """"#12  14:05  €7.16  3 items", "#13  14:06  Refund  €1.29  1 item": no field names, local time."""
+        when = self._when(str(rc.get("created_at", "")), "%H:%M")
+        kind = self.KINDS.get(str(rc.get("kind")), str(rc.get("kind", "")).replace("_", " ").capitalize())
+        if rc.get("kind") == "no_sale":
+            return f"#{rc.get('seq')}  {when}  {kind}"
         total = int((rc.get("totals") or {}).get("total", 0))
-        kind = "" if rc.get("kind") == "sale" else f" {rc.get('kind')}"
-        return f"#{rc.get('seq')}  {when}{kind}   {self.app.money(total)}   {len(rc.get('lines') or [])} lines"
+        n = len(rc.get("lines") or [])
+        parts = [f"#{rc.get('seq')}", when, kind, self.app.money(total), f"{n} item{'s' * (n != 1)}"]
+        return "  ".join(p for p in parts if p)
 
     def _draw_receipts(self, surf: pygame.Surface, r: Rect, title: str, pick: Any,
                        first: tuple[str, Any] | None = None) -> None:
@@ -98,15 +113,6 @@ class ManagerScreen(Screen):
         entries += [(self.receipt_text(rc), (lambda rc=rc: pick(rc["receipt_id"])), f"receipt:{rc.get('seq')}", "key")
                     for rc in receipts]
         self.draw_list(surf, r, title, entries, "" if receipts else "No receipts yet.")
-
-    def _draw_parked(self, surf: pygame.Surface, r: Rect) -> None:
-        entries = []
-        for p in self.reg.parked():
-            when = p.parked_at.astimezone().strftime("%H:%M")
-            text = f"{when}  {p.lines} lines  {self.app.money(p.total)}" + ("  (old)" if p.stale else "")
-            entries.append((text, (lambda pid=p.park_id: self._recall_one(pid)), f"parked:{p.park_id}",
-                            "warn" if p.stale else "key"))
-        self.draw_list(surf, r, "Parked sales: tap one to bring it back", entries, "" if entries else "No parked sales.")
 
     def draw_list(self, surf: pygame.Surface, r: Rect, title: str, entries: list[tuple[str, Any, str, str]],
                   empty: str) -> None:
@@ -140,47 +146,71 @@ class ManagerScreen(Screen):
         self.set_hot("panel", hots)
 
     def _draw_report(self, surf: pygame.Surface, r: Rect) -> None:
-        m = self.m
-        label(surf, self.report_title, r.topleft, m.font("title"), theme.ACCENT)
-        y = r.y + m.px(40)
-        size = m.font("body")
-        half = r.w // 2
-        for i, (key, value) in enumerate(self._report_items(self.report or {})):
-            x = r.x + (half if i % 2 else 0)
-            label(surf, key, (x, y), size, theme.MUTED, width=half // 2)
-            label(surf, value, (x + half - m.px(12), y), size, theme.TEXT, "topright", half // 2)
-            if i % 2:
-                y += size + m.px(6)
-            if y > r.bottom - size:
-                break
+        """The report as a cashier reads it (`firmware.register.report_text`): sections, amounts right-aligned,
+        the cash difference in a coloured band with its sign, at the top too; it scrolls (Up/Down or a drag)."""
+        m, g = self.m, self.m.gap
+        body = m.font("body")
+        label(surf, self.report_title, r.topleft, m.font("title"), theme.ACCENT, width=r.w)
+        y = r.y + m.font("title") + m.px(10)
+        diff = (self.report or {}).get("difference")
+        if diff is not None:
+            words = "exact" if diff == 0 else ("over" if diff > 0 else "short")
+            band = Rect(r.x, y, r.w, body + m.px(18))
+            pygame.draw.rect(surf, theme.FLASH if diff >= 0 else theme.ERROR_FILL, band, border_radius=6)
+            label(surf, f"Cash difference: {words}", (band.x + m.px(10), band.centery), m.font("label"), theme.TEXT,
+                  "midleft")
+            label(surf, signed(int(diff), self.app.money), (band.right - m.px(10), band.centery), m.font("title"),
+                  theme.TEXT, "midright")
+            y = band.bottom + g
+        area = Rect(r.x, y, r.w, r.bottom - y)
+        s = self.report_scroll
+        s.row_h = self.report_row_h
+        s.per_page = max(1, area.h // s.row_h)
+        s.fit(len(self.rows))
+        hots = []
+        if s.count > s.per_page:
+            w = max(theme.MIN_BUTTON + 8, m.px(64))
+            area, side = columns(area, [1, -w], g)
+            h = max(theme.MIN_BUTTON, m.px(56))
+            up, pos, down = rows(side, [-h, 1, -h], g)
+            for rect, text, step, hid in ((up, "Up", -1, "report:up"), (down, "Down", 1, "report:down")):
+                draw_button(surf, rect, text, "quiet", m.font("body"))
+                hots.append(Hot(rect, (lambda step=step: s.page(step)), hid))
+            span, _, total = s.more().partition(" of ")
+            label(surf, span, pos.center, m.font("small"), theme.MUTED, "midbottom", pos.w)
+            label(surf, f"of {total}", pos.center, m.font("small"), theme.MUTED, "midtop", pos.w)
+        self._list_rect = area
+        for i, idx in enumerate(s.window()):
+            rect = Rect(area.x, area.y + i * s.row_h, area.w, s.row_h)
+            self._draw_row(surf, rect, self.rows[idx])
+        self.set_hot("panel", hots)
 
-    def _report_items(self, report: dict[str, Any]) -> list[tuple[str, str]]:
-        out = []
-        for key, value in report.items():
-            if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-                continue
-            name = key.replace("_", " ")
-            if isinstance(value, str) and key.endswith("_at"):
-                value = self._when(value)
-            if isinstance(value, int) and any(w in key for w in ("total", "cash", "amount", "sales", "refund", "tax",
-                                                                    "card", "account", "float", "paid", "diff", "over")):
-                out.append((name, self.app.money(value)))
-            else:
-                out.append((name, str(value)))
-        for key, value in report.items():
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    if isinstance(v, int) and not isinstance(v, bool):
-                        out.append((f"{key.replace('_', ' ')}: {k.replace('_', ' ')}", self.app.money(v) if "count" not in k else str(v)))
-        return out
+    def _draw_row(self, surf: pygame.Surface, rect: Rect, row: ReportRow) -> None:
+        m = self.m
+        body, pad = m.font("body"), m.px(8)
+        if row.kind == "section":
+            pygame.draw.line(surf, theme.PANEL_LIGHT, (rect.x, rect.y + 2), (rect.right, rect.y + 2), 2)
+            label(surf, row.label, (rect.x, rect.bottom - 2), m.font("label"), theme.ACCENT, "bottomleft", rect.w)
+            return
+        if row.kind == "note":
+            label(surf, row.label, (rect.x + pad, rect.centery), body, theme.MUTED, "midleft", rect.w - pad)
+            return
+        color = theme.TEXT
+        if row.tone:
+            pygame.draw.rect(surf, theme.FLASH if row.tone == "good" else theme.ERROR_FILL, rect, border_radius=4)
+        elif row.strong:
+            color = theme.ACCENT
+        value = label(surf, row.value, (rect.right - pad, rect.centery), body, color, "midright")
+        label(surf, row.label, (rect.x + pad, rect.centery), body, color if row.strong or row.tone else theme.MUTED,
+              "midleft", max(10, value.x - rect.x - 2 * pad))
 
     @staticmethod
-    def _when(stamp: str) -> str:
+    def _when(stamp: str, fmt: str = "%d %b %H:%M") -> str:
         """A journal timestamp as the shop's local day and time."""
         from firmware.clock import parse_iso_utc
 
         try:
-            return parse_iso_utc(stamp).astimezone().strftime("%d %b %H:%M")
+            return parse_iso_utc(stamp).astimezone().strftime(fmt)
         except ValueError:
             return stamp
 
@@ -191,8 +221,11 @@ class ManagerScreen(Screen):
         self.refund.reset()
 
     def _no_sale(self) -> None:
-        self.app.push(Confirm(self.app, "Open the drawer without a sale?", lambda: self.app.run(NoSale(self.pin)),
-                              "Open drawer"))
+        def open_drawer() -> None:
+            if self.app.run(NoSale(self.pin)).ok:
+                self.app.alert("The drawer is open. Close it when you are done.", "Drawer opened")
+
+        self.app.push(Confirm(self.app, "Open the drawer without a sale?", open_drawer, "Open drawer"))
 
     def _reprint(self) -> None:
         self.mode = "reprint"
@@ -203,15 +236,16 @@ class ManagerScreen(Screen):
             self.app.alert("The copy is printing.", "Reprint")
 
     def _recall(self) -> None:
-        if any(not ln.voided for ln in self.view.lines):
-            if self.app.run(Park()).ok:
-                self.app.alert("The sale is parked. Recall it here when the customer is back.", "Parked")
-        self.mode = "recall"
-        self.lists.to(0)
+        """Park the open cart (if any), then the list of parked carts (the same one cashiers get on Sell)."""
+        from ui.screens.recall import RecallDialog
 
-    def _recall_one(self, park_id: str) -> None:
-        if self.app.run(Recall(park_id)).ok:
-            self._back()
+        if any(not ln.voided for ln in self.view.lines):
+            outcome = self.app.run(Park())
+            if not outcome.ok:
+                return
+            self.app.alert(f"Parked as {outcome.data}: bring it back from this list or by scanning its slip.",
+                           f"Cart {outcome.data} parked")
+        self.app.push(RecallDialog(self.app, on_recalled=self._back, manager_pin=self.pin))
 
     def _x(self) -> None:
         outcome = self.app.run(XReport())
@@ -224,11 +258,15 @@ class ManagerScreen(Screen):
             if outcome.ok:
                 self._show(outcome.data, "Z report (day closed)")
 
-        self.app.push(EntryDialog(self.app, "Cash counted in the drawer", counted, money=True, hint="counted cash"))
+        self.app.push(EntryDialog(self.app, "Cash counted in the drawer", counted, money=True,
+                                  hint=f"counted cash, e.g. {self.app.money(12345)}"))
 
     def _show(self, report: Any, title: str) -> None:
-        self.report = report if isinstance(report, dict) else {"report": str(report)}
-        self.report_title = title
+        self.report = report if isinstance(report, dict) else {}
+        self.report_title = report_title(self.report) if self.report else title
+        names = {c.clerk_id: c.name for c in self.reg.clerks()}
+        self.rows = report_rows(self.report, self.app.money, clerk_names=names) if self.report else []
+        self.report_scroll.to(0)
         self.mode = "report"
 
     def _back(self) -> None:

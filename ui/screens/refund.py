@@ -157,8 +157,8 @@ class RefundPanel:
         done = not line.left
         label(surf, line.name, (text_r.x, text_r.y + m.px(2)), m.font("body"), theme.MUTED if done else theme.TEXT,
               width=text_r.w)
-        state = ("all refunded" if done else f"left {qty_text(line.left)}")
-        detail = f"sold {qty_text(line.sold)} · refunded {qty_text(line.refunded)} · {state} · {money(line.unit_price)} each"
+        state = "all refunded" if done else f"left {qty_text(line.left)} · {money(line.unit_price)} each"
+        detail = f"sold {qty_text(line.sold)} · refunded {qty_text(line.refunded)} · {state}"
         label(surf, detail, (text_r.x, text_r.bottom - m.px(2)), m.font("small"), theme.WARN if done else theme.MUTED,
               "bottomleft", text_r.w)
         n = line.line_no

@@ -52,7 +52,7 @@ class SellScreen(Screen):
         super().layout(area)
         m, g = self.m, self.m.gap
         small = m.font("body")
-        cart, mid, right = columns(inset(area, g), [0.42, 0.30, 0.28], g)
+        cart, mid, right = columns(inset(area, g), [0.39, 0.26, 0.35], g)  # quick keys wide enough for whole names
         self.r_msg, self.r_list, r_tot = rows(cart, [-m.px(34), 1, -m.px(112)], g)
         pad = max(3, m.px(4))  # rows are opaque surfaces: keep them off the panel's rounded corners
         self.cart = CartList(self, Rect(self.r_list.x + pad, self.r_list.y + pad, self.r_list.w - 2 * pad,
@@ -78,7 +78,7 @@ class SellScreen(Screen):
         f_mgr, f_pay = columns(r_f2, [1, 1.3], g)
         self.buttons += [
             Button("search", f_search, "Search", self._search, "normal", small),
-            Button("park", f_park, "Park", self._park, "warn", small),
+            Button("park", f_park, "Park /\nRecall", self._park, "warn", small),
             Button("manager", f_mgr, "Manager", self._manager, "quiet", small),
             Button("pay", f_pay, "PAY", self._pay, "primary", m.font("title")),
         ]
@@ -172,8 +172,6 @@ class SellScreen(Screen):
         target = f"line {self.selected}" if self.selected else ""
         if target:
             label(surf, target, (r.x + 6, r.y + 4), self.m.font("small"), theme.ACCENT)
-        elif self.entry.text:
-            label(surf, "tap to clear", (r.x + 6, r.y + 4), self.m.font("small"), theme.MUTED)
         if self.entry.text:
             text = weight_shown(self.entry.text) if self._weight_typed() else self.entry.text
             label(surf, text, (r.right - 8, r.centery), self.m.font("big"), theme.TEXT, "midright", r.w - 12)
@@ -295,7 +293,9 @@ class SellScreen(Screen):
 
     def _park(self) -> None:
         if not any(not ln.voided for ln in self.view.lines):
-            self.app.alert("The cart is empty: nothing to park.")
+            from ui.screens.recall import RecallDialog  # an empty cart: bring a parked one back (own carts, no PIN)
+
+            self.app.push(RecallDialog(self.app))
             return
         if self.app.run(Park()).ok:
             self.selected = None

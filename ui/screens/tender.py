@@ -124,7 +124,7 @@ class TenderScreen(Screen):
     def _draw_entry(self, surf: pygame.Surface, r: Rect) -> None:
         draw_panel(surf, r, theme.PANEL_LIGHT)
         value = self.entry.value()
-        text = self.app.money(value) if value is not None else "amount, e.g. 10.50"
+        text = self.app.money(value) if value is not None else "amount"
         label(surf, text, (r.right - 8, r.centery), self.m.font("big") if value is not None else self.m.font("body"),
               theme.TEXT if value is not None else theme.MUTED, "midright", r.w - 12)
 

@@ -80,8 +80,9 @@ def _add_weighed(step: Step, item: Item, typed: object, manager_pin: str | None,
 def scan(step: Step, cmd: c.Scan) -> Outcome:
     """A barcode from any scanner: adds the item or says plainly why not."""
     if parse_receipt_id(cmd.code.strip()) is not None:
-        return Outcome.refused("That is a receipt's barcode. To refund from it, open Manager, then Refund, "
-                               "and scan it there.")
+        # (no word "manager" here: the sell screen reads that as "ask for a manager's PIN")
+        return Outcome.refused("That is a receipt's barcode, not an item: refunds are made on the Refund "
+                               "screen; scan it there.")
     found = step.state.catalog.lookup_scan(cmd.code.strip())
     if isinstance(found, NotSellable):
         embedded = weighed.embedded_scan(step, cmd.code.strip(), cmd.manager_pin)  # a shop scale's label?
