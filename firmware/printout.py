@@ -1,97 +1,169 @@
-"""What a printed receipt says: the receipt laid out as the printer's blocks, money formatted by the domain.
+"""What a printed receipt or X/Z report says: laid out as the printer's blocks, money formatted by the domain.
 
-The printer (hal.printer) takes finished blocks of text and codes, as
-python-escpos takes text; the money in them is formatted here with the one
-currency table (firmware.domain.money), so the paper and the screen never
-disagree on a currency's digits.
+The printer (hal.printer) takes finished blocks of text and codes, as python-escpos takes text; the money in
+them is formatted here with the one currency table (firmware.domain.money), so the paper and the screen
+never disagree on a currency's digits or symbol.
+
+What an auditor reads on a receipt:
+
+- the shop's header with its tax number (`shop_header`);
+- one amount column that adds up: each line at its original price, its discount below it as a negative
+  amount (the net in words beside it), a cart discount on a line of its own, then the subtotal; tax that is
+  not included in the prices is a line of the column, so subtotal + tax = TOTAL. Cash rounding, tenders
+  (with their reference: the card slip number) and change follow the total;
+- refunds with a minus sign on every amount paid back, the reason and the approving manager by name;
+- the clerk's name, the time in the shop's time zone, the receipt id and its barcode;
+- the tax per rate (net, tax, gross) as a table after the column, not in it.
+
+X and Z reports are the screen's rows (`firmware.register.report_text.report_rows`) at the paper's width.
 """
 
 from __future__ import annotations
 
 import copy as copying
 from collections.abc import Callable, Mapping, Sequence
+from datetime import tzinfo
 from typing import Any
 
+from firmware.clock import parse_iso_utc
 from firmware.domain.money import format_money
 from hal.layout import Block, Text, centred, code_for, paired, rule, wrapped
 from hal.ports import Printer
 
-__all__ = ["print_receipt", "receipt_blocks"]
+__all__ = ["local_stamp", "print_receipt", "print_report", "receipt_blocks", "report_blocks", "shop_header"]
+
+TENDER_WORDS = {"cash": "Cash", "card": "Card", "on_account": "On account"}
+
+
+def shop_header(shop: Any) -> list[str]:
+    """A receipt's header from `[shop]`: name, address lines and the tax number ("VAT No. DE123456789")."""
+    tax_line = getattr(shop, "tax_line", "")
+    return [str(shop.name), *(str(line) for line in shop.address), *([tax_line] if tax_line else [])]
+
+
+def local_stamp(iso: Any, tz: tzinfo | None = None) -> str:
+    """"2026-11-25T14:03:11.250Z" -> "2026-11-25 15:03:11 CET" in `tz` (the system's zone when None)."""
+    try:
+        moment = parse_iso_utc(str(iso)).astimezone(tz)
+    except (TypeError, ValueError):
+        return str(iso or "")
+    name = moment.tzname() or ""
+    if not name or name[0] in "+-":  # a zone with no abbreviation ("+03"): say the offset plainly
+        offset = moment.strftime("%z")
+        name = f"UTC{offset[:3]}:{offset[3:5]}" if moment.utcoffset() else "UTC"
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + name
 
 
 def print_receipt(printer: Printer, receipt: Mapping[str, Any], header: Sequence[str], *, copy: bool = False,
-                  currency: str | None = None) -> str:
-    """Queue `receipt` on `printer`; returns the job id at once (the layout runs on the printer's worker)."""
+                  currency: str | None = None, display: str = "symbol", tz: tzinfo | None = None,
+                  names: Mapping[str, str] | None = None) -> str:
+    """Queue `receipt` on `printer`; returns the job id at once (the layout runs on the printer's worker).
+
+    `display` is the shop's currency display ("symbol" or "code"), `tz` its time zone, `names` clerk ids to
+    names (the clerk and the approving manager are printed by name).
+    """
     receipt = copying.deepcopy(dict(receipt))  # laid out later, on the worker: the caller's dict may change by then
     receipt_id = receipt.get("receipt_id")
     header = tuple(str(line) for line in header)
+    names = dict(names or {})
     columns = printer.columns
     title = f"{'copy of ' if copy else ''}receipt {receipt_id or '?'}"
-    return printer.print_blocks(lambda: receipt_blocks(receipt, header, columns, copy, currency), title=title,
-                                receipt_id=receipt_id)
+    return printer.print_blocks(
+        lambda: receipt_blocks(receipt, header, columns, copy, currency, display=display, tz=tz, names=names),
+        title=title, receipt_id=receipt_id)
 
 
 def receipt_blocks(receipt: Mapping[str, Any], header: Sequence[str], columns: int, copy: bool = False,
-                   currency: str | None = None) -> list[Block]:
+                   currency: str | None = None, *, display: str = "symbol", tz: tzinfo | None = None,
+                   names: Mapping[str, str] | None = None) -> list[Block]:
     """Lay out a contract receipt. Missing optional fields are skipped: a committed sale always prints."""
     cur = str(receipt.get("currency") or currency or "EUR")
+    kind = receipt.get("kind", "sale")
+    sign = -1 if kind == "refund" else 1  # refund receipts carry positive amounts: on paper they are paid back
+    names = names or {}
 
-    def money(amount: Any) -> str:
-        return format_money(int(amount), cur)
+    def money(amount: Any, *, plus: bool = False) -> str:
+        value = int(amount)
+        return ("+" if plus and value > 0 else "") + format_money(value, cur, display)
+
+    def who(clerk_id: Any) -> str:
+        return str(names.get(str(clerk_id)) or clerk_id)
 
     out: list[Block] = []
     add = out.extend
     for index, line in enumerate(header):
         add(centred(str(line), columns, bold=index == 0, tall=index == 0))
     add([rule(columns)])
-    kind = receipt.get("kind", "sale")
     if kind == "refund":
         add(centred("REFUND", columns, bold=True, tall=True))
         if receipt.get("refund_of"):
-            add(centred(f"of {receipt['refund_of']}", columns))
+            add(centred(f"of receipt {receipt['refund_of']}", columns))
     elif kind == "no_sale":
         add(centred("NO SALE", columns, bold=True, tall=True))
+        add(centred("drawer opened", columns))
     if copy:
         add(centred("*** COPY ***", columns, bold=True))
     if receipt.get("offline"):
         add(centred("OFFLINE", columns, bold=True))
-    for line in receipt.get("lines", ()):
-        add(_line(line, columns, money))
-    for discount in receipt.get("discounts", ()) or ():
-        label = str(discount.get("label") or "Discount")
-        add(paired(label, money(-abs(int(discount.get("amount", 0)))), columns))
+
+    lines = list(receipt.get("lines", ()) or ())
+    cart = receipt.get("cart_discount") or {}
+    cart_total = 0
+    for line in lines:
+        add(_line(line, columns, money, sign, split_cart=bool(cart)))
+        cart_total += int(line.get("cart_discount", 0) or 0) if cart else 0
+    if cart and cart_total:
+        percent = cart.get("percent")
+        label = f"Cart discount {_percent(percent)}%" if percent not in (None, "") else "Cart discount"
+        add(paired(label, money(sign * -cart_total, plus=sign < 0), columns))
+        if cart.get("approved_by"):
+            add(wrapped(f"  approved by {who(cart['approved_by'])}", columns))
+
     totals = receipt.get("totals") or {}
-    if receipt.get("lines"):
+    if lines:
         add([rule(columns)])
     if "subtotal" in totals:
-        add(paired("Subtotal", money(totals["subtotal"]), columns))
-    for tax in receipt.get("taxes", ()) or ():
-        label = f"Tax {tax.get('tax_code', '')} {tax.get('rate', '')}%".replace("  ", " ")
-        if "net" in tax:
-            label += f" of {money(tax['net'])}"
-        add(paired(label, money(tax.get("tax", 0)), columns))
-    if totals.get("rounding"):
-        add(paired("Rounding", money(totals["rounding"]), columns))
+        add(paired("Subtotal", money(sign * int(totals["subtotal"])), columns))
+    if "subtotal" in totals and "total" in totals and int(totals["total"]) != int(totals["subtotal"]):
+        add(paired("Tax (added to prices)", money(sign * (int(totals["total"]) - int(totals["subtotal"]))), columns))
     if "total" in totals:
-        add(paired(f"TOTAL {cur}", money(totals["total"]), columns, bold=True, tall=True))
+        add(paired("REFUND TOTAL" if kind == "refund" else "TOTAL", money(sign * int(totals["total"])), columns,
+                   bold=True, tall=True))
+    rounding = int(totals.get("rounding", 0) or 0)
+    if rounding:
+        add(paired("Cash rounding", money(sign * rounding, plus=True), columns))
+        add(paired("Rounded total", money(sign * (int(totals.get("total", 0)) + rounding)), columns, bold=True))
     for tender in receipt.get("tenders", ()) or ():
-        kind_name = str(tender.get("type", "tender")).replace("_", " ").capitalize()
+        name = TENDER_WORDS.get(str(tender.get("type")), str(tender.get("type", "tender")).replace("_", " ").capitalize())
+        if kind == "refund":
+            name += " paid back"
+        add(paired(name, money(sign * int(tender.get("amount", 0))), columns))
         if tender.get("reference"):
-            kind_name += f" {tender['reference']}"
-        add(paired(kind_name, money(tender.get("amount", 0)), columns))
+            add(wrapped(f"  Ref. {tender['reference']}", columns))
         if tender.get("change"):
             add(paired("Change", money(tender["change"]), columns, bold=True))
+
+    taxes = list(receipt.get("taxes", ()) or ())
+    if taxes:
+        add([rule(columns)])
+        add(_tax_table(taxes, columns, lambda amount: money(sign * int(amount))))
+
     add([rule(columns)])
-    clerk = receipt.get("clerk_name") or receipt.get("clerk_id")
-    if clerk:
-        add(wrapped(f"Clerk: {clerk}", columns))
+    if kind in ("refund", "no_sale"):
+        if receipt.get("reason"):
+            add(wrapped(f"Reason: {receipt['reason']}", columns))
+        if receipt.get("approved_by"):
+            add(wrapped(f"Approved by: {who(receipt['approved_by'])}", columns))
+    clerk = receipt.get("clerk_id")
+    if clerk or receipt.get("clerk_name"):
+        add(wrapped(f"Clerk: {receipt.get('clerk_name') or who(clerk)}", columns))
     if receipt.get("customer_code"):
         add(wrapped(f"Customer: {receipt['customer_code']}", columns))
     receipt_id = receipt.get("receipt_id")
     if receipt_id:
         add(wrapped(f"Receipt: {receipt_id}", columns))
     if receipt.get("created_at"):
-        stamp = _stamp(str(receipt["created_at"]))
+        stamp = local_stamp(receipt["created_at"], tz)
         if receipt.get("clock_trusted") is False:
             stamp += " (clock unverified)"
         add(wrapped(stamp, columns))
@@ -102,21 +174,105 @@ def receipt_blocks(receipt: Mapping[str, Any], header: Sequence[str], columns: i
     return out
 
 
-def _line(line: Mapping[str, Any], columns: int, money: Callable[[Any], str]) -> list[Text]:
+def _percent(value: Any) -> str:
+    text = str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _line(line: Mapping[str, Any], columns: int, money: Callable[..., str], sign: int, split_cart: bool) -> list[Text]:
+    """The line at its original price; its own discount below as a negative amount, the net beside it in words.
+
+    With `split_cart` the line's share of a cart discount is left out here: it is the cart discount's line.
+    """
     name = str(line.get("name") or line.get("sku") or "item")
-    right = f"{money(line.get('amount', 0))} {line.get('tax_code') or ''}".rstrip()
-    out = paired(name, right, columns)
-    qty = line.get("qty", 1)
-    if str(qty) != "1" and "unit_price" in line:
-        out.append(Text(f"  {qty} x {money(line['unit_price'])}"[:columns]))
-    if line.get("discount"):
-        out.extend(paired("  Discount", money(-abs(int(line["discount"]))), columns))
+    amount = int(line.get("amount", 0))
+    discount = int(line.get("discount", 0) or 0)
+    share = int(line.get("cart_discount", 0) or 0) if split_cart else 0
+    own = discount - share
+    original = amount + discount
+    code = str(line.get("tax_code") or "")
+    out = paired(name, f"{money(sign * original)} {code}".rstrip(), columns)
+    qty = str(line.get("qty", 1))
+    if "unit_price" in line and (qty != "1" or "." in qty):
+        unit = money(line["unit_price"])
+        out.extend(wrapped(f"  {qty} kg x {unit}/kg" if "." in qty else f"  {qty} x {unit}", columns))
+    if own:
+        value = money(-sign * own, plus=sign < 0)
+        label = f"  Discount, net {money(sign * (original - own))}"
+        if len(label) + 1 + len(value) > columns:
+            out.extend(paired("  Discount", value, columns))
+            out.extend(wrapped(f"    net {money(sign * (original - own))}", columns))
+        else:
+            out.extend(paired(label, value, columns))
     return out
 
 
-def _stamp(iso: str) -> str:
-    """"2026-11-25T14:03:11.250Z" -> "2026-11-25 14:03:11 UTC"."""
-    text = iso.replace("T", " ")
-    if text.endswith("Z"):
-        return text[:19] + " UTC"
-    return text[:19] + (" " + text[19:].lstrip(".0123456789") if len(text) > 19 else "")
+def _tax_table(taxes: Sequence[Mapping[str, Any]], columns: int, money: Callable[[Any], str]) -> list[Text]:
+    """Rate | Net | Tax | Gross, one row per rate: what the amounts above hold in tax (not part of the sum)."""
+    rows = []
+    for tax in taxes:
+        label = f"{tax.get('tax_code', '')} {_percent(tax.get('rate', ''))}%".strip()
+        net, due = int(tax.get("net", 0)), int(tax.get("tax", 0))
+        rows.append((label, money(net), money(due), money(net + due)))
+    width = max(len(cell) for row in rows for cell in row[1:]) + 1
+    width = max(width, len("Gross") + 1)
+    label_width = columns - 3 * width
+    out = []
+    if label_width < 4:  # too narrow for four columns: one line per figure
+        for label, net, due, gross in rows:
+            out += [*paired(f"Tax {label} net", net, columns), *paired(f"Tax {label} tax", due, columns),
+                    *paired(f"Tax {label} gross", gross, columns)]
+        return out
+    out.append(Text("Tax".ljust(label_width) + "Net".rjust(width) + "Tax".rjust(width) + "Gross".rjust(width)))
+    for label, net, due, gross in rows:
+        out.append(Text(label[:label_width].ljust(label_width) + net.rjust(width) + due.rjust(width)
+                        + gross.rjust(width)))
+    return out
+
+
+# ---------------------------------------------------------------- X and Z reports
+
+
+def print_report(printer: Printer, report: Mapping[str, Any], header: Sequence[str], *, display: str = "symbol",
+                 tz: tzinfo | None = None, names: Mapping[str, str] | None = None) -> str:
+    """Queue an X or Z report at the printer's own width; returns the job id at once."""
+    report = copying.deepcopy(dict(report))
+    header = tuple(str(line) for line in header)
+    names = dict(names or {})
+    columns = printer.columns
+    title = f"{str(report.get('kind', 'x')).upper()} report"
+    return printer.print_blocks(lambda: report_blocks(report, header, columns, display=display, tz=tz, names=names),
+                                title=title)
+
+
+def report_blocks(report: Mapping[str, Any], header: Sequence[str], columns: int, *, display: str = "symbol",
+                  tz: tzinfo | None = None, names: Mapping[str, str] | None = None) -> list[Block]:
+    """The screen's report rows (sales, refunds, payments, tax per rate with its net, cash, per clerk) on paper."""
+    from firmware.register.report_text import report_rows, report_title
+
+    currency = str(report.get("currency") or "EUR")
+    out: list[Block] = []
+    add = out.extend
+    for index, line in enumerate(header):
+        add(centred(str(line), columns, bold=index == 0, tall=index == 0))
+    add([rule(columns)])
+    add(centred(report_title(report), columns, bold=True, tall=True))
+    zone = getattr(tz, "key", None) or (str(tz) if tz is not None else "")
+    if report.get("created_at"):
+        add(centred(local_stamp(report["created_at"], tz), columns))
+    if zone:
+        add(centred(f"Times in {zone}", columns))
+    rows = report_rows(report, lambda amount: format_money(amount, currency, display), tz=tz,
+                       clerk_names=names or {})
+    for row in rows:
+        if row.kind == "section":
+            add([rule(columns)])
+            add(wrapped(row.label.upper(), columns, bold=True))
+        elif row.kind == "note":
+            add(wrapped(row.label, columns))
+        else:
+            add(paired(row.label, row.value, columns, bold=row.strong, tall=row.strong and row.tone == "bad"))
+    add([rule(columns)])
+    if report.get("report_id"):
+        add(wrapped(f"Report: {report['report_id']}", columns))
+    return out

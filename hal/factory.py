@@ -174,7 +174,8 @@ def build_printer(config: PrinterConfig, events: queue.Queue, spec: HardwareSpec
 
     render_path = pathlib.Path(spec.render_dir) / "receipts.txt" if spec.render_dir else None
     return ReceiptPrinter(make_connector(config), events, spec.paper_columns, render_path,
-                          status_timeout=config.status_timeout, profile=config.profile, header=spec.header)
+                          status_timeout=config.status_timeout, profile=config.profile, header=spec.header,
+                          codepage=config.codepage)
 
 
 def build_drawer(config: DrawerConfig, events: queue.Queue, printer: Printer, spec: HardwareSpec,

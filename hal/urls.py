@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from hal.errors import HardwareConfigError
+from hal.textenc import CODE_PAGES, DEFAULT_CODE_PAGE
 
 SCANNER_EXAMPLE = "serial:///dev/ttyACM0?baud=9600&suffix=cr"
 PRINTER_EXAMPLE = "usb://0x04b8:0x0202"
@@ -43,6 +44,7 @@ class PrinterConfig:
     timeout: float = 10.0
     status_timeout: float = 0.3
     profile: str | None = None
+    codepage: str = "pc858"  # hal.textenc: the one code page receipts are printed in (ESC t), never escpos's choice
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def parse_printer_url(url: str, key: str = "hardware.printer") -> PrinterConfig:
     if url == "simulated":
         return PrinterConfig("simulated", status_timeout=0.0)
     parts = urlsplit(url)
-    common = {"timeout", "status_timeout", "profile"}
+    common = {"timeout", "status_timeout", "profile", "codepage"}
     if parts.scheme == "usb":
         query = _Query(key, url, PRINTER_EXAMPLE, parts.query, common)
         match = re.fullmatch(r"(0x[0-9a-fA-F]{1,4}|[0-9a-fA-F]{4}):(0x[0-9a-fA-F]{1,4}|[0-9a-fA-F]{4})", parts.netloc)
@@ -204,7 +206,8 @@ def parse_printer_url(url: str, key: str = "hardware.printer") -> PrinterConfig:
 def _common(query: _Query) -> dict:
     return {"timeout": query.number("timeout", 10.0, 0.1, 600.0),
             "status_timeout": query.number("status_timeout", 0.3, 0.0, 10.0),
-            "profile": query.values.get("profile") or None}
+            "profile": query.values.get("profile") or None,
+            "codepage": query.choice("codepage", DEFAULT_CODE_PAGE, set(CODE_PAGES))}
 
 
 def parse_drawer_url(url: str, key: str = "hardware.drawer") -> DrawerConfig:

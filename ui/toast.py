@@ -119,7 +119,7 @@ class Toasts:
         pygame.draw.rect(layer, (*theme.TEXT, 255), local, width=2, border_radius=10)
         pad = max(10, size // 2)
         y = pad
-        for i, line in enumerate(lines):
+        for line in lines:
             s = TEXT.render(line, size, theme.TEXT)
             layer.blit(s, s.get_rect(centerx=local.centerx, y=y))
             y += size + size // 4

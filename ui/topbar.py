@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class TopBar:
     """Static captions drawn into the background; clerk, banner and clock are regions."""
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         m = app.metrics
         self.rect = Rect(0, 0, m.width, m.bar)
@@ -107,4 +107,5 @@ class TopBar:
 
     def _draw_clock(self, surf: pygame.Surface, r: Rect) -> None:
         self._clear(surf, r)
-        label(surf, self.app.local_now().strftime("%H:%M"), r.center, self.app.metrics.font("label"), theme.TEXT, "center")
+        label(surf, self.app.local_now().strftime("%H:%M"), r.center, self.app.metrics.font("label"), theme.TEXT,
+              "center")

@@ -79,7 +79,7 @@ def parse_money(text: str, currency: str) -> int:
     sign, whole, frac = match.group(1), match.group(2), match.group(3) or ""
     if len(frac) > digits:
         raise DomainError(f"Too many decimals in {text!r}: {currency} has {digits}")
-    value = int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if digits else 0)
+    value = int(whole) * int(10**digits) + (int(frac.ljust(digits, "0")) if digits else 0)
     return -value if sign == "-" else value
 
 

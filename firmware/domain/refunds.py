@@ -105,7 +105,8 @@ def build_refund(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any
     override = _tax_shares(original, _refunds_of(original, refunds), new_lines)
     tender_types = tuple(dict.fromkeys(["cash"] + [t["type"] for t in original.get("tenders", [])]))
     sale = Sale(sale_id=sale_id, clerk_id=clerk_id, phase="tendering", lines=tuple(new_lines), kind="refund",
-                customer_code=original.get("customer_code"), pricing=original_pricing(original, cash_rounding, currency_display),
+                customer_code=original.get("customer_code"),
+                pricing=original_pricing(original, cash_rounding, currency_display),
                 refund_of=original.get("receipt_id"), approved_by=approved_by, reason=reason,
                 allowed_tenders=tender_types, tax_override=override)
     return _settle_if_free(sale)

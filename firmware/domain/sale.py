@@ -287,7 +287,8 @@ class Sale:
                 raise Refused("On-account needs a customer code: enter or scan it first")
             total_on_account = given + sum(t.amount for t in self.tenders if t.kind == "on_account")
             if approved_by is None and on_account_needs_approval(total_on_account, offline=offline, limit=on_account_limit):
-                raise Refused(f"Offline, on-account over {self.money(on_account_limit or 0)} needs a manager's approval")
+                raise Refused(f"Offline, on-account over {self.money(on_account_limit or 0)} needs a manager's "
+                              "approval")
             sale = replace(sale, customer_code=code)
         sale = replace(sale, tenders=self.tenders + (tender,))
         if sale._grand_total() + sale._rounding() - sale._paid() == 0:

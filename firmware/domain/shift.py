@@ -117,4 +117,5 @@ class Shift:
 
 def _amount(value: object, *, allow_zero: bool, what: str) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value == 0 and not allow_zero):
-        raise Refused(f"{what} must be a {'' if allow_zero else 'positive '}amount of money{', or zero' if allow_zero else ''}")
+        raise Refused(f"{what} must be a {'' if allow_zero else 'positive '}amount of money"
+                      f"{', or zero' if allow_zero else ''}")

@@ -36,5 +36,5 @@ from firmware.register.core.commands import (
 
 __all__ = ["AddQuickKey", "AddSku", "BackToCart", "BeginTender", "CashMovement", "CheckManager", "Command",
            "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "Login", "Logout", "NewSale", "NoSale",
-           "OpenShift", "Park", "Recall", "Refund", "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined", "Scan", "SetCustomer",
-           "SetQty", "SyncNow", "Tender", "VoidLine", "XReport", "ZReport"]
+           "OpenShift", "Park", "Recall", "Refund", "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined",
+           "Scan", "SetCustomer", "SetQty", "SyncNow", "Tender", "VoidLine", "XReport", "ZReport"]

@@ -36,7 +36,6 @@ from firmware.register.core.state import Receipt, RegisterState, Report, currenc
 from firmware.register.exporter import Exporter
 from firmware.register.housekeeping import Housekeeper
 from firmware.register.ports import HardwarePorts, RegisterJournal, SyncLink
-from firmware.register.report_text import report_lines
 from firmware.register.report_worker import ReportWorker
 from firmware.register.states import PendingStates
 from firmware.register.view import (
@@ -242,12 +241,19 @@ class Register:
         if self.hardware is None:
             return None
         shop = self.config.shop
-        return printout.print_receipt(self.hardware.printer, receipt, [shop.name, *shop.address], copy=copy,
-                                      currency=receipt.get("currency", self.currency))
+        return printout.print_receipt(self.hardware.printer, receipt, printout.shop_header(shop), copy=copy,
+                                      currency=receipt.get("currency", self.currency),
+                                      display=shop.currency_display, tz=shop.zone, names=self._clerk_names())
 
     def _print_report(self, report: Report) -> None:
         if self.hardware is not None:
-            self.hardware.printer.print_text(report_lines(report), title=f"{report['kind'].upper()} report")
+            shop = self.config.shop
+            printout.print_report(self.hardware.printer, report, printout.shop_header(shop),
+                                  display=shop.currency_display, tz=shop.zone, names=self._clerk_names())
+
+    def _clerk_names(self) -> dict[str, str]:
+        """Clerk ids to names: receipts and reports print who served and who approved by name."""
+        return {k.clerk_id: k.name for k in self._state.roster.clerks}
 
     # ------------------------------------------------------------------ workers
 

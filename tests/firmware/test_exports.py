@@ -58,7 +58,7 @@ def test_money_columns_for_people_carry_the_currency_and_the_machine_columns_kee
     rows = list(csv.DictReader(result.lines_csv.open(encoding="utf-8", newline="")))
     flat = [(rc, line) for rc in receipts for line in rc["lines"]]
     assert len(rows) == len(flat)
-    for row, (rc, line) in zip(rows, flat):
+    for row, (rc, line) in zip(rows, flat, strict=True):
         assert row["currency"] == rc["currency"] and row["minor_digits"] == "2"
         for column in MONEY_COLUMNS:
             assert row[column] and not BARE_AMOUNT.match(row[column]), (column, row[column])

@@ -172,3 +172,38 @@ def test_a_line_and_a_cart_discount_show_on_the_line_as_original_discount_and_ne
     # each line: original (struck through), its discounts, and the net it adds to the total
     for text in ("€2.58", "2 x €1.29", "-€0.26 · cart -€0.23", "€2.09", "€7.99", "1 x €7.99", "cart -€0.77", "€7.22"):
         assert text in drawn, text
+
+
+def test_a_discount_amount_is_typed_as_money_not_cents(make_register, app_clock):
+    app = start(make_register(with_sync=False), app_clock)
+    log_in(app)
+    scan_with_wedge(app, COFFEE)
+    tap(app, "line:1")
+    for key in "0.5":
+        tap(app, f"key:{key}")
+    tap(app, "disc_amt")
+    assert app.view.lines[0].discount == 50 and app.view.lines[0].net == 749
+
+
+@pytest.mark.parametrize("currency, keys, text, value", [
+    ("EUR", "10", "10", 1000),
+    ("EUR", "10.5", "10.5", 1050),
+    ("EUR", "10.505", "10.50", 1050),  # no third decimal in euros
+    ("EUR", "0010", "10", 1000),
+    ("EUR", ".5", "0.5", 50),
+    ("EUR", "1..2", "1.2", 120),
+    ("EUR", "12345678", "1234567", 123456700),  # a finger resting on a key stops at 7 digits
+    ("JPY", "10.5", "105", 105),  # no minor unit: the point is ignored
+    ("KWD", "1.2345", "1.234", 1234),
+])
+def test_money_entry_takes_currency_units(currency, keys, text, value):
+    from ui.money_entry import MoneyEntry
+
+    entry = MoneyEntry(lambda: currency)
+    assert entry.value() is None
+    for key in keys:
+        entry.key(key)
+    assert (entry.text, entry.value()) == (text, value)
+    entry.key("<")
+    entry.key("C")
+    assert entry.text == "" and entry.value() is None

@@ -11,6 +11,7 @@ from pygame import Rect
 from ui import theme
 from ui.screens.base import Drag, Hot
 from ui.scroll import RowScroll
+from ui.text import font
 from ui.widgets import label
 
 EMPTY = "empty"
@@ -181,8 +182,9 @@ class CartList:
         label(surf, ln.name, (row.x + 6, row.y + 4), body, color, width=name_end - row.x - 14)
         right = row.right - 6
         if discount:
+            room = max(row.w // 2, row.w - 20 - font(small).size(detail)[0])  # the quantity keeps what it needs
             right = label(surf, discount, (row.right - 6, row.bottom - 3), small, theme.ACCENT, "bottomright",
-                          row.w // 2).x - 8
+                          room).x - 8
         label(surf, detail, (row.x + 6, row.bottom - 3), small, theme.MUTED, "bottomleft", right - row.x - 6)
         if ln.voided:
             mid = row.y + 4 + body // 2

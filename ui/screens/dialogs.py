@@ -97,18 +97,18 @@ class EntryDialog(Dialog):
         self.error = ""
 
     def layout(self, area: Rect) -> None:
-        """Title across the top; the entry, what it means and Cancel/OK on the left; the keypad on the right at
-        full height, so its keys stay well above 48 px even at 800x480."""
+        """Title across the top, Cancel and OK across the bottom; between them the entry (and what it means) on
+        the left and the keypad on the right, so its keys stay well above 48 px even at 800x480."""
         super().layout(area)
         g, m = self.m.gap, self.m
-        self.r_title, body = rows(self.inner, [-m.px(34), 1], g)
+        self.r_title, body, r_btns = rows(self.inner, [-m.px(34), 1, -m.row], g)
         left, r_pad = columns(body, [1, 1.1], g * 2)
         status = [-m.px(56)] if self.status_row else []
-        r_show, *r_status, _, r_cancel, r_ok = rows(left, [-m.px(56), *status, 1, -m.row, -m.row], g)
+        r_show, *r_status, _ = rows(left, [-m.px(56), *status, 1], g)
         self.r_show = r_show
         self.r_status = r_status[0] if r_status else Rect(r_show.x, r_show.bottom, r_show.w, 0)
         self.buttons = keypad(r_pad, g, self._key, m.font("big"), prefix="dlg")
-        cancel, ok = r_cancel, r_ok
+        cancel, ok = columns(r_btns, [1, 1], g)
         self.buttons += [Button("dlg:cancel", cancel, "Cancel", self._cancel, "quiet", m.font("label")),
                          Button("dlg:ok", ok, "OK", self._ok, "primary", m.font("label"))]
 

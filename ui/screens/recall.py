@@ -30,7 +30,7 @@ class RecallDialog(Dialog):
     name = "recall"
     box_w, box_h = 0.98, 0.98
 
-    def __init__(self, app: "App", on_recalled: Callable[[], None] | None = None,
+    def __init__(self, app: App, on_recalled: Callable[[], None] | None = None,
                  manager_pin: str | None = None) -> None:
         super().__init__(app)
         self.on_recalled = on_recalled

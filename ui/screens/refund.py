@@ -117,8 +117,8 @@ class RefundPanel:
               theme.ACCENT, width=r.w)
         h = max(48, m.px(54))
         top = r.y + m.px(34)
-        r_lines, r_total, r_buttons = rows(Rect(r.x, top, r.w, r.bottom - top), [1, -max(40, m.px(44)), -max(48, m.px(50))],
-                                           m.gap)
+        body = Rect(r.x, top, r.w, r.bottom - top)
+        r_lines, r_total, r_buttons = rows(body, [1, -max(40, m.px(44)), -max(48, m.px(50))], m.gap)
         hots: list[Hot] = []
         per_page = max(1, (r_lines.h + m.gap) // (h + m.gap))
         lines = rc.lines
@@ -178,7 +178,8 @@ class RefundPanel:
             label(surf, rc.problem, (r.x, r.centery), m.font("body"), theme.ERROR, "midleft", r.w)
             return
         if not any(self.qty.values()):
-            text = "Everything on this receipt has been refunded." if rc.fully_refunded else "Tap + on the lines to refund"
+            text = ("Everything on this receipt has been refunded." if rc.fully_refunded
+                    else "Tap + on the lines to refund")
             label(surf, text, (r.x, r.centery), m.font("body"), theme.MUTED, "midleft", r.w)
             return
         label(surf, "Give back", (r.x, r.centery), m.font("label"), theme.MUTED, "midleft")

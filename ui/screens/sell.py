@@ -9,6 +9,7 @@ bounds asks for a manager's PIN.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any
 
 import pygame
@@ -99,7 +100,7 @@ class SellScreen(Screen):
             k = keys[idx]
             price = self.app.money(k.price) + ("/kg" if getattr(k, "weighed", False) else "")
             self.buttons.append(Button(f"quick:{idx}", cell, f"{k.label}\n{price}",
-                                       (lambda idx=idx: self._quick(idx)), "key", self.m.font("small")))
+                                       partial(self._quick, idx), "key", self.m.font("small")))
         if paged:
             self.buttons.append(Button("quick:more", cells[-1], f"More\n{self.page + 1}/{pages}", self._more, "quiet",
                                        self.m.font("small")))
@@ -212,8 +213,10 @@ class SellScreen(Screen):
         elif "manager" in outcome.message.lower() and getattr(command, "manager_pin", "") is None:
             from ui.screens.dialogs import ask_manager_pin
 
-            ask_manager_pin(self.app, lambda pin: self._sell(dataclasses.replace(command, manager_pin=pin)),
-                            outcome.message)
+            def approved(pin: str) -> None:
+                self._sell(dataclasses.replace(command, manager_pin=pin))
+
+            ask_manager_pin(self.app, approved, outcome.message)
         else:
             self.app.complain(outcome.message or "That did not work.", scan=isinstance(command, Scan))
         return False
@@ -256,15 +259,25 @@ class SellScreen(Screen):
             self._discount(percent=pct)
 
     def _disc_amt(self) -> None:
-        amount = self._take("discount amount (in cents)")
-        if amount is not None:
-            self._discount(amount=amount)
+        """The discount as money in currency units, as the tender keypad takes it: "1.5" is 1.50, never cents."""
+        from firmware.domain.errors import DomainError
+        from firmware.domain.money import parse_money
 
-    def _discount(self, **kw: int) -> None:
+        try:
+            amount = parse_money(self.entry.text, self.view.currency) if self.entry.text else None
+        except DomainError:
+            amount = None
+        if amount is None:
+            self.app.alert(f"Type the discount as money on the keypad first (e.g. 1.50 for {self.app.money(150)}), "
+                           "then press the button.")
+            return
+        self._discount(amount=amount)
+
+    def _discount(self, percent: int | None = None, amount: int | None = None) -> None:
         if self.selected is not None:
-            ok = self.app.run_approved(DiscountLine(self.selected, **kw))
+            ok = self.app.run_approved(DiscountLine(self.selected, percent=percent, amount=amount))
         else:
-            ok = self.app.run_approved(DiscountCart(**kw))
+            ok = self.app.run_approved(DiscountCart(percent=percent, amount=amount))
         if ok:
             self.entry.text = ""
 

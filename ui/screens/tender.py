@@ -7,6 +7,8 @@ Remove button until the sale is finished; with none left, Back to cart works aga
 
 from __future__ import annotations
 
+from functools import partial
+
 import pygame
 from pygame import Rect
 
@@ -93,14 +95,16 @@ class TenderScreen(Screen):
             y += body + m.px(6)
         hots: list[Hot] = []
         row_h = max(48, m.px(50))
-        foot = r.bottom - (m.font("big") * 3 // 2 + m.px(8) if t.change else 0) - (body + m.px(6) if v.customer_code else 0)
+        foot = (r.bottom - (m.font("big") * 3 // 2 + m.px(8) if t.change else 0)
+                - (body + m.px(6) if v.customer_code else 0))
         room = max(0, (foot - y) // (row_h + m.px(4)))
         tenders = list(enumerate(v.tenders))
         hidden = max(0, len(tenders) - room)
         if hidden and room:  # the newest payments show; a note says how many more there are
             room -= 1
             hidden = len(tenders) - room
-            label(surf, f"and {hidden} earlier payment{'s' if hidden > 1 else ''}", (r.x, y + m.px(4)), body, theme.MUTED)
+            label(surf, f"and {hidden} earlier payment{'s' if hidden > 1 else ''}", (r.x, y + m.px(4)), body,
+                  theme.MUTED)
             y += body + m.px(8)
         finished = v.phase == "committing"
         for i, tender in tenders[len(tenders) - room:] if room else []:
@@ -112,7 +116,7 @@ class TenderScreen(Screen):
                   "midright", text_r.w // 2)
             if not finished:
                 draw_button(surf, remove, "Remove", "quiet", m.font("body"))
-                hots.append(Hot(remove, lambda i=i: self._remove(i), f"tender:remove:{i}"))
+                hots.append(Hot(remove, partial(self._remove, i), f"tender:remove:{i}"))
             y += row_h + m.px(4)
         self.set_hot("tenders", hots)
         if v.customer_code:
@@ -151,10 +155,10 @@ class TenderScreen(Screen):
             return True
         return False
 
-    def _pay(self, kind: str, amount: int | None, **kw: object) -> None:
+    def _pay(self, kind: str, amount: int | None, reference: str | None = None) -> None:
         if self._busy():
             return
-        if self.app.run_approved(Tender(kind, amount, **kw)) or self.app.dialogs:
+        if self.app.run_approved(Tender(kind, amount, reference)) or self.app.dialogs:
             self.entry.clear()  # taken, or a question about it is up: the next amount is typed afresh
 
     def _remove(self, index: int) -> None:

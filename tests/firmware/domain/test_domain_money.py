@@ -90,3 +90,30 @@ def test_round_cash_is_the_nearest_multiple(amount, step):
     rounded = round_cash(amount, step)
     assert rounded % step == 0
     assert abs(rounded - amount) * 2 <= step
+
+
+@pytest.mark.parametrize("amount, currency, display, text", [
+    (317, "EUR", "symbol", "€3.17"),
+    (-5, "EUR", "symbol", "-€0.05"),
+    (116, "EUR", "code", "EUR 1.16"),
+    (1290, "GBP", "symbol", "£12.90"),
+    (1290, "JPY", "symbol", "¥1290"),
+    (1290, "CHF", "symbol", "CHF 12.90"),  # no symbol of its own: the code
+    (1234, "KWD", "code", "KWD 1.234"),
+    (1290, "EUR", None, "12.90"),  # bare, for a column headed with the currency
+])
+def test_format_money_with_the_shops_display(amount, currency, display, text):
+    from firmware.domain.money import money_formatter
+
+    assert format_money(amount, currency, display) == text
+    if display is not None:
+        assert money_formatter(currency, display)(amount) == text
+
+
+def test_an_unknown_display_is_refused():
+    from firmware.domain.money import money_formatter
+
+    with pytest.raises(DomainError):
+        format_money(1, "EUR", "emoji")
+    with pytest.raises(DomainError):
+        money_formatter("EUR", "emoji")

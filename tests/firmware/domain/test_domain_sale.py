@@ -310,3 +310,29 @@ def test_finalize_seals_a_chain():
             sale_id="ns-2",
             approved_by=None,
         )
+
+
+def test_a_payment_can_be_removed_until_the_sale_is_paid_and_then_the_cart_reopens():
+    sale = cart(PENCIL, PENCIL).begin_tender().add_tender("card", 100).add_tender("cash", 10)
+    assert sale.totals().due == 148
+    with refused("remove them first"):
+        sale.back_to_cart()
+    sale = sale.remove_tender(1)
+    assert [t.kind for t in sale.tenders] == ["card"] and sale.totals().due == 158 and sale.remaining() == 158
+    sale = sale.remove_tender(0)
+    assert sale.tenders == () and sale.back_to_cart().phase == "open"
+    with refused("no such payment"):
+        sale.remove_tender(0)
+    paid = cart(PENCIL).begin_tender().add_tender("cash", 500)
+    with refused("already paid"):
+        paid.remove_tender(0)
+
+
+def test_the_sales_money_keeps_its_currency_and_display_when_parked():
+    sale = Sale.open("s", "c1", rates=RATES, currency="GBP", currency_display="code").add(PENCIL)
+    assert sale.money(129) == "GBP 1.29"
+    again = Sale.from_dict(sale.to_dict())
+    assert again.pricing == sale.pricing and again.money(5) == "GBP 0.05"
+    old = sale.to_dict()
+    del old["pricing"]["currency"], old["pricing"]["currency_display"]  # a cart parked before currencies were kept
+    assert Sale.from_dict(old).money(129) == "€1.29"

@@ -17,7 +17,13 @@ import pytest
 from firmware.domain.errors import Refused
 from firmware.domain.sale import Sale
 from firmware.register.commands import (
-    BeginTender, CashMovement, DiscountLine, OpenShift, Refund, RemoveTender, Tender,
+    BeginTender,
+    CashMovement,
+    DiscountLine,
+    OpenShift,
+    Refund,
+    RemoveTender,
+    Tender,
 )
 from tests.firmware.register.conftest import PENCIL, RegisterRig, login_cashier
 

@@ -8,7 +8,6 @@ from firmware.register.report_text import report_lines, report_rows
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for
 
 
-
 def park_one(reg, *codes):
     for code in codes or (PENCIL,):
         assert reg.scan(code).ok

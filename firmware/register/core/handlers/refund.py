@@ -76,7 +76,8 @@ def find(ctx: Context, code: str) -> Receipt | None:
     return found
 
 
-def preview(state: RegisterState, ctx: Context, code: str, lines: Mapping[int, object] | None = None) -> RefundView | None:
+def preview(state: RegisterState, ctx: Context, code: str,
+            lines: Mapping[int, object] | None = None) -> RefundView | None:
     """The refund screen's read model: per line sold / refunded already / left, and what refunding `lines`
     ({line number: qty}) would give back, computed exactly as the refund itself will be (None: no such receipt)."""
     original = find(ctx, code)

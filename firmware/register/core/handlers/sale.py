@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from firmware.contract.receipt_id import parse_receipt_id
 from firmware.domain.catalog import Item, NotSellable
 from firmware.domain.sale import Sale
 from firmware.domain.weight import weight_text
@@ -20,7 +21,6 @@ from firmware.register.core.events import CommitFailed, ReceiptCommitted
 from firmware.register.core.handlers import refund, weighed
 from firmware.register.core.handlers.clerks import approval
 from firmware.register.core.handlers.commit import commit
-from firmware.contract.receipt_id import parse_receipt_id
 from firmware.register.core.state import Phase, Receipt, currency_of, money_of, tax_rates_of
 from firmware.register.core.step import Refusal, Step
 from firmware.register.view import ConfirmFirst, Outcome
@@ -291,7 +291,8 @@ def committed(step: Step, event: ReceiptCommitted) -> None:
     if event.purpose == Purpose.REFUND:
         step.set(last_receipt=receipt, phase=Phase.DONE)
         back = sum(t.get("amount", 0) for t in receipt.get("tenders", []))
-        how = " and ".join(dict.fromkeys(str(t.get("type", "cash")).replace("_", " ") for t in receipt.get("tenders", [])))
+        how = " and ".join(dict.fromkeys(str(t.get("type", "cash")).replace("_", " ")
+                                         for t in receipt.get("tenders", [])))
         step.note("info", f"Refund saved: give back {money_of(step.state, step.ctx.config)(back)}"
                           + (f" ({how})" if how else ""))
     elif event.purpose == Purpose.NO_SALE:
