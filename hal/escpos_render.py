@@ -8,6 +8,7 @@ hal.textenc) right after ESC @, and every line is encoded in it.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,13 +46,28 @@ def render(blocks: Sequence[Block], profile: str | None = None, cut: bool = True
     for block in blocks:
         if isinstance(block, Text):
             printer.set(align=block.align, bold=block.bold, normal_textsize=not block.tall, double_height=block.tall)
-            printer._raw(page.encode(block.text) + b"\n")
+            printer._raw(_keep_width(block.text, page.printable(block.text)).encode(page.codec) + b"\n")
         elif isinstance(block, Code):
             _code(printer, block)
     printer.set(align="left", bold=False, normal_textsize=True)
     if cut:
         printer.cut()
     return printer.output
+
+
+def _keep_width(original: str, spelled: str) -> str:
+    """A transliteration longer than the text ("€" -> "EUR" on PC437) takes its room from the widest gap of
+    spaces, so a right-aligned amount stays at the paper's edge instead of wrapping onto a line of its own."""
+    extra = len(spelled) - len(original)
+    while extra > 0:
+        gaps = [(len(m.group()), m.start()) for m in re.finditer(r" {2,}", spelled)]
+        if not gaps:
+            break
+        width, start = max(gaps)
+        cut = min(extra, width - 1)
+        spelled = spelled[:start] + spelled[start + cut:]
+        extra -= cut
+    return spelled
 
 
 def _code(printer: Any, block: Code) -> None:

@@ -74,5 +74,5 @@ class WeightRead:
     detail: str = ""
 
 
-HalEvent = (ScanRead | ScanRejected | DeviceState | PrintDone | PrintFailed | DrawerOpened | DrawerClosed | DrawerLeftOpen
-            | WeightRead)
+HalEvent = (ScanRead | ScanRejected | DeviceState | PrintDone | PrintFailed | DrawerOpened | DrawerClosed
+            | DrawerLeftOpen | WeightRead)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,6 +25,7 @@ RECEIPT = {
     "refund_of": None,
 }
 HEADER = ["Papier & Co", "Hauptstr. 1, 10115 Berlin"]
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -42,30 +44,144 @@ def printed():
     printer.close()
 
 
-def test_a_receipt_prints_its_lines_totals_tender_clerk_id_and_time(printed):
+def test_a_receipt_prints_its_lines_totals_tender_clerk_name_and_local_time(printed):
     run, printer = printed
-    out = run(RECEIPT)
-    for text in (b"Papier & Co", b"Pencil HB", b"2.58 A", b"2 x 1.29", b"TOTAL EUR", b"Change", b"2.42",
-                 b"Clerk: c7", b"Receipt: R1:7f3a9c2e:42", b"2026-11-25 14:03:11 UTC"):
-        assert text in out, text
+    out = run(RECEIPT, tz=BERLIN, names={"c7": "Anna"})
+    for text in (b"Papier & Co", b"Pencil HB", b"\xd52.58 A", b"2 x \xd51.29", b"TOTAL", b"Change", b"\xd52.42",
+                 b"Clerk: Anna", b"Receipt: R1:7f3a9c2e:42", b"2026-11-25 15:03:11 CET"):
+        assert text in out, text  # \xd5 is the euro sign in PC858
+    assert b"c7" not in out and b"UTC" not in out
+    assert out.startswith(b"\x1b@\x1bt\x13") and out.count(b"\x1bt") == 1  # ESC t 19: PC858, once, for the job
     assert b"\x1dkI" + bytes([len("{BR1:7f3a9c2e:42")]) + b"{BR1:7f3a9c2e:42" in out  # GS k CODE128 of the id
     assert b"COPY" not in out and b"OFFLINE" not in out
     assert printer.backlog() == []
 
 
+def test_without_a_name_the_clerk_id_is_printed_rather_than_nothing(printed):
+    run, _ = printed
+    assert b"Clerk: c7" in run(RECEIPT)
+
+
 def test_copy_refund_offline_and_no_sale_are_marked(printed):
     run, _ = printed
     refund = {**RECEIPT, "kind": "refund", "refund_of": "R1:7f3a9c2e:40", "offline": True,
-              "totals": {"subtotal": -258, "tax": -41, "total": -258}}
-    out = run(refund, copy=True)
-    assert b"REFUND" in out and b"of R1:7f3a9c2e:40" in out and b"OFFLINE" in out and b"-2.58" in out
+              "approved_by": "m1", "reason": "Broken tip", "tenders": [{"type": "cash", "amount": 258, "change": 0}]}
+    out = run(refund, copy=True, names={"m1": "Maria", "c7": "Anna"})
+    assert b"REFUND" in out and b"of receipt R1:7f3a9c2e:40" in out and b"OFFLINE" in out
+    assert b"-\xd52.58 A" in out and b"REFUND TOTAL" in out and b"Cash paid back" in out  # refunds: minus signs
+    assert b"Reason: Broken tip" in out and b"Approved by: Maria" in out
     assert out.count(b"*** COPY ***") == 2  # top and bottom: a copy is never taken for a second sale
-    assert b"NO SALE" in run({"receipt_id": "R1:e:43", "kind": "no_sale", "clerk_id": "m1"})
+    no_sale = run({"receipt_id": "R1:e:43", "kind": "no_sale", "clerk_id": "m1", "approved_by": "m1",
+                   "reason": "change for the float"}, names={"m1": "Maria"})
+    assert b"NO SALE" in no_sale and b"Approved by: Maria" in no_sale and b"Reason: change for the float" in no_sale
+
+
+def test_the_header_carries_the_shops_tax_number():
+    from firmware.config import ShopConfig
+    from firmware.printout import shop_header
+
+    shop = ShopConfig(name="Papier & Co", address=["Hauptstr. 1"], tax_id="DE123456789", tax_id_label="USt-IdNr.")
+    assert shop_header(shop) == ["Papier & Co", "Hauptstr. 1", "USt-IdNr. DE123456789"]
+    assert shop_header(ShopConfig(name="No tax id")) == ["No tax id"]
+
+
+def test_the_shops_time_zone_is_validated_at_config_load():
+    from firmware.config import ConfigError, parse_config
+
+    config = parse_config({"device": {"store": "S1", "register": "R1"}, "shop": {"timezone": "America/New_York"}})
+    assert str(config.shop.zone) == "America/New_York"
+    with pytest.raises(ConfigError, match=r"shop\.timezone: 'Europe/Berln' is not a time zone name"):
+        parse_config({"device": {"store": "S1", "register": "R1"}, "shop": {"timezone": "Europe/Berln"}})
 
 
 def test_a_receipt_with_missing_fields_still_prints(printed):
     run, _ = printed
     assert b"Receipt: R1:x:1" in run({"receipt_id": "R1:x:1"}, [])
+
+
+def test_all_text_is_in_one_code_page_and_what_it_lacks_is_transliterated_never_dropped(printed, caplog):
+    run, _ = printed
+    receipt = {**RECEIPT, "lines": [
+        {"name": "Żółć", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
+        {"name": "Ελλάδα", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
+        {"name": "Москва", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
+        {"name": "ﬁlter Ŧ – “q”", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
+        {"name": "東京", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100}]}
+    out = run(receipt, ["Café €"])
+    assert out.count(b"\x1bt") == 1 and b"\x1bt\x13" in out  # PC858 only: never python-escpos's ESC t 15
+    assert "Café €".encode("cp858") in out
+    assert "Zólc".encode("cp858") in out  # ó is in PC858; Ż, ł, ć are spelled without their marks
+    assert b"Ellada" in out and b"Moskva" in out and b'filter T - "q"' in out
+    assert b"?? " in out  # CJK has no code page on this printer: visible marks, and a log line
+    assert "cannot print '東'" in caplog.text
+
+
+def test_a_chosen_code_page_is_used_and_a_profile_without_it_falls_back_to_pc437():
+    from hal.escpos_render import page_for, render
+
+    assert page_for(None).number == 19 and page_for(None, "wpc1252").number == 16
+    out = render([Text("€ 1.00")], codepage="wpc1252")
+    assert out.startswith(b"\x1b@\x1bt\x10") and b"\x80 1.00\n" in out
+    assert page_for("simple").name == "pc437"  # python-escpos's "simple" profile lists CP437 only
+    assert b"EUR 1.00" in render([Text("€ 1.00")], profile="simple")
+    wide = render([Text("TOTAL" + " " * 35 + "€12.90")], codepage="pc437")
+    assert b"TOTAL" + b" " * 33 + b"EUR12.90\n" in wide  # "EUR" takes its room from the gap: still 42 wide
+
+
+def test_paper_columns_32_42_48_never_overflow_and_the_amount_column_adds_up():
+    long_names = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "name": "Extra long product name " * 4,
+                                        "qty": "0.755", "unit_price": 129, "amount": 123456789, "discount": 15}],
+                  "totals": {"subtotal": 123456789, "tax": 0, "total": 123456789}}
+    for columns in (32, 42, 48):
+        blocks = receipt_blocks(long_names, HEADER, columns, copy=True)
+        texts = [b.text for b in blocks if isinstance(b, Text)]
+        assert all(len(t) <= columns for t in texts), columns
+        total = next(t for t in texts if t.startswith("TOTAL"))
+        assert len(total) == columns and total.endswith("€1234567.89")
+        assert any(t.endswith("€1234568.04 A") and len(t) == columns for t in texts)  # the original price
+        assert any(t.endswith("-€0.15") and "net €1234567.89" in t for t in texts) or \
+            any(t.strip() == "net €1234567.89" for t in texts)
+        assert "  0.755 kg x €1.29/kg" in texts
+        code = [b for b in blocks if isinstance(b, Code)][0]
+        assert code.data == "R1:7f3a9c2e:42"
+        assert code.kind == ("qr" if columns == 32 else "code128")  # CODE128 is too wide for 58 mm paper
+
+
+def test_a_cart_discount_has_its_own_line_and_the_tender_reference_is_printed():
+    receipt = {**RECEIPT, "lines": [
+        {"name": "Pen", "qty": 1, "unit_price": 1000, "tax_code": "A", "discount": 300, "cart_discount": 100,
+         "amount": 700},
+        {"name": "Ink", "qty": 1, "unit_price": 500, "tax_code": "A", "discount": 50, "cart_discount": 50,
+         "amount": 450}],
+        "cart_discount": {"amount": 150, "percent": "10.00", "approved_by": None},
+        "totals": {"subtotal": 1150, "tax": 184, "total": 1150},
+        "tenders": [{"type": "card", "amount": 1150, "change": 0, "reference": "4711"}]}
+    texts = [b.text for b in receipt_blocks(receipt, [], 42) if isinstance(b, Text)]
+    assert texts[1].startswith("Pen") and texts[1].endswith("€10.00 A")
+    assert texts[2].startswith("  Discount, net €8.00") and texts[2].endswith("-€2.00")
+    assert texts[3].startswith("Ink") and texts[3].endswith("€5.00 A")
+    assert texts[4].startswith("Cart discount 10%") and texts[4].endswith("-€1.50")
+    assert 1000 - 200 + 500 - 150 == 1150
+    assert "  Ref. 4711" in texts
+
+
+def test_x_and_z_reports_print_at_the_printers_width_with_header_and_local_time(printed):
+    from firmware.printout import print_report
+
+    run, printer = printed
+    report = {"kind": "z", "z_number": 3, "created_at": "2026-11-25T17:00:00.000Z", "store": "S001",
+              "register": "R1", "currency": "EUR", "first_seq": 1, "last_seq": 9,
+              "sales": {"count": 8, "total": 10000}, "refunds": {"count": 1, "total": 500}, "net_total": 9500,
+              "taxes": [{"tax_code": "A", "rate": "19.00", "net": 7983, "tax": 1517}],
+              "tenders": [{"type": "cash", "count": 8, "amount": 10000, "refunded": 500}],
+              "cash": {"opening_float": 5000}, "expected_cash": 14500, "counted_cash": 14450, "difference": -50}
+    job = print_report(printer, report, ["Papier & Co", "VAT No. DE1"], tz=BERLIN)
+    assert printer.wait(job, 5)
+    out = printer.connector.output
+    assert b"-" * 42 + b"\n" in out and b"-" * 43 not in out  # the printer's 42 columns, not 32
+    assert b"VAT No. DE1" in out and b"Z report 3" in out and b"Wed 25 Nov 2026 18:00" in out
+    assert b"Times in Europe/Berlin" in out and b"A 19.00% net" in out and b"Difference (short)" in out
+    assert b"T17:00" not in out
 
 
 def test_a_failed_receipt_is_kept_for_reprint_under_its_id():
@@ -82,46 +198,16 @@ def test_a_failed_receipt_is_kept_for_reprint_under_its_id():
         printer.close()
 
 
-def test_non_latin1_text_is_code_paged_or_transliterated_never_dropped(printed, caplog):
-    run, _ = printed
-    receipt = {**RECEIPT, "lines": [
-        {"name": "Żółć", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
-        {"name": "Ελλάδα", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
-        {"name": "ﬁlter Ŧ", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100},
-        {"name": "東京", "qty": 1, "unit_price": 100, "tax_code": "A", "amount": 100}]}
-    out = run(receipt, ["Café €"])
-    assert "Żółć".encode("cp852") in out and b"\x1bt\x12" in out  # ESC t 18 selects CP852
-    assert "Ελλάδα".encode("cp737") in out or "Ελλάδα".encode("cp869") in out or "Ελλάδα".encode("iso8859_7") in out
-    assert b"filter T" in out
-    assert b"?? " in out  # CJK has no code page on this profile: visible marks, and a log line
-    assert "cannot print '東'" in caplog.text
-    assert b"Caf" in out and b"\x1bt" in out
-
-
-def test_paper_columns_32_42_48_never_overflow_and_totals_align():
-    long_names = {**RECEIPT, "lines": [{**RECEIPT["lines"][0], "name": "Extra long product name " * 4,
-                                        "qty": "0.755", "amount": 123456789, "discount": 15}]}
-    for columns in (32, 42, 48):
-        blocks = receipt_blocks(long_names, HEADER, columns, copy=True)
-        texts = [b.text for b in blocks if isinstance(b, Text)]
-        assert all(len(t) <= columns for t in texts), columns
-        total = next(t for t in texts if t.startswith("TOTAL EUR"))
-        assert len(total) == columns and total.endswith("2.58")
-        assert any(t.endswith("1234567.89 A") and len(t) == columns for t in texts)
-        assert "  0.755 x 1.29" in texts
-        code = [b for b in blocks if isinstance(b, Code)][0]
-        assert code.data == "R1:7f3a9c2e:42"
-        assert code.kind == ("qr" if columns == 32 else "code128")  # CODE128 is too wide for 58 mm paper
-
-
 def test_money_on_paper_uses_the_domains_currency_table():
-    def totals(currency: str, total: int) -> str:
-        blocks = receipt_blocks({**RECEIPT, "currency": currency, "totals": {"total": total}}, [], 42)
+    def totals(currency: str, total: int, display: str = "symbol") -> str:
+        blocks = receipt_blocks({**RECEIPT, "currency": currency, "totals": {"total": total}}, [], 42,
+                                display=display)
         return next(b.text for b in blocks if isinstance(b, Text) and b.text.startswith("TOTAL"))
 
-    assert totals("EUR", 1290).endswith(" 12.90")
-    assert totals("JPY", 500).endswith(" 500")
-    assert totals("KWD", 1234).endswith(" 1.234")
-    assert totals("XOF", 700).endswith(" 700")
+    assert totals("EUR", 1290).endswith(" €12.90")
+    assert totals("EUR", 1290, "code").endswith(" EUR 12.90")
+    assert totals("JPY", 500).endswith(" ¥500")
+    assert totals("KWD", 1234).endswith(" KWD 1.234")
+    assert totals("XOF", 700).endswith(" XOF 700")
     with pytest.raises(DomainError):  # an unknown currency is refused, never guessed at 2 digits
         receipt_blocks({**RECEIPT, "currency": "XYZ"}, [], 42)

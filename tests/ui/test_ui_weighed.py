@@ -31,6 +31,7 @@ def app(make_register, app_clock):
     app = start(make_register(), app_clock)
     log_in(app)
     assert app.wanted() == "sell"
+    settle(app, lambda: app.view.scale is not None and app.view.scale.status == "stable")  # the pty scale answered
     return app
 
 
