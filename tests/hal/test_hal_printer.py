@@ -112,7 +112,7 @@ def test_tcp_9100_sink_receives_the_receipt(events):
         assert events.wait_for(PrintDone).job_id == job
         received = sink.received
         assert received.startswith(b"\x10\x04\x04")  # paper asked about first
-        assert INIT + b"\x1b!" in received and b"Pencil HB" in received and CUT in received
+        assert INIT + b"\x1bt\x13\x1b!" in received and b"Pencil HB" in received and CUT in received
         assert printer.paper == "ok" and printer.status().ok
     finally:
         printer.close()
@@ -246,6 +246,9 @@ def test_self_test_prints_a_page_with_status_or_says_why_not(simulated, events):
     result = printer.self_test(timeout=5)
     assert result.ok and result.device == "printer" and "paper: ok" in result.sentence
     assert b"PRINTER TEST" in connector.output and b"Paper: " in connector.output
+    assert b"Code page: PC858" in connector.output
+    for word in ("Grüße", "café", "señor", "Ellada", "Moskva", "€ 1.00"):  # Greek, Cyrillic spelled in Latin
+        assert word.encode("cp858") in connector.output, word
     connector.online = False
     result = printer.self_test(timeout=5)
     assert not result.ok and "offline" in result.sentence
@@ -285,3 +288,12 @@ def test_usb_printer_that_is_not_plugged_in_fails_the_job_into_the_backlog(event
         assert failure.job_id == job and "usb 04b8:0202" in failure.reason
     finally:
         hw.close()
+
+
+def test_the_printer_url_chooses_the_one_code_page_receipts_print_in():
+    from hal.errors import HardwareConfigError
+
+    assert parse_printer_url("tcp://10.0.0.5:9100").codepage == "pc858"  # the euro page, ESC t 19
+    assert parse_printer_url("usb://0x04b8:0x0202?codepage=wpc1252").codepage == "wpc1252"
+    with pytest.raises(HardwareConfigError, match="codepage must be one of"):
+        parse_printer_url("tcp://10.0.0.5:9100?codepage=greek")
