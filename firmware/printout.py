@@ -134,7 +134,8 @@ def receipt_blocks(receipt: Mapping[str, Any], header: Sequence[str], columns: i
         add(paired("Cash rounding", money(sign * rounding, plus=True), columns))
         add(paired("Rounded total", money(sign * (int(totals.get("total", 0)) + rounding)), columns, bold=True))
     for tender in receipt.get("tenders", ()) or ():
-        name = TENDER_WORDS.get(str(tender.get("type")), str(tender.get("type", "tender")).replace("_", " ").capitalize())
+        kind_name = str(tender.get("type", "tender"))
+        name = TENDER_WORDS.get(kind_name, kind_name.replace("_", " ").capitalize())
         if kind == "refund":
             name += " paid back"
         add(paired(name, money(sign * int(tender.get("amount", 0))), columns))

@@ -44,11 +44,11 @@ FALLBACK: dict[str, str] = {
 # Greek (ELOT 743, simplified) and Cyrillic (Russian/Ukrainian, passport style) letters spelled in Latin.
 _GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
                   ["a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x", "o", "p", "r", "s", "s",
-                   "t", "y", "f", "ch", "ps", "o"]))
+                   "t", "y", "f", "ch", "ps", "o"], strict=True))
 _CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
                      ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
                       "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya", "i", "yi", "ye",
-                      "g", "u"]))
+                      "g", "u"], strict=True))
 TRANSLIT: dict[str, str] = {}
 for _lower, _latin in (*_GREEK.items(), *_CYRILLIC.items()):
     TRANSLIT[_lower] = _latin

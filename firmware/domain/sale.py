@@ -341,7 +341,7 @@ class Sale:
                  "discount": ln.discount, "tax_code": ln.tax_code, "amount": ln.amount}
                 | ({"of_line": ln.of_line} if ln.of_line is not None else {})
                 | ({"cart_discount": share} if share else {})
-                for ln, share in zip(self.receipt_lines(), shares)
+                for ln, share in zip(self.receipt_lines(), shares, strict=True)
             ],
             "totals": {"subtotal": totals.subtotal, "tax": totals.tax, "total": totals.total,
                        "rounding": totals.rounding},

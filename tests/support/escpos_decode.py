@@ -245,7 +245,7 @@ class _State:
 
 def _decode_text(raw: bytes, pages: list[tuple[int, int]]) -> str:
     chars = []
-    for (page, _), value in zip(pages, raw):
+    for (page, _), value in zip(pages, raw, strict=True):
         if value < 0x80:
             chars.append(chr(value))
             continue
