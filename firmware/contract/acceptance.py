@@ -33,9 +33,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from firmware.contract.errors import PayloadRejected
-from firmware.contract.payloads import CatalogMessage
-from firmware.contract.payloads import Clerks as ClerksMessage
-from firmware.contract.payloads import decode
+from firmware.contract.payloads import CatalogMessage, Clerks as ClerksMessage, decode
 
 __all__ = ["KINDS", "MAX_VERSION_JUMP", "SCRYPT_PARAMS", "VERSION_LIMIT", "check_document", "check_domain",
            "check_rules", "check_versioned", "version_jump_problem"]

@@ -15,8 +15,18 @@ limit plus 1 KiB): the 4 MiB catalog needs a packet of about 5.3 MiB.
 
 from __future__ import annotations
 
-from firmware.contract.payloads import (COMMAND_MAX_BYTES, KIB, Acks, CatalogMessage, Clerks, CommandResult, Receipt,
-                                        Report, Selftest, Status)
+from firmware.contract.payloads import (
+    COMMAND_MAX_BYTES,
+    KIB,
+    Acks,
+    CatalogMessage,
+    Clerks,
+    CommandResult,
+    Receipt,
+    Report,
+    Selftest,
+    Status,
+)
 from firmware.contract.signing import envelope_limit
 
 PACKET_OVERHEAD = 4 * KIB

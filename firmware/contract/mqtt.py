@@ -37,7 +37,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.contract.errors import BrokerSetupError
 from firmware.contract.secrets import check_private, read_secret
-from firmware.contract.wire import LeanClient
+from firmware.contract.wire import LeanClient, new_properties
 
 __all__ = ["MQTT_ERR_SUCCESS", "Client", "ClientSpec", "MQTTMessage", "SubscribeOptions", "broker_address",
            "build_client", "connect", "connect_properties", "connect_spec", "read_secret", "tls_context"]
@@ -129,7 +129,7 @@ def build_client(spec: ClientSpec) -> LeanClient:
 def connect_properties(max_packet_size: int | None, session_expiry: int = 0,
                        receive_maximum: int | None = None) -> Properties:
     """The CONNECT's MQTT 5 properties: Maximum Packet Size, and Session Expiry / Receive Maximum when set."""
-    props = Properties(PacketTypes.CONNECT)
+    props = new_properties(PacketTypes.CONNECT)
     if max_packet_size:
         props.MaximumPacketSize = max_packet_size
     if session_expiry:

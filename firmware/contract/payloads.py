@@ -103,7 +103,7 @@ with warnings.catch_warnings():
         hash: Hash
 
         @model_validator(mode="after")
-        def _id_matches(self) -> "Receipt":
+        def _id_matches(self) -> Receipt:
             key = parse_receipt_id(self.receipt_id)
             if key is None or key.register != self.register or key.seq != self.seq or (
                     key.store is not None and key.store != self.store):
@@ -198,7 +198,7 @@ class Acks(_Payload):
     head: FleetHead | None = None
 
     @model_validator(mode="after")
-    def _says_something(self) -> "Acks":
+    def _says_something(self) -> Acks:
         if not self.receipt_ids and self.selftest_id is None and not self.conflict_ids and self.head is None:
             raise ValueError("receipt_ids is empty and there is no selftest_id, conflict_ids or head")
         return self
@@ -214,7 +214,7 @@ class ResendArgs(_Part):
     epoch: Epoch | None = None  # 1.1: only receipts of this epoch; a device ignores seqs of another
 
     @model_validator(mode="after")
-    def _range(self) -> "ResendArgs":
+    def _range(self) -> ResendArgs:
         if self.to_seq < self.from_seq or self.to_seq - self.from_seq >= 100_000:
             raise ValueError("resend needs from_seq <= to_seq and at most 100000 receipts")
         return self
@@ -277,7 +277,7 @@ class CatalogMessage(_Payload):  # as it travels; firmware.domain.Catalog is wha
     tax_rates: dict[Key, DecimalText] | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CatalogMessage":
+    def _consistent(self) -> CatalogMessage:
         skus = [item.sku for item in self.items]
         if len(set(skus)) != len(skus):
             raise ValueError("items: a sku appears more than once")
@@ -303,7 +303,7 @@ class Clerks(_Payload):
     clerks: list[Clerk] = Field(max_length=1000)
 
     @model_validator(mode="after")
-    def _unique(self) -> "Clerks":
+    def _unique(self) -> Clerks:
         ids = [clerk.clerk_id for clerk in self.clerks]
         if len(set(ids)) != len(ids):
             raise ValueError("clerks: a clerk_id appears more than once")

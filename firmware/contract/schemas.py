@@ -120,7 +120,8 @@ def render(name: str) -> str:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """The checked-in schema file of one payload."""
-    return json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return schema
 
 
 SIGNED_LEAVES = ("commands", "catalog", "clerks")  # the fleet may send these in a `signed` envelope

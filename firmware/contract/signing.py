@@ -172,7 +172,7 @@ class Verifier:
         self.error = error  # the key file is configured but unusable: refuse everything
 
     @classmethod
-    def from_file(cls, path: Path | None) -> "Verifier":
+    def from_file(cls, path: Path | None) -> Verifier:
         """The verifier for `[broker] fleet_key_file` (None: no key pinned, a lab)."""
         if path is None:
             return cls()

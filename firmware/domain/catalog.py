@@ -78,9 +78,9 @@ class Catalog:
                 self._by_barcode[key] = item
         self._folded_cache: list[tuple[str, Item]] | None = None  # built on the first search, not at start-up
         self.quick_keys: list[QuickKey] = list(quick_keys)
-        for key in self.quick_keys:
-            if key.sku not in self._by_sku:
-                raise PayloadInvalid(f"Catalog: quick key {key.label!r} names unknown SKU {key.sku}")
+        for quick in self.quick_keys:
+            if quick.sku not in self._by_sku:
+                raise PayloadInvalid(f"Catalog: quick key {quick.label!r} names unknown SKU {quick.sku}")
 
     def __len__(self) -> int:
         return len(self.items)

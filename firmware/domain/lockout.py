@@ -77,7 +77,7 @@ def lock_seconds(failures: int, policy: Policy) -> int:
     beyond = failures - policy.free_tries
     if beyond < 0:
         return 0
-    return min(policy.cap_seconds, policy.base_seconds * 2 ** min(beyond, _MAX_DOUBLINGS))
+    return int(min(policy.cap_seconds, policy.base_seconds * 2 ** min(beyond, _MAX_DOUBLINGS)))
 
 
 def remaining(state: Lockout, now_ms: int) -> int:

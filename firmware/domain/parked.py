@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from firmware.domain.errors import DomainError, Refused
@@ -37,7 +37,7 @@ class ParkedCart:
         """Hours since parking at `now` (the caller's clock; the domain never reads one). Display only."""
         parked = datetime.fromisoformat(self.parked_at.replace("Z", "+00:00"))
         if parked.tzinfo is None:
-            parked = parked.replace(tzinfo=timezone.utc)
+            parked = parked.replace(tzinfo=UTC)
         return (now - parked).total_seconds() / 3600
 
     def is_stale(self, now: datetime, max_age_hours: float) -> bool:

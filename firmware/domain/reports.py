@@ -26,7 +26,7 @@ def _sign(receipt: Mapping[str, Any]) -> int:
 
 def expected_cash(receipts: Iterable[Mapping[str, Any]], shift: Shift | None = None) -> int:
     """What the drawer should hold: float and movements from `shift`, plus cash kept net of refunds."""
-    cash = sum(_sign(r) * (t["amount"] - t["change"])
+    cash: int = sum(_sign(r) * (t["amount"] - t["change"])
                for r in receipts if r.get("kind") in ("sale", "refund")
                for t in r.get("tenders", []) if t["type"] == "cash")
     return cash + (shift.cash_adjustment if shift else 0)
