@@ -1,6 +1,6 @@
-"""The ingest worker: shared subscription in, one SQLite transaction per batch, then MQTT acks and confirmations.
+"""The ingest worker: shared subscriptions in, one database transaction per batch, then MQTT acks and confirmations.
 
-Order per batch (DESIGN.md "Fleet reference backend"): write every row in one
+Order per batch (docs/contract.md, docs/ledger-integrity.md): write every row in one
 transaction and commit (durable), then PUBACK each MQTT message (paho
 `manual_ack`), then publish `{"receipt_ids": [...]}` on each device's acks
 topic. A crash before the commit loses nothing: the broker redelivers or the

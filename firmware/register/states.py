@@ -1,6 +1,6 @@
 """The register's state records (parked carts, open shift, Z counters, refund index): read through, written behind.
 
-A state write is one small journal record and one fsync; DESIGN.md says no
+A state write is one small journal record and one fsync; no
 frame waits on a disk flush, so the register hands its writes to the journal
 writer thread (`Committer.submit_state`, in order with the receipts) and
 keeps the new values here until `StateSaved` says they are on disk. Reads
