@@ -210,15 +210,15 @@ def _line(line: Mapping[str, Any], columns: int, money: Callable[..., str], sign
 
 def _tax_table(taxes: Sequence[Mapping[str, Any]], columns: int, money: Callable[[Any], str]) -> list[Text]:
     """Rate | Net | Tax | Gross, one row per rate: what the amounts above hold in tax (not part of the sum)."""
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     for tax in taxes:
         label = f"{tax.get('tax_code', '')} {_percent(tax.get('rate', ''))}%".strip()
-        net, due = int(tax.get("net", 0)), int(tax.get("tax", 0))
-        rows.append((label, money(net), money(due), money(net + due)))
+        net_amount, tax_amount = int(tax.get("net", 0)), int(tax.get("tax", 0))
+        rows.append((label, money(net_amount), money(tax_amount), money(net_amount + tax_amount)))
     width = max(len(cell) for row in rows for cell in row[1:]) + 1
     width = max(width, len("Gross") + 1)
     label_width = columns - 3 * width
-    out = []
+    out: list[Text] = []
     if label_width < 4:  # too narrow for four columns: one line per figure
         for label, net, due, gross in rows:
             out += [*paired(f"Tax {label} net", net, columns), *paired(f"Tax {label} tax", due, columns),

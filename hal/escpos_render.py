@@ -14,7 +14,7 @@ from typing import Any
 
 from hal.escpos_env import load_escpos
 from hal.layout import Block, Code, Text
-from hal.textenc import CodePage, Transliterator, code_page
+from hal.textenc import CodePage, code_page
 
 INIT = b"\x1b@"
 PAPER_STATUS = b"\x10\x04\x04"  # DLE EOT 4: roll paper sensor status
@@ -30,12 +30,6 @@ def page_for(profile: str | None = None, name: str | None = None) -> CodePage:
     """The code page `name` (default PC858) numbered as printer `profile` numbers it (python-escpos's database)."""
     pages = new_dummy(profile).profile.get_code_pages()
     return code_page(name, pages if profile else None)
-
-
-def transliterator(profile: str | None = None, name: str | None = None) -> Transliterator:
-    """What the chosen code page can print, spelled for it (kept for callers that only want the text)."""
-    page = page_for(profile, name)
-    return Transliterator(lambda char: page.printable(char) == char)
 
 
 def render(blocks: Sequence[Block], profile: str | None = None, cut: bool = True, codepage: str | None = None) -> bytes:

@@ -66,6 +66,8 @@ def _start(register: Any, *, headless: bool, size: tuple[int, int], fullscreen: 
         os.environ.pop("SDL_AUDIODRIVER", None)
     from ui.app import freeze_startup_heap, run_app
 
+    if os.environ.get("KASSA_UI_MAP"):
+        _map_ui(Path(os.environ["KASSA_UI_MAP"]))
     # The one gc.freeze() of the process, by the application: catalog, journal index and pygame are loaded
     # now and live as long as it does (no library freezes the collector for the process).
     freeze_startup_heap()
@@ -80,6 +82,33 @@ def _start(register: Any, *, headless: bool, size: tuple[int, int], fullscreen: 
     finally:
         watchdog.stopping()
         register.shutdown()
+
+
+def _map_ui(path: Path) -> None:
+    """KASSA_UI_MAP=path (tests that drive the real window with xdotool): after each frame in which it changed,
+    write the screen, its dialogs, every tappable rectangle by id and the sync state to `path` as JSON."""
+    import json
+
+    import ui.app
+
+    class MappedApp(ui.app.App):
+        def step(self, events: Any = None) -> Any:
+            dirty = super().step(events)
+            v, toast = self.view, self.toasts.current
+            doc = json.dumps({
+                "screen": self.wanted(), "dialogs": [type(d).__name__ for d in self.dialogs],
+                "buttons": {k: list(r) for k, r in self.buttons().items()}, "phase": v.phase,
+                "clerk": v.clerk.name if v.clerk else None, "lines": len(v.lines), "due": v.totals.due,
+                "online": v.sync.online, "pending": v.sync.pending, "toast": toast.text if toast else None,
+                "message": v.message.text if v.message else None}, sort_keys=True)
+            if doc != getattr(self, "_mapped", None):
+                self._mapped = doc
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_text(json.dumps({**json.loads(doc), "frame": self.frames}))
+                os.replace(tmp, path)
+            return dirty
+
+    ui.app.App = MappedApp  # type: ignore[misc]  # run_app builds its App by this name
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:

@@ -1,9 +1,15 @@
-"""Day ranges for exports as a shop manager names them ("Yesterday", "Last month", "24.11"), in UTC days."""
+"""Day ranges for exports as a shop manager names them ("Yesterday", "Last month", "24.11"), in the shop's days.
+
+A day is the shop's local day, 00:00 to 24:00 on the clock on the shop's
+wall: the zone of `[shop] timezone`, else the machine's own zone (as the
+receipts and reports print their times). A sale at 23:30 on the 24th is the
+24th's, whatever the date in UTC.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 # (id, label) of the quick choices, in the order the dialog shows them
 QUICK: tuple[tuple[str, str], ...] = (
@@ -20,11 +26,23 @@ class DayError(ValueError):
     """A typed day or range that cannot be exported; `str()` is the sentence the screen shows."""
 
 
-def today_utc(now: datetime) -> date:
-    """The UTC day `now` falls on (a naive `now` is taken as UTC, as the register's clock gives it)."""
+def shop_zone(name: str = "") -> tzinfo:
+    """The shop's time zone: the IANA `name` (`[shop] timezone`), else the machine's own zone, else UTC."""
+    from firmware.config import load_zone, system_zone
+
+    if name:
+        try:
+            return load_zone(name)
+        except ValueError:  # the config check refuses a bad name at start-up; never fail a screen on it
+            pass
+    return system_zone()
+
+
+def local_today(now: datetime, zone: tzinfo) -> date:
+    """The shop's day `now` falls on (a naive `now` is taken as UTC, as the register's clock gives it)."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    return now.astimezone(timezone.utc).date()
+    return now.astimezone(zone).date()
 
 
 def quick_days(choice: str, today: date) -> tuple[date, date]:
@@ -87,10 +105,11 @@ def day_range(first_text: str, last_text: str, today: date) -> tuple[date, date]
     return first, last
 
 
-def utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """[start, end) in UTC: from 00:00 UTC of `first` to 00:00 UTC of the day after `last`."""
-    start = datetime.combine(first, time(), timezone.utc)
-    return start, datetime.combine(last + timedelta(days=1), time(), timezone.utc)
+def local_bounds(first: date, last: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    """[start, end) as instants: from 00:00 shop time of `first` to 00:00 shop time of the day after `last`
+    (a day across a daylight-saving change is 23 or 25 hours long, as it is on the shop's wall)."""
+    start = datetime.combine(first, time(), zone)
+    return start, datetime.combine(last + timedelta(days=1), time(), zone)
 
 
 def describe(first: date, last: date) -> str:
@@ -101,4 +120,5 @@ def describe(first: date, last: date) -> str:
     return f"{first.day} {first:%b}{year} – {last.day} {last:%b %Y}"
 
 
-__all__ = ["QUICK", "FORMATS", "DayError", "today_utc", "quick_days", "parse_day", "day_range", "utc_bounds", "describe"]
+__all__ = ["QUICK", "FORMATS", "DayError", "shop_zone", "local_today", "quick_days", "parse_day", "day_range",
+           "local_bounds", "describe"]

@@ -254,5 +254,6 @@ class RegisterView:
     warnings: tuple[str, ...] = ()
     print_backlog: int = 0
     currency_display: str = "symbol"  # [shop] currency_display: "symbol" (€12.90) or "code" (EUR 12.90)
+    timezone: str = ""  # [shop] timezone (IANA name): the shop's days and times on screen; "" = the system's zone
     receipt_scan: tuple[int, str] | None = None  # (count, code): the last receipt barcode a hal scanner read
     scale: ScaleView | None = None  # None: no scale configured

@@ -9,7 +9,7 @@ import pytest
 
 from firmware.clock import ManualClock
 from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, settle, start, tap, type_keys
-from ui.days import DayError, day_range, parse_day, quick_days, utc_bounds
+from ui.days import DayError, day_range, local_bounds, parse_day, quick_days
 
 TODAY = date(2026, 11, 25)
 
@@ -27,7 +27,11 @@ def sell(app, *codes) -> dict:
 
 @pytest.fixture
 def two_days(make_register, app_clock, stick, monkeypatch):
-    """Two sales late on 24 Nov (UTC), one just after midnight on 25 Nov; exports go to a 'USB stick'."""
+    """Two sales late on 24 Nov, one just after midnight on 25 Nov, in a shop on UTC (the machine's zone: the demo
+    config names none); exports go to a 'USB stick'. tests/ui/test_ui_local_days.py has a shop away from UTC."""
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setattr("firmware.config.system_zone", lambda: ZoneInfo("UTC"))
     clock = ManualClock(datetime(2026, 11, 24, 22, 30, tzinfo=UTC))
     reg = make_register(with_sync=False, clock=clock)
     app = start(reg, app_clock)
@@ -123,13 +127,13 @@ def test_without_a_stick_the_dialog_says_so_and_nothing_goes_into_the_data_dir(t
     assert not (data_dir / "exports").exists() and not any(usb.iterdir())
 
 
-def test_quick_choices_are_whole_utc_days():
+def test_quick_choices_are_whole_shop_days():
     assert quick_days("today", TODAY) == (TODAY, TODAY)
     assert quick_days("yesterday", TODAY) == (date(2026, 11, 24),) * 2
     assert quick_days("last7", TODAY) == (date(2026, 11, 19), TODAY)
     assert quick_days("this_month", TODAY) == (date(2026, 11, 1), TODAY)
     assert quick_days("last_month", date(2026, 1, 10)) == (date(2025, 12, 1), date(2025, 12, 31))
-    start, end = utc_bounds(*quick_days("yesterday", TODAY))
+    start, end = local_bounds(*quick_days("yesterday", TODAY), UTC)
     assert (start, end) == (datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 from typing import TYPE_CHECKING
 
 import pygame
@@ -10,7 +10,7 @@ from pygame import Rect
 
 from firmware.register.commands import ExportRange
 from ui import theme
-from ui.days import FORMATS, QUICK, DayError, day_range, describe, quick_days, today_utc, utc_bounds
+from ui.days import FORMATS, QUICK, DayError, day_range, describe, local_bounds, local_today, quick_days, shop_zone
 from ui.layout import columns, grid, rows
 from ui.screens.base import Entry, Hot, Region
 from ui.screens.dialogs import Dialog
@@ -19,7 +19,7 @@ from ui.widgets import Button, draw_panel, label, paragraph
 if TYPE_CHECKING:
     from ui.app import App
 
-HINT = f"Choose a range, or tap From / To and type a day as {FORMATS}. Days are UTC days (00:00-24:00 UTC)."
+HINT = f"Choose a range, or tap From / To and type a day as {FORMATS}. A day runs from 00:00 to 24:00 shop time."
 FIELDS = ("from", "to")
 KEYS = "789456123.0-"
 
@@ -27,8 +27,9 @@ KEYS = "789456123.0-"
 class ExportRangeDialog(Dialog):
     """Pick the days to export; Export writes them where unsent receipts go (USB stick, else the data dir).
 
-    Days are counted from the register's clock in UTC: "Today" is 00:00 UTC
-    today up to now, and a To day is included up to 24:00 UTC.
+    Days are the shop's days (`[shop] timezone`, else the machine's zone), by
+    the register's clock: "Today" is 00:00 shop time today up to now, and a To
+    day is included up to 24:00 shop time, so a sale at 23:30 is on its day.
     """
 
     name = "export_range"
@@ -91,9 +92,13 @@ class ExportRangeDialog(Dialog):
         paragraph(surf, self.note, r, self.m.font("body"), theme.ERROR if self.error else theme.TEXT)
 
     # ---- actions -----------------------------------------------------------------------------
+    def zone(self) -> tzinfo:
+        """The shop's time zone, as the register's view names it (the machine's own zone when it names none)."""
+        return shop_zone(getattr(self.view, "timezone", "") or "")
+
     def today(self) -> date:
-        """Today's UTC day by the register's clock (the one that stamps receipts)."""
-        return today_utc(self.reg.clock.now())
+        """Today in the shop, by the register's clock (the one that stamps receipts)."""
+        return local_today(self.reg.clock.now(), self.zone())
 
     def choose(self, key: str) -> None:
         """A quick choice fills From and To with its days."""
@@ -101,7 +106,7 @@ class ExportRangeDialog(Dialog):
         self.fields["from"].text, self.fields["to"].text = first.isoformat(), last.isoformat()
         self.active, self.fresh = "from", True
         name = dict(QUICK)[key]
-        self.note, self.error = f"{name}: {describe(first, last)} (UTC days).", False
+        self.note, self.error = f"{name}: {describe(first, last)}.", False
 
     def focus(self, field: str) -> None:
         self.active, self.fresh = field, True
@@ -116,7 +121,7 @@ class ExportRangeDialog(Dialog):
         self.note, self.error = HINT, False
 
     def export(self) -> None:
-        """Check the days, then export [From 00:00 UTC, day after To 00:00 UTC) where unsent receipts go."""
+        """Check the days, then export [From 00:00, day after To 00:00) shop time where unsent receipts go."""
         try:
             first, last = day_range(self.fields["from"].text, self.fields["to"].text, self.today())
         except DayError as exc:
@@ -125,7 +130,7 @@ class ExportRangeDialog(Dialog):
             return
         from ui.screens.status import NO_STICK, export_target
 
-        start, end = utc_bounds(first, last)
+        start, end = local_bounds(first, last, self.zone())
         self.close()
         target = export_target(self.reg)
         if target is None:

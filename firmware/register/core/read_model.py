@@ -48,6 +48,7 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         warnings=state.health.warnings(now, config.policy),
         print_backlog=print_backlog,
         currency_display=config.shop.currency_display,
+        timezone=config.shop.timezone,
         receipt_scan=state.receipt_scan,
         scale=_scale(state),
     )
