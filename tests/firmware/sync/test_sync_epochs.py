@@ -179,7 +179,8 @@ def test_conflicting_ids_are_set_aside_and_never_sent_again(device, probe):
     ids = [journal.get_seq(s)["receipt_id"] for s in (1, 2, 3)]
     probe.acks(receipt_ids=[ids[0]], conflict_ids=[ids[1]] + [f"S001:R1:zz:{s}" for s in range(1, 500)])
     wait_for(lambda: service.state().conflicts == 1, 10, "the conflict counted")
-    assert journal.delivery(1)["state"] == "confirmed"
+    # the same acks message confirms seq 1 right after it sets seq 2 aside: wait for both, not one
+    wait_for(lambda: journal.delivery(1)["state"] == "confirmed", 5, "seq 1 confirmed")
     assert (journal.delivery(2)["state"], journal.delivery(2)["error"]) == ("quarantined", CONFLICT)
     assert [e.seqs for e in events_of(events, ReceiptsConflicted)] == [(2,)]
     wait_for(lambda: any(s.get("conflicts") == 1 for s in probe.statuses()), 5, "the status with the conflict")
