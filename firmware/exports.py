@@ -25,16 +25,17 @@ import io
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from firmware.atomicfile import UnsafeTarget, atomic_writer, make_dirs, open_dir
 from firmware.clock import iso_utc
 from firmware.domain.errors import DomainError
 from firmware.domain.money import format_money, minor_digits
+from firmware.domain.receipt_model import Receipt, ReceiptLine
 from firmware.errors import KassaError
 
 ALLOW_UNMOUNTED_ENV = "KASSA_EXPORT_ALLOW_UNMOUNTED"
@@ -59,8 +60,11 @@ class ExportResult:
     receipts_json: Path
 
 
-def _rows(receipt: dict[str, Any], display: str) -> Iterable[list[Any]]:
-    currency = str(receipt.get("currency") or "EUR")
+_NO_LINE = ReceiptLine()  # a receipt without lines (a no_sale) still has its row, with the line's columns empty
+
+
+def _rows(receipt: Receipt, display: str) -> Iterable[list[Any]]:
+    currency = receipt.currency or "EUR"
     try:
         digits: int | str = minor_digits(currency)
     except DomainError:  # a receipt in a currency this build does not know: the machine columns still hold it
@@ -71,19 +75,22 @@ def _rows(receipt: dict[str, Any], display: str) -> Iterable[list[Any]]:
             return "" if amount is None else str(amount)
         return format_money(amount, currency, display)
 
-    tenders = receipt.get("tenders", [])
-    tenders_minor = ";".join(f"{t.get('type')}:{t.get('amount')}" for t in tenders)
-    tenders_text = "; ".join(f"{str(t.get('type')).replace('_', ' ')} {money(t.get('amount'))}" for t in tenders)
-    total = receipt.get("totals", {}).get("total")
-    base = [receipt.get("receipt_id"), receipt.get("seq"), receipt.get("kind"), receipt.get("created_at"),
-            receipt.get("offline"), receipt.get("clerk_id"), currency, digits]
-    lines = receipt.get("lines") or [{}]
-    for number, line in enumerate(lines, start=1):
-        minor = [line.get("unit_price", ""), line.get("discount", ""), line.get("amount", "")]
-        yield base + [number if line else "", line.get("sku", ""), line.get("name", ""), line.get("qty", ""),
-                      money(minor[0]) if line else "", money(minor[1]) if line else "", line.get("tax_code", ""),
-                      money(minor[2]) if line else "", money(total), tenders_text, receipt.get("refund_of") or "",
-                      *minor, total, tenders_minor]
+    tenders = receipt.tenders
+    tenders_minor = ";".join(f"{t.type}:{t.amount}" for t in tenders)
+    tenders_text = "; ".join(f"{t.type.replace('_', ' ')} {money(t.amount)}" for t in tenders)
+    total = receipt.totals.total
+    base = [receipt.receipt_id, receipt.seq, receipt.kind, receipt.created_at, receipt.offline, receipt.clerk_id,
+            currency, digits]
+    refund_of = receipt.refund_of or ""
+    if not receipt.lines:
+        yield base + ["", "", "", "", "", "", "", "", money(total), tenders_text, refund_of, "", "", "", total,
+                      tenders_minor]
+        return
+    for number, line in enumerate(receipt.lines, start=1):
+        discount = line.discount if line.has("discount") else ""
+        yield base + [number, line.sku, line.name, line.qty, money(line.unit_price), money(discount), line.tax_code,
+                      money(line.amount), money(total), tenders_text, refund_of,
+                      line.unit_price, discount, line.amount, total, tenders_minor]
 
 
 def _within(path: str, root: str) -> bool:
@@ -154,7 +161,7 @@ def open_export_dir(directory: str | os.PathLike[str], data_dir: str | os.PathLi
 
 
 def export_receipts(
-    receipts: Iterable[dict[str, Any]],
+    receipts: Iterable[Receipt],
     directory: Path,
     stem: str,
     progress: Callable[[int], None] | None = None,
@@ -184,7 +191,7 @@ def export_receipts(
     return ExportResult(count, lines_csv, receipts_json)
 
 
-def _write(receipts: Iterable[dict[str, Any]], lines_csv: Path, receipts_json: Path, dir_fd: int,
+def _write(receipts: Iterable[Receipt], lines_csv: Path, receipts_json: Path, dir_fd: int,
            progress: Callable[[int], None] | None, display: str = "symbol") -> int:
     count = 0
     with atomic_writer(lines_csv, dir_fd=dir_fd) as csv_out, atomic_writer(receipts_json, dir_fd=dir_fd) as json_out:
@@ -195,7 +202,7 @@ def _write(receipts: Iterable[dict[str, Any]], lines_csv: Path, receipts_json: P
         for receipt in receipts:
             writer.writerows(_rows(receipt, display))
             json_out.write(b",\n" if count else b"\n")
-            json_out.write(json.dumps(receipt, ensure_ascii=False).encode("utf-8"))
+            json_out.write(json.dumps(receipt.to_doc(), ensure_ascii=False).encode("utf-8"))  # as journaled
             count += 1
             if progress is not None:
                 progress(1)
@@ -205,17 +212,25 @@ def _write(receipts: Iterable[dict[str, Any]], lines_csv: Path, receipts_json: P
     return count
 
 
-def unconfirmed_receipts(journal: Any) -> Iterable[dict[str, Any]]:
+class ReceiptSource(Protocol):
+    """The journal's typed readers an export uses (firmware.journal.Journal)."""
+
+    def unconfirmed_seqs(self) -> list[int]: ...
+    def receipt(self, seq: int) -> Receipt | None: ...
+    def receipts(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[Receipt]: ...
+
+
+def unconfirmed_receipts(journal: ReceiptSource) -> Iterable[Receipt]:
     """Every receipt the fleet has not confirmed yet (pending, delivered or quarantined), in seq order."""
     for seq in journal.unconfirmed_seqs():  # confirmed ones are never read
-        receipt = journal.get_seq(seq)
+        receipt = journal.receipt(seq)
         if receipt is not None:
             yield receipt
 
 
-def receipts_between(journal: Any, start: datetime, end: datetime) -> Iterable[dict[str, Any]]:
+def receipts_between(journal: ReceiptSource, start: datetime, end: datetime) -> Iterable[Receipt]:
     """Receipts created in [start, end) by their device time, in seq order (archived ones included)."""
     low, high = iso_utc(start), iso_utc(end)
-    for receipt in journal.iter_receipts():
-        if low <= receipt.get("created_at", "") < high:
+    for receipt in journal.receipts():
+        if low <= receipt.created_at < high:
             yield receipt

@@ -27,6 +27,7 @@ from typing import Any
 
 from firmware.clock import parse_iso_utc
 from firmware.domain.money import format_money
+from firmware.domain.receipt_model import Receipt, ReceiptLine, ReceiptTax
 from hal.layout import Block, Text, centred, code_for, paired, rule, wrapped
 from hal.ports import Printer
 
@@ -54,7 +55,7 @@ def local_stamp(iso: Any, tz: tzinfo | None = None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S ") + name
 
 
-def print_receipt(printer: Printer, receipt: Mapping[str, Any], header: Sequence[str], *, copy: bool = False,
+def print_receipt(printer: Printer, receipt: Receipt, header: Sequence[str], *, copy: bool = False,
                   currency: str | None = None, display: str = "symbol", tz: tzinfo | None = None,
                   names: Mapping[str, str] | None = None) -> str:
     """Queue `receipt` on `printer`; returns the job id at once (the layout runs on the printer's worker).
@@ -62,8 +63,7 @@ def print_receipt(printer: Printer, receipt: Mapping[str, Any], header: Sequence
     `display` is the shop's currency display ("symbol" or "code"), `tz` its time zone, `names` clerk ids to
     names (the clerk and the approving manager are printed by name).
     """
-    receipt = copying.deepcopy(dict(receipt))  # laid out later, on the worker: the caller's dict may change by then
-    receipt_id = receipt.get("receipt_id")
+    receipt_id = receipt.receipt_id if receipt.has("receipt_id") else None  # laid out later, on the worker: immutable
     header = tuple(str(line) for line in header)
     names = dict(names or {})
     columns = printer.columns
@@ -73,12 +73,12 @@ def print_receipt(printer: Printer, receipt: Mapping[str, Any], header: Sequence
         title=title, receipt_id=receipt_id)
 
 
-def receipt_blocks(receipt: Mapping[str, Any], header: Sequence[str], columns: int, copy: bool = False,
+def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: bool = False,
                    currency: str | None = None, *, display: str = "symbol", tz: tzinfo | None = None,
                    names: Mapping[str, str] | None = None) -> list[Block]:
     """Lay out a contract receipt. Missing optional fields are skipped: a committed sale always prints."""
-    cur = str(receipt.get("currency") or currency or "EUR")
-    kind = receipt.get("kind", "sale")
+    cur = receipt.currency or currency or "EUR"
+    kind = receipt.kind
     sign = -1 if kind == "refund" else 1  # refund receipts carry positive amounts: on paper they are paid back
     names = names or {}
 
@@ -96,76 +96,76 @@ def receipt_blocks(receipt: Mapping[str, Any], header: Sequence[str], columns: i
     add([rule(columns)])
     if kind == "refund":
         add(centred("REFUND", columns, bold=True, tall=True))
-        if receipt.get("refund_of"):
-            add(centred(f"of receipt {receipt['refund_of']}", columns))
+        if receipt.refund_of:
+            add(centred(f"of receipt {receipt.refund_of}", columns))
     elif kind == "no_sale":
         add(centred("NO SALE", columns, bold=True, tall=True))
         add(centred("drawer opened", columns))
     if copy:
         add(centred("*** COPY ***", columns, bold=True))
-    if receipt.get("offline"):
+    if receipt.offline:
         add(centred("OFFLINE", columns, bold=True))
 
-    lines = list(receipt.get("lines", ()) or ())
-    cart = receipt.get("cart_discount") or {}
+    lines = receipt.lines
+    cart = receipt.cart_discount
     cart_total = 0
     for line in lines:
-        add(_line(line, columns, money, sign, split_cart=bool(cart)))
-        cart_total += int(line.get("cart_discount", 0) or 0) if cart else 0
-    if cart and cart_total:
-        percent = cart.get("percent")
+        add(_line(line, columns, money, sign, split_cart=cart is not None))
+        cart_total += (line.cart_discount or 0) if cart is not None else 0
+    if cart is not None and cart_total:
+        percent = cart.percent
         label = f"Cart discount {_percent(percent)}%" if percent not in (None, "") else "Cart discount"
         add(paired(label, money(sign * -cart_total, plus=sign < 0), columns))
-        if cart.get("approved_by"):
-            add(wrapped(f"  approved by {who(cart['approved_by'])}", columns))
+        if cart.approved_by:
+            add(wrapped(f"  approved by {who(cart.approved_by)}", columns))
 
-    totals = receipt.get("totals") or {}
+    totals = receipt.totals
     if lines:
         add([rule(columns)])
-    if "subtotal" in totals:
-        add(paired("Subtotal", money(sign * int(totals["subtotal"])), columns))
-    if "subtotal" in totals and "total" in totals and int(totals["total"]) != int(totals["subtotal"]):
-        add(paired("Tax (added to prices)", money(sign * (int(totals["total"]) - int(totals["subtotal"]))), columns))
-    if "total" in totals:
-        add(paired("REFUND TOTAL" if kind == "refund" else "TOTAL", money(sign * int(totals["total"])), columns,
+    if totals.has("subtotal"):
+        add(paired("Subtotal", money(sign * totals.subtotal), columns))
+    if totals.has("subtotal") and totals.has("total") and totals.total != totals.subtotal:
+        add(paired("Tax (added to prices)", money(sign * (totals.total - totals.subtotal)), columns))
+    if totals.has("total"):
+        add(paired("REFUND TOTAL" if kind == "refund" else "TOTAL", money(sign * totals.total), columns,
                    bold=True, tall=True))
-    rounding = int(totals.get("rounding", 0) or 0)
+    rounding = totals.rounding or 0
     if rounding:
         add(paired("Cash rounding", money(sign * rounding, plus=True), columns))
-        add(paired("Rounded total", money(sign * (int(totals.get("total", 0)) + rounding)), columns, bold=True))
-    for tender in receipt.get("tenders", ()) or ():
-        kind_name = str(tender.get("type", "tender"))
+        add(paired("Rounded total", money(sign * (totals.total + rounding)), columns, bold=True))
+    for tender in receipt.tenders:
+        kind_name = tender.type if tender.has("type") else "tender"
         name = TENDER_WORDS.get(kind_name, kind_name.replace("_", " ").capitalize())
         if kind == "refund":
             name += " paid back"
-        add(paired(name, money(sign * int(tender.get("amount", 0))), columns))
-        if tender.get("reference"):
-            add(wrapped(f"  Ref. {tender['reference']}", columns))
-        if tender.get("change"):
-            add(paired("Change", money(tender["change"]), columns, bold=True))
+        add(paired(name, money(sign * tender.amount), columns))
+        if tender.reference:
+            add(wrapped(f"  Ref. {tender.reference}", columns))
+        if tender.change:
+            add(paired("Change", money(tender.change), columns, bold=True))
 
-    taxes = list(receipt.get("taxes", ()) or ())
+    taxes = receipt.taxes
     if taxes:
         add([rule(columns)])
         add(_tax_table(taxes, columns, lambda amount: money(sign * int(amount))))
 
     add([rule(columns)])
     if kind in ("refund", "no_sale"):
-        if receipt.get("reason"):
-            add(wrapped(f"Reason: {receipt['reason']}", columns))
-        if receipt.get("approved_by"):
-            add(wrapped(f"Approved by: {who(receipt['approved_by'])}", columns))
-    clerk = receipt.get("clerk_id")
-    if clerk or receipt.get("clerk_name"):
-        add(wrapped(f"Clerk: {receipt.get('clerk_name') or who(clerk)}", columns))
-    if receipt.get("customer_code"):
-        add(wrapped(f"Customer: {receipt['customer_code']}", columns))
-    receipt_id = receipt.get("receipt_id")
+        if receipt.reason:
+            add(wrapped(f"Reason: {receipt.reason}", columns))
+        if receipt.approved_by:
+            add(wrapped(f"Approved by: {who(receipt.approved_by)}", columns))
+    clerk = receipt.clerk_id
+    if clerk or receipt.clerk_name:
+        add(wrapped(f"Clerk: {receipt.clerk_name or who(clerk)}", columns))
+    if receipt.customer_code:
+        add(wrapped(f"Customer: {receipt.customer_code}", columns))
+    receipt_id = receipt.receipt_id
     if receipt_id:
         add(wrapped(f"Receipt: {receipt_id}", columns))
-    if receipt.get("created_at"):
-        stamp = local_stamp(receipt["created_at"], tz)
-        if receipt.get("clock_trusted") is False:
+    if receipt.created_at:
+        stamp = local_stamp(receipt.created_at, tz)
+        if receipt.clock_trusted is False:
             stamp += " (clock unverified)"
         add(wrapped(stamp, columns))
     if copy:
@@ -180,22 +180,22 @@ def _percent(value: Any) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _line(line: Mapping[str, Any], columns: int, money: Callable[..., str], sign: int, split_cart: bool) -> list[Text]:
+def _line(line: ReceiptLine, columns: int, money: Callable[..., str], sign: int, split_cart: bool) -> list[Text]:
     """The line at its original price; its own discount below as a negative amount, the net beside it in words.
 
     With `split_cart` the line's share of a cart discount is left out here: it is the cart discount's line.
     """
-    name = str(line.get("name") or line.get("sku") or "item")
-    amount = int(line.get("amount", 0))
-    discount = int(line.get("discount", 0) or 0)
-    share = int(line.get("cart_discount", 0) or 0) if split_cart else 0
+    name = line.name or line.sku or "item"
+    amount = line.amount
+    discount = line.discount or 0
+    share = (line.cart_discount or 0) if split_cart else 0
     own = discount - share
     original = amount + discount
-    code = str(line.get("tax_code") or "")
+    code = line.tax_code or ""
     out = paired(name, f"{money(sign * original)} {code}".rstrip(), columns)
-    qty = str(line.get("qty", 1))
-    if "unit_price" in line and (qty != "1" or "." in qty):
-        unit = money(line["unit_price"])
+    qty = str(line.qty)
+    if line.has("unit_price") and (qty != "1" or "." in qty):
+        unit = money(line.unit_price)
         out.extend(wrapped(f"  {qty} kg x {unit}/kg" if "." in qty else f"  {qty} x {unit}", columns))
     if own:
         value = money(-sign * own, plus=sign < 0)
@@ -208,12 +208,12 @@ def _line(line: Mapping[str, Any], columns: int, money: Callable[..., str], sign
     return out
 
 
-def _tax_table(taxes: Sequence[Mapping[str, Any]], columns: int, money: Callable[[Any], str]) -> list[Text]:
+def _tax_table(taxes: Sequence[ReceiptTax], columns: int, money: Callable[[Any], str]) -> list[Text]:
     """Rate | Net | Tax | Gross, one row per rate: what the amounts above hold in tax (not part of the sum)."""
     rows: list[tuple[str, str, str, str]] = []
     for tax in taxes:
-        label = f"{tax.get('tax_code', '')} {_percent(tax.get('rate', ''))}%".strip()
-        net_amount, tax_amount = int(tax.get("net", 0)), int(tax.get("tax", 0))
+        label = f"{tax.tax_code} {_percent(tax.rate)}%".strip()
+        net_amount, tax_amount = tax.net, tax.tax
         rows.append((label, money(net_amount), money(tax_amount), money(net_amount + tax_amount)))
     width = max(len(cell) for row in rows for cell in row[1:]) + 1
     width = max(width, len("Gross") + 1)

@@ -59,7 +59,7 @@ def export_pending(config: Config, directory: Path, *, start: Callable[[int], No
 
         def receipts():  # noqa: ANN202
             for receipt in unconfirmed_receipts(journal):
-                seqs.append(int(receipt["seq"]))
+                seqs.append(receipt.seq)
                 yield receipt
 
         stem = f"kassa-{config.device.store}-{config.device.register}-pending-{now:%Y%m%dT%H%M%SZ}"

@@ -8,6 +8,7 @@ from firmware.domain.lines import Line
 from firmware.domain.money import format_money, minor_digits, parse_money, round_cash
 from firmware.domain.parked import ParkedCart, park
 from firmware.domain.receipt import finalize, no_sale_body
+from firmware.domain.receipt_model import Receipt
 from firmware.domain.refunds import build_blind_return, build_refund, refundable
 from firmware.domain.reports import expected_cash, summarize
 from firmware.domain.sale import Sale, Tender, Totals
@@ -17,7 +18,7 @@ from firmware.domain.tax import TaxResult, compute_taxes
 __all__ = [
     "ScanCheck", "check_scan", "Catalog", "Item", "QuickKey", "NotSellable", "Clerk", "Roster", "hash_pin",
     "verify_pin", "DomainError", "PayloadInvalid", "Refused", "Line", "format_money", "minor_digits",
-    "parse_money", "round_cash", "ParkedCart", "park", "finalize", "no_sale_body", "build_blind_return",
+    "parse_money", "round_cash", "ParkedCart", "park", "finalize", "no_sale_body", "Receipt", "build_blind_return",
     "build_refund", "refundable", "expected_cash", "summarize", "Sale", "Tender", "Totals", "Shift",
     "TaxResult", "compute_taxes",
 ]

@@ -16,58 +16,58 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
 
 from firmware.domain.catalog import Item
 from firmware.domain.errors import Refused
 from firmware.domain.lines import Line, Qty, parse_qty, qty_value
 from firmware.domain.money import scale
+from firmware.domain.receipt_model import Receipt
 from firmware.domain.sale import Pricing, Sale
 
 __all__ = ["refunded_qty", "refundable", "build_refund", "build_blind_return", "original_pricing"]
 
 
-def _refunds_of(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    rid = original.get("receipt_id")
-    return [r for r in refunds if r.get("kind") == "refund" and r.get("refund_of") == rid]
+def _refunds_of(original: Receipt, refunds: Iterable[Receipt]) -> list[Receipt]:
+    rid = original.receipt_id
+    return [r for r in refunds if r.kind == "refund" and r.refund_of == rid]
 
 
-def refunded_qty(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]]) -> dict[int, Qty]:
+def refunded_qty(original: Receipt, refunds: Iterable[Receipt]) -> dict[int, Qty]:
     """Quantity already refunded per original line number (1-based), from the refund receipts given."""
-    lines = original.get("lines", [])
+    lines = original.lines
     done: dict[int, Qty] = {n: 0 for n in range(1, len(lines) + 1)}
     for refund in _refunds_of(original, refunds):
-        for rline in refund.get("lines", []):
-            qty = qty_value(rline["qty"])
-            number = rline.get("of_line")
+        for rline in refund.lines:
+            qty = qty_value(rline.qty)
+            number = rline.of_line
             if number is None:  # an older refund without of_line: first line of that SKU with room left
                 number = next((n for n, ol in enumerate(lines, 1)
-                               if ol["sku"] == rline["sku"] and done[n] < qty_value(ol["qty"])), None)
+                               if ol.sku == rline.sku and done[n] < qty_value(ol.qty)), None)
             if number in done:
                 done[number] = done[number] + qty
     return done
 
 
-def refundable(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]]) -> dict[int, Qty]:
+def refundable(original: Receipt, refunds: Iterable[Receipt]) -> dict[int, Qty]:
     """What may still be refunded per original line number: sold minus already refunded."""
     done = refunded_qty(original, refunds)
-    return {n: qty_value(line["qty"]) - done[n] for n, line in enumerate(original.get("lines", []), 1)}
+    return {n: qty_value(line.qty) - done[n] for n, line in enumerate(original.lines, 1)}
 
 
-def original_pricing(original: Mapping[str, Any], cash_rounding: int = 0, currency_display: str = "symbol") -> Pricing:
+def original_pricing(original: Receipt, cash_rounding: int = 0, currency_display: str = "symbol") -> Pricing:
     """The original receipt's rates and currency; tax-included when its total equals its subtotal (identical when
     tax is 0)."""
-    rates = {t["tax_code"]: t["rate"] for t in original.get("taxes", [])}
-    totals = original.get("totals", {})
-    return Pricing(rates, totals.get("total") == totals.get("subtotal"), cash_rounding,
-                   str(original.get("currency") or "EUR"), currency_display)
+    rates = {t.tax_code: t.rate for t in original.taxes}
+    totals = original.totals
+    return Pricing(rates, totals.total == totals.subtotal, cash_rounding, original.currency or "EUR",
+                   currency_display)
 
 
 def _share(value: int, part: Qty, whole: Qty) -> int:
     return scale(value, Decimal(part), Decimal(whole))
 
 
-def build_refund(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any]], lines: Mapping[int, object], *,
+def build_refund(original: Receipt, refunds: Iterable[Receipt], lines: Mapping[int, object], *,
                  sale_id: str, clerk_id: str, approved_by: str | None, cash_rounding: int = 0,
                  reason: str | None = None, currency_display: str = "symbol") -> Sale:
     """A refund Sale (phase "tendering") for `lines` {original line number: qty}; limits are enforced here.
@@ -76,56 +76,55 @@ def build_refund(original: Mapping[str, Any], refunds: Iterable[Mapping[str, Any
     """
     if not approved_by:
         raise Refused("A refund needs a manager's approval")
-    if original.get("kind") != "sale":
-        raise Refused(f"Receipt {original.get('receipt_id')} is not a sale; only sales can be refunded")
+    if original.kind != "sale":
+        raise Refused(f"Receipt {original.receipt_id} is not a sale; only sales can be refunded")
     wanted = {n: q for n, q in lines.items() if q not in (0, "0", None)}
     if not wanted:
         raise Refused("Choose at least one line and quantity to refund")
-    sold_lines = original.get("lines", [])
+    sold_lines = original.lines
     done = refunded_qty(original, refunds)
     new_lines: list[Line] = []
     for number in sorted(wanted):
         if not isinstance(number, int) or not 1 <= number <= len(sold_lines):
-            raise Refused(f"Receipt {original.get('receipt_id')} has no line {number}")
+            raise Refused(f"Receipt {original.receipt_id} has no line {number}")
         sold = sold_lines[number - 1]
-        sold_qty = qty_value(sold["qty"])
+        sold_qty = qty_value(sold.qty)
         weighed = not isinstance(sold_qty, int)
         qty = parse_qty(wanted[number], weighed)
         before = done[number]
         left = sold_qty - before
         if qty > left:
-            raise Refused(f"Line {number} ({sold['name']}): only {left} left to refund "
+            raise Refused(f"Line {number} ({sold.name}): only {left} left to refund "
                           f"({sold_qty} sold, {before} refunded already)")
-        gross = sold["amount"] + sold["discount"]
+        gross = sold.amount + sold.discount
         gross_k = _share(gross, before + qty, sold_qty) - _share(gross, before, sold_qty)
-        disc_k = _share(sold["discount"], before + qty, sold_qty) - _share(sold["discount"], before, sold_qty)
-        new_lines.append(Line(line_no=len(new_lines) + 1, sku=sold["sku"], name=sold["name"],
-                              unit_price=sold["unit_price"], qty=qty, tax_code=sold["tax_code"], weighed=weighed,
+        disc_k = _share(sold.discount, before + qty, sold_qty) - _share(sold.discount, before, sold_qty)
+        new_lines.append(Line(line_no=len(new_lines) + 1, sku=sold.sku, name=sold.name,
+                              unit_price=sold.unit_price, qty=qty, tax_code=sold.tax_code, weighed=weighed,
                               discount=disc_k, source="refund", of_line=number, fixed_gross=gross_k))
     override = _tax_shares(original, _refunds_of(original, refunds), new_lines)
-    tender_types = tuple(dict.fromkeys(["cash"] + [t["type"] for t in original.get("tenders", [])]))
+    tender_types = tuple(dict.fromkeys(["cash", *original.tender_types]))
     sale = Sale(sale_id=sale_id, clerk_id=clerk_id, phase="tendering", lines=tuple(new_lines), kind="refund",
-                customer_code=original.get("customer_code"),
+                customer_code=original.customer_code,
                 pricing=original_pricing(original, cash_rounding, currency_display),
-                refund_of=original.get("receipt_id"), approved_by=approved_by, reason=reason,
+                refund_of=original.receipt_id, approved_by=approved_by, reason=reason,
                 allowed_tenders=tender_types, tax_override=override)
     return _settle_if_free(sale)
 
 
-def _tax_shares(original: Mapping[str, Any], prior: list[Mapping[str, Any]],
-                new_lines: list[Line]) -> tuple[tuple[str, int], ...]:
+def _tax_shares(original: Receipt, prior: list[Receipt], new_lines: list[Line]) -> tuple[tuple[str, int], ...]:
     """Refund tax per code = cumulative share of the original's tax, by line amounts refunded."""
     sold: dict[str, int] = {}
-    for line in original.get("lines", []):
-        sold[line["tax_code"]] = sold.get(line["tax_code"], 0) + line["amount"]
+    for sold_line in original.lines:
+        sold[sold_line.tax_code] = sold.get(sold_line.tax_code, 0) + sold_line.amount
     before: dict[str, int] = {}
     for refund in prior:
-        for line in refund.get("lines", []):
-            before[line["tax_code"]] = before.get(line["tax_code"], 0) + line["amount"]
+        for done_line in refund.lines:
+            before[done_line.tax_code] = before.get(done_line.tax_code, 0) + done_line.amount
     now: dict[str, int] = {}
     for line in new_lines:
         now[line.tax_code] = now.get(line.tax_code, 0) + line.amount
-    taxes = {t["tax_code"]: t["tax"] for t in original.get("taxes", [])}
+    taxes = {t.tax_code: t.tax for t in original.taxes}
     shares = []
     for code in sorted(now):
         if not sold.get(code):

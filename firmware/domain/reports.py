@@ -9,10 +9,11 @@ refunds + paid-in - paid-out - drops; difference = counted - expected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from firmware.domain.errors import Refused
+from firmware.domain.receipt_model import Receipt
 from firmware.domain.shift import Shift
 
 __all__ = ["summarize", "expected_cash", "REPORT_KINDS"]
@@ -20,19 +21,19 @@ __all__ = ["summarize", "expected_cash", "REPORT_KINDS"]
 REPORT_KINDS = ("x", "z")
 
 
-def _sign(receipt: Mapping[str, Any]) -> int:
-    return -1 if receipt.get("kind") == "refund" else 1
+def _sign(receipt: Receipt) -> int:
+    return -1 if receipt.kind == "refund" else 1
 
 
-def expected_cash(receipts: Iterable[Mapping[str, Any]], shift: Shift | None = None) -> int:
+def expected_cash(receipts: Iterable[Receipt], shift: Shift | None = None) -> int:
     """What the drawer should hold: float and movements from `shift`, plus cash kept net of refunds."""
-    cash: int = sum(_sign(r) * (t["amount"] - t["change"])
-               for r in receipts if r.get("kind") in ("sale", "refund")
-               for t in r.get("tenders", []) if t["type"] == "cash")
+    cash: int = sum(_sign(r) * (t.amount - t.change)
+                    for r in receipts if r.kind in ("sale", "refund")
+                    for t in r.tenders if t.type == "cash")
     return cash + (shift.cash_adjustment if shift else 0)
 
 
-def summarize(receipts: Iterable[Mapping[str, Any]], *, kind: str, z_number: int | None = None,
+def summarize(receipts: Iterable[Receipt], *, kind: str, z_number: int | None = None,
               shift: Shift | None = None, report_id: str, created_at: str,
               counted_cash: int | None = None) -> dict[str, Any]:
     """The report over exactly `receipts` (the caller picks the seq range); a Z needs z_number and a count.
@@ -47,7 +48,7 @@ def summarize(receipts: Iterable[Mapping[str, Any]], *, kind: str, z_number: int
             raise Refused("A Z report needs its number (z_number 1, 2, ...)")
         if counted is None:
             raise Refused("A Z report needs the counted cash")
-    items = sorted(receipts, key=lambda r: r.get("seq", 0))
+    items = sorted(receipts, key=lambda r: r.seq)
     sales = {"count": 0, "total": 0}
     refunds = {"count": 0, "total": 0}
     no_sales = {"count": 0}
@@ -57,45 +58,46 @@ def summarize(receipts: Iterable[Mapping[str, Any]], *, kind: str, z_number: int
     taxes: dict[tuple[str, str], dict[str, Any]] = {}
     clerks: dict[str, dict[str, Any]] = {}
     for r in items:
-        clerk = clerks.setdefault(r.get("clerk_id") or "", {
-            "clerk_id": r.get("clerk_id") or "", "sales_count": 0, "sales_total": 0,
+        clerk = clerks.setdefault(r.clerk_id or "", {
+            "clerk_id": r.clerk_id or "", "sales_count": 0, "sales_total": 0,
             "refunds_count": 0, "refunds_total": 0, "no_sales": 0, "discounts": 0})
-        if r.get("kind") == "no_sale":
+        if r.kind == "no_sale":
             no_sales["count"] += 1
             clerk["no_sales"] += 1
             continue
         sign = _sign(r)
-        total = r["totals"]["total"]
+        total = r.totals.total
         bucket, prefix = (refunds, "refunds") if sign < 0 else (sales, "sales")
         bucket["count"] += 1
         bucket["total"] += total
         clerk[f"{prefix}_count"] += 1
         clerk[f"{prefix}_total"] += total
-        rounding += sign * r["totals"].get("rounding", 0)
+        rounding += sign * r.totals.rounding
         if sign > 0:
-            for line in r.get("lines", []):
-                if line.get("discount"):
+            for line in r.lines:
+                if line.discount:
                     discounts["count"] += 1
-                    discounts["total"] += line["discount"]
-                    clerk["discounts"] += line["discount"]
-        for t in r.get("tenders", []):
-            entry = tenders.setdefault(t["type"], {"type": t["type"], "count": 0, "amount": 0, "refunded": 0})
+                    discounts["total"] += line.discount
+                    clerk["discounts"] += line.discount
+        for t in r.tenders:
+            entry = tenders.setdefault(t.type, {"type": t.type, "count": 0, "amount": 0, "refunded": 0})
             entry["count"] += 1
-            entry["amount"] += sign * (t["amount"] - t["change"])
+            entry["amount"] += sign * (t.amount - t.change)
             if sign < 0:
-                entry["refunded"] += t["amount"] - t["change"]
-        for tax in r.get("taxes", []):
-            key = (tax["tax_code"], tax["rate"])
+                entry["refunded"] += t.amount - t.change
+        for tax in r.taxes:
+            key = (tax.tax_code, tax.rate)
             entry = taxes.setdefault(key, {"tax_code": key[0], "rate": key[1], "net": 0, "tax": 0})
-            entry["net"] += sign * tax["net"]
-            entry["tax"] += sign * tax["tax"]
+            entry["net"] += sign * tax.net
+            entry["tax"] += sign * tax.tax
     expected = expected_cash(items, shift)
-    seqs = [r["seq"] for r in items if isinstance(r.get("seq"), int)]
-    first = items[0] if items else {}
+    seqs = [r.seq for r in items if r.has("seq")]
+    first = items[0] if items else None
     return {
         "report_id": report_id, "kind": kind, "z_number": z_number if kind == "z" else None,
-        "created_at": created_at, "store": first.get("store"), "register": first.get("register"),
-        "currency": first.get("currency"), "shift_id": shift.shift_id if shift else None,
+        "created_at": created_at, "store": first.store if first else None,
+        "register": first.register if first else None, "currency": first.currency if first else None,
+        "shift_id": shift.shift_id if shift else None,
         "first_seq": min(seqs) if seqs else None, "last_seq": max(seqs) if seqs else None,
         "receipt_count": len(items),
         "sales": sales, "refunds": refunds, "no_sales": no_sales, "discounts": discounts,

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.contract.receipt_id import format_receipt_id, names, parse_receipt_id
+from firmware.domain.receipt_model import Receipt
 from firmware.errors import JournalError, JournalFull, JournalLost, JournalMismatch
 from firmware.journal.archive import ArchiveReader, ArchiveResult, Archiver, describe, read_manifest
 from firmware.journal.delivery import CONFLICT, DeliveryStore, is_conflict
@@ -394,6 +395,35 @@ class Journal:
             if doc is not None:
                 out.append(doc)
         return out
+
+    # ------------------------------------------------------------ typed receipts
+
+    # The stored document, parsed once into a typed, immutable `Receipt` (firmware/domain/receipt_model.py).
+    # The dict readers above stay for what needs the document as stored (audit, verification, health).
+
+    def receipt(self, seq: int) -> Receipt | None:
+        """Receipt `seq`, typed; None when there is none."""
+        doc = self.get_seq(seq)
+        return None if doc is None else Receipt.from_doc(doc)
+
+    def receipt_by_id(self, receipt_id: str) -> Receipt | None:
+        """The receipt under `receipt_id` (either form, as `get`), typed."""
+        doc = self.get(receipt_id)
+        return None if doc is None else Receipt.from_doc(doc)
+
+    def receipt_by_sale_id(self, sale_id: str) -> Receipt | None:
+        doc = self.find_by_sale_id(sale_id)
+        return None if doc is None else Receipt.from_doc(doc)
+
+    def receipts(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[Receipt]:
+        """Receipts from_seq..to_seq (archived ones included), typed, in seq order."""
+        from_doc = Receipt.from_doc
+        for doc in self.iter_receipts(from_seq, to_seq):
+            yield from_doc(doc)
+
+    def recent_receipts(self, limit: int) -> list[Receipt]:
+        """The newest `limit` receipts, typed, newest first."""
+        return [Receipt.from_doc(doc) for doc in self.recent(limit)]
 
     # ------------------------------------------------------------ delivery
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware.domain.receipt import finalize
+from firmware.domain.receipt_model import Receipt
 from firmware.errors import JournalError
 from firmware.lifecycle import join_thread
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 class ReceiptCommitted:
     """A receipt is durable in the journal; `purpose` tells the register what to do next."""
 
-    receipt: dict[str, Any]
+    receipt: Receipt
     purpose: str
 
 
@@ -124,7 +125,7 @@ class Committer:
         try:
             existing = journal.find_by_sale_id(body["sale_id"])
             if existing is not None:
-                return ReceiptCommitted(existing, purpose)
+                return ReceiptCommitted(Receipt.from_doc(existing), purpose)
             for attempt in (1, 2):
                 epoch = journal.epoch
                 receipt = finalize(
@@ -136,7 +137,7 @@ class Committer:
                     prev_hash=journal.last_hash,
                 )
                 try:
-                    return ReceiptCommitted(journal.commit_receipt(receipt), purpose)
+                    return ReceiptCommitted(Receipt.from_doc(journal.commit_receipt(receipt)), purpose)
                 except JournalError:
                     if attempt == 1 and journal.epoch != epoch:
                         continue  # sync opened a new epoch (a rollback) in between: finalize again in it

@@ -79,7 +79,7 @@ class ReportWorker:
     def sum(self, job: SumReport) -> ReportSummed:
         """Sum one job (on any thread); a failure becomes `ReportSummed` with the reason, never an exception."""
         try:
-            receipts = self._journal.iter_receipts(from_seq=job.last_z["last_seq"] + 1)
+            receipts = self._journal.receipts(from_seq=job.last_z["last_seq"] + 1)
             report = build(job.kind, None, job.last_z, job.shift, self._until_stopped(receipts), config=self._config,
                            currency=job.currency, epoch=self._journal.epoch, report_id_tail=job.report_id_tail,
                            created_at=job.created_at)

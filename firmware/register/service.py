@@ -32,7 +32,7 @@ from firmware.register.committer import Committer, StateSaved
 from firmware.register.core import commands as c, effects as fx
 from firmware.register.core.context import Context, StateDoc
 from firmware.register.core.events import ExportFinished, ReceiptPrinting, StateWritten
-from firmware.register.core.state import Receipt, RegisterState, Report, currency_of, tax_rates_of
+from firmware.register.core.state import Receipt, ReceiptDoc, RegisterState, Report, currency_of, tax_rates_of
 from firmware.register.exporter import Exporter
 from firmware.register.housekeeping import Housekeeper
 from firmware.register.ports import HardwarePorts, RegisterJournal, SyncLink
@@ -71,13 +71,13 @@ class _Lookup:
         return self._states.all(kind)
 
     def receipt(self, receipt_id: str) -> Receipt | None:
-        return self._journal.get(receipt_id)
+        return self._journal.receipt_by_id(receipt_id)
 
     def recent(self, limit: int) -> list[Receipt]:
-        return list(self._journal.recent(limit))
+        return self._journal.recent_receipts(limit)
 
     def receipts_from(self, seq: int) -> Iterator[Receipt]:
-        return self._journal.iter_receipts(from_seq=seq)
+        return self._journal.receipts(from_seq=seq)
 
     def last_seq(self) -> int:
         return self._journal.next_seq - 1
@@ -208,7 +208,7 @@ class Register:
         elif isinstance(effect, fx.PrintReceipt):
             job = self._print_receipt(effect.receipt, effect.copy)
             if job is not None:
-                self._feed(ReceiptPrinting(job, effect.receipt["receipt_id"]))
+                self._feed(ReceiptPrinting(job, effect.receipt.receipt_id))
         elif isinstance(effect, fx.PrintReport):
             self._print_report(effect.report)
         elif isinstance(effect, fx.PublishReport):
@@ -242,7 +242,7 @@ class Register:
             return None
         shop = self.config.shop
         return printout.print_receipt(self.hardware.printer, receipt, printout.shop_header(shop), copy=copy,
-                                      currency=receipt.get("currency", self.currency),
+                                      currency=receipt.currency if receipt.has("currency") else self.currency,
                                       display=shop.currency_display, tz=shop.zone, names=self._clerk_names())
 
     def _print_report(self, report: Report) -> None:
@@ -356,12 +356,13 @@ class Register:
     def search(self, text: str, limit: int = 20) -> list[ItemInfo]:
         return [ItemInfo(i.sku, i.name, i.price, i.weighed) for i in self._state.catalog.search(text, limit)]
 
-    def recent_receipts(self, limit: int = 20) -> list[Receipt]:
-        return list(self.journal.recent(limit))
+    def recent_receipts(self, limit: int = 20) -> list[ReceiptDoc]:
+        """The newest receipts as documents (the manager screen still reads them as dicts)."""
+        return [receipt.to_doc() for receipt in self.journal.recent_receipts(limit)]
 
     def find_receipt(self, receipt_id: str) -> Receipt | None:
         """A receipt of this register by id (live journal or archive), for refunds."""
-        return self.journal.get(receipt_id.strip())
+        return self.journal.receipt_by_id(receipt_id.strip())
 
     def parked(self) -> list[ParkedInfo]:
         return core.parked(self._state, self._context())

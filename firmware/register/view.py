@@ -8,6 +8,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from firmware.domain.receipt_model import Receipt
+
 
 class Phase(StrEnum):
     """Where the cashier is: the screen the UI shows follows it (a StrEnum: `Phase.SELL == "sell"`)."""
@@ -246,7 +248,7 @@ class RegisterView:
     totals: TotalsView = TotalsView()
     tenders: tuple[dict[str, Any], ...] = ()
     customer_code: str | None = None
-    last_receipt: dict[str, Any] | None = None
+    last_receipt: Receipt | None = None  # the receipt just committed, shown on "done"
     message: Message | None = None
     flash_line: int | None = None
     sync: SyncView = SyncView()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from firmware.clock import ManualClock
 from firmware.register.commands import CheckManager
-from tests.ui.conftest import log_in, start, tap
+from tests.ui.conftest import log_in, settle, start, tap
 from tests.ui.fake_register import FakeRegister
 from ui.app import App
 
@@ -71,29 +71,57 @@ def test_the_manager_pin_dialog_counts_down_and_takes_no_pin_while_locked():
 
 
 def test_wrong_manager_pins_on_the_real_register_warn_lock_and_count_down(make_register):
+    """Wrong PINs keep the dialog up: it says the tries left, then counts the lockout down each second (no toast
+    that stands still), takes no PIN while locked, and takes the manager's once the lockout is over."""
     clock = ManualClock()
     app = start(make_register(with_sync=False, clock=clock), clock)
     log_in(app)  # Anna, a cashier
+    tap(app, "manager")
+    dialog = app.dialogs[-1]
     said = []
     for _ in range(3):
-        tap(app, "manager")
         for digit in "1234":
             tap(app, f"dlg:{digit}")
         tap(app, "dlg:ok")
-        said.append(app.toasts.current.text)
-    assert said == ["That is not a manager's PIN. 2 tries left.", "That is not a manager's PIN. 1 try left.",
-                    "Too many wrong PINs. Try again in 30 s."]
-    tap(app, "manager")
-    dialog = app.dialogs[-1]
-    assert dialog.status() == "Too many wrong PINs. Try again in 30 s."
+        assert app.dialogs == [dialog] and dialog.entry.text == ""  # still up, ready for the next try
+        assert app.toasts.current is None  # the dialog says it; a toast could not count down
+        said.append((dialog.error, dialog.status()))
+    assert said == [("Not a manager's PIN. Try again.", "2 tries left before a lockout."),
+                    ("Not a manager's PIN. Try again.", "1 try left before a lockout."),
+                    ("", "Too many wrong PINs. Try again in 30 s.")]
     clock.advance(1)
     assert redrawn(app, dialog.r_status) and dialog.status() == "Too many wrong PINs. Try again in 29 s."
+    for digit in "9999":
+        tap(app, f"dlg:{digit}")
+    tap(app, "dlg:ok")  # locked: not even tried, the dialog stays with its countdown
+    assert app.dialogs == [dialog] and app.wanted() == "sell"
+    assert dialog.status() == "Too many wrong PINs. Try again in 29 s."
     clock.advance(29)
     assert redrawn(app, dialog.r_status) and dialog.status() == "1 try left before a lockout."
+    tap(app, "dlg:ok")  # the 9999 typed while locked is still there
+    assert not app.dialogs and app.wanted() == "manager"
+
+
+def test_a_wrong_pin_for_an_approval_keeps_the_dialog_up_and_the_right_one_runs_the_command(make_register):
+    """The same dialog asks for approvals (a no-sale from the manager screen is one, a discount over the limit,
+    a recall of another clerk's cart): a wrong PIN leaves it up, counting, and the right one runs the command."""
+    from firmware.register.commands import NoSale
+
+    clock = ManualClock()
+    app = start(make_register(with_sync=False, clock=clock), clock)
+    log_in(app)
+    app.run_approved(NoSale(None))
+    dialog = app.dialogs[-1]
+    assert dialog.name == "entry"
+    for digit in "4321":
+        tap(app, f"dlg:{digit}")
+    tap(app, "dlg:ok")
+    assert app.dialogs == [dialog] and dialog.status() == "2 tries left before a lockout."
     for digit in "9999":
         tap(app, f"dlg:{digit}")
     tap(app, "dlg:ok")
-    assert app.wanted() == "manager"
+    assert not app.dialogs and dialog.status() == ""
+    settle(app, lambda: any(r.get("kind") == "no_sale" for r in app.register.recent_receipts(5)))
 
 
 def test_a_login_lockout_counts_down_on_the_login_screen(make_register):

@@ -9,9 +9,11 @@ import pygame
 from pygame import Rect
 
 from firmware.domain.lockout import wait_words
+from firmware.register.view import LockoutView
 from ui import theme
 from ui.input import keypad_key
 from ui.layout import columns, inset, rows
+from ui.money_entry import MoneyEntry
 from ui.screens.base import Entry, Region, Screen
 from ui.widgets import Button, draw_panel, keypad, label, label_lines, paragraph, pin_dots
 
@@ -81,17 +83,18 @@ class Alert(Dialog):
 
 
 class EntryDialog(Dialog):
-    """Digits on a keypad (PIN shown as dots), then `on_done(text)`; Cancel calls `on_cancel`."""
+    """Digits on a keypad (PIN shown as dots), then `on_done(text)`; Cancel calls `on_cancel`. Money has its own
+    dialog (`MoneyDialog`: currency units, never cents)."""
 
     name = "entry"
     status_row = False  # a line under the entry for what subclasses have to say (a lockout)
     box_w, box_h = 0.8, 0.97
 
     def __init__(self, app: "App", title: str, on_done: Callable[[str], None], *, secret: bool = False,
-                 hint: str = "", limit: int = 12, money: bool = False,
+                 hint: str = "", limit: int = 12,
                  on_cancel: Callable[[], None] | None = None) -> None:
         super().__init__(app)
-        self.title, self.hint, self.money = title, hint, money
+        self.title, self.hint = title, hint
         self.entry = Entry(limit=limit, secret=secret)
         self.on_done, self.on_cancel = on_done, on_cancel
         self.error = ""
@@ -124,12 +127,7 @@ class EntryDialog(Dialog):
         if self.error:
             label(surf, self.error, r.center, self.m.font("body"), theme.ERROR, "center", r.w - 8)
             return
-        if self.entry.secret:
-            text = pin_dots(len(self.entry.text))
-        elif self.money:
-            text = self.app.money(self.entry.value() or 0)
-        else:
-            text = self.entry.text
+        text = pin_dots(len(self.entry.text)) if self.entry.secret else self.entry.text
         label(surf, text or self.hint, r.center, self.m.font("big"), theme.TEXT if text else theme.MUTED, "center", r.w - 8)
 
     def _key(self, k: str) -> None:
@@ -155,6 +153,80 @@ class EntryDialog(Dialog):
     def on_scan(self, code: str) -> None:
         self.entry.text = code[: self.entry.limit]
         self._ok()
+
+
+class MoneyDialog(EntryDialog):
+    """An amount typed in the shop's currency as a cashier counts it ("100" is 100.00, "12.5" is 12.50, never
+    cents; `ui.money_entry.MoneyEntry`), shown formatted with the currency beside what is typed; OK passes it on
+    in minor units. The keypad has a decimal point; Clear sits beside the amount."""
+
+    name = "money"
+
+    def __init__(self, app: "App", title: str, on_done: Callable[[int], object], *, hint: str = "") -> None:
+        super().__init__(app, title, lambda text: None, hint=hint)
+        self.amount = MoneyEntry(lambda: self.view.currency)
+        self.on_amount = on_done
+
+    def layout(self, area: Rect) -> None:
+        super().layout(area)
+        m, g = self.m, self.m.gap
+        ends = [b for b in self.buttons if b.id in ("dlg:cancel", "dlg:ok")]
+        keys = [b.rect for b in self.buttons if b not in ends]  # the entry's keypad: the same place and size
+        pad = keys[0].unionall(keys[1:])
+        left = Rect(self.inner.x, pad.y, pad.x - 2 * g - self.inner.x, pad.h)
+        top, self.r_note = rows(left, [-max(m.px(56), theme.MIN_BUTTON), 1], g)
+        self.r_show, r_clear = columns(top, [1, -max(theme.MIN_BUTTON + 16, m.px(76))], g)
+        self.buttons = keypad(pad, g, self._key, m.font("big"), keys="789456123.0<", prefix="dlg")
+        self.buttons += [Button("dlg:C", r_clear, "Clear", lambda: self._key("C"), "key", m.font("body")), *ends]
+
+    def draw_static(self, surf: pygame.Surface) -> None:
+        super().draw_static(surf)
+        digits = self.amount.digits
+        currency = self.view.currency
+        how = f"type 100 for {self.app.money(100 * 10 ** digits)}"
+        if digits:
+            how += f", 12.5 for {self.app.money(125 * 10 ** (digits - 1))}"
+        paragraph(surf, f"In {currency}: {how}.", self.r_note, self.m.font("body"), theme.MUTED)
+
+    def regions(self) -> list[Region]:
+        return [Region("money.show", self.r_show, lambda: (self.amount.text, self.error), self._draw)]
+
+    def shown(self) -> str:
+        """What the amount field reads: the amount in the shop's currency ("€100.00"), "" while nothing is typed."""
+        value = self.amount.value()
+        return self.app.money(value) if value is not None else ""
+
+    def _draw(self, surf: pygame.Surface, r: Rect) -> None:
+        draw_panel(surf, r, theme.PANEL_LIGHT)
+        if self.error:
+            label(surf, self.error, r.center, self.m.font("body"), theme.ERROR, "center", r.w - 8)
+            return
+        text = self.shown()
+        size = self.m.font("big") if text else self.m.font("body")
+        label(surf, text or self.hint, (r.right - self.m.px(12), r.centery), size, theme.TEXT if text else theme.MUTED,
+              "midright", r.w - self.m.px(20))
+
+    def _key(self, k: str) -> None:
+        self.error = ""
+        self.amount.key("." if k == "," else k)
+
+    def _ok(self) -> None:
+        value = self.amount.value()
+        if value is None:
+            self.error = "Type the amount first"
+            return
+        self.close()
+        self.on_amount(value)
+
+    def on_key(self, key: int, char: str) -> bool:
+        if char in (".", ","):
+            self._key(".")
+            return True
+        return super().on_key(key, char)
+
+    def on_scan(self, code: str) -> None:
+        """A barcode is no amount: ignored (it must not sell while the dialog is up)."""
+        self.app.tone.error()
 
 
 class Confirm(Dialog):
@@ -184,19 +256,42 @@ class Confirm(Dialog):
 
 
 class ManagerPinDialog(EntryDialog):
-    """A manager's PIN for an approval: warns of the tries left and, while locked out, counts down and takes none."""
+    """A manager's PIN for an approval: warns of the tries left and, while locked out, counts down and takes none.
+
+    A wrong PIN keeps the dialog up: the register's lockout read (`lockout("approval", clerk_id)`) then says the
+    tries left, or counts the lockout down second by second in the status row, as the login screen does; a toast
+    with the same words could not count down, so none is left showing. A PIN the register took, or a refusal
+    for another reason (the register's words then come as usual), closes it.
+    """
 
     status_row = True
+    WRONG = "Not a manager's PIN"
 
-    def __init__(self, app: "App", title: str, on_done: Callable[[str], None]) -> None:
+    def __init__(self, app: "App", title: str, on_done: Callable[[str], object]) -> None:
         super().__init__(app, title, on_done, secret=True, limit=8, hint="Manager PIN")
 
     def regions(self) -> list[Region]:
-        return super().regions() + [Region("entry.status", self.r_status, self.status, self._draw_status)]
+        return [Region("entry.show", self.r_show, lambda: (self.entry.text, self.error, self.locked()), self._draw),
+                Region("entry.status", self.r_status, self.status, self._draw_status)]
+
+    def locked(self) -> bool:
+        return bool(self.lock().seconds)
+
+    def _draw(self, surf: pygame.Surface, r: Rect) -> None:
+        if self.locked() and not self.entry.text and not self.error:  # the countdown below says until when
+            draw_panel(surf, r, theme.PANEL_LIGHT)
+            label(surf, "Locked", r.center, self.m.font("big"), theme.MUTED, "center", r.w - 8)
+            return
+        super()._draw(surf, r)
+
+    def lock(self) -> LockoutView:
+        """The approval PIN gate of the clerk asking, as the register has it now (cheap: asked every frame)."""
+        clerk = self.view.clerk
+        return self.reg.lockout("approval", clerk.clerk_id if clerk is not None else None)
 
     def status(self) -> str:
         """The lockout counting down (the region's key, so it is redrawn each second), or the tries left."""
-        lock = self.reg.lockout("approval")
+        lock = self.lock()
         if lock.seconds:
             return f"Too many wrong PINs. Try again in {wait_words(lock.seconds)}."
         if lock.tries_left is not None:
@@ -209,12 +304,28 @@ class ManagerPinDialog(EntryDialog):
             label_lines(surf, text, (r.x, r.y), self.m.font("body"), theme.ERROR, r.w)
 
     def _ok(self) -> None:
-        if self.reg.lockout("approval").seconds:
+        if self.lock().seconds:
             self.app.tone.error()  # locked: the countdown says how long; the PIN is not even tried
             return
-        super()._ok()
+        pin = self.entry.text
+        if not pin:
+            self.error = "Type the PIN first"
+            return
+        before = self.lock()
+        said = self.app.toasts.current
+        self.close()  # first: whatever the approval opens next (a question, the manager screen) comes on top
+        self.on_done(pin)
+        after = self.lock()
+        if after != before and (after.seconds or after.tries_left is not None):  # the register counted a wrong PIN
+            toast = self.app.toasts.current
+            if toast is not None and toast is not said and toast.level == "error":
+                self.app.toasts.dismiss()  # this dialog says it, and counts the lockout down
+            self.entry.text = ""
+            self.error = "" if after.seconds else f"{self.WRONG}. Try again."
+            self.app.push(self)
 
 
-def ask_manager_pin(app: "App", then: Callable[[str], None], why: str = "Manager PIN") -> None:
-    """Ask for a manager's PIN and pass it on; the register checks it (and counts wrong ones)."""
+def ask_manager_pin(app: "App", then: Callable[[str], object], why: str = "Manager PIN") -> None:
+    """Ask for a manager's PIN and pass it on; the register checks it (and counts wrong ones: the dialog then
+    stays up, with the tries left or the lockout counting down)."""
     app.push(ManagerPinDialog(app, why, then))

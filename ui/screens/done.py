@@ -5,6 +5,7 @@ from __future__ import annotations
 import pygame
 from pygame import Rect
 
+from firmware.domain.receipt_model import Receipt
 from firmware.register.commands import NewSale, Reprint
 from ui import theme
 from ui.layout import columns, inset, rows
@@ -31,18 +32,18 @@ class DoneScreen(Screen):
 
     def regions(self) -> list[Region]:
         return [Region("done.info", self.r_info, lambda: (self.view.last_receipt is not None and
-                                                           self.view.last_receipt.get("receipt_id"),
+                                                           self.view.last_receipt.receipt_id,
                                                            self.view.totals), self._draw)]
 
     def _draw(self, surf: pygame.Surface, r: Rect) -> None:
         m, money = self.m, self.app.money
-        receipt = self.view.last_receipt or {}
-        tenders = receipt.get("tenders") or []
-        change = sum(int(t.get("change") or 0) for t in tenders)
-        total = int((receipt.get("totals") or {}).get("total", self.view.totals.total))
-        paid = sum(int(t.get("amount") or 0) for t in tenders)
+        receipt = self.view.last_receipt or Receipt()
+        tenders = receipt.tenders
+        change = sum(t.change for t in tenders)
+        total = receipt.totals.total if receipt.totals.has("total") else self.view.totals.total
+        paid = sum(t.amount for t in tenders)
         r = inset(r, m.px(12))
-        refund = receipt.get("kind") == "refund"
+        refund = receipt.kind == "refund"
         if refund:  # money goes back to the customer: show what to hand over
             change = abs(paid) or abs(total)
         label(surf, "Refund saved" if refund else "Paid. Thank you!", r.midtop, m.font("title"), theme.OK, "midtop")
@@ -52,13 +53,13 @@ class DoneScreen(Screen):
         body = m.font("label")
         y = r.bottom - 2 * (body + m.px(8))
         label(surf, f"Total {money(total)}    Given {money(paid)}", (r.centerx, y), body, theme.TEXT, "midtop", r.w)
-        rid = receipt.get("receipt_id", "")
-        note = "  (offline: sent when the network is back)" if receipt.get("offline") else ""
+        rid = receipt.receipt_id
+        note = "  (offline: sent when the network is back)" if receipt.offline else ""
         label(surf, f"Receipt {rid}{note}", (r.centerx, y + body + m.px(8)), m.font("body"), theme.MUTED, "midtop", r.w)
 
     def _reprint(self) -> None:
-        rid = (self.view.last_receipt or {}).get("receipt_id")
-        self.app.run(Reprint(rid))
+        last = self.view.last_receipt
+        self.app.run(Reprint(last.receipt_id if last is not None else None))
 
     def _new(self) -> None:
         self.app.run(NewSale())

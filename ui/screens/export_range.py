@@ -10,7 +10,7 @@ from pygame import Rect
 
 from firmware.register.commands import ExportRange
 from ui import theme
-from ui.days import FORMATS, QUICK, DayError, day_range, describe, local_bounds, local_today, quick_days, shop_zone
+from ui.days import QUICK, DayError, day_range, describe, local_bounds, local_today, quick_days, shop_zone
 from ui.layout import columns, grid, rows
 from ui.screens.base import Entry, Hot, Region
 from ui.screens.dialogs import Dialog
@@ -19,7 +19,7 @@ from ui.widgets import Button, draw_panel, label, paragraph
 if TYPE_CHECKING:
     from ui.app import App
 
-HINT = f"Choose a range, or tap From / To and type a day as {FORMATS}. A day runs from 00:00 to 24:00 shop time."
+HINT = "Choose a range, or tap From or To and type a day: 24.11 or 2026-11-24. Days run 00:00-24:00 shop time."
 FIELDS = ("from", "to")
 KEYS = "789456123.0-"
 

@@ -12,7 +12,7 @@ from firmware.register.report_text import ReportRow, report_rows, report_title, 
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Drag, Hot, Region, Screen
-from ui.screens.dialogs import Confirm, EntryDialog
+from ui.screens.dialogs import Confirm, MoneyDialog
 from ui.screens.refund import RefundPanel, find_receipt
 from ui.scroll import RowScroll
 from ui.widgets import Button, draw_button, draw_panel, label
@@ -253,13 +253,13 @@ class ManagerScreen(Screen):
             self._show(outcome.data, "X report (shift so far)")
 
     def _z(self) -> None:
-        def counted(text: str) -> None:
-            outcome = self.app.run(ZReport(int(text), self.pin))
+        """Ask for the cash counted in the drawer, in the shop's currency ("100" is 100.00), then close the day."""
+        def counted(amount: int) -> None:
+            outcome = self.app.run(ZReport(amount, self.pin))
             if outcome.ok:
                 self._show(outcome.data, "Z report (day closed)")
 
-        self.app.push(EntryDialog(self.app, "Cash counted in the drawer", counted, money=True,
-                                  hint=f"counted cash, e.g. {self.app.money(12345)}"))
+        self.app.push(MoneyDialog(self.app, "Cash counted in the drawer", counted, hint="counted cash"))
 
     def _show(self, report: Any, title: str) -> None:
         self.report = report if isinstance(report, dict) else {}

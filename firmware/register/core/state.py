@@ -13,6 +13,7 @@ from firmware.config import Config, PolicyConfig
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Clerk, Roster
 from firmware.domain.lockout import Lockout
+from firmware.domain.receipt_model import Receipt as Receipt
 from firmware.domain.money import money_formatter
 from firmware.domain.sale import Sale
 from firmware.register.exporter import ExportFinished
@@ -20,7 +21,7 @@ from firmware.register.guard import plural
 from firmware.register.view import DeviceHealth, Message, Phase as Phase, SyncView
 from hal.events import WeightRead
 
-Receipt = dict[str, Any]  # a contract receipt document (JSON: firmware/contract/schemas/receipt.json)
+ReceiptDoc = dict[str, Any]  # a receipt as the journal stores it (JSON: firmware/contract/schemas/receipt.json)
 Report = dict[str, Any]  # an X or Z report document (JSON: firmware/contract/schemas/report.json)
 
 STALE_AFTER = timedelta(minutes=5)

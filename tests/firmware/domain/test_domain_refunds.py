@@ -11,10 +11,25 @@ from firmware.chain import GENESIS
 from firmware.domain.catalog import Item
 from firmware.domain.errors import Refused
 from firmware.domain.receipt import finalize
-from firmware.domain.refunds import build_blind_return, build_refund, refundable, refunded_qty
+from firmware.domain import refunds
+from firmware.domain.receipt_model import Receipt
+from firmware.domain.refunds import build_blind_return
 from firmware.domain.sale import Sale
 
 RATES = {"A": "19.00", "B": "7.00"}
+
+
+# the tests keep receipts as the journal stores them (documents); the domain reads them typed
+def build_refund(orig, prior, *args, **kwargs):
+    return refunds.build_refund(Receipt.from_doc(orig), [Receipt.from_doc(r) for r in prior], *args, **kwargs)
+
+
+def refundable(orig, prior):
+    return refunds.refundable(Receipt.from_doc(orig), [Receipt.from_doc(r) for r in prior])
+
+
+def refunded_qty(orig, prior):
+    return refunds.refunded_qty(Receipt.from_doc(orig), [Receipt.from_doc(r) for r in prior])
 PENCIL = Item("P1", "Pencil HB", 129, "A")
 SODA = Item("S1", "Soda", 99, "B")
 BANANA = Item("4011", "Bananas", 199, "B", weighed=True)

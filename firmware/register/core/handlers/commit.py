@@ -17,7 +17,7 @@ def clock_trusted(step: Step) -> bool:
         return False
     if step.state.last_created_at is None:
         last = step.ctx.lookup.recent(1)
-        step.set(last_created_at=last[0].get("created_at", "") if last else "")
+        step.set(last_created_at=last[0].created_at if last else "")
     assert step.state.last_created_at is not None
     return step.state.last_created_at <= iso_utc(step.ctx.now)
 

@@ -14,7 +14,6 @@ A cashier recalls their own carts; another clerk's cart needs a manager.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from firmware.clock import iso_utc, parse_iso_utc
 from firmware.domain.parked import ParkedCart, park as park_cart
@@ -23,7 +22,7 @@ from firmware.register.core.context import Context, StateDoc
 from firmware.register.core.effects import CartParked, CartRecalled, PrintReceipt, PutState
 from firmware.register.core.handlers import sale
 from firmware.register.core.handlers.clerks import manager
-from firmware.register.core.state import Phase, RegisterState, currency_of
+from firmware.register.core.state import Phase, Receipt, RegisterState, currency_of
 from firmware.register.core.step import Step
 from firmware.register.view import Outcome, ParkedInfo
 
@@ -98,17 +97,17 @@ def reset_numbers(step: Step) -> tuple[str, str, StateDoc]:
     return COUNTERS, PARK_COUNTER, counter
 
 
-def slip(doc: StateDoc, clerk_name: str, currency: str) -> dict[str, Any]:
+def slip(doc: StateDoc, clerk_name: str, currency: str) -> Receipt:
     """The park slip as a printable document (`kind` "park_slip", laid out by firmware/printout.py): the number
     large, clerk, time, the lines and total, and `receipt_id` = the barcode to scan to recall it."""
     cart = ParkedCart.from_dict(doc)
-    return {
+    return Receipt.from_doc({
         "kind": "park_slip", "receipt_id": slip_code(int(doc["serial"])), "park_number": _label(doc),
         "created_at": doc["parked_at"], "clerk_id": cart.clerk_id, "clerk_name": clerk_name, "currency": currency,
         "lines": [{"name": ln.name, "sku": ln.sku, "qty": str(ln.qty), "unit_price": ln.unit_price,
                    "amount": ln.amount} for ln in cart.sale.active_lines],
         "totals": {"total": cart.total},
-    }
+    })
 
 
 def park(step: Step, cmd: c.Park) -> Outcome:

@@ -39,12 +39,12 @@ def refunds_of(step: Step, receipt_id: str) -> list[Receipt]:
 
 def index(step: Step, receipt: Receipt) -> None:
     """Remember a refund under the receipt it refunds (a durable state record; refunds are rare)."""
-    original = receipt.get("refund_of")
-    if receipt.get("kind") != "refund" or not original:
+    original = receipt.refund_of
+    if receipt.kind != "refund" or not original:
         return
     ids = (step.record(REFUND_INDEX, original) or {"refund_ids": []})["refund_ids"]
-    if receipt["receipt_id"] not in ids:
-        change: Change = (REFUND_INDEX, original, {"refund_ids": [*ids, receipt["receipt_id"]]})
+    if receipt.receipt_id not in ids:
+        change: Change = (REFUND_INDEX, original, {"refund_ids": [*ids, receipt.receipt_id]})
         step.do(PutState((change,), RefundIndexed(original)))
 
 
@@ -69,10 +69,9 @@ def find(ctx: Context, code: str) -> Receipt | None:
     found = ctx.lookup.receipt(code)
     if found is None and code.isdigit() and len(code) <= 16:
         first = next(iter(ctx.lookup.receipts_from(int(code))), None)
-        found = first if first is not None and first.get("seq") == int(code) else None
+        found = first if first is not None and first.seq == int(code) else None
     if found is None and ":" in code:
-        found = next((r for r in ctx.lookup.recent(SEARCH_RECENT)
-                      if str(r.get("receipt_id", "")).endswith(":" + code)), None)
+        found = next((r for r in ctx.lookup.recent(SEARCH_RECENT) if r.receipt_id.endswith(":" + code)), None)
     return found
 
 
@@ -84,14 +83,14 @@ def preview(state: RegisterState, ctx: Context, code: str,
     if original is None:
         return None
     step = Step(state, ctx)
-    prior = refunds_of(step, original["receipt_id"])
+    prior = refunds_of(step, original.receipt_id)
     done = refunds.refunded_qty(original, prior)
     chosen = {n: q for n, q in (lines or {}).items() if q not in (0, "0", None)}
     give = cash = 0
     problem: str | None = None
     per_line: dict[int, int] = {}
     shop = ctx.config.shop
-    if original.get("kind") != "sale":
+    if original.kind != "sale":
         problem = "Only sales can be refunded."
     elif chosen:
         try:
@@ -104,15 +103,14 @@ def preview(state: RegisterState, ctx: Context, code: str,
         except Refused as exc:
             problem = str(exc)
     rows = []
-    for n, line in enumerate(original.get("lines", []), 1):
-        sold = qty_value(line["qty"])
-        rows.append(RefundLineView(n, line["sku"], line["name"], int(line["unit_price"]), sold, done.get(n, 0),
-                                   sold - done.get(n, 0), int(line["amount"]), not isinstance(sold, int),
+    for n, line in enumerate(original.lines, 1):
+        sold = qty_value(line.qty)
+        rows.append(RefundLineView(n, line.sku, line.name, line.unit_price, sold, done.get(n, 0),
+                                   sold - done.get(n, 0), line.amount, not isinstance(sold, int),
                                    chosen.get(n, 0), per_line.get(n, 0)))
-    return RefundView(str(original["receipt_id"]), int(original.get("seq", 0)), str(original.get("created_at", "")),
-                      str(original.get("currency") or currency_of(state, ctx.config)),
-                      int((original.get("totals") or {}).get("total", 0)), tuple(rows), give, cash, problem,
-                      tuple(dict.fromkeys(["cash"] + [t["type"] for t in original.get("tenders", [])])))
+    return RefundView(original.receipt_id, original.seq, original.created_at,
+                      original.currency or currency_of(state, ctx.config), original.totals.total, tuple(rows), give,
+                      cash, problem, tuple(dict.fromkeys(["cash", *original.tender_types])))
 
 
 def refund(step: Step, cmd: c.Refund) -> Outcome:
@@ -128,7 +126,7 @@ def refund(step: Step, cmd: c.Refund) -> Outcome:
     original = step.ctx.lookup.receipt(cmd.receipt_id.strip()) if cmd.receipt_id else None
     if original is not None:
         refunding = refunds.build_refund(
-            original, refunds_of(step, original["receipt_id"]), dict(cmd.lines or {}),
+            original, refunds_of(step, original.receipt_id), dict(cmd.lines or {}),
             sale_id=sale_id, clerk_id=clerk.clerk_id, approved_by=approver.clerk_id,
             cash_rounding=shop.cash_rounding, reason=reason, currency_display=shop.currency_display,
         )

@@ -269,30 +269,29 @@ def retry_commit(step: Step, cmd: c.RetryCommit) -> Outcome:
 def committed(step: Step, event: ReceiptCommitted) -> None:
     """The receipt is durable: only now the drawer opens for cash, the receipt prints and sync is nudged."""
     receipt: Receipt = event.receipt
-    log.info("receipt %s committed (%s)", receipt["receipt_id"], receipt["kind"])
+    log.info("receipt %s committed (%s)", receipt.receipt_id, receipt.kind)
     health = step.state.health
     if health.devices["journal"].state != "damaged":
         step.health(health.with_device("journal", True, "ok"))
-    step.set(last_created_at=max(step.state.last_created_at or "", receipt.get("created_at", "")))
+    step.set(last_created_at=max(step.state.last_created_at or "", receipt.created_at))
     if event.purpose == Purpose.SALE:
-        change = sum(t.get("change", 0) for t in receipt.get("tenders", []))
+        change = sum(t.change for t in receipt.tenders)
         step.set(last_receipt=receipt, sale=None, phase=Phase.DONE)
         money = money_of(step.state, step.ctx.config)
         step.note("info", "Paid" + (f", change {money(change)}" if change else ""))
-    cash = any(t.get("type") == "cash" for t in receipt.get("tenders", []))
+    cash = "cash" in receipt.tender_types
     if step.ctx.has_hardware:
-        if cash or receipt.get("kind") == "no_sale":
+        if cash or receipt.kind == "no_sale":
             step.do(OpenDrawer())
-        if receipt.get("kind") != "no_sale":
+        if receipt.kind != "no_sale":
             step.do(PrintReceipt(receipt))
     if step.ctx.has_sync:
         step.do(SyncNow())
     refund.index(step, receipt)
     if event.purpose == Purpose.REFUND:
         step.set(last_receipt=receipt, phase=Phase.DONE)
-        back = sum(t.get("amount", 0) for t in receipt.get("tenders", []))
-        how = " and ".join(dict.fromkeys(str(t.get("type", "cash")).replace("_", " ")
-                                         for t in receipt.get("tenders", [])))
+        back = sum(t.amount for t in receipt.tenders)
+        how = " and ".join(dict.fromkeys(t.type.replace("_", " ") for t in receipt.tenders))
         step.note("info", f"Refund saved: give back {money_of(step.state, step.ctx.config)(back)}"
                           + (f" ({how})" if how else ""))
     elif event.purpose == Purpose.NO_SALE:

@@ -43,7 +43,7 @@ def reprint(step: Step, cmd: c.Reprint) -> Outcome:
     if not step.ctx.has_hardware:
         return Outcome.refused("No printer is configured.")
     step.do(fx.PrintReceipt(receipt, copy=True))
-    return Outcome(True, f"Reprinting {receipt['receipt_id']}")
+    return Outcome(True, f"Reprinting {receipt.receipt_id}")
 
 
 def sync_now(step: Step, cmd: c.SyncNow) -> Outcome:
