@@ -349,6 +349,11 @@ def test_a_whole_shift_in_a_real_window(tmp_path, stick):
     exported = json.loads(exported_json.read_text())
     exported = exported["receipts"] if isinstance(exported, dict) else exported
     journal_ids = {r["receipt_id"] for r in exported}
+    by_seq = {r["seq"]: r for r in exported}
+    assert [by_seq[n]["kind"] for n in sorted(by_seq)] == ["sale"] * 4 + ["refund", "sale"]
+    assert [by_seq[n]["offline"] for n in sorted(by_seq)] == [False, False, True, True, False, False]
+    assert [(t["type"], t["amount"]) for t in by_seq[1]["tenders"]] == [("cash", 500), ("card", due - 500)]
+    assert by_seq[5]["refund_of"] == receipt_id and by_seq[5]["totals"]["total"] == 116  # €1.29 less 10 %
     assert set(by_id) == journal_ids, "printed and journaled receipts differ"
     [csv_file] = out.glob("*.csv")
     assert "€" in csv_file.read_text(encoding="utf-8") or "EUR" in csv_file.read_text(encoding="utf-8")

@@ -99,7 +99,7 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.step([])
     shot("manager-x-report-scrolled")
     app.press("z_report")
-    for key in "31250":
+    for key in "312.5":  # €312.50, entered as money
         app.press(f"dlg:{key}")
     app.step([])
     shot("manager-z-count")

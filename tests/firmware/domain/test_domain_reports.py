@@ -84,7 +84,7 @@ def test_x_and_z_report():
     till.sell(Sale.open("s2", "c2", rates=RATES).add(SODA).begin_tender().add_tender("card"))  # 99 card
     till.commit(no_sale_body(store="S001", register="R1", currency="EUR", created_at=AT, clock_trusted=True,
                              offline=False, clerk_id="c2", sale_id="ns1", approved_by="m1"))
-    refund = build_refund(r1, [], {1: 1}, sale_id="rf1", clerk_id="c1", approved_by="m1").add_tender("cash")
+    refund = build_refund(Receipt.from_doc(r1), [], {1: 1}, sale_id="rf1", clerk_id="c1", approved_by="m1").add_tender("cash")
     till.sell(refund)                                                            # 124 cash back
     sh = shift().paid_out(300, "cleaner", "c1", AT).close(1, 10_000 + 248 - 124 - 300 - 5, "m1", AT)
     x = summarize(typed(till.receipts), kind="x", report_id="x1", created_at=AT, shift=shift())
@@ -112,9 +112,14 @@ def test_report_refusals():
         summarize([], kind="z", z_number=1, report_id="r", created_at=AT)
 
 
-def test_empty_report():
+def test_empty_report_is_still_a_valid_contract_report():
+    """A Z with no sales must still reach the fleet: the contract's Report wants int seqs (0: none)."""
+    from firmware.contract import Report, decode
+    from firmware.contract.chain import canonical_json
+
     z = summarize([], kind="z", z_number=3, report_id="z3", created_at=AT, counted_cash=0)
-    assert z["first_seq"] is None and z["net_total"] == 0 and z["difference"] == 0
+    assert z["first_seq"] == 0 == z["last_seq"] and z["net_total"] == 0 and z["difference"] == 0
+    assert decode(Report, canonical_json(z)).first_seq == 0
 
 
 sales_plan = st.lists(st.tuples(
@@ -138,7 +143,7 @@ def test_z_report_totals_equal_the_sum_of_its_receipts(plan, rounding, paid_in):
         if how == "refund" and sales:
             orig = sales[extra % len(sales)]
             try:
-                sale = build_refund(orig, till.receipts, {1: 1}, sale_id=f"r{n}", clerk_id=clerk,
+                sale = build_refund(Receipt.from_doc(orig), typed(till.receipts), {1: 1}, sale_id=f"r{n}", clerk_id=clerk,
                                     approved_by="m1", cash_rounding=rounding)
             except Refused:
                 continue
