@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import os
+import uuid
 
 import pytest
 
 from tests.support.postgres import BINDIR, Postgres
-
-_names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +25,7 @@ def postgres():
 def fresh_database(cluster: Postgres) -> str:
     if not cluster.running():  # a fault test killed it and did not get to start it again
         cluster.start()
-    name = f"fleet_{os.getpid()}_{next(_names)}"
+    name = f"fleet_{uuid.uuid4().hex[:16]}"  # this module may be imported twice (conftest and by name)
     cluster.psql(f"CREATE DATABASE {name}")
     return cluster.url.rsplit("/", 1)[0] + "/" + name
 
