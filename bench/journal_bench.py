@@ -198,7 +198,7 @@ def time_export(data: Path, out: Path, limit: int) -> tuple[float, float]:
         pass
     read = time.perf_counter() - t
     t = time.perf_counter()
-    export_receipts(j.iter_receipts(1, limit), out, "bench", data_dir=data)
+    export_receipts(j.receipts(1, limit), out, "bench", data_dir=data)
     exported = time.perf_counter() - t
     j.close()
     return exported, read

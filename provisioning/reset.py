@@ -29,7 +29,7 @@ class ResetDone:
 
 def _unconfirmed(config: Config) -> tuple[list[int], str]:
     with open_journal(config, live=False) as journal:
-        return [int(r["seq"]) for r in unconfirmed_receipts(journal)], journal.epoch
+        return [r.seq for r in unconfirmed_receipts(journal)], journal.epoch
 
 
 def reset_device(config: Config, config_path: Path, *, force: bool, wipe_config: bool) -> ResetDone:

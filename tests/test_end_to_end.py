@@ -46,7 +46,7 @@ def test_offline_sales_reach_the_fleet_once_and_catalog_updates_reach_the_regist
             reg.scan(PENCIL)
             assert reg.tender("cash", 200).ok
             reg.wait_idle()
-            assert reg.view().last_receipt["offline"] is True
+            assert reg.view().last_receipt.to_doc()["offline"] is True
             reg.new_sale()
         pump_until(reg, lambda: reg.view().sync.pending == 3, what="3 pending receipts")
         assert not reg.view().sync.online

@@ -27,7 +27,7 @@ def sell(reg, n: int) -> list[str]:
         reg.scan(PENCIL)
         assert reg.tender("cash", 200).ok
         reg.wait_idle()
-        ids.append(reg.view().last_receipt["receipt_id"])
+        ids.append(reg.view().last_receipt.to_doc()["receipt_id"])
         reg.new_sale()
     return ids
 

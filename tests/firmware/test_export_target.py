@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware.domain.receipt_model import Receipt
 from firmware.exports import ALLOW_UNMOUNTED_ENV, ExportRefused, export_receipts
 from tests.contract.kassa_samples import make_chain
 from tests.support.tmpfs import tiny_tmpfs
@@ -30,7 +31,7 @@ def fingerprint(path: Path) -> tuple[str, int, int]:
 
 
 def export(directory: Path, data_dir: Path):
-    return export_receipts(iter(make_chain(2)), directory, STEM, data_dir=data_dir)
+    return export_receipts(map(Receipt.from_doc, make_chain(2)), directory, STEM, data_dir=data_dir)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from firmware.domain.money import format_money
+from firmware.domain.receipt_model import Receipt
 from firmware.exports import LINE_COLUMNS, MONEY_COLUMNS, export_receipts
 from tests.contract.kassa_samples import make_chain
 
@@ -17,7 +18,7 @@ from tests.contract.kassa_samples import make_chain
 def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_per_line(stick, tmp_path, n):
     receipts = make_chain(n, pad=1)
     counted = []
-    result = export_receipts(iter(receipts), stick, "stem", progress=counted.append, data_dir=tmp_path / "data")
+    result = export_receipts(map(Receipt.from_doc, receipts), stick, "stem", progress=counted.append, data_dir=tmp_path / "data")
     assert result.receipts == n == len(counted)
     text = result.receipts_json.read_text(encoding="utf-8")
     assert json.loads(text) == receipts
@@ -32,7 +33,7 @@ def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_p
 
 def test_a_failure_midway_leaves_neither_file_nor_a_temp_file(stick, tmp_path):
     def receipts():
-        yield from make_chain(2)
+        yield from map(Receipt.from_doc, make_chain(2))
         raise OSError(5, "Input/output error")
 
     with pytest.raises(OSError):
@@ -41,8 +42,8 @@ def test_a_failure_midway_leaves_neither_file_nor_a_temp_file(stick, tmp_path):
 
 
 def test_a_new_export_replaces_the_old_one_whole(stick, tmp_path):
-    export_receipts(iter(make_chain(3)), stick, "same", data_dir=tmp_path / "data")
-    result = export_receipts(iter(make_chain(1)), stick, "same", data_dir=tmp_path / "data")
+    export_receipts(map(Receipt.from_doc, make_chain(3)), stick, "same", data_dir=tmp_path / "data")
+    result = export_receipts(map(Receipt.from_doc, make_chain(1)), stick, "same", data_dir=tmp_path / "data")
     assert len(json.loads(result.receipts_json.read_text())) == 1
     assert sorted(p.name for p in stick.iterdir()) == ["same-lines.csv", "same-receipts.json"]
 
@@ -54,7 +55,7 @@ BARE_AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
 def test_money_columns_for_people_carry_the_currency_and_the_machine_columns_keep_minor_units(stick, tmp_path,
                                                                                              display, total):
     receipts = make_chain(2, pad=1)
-    result = export_receipts(iter(receipts), stick, "money", data_dir=tmp_path / "data", currency_display=display)
+    result = export_receipts(map(Receipt.from_doc, receipts), stick, "money", data_dir=tmp_path / "data", currency_display=display)
     rows = list(csv.DictReader(result.lines_csv.open(encoding="utf-8", newline="")))
     flat = [(rc, line) for rc in receipts for line in rc["lines"]]
     assert len(rows) == len(flat)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from firmware.domain.errors import DomainError
+from firmware.domain.receipt_model import Receipt
 from firmware.printout import print_receipt, receipt_blocks
 from hal.connectors import SimulatedConnector
 from hal.layout import Code, Text
@@ -37,7 +38,7 @@ def printed():
 
     def run(receipt, header=HEADER, **kwargs) -> bytes:
         connector.clear()
-        assert printer.wait(print_receipt(printer, receipt, header, **kwargs), 5)
+        assert printer.wait(print_receipt(printer, Receipt.from_doc(receipt), header, **kwargs), 5)
         return connector.output
 
     yield run, printer
@@ -133,7 +134,7 @@ def test_paper_columns_32_42_48_never_overflow_and_the_amount_column_adds_up():
                                         "qty": "0.755", "unit_price": 129, "amount": 123456789, "discount": 15}],
                   "totals": {"subtotal": 123456789, "tax": 0, "total": 123456789}}
     for columns in (32, 42, 48):
-        blocks = receipt_blocks(long_names, HEADER, columns, copy=True)
+        blocks = receipt_blocks(Receipt.from_doc(long_names), HEADER, columns, copy=True)
         texts = [b.text for b in blocks if isinstance(b, Text)]
         assert all(len(t) <= columns for t in texts), columns
         total = next(t for t in texts if t.startswith("TOTAL"))
@@ -156,7 +157,7 @@ def test_a_cart_discount_has_its_own_line_and_the_tender_reference_is_printed():
         "cart_discount": {"amount": 150, "percent": "10.00", "approved_by": None},
         "totals": {"subtotal": 1150, "tax": 184, "total": 1150},
         "tenders": [{"type": "card", "amount": 1150, "change": 0, "reference": "4711"}]}
-    texts = [b.text for b in receipt_blocks(receipt, [], 42) if isinstance(b, Text)]
+    texts = [b.text for b in receipt_blocks(Receipt.from_doc(receipt), [], 42) if isinstance(b, Text)]
     assert texts[1].startswith("Pen") and texts[1].endswith("€10.00 A")
     assert texts[2].startswith("  Discount, net €8.00") and texts[2].endswith("-€2.00")
     assert texts[3].startswith("Ink") and texts[3].endswith("€5.00 A")
@@ -190,7 +191,7 @@ def test_a_failed_receipt_is_kept_for_reprint_under_its_id():
     printer = ReceiptPrinter(connector, queue.Queue(), columns=42)
     printer.start()
     try:
-        job = print_receipt(printer, RECEIPT, HEADER)
+        job = print_receipt(printer, Receipt.from_doc(RECEIPT), HEADER)
         assert printer.wait(job, 5) is False
         [entry] = printer.backlog()
         assert (entry.job_id, entry.receipt_id, entry.title) == (job, "R1:7f3a9c2e:42", "receipt R1:7f3a9c2e:42")
@@ -200,7 +201,7 @@ def test_a_failed_receipt_is_kept_for_reprint_under_its_id():
 
 def test_money_on_paper_uses_the_domains_currency_table():
     def totals(currency: str, total: int, display: str = "symbol") -> str:
-        blocks = receipt_blocks({**RECEIPT, "currency": currency, "totals": {"total": total}}, [], 42,
+        blocks = receipt_blocks(Receipt.from_doc({**RECEIPT, "currency": currency, "totals": {"total": total}}), [], 42,
                                 display=display)
         return next(b.text for b in blocks if isinstance(b, Text) and b.text.startswith("TOTAL"))
 
@@ -210,4 +211,4 @@ def test_money_on_paper_uses_the_domains_currency_table():
     assert totals("KWD", 1234).endswith(" KWD 1.234")
     assert totals("XOF", 700).endswith(" XOF 700")
     with pytest.raises(DomainError):  # an unknown currency is refused, never guessed at 2 digits
-        receipt_blocks({**RECEIPT, "currency": "XYZ"}, [], 42)
+        receipt_blocks(Receipt.from_doc({**RECEIPT, "currency": "XYZ"}), [], 42)

@@ -34,6 +34,7 @@ from firmware.chain import GENESIS
 from firmware.config import ShopConfig
 from firmware.domain.catalog import Item
 from firmware.domain.receipt import finalize
+from firmware.domain.receipt_model import Receipt
 from firmware.domain.refunds import build_refund
 from firmware.domain.reports import summarize
 from firmware.domain.sale import Sale
@@ -87,7 +88,7 @@ def make_receipts() -> dict[str, dict[str, Any]]:
     disc = disc.begin_tender().add_tender("card", reference="MC 0042")
     disc_r = _finish(disc, 2, "2026-11-25T14:10:00.000Z", sale_r["hash"])
 
-    refund = build_refund(disc_r, [], {1: 2, 3: "0.755"}, sale_id="sale-r", clerk_id="c2", approved_by="m1",
+    refund = build_refund(Receipt.from_doc(disc_r), [], {1: 2, 3: "0.755"}, sale_id="sale-r", clerk_id="c2", approved_by="m1",
                           reason="Damaged in transit")
     refund = refund.add_tender("cash") if refund.phase != "paid" else refund
     refund_r = _finish(refund, 3, "2026-11-25T15:30:00.000Z", disc_r["hash"])
@@ -100,9 +101,9 @@ def make_receipts() -> dict[str, dict[str, Any]]:
 RECEIPTS = make_receipts()
 SHIFT = Shift.open("shift-1", "m1", 10000, "2026-11-25T07:00:00.000Z")
 REPORTS = {
-    "x": summarize([RECEIPTS["sale"], RECEIPTS["discount"], RECEIPTS["refund"]], kind="x", shift=SHIFT,
+    "x": summarize([Receipt.from_doc(RECEIPTS[k]) for k in ("sale", "discount", "refund")], kind="x", shift=SHIFT,
                    report_id="X-1", created_at="2026-11-25T16:00:00.000Z"),
-    "z": summarize([RECEIPTS["sale"], RECEIPTS["discount"], RECEIPTS["refund"]], kind="z", z_number=7,
+    "z": summarize([Receipt.from_doc(RECEIPTS[k]) for k in ("sale", "discount", "refund")], kind="z", z_number=7,
                    shift=SHIFT, report_id="Z-7", created_at="2026-11-25T17:00:00.000Z", counted_cash=12000),
 }
 
@@ -139,7 +140,7 @@ class Till:
 
 
 def receipt_job(receipt: dict, copy: bool = False):
-    return lambda printer: print_receipt(printer, receipt, shop_header(SHOP), copy=copy, display="symbol",
+    return lambda printer: print_receipt(printer, Receipt.from_doc(receipt), shop_header(SHOP), copy=copy, display="symbol",
                                          tz=SHOP.zone, names=NAMES)
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from firmware.domain.receipt_model import Receipt
 from firmware.clock import ManualClock
 from firmware.register.commands import Command, Login
 from firmware.register.view import (
@@ -88,7 +89,7 @@ class FakeRegister:
     def recent_receipts(self, limit: int = 20) -> list[dict[str, Any]]:
         return []
 
-    def find_receipt(self, receipt_id: str) -> dict[str, Any] | None:
+    def find_receipt(self, receipt_id: str) -> Receipt | None:
         return None
 
     def parked(self) -> list[ParkedInfo]:

@@ -20,7 +20,7 @@ def sell(app, *codes) -> dict:
     tap(app, "pay")
     tap(app, "exact")
     settle(app, lambda: app.view.phase == "done")
-    receipt = app.view.last_receipt
+    receipt = app.view.last_receipt.to_doc()
     tap(app, "new_sale")
     return receipt
 

@@ -34,7 +34,7 @@ def test_log_in_by_touch_scan_by_wedge_and_by_scanner_tender_cash_and_see_the_re
     settle(app, lambda: app.view.phase == "done")
     app.step([])
     assert app.wanted() == "done"
-    receipt = app.view.last_receipt
+    receipt = app.view.last_receipt.to_doc()
     assert receipt["tenders"][0]["change"] == 500 - total
     assert reg.journal.get(receipt["receipt_id"]) is not None  # committed before "paid" was shown
     app.save(tmp_path / "done.png")
@@ -86,7 +86,7 @@ def test_refund_as_manager_from_recent_receipts(make_register, app_clock, tmp_pa
     tap(app, "pay")
     tap(app, "exact")
     settle(app, lambda: app.view.phase == "done")
-    sold = app.view.last_receipt
+    sold = app.view.last_receipt.to_doc()
     tap(app, "new_sale")
 
     tap(app, "manager")
@@ -103,7 +103,7 @@ def test_refund_as_manager_from_recent_receipts(make_register, app_clock, tmp_pa
         app,
         lambda: (
             reg.view().last_receipt is not None
-            and reg.view().last_receipt.get("kind") == "refund"
+            and reg.view().last_receipt.to_doc().get("kind") == "refund"
             or any(r.get("kind") == "refund" for r in reg.recent_receipts(5))
         ),
     )

@@ -40,7 +40,7 @@ def sell(app, code: str = PENCIL) -> str:
     tap(app, "pay")
     tap(app, "exact")
     settle(app, lambda: app.view.phase == "done")
-    receipt_id = app.view.last_receipt["receipt_id"]
+    receipt_id = app.view.last_receipt.to_doc()["receipt_id"]
     tap(app, "new_sale")
     return receipt_id
 

@@ -36,7 +36,7 @@ def sell(app, *codes):
     tap(app, "pay")
     tap(app, "exact")
     settle(app, lambda: app.view.phase == "done")
-    sold = app.view.last_receipt
+    sold = app.view.last_receipt.to_doc()
     tap(app, "new_sale")
     return sold
 
@@ -69,7 +69,7 @@ def test_minus_takes_one_off_and_the_give_back_total_shows_before_committing(mak
     app.save(tmp_path / "refund-total.png")
     tap(app, "refund:cash")
     settle(app, lambda: app.view.phase == "done")
-    refund = app.view.last_receipt
+    refund = app.view.last_receipt.to_doc()
     assert refund["kind"] == "refund" and refund["totals"]["total"] == 977 and refund["tenders"][0]["amount"] == 977
     tap(app, "new_sale")
 
@@ -151,7 +151,7 @@ def test_typing_10_on_the_tender_keypad_is_ten_euros_and_a_part_payment_is_asked
     type_keys(app, "20", app_clock, gap=0.2)
     tap(app, "cash")
     settle(app, lambda: app.view.phase == "done")
-    assert app.view.last_receipt["tenders"][0]["change"] == 2000 - 1186
+    assert app.view.last_receipt.to_doc()["tenders"][0]["change"] == 2000 - 1186
     assert app.view.message.text == "Paid, change €8.14"
 
 

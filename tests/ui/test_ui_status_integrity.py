@@ -18,7 +18,7 @@ def test_conflicts_and_a_rollback_show_as_alarms_and_retry_leaves_conflicts_asid
     tap(app, "pay")
     tap(app, "exact")
     settle(app, lambda: app.view.phase == "done")
-    receipt = app.view.last_receipt
+    receipt = app.view.last_receipt.to_doc()
     assert receipt["receipt_id"] == f"{reg.config.device.store}:{reg.config.device.register}:{reg.journal.epoch}:1"
     tap(app, "new_sale")
     tap(app, "bar:status")

@@ -8,6 +8,7 @@ import pygame
 import pytest
 from pygame import Rect
 
+from firmware.domain.receipt_model import Receipt
 from firmware.register.commands import AddQuickKey, AddSku
 from tests.ui.conftest import tap, type_keys
 from tests.ui.fake_register import FakeRegister, Line, Sync, Totals
@@ -67,7 +68,8 @@ def screens_to_visit(app, reg):
     app.step([])
     yield "tender"
     reg.set(
-        phase="done", last_receipt={"receipt_id": "R1:e:1", "tenders": [{"type": "cash", "amount": 500, "change": 242}]}
+        phase="done", last_receipt=Receipt.from_doc(
+            {"receipt_id": "R1:e:1", "tenders": [{"type": "cash", "amount": 500, "change": 242}]})
     )
     app.step([])
     yield "done"

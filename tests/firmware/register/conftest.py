@@ -67,11 +67,12 @@ def login_cashier(reg):
 
 
 def paid_cash_sale(reg, *codes, given=None):
-    """Scan the codes, pay cash, wait for the commit; return the committed receipt."""
+    """Scan the codes, pay cash, wait for the commit; return the committed receipt's document (as journaled)."""
     for code in codes:
         assert reg.scan(code).ok
     assert reg.tender("cash", given).ok
     reg.wait_idle()
     view = reg.view()
     assert view.phase == "done", view.message
-    return view.last_receipt
+    assert view.last_receipt is not None
+    return view.last_receipt.to_doc()

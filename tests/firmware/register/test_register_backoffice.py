@@ -48,7 +48,7 @@ def test_refund_needs_a_manager_and_never_exceeds_what_was_sold_even_across_rest
     assert not reg.handle(Refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="1111")).ok  # a cashier's PIN
     assert reg.handle(Refund(sale["receipt_id"], {1: 2}, "cash", manager_pin="9999")).ok
     reg.wait_idle()
-    refund = reg.view().last_receipt
+    refund = reg.view().last_receipt.to_doc()
     assert refund["kind"] == "refund" and refund["refund_of"] == sale["receipt_id"]
     assert refund["totals"]["total"] == 258 and refund["tenders"][0]["amount"] == 258
     reg = login_cashier(rig.restart())
@@ -68,7 +68,7 @@ def test_blind_return_needs_a_reason(reg):
                     blind_items=[(PENCIL, 1)]))
     assert ok.ok
     reg.wait_idle()
-    receipt = reg.view().last_receipt
+    receipt = reg.view().last_receipt.to_doc()
     assert receipt["kind"] == "refund" and receipt["refund_of"] == "R9:deadbeef:4" and receipt["reason"]
 
 
@@ -77,7 +77,7 @@ def test_blind_return_with_a_foreign_reference_keeps_it_in_the_reason_not_in_ref
     assert reg.handle(Refund("paper slip 77/b", None, "cash", manager_pin="9999", reason="other shop",
                       blind_items=[(PENCIL, 1)])).ok
     reg.wait_idle()
-    receipt = reg.view().last_receipt
+    receipt = reg.view().last_receipt.to_doc()
     assert receipt["refund_of"] is None and "paper slip 77/b" in receipt["reason"]
 
 

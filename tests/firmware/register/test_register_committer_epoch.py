@@ -45,12 +45,12 @@ def test_a_receipt_finalized_before_a_new_epoch_is_finalized_again_in_it(tmp_pat
         outcome = events.get_nowait()
         assert isinstance(outcome, ReceiptCommitted), outcome
         assert racing.opened is not None and racing.opened != first_epoch
-        assert outcome.receipt["receipt_id"] == f"S001:R1:{racing.opened}:1"
+        assert outcome.receipt.receipt_id == f"S001:R1:{racing.opened}:1"
         assert journal.get_seq(1)["receipt_id"] == f"S001:R1:{racing.opened}:1"
         committer.submit(body("s2"), "sale")
         assert committer.wait_idle(10)
         second = events.get_nowait()
-        assert isinstance(second, ReceiptCommitted) and second.receipt["receipt_id"] == f"S001:R1:{journal.epoch}:2"
+        assert isinstance(second, ReceiptCommitted) and second.receipt.receipt_id == f"S001:R1:{journal.epoch}:2"
         assert not isinstance(second, CommitFailed)
     finally:
         committer.stop()

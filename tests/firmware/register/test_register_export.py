@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from firmware.domain.receipt_model import Receipt
 from firmware.domain.errors import Refused
 from firmware.register.core.commands import ExportPending
 from firmware.register.exporter import Exporter, ExportFinished
@@ -24,7 +25,7 @@ def test_the_till_sells_while_an_export_is_being_written(rig, stick, monkeypatch
     def slow_unconfirmed(journal):  # the journal read of a long offline spell, held open by the test
         reading.set()
         assert release.wait(10)
-        yield from journal.iter_receipts()
+        yield from journal.receipts()
 
     monkeypatch.setattr("firmware.register.service.unconfirmed_receipts", slow_unconfirmed)
     started = reg.handle(ExportPending(stick))
@@ -78,7 +79,7 @@ def test_the_exporter_runs_one_export_at_a_time_and_reports_on_the_queue(stick, 
 
     def receipts():
         assert gate.wait(10)
-        return [{"receipt_id": "R1:e:1", "seq": 1, "lines": [{"sku": "1", "amount": 5}]}]
+        return [Receipt.from_doc({"receipt_id": "R1:e:1", "seq": 1, "lines": [{"sku": "1", "amount": 5}]})]
 
     exporter.start(stick / "out", "x", receipts, data_dir=tmp_path / "data")
     assert exporter.busy

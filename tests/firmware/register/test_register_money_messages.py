@@ -76,7 +76,7 @@ def test_every_message_with_money_names_the_currency(shop):
     run(Tender("cash", 2000), ok=True)
     reg.wait_idle()
     said.append(reg.view().message.text)  # Paid, change
-    sale = reg.view().last_receipt
+    sale = reg.view().last_receipt.to_doc()
     reg.new_sale()
     run(Refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999"), ok=True)
     reg.wait_idle()

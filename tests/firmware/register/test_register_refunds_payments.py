@@ -16,7 +16,7 @@ def refund(reg, receipt_id, lines, kind="cash"):
     out = reg.handle(Refund(receipt_id, lines, kind, manager_pin="9999"))
     assert out.ok, out.message
     reg.wait_idle()
-    done = reg.view().last_receipt
+    done = reg.view().last_receipt.to_doc()
     assert done["kind"] == "refund"
     reg.new_sale()
     return done
@@ -39,7 +39,7 @@ def test_the_977_case_partial_refunds_over_several_receipts_give_back_the_right_
     assert [ln.give_back for ln in asked.lines] == [799, 178]
     assert "€9.77" in reg.handle(Refund(rid, {1: 1, 2: 2}, "cash", manager_pin="9999")).message
     reg.wait_idle()
-    second = reg.view().last_receipt
+    second = reg.view().last_receipt.to_doc()
     assert second["totals"]["total"] == 977 and second["tenders"][0]["amount"] == 977
     assert reg.view().message.text == "Refund saved: give back €9.77 (cash)"
     reg.new_sale()

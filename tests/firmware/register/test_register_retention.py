@@ -29,6 +29,6 @@ def test_old_confirmed_receipts_are_archived_and_a_refund_still_finds_them(tmp_p
         assert health["receipts"] == 20
         assert reg.handle(Refund(sales[0]["receipt_id"], {1: 1}, "cash", manager_pin="9999")).ok
         reg.wait_idle()
-        assert reg.view().last_receipt["refund_of"] == sales[0]["receipt_id"]
+        assert reg.view().last_receipt.to_doc()["refund_of"] == sales[0]["receipt_id"]
     finally:
         rig.stop()

@@ -70,7 +70,7 @@ def test_split_tender_card_then_cash_with_change(reg):
     receipt = None
     assert reg.tender("cash", 200).ok
     reg.wait_idle()
-    receipt = reg.view().last_receipt
+    receipt = reg.view().last_receipt.to_doc()
     assert [t["type"] for t in receipt["tenders"]] == ["card", "cash"]
     assert receipt["tenders"][1]["change"] == 42
 

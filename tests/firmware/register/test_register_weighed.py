@@ -155,5 +155,5 @@ def test_a_weighed_sale_commits_with_the_weight_on_the_receipt(cashier):
     assert cashier.handle(AddQuickKey(APPLES_KEY, weight="0.730")).ok
     assert cashier.tender("cash", 500).ok
     cashier.wait_idle()
-    receipt = cashier.view().last_receipt
+    receipt = cashier.view().last_receipt.to_doc()
     assert receipt["lines"][0]["qty"] == "0.730" and receipt["lines"][0]["amount"] == 182
