@@ -15,6 +15,9 @@ What an auditor reads on a receipt:
 - the clerk's name, the time in the shop's time zone, the receipt id and its barcode;
 - the tax per rate (net, tax, gross) as a table after the column, not in it.
 
+A park slip (`kind` "park_slip") is no receipt and must not look like one: "PARKED CART", its number large,
+"NOT A RECEIPT - NOT PAID", the items and the amount due, clerk and time, and the barcode that recalls it.
+
 X and Z reports are the screen's rows (`firmware.register.report_text.report_rows`) at the paper's width.
 """
 
@@ -31,7 +34,8 @@ from firmware.domain.receipt_model import Receipt, ReceiptLine, ReceiptTax
 from hal.layout import Block, Text, centred, code_for, paired, rule, wrapped
 from hal.ports import Printer
 
-__all__ = ["local_stamp", "print_receipt", "print_report", "receipt_blocks", "report_blocks", "shop_header"]
+__all__ = ["local_stamp", "park_slip_blocks", "print_receipt", "print_report", "receipt_blocks", "report_blocks",
+           "shop_header"]
 
 TENDER_WORDS = {"cash": "Cash", "card": "Card", "on_account": "On account"}
 
@@ -68,6 +72,8 @@ def print_receipt(printer: Printer, receipt: Receipt, header: Sequence[str], *, 
     names = dict(names or {})
     columns = printer.columns
     title = f"{'copy of ' if copy else ''}receipt {receipt_id or '?'}"
+    if receipt.kind == "park_slip":
+        title = f"park slip {park_number(receipt) or '?'} {receipt_id or '?'}"
     return printer.print_blocks(
         lambda: receipt_blocks(receipt, header, columns, copy, currency, display=display, tz=tz, names=names),
         title=title, receipt_id=receipt_id)
@@ -77,6 +83,8 @@ def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: 
                    currency: str | None = None, *, display: str = "symbol", tz: tzinfo | None = None,
                    names: Mapping[str, str] | None = None) -> list[Block]:
     """Lay out a contract receipt. Missing optional fields are skipped: a committed sale always prints."""
+    if receipt.kind == "park_slip":
+        return park_slip_blocks(receipt, header, columns, currency, display=display, tz=tz, names=names)
     cur = receipt.currency or currency or "EUR"
     kind = receipt.kind
     sign = -1 if kind == "refund" else 1  # refund receipts carry positive amounts: on paper they are paid back
@@ -172,6 +180,68 @@ def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: 
         add(centred("*** COPY ***", columns, bold=True))
     if receipt_id:
         out.append(code_for(str(receipt_id), columns))
+    return out
+
+
+def park_number(receipt: Receipt) -> str:
+    """A park slip's number ("P3"), "" when it has none."""
+    number = getattr(receipt, "park_number", None) or receipt.extra.get("park_number")
+    return str(number or "")
+
+
+def park_slip_blocks(receipt: Receipt, header: Sequence[str], columns: int, currency: str | None = None, *,
+                     display: str = "symbol", tz: tzinfo | None = None,
+                     names: Mapping[str, str] | None = None) -> list[Block]:
+    """A park slip (`kind` "park_slip", firmware/register/core/handlers/park.py): never to be taken for a receipt.
+
+    "PARKED CART" and its number in large print, "NOT A RECEIPT - NOT PAID", the items and the amount still
+    due, the clerk and the time it was parked, and the barcode (`receipt_id`) to scan to bring the cart back.
+    """
+    cur = receipt.currency or currency or "EUR"
+    names = names or {}
+
+    def money(amount: Any) -> str:
+        return format_money(int(amount), cur, display)
+
+    number = park_number(receipt)
+    out: list[Block] = []
+    add = out.extend
+    for index, line in enumerate(header):
+        add(centred(str(line), columns, bold=index == 0))
+    add([rule(columns, "=")])
+    add(centred("PARKED CART", columns, bold=True, tall=True))
+    if number:
+        add(centred(number, columns, bold=True, tall=True))
+    add(centred("NOT A RECEIPT - NOT PAID", columns, bold=True))
+    add([rule(columns, "=")])
+    listed = 0
+    for line in receipt.lines:
+        add(paired(line.name or line.sku or "item", money(line.amount), columns))
+        qty = str(line.qty)
+        if line.has("unit_price") and (qty != "1" or "." in qty):
+            unit = money(line.unit_price)
+            add(wrapped(f"  {qty} kg x {unit}/kg" if "." in qty else f"  {qty} x {unit}", columns))
+        listed += int(line.amount)
+    total = receipt.totals.total if receipt.totals.has("total") else listed
+    if receipt.lines:
+        if total != listed:  # a cart discount (or tax added to net prices): its own line, so the column adds up
+            add(paired("Cart discount" if total < listed else "Tax (added to prices)", money(total - listed),
+                       columns))
+        add([rule(columns)])
+    add(paired("AMOUNT DUE", money(total), columns, bold=True, tall=True))
+    add([rule(columns)])
+    clerk = receipt.clerk_name or str(names.get(str(receipt.clerk_id)) or receipt.clerk_id or "")
+    if clerk:
+        add(wrapped(f"Clerk: {clerk}", columns))
+    if receipt.created_at:
+        add(wrapped(f"Parked: {local_stamp(receipt.created_at, tz)}", columns))
+    code = receipt.receipt_id
+    if code:
+        add([rule(columns)])
+        add(centred(f"Scan to bring back {number or 'the cart'}", columns, bold=True))
+        out.append(code_for(str(code), columns))
+        add(centred(str(code), columns))
+    add(centred("NOT A RECEIPT - NOT PAID", columns, bold=True))
     return out
 
 

@@ -2,7 +2,11 @@
 
 Refund receipts carry positive amounts (see refunds.py); here they are
 subtracted: every "net" figure is sales minus refunds. `tenders[].amount` is
-money kept (amount - change), so sum(tenders) == net_total + rounding.
+money kept (amount - change) net of what refunds paid back (`refunded`, over
+`refund_count` refunds; `count` counts both), so sum(tenders) == net_total +
+rounding. `discounts` counts each discount once: a line's own discount per
+line (`line_*`), a cart discount once per sale (`cart_*`); `count`/`total`
+are both together.
 Expected cash = opening float + cash kept from sales - cash paid back on
 refunds + paid-in - paid-out - drops; difference = counted - expected.
 """
@@ -52,7 +56,8 @@ def summarize(receipts: Iterable[Receipt], *, kind: str, z_number: int | None = 
     sales = {"count": 0, "total": 0}
     refunds = {"count": 0, "total": 0}
     no_sales = {"count": 0}
-    discounts = {"count": 0, "total": 0}
+    # every discount given once: a line's own discount per line, a cart discount per sale (not once per line)
+    discounts = {"count": 0, "total": 0, "line_count": 0, "line_total": 0, "cart_count": 0, "cart_total": 0}
     rounding = 0
     tenders: dict[str, dict[str, Any]] = {}
     taxes: dict[tuple[str, str], dict[str, Any]] = {}
@@ -74,22 +79,33 @@ def summarize(receipts: Iterable[Receipt], *, kind: str, z_number: int | None = 
         clerk[f"{prefix}_total"] += total
         rounding += sign * r.totals.rounding
         if sign > 0:
+            cart_share = 0
             for line in r.lines:
-                if line.discount:
-                    discounts["count"] += 1
-                    discounts["total"] += line.discount
-                    clerk["discounts"] += line.discount
+                share = line.cart_discount or 0  # the line's part of a cart discount, inside `discount`
+                own = line.discount - share
+                if own:
+                    discounts["line_count"] += 1
+                    discounts["line_total"] += own
+                cart_share += share
+                clerk["discounts"] += line.discount
+            if cart_share:
+                discounts["cart_count"] += 1
+                discounts["cart_total"] += cart_share
         for t in r.tenders:
-            entry = tenders.setdefault(t.type, {"type": t.type, "count": 0, "amount": 0, "refunded": 0})
+            entry = tenders.setdefault(t.type, {"type": t.type, "count": 0, "amount": 0, "refunded": 0,
+                                                "refund_count": 0})
             entry["count"] += 1
             entry["amount"] += sign * (t.amount - t.change)
             if sign < 0:
                 entry["refunded"] += t.amount - t.change
+                entry["refund_count"] += 1
         for tax in r.taxes:
             key = (tax.tax_code, tax.rate)
             entry = taxes.setdefault(key, {"tax_code": key[0], "rate": key[1], "net": 0, "tax": 0})
             entry["net"] += sign * tax.net
             entry["tax"] += sign * tax.tax
+    discounts["count"] = discounts["line_count"] + discounts["cart_count"]
+    discounts["total"] = discounts["line_total"] + discounts["cart_total"]
     expected = expected_cash(items, shift)
     seqs = [r.seq for r in items if r.has("seq")]
     first = items[0] if items else None

@@ -110,6 +110,7 @@ class LineView:
     amount: int
     voided: bool = False
     cart_discount: int = 0
+    source: str = ""  # "label": priced by a shop scale's label (the label's price, not a price per unit)
 
     @property
     def qty_text(self) -> str:

@@ -365,6 +365,59 @@ def test_the_receipts_are_bold_and_tall_where_it_matters(printed):
     assert next(line for line in out["refund"].lines if line.text == "REFUND").tall
 
 
+# ---- the park slip: never to be taken for a paid receipt ------------------------------------------------------
+
+
+def make_park_slip() -> Receipt:
+    """The slip the register prints when a cart is parked (park.slip), from a real cart with a cart discount."""
+    from firmware.domain.parked import park
+    from firmware.register.core.handlers.park import slip
+
+    cart = _open().add(PENCIL).add(PENCIL).add(APPLES, "0.730").add(CAFE).discount_cart(percent="10",
+                                                                                      limit_percent=100)
+    parked = park(cart, "P3", "2026-11-25T14:20:05.000Z")
+    return slip({**parked.to_dict(), "number": 3, "serial": 1}, "Jürgen Weiß", "EUR")
+
+
+PARK_SLIP = make_park_slip()
+
+
+def park_slip_job(printer):
+    return print_receipt(printer, PARK_SLIP, shop_header(SHOP), display="symbol", tz=SHOP.zone, names=NAMES)
+
+
+@pytest.mark.parametrize("columns", COLUMNS)
+def test_a_park_slip_says_parked_and_not_paid_lists_what_is_due_and_has_the_code_to_recall_it(columns):
+    import queue
+
+    till = Till(queue.Queue(), columns)
+    try:
+        decoded = till.job(park_slip_job)
+    finally:
+        till.close()
+    texts = decoded.texts
+    assert all(len(t) <= columns for t in texts) and not any("\ufffd" in t for t in texts), texts
+    assert texts[:4] == ["Bäckerei Müller", "Hauptstraße 5", "80331 München", "VAT No. DE123456789"]
+    big = [line.text for line in decoded.lines if line.bold and line.tall]
+    assert big[-3:] == ["PARKED CART", "P3", "AMOUNT DUE" + " " * (columns - 10 - 5) + "€6.21"], big
+    assert texts.count("NOT A RECEIPT - NOT PAID") == 2  # top and bottom: a torn slip still says so
+    # nothing a receipt says: no receipt id, no TOTAL, no tenders, no tax table
+    assert not any(t.startswith(("Receipt", "TOTAL", "Subtotal", "Cash", "Card", "Change")) for t in texts), texts
+    assert not any(t.startswith("Tax ") for t in texts)
+    # the items and the amount due: the column adds up
+    rows = column(decoded, columns)
+    names = [name for name, _ in rows]
+    assert names == ["Pencil HB", "Äpfel Jonagold", "Café crème", "Cart discount", "AMOUNT DUE"], rows
+    assert sum(value for _, value in rows[:-1]) == rows[-1][1] == PARK_SLIP.totals.total == 621
+    assert "  2 x €1.29" in texts and "  0.730 kg x €2.49/kg" in texts
+    # who parked it and when (the shop's time), and the code that brings it back: scanned, or typed
+    assert "Clerk: Jürgen Weiß" in texts and "Parked: 2026-11-25 15:20:05 CET" in texts
+    assert "Scan to bring back P3" in texts and PARK_SLIP.receipt_id in texts
+    codes = decoded.of("barcode") + decoded.of("qr")
+    assert [c.data for c in codes] == [PARK_SLIP.receipt_id] and PARK_SLIP.receipt_id.startswith("0499")
+    assert decoded.of("cut")
+
+
 # ---- an independent interpreter: emupos ---------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -479,7 +532,7 @@ def _words(text: str) -> list[str]:
 
 JOBS = {**{kind: receipt_job(receipt) for kind, receipt in RECEIPTS.items()},
         "copy": receipt_job(RECEIPTS["sale"], copy=True), "x": report_job(REPORTS["x"]),
-        "z": report_job(REPORTS["z"])}
+        "z": report_job(REPORTS["z"]), "park_slip": park_slip_job}
 
 
 @pytest.mark.parametrize("columns", COLUMNS)

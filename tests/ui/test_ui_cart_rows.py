@@ -113,3 +113,31 @@ def test_voided_line_detail_keeps_its_words():
 
     ln = replace(lines(1)[0], voided=True)
     assert line_detail(ln, lambda a: f"€{a / 100:.2f}") == ("1 x €1.01", "")
+
+
+def test_a_price_label_line_shows_the_labels_price_without_1_x_and_a_weight_label_its_weight():
+    from decimal import Decimal
+
+    from ui.screens.cart import line_detail
+
+    money = lambda a: f"€{a / 100:.2f}"  # noqa: E731
+    label = Line(1, "BAN", "Bananas (label)", 1, 456, 0, 456, source="label")
+    assert line_detail(label, money) == ("price on the scale label", "")
+    assert line_detail(replace(label, qty=2, amount=912), money) == ("2 labels x €4.56", "")
+    weight = Line(2, "APL", "Apples per kg", Decimal("0.730"), 249, 0, 182, source="label")
+    assert line_detail(weight, money) == ("0.730 kg x €2.49/kg", "")
+
+
+def test_a_refund_line_says_what_one_gives_back_after_its_discounts():
+    from decimal import Decimal
+
+    from firmware.register.view import RefundLineView
+    from ui.screens.refund import price_text
+
+    money = lambda a: f"€{a / 100:.2f}"  # noqa: E731
+    pencils = RefundLineView(1, "P", "Pencil HB", 129, 2, 0, 2, 232)  # 2 x 1.29 less 0.26 cart discount
+    assert price_text(pencils, money) == ("€1.29", "€1.16 each")
+    assert price_text(replace(pencils, amount=258), money) == ("", "€1.29 each")
+    assert price_text(replace(pencils, amount=233), money) == ("€1.29", "about €1.17 each")
+    apples = RefundLineView(2, "A", "Apples per kg", 249, Decimal("0.730"), 0, Decimal("0.730"), 164, True)
+    assert price_text(apples, money) == ("€1.82", "€1.64 for 0.730 kg")

@@ -25,9 +25,12 @@ EMPTY = "empty"
 def line_detail(ln: Any, money: Callable[[int], str]) -> tuple[str, str]:
     """The sub-line under a cart line's name, left and right: quantity x price, and the discounts under the net
     amount: ("2 x €1.29", "-€0.26 · cart -€0.12"). The original amount (€2.58) is shown struck through beside
-    the net one (`_draw_row`), so a discounted line reads original, discount, net."""
+    the net one (`_draw_row`), so a discounted line reads original, discount, net. A shop scale's price label
+    ("Bananas (label)") says where its price comes from, never "1 x" (it is not a price per kg)."""
     qty = getattr(ln, "qty_text", str(ln.qty))  # weighed: "0.730 kg x €2.49/kg"
     left = f"{qty} x {money(ln.unit_price)}" + ("/kg" if qty.endswith(" kg") else "")
+    if getattr(ln, "source", "") == "label" and not qty.endswith(" kg"):
+        left = "price on the scale label" if qty == "1" else f"{qty} labels x {money(ln.unit_price)}"
     cart = getattr(ln, "cart_discount", 0)
     if ln.voided or not (ln.discount or cart):
         return left, ""

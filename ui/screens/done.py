@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import pygame
 from pygame import Rect
 
@@ -11,6 +14,18 @@ from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Region, Screen
 from ui.widgets import Button, draw_panel, label
+
+
+PAID_BACK = {"cash": "in cash", "card": "to the card", "on_account": "on account"}
+
+
+def refund_summary(tenders: Sequence[Any], total: int, money: Callable[[int], str]) -> str:
+    """What a refund paid back, and how: "Paid back €1.16 in cash" (never "Given": the money went out).
+    The refund's total is said too when cash rounding made the two differ."""
+    parts = [f"{money(abs(t.amount))} {PAID_BACK.get(t.type, t.type.replace('_', ' '))}" for t in tenders]
+    paid = abs(sum(t.amount for t in tenders))
+    said = "Paid back " + (" + ".join(parts) if parts else money(abs(total)))
+    return said if not parts or paid == abs(total) else f"Refund {money(abs(total))}    {said}"
 
 
 class DoneScreen(Screen):
@@ -52,7 +67,8 @@ class DoneScreen(Screen):
               theme.ACCENT if change else theme.TEXT, "midtop", r.w)
         body = m.font("label")
         y = r.bottom - 2 * (body + m.px(8))
-        label(surf, f"Total {money(total)}    Given {money(paid)}", (r.centerx, y), body, theme.TEXT, "midtop", r.w)
+        label(surf, refund_summary(receipt.tenders, total, money) if refund else
+              f"Total {money(total)}    Given {money(paid)}", (r.centerx, y), body, theme.TEXT, "midtop", r.w)
         rid = receipt.receipt_id
         note = "  (offline: sent when the network is back)" if receipt.offline else ""
         label(surf, f"Receipt {rid}{note}", (r.centerx, y + body + m.px(8)), m.font("body"), theme.MUTED, "midtop", r.w)

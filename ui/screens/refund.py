@@ -8,17 +8,21 @@ what is left, so an over-refund cannot be chosen; a line refunded in full says s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pygame
 from pygame import Rect
 
+from firmware.domain.money import scale
 from firmware.register.commands import Refund
 from firmware.register.view import RefundLineView, RefundView
 from ui import theme
 from ui.layout import columns, rows
 from ui.screens.base import Hot
+from ui.screens.cart import strike
+from ui.text import font
 from ui.widgets import draw_button, label
 
 
@@ -35,6 +39,21 @@ def find_receipt(receipts: list[dict[str, Any]], code: str) -> dict[str, Any] | 
 def qty_text(qty: Any) -> str:
     """3 -> "3"; Decimal("0.750") -> "0.750 kg"."""
     return f"{qty} kg" if isinstance(qty, Decimal) else str(qty)
+
+
+def price_text(line: RefundLineView, money: Callable[[int], str]) -> tuple[str, str]:
+    """What the line gives back, after its discounts (its own and its share of a cart discount), and the price
+    before them ("" when nothing was taken off): ("€1.29", "€1.16 each"); a weighed line, all or nothing:
+    ("€1.82", "€1.64 for 0.730 kg"). When the line's amount does not divide evenly, the units differ by a cent:
+    "about €1.17 each" (the exact amount shows under the count once chosen)."""
+    if line.weighed or isinstance(line.sold, Decimal):
+        gross = scale(line.unit_price, line.sold)
+        return (money(gross) if gross != line.amount else ""), f"{money(line.amount)} for {qty_text(line.sold)}"
+    sold = max(1, int(line.sold))
+    each = (2 * line.amount + sold) // (2 * sold)  # half up
+    about = "about " if line.amount % sold else ""
+    was = money(line.unit_price) if line.unit_price * sold != line.amount else ""
+    return was, f"{about}{money(each)} each"
 
 
 class RefundPanel:
@@ -155,9 +174,20 @@ class RefundPanel:
         m, money = self.screen.m, self.screen.app.money
         text_r, minus, count, plus = columns(row, [1, -row.h, -max(row.h, m.px(70)), -row.h], m.gap)
         done = not line.left
-        label(surf, line.name, (text_r.x, text_r.y + m.px(2)), m.font("body"), theme.MUTED if done else theme.TEXT,
-              width=text_r.w)
-        state = "all refunded" if done else f"left {qty_text(line.left)} · {money(line.unit_price)} each"
+        body, small = m.font("body"), m.font("small")
+        top = text_r.y + m.px(2)
+        name_h = font(body).get_linesize()
+        was, paid = price_text(line, money)  # what one gives back after discounts, the price before them
+        price = label(surf, paid, (text_r.right, top + name_h // 2), small, theme.MUTED if done else theme.TEXT,
+                      "midright", text_r.w // 2)
+        name_end = price.x
+        if was:  # struck through, as on the cart: the shelf price, less the discounts, is what goes back
+            before = label(surf, was, (price.x - 8, price.centery), small, theme.MUTED, "midright")
+            strike(surf, before, small)
+            name_end = before.x
+        label(surf, line.name, (text_r.x, top), body, theme.MUTED if done else theme.TEXT,
+              width=max(text_r.w // 3, name_end - text_r.x - 10))
+        state = "all refunded" if done else f"left {qty_text(line.left)}"
         detail = f"sold {qty_text(line.sold)} · refunded {qty_text(line.refunded)} · {state}"
         label(surf, detail, (text_r.x, text_r.bottom - m.px(2)), m.font("small"), theme.WARN if done else theme.MUTED,
               "bottomleft", text_r.w)

@@ -21,7 +21,8 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         shares = {line.line_no: line.discount for line in sale.receipt_lines()}  # line + its cart discount share
         lines = tuple(LineView(line.line_no, line.sku, line.name, line.qty, line.unit_price, line.discount,
                                line.amount, line.voided,
-                               cart_discount=0 if line.voided else shares.get(line.line_no, 0) - line.discount)
+                               cart_discount=0 if line.voided else shares.get(line.line_no, 0) - line.discount,
+                               source=line.source)
                       for line in sale.lines)
         shop = config.shop
         t = sale.totals(tax_rates_of(state, config), shop.tax_included, shop.cash_rounding)

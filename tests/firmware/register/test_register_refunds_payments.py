@@ -3,7 +3,8 @@ lines removed until the sale is finished, and cash below the due only after "Par
 
 from __future__ import annotations
 
-from firmware.register.commands import BackToCart, BeginTender, DiscountCart, Refund, RemoveTender, Scan, Tender
+from firmware.register.commands import (BackToCart, BeginTender, DiscountCart, NewSale, Refund, RemoveTender, Scan,
+                                        Tender)
 from firmware.register.view import ConfirmFirst
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale
 
@@ -121,6 +122,15 @@ def test_every_tender_can_be_removed_until_the_sale_is_finished_then_back_to_the
     reg.wait_idle()
     assert reg.view().phase == "done" and reg.view().message.text == "Paid, change €9.43"
     assert not reg.handle(RemoveTender(0)).ok  # finished: nothing to take back
+
+
+def test_a_new_cart_starts_without_the_last_sales_paid_message(reg):
+    login_cashier(reg)
+    assert reg.scan(PENCIL).ok and reg.handle(Tender("cash", 200)).ok
+    reg.wait_idle()
+    assert reg.view().message.text == "Paid, change €0.71"
+    assert reg.handle(NewSale()).ok
+    assert reg.view().phase == "sell" and reg.view().lines == () and reg.view().message is None
 
 
 def test_cash_below_the_due_asks_part_payment_first(reg):

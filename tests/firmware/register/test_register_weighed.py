@@ -128,7 +128,9 @@ def test_a_price_embedded_label_adds_one_piece_at_its_price(cashier):
     code = SCHEME.encode("23IIIIIPPPPPC", APPLES_SCALE_NO, 1449)
     assert cashier.handle(Scan(code)).ok
     line = _line(cashier)
-    assert (line.name, line.qty, line.unit_price, line.amount) == ("Apples per kg", 1, 1449, 1449)
+    # named as a label, not "per kg": its price is for what the scale weighed, not for one kilogram
+    assert (line.name, line.qty, line.unit_price, line.amount) == ("Apples (label)", 1, 1449, 1449)
+    assert cashier.view().lines[-1].source == "label"
     verified = SCHEME.encode("28IIIIVPPPPPC", "42", 350)  # 4 item digits and a price verifier digit
     assert cashier.handle(Scan(verified)).ok and _line(cashier).amount == 350
 

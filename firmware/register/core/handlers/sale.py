@@ -33,8 +33,8 @@ log = logging.getLogger("firmware.register")
 def cart(step: Step) -> Sale:
     """The open sale, opened now if there is none (after "done" a new one starts)."""
     clerk = step.require_clerk()
-    if step.state.phase == Phase.DONE:
-        step.set(phase=Phase.SELL, sale=None)
+    if step.state.phase == Phase.DONE:  # a new cart: the last sale's "Paid" is no longer news
+        step.set(phase=Phase.SELL, sale=None, message=None)
     if step.state.phase == Phase.COMMITTING:
         raise Refusal("Saving the last sale; one moment.")
     if step.state.sale is None:
@@ -91,7 +91,7 @@ def scan(step: Step, cmd: c.Scan) -> Outcome:
         if embedded is None:
             return Outcome.refused(found.reason)
         item, qty, approved = embedded
-        return _add(step, item, qty, "scan", approved)
+        return _add(step, item, qty, "label", approved)  # source "label": the screen shows a label's price as such
     if found.weighed:
         return _add_weighed(step, found, cmd.weight, cmd.manager_pin, "scan", cmd)
     if cmd.weight is not None:
@@ -172,7 +172,7 @@ def new_sale(step: Step, cmd: c.NewSale) -> Outcome:
     if step.state.phase == Phase.COMMITTING:
         return Outcome.refused("Saving the last sale; one moment.")
     step.require_clerk()
-    step.set(phase=Phase.SELL, sale=None, flash_line=None)
+    step.set(phase=Phase.SELL, sale=None, flash_line=None, message=None)  # the empty cart starts without "Paid"
     return Outcome(True, "")
 
 

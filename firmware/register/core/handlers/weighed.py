@@ -33,7 +33,7 @@ from firmware.register.core.step import Step
 from firmware.register.view import Outcome, WeightWanted
 from hal.events import WeightRead
 
-__all__ = ["embedded_scan", "scale_read", "scheme_of", "take_weight"]
+__all__ = ["embedded_scan", "label_name", "scale_read", "scheme_of", "take_weight"]
 
 Taken = tuple[Decimal, str | None]  # the weight, and the manager who approved it (None: within bounds)
 
@@ -129,8 +129,8 @@ def embedded_scan(step: Step, code: str, manager_pin: str | None) -> tuple[Item,
     if item is None:
         return Outcome.refused(f"No item has scale number {found.item} (label {found.code}); key the item, "
                                "or ask the manager to add the number to the catalog.")
-    if found.price is not None:  # the label's price is the line's price: one piece at that price
-        return replace(item, price=found.price, weighed=False), 1, None
+    if found.price is not None:  # the label's price is the line's price: one piece at that price, named so
+        return replace(item, price=found.price, weighed=False, name=label_name(item.name)), 1, None
     if not item.weighed:
         return Outcome.refused(f"{item.name} is not sold by weight, but label {found.code} carries a weight; "
                                "check the scale's item number.")
@@ -139,6 +139,20 @@ def embedded_scan(step: Step, code: str, manager_pin: str | None) -> tuple[Item,
     if isinstance(taken, Outcome):
         return taken
     return item, taken[0], taken[1]
+
+
+_PER_UNIT = (" per kg", " / kg", "/kg", " per 100 g", " per 100g", " (per kg)", " kg")
+
+
+def label_name(name: str) -> str:
+    """A price label's line name: "Bananas per kg" -> "Bananas (label)". The label's price is for what the
+    scale weighed, so nothing may read as a price per kg or as one kilogram."""
+    base = name.strip()
+    for suffix in _PER_UNIT:
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)].rstrip()
+            break
+    return f"{base or name} (label)"
 
 
 def _item_for(step: Step, scheme: EmbeddedScheme, found: Embedded) -> Item | None:
