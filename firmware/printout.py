@@ -206,8 +206,8 @@ def park_slip_blocks(receipt: Receipt, header: Sequence[str], columns: int, curr
     number = park_number(receipt)
     out: list[Block] = []
     add = out.extend
-    for index, line in enumerate(header):
-        add(centred(str(line), columns, bold=index == 0))
+    for index, head in enumerate(header):
+        add(centred(str(head), columns, bold=index == 0))
     add([rule(columns, "=")])
     add(centred("PARKED CART", columns, bold=True, tall=True))
     if number:

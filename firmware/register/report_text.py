@@ -1,7 +1,9 @@
 """X and Z reports laid out once, as rows a cashier reads: the screen draws them and the printer prints them.
 
 `report_rows(report)` turns a report document (`firmware.domain.reports.summarize`)
-into titled sections: sales, refunds and discounts with the net; tenders; tax
+into titled sections: sales, refunds and the net, then the discounts given
+(a cart discount once per sale, line discounts per line); tenders (one with
+refunds as taken, paid back and net); tax
 per rate with its net; the cash in the drawer with the counted amount and the
 difference (signed, marked "over" or "short"); and per clerk. No field names
 ("first seq", "kind z") and no UTC: times are the shop's local time.
@@ -81,11 +83,11 @@ def report_rows(report: Mapping[str, Any], money: Callable[[int], str] | None = 
     row(f"Sales ({sales.get('count', 0)})", int(sales.get("total", 0)))
     row(f"Refunds ({refunds.get('count', 0)})", int(refunds.get("total", 0)), minus=True)
     row("Net sales", int(report.get("net_total", 0)), strong=True)
-    if discounts.get("count"):
-        row(f"Discounts given ({discounts['count']})", int(discounts.get("total", 0)), minus=True)
     if report.get("rounding"):
         row("Cash rounding", int(report["rounding"]))
     add(ReportRow("row", "Drawer opened, no sale", str(no_sales.get("count", 0))))
+    if discounts.get("count"):
+        _discount_rows(discounts, add, row)
 
     tenders = list(report.get("tenders") or [])
     add(ReportRow("section", "Payments"))
@@ -93,9 +95,16 @@ def report_rows(report: Mapping[str, Any], money: Callable[[int], str] | None = 
         add(ReportRow("note", "No payments yet"))
     for t in tenders:
         name = TENDER_NAMES.get(str(t.get("type")), str(t.get("type", "?")).replace("_", " ").capitalize())
-        row(f"{name} ({t.get('count', 0)})", int(t.get("amount", 0)))
-        if t.get("refunded"):
-            row(f"  {name} paid back", int(t["refunded"]), minus=True)
+        back, kept, count = int(t.get("refunded") or 0), int(t.get("amount", 0)), int(t.get("count", 0))
+        if not back:
+            row(f"{name} ({count})", kept)
+            continue
+        # `amount` is already net of what refunds paid back: taken, paid back, then the net they come to
+        refunds_n = t.get("refund_count")
+        taken_n = f" ({count - int(refunds_n)})" if refunds_n is not None else ""
+        row(f"{name} taken{taken_n}", kept + back)
+        row(f"{name} paid back" + (f" ({refunds_n})" if refunds_n is not None else ""), back, minus=True)
+        row(f"{name}, net", kept, strong=True)
 
     taxes = list(report.get("taxes") or [])
     add(ReportRow("section", "Tax by rate"))
@@ -115,7 +124,7 @@ def report_rows(report: Mapping[str, Any], money: Callable[[int], str] | None = 
     add(ReportRow("section", "Cash in the drawer"))
     row("Opening float", int(cash.get("opening_float", 0)))
     if expected is not None:
-        row("Cash taken (less paid back)", int(expected) - adjust)
+        row("Cash, net of paid back", int(expected) - adjust)
     if cash.get("paid_in"):
         row("Paid in", int(cash["paid_in"]))
     if cash.get("paid_out"):
@@ -139,6 +148,24 @@ def report_rows(report: Mapping[str, Any], money: Callable[[int], str] | None = 
             if c.get("refunds_count"):
                 row(f"{name}: refunds ({c['refunds_count']})", int(c.get("refunds_total", 0)), minus=True)
     return rows
+
+
+def _discount_rows(discounts: Mapping[str, Any], add: Callable[[ReportRow], None],
+                   row: Callable[..., None]) -> None:
+    """Discounts as given: a cart discount once per sale, a line's own discount per line. They are already off
+    the sales above (a note says so), so they are not a step of the sum. A report from before the split: one
+    row."""
+    add(ReportRow("note", "Discounts (already off sales)"))
+    if "cart_count" not in discounts and "line_count" not in discounts:
+        row(f"Discounts given ({discounts.get('count', 0)})", int(discounts.get("total", 0)), minus=True)
+        return
+    carts, lines = int(discounts.get("cart_count") or 0), int(discounts.get("line_count") or 0)
+    if carts:
+        row(f"Cart discounts ({carts} sale{'s' if carts != 1 else ''})", int(discounts.get("cart_total", 0)),
+            minus=True)
+    if lines:
+        row(f"Line discounts ({lines} line{'s' if lines != 1 else ''})", int(discounts.get("line_total", 0)),
+            minus=True)
 
 
 def report_lines(report: Mapping[str, Any], width: int = 32, *, header: Sequence[str] = (),

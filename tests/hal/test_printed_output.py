@@ -88,8 +88,8 @@ def make_receipts() -> dict[str, dict[str, Any]]:
     disc = disc.begin_tender().add_tender("card", reference="MC 0042")
     disc_r = _finish(disc, 2, "2026-11-25T14:10:00.000Z", sale_r["hash"])
 
-    refund = build_refund(Receipt.from_doc(disc_r), [], {1: 2, 3: "0.755"}, sale_id="sale-r", clerk_id="c2", approved_by="m1",
-                          reason="Damaged in transit")
+    refund = build_refund(Receipt.from_doc(disc_r), [], {1: 2, 3: "0.755"}, sale_id="sale-r", clerk_id="c2",
+                          approved_by="m1", reason="Damaged in transit")
     refund = refund.add_tender("cash") if refund.phase != "paid" else refund
     refund_r = _finish(refund, 3, "2026-11-25T15:30:00.000Z", disc_r["hash"])
 
@@ -140,8 +140,8 @@ class Till:
 
 
 def receipt_job(receipt: dict, copy: bool = False):
-    return lambda printer: print_receipt(printer, Receipt.from_doc(receipt), shop_header(SHOP), copy=copy, display="symbol",
-                                         tz=SHOP.zone, names=NAMES)
+    return lambda printer: print_receipt(printer, Receipt.from_doc(receipt), shop_header(SHOP), copy=copy,
+                                         display="symbol", tz=SHOP.zone, names=NAMES)
 
 
 def report_job(report: dict):

@@ -30,7 +30,7 @@ def line_detail(ln: Any, money: Callable[[int], str]) -> tuple[str, str]:
     qty = getattr(ln, "qty_text", str(ln.qty))  # weighed: "0.730 kg x €2.49/kg"
     left = f"{qty} x {money(ln.unit_price)}" + ("/kg" if qty.endswith(" kg") else "")
     if getattr(ln, "source", "") == "label" and not qty.endswith(" kg"):
-        left = "price on the scale label" if qty == "1" else f"{qty} labels x {money(ln.unit_price)}"
+        left = "label price" if qty == "1" else f"{qty} labels x {money(ln.unit_price)}"
     cart = getattr(ln, "cart_discount", 0)
     if ln.voided or not (ln.discount or cart):
         return left, ""

@@ -84,7 +84,8 @@ def test_x_and_z_report():
     till.sell(Sale.open("s2", "c2", rates=RATES).add(SODA).begin_tender().add_tender("card"))  # 99 card
     till.commit(no_sale_body(store="S001", register="R1", currency="EUR", created_at=AT, clock_trusted=True,
                              offline=False, clerk_id="c2", sale_id="ns1", approved_by="m1"))
-    refund = build_refund(Receipt.from_doc(r1), [], {1: 1}, sale_id="rf1", clerk_id="c1", approved_by="m1").add_tender("cash")
+    refund = build_refund(Receipt.from_doc(r1), [], {1: 1}, sale_id="rf1", clerk_id="c1",
+                          approved_by="m1").add_tender("cash")
     till.sell(refund)                                                            # 124 cash back
     sh = shift().paid_out(300, "cleaner", "c1", AT).close(1, 10_000 + 248 - 124 - 300 - 5, "m1", AT)
     x = summarize(typed(till.receipts), kind="x", report_id="x1", created_at=AT, shift=shift())
@@ -92,15 +93,30 @@ def test_x_and_z_report():
     z = summarize(typed(till.receipts), kind="z", z_number=1, shift=sh, report_id="z1", created_at=AT)
     assert (z["first_seq"], z["last_seq"], z["receipt_count"]) == (1, 4, 4)
     assert z["sales"] == {"count": 2, "total": 347} and z["refunds"] == {"count": 1, "total": 124}
-    assert z["no_sales"] == {"count": 1} and z["discounts"] == {"count": 1, "total": 10}
+    assert z["no_sales"] == {"count": 1} and z["discounts"] == {"count": 1, "total": 10, "line_count": 1,
+                                                                "line_total": 10, "cart_count": 0, "cart_total": 0}
     assert z["net_total"] == 223
-    assert z["tenders"] == [{"type": "card", "count": 1, "amount": 99, "refunded": 0},
-                            {"type": "cash", "count": 2, "amount": 124, "refunded": 124}]
+    assert z["tenders"] == [{"type": "card", "count": 1, "amount": 99, "refunded": 0, "refund_count": 0},
+                            {"type": "cash", "count": 2, "amount": 124, "refunded": 124, "refund_count": 1}]
     assert sum(t["net"] + t["tax"] for t in z["taxes"]) == 223
     assert {c["clerk_id"]: (c["sales_total"], c["refunds_total"], c["no_sales"]) for c in z["clerks"]} == {
         "c1": (248, 124, 0), "c2": (99, 0, 1)}
     assert z["expected_cash"] == 10_000 + 124 - 300 and z["difference"] == -5
     assert z["cash"] == {"opening_float": 10_000, "paid_in": 0, "paid_out": 300, "drops": 0}
+
+
+def test_a_cart_discount_counts_once_per_sale_and_a_line_discount_once_per_line():
+    till = Till()
+    cart = Sale.open("s1", "c1", rates=RATES).add(PENCIL, 2).add(SODA).discount_line(2, amount=9)
+    cart = cart.discount_cart(percent="10", limit_percent=100)  # shared over both lines: one discount, not two
+    sold = till.sell(cart.begin_tender().add_tender("cash", 500))
+    till.sell(Sale.open("s2", "c1", rates=RATES).add(PENCIL).discount_line(1, amount=5).begin_tender()
+              .add_tender("card"))
+    x = summarize(typed(till.receipts), kind="x", report_id="x1", created_at=AT)
+    shares = sum(line.get("cart_discount", 0) for line in sold["lines"])
+    assert shares == sold["cart_discount"]["amount"] > 0
+    assert x["discounts"] == {"count": 3, "total": 9 + 5 + shares, "line_count": 2, "line_total": 14,
+                              "cart_count": 1, "cart_total": shares}
 
 
 def test_report_refusals():
@@ -143,8 +159,8 @@ def test_z_report_totals_equal_the_sum_of_its_receipts(plan, rounding, paid_in):
         if how == "refund" and sales:
             orig = sales[extra % len(sales)]
             try:
-                sale = build_refund(Receipt.from_doc(orig), typed(till.receipts), {1: 1}, sale_id=f"r{n}", clerk_id=clerk,
-                                    approved_by="m1", cash_rounding=rounding)
+                sale = build_refund(Receipt.from_doc(orig), typed(till.receipts), {1: 1}, sale_id=f"r{n}",
+                                    clerk_id=clerk, approved_by="m1", cash_rounding=rounding)
             except Refused:
                 continue
             till.sell(sale.add_tender("cash"))
