@@ -14,8 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from firmware.contract import acceptance as _gate
-from firmware.contract.acceptance import (KINDS, MAX_VERSION_JUMP, VERSION_LIMIT, check_document, check_rules,
-                                          check_versioned, version_jump_problem)
+from firmware.contract.acceptance import (
+    KINDS,
+    MAX_VERSION_JUMP,
+    VERSION_LIMIT,
+    check_document,
+    check_rules,
+    check_versioned,
+    version_jump_problem,
+)
 
 __all__ = ["KINDS", "MAX_VERSION_JUMP", "VERSION_LIMIT", "check_document", "check_domain", "check_rules",
            "check_versioned", "version_jump_problem"]

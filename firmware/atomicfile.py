@@ -152,7 +152,9 @@ def write_atomic(
     dir_fd: int | None = None,
     owner: tuple[int, int] | None = None,
 ) -> None:
-    """Replace `path` with `data` durably (see `atomic_writer`). Raises JournalFull on ENOSPC/EFBIG, OSError otherwise."""
+    """Replace `path` with `data` durably (see `atomic_writer`).
+
+    Raises JournalFull on ENOSPC/EFBIG, OSError otherwise."""
     try:
         with atomic_writer(path, mode, dir_fd=dir_fd, owner=owner) as out:
             out.write(data)

@@ -23,8 +23,8 @@ from typing import Any
 from firmware.clock import Clock, SystemClock
 from firmware.config import Config, parse_config
 from firmware.domain.catalog import Catalog
-from firmware.errors import ConfigError, JournalError
 from firmware.domain.clerks import Roster, hash_pin
+from firmware.errors import ConfigError, JournalError
 from firmware.journal import Journal
 from firmware.lifecycle import Lifecycle
 from firmware.register import Register
@@ -45,13 +45,14 @@ def demo_catalog_payload() -> dict[str, Any]:
     return json.loads(resources.files("firmware.demo").joinpath("catalog.json").read_text(encoding="utf-8"))
 
 
-def demo_config(data_dir: str | os.PathLike[str], broker_url: str = "mqtt://127.0.0.1:1883", **sections: dict[str, Any]) -> Config:
+def demo_config(data_dir: str | os.PathLike[str], broker_url: str = "mqtt://127.0.0.1:1883",
+                **sections: dict[str, Any]) -> Config:
     """A complete config for the demo: simulated hardware, receipts rendered into the data dir."""
     doc: dict[str, Any] = {
         "device": {"store": "DEMO", "register": "R1", "data_dir": str(data_dir)},
         "broker": {"url": broker_url},
-        "hardware": {"scanner": "simulated", "printer": "simulated", "drawer": "simulated?auto_close=4", "led": "simulated",
-                     "scale": "simulated:toledo8217"},
+        "hardware": {"scanner": "simulated", "printer": "simulated", "drawer": "simulated?auto_close=4",
+                     "led": "simulated", "scale": "simulated:toledo8217"},
         "shop": {"name": "Kassa Demo Shop", "address": ["1 Market Street", "Springfield"], "cash_rounding": 0},
     }
     for name, values in sections.items():
@@ -118,7 +119,7 @@ def bootstrap(
     config: Config,
     *,
     clock: Clock | None = None,
-    events: "queue.Queue[Any] | None" = None,
+    events: queue.Queue[Any] | None = None,
     hardware: Any = None,
     with_hardware: bool = True,
     with_sync: bool = True,
@@ -166,7 +167,8 @@ def bootstrap(
             hardware=hardware,
             sync=sync,
             demo_pins=demo_pins,
-            ntp_synced=ntp_synced or (lambda: True if clock is not None and not isinstance(clock, SystemClock) else ntp_synchronised()),
+            ntp_synced=ntp_synced or (lambda: True if clock is not None and not isinstance(clock, SystemClock)
+                                      else ntp_synchronised()),
         )
         lifecycle.add("journal", start=journal.start, stop=journal.close)
         if hardware is not None:

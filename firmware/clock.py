@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from firmware.contract.clock import iso_utc, parse_iso_utc
@@ -28,7 +28,7 @@ class SystemClock:
     """The device's clock."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -38,7 +38,7 @@ class SystemClock:
 class ManualClock:
     """A clock tests and simulators move by hand."""
 
-    current: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc))
+    current: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     mono: float = 0.0
 
     def now(self) -> datetime:

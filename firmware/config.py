@@ -38,7 +38,7 @@ PAPER_COLUMNS = (32, 42, 48)         # 58 mm paper: 32; 80 mm paper: 42 (font A,
 PREFIX_MAX_LEVELS = 4
 _PREFIX_LEVEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 TAX_RATE_PLACES = 4
-_TAX_RATE_RE = re.compile(r"^\d{1,3}(\.\d{1,%d})?$" % TAX_RATE_PLACES)
+_TAX_RATE_RE = re.compile(rf"^\d{{1,3}}(\.\d{{1,{TAX_RATE_PLACES}}})?$")
 _TAX_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 MAX_TAX_RATES = 20
 MAX_MONEY = 10**12                   # the contract's largest amount, in minor units
@@ -188,7 +188,7 @@ class HardwareConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _own_pins(self) -> "HardwareConfig":
+    def _own_pins(self) -> HardwareConfig:
         """A GPIO drawer and a GPIO LED must not share a pin (gpiozero would refuse it at start)."""
         from hal.urls import parse_drawer_url, parse_led_url
 
@@ -353,8 +353,9 @@ class Config(_Section):
 
 _SECTIONS = {"device": DeviceConfig, "broker": BrokerConfig, "hardware": HardwareConfig, "shop": ShopConfig,
              "policy": PolicyConfig, "weighing": WeighingConfig}
-_TYPE_WORDS = {"string_type": "text in quotes", "bool_type": "true or false", "list_type": "a list like [\"a\", \"b\"]",
-               "dict_type": "a table like { A = \"19.00\" }", "model_type": "a [table]", "path_type": "a path in quotes"}
+_TYPE_WORDS = {"string_type": "text in quotes", "bool_type": "true or false",
+               "list_type": "a list like [\"a\", \"b\"]", "dict_type": "a table like { A = \"19.00\" }",
+               "model_type": "a [table]", "path_type": "a path in quotes"}
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -421,7 +422,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line named or re-run `kassa-provision init`") from None
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line named or re-run "
+                          "`kassa-provision init`") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML (nested too deeply); re-run `kassa-provision init`") from None
     return parse_config(data, str(path))

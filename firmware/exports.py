@@ -112,7 +112,8 @@ def _refuse_place(real: str, shown: str, data_dir: str | os.PathLike[str] | None
         return
     mount = _mount_of(real)
     if mount == "/":
-        raise ExportRefused(f"{shown} is not on a mounted USB stick; mount the stick (e.g. at /media/usb) and export there")
+        raise ExportRefused(f"{shown} is not on a mounted USB stick; mount the stick (e.g. at /media/usb) and "
+                            "export there")
     if data_dir is not None and os.path.exists(data_dir) and os.stat(mount).st_dev == os.stat(data_dir).st_dev:
         raise ExportRefused(f"{shown} is on the same disk as the register's data dir, not on a USB stick")
 

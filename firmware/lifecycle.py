@@ -1,4 +1,5 @@
-"""One lifecycle for the register's threads: bootstrap starts the parts in dependency order, shutdown stops them in reverse.
+"""One lifecycle for the register's threads: bootstrap starts the parts in dependency order, shutdown stops them in
+reverse.
 
 Every Kassa thread is named `kassa-*` (docs/interfaces.md "Threads" lists
 them) and is started by a part's `start()`, never by a constructor, so

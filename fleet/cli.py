@@ -66,7 +66,7 @@ def _errors(func: F) -> F:
 def _settings(broker: str, username: str | None, password_file: Path | None, ca_file: Path | None,
               cert_file: Path | None, key_file: Path | None) -> BrokerSettings:
     settings = BrokerSettings(broker, username, password_file, ca_file, cert_file, key_file)
-    settings.host_port  # validates the URL (FleetUsageError)
+    _ = settings.host_port  # validates the URL (FleetUsageError)
     return settings
 
 
@@ -74,7 +74,8 @@ def _settings(broker: str, username: str | None, password_file: Path | None, ca_
 @_errors
 def ingest(
     broker: Annotated[list[str] | None, typer.Option(
-        "--broker", help="mqtt://host:1883 or mqtts://host:8883; repeat for stores spread over several brokers")] = None,
+        "--broker",
+        help="mqtt://host:1883 or mqtts://host:8883; repeat for stores spread over several brokers")] = None,
     db: DbOpt = "sqlite:///fleet.db",
     prefix: PrefixOpt = "kassa/v1",
     group: Annotated[str, typer.Option(help="shared-subscription group")] = "kassa-ingest",
@@ -127,10 +128,17 @@ def ingest(
 def _publish(kind: str, file: Path, broker: str, store: str, prefix: str, force: bool, username: str | None,
              password_file: Path | None, ca_file: Path | None, cert_file: Path | None, key_file: Path | None,
              signing_key: Path | None = None, unsigned: bool = False, state_file: Path | None = None) -> None:
-    from firmware.contract.payloads import ID
-    from fleet.publish import (default_state_file, publish_document, read_document, record_version,
-                               recorded_version, topic_for)
     from pydantic import TypeAdapter, ValidationError
+
+    from firmware.contract.payloads import ID
+    from fleet.publish import (
+        default_state_file,
+        publish_document,
+        read_document,
+        record_version,
+        recorded_version,
+        topic_for,
+    )
 
     try:
         TypeAdapter(ID).validate_python(store)
@@ -266,7 +274,8 @@ def simulate(
     window: Annotated[int, typer.Option(min=1, help="delivered-but-unconfirmed receipts per register")] = 100,
     resend_after: Annotated[float, typer.Option(min=0.1, help="s before an unconfirmed receipt is sent again")] = 30.0,
     hello_timeout: Annotated[float, typer.Option(min=0.0, help="s a register waits for the fleet's head")] = 10.0,
-    ramp: Annotated[float | None, typer.Option(help="s the first connects are spread over [registers/200, min 1]")] = None,
+    ramp: Annotated[float | None,
+                    typer.Option(help="s the first connects are spread over [registers/200, min 1]")] = None,
     backoff_base: Annotated[float, typer.Option(min=0.01, help="first reconnect delay ceiling, s (full jitter)")] = 1.0,
     backoff_cap: Annotated[float, typer.Option(min=0.1)] = 60.0,
     keepalive: Annotated[int, typer.Option(min=5)] = 30,

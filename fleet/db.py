@@ -43,8 +43,10 @@ from typing import Any
 from firmware.contract.chain import GENESIS
 from firmware.contract.clock import parse_iso_utc
 from fleet.plausibility import SEQ_JUMP
-from fleet.schema import SCHEMA_VERSION  # noqa: F401 - re-exported
-from fleet.schema import SQLITE_V1 as SCHEMA_V1  # noqa: F401 - tests build first-release files
+from fleet.schema import (
+    SCHEMA_VERSION,  # noqa: F401 - re-exported
+    SQLITE_V1 as SCHEMA_V1,  # noqa: F401 - tests build first-release files
+)
 from fleet.sql import Connection, DatabaseUnavailable, Tx, connect, is_postgres, sqlite_path
 
 __all__ = ["FleetDb", "Gap", "ReceiptRow", "DeviceStatus", "Head", "BatchOutcome", "Loss", "DatabaseUnavailable",
@@ -192,7 +194,7 @@ class FleetDb:
     @property
     def conn(self) -> Any:
         """The SQLite connection (tests and tools that read SQLite directly)."""
-        return getattr(self.db, "conn")
+        return getattr(self.db, "conn")  # noqa: B009 - only SQLite's Connection has .conn, the protocol does not
 
     def migrate(self) -> int:
         """Apply every numbered migration above the database's version, in one transaction."""
@@ -269,7 +271,8 @@ class FleetDb:
                 out.confirmed.append(row)
                 stored.append((row, flags[i]))
             elif held.get(row.key) == row.hash:
-                out.confirmed.append(row)  # a duplicate: confirmed again, the device re-sends what it has not seen confirmed
+                # a duplicate: confirmed again, the device re-sends what it has not seen confirmed
+                out.confirmed.append(row)
             else:
                 conflicts.append((*row.key, row.receipt_id, row.hash, held.get(row.key, ""), row.body, at, at))
                 out.conflicts.append(row)
@@ -330,7 +333,8 @@ class FleetDb:
         first_seq = status.get("epoch_first_seq") or 1
         head_seq = status.get("head_seq") or 0
         tx.run("INSERT INTO streams (store, register, epoch) VALUES (?,?,?) ON CONFLICT DO NOTHING", (s, r, epoch))
-        tx.run("UPDATE streams SET first_seq=?, head_seq={greatest}(head_seq, ?), contiguous={greatest}(contiguous, ?), "
+        tx.run("UPDATE streams SET first_seq=?, head_seq={greatest}(head_seq, ?), "
+               "contiguous={greatest}(contiguous, ?), "
                f"ended=0 WHERE {KEY}", (first_seq, head_seq, first_seq - 1, s, r, epoch))
         tx.run("UPDATE streams SET ended=1 WHERE store=? AND register=? AND epoch!=? AND ended=0", (s, r, epoch))
         top = tx.rows(f"SELECT seq, hash FROM receipts WHERE {KEY} AND {NOT_BOUND} ORDER BY seq DESC LIMIT 1",
@@ -385,7 +389,8 @@ class FleetDb:
     # ---- reading ----
 
     def _dicts(self, sql: str, names: Sequence[str], args: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return [dict(zip(names, row)) for row in self._read(sql, args)]
+        # strict=False: `names` is given next to the SQL, not derived from it; zip as before
+        return [dict(zip(names, row, strict=False)) for row in self._read(sql, args)]
 
     def devices(self) -> list[dict[str, Any]]:
         names = ("store", "register", "state", "at", "pending", "quarantined", "oldest_pending_at", "last_sync_at",

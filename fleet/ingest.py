@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from firmware.contract import (
@@ -168,7 +168,7 @@ class GapChecker:
 
 
 def _now_iso() -> str:
-    return iso_utc(datetime.now(timezone.utc))
+    return iso_utc(datetime.now(UTC))
 
 
 class IngestWorker:
@@ -194,7 +194,7 @@ class IngestWorker:
         self._head_sent: dict[tuple[str, str], float] = {}
         self._heads_due: dict[tuple[str, str], Head] = {}
         self._device_link: dict[tuple[str, str], int] = {}
-        self._batch_time = datetime.now(timezone.utc)
+        self._batch_time = datetime.now(UTC)
         self._reject_window = 0.0
         self._db_retry_at = 0.0
         self._db_failures = 0
@@ -259,8 +259,8 @@ class IngestWorker:
         parsed_batch = _Parsed()
         rows, reports, results = parsed_batch.rows, parsed_batch.reports, parsed_batch.results
         rejects, statuses, selftests = parsed_batch.rejects, parsed_batch.statuses, parsed_batch.selftests
-        self._batch_time = datetime.now(timezone.utc)
-        for msg, link in zip(messages, links):
+        self._batch_time = datetime.now(UTC)
+        for msg, link in zip(messages, links, strict=True):  # _Batch appends to both together
             try:
                 topic = msg.topic
             except UnicodeDecodeError:  # paho's MQTTMessage for a topic that is not UTF-8
@@ -349,7 +349,8 @@ class IngestWorker:
             return  # committed; the broker redelivers what was not acked, and the duplicate is a no-op
         for link in self.links:
             if link.client is not None and link.connected:  # one write per broker, in order of arrival
-                link.client.ack_many([m.mid for m, i in zip(messages, links) if i == link.index and m.qos == 1])
+                link.client.ack_many([m.mid for m, i in zip(messages, links, strict=True)
+                                      if i == link.index and m.qos == 1])
         confirmed: dict[tuple[str, str], list[str]] = defaultdict(list)
         for row in out.confirmed:
             confirmed[(row.store, row.register)].append(row.receipt_id)

@@ -11,15 +11,17 @@ per register in `kassa-fleet status`:
 | `date` | created before MIN_YEAR, or more than a day after the fleet received it |
 | `clock_skew` | `clock_trusted` yet created more than SKEW ahead of the fleet's clock |
 | `clock_untrusted` | the register said its clock was not synchronised |
-| `seq_bound` | seq more than SEQ_JUMP beyond what the stream is known to hold (such a row is left out of gap checks: it would leave a gap no device can fill) |
+| `seq_bound` | seq more than SEQ_JUMP beyond what the stream is known to hold (see below) |
+
+A `seq_bound` row is left out of gap checks: it would leave a gap no device can fill.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from firmware.contract.clock import parse_iso_utc
 from firmware.contract import Receipt
+from firmware.contract.clock import parse_iso_utc
 
 MAX_TOTAL = 10**8          # minor units: 1,000,000.00 on one receipt
 MIN_YEAR = 2020

@@ -31,8 +31,8 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
     for loss in db.losses():
         add((loss.store, loss.register), "lost", {"epoch": loss.epoch, "head_seq": loss.head_seq,
                                                   "missing": loss.missing})
-    for s, r, e in db.restarts():
-        add((s, r), "restarts", {"epoch": e})
+    for store, register, epoch in db.restarts():
+        add((store, register), "restarts", {"epoch": epoch})
     for topic, n in db.reject_counts():
         parsed = parse_topic(topic, prefix)
         if parsed is not None and parsed[1] is not None:

@@ -32,7 +32,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from firmware.contract import (
@@ -106,7 +106,7 @@ def sale_body(store: str, register: str, epoch: str, seq: int, rng: random.Rando
     paid = int(math.ceil(total / 500.0) * 500)
     return {
         "receipt_id": format_receipt_id(store, register, epoch, seq), "store": store, "register": register,
-        "seq": seq, "kind": "sale", "created_at": iso_utc(datetime.now(timezone.utc)), "clock_trusted": True,
+        "seq": seq, "kind": "sale", "created_at": iso_utc(datetime.now(UTC)), "clock_trusted": True,
         "offline": offline, "clerk_id": "c1", "currency": "EUR", "lines": lines,
         "totals": {"subtotal": total, "tax": sum(t["tax"] for t in tax_rows), "total": total, "rounding": 0},
         "taxes": tax_rows, "tenders": [{"type": "cash", "amount": paid, "change": paid - total}],
@@ -148,7 +148,7 @@ class Tally:
 class SimRegister:
     """One emulated register: its chain, its queue, its window, its link state."""
 
-    def __init__(self, driver: "Driver", index: int, store: str, register: str, broker: str, opt: DeviceOptions,
+    def __init__(self, driver: Driver, index: int, store: str, register: str, broker: str, opt: DeviceOptions,
                  rng: random.Random) -> None:
         self.driver, self.index, self.opt, self.rng = driver, index, opt, rng
         self.store, self.register = store, register
@@ -425,7 +425,8 @@ class SimRegister:
             self._answer(CommandResult(command_id=command.command_id, ok=True,
                                        detail=f"{self.pending} receipts pending"))
         else:
-            self._answer(CommandResult(command_id=command.command_id, ok=False, detail="not supported by the simulator"))
+            self._answer(CommandResult(command_id=command.command_id, ok=False,
+                                       detail="not supported by the simulator"))
 
     def _answer(self, answer: CommandResult) -> None:
         if self.client is not None and self.state == "online":
@@ -441,7 +442,7 @@ class SimRegister:
         if self.client is None or self.state != "online":
             return
         head = self.head_seq
-        status = Status(state="online", at=iso_utc(datetime.now(timezone.utc)), pending=self.pending,
+        status = Status(state="online", at=iso_utc(datetime.now(UTC)), pending=self.pending,
                         quarantined=len(self.conflicted), epoch=self.epoch, epoch_first_seq=1, head_seq=head,
                         head_hash=self.last_hash if head else None, conflicts=len(self.conflicted),
                         firmware_version=FIRMWARE)

@@ -77,12 +77,13 @@ class SimOptions:
         from fleet.broker import BrokerSettings
 
         for url in self.brokers:
-            BrokerSettings(url).host_port  # FleetUsageError for a bad URL
+            _ = BrokerSettings(url).host_port  # FleetUsageError for a bad URL
 
     def identity(self, index: int) -> tuple[str, str, str]:
         """(store, register, broker url) of register `index` (emulated ones first, then the real ones)."""
         per = max(1, self.per_store)
-        return (f"{self.store_prefix}{index // per:04d}", f"R{index % per + 1}", self.brokers[index % len(self.brokers)])
+        return (f"{self.store_prefix}{index // per:04d}", f"R{index % per + 1}",
+                self.brokers[index % len(self.brokers)])
 
 
 # ---- one worker process --------------------------------------------------------------------------------------
@@ -330,7 +331,8 @@ def render(summary: dict[str, Any]) -> str:
         f"first connects spread over {s['ramp_s']:.1f} s",
         f"reconnects: {s['reconnects']['total']}; busiest second {s['reconnects']['max_per_second']} = "
         f"{s['reconnects']['max_share']:.1%} of them",
-        f"link: {s['disconnects']} disconnects, {s['offline_drops']} dropped by the offline wave, {s['heads']} head answers, {s['hello_timeouts']} hello timeouts, "
+        f"link: {s['disconnects']} disconnects, {s['offline_drops']} dropped by the offline wave, "
+        f"{s['heads']} head answers, {s['hello_timeouts']} hello timeouts, "
         f"{s['head_mismatches']} head mismatches; sends: {s['publishes']} publishes, {s['resent_timeout']} re-sent "
         f"after the timeout, {s['resent_command']} on {s['resend_commands']} resend commands, "
         f"{s['duplicate_acks']} duplicate confirmations",

@@ -245,8 +245,9 @@ class PostgresConnection:
             psycopg.connect(url, connect_timeout=5).close()
         except psycopg.Error as exc:
             raise FleetUsageError(f"--db {self.where}: cannot reach PostgreSQL: {str(exc).strip()}") from None
-        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
-                                   kwargs={"autocommit": True}, reconnect_timeout=3600)
+        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
+                                   check=ConnectionPool.check_connection, kwargs={"autocommit": True},
+                                   reconnect_timeout=3600)
         try:
             self.pool.open(wait=True, timeout=15)
         except Exception as exc:  # noqa: BLE001 - psycopg_pool raises its own PoolTimeout

@@ -1,4 +1,6 @@
-"""Printer transports: python-escpos connectors (USB, serial, TCP, file) and the simulated Dummy; they only move bytes."""
+"""Printer transports: python-escpos connectors (USB, serial, TCP, file) and the simulated Dummy.
+
+They only move bytes."""
 
 from __future__ import annotations
 
@@ -95,7 +97,7 @@ class EscposConnector(Connector):
         try:
             sock.sendall(request)
             data = sock.recv(16)
-        except socket.timeout:
+        except TimeoutError:
             return None
         finally:
             try:

@@ -12,9 +12,23 @@ from typing import Any
 
 from hal.errors import HalError, HardwareConfigError
 from hal.ports import Drawer, Printer, Scale, Scanner, StatusLed
-from hal.urls import (DRAWER_EXAMPLE, LED_EXAMPLE, PRINTER_EXAMPLE, SCALE_EXAMPLE, SCANNER_EXAMPLE, DrawerConfig,
-                      LedConfig, PrinterConfig, ScaleConfig, ScannerConfig, parse_drawer_url, parse_led_url,
-                      parse_printer_url, parse_scale_url, parse_scanner_url)
+from hal.urls import (
+    DRAWER_EXAMPLE,
+    LED_EXAMPLE,
+    PRINTER_EXAMPLE,
+    SCALE_EXAMPLE,
+    SCANNER_EXAMPLE,
+    DrawerConfig,
+    LedConfig,
+    PrinterConfig,
+    ScaleConfig,
+    ScannerConfig,
+    parse_drawer_url,
+    parse_led_url,
+    parse_printer_url,
+    parse_scale_url,
+    parse_scanner_url,
+)
 
 __all__ = ["HardwareSpec", "Hardware", "build_hardware", "parse_scanner_url", "parse_printer_url",
            "parse_drawer_url", "parse_led_url", "parse_scale_url", "check_spec", "build_scale"]
@@ -71,7 +85,7 @@ class Hardware:
             if part is None:
                 continue
             try:
-                closer = getattr(part, "close", None) or getattr(part, "stop")
+                closer = getattr(part, "close", None) or getattr(part, "stop")  # noqa: B009 - not every port has stop
                 closer()
             except Exception:  # one device's failure to close must not keep the others open
                 log.exception("closing %s failed", type(part).__name__)
@@ -124,7 +138,7 @@ def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
     except BaseException:
         for part in reversed(built):
             try:
-                (getattr(part, "close", None) or getattr(part, "stop"))()
+                (getattr(part, "close", None) or getattr(part, "stop"))()  # noqa: B009 - not every port has stop
             except Exception:  # already failing; the first error is the one to report
                 log.exception("closing %s after a failed start failed", type(part).__name__)
         raise

@@ -75,7 +75,7 @@ def paired(left: str, right: str, columns: int, bold: bool = False, tall: bool =
 
 def plain_lines(lines: Sequence[str], columns: int, title: str | None = None) -> list[Block]:
     """Report lines as blocks, each wrapped to the paper."""
-    out: list[Block] = centred(title, columns, bold=True) if title else []
+    out: list[Block] = [*centred(title, columns, bold=True)] if title else []
     for line in lines:
         out.extend(Text(t) for t in (textwrap.wrap(str(line), columns, drop_whitespace=False) or [""]))
     return out

@@ -1,4 +1,6 @@
-"""The hardware ports (scanner, printer, drawer, LED, scale) as small ABCs, plus LedState, SelfTestResult and BacklogEntry."""
+"""The hardware ports (scanner, printer, drawer, LED, scale) as small ABCs.
+
+Plus LedState, SelfTestResult and BacklogEntry."""
 
 from __future__ import annotations
 
@@ -153,7 +155,7 @@ class Drawer(ABC):
     def self_test(self, timeout: float = 3.0) -> SelfTestResult:
         """Kick the drawer and read the sensor."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op on purpose: only some drawers hold pins or timers
         """Release pins and timers."""
 
 
@@ -173,5 +175,5 @@ class StatusLed(ABC):
     def self_test(self, step_s: float = 0.5) -> SelfTestResult:
         """Cycle through every state, then go back to the current one."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a concrete no-op on purpose: only some lights hold pins
         """Release pins."""

@@ -141,8 +141,8 @@ class ReceiptPrinter(Printer):
         result = self.wait(job_id, timeout)
         details = {"state": self._state.state, "paper": self.paper, "columns": columns, "printer": self.connector.label}
         if result:
-            return SelfTestResult("printer", True, f"Printed a test page on {self.connector.label} (paper: {self.paper}).",
-                                  details)
+            return SelfTestResult("printer", True,
+                                  f"Printed a test page on {self.connector.label} (paper: {self.paper}).", details)
         if result is False:
             try:
                 self.discard(job_id)  # a test page is never worth a reprint

@@ -218,7 +218,8 @@ def parse_drawer_url(url: str, key: str = "hardware.drawer") -> DrawerConfig:
     if head == "simulated":
         query = _Query(key, url, "simulated", query_text, {"pulse_ms", "left_open", "auto_close"})
         return DrawerConfig("simulated", relay=17, sensor=27, pulse_ms=query.integer("pulse_ms", 100, 10, 2000),
-                            left_open_s=query.number("left_open", 60.0, 0.01, 86400.0) if "left_open" in query.values else None,
+                            left_open_s=(query.number("left_open", 60.0, 0.01, 86400.0)
+                                         if "left_open" in query.values else None),
                             auto_close_s=query.number("auto_close", 0.0, 0.0, 3600.0) or None)
     if head == "printer":
         query = _Query(key, url, "printer?pin=2&pulse_ms=100", query_text, {"pin", "pulse_ms"})
@@ -234,7 +235,8 @@ def parse_drawer_url(url: str, key: str = "hardware.drawer") -> DrawerConfig:
             query.fail("the sensor needs its own pin, not the relay's")
         return DrawerConfig("gpio", relay=relay, sensor=sensor, pulse_ms=query.integer("pulse_ms", 100, 10, 2000),
                             open_level=query.choice("open_level", "high", {"high", "low"}),
-                            left_open_s=query.number("left_open", 60.0, 0.01, 86400.0) if "left_open" in query.values else None)
+                            left_open_s=(query.number("left_open", 60.0, 0.01, 86400.0)
+                                         if "left_open" in query.values else None))
     raise HardwareConfigError(key, url, "use printer, gpio:PIN or simulated", DRAWER_EXAMPLE)
 
 

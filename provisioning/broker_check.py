@@ -48,14 +48,18 @@ def explain_tls_error(exc: ssl.SSLError, host: str, ca_file: Path | None) -> tup
             return (f"the broker's certificate is not valid for host {host!r} ({message})",
                     "use the host name the certificate was issued for in broker.url, or reissue the broker certificate")
         if exc.verify_code == 10 or "expired" in message:
-            return (f"the broker's certificate has expired ({message})", "renew the broker certificate; check the clock (NTP)")
+            return (f"the broker's certificate has expired ({message})",
+                    "renew the broker certificate; check the clock (NTP)")
         if exc.verify_code == 9 or "not yet valid" in message:
-            return (f"the broker's certificate is not valid yet ({message})", "the device clock is behind: fix NTP / fake-hwclock")
+            return (f"the broker's certificate is not valid yet ({message})",
+                    "the device clock is behind: fix NTP / fake-hwclock")
         ca = f"the CA in {ca_file}" if ca_file else "the system CAs"
         return (f"the broker's certificate is not trusted by {ca} ({message})",
-                "set broker.ca_file to the fleet CA that signed the broker certificate (`kassa-provision init --ca-file`)")
+                "set broker.ca_file to the fleet CA that signed the broker certificate "
+                "(`kassa-provision init --ca-file`)")
     if "certificate required" in text or "handshake failure" in text:
-        return ("the broker wants a client certificate", "run `kassa-provision init --tls-client-key`, then install-cert")
+        return ("the broker wants a client certificate",
+                "run `kassa-provision init --tls-client-key`, then install-cert")
     return (f"TLS failed: {text}", "check broker.url uses the broker's TLS port and broker.ca_file is the fleet CA")
 
 
@@ -132,7 +136,8 @@ def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 
     probe = _Probe(uuid.uuid4().hex)
     if tls and b.cert_file and not Path(b.cert_file).exists():
         return [Check("broker connect", False, f"no device certificate at {b.cert_file} yet",
-                      f"send {Path(b.cert_file).with_suffix('.csr')} to the fleet CA, then `kassa-provision install-cert FILE`")]
+                      f"send {Path(b.cert_file).with_suffix('.csr')} to the fleet CA, "
+                      "then `kassa-provision install-cert FILE`")]
     try:
         # The register's own settings and builder (firmware/sync/mqtt_adapter.py, firmware/contract/mqtt.py), with
         # only what must differ: its own client id, a clean session that expires at once, no will, a small limit.
@@ -157,11 +162,14 @@ def check_broker(config: Config, *, timeout: float = 10.0, ack_timeout: float = 
         what, fix = explain_tls_error(exc, host, b.ca_file)
         return [Check("broker connect", False, f"{where}: {what}", fix)]
     except socket.gaierror:
-        return [Check("broker connect", False, f"cannot resolve {host!r}", "check broker.url and the DNS settings (`resolvectl status`)")]
+        return [Check("broker connect", False, f"cannot resolve {host!r}",
+                      "check broker.url and the DNS settings (`resolvectl status`)")]
     except ConnectionRefusedError:
-        return [Check("broker connect", False, f"nothing listens at {where}", "check broker.url (host and port) and that the broker runs")]
+        return [Check("broker connect", False, f"nothing listens at {where}",
+                      "check broker.url (host and port) and that the broker runs")]
     except TimeoutError:
-        return [Check("broker connect", False, f"no answer from {where} within {timeout:.0f} s", "check the network cable/Wi-Fi and firewall")]
+        return [Check("broker connect", False, f"no answer from {where} within {timeout:.0f} s",
+                      "check the network cable/Wi-Fi and firewall")]
     except OSError as exc:
         return [Check("broker connect", False, f"{where}: {exc.strerror or exc}", "check the network and broker.url")]
     client.loop_start()
@@ -184,8 +192,10 @@ def _converse(client: mqtt.Client, probe: _Probe, config: Config, where: str, tl
     if not _wait(probe.connected, probe.disconnected, timeout):
         if tls and probe.disconnected.is_set():
             return [Check("broker connect", False, f"{where} closed the TLS connection before accepting it",
-                          "the broker may want a client certificate: `kassa-provision init --tls-client-key`, then install-cert")]
-        return [Check("broker connect", False, f"{where} did not answer the MQTT handshake", "is this an MQTT port? check broker.url")]
+                          "the broker may want a client certificate: `kassa-provision init --tls-client-key`, "
+                          "then install-cert")]
+        return [Check("broker connect", False, f"{where} did not answer the MQTT handshake",
+                      "is this an MQTT port? check broker.url")]
     rc = probe.connack
     if getattr(rc, "is_failure", False):
         fix = ("check broker.username and the password file (ask the fleet for this device's credentials)"
@@ -202,7 +212,8 @@ def _converse(client: mqtt.Client, probe: _Probe, config: Config, where: str, tl
                           "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     client.publish(topic, payload, qos=1)
     if not _wait(probe.published, probe.disconnected, timeout):
-        checks.append(Check("broker publish", False, f"no PUBACK for {topic} within {timeout:.0f} s", "see the broker's log"))
+        checks.append(Check("broker publish", False, f"no PUBACK for {topic} within {timeout:.0f} s",
+                            "see the broker's log"))
         return checks
     if getattr(probe.puback, "is_failure", False):
         checks.append(Check("broker publish", False, f"the broker refused {topic}: {probe.puback}",
@@ -215,5 +226,6 @@ def _converse(client: mqtt.Client, probe: _Probe, config: Config, where: str, tl
     elif _wait(probe.answered, probe.disconnected, ack_timeout):
         checks.append(Check("fleet ack", True, f"the fleet answered on {acks}"))
     else:
-        checks.append(Check("fleet ack", None, f"no answer on {acks} within {ack_timeout:.0f} s (the fleet may not answer self-tests)"))
+        checks.append(Check("fleet ack", None, f"no answer on {acks} within {ack_timeout:.0f} s "
+                                               "(the fleet may not answer self-tests)"))
     return checks

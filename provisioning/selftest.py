@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from firmware.clock import parse_iso_utc
@@ -16,10 +16,10 @@ from firmware.errors import KassaError
 from firmware.journal.audit import AuditResult, Finding, Receipt
 from provisioning.broker_check import check_broker
 from provisioning.checks import Check
-from provisioning.journal_access import audit as audit_journal
-from provisioning.journal_access import journal_exists, service_active
+from provisioning.journal_access import audit as audit_journal, journal_exists, service_active
 
-__all__ = ["DEVICE_FIXES", "MIN_FREE_BYTES", "hardware_checks", "disk_check", "journal_check", "clock_check", "run_selftest"]
+__all__ = ["DEVICE_FIXES", "MIN_FREE_BYTES", "hardware_checks", "disk_check", "journal_check", "clock_check",
+           "run_selftest"]
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
 DEVICE_FIXES = {
@@ -33,7 +33,8 @@ DEVICE_FIXES = {
 def _from_result(result: object) -> Check:
     device = getattr(result, "device", "device")
     ok = bool(getattr(result, "ok", False))
-    return Check(device, ok, str(getattr(result, "sentence", "")), "" if ok else DEVICE_FIXES.get(device, "see the detail"))
+    return Check(device, ok, str(getattr(result, "sentence", "")),
+                 "" if ok else DEVICE_FIXES.get(device, "see the detail"))
 
 
 def hardware_checks(config: Config, *, scan_wait: float, announce: Callable[[str], None]) -> list[Check]:
@@ -52,7 +53,8 @@ def hardware_checks(config: Config, *, scan_wait: float, announce: Callable[[str
     except (HalError, ValueError) as exc:
         return [Check("hardware config", False, str(exc), "set the URL with `kassa-provision hardware --printer ...`")]
     except OSError as exc:
-        return [Check("hardware", False, f"a device could not be opened: {exc}", "check cables and permissions (udev rules: install-service)")]
+        return [Check("hardware", False, f"a device could not be opened: {exc}",
+                      "check cables and permissions (udev rules: install-service)")]
     checks: list[Check] = []
     try:
         hw.start(scanner=False)  # the printer's worker and the drawer's sensor; the scanner when a scan is asked for
@@ -66,7 +68,8 @@ def hardware_checks(config: Config, *, scan_wait: float, announce: Callable[[str
         if scan_wait > 0:
             hw.scanner.start()
             where = getattr(hw.scanner, "path", None)
-            announce(f"Scan any barcode within {scan_wait:g} s" + (f" (simulated: echo 4006381333931 > {where})" if where else ""))
+            announce(f"Scan any barcode within {scan_wait:g} s"
+                     + (f" (simulated: echo 4006381333931 > {where})" if where else ""))
             checks.append(_from_result(hw.scanner.self_test(wait_s=scan_wait)))
         else:
             checks.append(Check("scanner", None, "skipped (--scan-wait 0)"))
@@ -80,7 +83,8 @@ def disk_check(config: Config) -> Check:
     try:
         usage = shutil.disk_usage(data if data.exists() else data.parent)
     except OSError as exc:
-        return Check("disk", False, f"{data}: {exc.strerror}", "create the data dir: `kassa-provision init --data-dir ...`")
+        return Check("disk", False, f"{data}: {exc.strerror}",
+                     "create the data dir: `kassa-provision init --data-dir ...`")
     free_mb = usage.free // 2**20
     detail = f"{free_mb} MiB free of {usage.total // 2**20} MiB at {data}"
     if usage.free < MIN_FREE_BYTES:
@@ -119,7 +123,7 @@ class _SalesRate:
 
 
 def _days_left(result: AuditResult, rate: _SalesRate) -> float | None:
-    per_day = rate.per_day(datetime.now(timezone.utc))
+    per_day = rate.per_day(datetime.now(UTC))
     if per_day <= 0:
         return None
     free = shutil.disk_usage(result.directory).free
@@ -159,7 +163,8 @@ def journal_check(config: Config) -> Check:
     days = _days_left(result, rate)
     detail += f"; space for {days:.0f} days" if days is not None else "; no recent sales to project from"
     if counts is not None and counts.quarantined:
-        return Check("journal", False, detail, "receipts the broker refused: check the ACL, then Retry on the status screen")
+        return Check("journal", False, detail,
+                     "receipts the broker refused: check the ACL, then Retry on the status screen")
     if days is not None and days < 30:
         return Check("journal", False, detail, "less than 30 days of space: free disk space or use a larger card")
     return Check("journal", True, detail)
@@ -183,7 +188,10 @@ def clock_check() -> Check:
 def run_selftest(config: Config, *, scan_wait: float = 15.0, ack_timeout: float = 5.0, only: set[str] | None = None,
                  announce: Callable[[str], None] = print) -> list[Check]:
     """Every check in order; `only` limits them to some of: hardware, broker, disk, journal, clock."""
-    want = (lambda part: only is None or part in only)
+
+    def want(part: str) -> bool:
+        return only is None or part in only
+
     checks: list[Check] = []
     if want("hardware"):
         if service_active():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +113,8 @@ def readable(error: dict[str, Any]) -> str:
     return str(error.get("msg", kind)).removeprefix("Value error, ")
 
 
-def model_problems(exc: ValidationError, where: str, values: dict[str, Any], *, skip: set[str] = frozenset(),
-                   hidden: set[str] = frozenset(), say: dict[str, Any] | None = None) -> list[RowProblem]:
+def model_problems(exc: ValidationError, where: str, values: dict[str, Any], *, skip: AbstractSet[str] = frozenset(),
+                   hidden: AbstractSet[str] = frozenset(), say: dict[str, Any] | None = None) -> list[RowProblem]:
     """A row's ValidationError as RowProblems: one per column (the first error of each), with the cell's value.
 
     `skip`: columns already reported by the row's own checks; `hidden`: columns whose value is never shown

@@ -64,7 +64,8 @@ def mutated(draw, seed: object) -> object:
     doc = copy.deepcopy(seed)
     node, steps = doc, draw(st.integers(0, 4))
     for _ in range(steps):
-        children = list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list) else []
+        children = (list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list)
+                    else [])
         containers = [(k, v) for k, v in children if isinstance(v, (dict, list)) and v]
         if not containers:
             break
@@ -211,10 +212,12 @@ def test_any_config_file_is_a_config_or_a_config_error(scratch, raw):
 # ---- imports: CSV and JSON, catalog and clerks ---------------------------------------------------------
 
 CONFIG = parse_config({"device": {"store": "S001", "register": "R1", "data_dir": "/tmp/kassa-fuzz-data"}})
-CATALOG_CSV = "sku,name,price,tax_code,barcodes,weighed,quick_key\nP1,Pencil,1.29,A,4006381333931,no,Pencil\nP2,Pen,2,B,,yes,\n"
+CATALOG_CSV = ("sku,name,price,tax_code,barcodes,weighed,quick_key\nP1,Pencil,1.29,A,4006381333931,no,Pencil\n"
+               "P2,Pen,2,B,,yes,\n")
 CLERKS_CSV = "clerk_id,name,role,pin\nm1,Mia,manager,482913\nc2,Bob,cashier,7730\n"
 cell = st.one_of(st.text(max_size=12), st.sampled_from(["1.29", "99999999999.99", "-1", "4006381333931", "A", "B",
-                                                         "yes", "manager", "cashier", "482913", "", '"a,b"', "x" * 201]))
+                                                         "yes", "manager", "cashier", "482913", "", '"a,b"',
+                                                         "x" * 201]))
 
 
 def csv_texts(good: str) -> st.SearchStrategy[str]:
@@ -242,7 +245,8 @@ def check_import(build, raw: str | bytes, suffix: str, scratch: Path):
     event("rows with problems" if problems else "accepted")
     assert all(p.where and p.field and p.reason for p in problems)
     if not problems:  # what the import would apply, the register's own gate accepts (with the shop's rates)
-        check_versioned(build.kind, payload, **({"fallback_rates": CONFIG.shop.tax_rates} if build.kind == "catalog" else {}))
+        check_versioned(build.kind, payload,
+                        **({"fallback_rates": CONFIG.shop.tax_rates} if build.kind == "catalog" else {}))
 
 
 def _catalog(path):
@@ -287,7 +291,8 @@ BUNDLE = {"format": "kassa-bundle/1", "store": "S001", "created_at": "2026-11-25
 
 @SMALL
 @given(st.one_of(mutated(BUNDLE).map(lambda doc: json.dumps(doc).encode()),
-                 json_values.map(lambda v: json.dumps({"format": "kassa-bundle/1", **(v if isinstance(v, dict) else {"x": v})}).encode()),
+                 json_values.map(lambda v: json.dumps({"format": "kassa-bundle/1",
+                                                       **(v if isinstance(v, dict) else {"x": v})}).encode()),
                  st.binary(max_size=200)))
 def test_bundles_are_checked_or_refused_with_input_rejected_or_config_error(scratch, raw):
     from provisioning.bundle import check_bundle, read_bundle, trust_summary

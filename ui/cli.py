@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -76,7 +76,8 @@ def _start(register: Any, *, headless: bool, size: tuple[int, int], fullscreen: 
     max_frames = int(seconds * 30) if seconds else None
     watchdog.ready()
     try:
-        run_app(register, size=size, fullscreen=fullscreen, headless=headless, max_frames=max_frames, on_frame=watchdog.ping)
+        run_app(register, size=size, fullscreen=fullscreen, headless=headless, max_frames=max_frames,
+                on_frame=watchdog.ping)
     except KeyboardInterrupt:
         pass
     finally:
@@ -133,12 +134,14 @@ def version() -> None:
 
 @app.command()
 def demo(
-    headless: bool = typer.Option(False, "--headless", help="No window: dummy video driver (scanner and sync still work)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the demo journal lives (default: your user data dir)."),
+    headless: bool = typer.Option(False, "--headless",
+                                  help="No window: dummy video driver (scanner and sync still work)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir",
+                                         help="Where the demo journal lives (default: your user data dir)."),
     broker: str = typer.Option("mqtt://127.0.0.1:1883", "--broker", help="Broker to sync to when it is reachable."),
     size: str = typer.Option("800x480", "--size", help="Window size, e.g. 800x480, 1024x600, 1280x800."),
     fullscreen: bool = typer.Option(False, "--fullscreen"),
-    seconds: Optional[float] = typer.Option(None, "--seconds", help="Stop after this many seconds (smoke tests)."),
+    seconds: float | None = typer.Option(None, "--seconds", help="Stop after this many seconds (smoke tests)."),
 ) -> None:
     """The whole appliance on simulated hardware with a sample catalog and demo clerks."""
     import platformdirs
@@ -164,7 +167,8 @@ def demo(
 
 @app.command()
 def run(
-    config_file: Optional[Path] = typer.Option(None, "--config", help="Config file (default $KASSA_CONFIG or /etc/kassa/kassa.toml)."),
+    config_file: Path | None = typer.Option(None, "--config",
+                                            help="Config file (default $KASSA_CONFIG or /etc/kassa/kassa.toml)."),
     headless: bool = typer.Option(False, "--headless"),
     size: str = typer.Option("800x480", "--size"),
     windowed: bool = typer.Option(False, "--windowed", help="A window instead of fullscreen (bench setups)."),
@@ -178,7 +182,7 @@ def run(
         config = load_config(config_file)
         setup_logging(config.device.data_dir)
         register = bootstrap(config)
-    except ConfigError as exc:  # bad config or hardware setup: exit 2, which the unit's RestartPreventExitStatus honours
+    except ConfigError as exc:  # bad config or hardware setup: exit 2 (the unit's RestartPreventExitStatus)
         _fail(str(exc), 2)
     except KassaError as exc:
         _fail(str(exc), 1)

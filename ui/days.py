@@ -9,7 +9,7 @@ receipts and reports print their times). A sale at 23:30 on the 24th is the
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 # (id, label) of the quick choices, in the order the dialog shows them
 QUICK: tuple[tuple[str, str], ...] = (
@@ -41,7 +41,7 @@ def shop_zone(name: str = "") -> tzinfo:
 def local_today(now: datetime, zone: tzinfo) -> date:
     """The shop's day `now` falls on (a naive `now` is taken as UTC, as the register's clock gives it)."""
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return now.astimezone(zone).date()
 
 

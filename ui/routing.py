@@ -11,6 +11,7 @@ from ui.screens.base import Screen
 
 def screen_class(name: str) -> type[Screen]:
     """The class of screen `name`, imported on first use so start-up only pays for the login screen."""
+    cls: type[Screen]
     if name == "login":
         from ui.screens.login import LoginScreen as cls
     elif name == "sell":

@@ -138,7 +138,7 @@ def render_all(register_factory: Callable[[], Any], out_dir: str | Path,
             app = App(register, size=(w, h), headless=True, sound=False)
             counter = [0]
 
-            def shot(name: str, app: Any = app) -> None:
+            def shot(name: str, app: Any = app, counter: list[int] = counter, w: int = w, h: int = h) -> None:
                 counter[0] += 1
                 app.step([])
                 path = out / f"{w}x{h}-{counter[0]:02d}-{name}.png"

@@ -77,7 +77,7 @@ class Metrics:
     scale: float
 
     @classmethod
-    def for_size(cls, size: tuple[int, int]) -> "Metrics":
+    def for_size(cls, size: tuple[int, int]) -> Metrics:
         w, h = size
         return cls(w, h, min(w / DESIGN_SIZE[0], h / DESIGN_SIZE[1]))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import pygame
 from pygame import Rect
@@ -94,8 +95,8 @@ def keypad(rect: Rect, gap: int, on_key: Callable[[str], None], size: int,
 
     labels = {"C": "Clear", "<": "Del", "00": "00"}
     out = []
-    for cell, k in zip(grid(rect, 4, 3, gap), keys):
-        out.append(Button(f"{prefix}:{k}", cell, labels.get(k, k), (lambda k=k: on_key(k)), "key", size))
+    for cell, k in zip(grid(rect, 4, 3, gap), keys, strict=False):  # `keys` is the caller's, not the grid's
+        out.append(Button(f"{prefix}:{k}", cell, labels.get(k, k), partial(on_key, k), "key", size))
     return out
 
 

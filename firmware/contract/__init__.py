@@ -21,6 +21,6 @@ from firmware.contract.topics import DEFAULT_PREFIX, DeviceTopics, ingest_filter
 
 __all__ = [
     "Acks", "CatalogMessage", "Clerks", "Command", "CommandResult", "DEFAULT_PREFIX", "DeviceTopics", "MODELS",
-    "PayloadRejected", "Receipt", "Report", "Selftest", "Status", "decode", "decode_command", "decode_json", "encode", "ingest_filters",
-    "load_schema", "parse_topic", "schema_for_topic",
+    "PayloadRejected", "Receipt", "Report", "Selftest", "Status", "decode", "decode_command", "decode_json", "encode",
+    "ingest_filters", "load_schema", "parse_topic", "schema_for_topic",
 ]

@@ -39,8 +39,8 @@ def packet_limit(*max_payloads: int) -> int:
 
 # a register: acks, and the signed envelopes of commands, catalog (4 MiB, the largest payload of the contract)
 # and clerks
-DEVICE_MAX_PACKET = packet_limit(Acks.MAX_BYTES, envelope_limit(COMMAND_MAX_BYTES), envelope_limit(CatalogMessage.MAX_BYTES),
-                                 envelope_limit(Clerks.MAX_BYTES))
+DEVICE_MAX_PACKET = packet_limit(Acks.MAX_BYTES, envelope_limit(COMMAND_MAX_BYTES),
+                                 envelope_limit(CatalogMessage.MAX_BYTES), envelope_limit(Clerks.MAX_BYTES))
 # the fleet's ingest: receipts, reports, status, command results, self-tests (256 KiB)
 INGEST_MAX_PACKET = packet_limit(Receipt.MAX_BYTES, Report.MAX_BYTES, Status.MAX_BYTES, CommandResult.MAX_BYTES,
                                  Selftest.MAX_BYTES)
@@ -52,5 +52,5 @@ FLEET_MAX_PACKET = BROKER_MAX_PACKET = max(DEVICE_MAX_PACKET, INGEST_MAX_PACKET,
 # the largest payload of the contract (the signed catalog envelope): the broker's `message_size_limit`
 BROKER_MAX_PAYLOAD = BROKER_MAX_PACKET - PACKET_OVERHEAD
 
-__all__ = ["BROKER_MAX_PACKET", "BROKER_MAX_PAYLOAD", "DEVICE_MAX_PACKET", "FLEET_MAX_PACKET", "INGEST_MAX_PACKET", "PACKET_OVERHEAD",
-           "SELFTEST_MAX_PACKET", "packet_limit"]
+__all__ = ["BROKER_MAX_PACKET", "BROKER_MAX_PAYLOAD", "DEVICE_MAX_PACKET", "FLEET_MAX_PACKET", "INGEST_MAX_PACKET",
+           "PACKET_OVERHEAD", "SELFTEST_MAX_PACKET", "packet_limit"]

@@ -28,7 +28,8 @@ Money = Annotated[int, Field(ge=-(10**12), le=10**12)]
 Price = Annotated[int, Field(ge=0, le=10**12)]
 Seq = Annotated[int, Field(ge=1, le=2**53)]
 Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-ReceiptIdText = Annotated[str, StringConstraints(pattern=RECEIPT_ID_PATTERN)]  # receipt_id.ReceiptId as text: 1.1 store:register:epoch:seq, or 1.0
+# receipt_id.ReceiptId as text: 1.1 store:register:epoch:seq, or 1.0
+ReceiptIdText = Annotated[str, StringConstraints(pattern=RECEIPT_ID_PATTERN)]
 Epoch = Annotated[str, StringConstraints(pattern=rf"^{EPOCH_PART}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 

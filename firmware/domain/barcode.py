@@ -44,7 +44,8 @@ def check_scan(code: str) -> ScanCheck:
         return ScanCheck(True, "plu", text)
     kind = _KIND_BY_LENGTH.get(len(text))
     if kind is None:
-        return ScanCheck(False, None, text, f"Invalid barcode: {len(text)} digits is not an EAN-13, EAN-8 or UPC-A code")
+        return ScanCheck(False, None, text,
+                         f"Invalid barcode: {len(text)} digits is not an EAN-13, EAN-8 or UPC-A code")
     if gtin_check_digit(text[:-1]) != int(text[-1]):
         return ScanCheck(False, kind, text, f"Invalid barcode: check digit wrong ({_NAMES[kind]} {text})")
     return ScanCheck(True, kind, text)

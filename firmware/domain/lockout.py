@@ -1,4 +1,5 @@
-"""PIN lockouts: wrong PINs counted (per clerk, per device), then locks that double up to a cap; pure, the caller brings the time.
+"""PIN lockouts: wrong PINs counted (per clerk, per device), then locks that double up to a cap; pure, the caller
+brings the time.
 
 Time is wall time in whole milliseconds since the epoch (`now_ms`), passed in
 by the caller. A state keeps the end of its lock (`until_ms`) and the lock's

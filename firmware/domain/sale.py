@@ -286,7 +286,8 @@ class Sale:
             if not code:
                 raise Refused("On-account needs a customer code: enter or scan it first")
             total_on_account = given + sum(t.amount for t in self.tenders if t.kind == "on_account")
-            if approved_by is None and on_account_needs_approval(total_on_account, offline=offline, limit=on_account_limit):
+            if approved_by is None and on_account_needs_approval(total_on_account, offline=offline,
+                                                                 limit=on_account_limit):
                 raise Refused(f"Offline, on-account over {self.money(on_account_limit or 0)} needs a manager's "
                               "approval")
             sale = replace(sale, customer_code=code)
@@ -304,7 +305,8 @@ class Sale:
         if not cart:
             return active
         shares = allocate(cart, [line.amount for line in active])
-        return [replace(line, discount=line.discount + share) for line, share in zip(active, shares)]
+        return [replace(line, discount=line.discount + share)
+                for line, share in zip(active, shares, strict=True)]  # allocate: one share per weight
 
     def totals(self, rates: Mapping[str, str] | None = None, tax_included: bool | None = None,
                cash_rounding: int | None = None) -> Totals:

@@ -29,7 +29,7 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from firmware.clock import iso_utc, parse_iso_utc
@@ -175,7 +175,7 @@ class Archiver:
 
     def run(self, older_than: datetime) -> ArchiveResult:
         if older_than.tzinfo is None:
-            older_than = older_than.replace(tzinfo=timezone.utc)
+            older_than = older_than.replace(tzinfo=UTC)
         with self._lock:
             self._flush()  # act only on confirmations that are durable: a crash must not un-confirm an archived receipt
             files: list[str] = []
@@ -203,7 +203,8 @@ class Archiver:
                             f"stays live: {why}")
             self._drop_stale_indexes()
             receipts = sum(seqs[i + 1] - seqs[i] + 1 for i in range(0, len(seqs), 2))
-            return ArchiveResult(files, receipts, min(seqs, default=None), max(seqs, default=None), freed, written, kept)
+            return ArchiveResult(files, receipts, min(seqs, default=None), max(seqs, default=None), freed, written,
+                                 kept)
 
     def _why_not(self, seg: Segment) -> str | None:
         last = seg.first_seq + seg.count - 1
@@ -226,7 +227,8 @@ class Archiver:
             return None, "it is damaged (see the alarm)"
         result = scan(data)
         if result.bad_at is not None or [o for o, _ in result.records] != list(seg.offsets):
-            self._alarm(f"journal file {seg.path} is damaged at byte offset {result.bad_at or result.end}: not archived")
+            self._alarm(f"journal file {seg.path} is damaged at byte offset {result.bad_at or result.end}: "
+                        "not archived")
             return None, "it is damaged (see the alarm)"
         for k, (_offset, payload) in enumerate(result.records):
             doc = json.loads(payload)

@@ -155,8 +155,8 @@ def _identity(directory: str, result: AuditResult, store: str | None, register: 
         result.findings.append(Finding("identity", META, f"journal identity file {META} is unreadable ({exc})"))
         return ident
     if fmt > FORMAT:
-        result.findings.append(Finding("identity", META, f"{META} has format {fmt}, newer than this firmware ({FORMAT}): "
-                                                         "audit it with the firmware that wrote it"))
+        result.findings.append(Finding("identity", META, f"{META} has format {fmt}, newer than this firmware "
+                                                         f"({FORMAT}): audit it with the firmware that wrote it"))
     ident.store = raw.get("store") if isinstance(raw.get("store"), str) else None
     ident.register = raw.get("register") if isinstance(raw.get("register"), str) else None
     if isinstance(raw.get("epoch"), str):
@@ -242,7 +242,8 @@ class _ChainWalk:
         elif ident.epochs and key.epoch not in ident.epochs:
             problem = f"receipt_id {rid!r} names epoch {key.epoch}, which {META} does not list"
         elif ident.ranges and key.epoch != ident.epoch_of(seq):
-            problem = f"receipt_id {rid!r} names epoch {key.epoch}, but seq {seq} belongs to epoch {ident.epoch_of(seq)}"
+            problem = (f"receipt_id {rid!r} names epoch {key.epoch}, but seq {seq} belongs to epoch "
+                       f"{ident.epoch_of(seq)}")
         if problem is not None:
             self._find("receipt id", name, seq, offset, problem)
 
@@ -253,8 +254,9 @@ def _scan_problem(name: str, data: bytes, result: ScanResult, tail: bool) -> tup
         return None, False
     at = result.bad_at
     if result.corrupt:
-        return Finding("checksum", name, f"{name} is damaged at byte offset {at}: a record fails its checksum although a "
-                                         f"complete record follows at offset {result.next_valid}", None, at), False
+        return Finding("checksum", name, f"{name} is damaged at byte offset {at}: a record fails its checksum "
+                                         f"although a complete record follows at offset {result.next_valid}", None,
+                       at), False
     if not tail:
         return Finding("checksum", name, f"{name} is damaged at byte offset {at} ({_torn_kind(data, at)}) in a sealed "
                                          "segment", None, at), False
@@ -300,7 +302,8 @@ def _check_index(path: str, data: bytes, scanned: ScanResult, first: int, result
     except (ValueError, KeyError, TypeError):
         return
     offsets_found = [offset for offset, _ in scanned.records]
-    if end != scanned.end or offsets != offsets_found or zlib.crc32(data[:end]) != idx_crc or idx.get("first_seq") != first:
+    if (end != scanned.end or offsets != offsets_found or zlib.crc32(data[:end]) != idx_crc
+            or idx.get("first_seq") != first):
         result.findings.append(Finding("index", name, f"{name} does not describe {os.path.basename(path)} "
                                                       f"(the segment's bytes or record offsets differ from its index)"))
 
@@ -385,11 +388,12 @@ def _high_water(mark: tuple[str, int] | None, ident: _Identity, result: AuditRes
     epoch, seq = mark
     if ident.epochs and epoch not in ident.epochs:
         result.findings.append(Finding("lost", HWM, f"this device committed receipts up to seq {seq} in epoch {epoch} "
-                                                    f"({HWM}), but the journal is epoch {ident.epochs[0]}: it was replaced"))
+                                                    f"({HWM}), but the journal is epoch {ident.epochs[0]}: it was "
+                                                    "replaced"))
     elif seq > result.receipts:
-        result.findings.append(Finding("lost", HWM, f"the journal ends at seq {result.receipts} but this device committed "
-                                                    f"up to seq {seq} ({HWM}): receipts {result.receipts + 1}..{seq} are "
-                                                    "missing", result.receipts + 1))
+        result.findings.append(Finding("lost", HWM, f"the journal ends at seq {result.receipts} but this device "
+                                                    f"committed up to seq {seq} ({HWM}): receipts "
+                                                    f"{result.receipts + 1}..{seq} are missing", result.receipts + 1))
 
 
 def _log_file(directory: str, name: str, result: AuditResult) -> list[object]:
@@ -411,9 +415,9 @@ def _log_file(directory: str, name: str, result: AuditResult) -> list[object]:
     if torn:
         at = scanned.bad_at or 0
         result.torn.append(TornTail(path, at, len(data), True, None))
-        result.findings.append(Finding(TORN_TAIL, name, f"torn tail at offset {at} of {name}: {len(data) - at} bytes of "
-                                                        f"an incomplete record ({_torn_kind(data, at)}); would be "
-                                                        "dropped on next start", None, at))
+        result.findings.append(Finding(TORN_TAIL, name, f"torn tail at offset {at} of {name}: {len(data) - at} "
+                                                        f"bytes of an incomplete record ({_torn_kind(data, at)}); "
+                                                        "would be dropped on next start", None, at))
     return docs
 
 
@@ -435,7 +439,8 @@ def audit_journal(data_dir: str | os.PathLike[str], *, store: str | None = None,
     walk = _ChainWalk(ident, result, on_receipt)
     _receipts(directory, walk, result)
     if not ident.found and result.files:
-        result.findings.append(Finding("identity", META, f"the journal has receipt files but no identity file ({META})"))
+        result.findings.append(Finding("identity", META,
+                                       f"the journal has receipt files but no identity file ({META})"))
     _high_water(mark, ident, result)
     delivery_docs = _log_file(directory, LOG_FILES[0], result)
     _log_file(directory, LOG_FILES[1], result)

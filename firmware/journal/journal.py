@@ -17,18 +17,16 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-
 from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.contract.receipt_id import format_receipt_id, names, parse_receipt_id
 from firmware.domain.receipt_model import Receipt
 from firmware.errors import JournalError, JournalFull, JournalLost, JournalMismatch
-from firmware.journal.archive import ArchiveReader, ArchiveResult, Archiver, describe, read_manifest
+from firmware.journal.archive import Archiver, ArchiveReader, ArchiveResult, describe, read_manifest
 from firmware.journal.delivery import CONFLICT, DeliveryStore, is_conflict
 from firmware.journal.fileops import FULL_ERRNOS, FileOps
 from firmware.journal.housekeeper import SegmentKeeper
 from firmware.journal.logfile import LogFile
-from firmware.journal.meta import (HWM, Epoch, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm,
-                                   write_meta)
+from firmware.journal.meta import HWM, Epoch, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm, write_meta
 from firmware.journal.segments import SEGMENT_RE, ReceiptLog
 from firmware.journal.storage import RECEIPTS, STATE, JournalDB, ReceiptView, open_db
 from firmware.journal.verifier import Verifier
@@ -97,8 +95,10 @@ class Journal:
             raise
         except OSError as exc:
             if exc.errno in FULL_ERRNOS:
-                raise JournalFull(f"the disk is full opening the journal in {data_dir}: free disk space, then retry") from exc
-            raise JournalError(f"cannot open the journal in {data_dir} ({exc}); check the disk and its permissions") from exc
+                raise JournalFull(f"the disk is full opening the journal in {data_dir}: free disk space, "
+                                  "then retry") from exc
+            raise JournalError(f"cannot open the journal in {data_dir} ({exc}); check the disk and its "
+                               "permissions") from exc
         return self
 
 
@@ -332,9 +332,11 @@ class Journal:
                 return self.get_seq(done)  # type: ignore[return-value]
             seq = self._log.next_seq
             if receipt.get("seq") != seq:
-                raise JournalError(f"receipt seq {receipt.get('seq')} is not the next seq {seq}: finalize it again with seq {seq}")
+                raise JournalError(f"receipt seq {receipt.get('seq')} is not the next seq {seq}: finalize it again "
+                                   f"with seq {seq}")
             if receipt.get("prev_hash") != self._log.last_hash:
-                raise JournalError(f"receipt seq {seq} does not link to the last committed receipt: seal it with the journal's last_hash")
+                raise JournalError(f"receipt seq {seq} does not link to the last committed receipt: seal it with the "
+                                   "journal's last_hash")
             key = parse_receipt_id(receipt.get("receipt_id"))  # type: ignore[arg-type]
             if key is None or not names(key, self.store, self.register) or key.epoch != self.epoch or key.seq != seq:
                 # the 1.0 form (no store) is still accepted from older tools; the register writes 1.1

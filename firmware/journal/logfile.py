@@ -47,10 +47,12 @@ class LogFile:
             try:
                 docs.append(json.loads(payload))
             except ValueError:
-                raise JournalCorrupt(f"journal file {self.path} is damaged at byte offset {offset} (not JSON); left untouched") from None
+                raise JournalCorrupt(f"journal file {self.path} is damaged at byte offset {offset} (not JSON); "
+                                     "left untouched") from None
         self.end = result.end
         if result.bad_at is not None:
-            sentence = f"dropped {result.bad_end - result.bad_at} bytes of an incomplete record at offset {result.bad_at} of {name}"
+            sentence = (f"dropped {result.bad_end - result.bad_at} bytes of an incomplete record at offset "
+                        f"{result.bad_at} of {name}")
             recovery.append(sentence)
             log.warning("journal recovery: %s", sentence)
             self._repair = (result.bad_at, result.bad_end)

@@ -67,7 +67,8 @@ def read_meta(ops: FileOps, directory: str) -> Meta | None:
         raw: dict[str, Any] = json.loads(ops.read_file(path))
         fmt = int(raw["format"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise JournalCorrupt(f"journal identity file {path} is unreadable ({exc}); left untouched: call service") from None
+        raise JournalCorrupt(f"journal identity file {path} is unreadable ({exc}); left untouched: "
+                             "call service") from None
     if fmt > FORMAT:
         raise JournalMismatch(
             f"journal {directory} has format {fmt}, newer than this firmware understands ({FORMAT}): "
@@ -78,7 +79,8 @@ def read_meta(ops: FileOps, directory: str) -> Meta | None:
                              str(e.get("reason", ""))) for e in raw.get("epochs") or ())
         meta = Meta(raw["store"], raw["register"], raw["epoch"], raw.get("created_at", ""), fmt, epochs)
     except (ValueError, KeyError, TypeError) as exc:
-        raise JournalCorrupt(f"journal identity file {path} is unreadable ({exc}); left untouched: call service") from None
+        raise JournalCorrupt(f"journal identity file {path} is unreadable ({exc}); left untouched: "
+                             "call service") from None
     firsts = [e.first_seq for e in meta.epochs]
     if firsts[0] != 1 or firsts != sorted(firsts) or meta.epochs[-1].epoch != meta.epoch \
             or len({e.epoch for e in meta.epochs}) != len(meta.epochs):

@@ -114,7 +114,8 @@ def _decode(path: str, offset: int, payload: bytes, expect_seq: int) -> dict[str
     except ValueError:
         raise _corrupt(path, offset, "record is not JSON") from None
     if not isinstance(doc, dict) or doc.get("seq") != expect_seq:
-        raise _corrupt(path, offset, f"expected receipt seq {expect_seq}, found {doc.get('seq') if isinstance(doc, dict) else '?'}")
+        raise _corrupt(path, offset, f"expected receipt seq {expect_seq}, "
+                                     f"found {doc.get('seq') if isinstance(doc, dict) else '?'}")
     return doc
 
 
@@ -250,7 +251,8 @@ class ReceiptLog:
         data = self._read_prefix(seg.path, None)
         result = scan(data)
         if result.corrupt:
-            raise _corrupt(seg.path, result.bad_at or 0, f"record fails its checksum although a complete record follows at offset {result.next_valid}")
+            raise _corrupt(seg.path, result.bad_at or 0, "record fails its checksum although a complete record "
+                                                         f"follows at offset {result.next_valid}")
         self._index_records(seg, result)
         self._capacity = len(data)
         if result.bad_at is not None:
@@ -405,12 +407,14 @@ class ReceiptLog:
         payload = canonical_json(receipt)
         if not hash_matches(payload, receipt.get("hash")):
             raise JournalError(
-                f"receipt seq {receipt.get('seq')} does not match its own hash: it was changed after sealing; not committed"
+                f"receipt seq {receipt.get('seq')} does not match its own hash: it was changed after sealing; "
+                "not committed"
             )
         record = frame(payload)
         tail = self.segments[-1]
         assert isinstance(tail, Segment)
-        if tail.count and (tail.count >= self.segment_records or tail.end + len(record) > max(self._capacity, self.segment_bytes)):
+        if tail.count and (tail.count >= self.segment_records
+                           or tail.end + len(record) > max(self._capacity, self.segment_bytes)):
             self._roll()
             tail = self.segments[-1]
             assert isinstance(tail, Segment)

@@ -41,7 +41,7 @@ class Verifier(threading.Thread):
                 if not self._log.holds(seg):
                     continue  # archived meanwhile; the archiver checked it
                 try:
-                    problem = self._log.check_sealed(seg)
+                    problem: Exception | None = self._log.check_sealed(seg)
                 except FileNotFoundError:
                     if not self._log.holds(seg):
                         continue

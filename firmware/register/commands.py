@@ -1,4 +1,6 @@
-"""The register's commands, for front ends: `register.handle(Scan(code))` (defined in firmware/register/core/commands.py)."""
+"""The register's commands, for front ends: `register.handle(Scan(code))`.
+
+Defined in firmware/register/core/commands.py."""
 
 from firmware.register.core.commands import (
                                              AddQuickKey,

@@ -56,11 +56,11 @@ _STOP = object()
 class Committer:
     """One thread that owns writing receipts to the journal."""
 
-    def __init__(self, journal: Any, register_id: str, events: "queue.Queue[Any]") -> None:
+    def __init__(self, journal: Any, register_id: str, events: queue.Queue[Any]) -> None:
         self._journal = journal
         self._register_id = register_id
         self._events = events
-        self._jobs: "queue.Queue[Any]" = queue.Queue()
+        self._jobs: queue.Queue[Any] = queue.Queue()
         # Jobs submitted and not yet answered. Counted up before the put and down only after the job's
         # event is on the register's queue, so `wait_idle` cannot return while a job is queued or running
         # (queue.join()/task_done(), with a timeout).
@@ -148,7 +148,8 @@ class Committer:
             return CommitFailed(body.get("sale_id", "?"), str(exc), purpose)
         except Exception as exc:  # the register must hear about any failure, never hang in "committing"
             log.exception("commit of sale %s failed unexpectedly", body.get("sale_id"))
-            return CommitFailed(body.get("sale_id", "?"), f"could not save the sale ({exc.__class__.__name__})", purpose)
+            return CommitFailed(body.get("sale_id", "?"), f"could not save the sale ({exc.__class__.__name__})",
+                                purpose)
 
     def _save_states(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> StateSaved:
         try:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware.domain.errors import Refused
+from firmware.domain.receipt_model import Receipt
 from firmware.exports import ExportRefused, ExportResult, export_receipts
 from firmware.register.guard import plural
 
@@ -58,7 +59,7 @@ def write_failure(directory: Path, exc: OSError) -> str:
 class Exporter:
     """Runs one export at a time on a daemon thread; puts `ExportFinished` on `events` when done."""
 
-    def __init__(self, events: "queue.Queue[Any]", currency_display: str = "symbol") -> None:
+    def __init__(self, events: queue.Queue[Any], currency_display: str = "symbol") -> None:
         self._events = events
         self._display = currency_display  # the CSV's money columns for people ([shop] currency_display)
         self._thread: threading.Thread | None = None
@@ -67,7 +68,7 @@ class Exporter:
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, directory: Path, stem: str, receipts: Callable[[], Iterable[dict[str, Any]]], *,
+    def start(self, directory: Path, stem: str, receipts: Callable[[], Iterable[Receipt]], *,
               data_dir: Path | None) -> None:
         """Begin writing `{stem}-lines.csv` and `{stem}-receipts.json`; Refused while one is running.
 
@@ -86,7 +87,7 @@ class Exporter:
             thread.join(timeout)
         return not self.busy
 
-    def _run(self, directory: Path, stem: str, receipts: Callable[[], Iterable[dict[str, Any]]],
+    def _run(self, directory: Path, stem: str, receipts: Callable[[], Iterable[Receipt]],
              data_dir: Path | None) -> None:
         try:
             result = export_receipts(receipts(), directory, stem, data_dir=data_dir, currency_display=self._display)

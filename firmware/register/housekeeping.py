@@ -40,7 +40,7 @@ class JournalArchived:
 class Housekeeper:
     """Measures journal health and archives confirmed receipts older than `retention_days`, every `interval` s."""
 
-    def __init__(self, journal: Any, events: "queue.Queue[Any]", clock: Any, retention_days: int,
+    def __init__(self, journal: Any, events: queue.Queue[Any], clock: Any, retention_days: int,
                  interval: float = 600.0, first_delay: float = 20.0) -> None:
         self._journal = journal
         self._events = events
@@ -70,7 +70,8 @@ class Housekeeper:
             log.exception("journal retention run failed; nothing was pruned")
         try:
             h = self._journal.health()
-            self._events.put(JournalHealthMeasured(h["free_bytes"], h["days_left"], h["receipts_per_day"], h.get("alarm")))
+            self._events.put(JournalHealthMeasured(h["free_bytes"], h["days_left"], h["receipts_per_day"],
+                                                   h.get("alarm")))
         except Exception:
             log.exception("journal health check failed")
 

@@ -100,7 +100,7 @@ class Register:
         journal: RegisterJournal,
         catalog: Catalog,
         roster: Roster,
-        events: "queue.Queue[object]",
+        events: queue.Queue[object],
         hardware: HardwarePorts | None = None,
         sync: SyncLink | None = None,
         demo_pins: dict[str, str] | None = None,

@@ -30,7 +30,7 @@ class Outcome:
     data: Any = None
 
     @classmethod
-    def refused(cls, message: str) -> "Outcome":
+    def refused(cls, message: str) -> Outcome:
         return cls(False, message)
 
 

@@ -39,13 +39,22 @@ from collections.abc import Callable
 from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from firmware.chain import canonical_json as _json
 from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.config import Config
-from firmware.contract import (Acks, CommandResult, DeviceTopics, PayloadRejected, Report, Status, decode,
-                               decode_command, encode)
+from firmware.contract import (
+    Acks,
+    CommandResult,
+    DeviceTopics,
+    PayloadRejected,
+    Report,
+    Status,
+    decode,
+    decode_command,
+    encode,
+)
 from firmware.contract.payloads import COMMAND_MAX_BYTES, CatalogMessage, Clerks
 from firmware.contract.signing import SignatureRejected, Verifier
 from firmware.errors import JournalError
@@ -55,8 +64,7 @@ from firmware.stores import catalog_store, clerk_store
 from firmware.sync import events as ev
 from firmware.sync.backoff import Backoff
 from firmware.sync.downlink import apply_versioned
-from firmware.sync.mqtt_adapter import (Acked, Connected, Disconnected, LinkEvent, LinkSettings, MqttLink, Received,
-                                        Tick)
+from firmware.sync.mqtt_adapter import Acked, Connected, Disconnected, LinkEvent, LinkSettings, MqttLink, Received, Tick
 from firmware.sync.outbox import OutboxSender
 from firmware.sync.state import SyncState
 
@@ -89,7 +97,7 @@ def _firmware_version() -> str:
 class SyncService:
     """Store-and-forward of the journal to the fleet over MQTT 5, and the fleet's downlink."""
 
-    def __init__(self, config: Config, journal: Any, clock: Clock, events: "queue.Queue[Any]", *,
+    def __init__(self, config: Config, journal: Any, clock: Clock, events: queue.Queue[Any], *,
                  data_dir: Path | None = None, retry_after: float = 5.0, status_min_gap: float = 1.0,
                  tick: float = 0.05, hello_timeout: float = HELLO_TIMEOUT) -> None:
         self.config = config
@@ -141,7 +149,9 @@ class SyncService:
     # ---- the register's side (any thread; never blocks on the network) ----
 
     def start(self) -> None:
-        """Start the link thread (`kassa-sync`, bootstrap's lifecycle; the journal is started before). Twice is harmless."""
+        """Start the link thread (`kassa-sync`, bootstrap's lifecycle; the journal is started before).
+
+        Twice is harmless."""
         if self._started:
             return
         self._started = True
@@ -353,7 +363,7 @@ class SyncService:
         if self.link.publish(self.topics.command_results, encode(answer)) is None:
             self._answers.append(answer)
 
-    def _publish_status(self, *, force: bool = False, state: str = "online") -> int | None:
+    def _publish_status(self, *, force: bool = False, state: Literal["online", "offline"] = "online") -> int | None:
         s = self._summary
         if s is None:
             return None

@@ -21,7 +21,8 @@ def make_receipt(store: str = "S001", register: str = "R1", epoch: str = "7f3a9c
                "tax_code": "A", "amount": 100} for i in range(pad)]
     total = sum(line["amount"] for line in lines)
     body = {
-        "receipt_id": format_receipt_id(id_store or None, register, epoch, seq), "store": store, "register": register, "seq": seq,
+        "receipt_id": format_receipt_id(id_store or None, register, epoch, seq), "store": store, "register": register,
+        "seq": seq,
         "kind": "sale", "created_at": "2026-11-25T14:03:11.250Z", "clock_trusted": True, "offline": offline,
         "clerk_id": "c7", "currency": "EUR", "lines": lines,
         "totals": {"subtotal": total, "tax": total * 19 // 119, "total": total, "rounding": 0},

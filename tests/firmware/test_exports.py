@@ -18,7 +18,8 @@ from tests.contract.kassa_samples import make_chain
 def test_the_json_is_an_array_of_the_receipts_one_per_line_and_the_csv_one_row_per_line(stick, tmp_path, n):
     receipts = make_chain(n, pad=1)
     counted = []
-    result = export_receipts(map(Receipt.from_doc, receipts), stick, "stem", progress=counted.append, data_dir=tmp_path / "data")
+    result = export_receipts(map(Receipt.from_doc, receipts), stick, "stem", progress=counted.append,
+                             data_dir=tmp_path / "data")
     assert result.receipts == n == len(counted)
     text = result.receipts_json.read_text(encoding="utf-8")
     assert json.loads(text) == receipts
@@ -55,7 +56,8 @@ BARE_AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
 def test_money_columns_for_people_carry_the_currency_and_the_machine_columns_keep_minor_units(stick, tmp_path,
                                                                                              display, total):
     receipts = make_chain(2, pad=1)
-    result = export_receipts(map(Receipt.from_doc, receipts), stick, "money", data_dir=tmp_path / "data", currency_display=display)
+    result = export_receipts(map(Receipt.from_doc, receipts), stick, "money", data_dir=tmp_path / "data",
+                             currency_display=display)
     rows = list(csv.DictReader(result.lines_csv.open(encoding="utf-8", newline="")))
     flat = [(rc, line) for rc in receipts for line in rc["lines"]]
     assert len(rows) == len(flat)

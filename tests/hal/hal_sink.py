@@ -54,7 +54,7 @@ class PrinterSink:
             while not self._stop:
                 try:
                     chunk = conn.recv(64 if limit is not None else 65536)
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 except OSError:
                     return

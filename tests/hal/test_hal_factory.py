@@ -109,7 +109,8 @@ def test_importing_hal_stays_cheap():
 def test_escpos_capabilities_are_cached_in_a_kept_directory(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path)
-    code = "from hal.escpos_env import load_escpos; load_escpos(); import os; print(os.environ['ESCPOS_CAPABILITIES_PICKLE_DIR'])"
+    code = ("from hal.escpos_env import load_escpos; load_escpos(); import os; "
+            "print(os.environ['ESCPOS_CAPABILITIES_PICKLE_DIR'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     cache = out.stdout.strip()

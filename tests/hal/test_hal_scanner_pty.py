@@ -144,7 +144,8 @@ def test_a_scanner_missing_at_start_is_reported_and_picked_up_when_it_appears(tm
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(st.text("0123456789", min_size=1, max_size=20).map(lambda c: ("code", c)),
-                          st.binary(min_size=1, max_size=80).map(lambda b: ("noise", bytes(x for x in b if not 0x30 <= x <= 0x39)))),
+                          st.binary(min_size=1, max_size=80).map(
+                              lambda b: ("noise", bytes(x for x in b if not 0x30 <= x <= 0x39)))),
                 max_size=6))
 def test_random_streams_through_a_real_pty_deliver_every_framed_code_once(tmp_path_factory, parts):
     recorder = Recorder()

@@ -21,7 +21,8 @@ from hal.urls import (
     ("serial:///dev/ttyACM0", ScannerConfig("serial", "/dev/ttyACM0", 9600, "cr")),
     ("serial:///dev/ttyACM0?baud=9600", ScannerConfig("serial", "/dev/ttyACM0", 9600, "cr")),
     ("serial:///dev/ttyUSB1?baud=115200&suffix=crlf", ScannerConfig("serial", "/dev/ttyUSB1", 115200, "crlf")),
-    ("serial:///dev/serial/by-id/usb-Honeywell-if00?suffix=LF", ScannerConfig("serial", "/dev/serial/by-id/usb-Honeywell-if00", 9600, "lf")),
+    ("serial:///dev/serial/by-id/usb-Honeywell-if00?suffix=LF",
+     ScannerConfig("serial", "/dev/serial/by-id/usb-Honeywell-if00", 9600, "lf")),
     ("simulated", ScannerConfig("pty", suffix="lf")),
     ("simulated:memory", ScannerConfig("memory", suffix="lf")),
 ])
@@ -114,7 +115,8 @@ def test_bad_urls_name_the_key_and_a_valid_example(parse, url, words):
 
 
 def test_the_example_in_every_message_is_itself_accepted():
-    for parse, bad in [(parse_scanner_url, "x"), (parse_printer_url, "x"), (parse_drawer_url, "x"), (parse_led_url, "x")]:
+    for parse, bad in [(parse_scanner_url, "x"), (parse_printer_url, "x"), (parse_drawer_url, "x"),
+                       (parse_led_url, "x")]:
         with pytest.raises(HardwareConfigError) as caught:
             parse(bad)
         example = str(caught.value).split('= "')[-1].rstrip('"')

@@ -24,7 +24,8 @@ def tap(app: Any, button_id: str, finger: bool = False) -> None:
     x, y = rect.center
     if finger:
         w, h = app.size
-        down = pygame.event.Event(pygame.FINGERDOWN, x=x / w, y=y / h, touch_id=1, finger_id=0, pressure=1.0, dx=0, dy=0)
+        down = pygame.event.Event(pygame.FINGERDOWN, x=x / w, y=y / h, touch_id=1, finger_id=0, pressure=1.0,
+                                  dx=0, dy=0)
         up = pygame.event.Event(pygame.FINGERUP, x=x / w, y=y / h, touch_id=1, finger_id=0, pressure=0.0, dx=0, dy=0)
     else:
         down = pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x, y), button=1, touch=False)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from firmware.domain.receipt_model import Receipt
 from firmware.clock import ManualClock
+from firmware.domain.receipt_model import Receipt
 from firmware.register.commands import Command, Login
 from firmware.register.view import (
     ClerkInfo,
@@ -120,4 +120,4 @@ class FakeRegister:
         return LockoutView(0, tries_left)
 
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

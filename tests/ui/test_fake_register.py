@@ -39,7 +39,8 @@ def test_it_implements_every_member_with_the_same_parameters(implementation):
         got = inspect.signature(member)
         assert list(got.parameters) == list(wanted.parameters), f"{implementation.__name__}.{name}{got} != {wanted}"
         for param in wanted.parameters.values():
-            assert got.parameters[param.name].default == param.default, f"{implementation.__name__}.{name}: {param.name}"
+            assert got.parameters[param.name].default == param.default, (
+                f"{implementation.__name__}.{name}: {param.name}")
             assert got.parameters[param.name].kind == param.kind, f"{implementation.__name__}.{name}: {param.name}"
 
 

@@ -122,7 +122,7 @@ def test_a_price_label_line_shows_the_labels_price_without_1_x_and_a_weight_labe
 
     money = lambda a: f"€{a / 100:.2f}"  # noqa: E731
     label = Line(1, "BAN", "Bananas (label)", 1, 456, 0, 456, source="label")
-    assert line_detail(label, money) == ("price on the scale label", "")
+    assert line_detail(label, money) == ("label price", "")
     assert line_detail(replace(label, qty=2, amount=912), money) == ("2 labels x €4.56", "")
     weight = Line(2, "APL", "Apples per kg", Decimal("0.730"), 249, 0, 182, source="label")
     assert line_detail(weight, money) == ("0.730 kg x €2.49/kg", "")

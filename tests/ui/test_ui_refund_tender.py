@@ -19,7 +19,7 @@ PENCIL = "4006381333931"  # 1.29
 def drawn(monkeypatch):
     """Every text the refund, tender and cart screens draw, in order."""
     texts: list[str] = []
-    for module in ("ui.screens.refund", "ui.screens.tender", "ui.screens.cart"):
+    for module in ("ui.screens.refund", "ui.screens.tender", "ui.screens.cart", "ui.screens.done"):
         original = __import__(module, fromlist=["label"]).label
 
         def recording(surf, text, *args, _original=original, **kwargs):
@@ -82,6 +82,33 @@ def test_minus_takes_one_off_and_the_give_back_total_shows_before_committing(mak
     tap(app, "refund:plus:1")  # the coffee is all refunded
     assert panel.qty == {2: 1} and panel.give_back_text() == "€0.89"
     assert "nothing more to refund" in app.toasts.current.text
+
+
+def test_a_refund_line_says_what_one_gives_back_after_the_cart_discount_and_done_says_paid_back(
+        make_register, app_clock, drawn):
+    reg = make_register(with_sync=False)
+    app = start(reg, app_clock)
+    log_in(app)
+    scan_with_wedge(app, PENCIL)
+    scan_with_wedge(app, PENCIL)
+    assert app.run(DiscountCart(percent="10")).ok  # 2.58 - 0.26 = 2.32: 1.16 a pencil
+    tap(app, "pay")
+    tap(app, "exact")
+    settle(app, lambda: app.view.phase == "done")
+    sold = app.view.last_receipt.to_doc()
+    tap(app, "new_sale")
+    panel = open_refunds(app)
+    tap(app, f"receipt:{sold['seq']}")
+    assert "€1.16 each" in drawn and "€1.29" in drawn  # the price struck through, what one gives back
+    assert not any("€1.29 each" in t for t in drawn)
+    tap(app, "refund:plus:1")
+    assert panel.give_back_text() == "€1.16"
+    before = len(drawn)
+    tap(app, "refund:cash")
+    settle(app, lambda: app.view.phase == "done")
+    app.step([])
+    assert "Paid back €1.16 in cash" in drawn[before:] and not any("Given" in t for t in drawn[before:])
+    assert app.wanted() == "done"
 
 
 def test_a_receipt_barcode_from_the_serial_scanner_or_typed_in_either_form_opens_the_receipt(make_register, app_clock):

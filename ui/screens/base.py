@@ -44,7 +44,7 @@ class Drag:
     """A list that scrolls when dragged: `move(dy)` gets the pixels moved since the last call, `end()` the release."""
 
     rect: Rect
-    move: Callable[[int], None]
+    move: Callable[[int], object]  # what it returns (RowScroll.drag: moved or not) is not used
     end: Callable[[], None] = lambda: None
 
 
@@ -75,7 +75,7 @@ class Screen:
     name = "screen"
     modal = False
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
         self.m: Metrics = app.metrics
         self.area: Rect = Rect(0, 0, 0, 0)

@@ -1,4 +1,5 @@
-"""Modal dialogs: an alert in the cashier's words, a PIN or number entry, a manager's PIN (with its lockout), a yes/no question."""
+"""Modal dialogs: an alert in the cashier's words, a PIN or number entry, a manager's PIN (with its lockout), a yes/no
+question."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class Alert(Dialog):
     name = "alert"
     box_h = 0.6
 
-    def __init__(self, app: "App", text: str, title: str = "") -> None:
+    def __init__(self, app: App, text: str, title: str = "") -> None:
         super().__init__(app)
         self.text, self.title = text, title or "Please note"
 
@@ -68,8 +69,8 @@ class Alert(Dialog):
 
     def _draw(self, surf: pygame.Surface, r: Rect) -> None:
         lab = label(surf, self.title, (r.centerx, r.y), self.m.font("title"), theme.ACCENT, "midtop")
-        paragraph(surf, self.text, Rect(r.x, lab.bottom + self.m.gap * 2, r.w, r.bottom - lab.bottom), self.m.font("label"),
-                  theme.TEXT, center=True)
+        paragraph(surf, self.text, Rect(r.x, lab.bottom + self.m.gap * 2, r.w, r.bottom - lab.bottom),
+                  self.m.font("label"), theme.TEXT, center=True)
 
     def on_key(self, key: int, char: str) -> bool:
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_ESCAPE):
@@ -90,7 +91,7 @@ class EntryDialog(Dialog):
     status_row = False  # a line under the entry for what subclasses have to say (a lockout)
     box_w, box_h = 0.8, 0.97
 
-    def __init__(self, app: "App", title: str, on_done: Callable[[str], None], *, secret: bool = False,
+    def __init__(self, app: App, title: str, on_done: Callable[[str], object], *, secret: bool = False,
                  hint: str = "", limit: int = 12,
                  on_cancel: Callable[[], None] | None = None) -> None:
         super().__init__(app)
@@ -128,7 +129,8 @@ class EntryDialog(Dialog):
             label(surf, self.error, r.center, self.m.font("body"), theme.ERROR, "center", r.w - 8)
             return
         text = pin_dots(len(self.entry.text)) if self.entry.secret else self.entry.text
-        label(surf, text or self.hint, r.center, self.m.font("big"), theme.TEXT if text else theme.MUTED, "center", r.w - 8)
+        label(surf, text or self.hint, r.center, self.m.font("big"), theme.TEXT if text else theme.MUTED, "center",
+              r.w - 8)
 
     def _key(self, k: str) -> None:
         self.error = ""
@@ -162,7 +164,7 @@ class MoneyDialog(EntryDialog):
 
     name = "money"
 
-    def __init__(self, app: "App", title: str, on_done: Callable[[int], object], *, hint: str = "") -> None:
+    def __init__(self, app: App, title: str, on_done: Callable[[int], object], *, hint: str = "") -> None:
         super().__init__(app, title, lambda text: None, hint=hint)
         self.amount = MoneyEntry(lambda: self.view.currency)
         self.on_amount = on_done
@@ -235,7 +237,7 @@ class Confirm(Dialog):
     name = "confirm"
     box_h = 0.55
 
-    def __init__(self, app: "App", text: str, on_yes: Callable[[], None], yes: str = "Yes") -> None:
+    def __init__(self, app: App, text: str, on_yes: Callable[[], object], yes: str = "Yes") -> None:
         super().__init__(app)
         self.text, self.on_yes, self.yes = text, on_yes, yes
 
@@ -267,7 +269,7 @@ class ManagerPinDialog(EntryDialog):
     status_row = True
     WRONG = "Not a manager's PIN"
 
-    def __init__(self, app: "App", title: str, on_done: Callable[[str], object]) -> None:
+    def __init__(self, app: App, title: str, on_done: Callable[[str], object]) -> None:
         super().__init__(app, title, on_done, secret=True, limit=8, hint="Manager PIN")
 
     def regions(self) -> list[Region]:
@@ -325,7 +327,7 @@ class ManagerPinDialog(EntryDialog):
             self.app.push(self)
 
 
-def ask_manager_pin(app: "App", then: Callable[[str], object], why: str = "Manager PIN") -> None:
+def ask_manager_pin(app: App, then: Callable[[str], object], why: str = "Manager PIN") -> None:
     """Ask for a manager's PIN and pass it on; the register checks it (and counts wrong ones: the dialog then
     stays up, with the tries left or the lockout counting down)."""
     app.push(ManagerPinDialog(app, why, then))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pygame
@@ -35,7 +36,7 @@ class ExportRangeDialog(Dialog):
     name = "export_range"
     box_w, box_h = 0.96, 0.96
 
-    def __init__(self, app: "App") -> None:
+    def __init__(self, app: App) -> None:
         super().__init__(app)
         self.fields = {f: Entry(limit=10) for f in FIELDS}
         self.active = "from"
@@ -51,17 +52,18 @@ class ExportRangeDialog(Dialog):
         r_from, r_to, r_edit, self.r_note = rows(r_mid, [1, 1, 1, 1.6], g)
         self.r_fields = {"from": r_from, "to": r_to}
         size = m.font("label")
-        self.buttons = [Button(f"range:{key}", cell, text, (lambda key=key: self.choose(key)), "normal", size)
-                        for (key, text), cell in zip(QUICK, rows(r_quick, [1] * len(QUICK), g))]
-        self.buttons += [Button(f"range:key:{k}", cell, k, (lambda k=k: self.type(k)), "key", m.font("big"))
-                         for k, cell in zip(KEYS, grid(r_pad, 4, 3, g))]
+        self.buttons = [Button(f"range:{key}", cell, text, partial(self.choose, key), "normal", size)
+                        for (key, text), cell in zip(QUICK, rows(r_quick, [1] * len(QUICK), g), strict=True)]
+        self.buttons += [Button(f"range:key:{k}", cell, k, partial(self.type, k), "key", m.font("big"))
+                         for k, cell in zip(KEYS, grid(r_pad, 4, 3, g), strict=True)]  # 12 keys, 4x3 cells
         r_del, r_clear = columns(r_edit, [1, 1], g)
         self.buttons += [Button("range:del", r_del, "Del", lambda: self.type("<"), "key", size),
                          Button("range:clear", r_clear, "Clear", lambda: self.type("C"), "key", size)]
         cancel, export = columns(r_btns, [1, 1], g)
         self.buttons += [Button("range:cancel", cancel, "Cancel", self.close, "quiet", size),
                          Button("range:export", export, "Export", self.export, "primary", size)]
-        self.set_hot("range.fields", [Hot(r, (lambda f=f: self.focus(f)), f"range:{f}") for f, r in self.r_fields.items()])
+        self.set_hot("range.fields", [Hot(r, partial(self.focus, f), f"range:{f}")
+                                      for f, r in self.r_fields.items()])
 
     def draw_static(self, surf: pygame.Surface) -> None:
         super().draw_static(surf)

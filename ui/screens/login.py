@@ -1,6 +1,9 @@
-"""Login: pick the clerk, type the PIN; wrong PINs, tries left and the lockout countdown are said plainly; demo PINs in demo mode."""
+"""Login: pick the clerk, type the PIN; wrong PINs, tries left and the lockout countdown are said plainly; demo PINs
+in demo mode."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import pygame
 from pygame import Rect
@@ -58,13 +61,13 @@ class LoginScreen(Screen):
 
     def _draw_list(self, surf: pygame.Surface, r: Rect) -> None:
         hots = []
-        for rect, clerk in zip(self.rows, self.clerks):
+        for rect, clerk in zip(self.rows, self.clerks, strict=False):  # as many clerks as rows fit
             text = f"{clerk.name}  ({clerk.role})"
             if clerk.clerk_id in self.pins:
                 text += f"\ndemo PIN {self.pins[clerk.clerk_id]}"
             style = "selected" if clerk.clerk_id == self.selected else "quiet"
             draw_button(surf, rect, text, style, self.m.font("label"))
-            hots.append(Hot(rect, lambda c=clerk.clerk_id: self._choose(c), f"clerk:{clerk.clerk_id}"))
+            hots.append(Hot(rect, partial(self._choose, clerk.clerk_id), f"clerk:{clerk.clerk_id}"))
         self.set_hot("list", hots)
 
     def _draw_pin(self, surf: pygame.Surface, r: Rect) -> None:

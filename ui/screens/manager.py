@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pygame
@@ -42,7 +43,7 @@ class ManagerScreen(Screen):
                  ("mgr_back", "Back to sale", self._back)]
         cells = rows(left, [1] * len(names), g)
         self.buttons = [Button(i, c, t, a, "quiet" if i == "mgr_back" else "normal", m.font("label"))
-                        for (i, t, a), c in zip(names, cells)]
+                        for (i, t, a), c in zip(names, cells, strict=True)]
         self.refund = RefundPanel(self, self.r_panel)
         self.lists = RowScroll(max(48, m.px(50)) + g)
         self.report_scroll = RowScroll(self.report_row_h)
@@ -131,7 +132,7 @@ class ManagerScreen(Screen):
             up, pos, down = rows(side, [-h, 1, -h], g)
             for rect, text, step, hid in ((up, "Up", -1, "list:up"), (down, "Down", 1, "list:down")):
                 draw_button(surf, rect, text, "quiet", m.font("body"))
-                hots.append(Hot(rect, (lambda step=step: s.page(step)), hid))
+                hots.append(Hot(rect, partial(s.page, step), hid))
             span, _, total = s.more().partition(" of ")
             label(surf, span, pos.center, m.font("small"), theme.MUTED, "midbottom", pos.w)
             label(surf, f"of {total}", pos.center, m.font("small"), theme.MUTED, "midtop", pos.w)
@@ -175,7 +176,7 @@ class ManagerScreen(Screen):
             up, pos, down = rows(side, [-h, 1, -h], g)
             for rect, text, step, hid in ((up, "Up", -1, "report:up"), (down, "Down", 1, "report:down")):
                 draw_button(surf, rect, text, "quiet", m.font("body"))
-                hots.append(Hot(rect, (lambda step=step: s.page(step)), hid))
+                hots.append(Hot(rect, partial(s.page, step), hid))
             span, _, total = s.more().partition(" of ")
             label(surf, span, pos.center, m.font("small"), theme.MUTED, "midbottom", pos.w)
             label(surf, f"of {total}", pos.center, m.font("small"), theme.MUTED, "midtop", pos.w)

@@ -8,6 +8,7 @@ PIN (the register decides, `firmware/register/core/handlers/park.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pygame
@@ -79,7 +80,7 @@ class RecallDialog(Dialog):
             up, _, down = rows(side, [-h, 1, -h], g)
             for rect, text, step, hid in ((up, "Up", -1, "recall:up"), (down, "Down", 1, "recall:down")):
                 draw_button(surf, rect, text, "quiet", m.font("body"))
-                hots.append(Hot(rect, (lambda step=step: s.page(step)), hid))
+                hots.append(Hot(rect, partial(s.page, step), hid))
         self._list_rect = body
         if not parked:
             label(surf, "No parked carts.", body.center, m.font("label"), theme.MUTED, "center")
@@ -100,7 +101,7 @@ class RecallDialog(Dialog):
             old = "  (old)" if p.stale else ""
             label(surf, f"{when}  {who}  ·  {items}{old}", (num.right + pad * 2, rect.centery), m.font("body"), fg,
                   "midleft", max(10, total.x - num.right - pad * 3))
-            hots.append(Hot(rect, (lambda pid=p.park_id: self.recall(pid)), f"parked:{number}"))
+            hots.append(Hot(rect, partial(self.recall, p.park_id), f"parked:{number}"))
         self.set_hot("list", hots)
 
     def _draw_show(self, surf: pygame.Surface, r: Rect) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pygame
@@ -34,11 +35,12 @@ class SearchDialog(Dialog):
         size = m.font("label")
         self.buttons = []
         krows = rows(r_keys, [1, 1, 1, 1], g)
-        for r, letters in zip(krows, KEY_ROWS):
+        for r, letters in zip(krows, KEY_ROWS, strict=False):  # 4 rows, 3 of letters: the last is laid out below
             w = (r_keys.w - 9 * g) // 10
             x = r.x + (r.w - (len(letters) * (w + g) - g)) // 2
             for ch in letters:
-                self.buttons.append(Button(f"kb:{ch}", Rect(x, r.y, w, r.h), ch, (lambda c=ch: self.type(c)), "key", size))
+                self.buttons.append(Button(f"kb:{ch}", Rect(x, r.y, w, r.h), ch, partial(self.type, ch), "key",
+                                           size))
                 x += w + g
         space, delete, clear, close = columns(krows[3], [3, 1, 1, 1.2], g)
         self.buttons += [
@@ -65,16 +67,17 @@ class SearchDialog(Dialog):
         if self.text:
             label(surf, self.text + "_", (r.x + 8, r.centery), self.m.font("big"), theme.TEXT, "midleft", r.w - 16)
         else:
-            label(surf, "Type part of the item's name", (r.x + 8, r.centery), self.m.font("label"), theme.MUTED, "midleft")
+            label(surf, "Type part of the item's name", (r.x + 8, r.centery), self.m.font("label"), theme.MUTED,
+                  "midleft")
 
     def _draw_results(self, surf: pygame.Surface, r: Rect) -> None:
         found = self.results()
         n_rows = max(1, (r.h + self.m.gap) // (48 + self.m.gap))
         cells = grid(r, n_rows, 2, self.m.gap)
         hots = []
-        for cell, item in zip(cells, found):
+        for cell, item in zip(cells, found, strict=False):  # as many results as cells fit, or fewer
             draw_button(surf, cell, f"{item.name}  {self.app.money(item.price)}", "normal", self.m.font("body"))
-            hots.append(Hot(cell, lambda sku=item.sku: self.pick(sku), f"result:{item.sku}"))
+            hots.append(Hot(cell, partial(self.pick, item.sku), f"result:{item.sku}"))
         if self.text.strip() and not found:
             label(surf, f"Nothing called “{self.text.strip()}”", r.center, self.m.font("label"), theme.WARN, "center")
         self.set_hot("results", hots)

@@ -1,4 +1,5 @@
-"""Status: online/offline, last sync (red when stale), pending and quarantined receipts, device health, Sync now, Retry, Export."""
+"""Status: online/offline, last sync (red when stale), pending and quarantined receipts, device health, Sync now,
+Retry, Export."""
 
 from __future__ import annotations
 
@@ -78,9 +79,10 @@ class StatusScreen(Screen):
 
     def regions(self) -> list[Region]:
         return [
-            Region("status.sync", self.r_sync, lambda: (self.view.sync, self.view.warnings, self._minute()), self._draw_sync),
-            Region("status.health", self.r_health, lambda: (tuple(sorted(self.view.health.items())), self.view.print_backlog),
-                   self._draw_health),
+            Region("status.sync", self.r_sync, lambda: (self.view.sync, self.view.warnings, self._minute()),
+                   self._draw_sync),
+            Region("status.health", self.r_health,
+                   lambda: (tuple(sorted(self.view.health.items())), self.view.print_backlog), self._draw_health),
         ]
 
     def _draw_sync(self, surf: pygame.Surface, r: Rect) -> None:
@@ -92,8 +94,10 @@ class StatusScreen(Screen):
         y = r.y
         label(surf, "ONLINE" if s.online else "OFFLINE", (r.x, y), big, theme.OK if s.online else theme.ERROR)
         y += big + m.px(8)
-        last = s.last_sync_at.astimezone().strftime("%d %b %H:%M") + f" ({age(s.last_sync_at, now)})" if s.last_sync_at else "never"
-        pend = f"{s.pending}" + (f", oldest {age(s.oldest_pending_at, now)}" if s.pending and s.oldest_pending_at else "")
+        last = (s.last_sync_at.astimezone().strftime("%d %b %H:%M") + f" ({age(s.last_sync_at, now)})"
+                if s.last_sync_at else "never")
+        pend = f"{s.pending}" + (f", oldest {age(s.oldest_pending_at, now)}"
+                                 if s.pending and s.oldest_pending_at else "")
         for name, text, color in (("Last sync", last, theme.ERROR if s.stale else theme.TEXT),
                                   ("Unsent", pend, theme.WARN if s.pending else theme.TEXT),
                                   ("Failed", str(s.quarantined), theme.ERROR if s.quarantined else theme.TEXT)):

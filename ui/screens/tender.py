@@ -72,8 +72,8 @@ class TenderScreen(Screen):
     def regions(self) -> list[Region]:
         v = self.app
         return [
-            Region("tender.info", self.r_info, lambda: (v.view.totals, v.view.tenders, v.view.phase, v.view.customer_code),
-                   self._draw_info),
+            Region("tender.info", self.r_info,
+                   lambda: (v.view.totals, v.view.tenders, v.view.phase, v.view.customer_code), self._draw_info),
             Region("tender.entry", self.r_entry, lambda: self.entry.text, self._draw_entry),
             Region("tender.quick", self.r_quick, lambda: (v.view.totals.due, v.view.phase), self._draw_quick),
         ]
@@ -142,10 +142,10 @@ class TenderScreen(Screen):
         amounts = [due] + next_notes(due, self.view.currency) if due > 0 else []
         cells = rows(r, [1] * 4, self.m.gap)
         hots = []
-        for i, (cell, amount) in enumerate(zip(cells, amounts)):
+        for i, (cell, amount) in enumerate(zip(cells, amounts, strict=False)):  # up to 4 amounts, none when paid
             text = f"Exact {self.app.money(amount)}" if i == 0 else self.app.money(amount)
             draw_button(surf, cell, text, "primary" if i == 0 else "key", self.m.font("label"))
-            hots.append(Hot(cell, lambda a=amount: self._pay("cash", a), "exact" if i == 0 else f"note:{amount}"))
+            hots.append(Hot(cell, partial(self._pay, "cash", amount), "exact" if i == 0 else f"note:{amount}"))
         self.set_hot("quick", hots)
 
     # ---- actions -----------------------------------------------------------------------------

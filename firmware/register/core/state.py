@@ -13,8 +13,8 @@ from firmware.config import Config, PolicyConfig
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Clerk, Roster
 from firmware.domain.lockout import Lockout
-from firmware.domain.receipt_model import Receipt as Receipt
 from firmware.domain.money import money_formatter
+from firmware.domain.receipt_model import Receipt as Receipt
 from firmware.domain.sale import Sale
 from firmware.register.exporter import ExportFinished
 from firmware.register.guard import plural

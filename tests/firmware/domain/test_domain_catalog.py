@@ -13,8 +13,10 @@ from firmware.domain.errors import PayloadInvalid
 PAYLOAD = {
     "version": 3, "currency": "EUR", "tax_rates": {"A": "19.00", "B": "7.00"},
     "items": [
-        {"sku": "P1", "name": "Pencil HB", "price": 129, "tax_code": "A", "barcodes": ["4006381333931"], "weighed": False},
-        {"sku": "C1", "name": "Crème Brûlée", "price": 350, "tax_code": "B", "barcodes": ["96385074"], "weighed": False},
+        {"sku": "P1", "name": "Pencil HB", "price": 129, "tax_code": "A", "barcodes": ["4006381333931"],
+         "weighed": False},
+        {"sku": "C1", "name": "Crème Brûlée", "price": 350, "tax_code": "B", "barcodes": ["96385074"],
+         "weighed": False},
         {"sku": "S1", "name": "Soda", "price": 99, "tax_code": "B", "barcodes": ["036000291452"], "weighed": False},
         {"sku": "4011", "name": "Bananas", "price": 199, "tax_code": "B", "barcodes": [], "weighed": True},
         {"sku": "P2", "name": "Red pencil", "price": 149, "tax_code": "A", "barcodes": [], "weighed": False},

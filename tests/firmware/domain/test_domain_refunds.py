@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from firmware.chain import GENESIS
+from firmware.domain import refunds
 from firmware.domain.catalog import Item
 from firmware.domain.errors import Refused
 from firmware.domain.receipt import finalize
-from firmware.domain import refunds
 from firmware.domain.receipt_model import Receipt
 from firmware.domain.refunds import build_blind_return
 from firmware.domain.sale import Sale

@@ -21,7 +21,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def open_journal(tmp_path: Path, clock: ManualClock) -> Iterator[Callable[..., Journal]]:
-    """open_journal(**overrides) -> a started Journal on tmp_path/data (closed at teardown); `start=False`: no threads."""
+    """open_journal(**overrides) -> a started Journal on tmp_path/data (closed at teardown).
+
+    `start=False`: no threads."""
     opened: list[Journal] = []
 
     def opener(**kw: Any) -> Journal:

@@ -1,4 +1,5 @@
-"""Back-office commands on a real journal: park/recall across restarts, refunds and their limits, no-sale, X/Z reports."""
+"""Back-office commands on a real journal: park/recall across restarts, refunds and their limits, no-sale, X/Z
+reports."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def test_parked_cart_survives_a_restart_and_is_recalled_whole(rig):
     [info] = reg.parked()
     assert info.park_id == parked.data and info.lines == 2 and info.total == 129 + 149
     assert reg.handle(Recall(info.park_id)).ok
-    assert [l.sku for l in reg.view().lines] == [PENCIL, PEN]
+    assert [line.sku for line in reg.view().lines] == [PENCIL, PEN]
     assert reg.parked() == []
 
 

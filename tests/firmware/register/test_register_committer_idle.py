@@ -47,7 +47,8 @@ def test_wait_idle_returns_only_after_every_earlier_submit_is_written_with_sever
             elif key not in journal.saved:
                 missing.append(key)
 
-    threads = [threading.Thread(target=hammer, args=(name,), name=f"test-hammer-{name}") for name in "abcd"[:SUBMITTERS]]
+    threads = [threading.Thread(target=hammer, args=(name,), name=f"test-hammer-{name}")
+               for name in "abcd"[:SUBMITTERS]]
     try:
         for t in threads:
             t.start()

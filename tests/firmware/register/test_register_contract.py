@@ -1,4 +1,5 @@
-"""Everything the register itself produces for the fleet (every receipt kind, X/Z reports) fits the published JSON Schemas."""
+"""Everything the register itself produces for the fleet (every receipt kind, X/Z reports) fits the published JSON
+Schemas."""
 
 from __future__ import annotations
 

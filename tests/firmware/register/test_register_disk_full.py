@@ -1,4 +1,5 @@
-"""A full disk refuses the sale before money moves: no drawer kick, nothing half-written, and the same sale saves once space is back."""
+"""A full disk refuses the sale before money moves: no drawer kick, nothing half-written, and the same sale saves
+once space is back."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from firmware.domain.receipt_model import Receipt
 from firmware.domain.errors import Refused
+from firmware.domain.receipt_model import Receipt
 from firmware.register.core.commands import ExportPending
 from firmware.register.exporter import Exporter, ExportFinished
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for

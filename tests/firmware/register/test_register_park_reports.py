@@ -111,3 +111,27 @@ def test_x_and_z_read_as_reports_with_no_field_names_and_the_printout_says_the_s
         for r in report_rows(z.data):  # the paper says what the screen says
             if r.kind == "row" and len(r.label) + len(r.value) < width:
                 assert r.value in printed and r.label in printed
+
+
+def test_discounts_count_once_per_sale_or_line_and_cash_reads_taken_paid_back_net():
+    """A cart discount over three lines is one discount; cash already net of refunds is not subtracted again."""
+    report = {"kind": "x", "currency": "EUR", "sales": {"count": 5, "total": 1751},
+              "refunds": {"count": 1, "total": 116}, "net_total": 1635,
+              "discounts": {"count": 3, "total": 120, "line_count": 2, "line_total": 30, "cart_count": 1,
+                            "cart_total": 90},
+              "tenders": [{"type": "card", "count": 1, "amount": 306, "refunded": 0, "refund_count": 0},
+                          {"type": "cash", "count": 6, "amount": 1329, "refunded": 116, "refund_count": 1}],
+              "cash": {}, "expected_cash": 1329}
+    money = lambda amount: ("-" if amount < 0 else "") + f"€{abs(amount) / 100:.2f}"  # noqa: E731
+    rows = {r.label: r for r in report_rows(report, money)}
+    assert "Discounts (already off sales)" in rows and not any(label.startswith("Discounts given") for label in rows)
+    assert rows["Cart discounts (1 sale)"].value == "-€0.90" and rows["Line discounts (2 lines)"].value == "-€0.30"
+    ordered = report_rows(report, money)
+    payments = ordered[[r.label for r in ordered].index("Payments") + 1:]
+    payments = [(r.label, r.value) for r in payments[:4]]
+    assert payments == [("Card (1)", "€3.06"), ("Cash taken (5)", "€14.45"), ("Cash paid back (1)", "-€1.16"),
+                        ("Cash, net", "€13.29")]
+    assert rows["Cash, net"].strong and not any(label.startswith(" ") for label in rows)  # nothing hangs indented
+    # a report summed before the split still reads
+    old = {**report, "discounts": {"count": 3, "total": 120}}
+    assert [r.value for r in report_rows(old, money) if r.label == "Discounts given (3)"] == ["-€1.20"]

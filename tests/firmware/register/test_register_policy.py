@@ -1,4 +1,5 @@
-"""Offline policy: warnings for a long outage, a large backlog and little disk left; a cash sale is never refused for being offline."""
+"""Offline policy: warnings for a long outage, a large backlog and little disk left; a cash sale is never refused
+for being offline."""
 
 from __future__ import annotations
 

@@ -3,8 +3,16 @@ lines removed until the sale is finished, and cash below the due only after "Par
 
 from __future__ import annotations
 
-from firmware.register.commands import (BackToCart, BeginTender, DiscountCart, NewSale, Refund, RemoveTender, Scan,
-                                        Tender)
+from firmware.register.commands import (
+    BackToCart,
+    BeginTender,
+    DiscountCart,
+    NewSale,
+    Refund,
+    RemoveTender,
+    Scan,
+    Tender,
+)
 from firmware.register.view import ConfirmFirst
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale
 

@@ -1,4 +1,5 @@
-"""The register end to end on a real journal and simulated hardware: login, scan, tender, commit, then drawer and print."""
+"""The register end to end on a real journal and simulated hardware: login, scan, tender, commit, then drawer and
+print."""
 
 from __future__ import annotations
 

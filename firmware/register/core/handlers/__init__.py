@@ -11,8 +11,19 @@ from collections.abc import Callable
 from typing import Any
 
 from firmware.register.core import commands as c, effects as fx, events as ev
-from firmware.register.core.handlers import (clerks, devices, downlink, fleet, park, refund, reports, sale, shift, till,
-                                             weighed)
+from firmware.register.core.handlers import (
+                                             clerks,
+                                             devices,
+                                             downlink,
+                                             fleet,
+                                             park,
+                                             refund,
+                                             reports,
+                                             sale,
+                                             shift,
+                                             till,
+                                             weighed,
+)
 from firmware.register.core.step import Step
 from firmware.register.view import Outcome
 from firmware.sync import events as sync

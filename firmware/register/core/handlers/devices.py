@@ -1,4 +1,6 @@
-"""Hardware and link events folded into the state: scans, device health, print jobs, the drawer, the broker, the disk."""
+"""Hardware and link events folded into the state.
+
+Scans, device health, print jobs, the drawer, the broker, the disk."""
 
 from __future__ import annotations
 

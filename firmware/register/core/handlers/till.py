@@ -50,7 +50,8 @@ def sync_now(step: Step, cmd: c.SyncNow) -> Outcome:
     if not step.ctx.has_sync:
         return Outcome.refused("No broker is configured.")
     step.do(fx.SyncNow())
-    return Outcome(True, "Sending now" if step.state.health.sync.online else "Offline: will send when the network is back")
+    return Outcome(True, "Sending now" if step.state.health.sync.online
+                   else "Offline: will send when the network is back")
 
 
 def retry_quarantined(step: Step, cmd: c.RetryQuarantined) -> Outcome:
