@@ -117,9 +117,9 @@ def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: 
     lines = receipt.lines
     cart = receipt.cart_discount
     cart_total = 0
-    for line in lines:
-        add(_line(line, columns, money, sign, split_cart=cart is not None))
-        cart_total += (line.cart_discount or 0) if cart is not None else 0
+    for item in lines:
+        add(_line(item, columns, money, sign, split_cart=cart is not None))
+        cart_total += (item.cart_discount or 0) if cart is not None else 0
     if cart is not None and cart_total:
         percent = cart.percent
         label = f"Cart discount {_percent(percent)}%" if percent not in (None, "") else "Cart discount"

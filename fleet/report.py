@@ -77,9 +77,9 @@ def alarms(row: dict[str, Any]) -> list[str]:
 
 
 def render_status(rows: list[dict[str, Any]]) -> None:
-    console = Console()
+    console = Console(emoji=False)
     if not console.is_terminal:
-        console = Console(width=200)  # piped output is read by scripts and people alike: never truncate
+        console = Console(width=200, emoji=False)  # piped output is read by scripts and people alike: never truncate
     if not rows:
         console.print("No devices have reported yet.")
         return

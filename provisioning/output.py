@@ -22,11 +22,11 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 def console() -> Console:
     """A console on the current stdout (looked up per call so test runners can capture it)."""
-    return Console(highlight=False, soft_wrap=False, width=120)
+    return Console(highlight=False, soft_wrap=False, width=120, emoji=False)  # ":CD:" in a fingerprint stays text
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, width=120)
+    return Console(stderr=True, highlight=False, width=120, emoji=False)
 
 
 def problems_table(problems: list[RowProblem], limit: int = 200) -> Table:

@@ -114,7 +114,8 @@ def summarize(receipts: Iterable[Receipt], *, kind: str, z_number: int | None = 
         "created_at": created_at, "store": first.store if first else None,
         "register": first.register if first else None, "currency": first.currency if first else None,
         "shift_id": shift.shift_id if shift else None,
-        "first_seq": min(seqs) if seqs else 0, "last_seq": max(seqs) if seqs else 0,  # 0: none (the contract wants ints)
+        # 0: none (the contract wants ints)
+        "first_seq": min(seqs) if seqs else 0, "last_seq": max(seqs) if seqs else 0,
         "receipt_count": len(items),
         "sales": sales, "refunds": refunds, "no_sales": no_sales, "discounts": discounts,
         "net_total": sales["total"] - refunds["total"], "rounding": rounding,

@@ -15,7 +15,6 @@ from ui.layout import columns, inset, rows
 from ui.screens.base import Region, Screen
 from ui.widgets import Button, draw_panel, label
 
-
 PAID_BACK = {"cash": "in cash", "card": "to the card", "on_account": "on account"}
 
 
@@ -62,7 +61,8 @@ class DoneScreen(Screen):
         if refund:  # money goes back to the customer: show what to hand over
             change = abs(paid) or abs(total)
         label(surf, "Refund saved" if refund else "Paid. Thank you!", r.midtop, m.font("title"), theme.OK, "midtop")
-        label(surf, "Give back" if refund else "Change due", (r.centerx, r.y + m.px(44)), m.font("big"), theme.TEXT, "midtop")
+        label(surf, "Give back" if refund else "Change due", (r.centerx, r.y + m.px(44)), m.font("big"), theme.TEXT,
+              "midtop")
         label(surf, money(change), (r.centerx, r.y + m.px(84)), m.font("huge") * 3 // 2,
               theme.ACCENT if change else theme.TEXT, "midtop", r.w)
         body = m.font("label")
