@@ -84,6 +84,7 @@ def test_kassa_receipts_round_trip_exactly(doc: dict[str, Any]) -> None:
     assert receipt_hash(Receipt.from_doc(doc).to_doc()) == doc["hash"]  # the chain still holds
 
 
+@pytest.mark.slow  # 200 generated contract documents: in CI's full run, not in the fast lane
 @settings(max_examples=200)
 @given(documents("receipt"))
 def test_contract_documents_round_trip_exactly(doc: dict[str, Any]) -> None:
