@@ -42,6 +42,8 @@ devices:
     connections:
       - serial: {{ pty: true }}
 """
+pytestmark = pytest.mark.slow  # an emupos (Python 3.13) process: CI's full run, not the fast lane
+
 DEVICES = {"toledo8217": "deli", "sma": "counter"}
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
 

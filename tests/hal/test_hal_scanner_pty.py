@@ -38,6 +38,9 @@ class FakeCable:
         os.write(self.master, data)
 
     def unplug(self) -> None:
+        # as udev does: the device node goes with the device (a pts number freed here may be handed to
+        # another process's pty at once, and a link left pointing at it would open that one)
+        self.link.unlink(missing_ok=True)
         os.close(self.master)
         self.master = -1
 

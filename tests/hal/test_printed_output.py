@@ -535,6 +535,7 @@ JOBS = {**{kind: receipt_job(receipt) for kind, receipt in RECEIPTS.items()},
         "z": report_job(REPORTS["z"]), "park_slip": park_slip_job}
 
 
+@pytest.mark.slow  # a Python 3.13 emulator process per width: in CI's full run, not the fast lane
 @pytest.mark.parametrize("columns", COLUMNS)
 def test_emupos_epson_reads_the_same_text_as_our_decoder(emupos, columns):
     import queue
