@@ -26,7 +26,8 @@ def console() -> Console:
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, width=120, emoji=False, soft_wrap=True)  # a message is never cut mid-phrase
+    # soft_wrap: a message is never cut mid-phrase (the terminal wraps it)
+    return Console(stderr=True, highlight=False, width=120, emoji=False, soft_wrap=True)
 
 
 def problems_table(problems: list[RowProblem], limit: int = 200) -> Table:
