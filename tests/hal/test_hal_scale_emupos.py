@@ -10,10 +10,8 @@ tell a test to. The same emupos also prints shop-scale EAN-13 labels, which our 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
-import socket
 import subprocess
 import time
 import urllib.request
@@ -24,10 +22,8 @@ import pytest
 
 from firmware.domain.embedded import EmbeddedScheme
 from hal.scale import SerialScale
+from tests.support.emupos import DIRECT, EmuposRun, emupos_binary, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV = Path(os.environ.get("KASSA_EMUPOS_VENV", ROOT / ".venv313"))
-EMUPOS = VENV / "bin" / "emupos"
 CONFIG = """schema: 1
 api: {{ host: 127.0.0.1, port: {port} }}
 devices:
@@ -45,45 +41,16 @@ devices:
 pytestmark = pytest.mark.slow  # an emupos (Python 3.13) process: CI's full run, not the fast lane
 
 DEVICES = {"toledo8217": "deli", "sma": "counter"}
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
-
-
-def _emupos() -> Path:
-    if not EMUPOS.exists():
-        made = subprocess.run([str(ROOT / "scripts" / "setup-emupos")], capture_output=True, text=True, timeout=600)
-        if made.returncode != 0 or not EMUPOS.exists():
-            why = (made.stderr.strip().splitlines() or ["scripts/setup-emupos failed"])[-1]
-            if made.returncode == 3:  # no Python >= 3.13 on this machine (the issue: skip, saying why)
-                pytest.skip(f"emupos needs Python >= 3.13, not available here: {why}")
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"emupos could not be set up: {why}")
-            pytest.skip(f"emupos could not be set up here: {why}")
-    return EMUPOS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Emulator:
     """One `emupos run` with a Toledo 8217 and an SMA scale on ptys, and its control API."""
 
     def __init__(self, tmp: Path) -> None:
-        self.port = _free_port()
-        (tmp / "emupos.yaml").write_text(CONFIG.format(port=self.port))
+        self.port = free_port()
         self.links = tmp / "emupos"
-        env = {**os.environ, "TMPDIR": str(tmp)}
-        self.log = open(tmp / "emupos.log", "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([str(_emupos()), "run", "--config", str(tmp / "emupos.yaml")], cwd=tmp, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not all((self.links / name).exists() for name in DEVICES.values()):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"emupos did not start: {(tmp / 'emupos.log').read_text()[-2000:]}")
-            time.sleep(0.05)
+        self.run = EmuposRun(tmp, CONFIG.format(port=self.port),
+                             lambda: all((self.links / name).exists() for name in DEVICES.values()))
 
     def path(self, protocol: str) -> str:
         return str(self.links / DEVICES[protocol])
@@ -105,14 +72,7 @@ class Emulator:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
+        self.run.stop()
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +126,9 @@ def test_overload_and_under_zero_from_emupos(emulator, scale):
     ("27IIIIIIWWWWC", "--weight", "1250g", ("weight", Decimal("1.250"))),
 ])
 def test_labels_printed_by_emupos_decode_to_the_same_item_and_value(layout, option, value, expected):
-    made = subprocess.run([str(_emupos()), "barcode", "weighed", "--layout", layout, "--item", "42", option, value],
-                          capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [str(emupos_binary()), "barcode", "weighed", "--layout", layout, "--item", "42", option, value],
+        capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     code = re.search(r"\b\d{13}\b", made.stdout).group(0)  # type: ignore[union-attr]
     found = EmbeddedScheme.from_patterns([layout]).decode(code)

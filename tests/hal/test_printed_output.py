@@ -17,12 +17,8 @@ XP-80T profile lists only PC437 (and PC864), so a printer configured `codepage=p
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
 import time
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +41,7 @@ from hal.drawer import PrinterDrawer
 from hal.layout import code_for
 from hal.printer import ReceiptPrinter
 from hal.urls import parse_printer_url
+from tests.support.emupos import DIRECT, EmuposRun, free_port
 from tests.support.escpos_decode import Decoded, Line, decode
 
 COLUMNS = (32, 42, 48)
@@ -420,10 +417,6 @@ def test_a_park_slip_says_parked_and_not_paid_lists_what_is_due_and_has_the_code
 
 # ---- an independent interpreter: emupos ---------------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV = Path(os.environ.get("KASSA_EMUPOS_VENV", ROOT / ".venv313"))
-EMUPOS = VENV / "bin" / "emupos"
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
 EMU_CONFIG = """schema: 1
 api: {{ host: 127.0.0.1, port: {api} }}
 devices:
@@ -442,44 +435,14 @@ devices:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _emupos() -> Path:
-    if not EMUPOS.exists():
-        made = subprocess.run([str(ROOT / "scripts" / "setup-emupos")], capture_output=True, text=True, timeout=600)
-        if made.returncode != 0 or not EMUPOS.exists():
-            why = (made.stderr.strip().splitlines() or ["scripts/setup-emupos failed"])[-1]
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"emupos is required in CI: {why}")
-            pytest.skip(f"emupos needs Python >= 3.13, not available here: {why}")
-    return EMUPOS
-
-
 class EmuPrinters:
     """`emupos run` with an Epson TM-T20III and an Xprinter XP-80T on loopback TCP ports."""
 
     def __init__(self, tmp: Path) -> None:
-        self.api, self.ports = _free_port(), {"epson": _free_port(), "xprinter": _free_port()}
-        (tmp / "emupos.yaml").write_text(EMU_CONFIG.format(api=self.api, dir=tmp, **self.ports))
-        self.log_path = tmp / "emupos.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([str(_emupos()), "run", "--config", str(tmp / "emupos.yaml")], cwd=tmp,
-                                     env={**os.environ, "TMPDIR": str(tmp)}, stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.receipts("epson")
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise AssertionError(f"emupos did not start: {self.log_path.read_text()[-2000:]}") from None
-                time.sleep(0.1)
+        self.api, self.ports = free_port(), {"epson": free_port(), "xprinter": free_port()}
+        self.run = EmuposRun(tmp, EMU_CONFIG.format(api=self.api, dir=tmp, **self.ports),
+                             lambda: self.receipts("epson") is not None)
+        self.log_path = self.run.log_path
 
     def url(self, device: str) -> str:
         return f"tcp://127.0.0.1:{self.ports[device]}?timeout=5&status_timeout=0.3"
@@ -508,14 +471,7 @@ class EmuPrinters:
         raise AssertionError(f"emupos printed nothing on {device}: {self.log_path.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
+        self.run.stop()
 
 
 @pytest.fixture(scope="module")
