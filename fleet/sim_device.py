@@ -50,6 +50,7 @@ from firmware.contract.chain import GENESIS, canonical_json, seal
 from firmware.contract.clock import iso_utc
 from firmware.contract.limits import DEVICE_MAX_PACKET
 from firmware.contract.mqtt import SubscribeOptions
+from firmware.contract.payloads import refusal
 from firmware.contract.receipt_id import format_receipt_id, parse_receipt_id
 from fleet.broker import BrokerSettings, connect, make_client
 from fleet.errors import FleetError
@@ -399,9 +400,9 @@ class SimRegister:
         try:
             command = decode_command(payload)
         except PayloadRejected as exc:
-            command_id = getattr(exc, "command_id", None)
-            if command_id:
-                self._answer(CommandResult(command_id=command_id, ok=False, detail=str(exc)[:2000]))
+            answer = refusal(exc)
+            if answer is not None:
+                self._answer(answer)
             raise
         if command.command == "resend":
             args = command.args

@@ -398,6 +398,12 @@ def decode_command(data: bytes | str) -> SyncNowCommand | ResendCommand | Report
         raise err from None
 
 
+def refusal(exc: PayloadRejected) -> CommandResult | None:
+    """The answer to a command that could not be read, when its `command_id` could (`decode_command`)."""
+    command_id = getattr(exc, "command_id", None)
+    return CommandResult(command_id=command_id, ok=False, detail=str(exc)[:2000]) if command_id else None
+
+
 def encode(message: BaseModel) -> bytes:
     """Compact UTF-8 JSON of a model, without fields left at None."""
     return message.model_dump_json(exclude_none=True).encode("utf-8")

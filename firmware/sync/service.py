@@ -55,7 +55,7 @@ from firmware.contract import (
     decode_command,
     encode,
 )
-from firmware.contract.payloads import COMMAND_MAX_BYTES, CatalogMessage, Clerks
+from firmware.contract.payloads import COMMAND_MAX_BYTES, CatalogMessage, Clerks, refusal
 from firmware.contract.signing import SignatureRejected, Verifier
 from firmware.errors import JournalError
 from firmware.journal.journal import ROLLED_BACK
@@ -499,9 +499,9 @@ class SyncService:
         try:
             command = decode_command(payload)
         except PayloadRejected as exc:
-            command_id = getattr(exc, "command_id", None)
-            if command_id:
-                self._answer(CommandResult(command_id=command_id, ok=False, detail=str(exc)[:2000]))
+            answer = refusal(exc)
+            if answer is not None:
+                self._answer(answer)
             raise
         if command.command == "sync_now":
             self._sync_now()
