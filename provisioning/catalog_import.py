@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -326,18 +327,24 @@ def apply_versioned(store: VersionedStore, payload: dict[str, Any], kind: str, f
     return Imported(kind, int(payload["version"]), count, applied)
 
 
-def check_catalog_payload(payload: Any, where: str = "catalog") -> None:
-    """The same gate the register applies to a fleet message (contract model, then the domain); raises
-    InputRejected listing every problem, each at its entry (`catalog.items[3]`)."""
+def check_payload(payload: Any, where: str, shape: str, list_key: str,
+                  contract_problems: Callable[[dict[str, Any], list[str], list[RowProblem]], None]) -> None:
+    """The gate the register applies to a fleet message (contract model, then the domain); raises
+    InputRejected listing every problem, each at its entry (`catalog.items[3]`, `clerks.clerks[2]`)."""
     if not isinstance(payload, dict):
-        raise InputRejected(f"{where} must be a JSON object in the contract's catalog shape")
-    items = payload.get("items")
+        raise InputRejected(f"{where} must be a JSON object in the contract's {shape} shape")
+    entries = payload.get(list_key)
     problems: list[RowProblem] = []
-    _contract_problems(
-        payload, [f"{where}.items[{i}]" for i in range(len(items))] if isinstance(items, list) else [], problems
-    )
+    contract_problems(
+        payload, [f"{where}.{list_key}[{i}]" for i in range(len(entries))] if isinstance(entries, list) else [],
+        problems)
     if problems:
         raise InputRejected(f"{where} refused by the register's own check: {len(problems)} problem(s)", problems)
+
+
+def check_catalog_payload(payload: Any, where: str = "catalog") -> None:
+    """`check_payload` for a catalog."""
+    check_payload(payload, where, "catalog", "items", _contract_problems)
 
 
 def import_catalog(path: Path, config: Config, version: int | None = None, force: bool = False) -> Imported:

@@ -12,7 +12,7 @@ from firmware.contract.payloads import Clerk as ClerkMessage
 from firmware.domain.clerks import ROLES, Roster, check_pin_format, hash_pin
 from firmware.errors import DomainError
 from firmware.stores import clerk_store
-from provisioning.catalog_import import Imported, apply_versioned, check_version, pick_version
+from provisioning.catalog_import import Imported, apply_versioned, check_payload, check_version, pick_version
 from provisioning.errors import InputRejected, RowProblem
 from provisioning.tabular import model_problems, read_rows, readable
 
@@ -154,14 +154,5 @@ def import_clerks(path: Path, config: Config, version: int | None = None, force:
 
 
 def check_clerks_payload(payload: Any, where: str = "clerks") -> None:
-    """The gate the register applies to the fleet's clerks message (contract model, then the domain roster);
-    raises InputRejected listing every problem, each at its entry (`clerks.clerks[2]`)."""
-    if not isinstance(payload, dict):
-        raise InputRejected(f"{where} must be a JSON object in the contract's clerks shape")
-    entries = payload.get("clerks")
-    problems: list[RowProblem] = []
-    _contract_problems(
-        payload, [f"{where}.clerks[{i}]" for i in range(len(entries))] if isinstance(entries, list) else [], problems
-    )
-    if problems:
-        raise InputRejected(f"{where} refused by the register's own check: {len(problems)} problem(s)", problems)
+    """`check_payload` for a clerk roster."""
+    check_payload(payload, where, "clerks", "clerks", _contract_problems)
