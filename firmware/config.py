@@ -17,6 +17,7 @@ import os
 import re
 import tomllib
 import warnings
+from collections.abc import Mapping
 from datetime import tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -367,7 +368,7 @@ def _key_text(part: object) -> str:
     return text if _BARE_KEY.match(text) else json.dumps(text)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = [str(p) for p in error["loc"]]
     key = ".".join(_key_text(p) for p in loc) or "config"
     kind = error["type"]

@@ -16,7 +16,7 @@ import json
 from firmware.contract.chain import receipt_hash
 
 
-def _without_hash(payload: bytes, declared: str) -> bytes | None:
+def _without_hash(payload: bytes | bytearray, declared: str) -> bytes | bytearray | None:
     member = b'"hash":"' + declared.encode("ascii") + b'"'
     at = payload.find(member)
     if at < 1 or payload.find(member, at + 1) != -1:
@@ -29,7 +29,7 @@ def _without_hash(payload: bytes, declared: str) -> bytes | None:
     return None
 
 
-def hash_matches(payload: bytes, declared: str) -> bool:
+def hash_matches(payload: bytes | bytearray, declared: str) -> bool:
     """True when `declared` is the SHA-256 of the receipt in `payload` without its own `hash` member."""
     body = _without_hash(payload, declared)
     if body is not None and hashlib.sha256(body).hexdigest() == declared:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Set as AbstractSet
+from collections.abc import Mapping, Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ def _csv_rows(path: Path, text: str, columns: tuple[str, ...]) -> list[Row]:
     return rows
 
 
-def readable(error: dict[str, Any]) -> str:
+def readable(error: Mapping[str, Any]) -> str:
     """One pydantic error in a technician's words (what is wrong and what is allowed), not pydantic's text."""
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing":

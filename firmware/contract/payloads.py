@@ -338,7 +338,7 @@ def _reason(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
-def _load(data: bytes | str, max_bytes: int, what: str) -> Any:
+def _load(data: bytes | bytearray | str, max_bytes: int, what: str) -> Any:
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     if len(raw) > max_bytes:
         raise PayloadRejected(f"{what}: {len(raw)} bytes is over the limit of {max_bytes}")
@@ -353,7 +353,7 @@ def _load(data: bytes | str, max_bytes: int, what: str) -> Any:
     return doc
 
 
-def decode(model: type[M], data: bytes | str) -> M:
+def decode(model: type[M], data: bytes | bytearray | str) -> M:
     """Parse and validate one payload whole; raise PayloadRejected with the reason."""
     what = model.__name__.lower()
     doc = _load(data, model.MAX_BYTES, what)
@@ -365,7 +365,7 @@ def decode(model: type[M], data: bytes | str) -> M:
         raise PayloadRejected(f"{what}: nested too deeply") from None
 
 
-def decode_json(model: type[M], data: bytes | str) -> M:
+def decode_json(model: type[M], data: bytes | bytearray | str) -> M:
     """As `decode`, in one pass: pydantic parses and validates the JSON itself (no Python dict in between).
 
     For hot paths (the fleet's receipt ingest); same limits and PayloadRejected on any fault.
@@ -386,7 +386,7 @@ def decode_json(model: type[M], data: bytes | str) -> M:
         raise PayloadRejected(f"{what}: nested too deeply") from None
 
 
-def decode_command(data: bytes | str) -> SyncNowCommand | ResendCommand | ReportCommand:
+def decode_command(data: bytes | bytearray | str) -> SyncNowCommand | ResendCommand | ReportCommand:
     """Parse a command; PayloadRejected's `command_id` attribute is set when the id could be read."""
     doc = _load(data, COMMAND_MAX_BYTES, "command")
     try:
