@@ -122,7 +122,11 @@ def test_once_a_key_is_pinned_only_signed_catalogs_rosters_and_commands_count(se
         publisher.publish(t.catalog, fleet_signer.wrap(t.catalog, catalog_v3), retain=True)
         publisher.publish(t.clerks, fleet_signer.wrap(t.clerks, json.dumps(CLERKS).encode()), retain=True)
         wait_for(lambda: catalog_store(data).version == 3 and clerk_store(data).version == 2, 10, "signed applied")
-        assert {type(e) for e in _applied(events)} == {CatalogReceived, ClerksReceived}
+        # the store is written before the register is told, so collect the two events as they come
+        seen: set[type] = set()
+        wait_for(lambda: seen.update(type(e) for e in _applied(events)) or seen >= {CatalogReceived, ClerksReceived},
+                 10, "both applied events")
+        assert seen == {CatalogReceived, ClerksReceived}
 
         # what someone with publish rights but without the fleet's private key can try
         everyone_manager = {"version": 9, "clerks": [{**c, "role": "manager"} for c in CLERKS["clerks"]]}
