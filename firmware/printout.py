@@ -27,15 +27,16 @@ import copy as copying
 from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
+from urllib.parse import quote
 
 from firmware.clock import parse_iso_utc
 from firmware.domain.money import format_money
 from firmware.domain.receipt_model import Receipt, ReceiptLine, ReceiptTax
-from hal.layout import Block, Text, centred, code_for, paired, rule, wrapped
+from hal.layout import Block, Code, Text, centred, code_for, paired, rule, wrapped
 from hal.ports import Printer
 
-__all__ = ["local_stamp", "park_slip_blocks", "print_receipt", "print_report", "receipt_blocks", "report_blocks",
-           "shop_header"]
+__all__ = ["local_stamp", "park_slip_blocks", "print_receipt", "print_report", "receipt_blocks", "receipt_page_url",
+           "report_blocks", "shop_header"]
 
 TENDER_WORDS = {"cash": "Cash", "card": "Card", "on_account": "On account"}
 
@@ -59,13 +60,23 @@ def local_stamp(iso: Any, tz: tzinfo | None = None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S ") + name
 
 
+def receipt_page_url(base: str, receipt_id: str, receipt_hash: str) -> str:
+    """`{base}/r/{receipt id, %-quoted}?h={first 16 hex of its hash}`: the fleet's page of this receipt.
+
+    The hash prefix (64 bits) makes the link a capability: receipt ids count up and can be guessed, the hash
+    cannot, and the page shows a receipt only when both match (docs/digital-receipts.md).
+    """
+    return f"{base.rstrip('/')}/r/{quote(receipt_id, safe='')}?h={receipt_hash[:16]}"
+
+
 def print_receipt(printer: Printer, receipt: Receipt, header: Sequence[str], *, copy: bool = False,
                   currency: str | None = None, display: str = "symbol", tz: tzinfo | None = None,
-                  names: Mapping[str, str] | None = None) -> str:
+                  names: Mapping[str, str] | None = None, receipt_page: str | None = None) -> str:
     """Queue `receipt` on `printer`; returns the job id at once (the layout runs on the printer's worker).
 
     `display` is the shop's currency display ("symbol" or "code"), `tz` its time zone, `names` clerk ids to
-    names (the clerk and the approving manager are printed by name).
+    names (the clerk and the approving manager are printed by name), `receipt_page` the fleet's receipt page
+    base URL (a QR code of the receipt's page is printed under its barcode; None: no QR code).
     """
     receipt_id = receipt.receipt_id if receipt.has("receipt_id") else None  # laid out later, on the worker: immutable
     header = tuple(str(line) for line in header)
@@ -75,14 +86,19 @@ def print_receipt(printer: Printer, receipt: Receipt, header: Sequence[str], *, 
     if receipt.kind == "park_slip":
         title = f"park slip {park_number(receipt) or '?'} {receipt_id or '?'}"
     return printer.print_blocks(
-        lambda: receipt_blocks(receipt, header, columns, copy, currency, display=display, tz=tz, names=names),
+        lambda: receipt_blocks(receipt, header, columns, copy, currency, display=display, tz=tz, names=names,
+                               receipt_page=receipt_page),
         title=title, receipt_id=receipt_id)
 
 
 def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: bool = False,
                    currency: str | None = None, *, display: str = "symbol", tz: tzinfo | None = None,
-                   names: Mapping[str, str] | None = None) -> list[Block]:
-    """Lay out a contract receipt. Missing optional fields are skipped: a committed sale always prints."""
+                   names: Mapping[str, str] | None = None, receipt_page: str | None = None) -> list[Block]:
+    """Lay out a contract receipt. Missing optional fields are skipped: a committed sale always prints.
+
+    With `receipt_page` (the fleet's receipt page base URL) a QR code of `receipt_page_url` follows the
+    receipt id's barcode, when the receipt has its hash (a committed receipt always has).
+    """
     if receipt.kind == "park_slip":
         return park_slip_blocks(receipt, header, columns, currency, display=display, tz=tz, names=names)
     cur = receipt.currency or currency or "EUR"
@@ -180,6 +196,9 @@ def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: 
         add(centred("*** COPY ***", columns, bold=True))
     if receipt_id:
         out.append(code_for(str(receipt_id), columns))
+    if receipt_page and receipt_id and receipt.hash and kind != "park_slip":
+        add(centred("Your receipt online:", columns))
+        out.append(Code(receipt_page_url(receipt_page, str(receipt_id), receipt.hash), "qr"))
     return out
 
 

@@ -212,3 +212,37 @@ def test_money_on_paper_uses_the_domains_currency_table():
     assert totals("XOF", 700).endswith(" XOF 700")
     with pytest.raises(DomainError):  # an unknown currency is refused, never guessed at 2 digits
         receipt_blocks(Receipt.from_doc({**RECEIPT, "currency": "XYZ"}), [], 42)
+
+
+# ---------------------------------------------------------------- the receipt page QR code (digital receipts)
+
+SEALED = {**RECEIPT, "receipt_id": "S1:R1:7f3a:42", "store": "S1", "prev_hash": "0" * 64, "hash": "ab12" * 16}
+
+
+def test_with_a_receipt_page_a_qr_code_naming_the_receipt_follows_its_barcode(printed):
+    from tests.support.escpos_decode import decode
+
+    run, _ = printed
+    out = run(SEALED, tz=BERLIN, receipt_page="https://receipts.example/")
+    url = "https://receipts.example/r/S1%3AR1%3A7f3a%3A42?h=ab12ab12ab12ab12"
+    items = decode(out)
+    codes = [(item.kind, item.data) for item in items.items if getattr(item, "kind", None) in ("barcode", "qr")]
+    assert codes == [("barcode", "S1:R1:7f3a:42"), ("qr", url)]  # the QR under the id's CODE128
+    assert "Your receipt online:" in items.texts
+    # the GS ( k store command itself: cn 49, fn 80, m 48, then the URL's bytes
+    size = len(url) + 3
+    assert b"\x1d(k" + bytes([size % 256, size // 256]) + b"1P0" + url.encode() in out
+
+
+def test_without_a_receipt_page_or_a_hash_there_is_no_qr_code():
+    receipt = Receipt.from_doc(SEALED)
+    assert not [b for b in receipt_blocks(receipt, HEADER, 42) if isinstance(b, Code) and b.kind == "qr"]
+    unsealed = Receipt.from_doc(RECEIPT)  # no hash: the page could not check the link, so none is printed
+    assert not [b for b in receipt_blocks(unsealed, HEADER, 42, receipt_page="https://r.example")
+                if isinstance(b, Code) and b.kind == "qr"]
+    blocks = receipt_blocks(receipt, HEADER, 32, receipt_page="https://r.example")
+    assert blocks[-1] == Code("https://r.example/r/S1%3AR1%3A7f3a%3A42?h=ab12ab12ab12ab12", "qr")
+    assert [b.kind for b in blocks if isinstance(b, Code)] == ["qr", "qr"]  # 32 columns: the id itself is a QR too
+    park = Receipt.from_doc({**SEALED, "kind": "park_slip"})  # a park slip is no receipt: no page
+    assert not [b for b in receipt_blocks(park, HEADER, 42, receipt_page="https://r.example")
+                if isinstance(b, Code) and b.kind == "qr" and "/r/" in b.data]
