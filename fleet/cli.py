@@ -80,7 +80,7 @@ def ingest(
     prefix: PrefixOpt = "kassa/v1",
     group: Annotated[str, typer.Option(help="shared-subscription group")] = "kassa-ingest",
     client_id: Annotated[str | None, typer.Option(help="MQTT client id (stable per worker)")] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 200,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 500,
     batch_ms: Annotated[float, typer.Option(min=0.0)] = 10.0,
     gap_grace: Annotated[float, typer.Option(help="seconds a seq gap may stay open before `resend`")] = 15.0,
     resend_every: Annotated[float, typer.Option(help="seconds between resend requests for one gap")] = 60.0,

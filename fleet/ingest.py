@@ -62,7 +62,7 @@ class IngestOptions:
     prefix: str = "kassa/v1"
     group: str = "kassa-ingest"
     client_id: str = "kassa-fleet-ingest"
-    batch_size: int = 200
+    batch_size: int = 500           # a storm's batches: bigger batches, fewer statements and commits per receipt
     batch_wait: float = 0.01
     receive_maximum: int = 1000
     # 0: a worker's session ends with its connection. Mosquitto keeps sharing messages out to a persistent

@@ -12,8 +12,10 @@ Each `SimRegister` speaks the exact contract 1.1 (docs/ledger-integrity.md) the 
 - what was sent but not PUBACKed when the link dropped goes back to the queue; what was PUBACKed but not
   confirmed after `resend_after` s is sent again; `resend` commands (from_seq..to_seq of its epoch) are
   carried out and answered on `command_results`;
-- reconnects use exponential backoff with full jitter (the attempt counter resets only after a connection
-  has stayed up `stable_after` s, so a flapping broker keeps the spread).
+- after a lost link it follows the register's reconnect rule (`Reconnect`, a copy of firmware/sync/backoff.py):
+  backoff with full jitter, TCP probes meanwhile, and a connect a random 0..8 s after a probe finds the broker
+  (the attempt counter resets only after a connection has stayed up `stable_after` s, so a flapping broker
+  keeps the spread; the firmware resets it on CONNACK).
 
 `Driver` runs a slice of registers on paho clients (firmware.contract.wire's LeanClient) driven from one
 `selectors` loop through paho's external-loop API: `on_socket_open/close/register_write/unregister_write`,
@@ -29,6 +31,7 @@ import math
 import random
 import selectors
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,7 +54,7 @@ from firmware.contract.clock import iso_utc
 from firmware.contract.limits import DEVICE_MAX_PACKET
 from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.payloads import refusal
-from firmware.contract.receipt_id import format_receipt_id, parse_receipt_id
+from firmware.contract.receipt_id import format_receipt_id
 from fleet.broker import BrokerSettings, connect, make_client
 from fleet.errors import FleetError
 
@@ -66,8 +69,126 @@ _ITEMS = (("4006381333931", "Pencil HB", 129, "A"), ("4001686301265", "Notebook 
 _RATES = {"A": ("19.00", 19), "B": ("7.00", 7)}
 
 
-PROBE_EVERY = 5.0     # as firmware/sync/mqtt_adapter.py: s between TCP probes while the backoff is long
-RETURN_SPREAD = 8.0   # s over which registers spread their connects once the broker answers again
+# ---- the reconnect rule: a copy of firmware/sync/backoff.py (Backoff, Reconnect) ----
+# fleet may import only firmware.contract (tests/test_layers.py), so the emulator carries the register's rule
+# verbatim; tests/firmware/sync/test_sync_backoff_rule.py fails when the two copies differ in code or behaviour.
+
+PROBE_EVERY = 5.0     # s: while the broker is away, a TCP probe every 0.5..1.3 x this (2.5..6.5 s)
+RETURN_SPREAD = 8.0   # s: a connect follows the probe that found the broker after a random 0..this (<= backoff cap)
+
+
+class Backoff:
+    """`next()` is uniform in [0, min(cap, base * 2**attempt)]; `reset()` after a good connection."""
+
+    def __init__(self, base: float = 0.5, cap: float = 60.0, rng: random.Random | None = None) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+        self.rng = rng or random.Random()
+
+    def next(self) -> float:
+        ceiling = min(self.cap, self.base * (2 ** min(self.attempt, 32)))
+        self.attempt += 1
+        return self.rng.uniform(0.0, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class Reconnect:
+    """One wait between a lost link (or a failed attempt) and the next MQTT connect.
+
+    - `lost(now)` starts the wait: the backoff's next draw (full jitter, growing with each failed attempt).
+    - The register never connects straight from a timer: it TCP-probes the broker's port (no MQTT, no TLS) at
+      the end of the backoff wait, and every 2.5..6.5 s during a longer one. Once a probe finds the broker
+      listening, the connect follows after a random 0..`spread` s (RETURN_SPREAD, at most the backoff cap).
+    - A probe that finds nothing at the end of the backoff wait is a failed attempt: the next, longer wait.
+
+    So however long the outage was and wherever each register's backoff stood, the connects of a fleet that
+    notices the broker's return are spread over `spread` s (at most 1/8 of the registers in any second), and
+    one register is back within 6.5 + 8 = 14.5 s of the broker listening again.
+
+    The caller acts at `due`: probe (and report it with `probed`) while `connecting` is False, connect once it
+    is True.
+    """
+
+    def __init__(self, backoff: Backoff, rng: random.Random | None = None) -> None:
+        self.backoff = backoff
+        self.rng = rng or backoff.rng
+        self.deadline = 0.0              # end of the current backoff wait
+        self.probe_at = 0.0              # next probe
+        self.connect_at: float | None = None
+
+    @property
+    def spread(self) -> float:
+        return min(RETURN_SPREAD, self.backoff.cap)
+
+    @property
+    def connecting(self) -> bool:
+        """A probe found the broker: connect at `due`."""
+        return self.connect_at is not None
+
+    @property
+    def due(self) -> float:
+        return self.connect_at if self.connect_at is not None else self.probe_at
+
+    def lost(self, now: float) -> float:
+        """The link is gone or an attempt failed: start the next wait; returns the backoff drawn."""
+        delay = self.backoff.next()
+        self.deadline = now + delay
+        self.connect_at = None
+        self.probe_at = min(self.deadline, now + self._gap())
+        return delay
+
+    def probed(self, now: float, answered: bool) -> None:
+        """What the probe due now found."""
+        if answered:
+            self.connect_at = now + self.rng.uniform(0.0, self.spread)
+        elif now >= self.deadline:
+            self.lost(now)
+        else:
+            self.probe_at = min(self.deadline, now + self._gap())
+
+    def _gap(self) -> float:
+        return self.rng.uniform(0.5 * PROBE_EVERY, 1.3 * PROBE_EVERY)
+
+
+class _Published:
+    """What paho's PUBACK handling (`_do_on_publish`) needs of a sent QoS-1 message: its qos and an info."""
+
+    qos = 1
+
+    class info:  # noqa: N801 - paho reads msg.info._set_as_published()
+        @staticmethod
+        def _set_as_published() -> None:
+            return None
+
+
+_PUBLISHED = _Published()
+
+
+def _remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def publish_qos1(client: Any, topic: bytes, payload: bytes) -> int:
+    """A QoS-1 PUBLISH without properties, the packet built here in a few operations (paho's `publish` builds
+    an MQTTMessage, an MQTTMessageInfo with its Condition, and logs, for each): the emulator's hot path in a
+    drain. `topic` is the UTF-8 topic with its 2-byte length in front. paho 2.2 internals, as
+    firmware.contract.wire's LeanClient (pyproject pins paho-mqtt 2.2.x); PUBACKs reach `on_publish` as for
+    any publish. Only on a connected client's loop thread, with no inflight limit (`max_inflight_messages_set(0)`)."""
+    mid = client._mid_generate()
+    body = 2 + len(topic) + 1 + len(payload)  # topic (with its length), mid, empty properties, payload
+    packet = b"".join((b"\x32", _remaining_length(body), topic, struct.pack("!H", mid), b"\x00", payload))
+    client._out_messages[mid] = _PUBLISHED
+    client._inflight_messages += 1
+    client._packet_queue(0x30, packet, mid, 1)
+    return int(mid)
 
 
 @dataclass
@@ -155,6 +276,9 @@ class SimRegister:
         self.store, self.register = store, register
         self.epoch = f"{rng.getrandbits(32):08x}"
         self.topics = DeviceTopics(store, register, opt.prefix)
+        self.id_prefix = format_receipt_id(store, register, self.epoch, 0)[:-1]  # "store:register:epoch:"
+        receipts = self.topics.receipts.encode("utf-8")
+        self.receipts_topic = struct.pack("!H", len(receipts)) + receipts
         self.settings = BrokerSettings(broker)
         self.tally = Tally(store, register, self.epoch, broker)
         self.payloads: list[bytes] = []          # index seq-1, the bytes as the journal stores them
@@ -170,8 +294,9 @@ class SimRegister:
         self.client: Any = None
         self.state = "idle"                      # idle | connecting | online | down | away (offline wave) | done
         self.connected_at = 0.0
-        self.attempt = 0
-        self.connect_at = 0.0  # when the next connect is due (a probe may bring it forward)
+        self.backoff = Backoff(opt.backoff_base, opt.backoff_cap, rng)
+        self.reconnect = Reconnect(self.backoff)  # the register's rule after a lost link
+        self.waiting = False                      # in a Reconnect wait (timers not due are stale)
         self.hello_until: float | None = None
         self.inflight_cap = opt.window
         self.status_at = 0.0
@@ -205,8 +330,12 @@ class SimRegister:
 
     def connect(self, now: float) -> None:
         """One connection attempt (a fresh paho client, as the firmware's link makes)."""
-        if self.state in ("online", "connecting", "away", "done") or now < self.connect_at - 1e-6:
-            return  # a stale timer: a probe brought the attempt forward, or it is not due yet
+        if self.state in ("online", "connecting", "away", "done"):
+            return
+        if self.waiting:
+            if not self.reconnect.connecting or now < self.reconnect.due - 1e-6:
+                return  # a stale timer
+            self.waiting = False
         self.tally.connect_attempts.append(time.time())
         client = make_client(self.settings, f"kassa-{self.store}-{self.register}", read_batch=1000,
                              max_packet_size=DEVICE_MAX_PACKET)
@@ -231,11 +360,6 @@ class SimRegister:
         except FleetError:
             self.lost(now, closed=True)
 
-    def _backoff(self) -> float:
-        ceiling = min(self.opt.backoff_cap, self.opt.backoff_base * 2 ** min(self.attempt, 32))
-        self.attempt += 1
-        return self.rng.uniform(0.0, ceiling)
-
     def lost(self, now: float, *, closed: bool = False) -> None:
         """The link is gone (or never came): requeue what waited for PUBACK, schedule the next attempt."""
         was = self.state
@@ -257,34 +381,33 @@ class SimRegister:
         if was == "online":
             self.tally.disconnects += 1
             if now - self.connected_at >= self.opt.stable_after:
-                self.attempt = 0
+                self.backoff.reset()
         if was in ("away", "done"):
             self.state = was
             return
         self.state = "down"
-        self._wait(now, self._backoff())
+        self._wait(now)
 
-    def _wait(self, now: float, delay: float) -> None:
-        """As the firmware's link waits out its backoff: a long wait is cut short by a TCP probe that finds the
-        broker again, then the connect follows within a random 0..RETURN_SPREAD s."""
-        self.connect_at = now + delay
-        if delay > RETURN_SPREAD:
-            self.driver.schedule(now + self.rng.uniform(0.5 * PROBE_EVERY, 1.5 * PROBE_EVERY), self, "probe")
-        self.driver.schedule(self.connect_at, self, "connect")
+    def _wait(self, now: float) -> None:
+        """As the firmware's link (firmware.sync.backoff.Reconnect): TCP probes until one finds the broker,
+        then a connect within a random 0..RETURN_SPREAD s."""
+        self.waiting = True
+        self.reconnect.lost(now)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        self.driver.schedule(self.reconnect.due, self, "connect" if self.reconnect.connecting else "probe")
 
     def probe(self, now: float) -> None:
-        if self.state != "down" or now >= self.connect_at - RETURN_SPREAD:
-            return
+        if self.state != "down" or not self.waiting or self.reconnect.connecting or now < self.reconnect.due - 1e-6:
+            return  # a stale timer
         try:
             with socket.create_connection(self.settings.host_port[:2], timeout=0.2):
                 answered = True
         except OSError:
             answered = False
-        if answered:
-            self.connect_at = now + self.rng.uniform(0.0, RETURN_SPREAD)
-            self.driver.schedule(self.connect_at, self, "connect")
-        else:
-            self.driver.schedule(now + self.rng.uniform(0.5 * PROBE_EVERY, 1.5 * PROBE_EVERY), self, "probe")
+        self.reconnect.probed(now, answered)
+        self._schedule()
 
     def go_away(self, now: float) -> None:
         """The offline wave: the shop's line drops. The socket is shut without a DISCONNECT, so the broker
@@ -303,11 +426,10 @@ class SimRegister:
             self.lost(now)
 
     def come_back(self, now: float) -> None:
-        if self.state == "away":
+        if self.state == "away":  # the shop's line is back: the register's rule, from a fresh backoff
             self.state = "down"
-            self.attempt = 0
-            self.connect_at = now + self.rng.uniform(0.0, self.opt.backoff_base * 2)
-            self.driver.schedule(self.connect_at, self, "connect")
+            self.backoff.reset()
+            self._wait(now)
 
     def finish(self) -> None:
         """End of the run: a clean DISCONNECT (the retained status stays as last published)."""
@@ -375,14 +497,15 @@ class SimRegister:
             head = acks.head
             if head.seq > self.head_seq or (head.seq and head.hash != self.tally.hashes[head.seq - 1]):
                 self.tally.head_mismatches += 1  # a rolled-back journal would open a new epoch; we never roll back
+        mine, cut, head_seq = self.id_prefix, len(self.id_prefix), self.head_seq
         for ids, conflict in ((acks.receipt_ids, False), (acks.conflict_ids or [], True)):
             for rid in ids:
-                key = parse_receipt_id(rid)
-                if key is None or key.store != self.store or key.register != self.register or key.epoch != self.epoch \
-                        or not 1 <= key.seq <= self.head_seq:
+                # the hot path of a drain: one prefix test instead of parsing every id (the same verdicts)
+                tail = rid[cut:] if rid.startswith(mine) else ""
+                seq = int(tail) if tail.isascii() and tail.isdigit() and tail[0] != "0" else 0
+                if not 1 <= seq <= head_seq:
                     self.tally.foreign_acks += 1
                     continue
-                seq = key.seq
                 self.unconfirmed.pop(seq, None)
                 self.forced.discard(seq)
                 if conflict:
@@ -459,7 +582,9 @@ class SimRegister:
                 return
             self.hello_until = None
             self.tally.hello_timeouts += 1
-        client, queue, payloads = self.client, self.queue, self.payloads
+        client, queue, payloads, topic = self.client, self.queue, self.payloads, self.receipts_topic
+        if client.socket() is None:
+            return  # closing: the disconnect callback requeues and reschedules
         while queue and len(self.mids) < self.inflight_cap:
             seq = queue[0]
             forced = seq in self.forced
@@ -472,11 +597,7 @@ class SimRegister:
             heapq.heappop(queue)
             self.queued.discard(seq)
             self.forced.discard(seq)
-            info = client.publish(self.topics.receipts, payloads[seq - 1], qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                self._enqueue(seq)
-                return
-            self.mids[info.mid] = seq
+            self.mids[publish_qos1(client, topic, payloads[seq - 1])] = seq
             self.tally.publishes += 1
             if forced:
                 self.tally.resent_command += 1

@@ -36,7 +36,6 @@ Design (docs/pitfalls.md#paho-mqtt-2x):
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import ssl
 import threading
@@ -57,7 +56,7 @@ from firmware.contract.limits import DEVICE_MAX_PACKET
 from firmware.contract.mqtt import ClientSpec, build_client, connect_spec
 from firmware.contract.secrets import read_secret
 from firmware.contract.wire import LeanClient
-from firmware.sync.backoff import Backoff
+from firmware.sync.backoff import Backoff, Reconnect
 
 log = logging.getLogger("kassa.sync.mqtt")
 
@@ -150,10 +149,6 @@ class Tick:
 
 
 LinkEvent = Connected | Disconnected | Acked | Received | Tick
-
-
-PROBE_EVERY = 5.0     # s between TCP probes of an unreachable broker while the backoff is long
-RETURN_SPREAD = 8.0   # s over which registers spread their connects once the broker answers again
 
 
 class MqttLink:
@@ -321,25 +316,25 @@ class MqttLink:
                 self._pause()
 
     def _pause(self) -> None:
-        """Wait out the backoff; meanwhile a cheap TCP probe every ~PROBE_EVERY s notices the broker is back,
-        and then the connect follows within a random 0..RETURN_SPREAD s: back within 15 s of the broker
-        returning, and a thousand registers spread their reconnects instead of stampeding it."""
-        delay = self.backoff.next()
-        log.info("reconnecting in %.2fs (%s)", delay, self.last_error)
-        now = time.monotonic()
-        deadline = now + delay
-        next_probe = now + random.uniform(0.5, PROBE_EVERY)
+        """Wait for the next connect by the shared rule (firmware.sync.backoff.Reconnect): the backoff, TCP
+        probes of the broker's port meanwhile, and once one finds it listening a random 0..RETURN_SPREAD s
+        before connecting: back within 15 s of the broker returning, and a thousand registers spread their
+        reconnects over seconds instead of stampeding it."""
+        wait = Reconnect(self.backoff)
+        delay = wait.lost(time.monotonic())
+        log.info("reconnecting in %.2fs or later (%s)", delay, self.last_error)
         self._wake.clear()
         while not self._stop.is_set():
             now = time.monotonic()
-            left = deadline - now
-            if left <= 0 or self._wake.wait(min(left, self.tick)):
+            if now >= wait.due:
+                if wait.connecting:
+                    return
+                wait.probed(now, self._broker_answers())
+                if wait.connecting:
+                    log.info("the broker answers; connecting in %.1fs", wait.due - now)
+                continue
+            if self._wake.wait(min(wait.due - now, self.tick)):
                 return
-            if now >= next_probe and left > RETURN_SPREAD:
-                next_probe = now + random.uniform(0.5 * PROBE_EVERY, 1.5 * PROBE_EVERY)
-                if self._broker_answers():
-                    deadline = min(deadline, now + random.uniform(0.0, RETURN_SPREAD))
-                    log.info("the broker answers again; connecting in %.1fs", deadline - now)
             self._emit(Tick())  # timers and requests keep running while offline
 
     def _broker_answers(self) -> bool:
