@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from firmware.contract.secrets import read_secret  # noqa: F401 - the one secret reader, re-exported here
 from firmware.errors import ConfigError
@@ -99,6 +99,10 @@ with warnings.catch_warnings():
 _rule("device.store", "1-32 letters, digits, '-' or '_'", 'store = "S001"')
 _rule("device.register", "1-32 letters, digits, '-' or '_'", 'register = "R1"')
 _rule("device.data_dir", "a directory path", 'data_dir = "/var/lib/kassa"')
+_rule("accounts.giftcard_refund", '"card" (a sale paid by gift card is refunded onto the card) or "any"',
+      'giftcard_refund = "card"')
+_rule("accounts.giftcard_sku", "1-64 letters, digits, '.', '-' or '_'", 'giftcard_sku = "GIFTCARD"')
+_rule("accounts.giftcard_tax_code", "1-16 letters, digits, '-' or '_'", 'giftcard_tax_code = "GC"')
 _rule("broker.url", "mqtt://host:port or mqtts://host:port", 'url = "mqtts://broker.example:8883"')
 _rule("broker.prefix", f"1-{PREFIX_MAX_LEVELS} topic levels of letters, digits, '-' or '_' joined by '/', "
       "no wildcards (+ #), no '$', no leading or trailing '/'", 'prefix = "kassa/v1"')
@@ -329,6 +333,68 @@ class WeighingConfig(_Section):
         return self
 
 
+_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+GIFTCARD_KEY_HEX = 64  # `openssl rand -hex 32`: 256 bits
+
+
+class AccountsConfig(_Section):
+    """Loyalty points, gift cards and on-account credit offline (docs/accounts.md)."""
+
+    giftcard_key_file: Path | None = None  # 0600, 64 hex digits (HMAC key of card numbers); unset: no gift cards
+    giftcard_sku: str = Field(default="GIFTCARD", pattern=_KEY_RE.pattern)
+    giftcard_tax_code: str = Field(default="GC", pattern=_TAX_CODE_RE.pattern)
+    giftcard_min_load: int = _whole("accounts.giftcard_min_load", 100, 1, MAX_MONEY, " (minor units)")
+    giftcard_max_balance: int = _whole("accounts.giftcard_max_balance", 50_000, 1, MAX_MONEY, " (minor units)")
+    giftcard_offline_limit: int = _whole("accounts.giftcard_offline_limit", 10_000, 0, MAX_MONEY,
+                                         " (minor units of one card redeemed on this register until the fleet "
+                                         "confirms)")
+    giftcard_refund: str = Field(default="card", pattern=r"^(card|any)$")  # "card": paid back onto the card only
+    points_per_unit: int = _whole("accounts.points_per_unit", 1, 0, 1_000_000, " (points per currency unit; 0 = "
+                                  "no points earned)")
+    points_unit: int | None = None  # minor units of one currency unit; None: the currency's (100 for EUR, 1 for JPY)
+    points_excluded_skus: list[str] = Field(default_factory=list, max_length=10_000)
+    points_excluded_groups: list[str] = Field(default_factory=list, max_length=1_000)
+    redeem_points: int = _whole("accounts.redeem_points", 100, 1, 10**9, " (points that pay redeem_value)")
+    redeem_value: int = _whole("accounts.redeem_value", 100, 0, MAX_MONEY, " (minor units redeem_points pay)")
+    redeem_min_points: int = _whole("accounts.redeem_min_points", 1, 0, 10**9, " (points)")
+    points_offline_cap: int | None = None  # points one customer redeems here until the fleet confirms; None: no cap
+
+    @field_validator("points_unit", "points_offline_cap", mode="before")
+    @classmethod
+    def _optional_count(cls, value: object, info: Any) -> object:
+        lo = 1 if info.field_name == "points_unit" else 0
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= 10**12):
+            raise ValueError(f"must be a whole number from {lo} to {10**12}, not {value!r} "
+                             f"(example: {info.field_name} = {100 if lo else 5000}; leave it out for the default)")
+        return value
+
+    @model_validator(mode="after")
+    def _key(self) -> AccountsConfig:
+        if self.giftcard_min_load > self.giftcard_max_balance:
+            raise ValueError(f"accounts.giftcard_min_load ({self.giftcard_min_load}) must be at most "
+                             f"accounts.giftcard_max_balance ({self.giftcard_max_balance})")
+        path = self.giftcard_key_file
+        if path is not None:
+            from firmware.contract.errors import SecretFileError
+
+            try:
+                text = read_secret(path, "gift-card key")
+            except SecretFileError as exc:
+                raise ValueError(f"accounts.giftcard_key_file: {exc}") from None
+            if len(text) != GIFTCARD_KEY_HEX or not all(ch in "0123456789abcdefABCDEF" for ch in text):
+                raise ValueError(f"accounts.giftcard_key_file: {path} must hold {GIFTCARD_KEY_HEX} hex digits "
+                                 "(make one with `openssl rand -hex 32`)")
+            self._giftcard_key = bytes.fromhex(text)
+        return self
+
+    _giftcard_key: bytes | None = PrivateAttr(default=None)
+
+    @property
+    def giftcard_key(self) -> bytes | None:
+        """The gift-card key's bytes, read from `giftcard_key_file` at load (None: gift cards are off)."""
+        return self._giftcard_key
+
+
 class Config(_Section):
     device: DeviceConfig
     broker: BrokerConfig = BrokerConfig()
@@ -336,6 +402,16 @@ class Config(_Section):
     shop: ShopConfig = ShopConfig()
     policy: PolicyConfig = PolicyConfig()
     weighing: WeighingConfig = WeighingConfig()
+    accounts: AccountsConfig = AccountsConfig()
+
+    @model_validator(mode="after")
+    def _gift_card_tax(self) -> Config:
+        code = self.accounts.giftcard_tax_code
+        rate = self.shop.tax_rates.get(code)
+        if rate is not None and Decimal(rate) != 0:
+            raise ValueError(f"accounts.giftcard_tax_code: {code} is taxed at {rate}% in shop.tax_rates; a gift card "
+                             "is not taxed: use a code of its own (giftcard_tax_code = \"GC\")")
+        return self
 
     @model_validator(mode="after")
     def _price_decimals(self) -> Config:
@@ -353,7 +429,7 @@ class Config(_Section):
 
 
 _SECTIONS = {"device": DeviceConfig, "broker": BrokerConfig, "hardware": HardwareConfig, "shop": ShopConfig,
-             "policy": PolicyConfig, "weighing": WeighingConfig}
+             "policy": PolicyConfig, "weighing": WeighingConfig, "accounts": AccountsConfig}
 _TYPE_WORDS = {"string_type": "text in quotes", "bool_type": "true or false",
                "list_type": "a list like [\"a\", \"b\"]", "dict_type": "a table like { A = \"19.00\" }",
                "model_type": "a [table]", "path_type": "a path in quotes"}
@@ -382,7 +458,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return f"{key}: missing; add it" + (f", e.g. {example}" if example else "")
     msg = error["msg"].removeprefix("Value error, ")
-    if msg.startswith(("hardware.", "broker.", "shop.", "policy.", "device.", "weighing.")):
+    if msg.startswith(("hardware.", "broker.", "shop.", "policy.", "device.", "weighing.", "accounts.")):
         return msg  # a check across keys names its key itself
     if kind in ("int_type", "float_type", "finite_number", "greater_than_equal", "less_than_equal", "greater_than",
                 "less_than") and what:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from firmware.contract import payloads
+from firmware.contract import accounts, payloads
 from firmware.contract.topics import DEFAULT_PREFIX, parse_topic
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
@@ -38,10 +38,11 @@ MODELS: dict[str, Any] = {
     "clerks": payloads.Clerks,
     "selftest": payloads.Selftest,
     "signed": payloads.Signed,
+    "accounts": accounts.AccountsSnapshot,
 }
 _LEAF_TO_SCHEMA = {"receipts": "receipt", "reports": "report", "status": "status", "acks": "acks",
                    "commands": "command", "command_results": "command_result", "catalog": "catalog",
-                   "clerks": "clerks", "selftest": "selftest"}
+                   "clerks": "clerks", "selftest": "selftest", "accounts": "accounts"}
 
 
 def generate(name: str) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-SIGNED_LEAVES = ("commands", "catalog", "clerks")  # the fleet may send these in a `signed` envelope
+SIGNED_LEAVES = ("commands", "catalog", "clerks", "accounts")  # the fleet may send these in a `signed` envelope
 
 
 def schema_for_topic(topic: str, prefix: str = DEFAULT_PREFIX, payload: bytes | None = None) -> str | None:

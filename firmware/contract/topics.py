@@ -9,6 +9,9 @@ INGEST_GROUP = "kassa-ingest"
 
 DEVICE_LEAVES = ("receipts", "reports", "status", "acks", "commands", "command_results", "selftest")
 STORE_LEAVES = ("catalog", "clerks")
+# the fleet's accounts snapshot (docs/accounts.md), retained and signed like the catalog. Not yet in STORE_LEAVES
+# and `downlink`: registers subscribe to it once sync hands it to the register (and the broker ACL grants it)
+ACCOUNTS_LEAF = "accounts"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class DeviceTopics:
         return f"{self.prefix}/{self.store}/clerks"
 
     @property
+    def accounts(self) -> str:
+        """The store's accounts snapshot: loyalty points, gift card and on-account balances (retained, signed)."""
+        return f"{self.prefix}/{self.store}/{ACCOUNTS_LEAF}"
+
+    @property
     def downlink(self) -> tuple[str, ...]:
         """What the device subscribes to."""
         return (self.acks, self.commands, self.catalog, self.clerks)
@@ -79,6 +87,6 @@ def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str | No
     parts = topic[len(prefix) + 1:].split("/")
     if len(parts) == 3 and parts[2] in DEVICE_LEAVES and all(parts[:2]):
         return parts[0], parts[1], parts[2]
-    if len(parts) == 2 and parts[1] in STORE_LEAVES and parts[0]:
+    if len(parts) == 2 and (parts[1] in STORE_LEAVES or parts[1] == ACCOUNTS_LEAF) and parts[0]:
         return parts[0], None, parts[1]
     return None

@@ -103,7 +103,8 @@ def build_refund(original: Receipt, refunds: Iterable[Receipt], lines: Mapping[i
                               unit_price=sold.unit_price, qty=qty, tax_code=sold.tax_code, weighed=weighed,
                               discount=disc_k, source="refund", of_line=number, fixed_gross=gross_k))
     override = _tax_shares(original, _refunds_of(original, refunds), new_lines)
-    tender_types = tuple(dict.fromkeys(["cash", *original.tender_types]))
+    # points are not paid back (a refund of a sale partly paid by points gives money back in the other ways)
+    tender_types = tuple(dict.fromkeys(["cash", *(t for t in original.tender_types if t != "loyalty")]))
     sale = Sale(sale_id=sale_id, clerk_id=clerk_id, phase="tendering", lines=tuple(new_lines), kind="refund",
                 customer_code=original.customer_code,
                 pricing=original_pricing(original, cash_rounding, currency_display),

@@ -1,13 +1,11 @@
 """The sale state machine: an immutable cart that commands turn into a new cart or refuse with a reason.
 
-Phases: "open" (adding items) -> "tendering" (taking payments) -> "paid".
-Money paid = sum of (tender amount - change); a cash tender's `amount` is
-what the customer handed over. Cash rounding applies only when a cash tender
-settles the sale: the cash due is the remaining amount rounded to the step,
-and the difference is recorded on that tender and in totals.rounding, so
-paid == total + rounding once the phase is "paid". Refund sales (kind
-"refund") are built by `firmware.domain.refunds`; their amounts are positive
-and their tenders are money paid back (never with change).
+Phases: "open" (adding items) -> "tendering" (taking payments) -> "paid". Money paid = sum of (tender amount -
+change); a cash tender's `amount` is what the customer handed over. Cash rounding applies only when a cash tender
+settles the sale: the cash due is the remaining amount rounded to the step, and the difference is recorded on that
+tender and in totals.rounding, so paid == total + rounding once the phase is "paid". Refund sales (kind "refund")
+are built by `firmware.domain.refunds`; their amounts are positive and their tenders are money paid back (never
+with change). Gift cards and points (docs/accounts.md): the register checks balances, the sale records them.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from firmware.domain.tax import TaxResult, compute_taxes
 
 __all__ = ["Sale", "Tender", "Totals", "Pricing", "CartDiscount", "TENDER_KINDS", "on_account_needs_approval"]
 
-TENDER_KINDS = ("cash", "card", "on_account")
+TENDER_KINDS = ("cash", "card", "on_account", "gift_card", "loyalty")  # the last two: docs/accounts.md
 DEFAULT_DISCOUNT_LIMIT = 20
 
 
@@ -55,6 +53,8 @@ class Tender:
     reference: str | None = None
     rounding: int = 0
     approved_by: str | None = None
+    account: str | None = None  # gift_card: the card's keyed hash; loyalty, on_account: the customer (accounts)
+    points: int = 0  # loyalty: the points redeemed for `amount` (a sale in tendering is never parked: not saved)
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ class Sale:
     reason: str | None = None
     allowed_tenders: tuple[str, ...] = TENDER_KINDS
     tax_override: tuple[tuple[str, int], ...] | None = None  # refunds: tax per code allocated from the original
+    gift_loads: tuple[tuple[int, str, str, str], ...] = ()  # gift card lines: (line_no, kind, card_hash, last4)
 
     # -- opening and reading -------------------------------------------------
 
@@ -156,8 +157,7 @@ class Sale:
         """Change a line's quantity; a percentage discount follows, an amount discount must still fit."""
         self._editable("change quantities")
         line = self._live_line(line_no)
-        value = parse_qty(qty, line.weighed)
-        changed = replace(line, qty=value)
+        changed = replace(line, qty=parse_qty(qty, line.weighed))
         if line.discount_percent is not None:
             changed = replace(changed, discount=scale(changed.gross, line.discount_percent, 100))
         elif line.discount > changed.gross:
@@ -244,12 +244,13 @@ class Sale:
 
     def add_tender(self, kind: str, amount: int | None = None, reference: str | None = None,
                    cash_rounding: int | None = None, *, offline: bool = False,
-                   on_account_limit: int | None = None, approved_by: str | None = None) -> Sale:
+                   on_account_limit: int | None = None, approved_by: str | None = None,
+                   account: str | None = None, points: int = 0) -> Sale:
         """Take a payment (None = exactly what is due). Only cash gives change; paid in full -> "paid"."""
         if self.phase != "tendering":
             raise Refused("This sale is already paid" if self.phase == "paid" else "Press Pay before taking payment")
         if kind not in TENDER_KINDS:
-            raise Refused(f"Unknown tender {kind!r}; use cash, card or on_account")
+            raise Refused(f"Unknown tender {kind!r}; use {', '.join(TENDER_KINDS)}")
         if kind not in self.allowed_tenders:
             raise Refused(f"This refund can be paid back by {' or '.join(self.allowed_tenders)} only")
         if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)):
@@ -277,9 +278,9 @@ class Sale:
             if given <= 0:
                 raise Refused("Amount must be more than zero")
             if given > remaining:
-                raise Refused(f"{'Card' if kind == 'card' else 'On-account'} cannot exceed the amount due "
+                raise Refused(f"{kind.replace('_', ' ').capitalize()} cannot exceed the amount due "
                               f"({self.money(remaining)})")
-            tender = Tender(kind, given, 0, reference, approved_by=approved_by)
+            tender = Tender(kind, given, 0, reference, approved_by=approved_by, account=account, points=points)
         sale = self
         if kind == "on_account":
             code = (reference or "").strip() or self.customer_code
@@ -290,7 +291,7 @@ class Sale:
                                                                  limit=on_account_limit):
                 raise Refused(f"Offline, on-account over {self.money(on_account_limit or 0)} needs a manager's "
                               "approval")
-            sale = replace(sale, customer_code=code)
+            sale, tender = replace(sale, customer_code=code), replace(tender, account=code)
         sale = replace(sale, tenders=self.tenders + (tender,))
         if sale._grand_total() + sale._rounding() - sale._paid() == 0:
             sale = replace(sale, phase="paid")
@@ -326,7 +327,7 @@ class Sale:
 
     def receipt_body(self, store: str, register: str, currency: str, created_at: str, clock_trusted: bool,
                      offline: bool, rates: Mapping[str, str] | None = None, tax_included: bool | None = None,
-                     cash_rounding: int | None = None) -> dict[str, Any]:
+                     cash_rounding: int | None = None, accounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """A receipt (docs/contract.md#receipt) minus seq, receipt_id, prev_hash, hash; plus sale_id, customer_code."""
         if self.phase != "paid":
             raise Refused("The sale is not paid yet")
@@ -351,7 +352,7 @@ class Sale:
             "tenders": [{"type": t.kind, "amount": t.amount, "change": t.change}
                         | ({"reference": t.reference} if t.reference else {}) for t in self.tenders],
             "refund_of": self.refund_of,
-        }
+        } | ({"accounts": accounts} if accounts else {})
         if cart and self.cart_discount is not None:  # printed as a line of its own (firmware/printout.py)
             cd = self.cart_discount
             body["cart_discount"] = {"amount": cart, "percent": None if cd.percent is None else str(cd.percent),
@@ -378,7 +379,7 @@ class Sale:
                         "cash_rounding": self.pricing.cash_rounding, "currency": self.pricing.currency,
                         "currency_display": self.pricing.currency_display},
             "refund_of": self.refund_of, "approved_by": self.approved_by, "reason": self.reason,
-            "allowed_tenders": list(self.allowed_tenders),
+            "allowed_tenders": list(self.allowed_tenders), "gift_loads": [list(g) for g in self.gift_loads],
             "tax_override": None if self.tax_override is None else [list(x) for x in self.tax_override],
         }
 
@@ -393,6 +394,7 @@ class Sale:
                 kind=d.get("kind", "sale"), lines=tuple(Line.from_dict(x) for x in d.get("lines", [])),
                 tenders=tuple(Tender(t["kind"], int(t["amount"]), int(t.get("change", 0)), t.get("reference"),
                                      int(t.get("rounding", 0)), t.get("approved_by")) for t in d.get("tenders", [])),
+                gift_loads=tuple((int(n), str(k), str(h), str(f)) for n, k, h, f in d.get("gift_loads", [])),
                 customer_code=d.get("customer_code"),
                 cart_discount=None if cd is None else CartDiscount(
                     None if cd.get("percent") is None else Decimal(cd["percent"]), cd.get("amount"),
@@ -411,8 +413,7 @@ class Sale:
     # -- internals -----------------------------------------------------------
 
     def _editable(self, what: str) -> None:
-        if self.kind == "refund":
-            raise Refused(f"Cannot {what} on a refund: its lines come from the original receipt")
+        self._not_refund(what)
         if self.phase == "tendering":
             raise Refused(f"Cannot {what} while taking payment; go back to the cart first")
         self._not_paid()

@@ -39,6 +39,7 @@ from firmware.register.ports import HardwarePorts, RegisterJournal, SyncLink
 from firmware.register.report_worker import ReportWorker
 from firmware.register.states import PendingStates
 from firmware.register.view import (
+    AccountBalanceView,
     ClerkInfo,
     ItemInfo,
     LockoutView,
@@ -393,6 +394,31 @@ class Register:
     def tender(self, kind: str, amount: int | None = None, part_payment: bool = False) -> Outcome:
         """`handle(Tender(kind, amount, part_payment=...))`: cash below what is due needs `part_payment=True`."""
         return self.handle(c.Tender(kind, amount, part_payment=part_payment))
+
+    # accounts (docs/accounts.md): a card number goes no further than its keyed hash and last 4 digits
+    def sell_gift_card(self, card_number: str, amount: int) -> Outcome:
+        """`handle(SellGiftCard(card_number, amount))`."""
+        return self.handle(c.SellGiftCard(card_number, amount))
+
+    def top_up_gift_card(self, card_number: str, amount: int) -> Outcome:
+        """`handle(TopUpGiftCard(card_number, amount))`."""
+        return self.handle(c.TopUpGiftCard(card_number, amount))
+
+    def redeem_gift_card(self, card_number: str, amount: int | None = None) -> Outcome:
+        """`handle(RedeemGiftCard(card_number, amount))`."""
+        return self.handle(c.RedeemGiftCard(card_number, amount))
+
+    def redeem_points(self, points: int | None = None) -> Outcome:
+        """`handle(RedeemPoints(points))`."""
+        return self.handle(c.RedeemPoints(points))
+
+    def gift_card_balance(self, card_number: str) -> AccountBalanceView:
+        """A gift card's balance as this register knows it, with the age of the fleet's last update."""
+        return core.gift_card_balance(self._state, self._context(), card_number)
+
+    def points_balance(self, customer: str) -> AccountBalanceView:
+        """A customer's loyalty points as this register knows them."""
+        return core.points_balance(self._state, self._context(), customer)
 
     def new_sale(self) -> Outcome:
         """`handle(NewSale())`."""

@@ -203,6 +203,22 @@ class RefundLineView:
 
 
 @dataclass(frozen=True)
+class AccountBalanceView:
+    """A balance check (gift card or loyalty points) as the cashier reads it.
+
+    `ok` False: `text` says why there is no balance (a mistyped card number, gift cards not set up). `balance` is
+    minor units (a card) or points; `issued_at` is the fleet snapshot's time (None: no snapshot yet) and
+    `local_changes` how many movements of this register are not in it yet."""
+
+    ok: bool
+    text: str
+    masked: str = ""
+    balance: int = 0
+    issued_at: datetime | None = None
+    local_changes: int = 0
+
+
+@dataclass(frozen=True)
 class RefundView:
     """A receipt as the refund screen shows it, and what refunding the chosen quantities would give back.
 

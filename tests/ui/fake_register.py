@@ -14,8 +14,16 @@ from typing import Any
 
 from firmware.clock import ManualClock
 from firmware.domain.receipt_model import Receipt
-from firmware.register.commands import Command, Login
+from firmware.register.commands import (
+    Command,
+    Login,
+    RedeemGiftCard,
+    RedeemPoints,
+    SellGiftCard,
+    TopUpGiftCard,
+)
 from firmware.register.view import (
+    AccountBalanceView,
     ClerkInfo,
     ItemInfo,
     LineView as Line,
@@ -54,6 +62,7 @@ class FakeRegister:
         self.clock = ManualClock()  # the register's own clock (receipt times, export days, lockouts)
         self.locks: dict[str, tuple[datetime | None, int | None]] = {}  # purpose -> (locked until, tries left)
         self.refunds: dict[str, RefundView] = {}  # code -> what `refund_preview` answers
+        self.balances: dict[str, AccountBalanceView] = {}  # card number or customer -> what a balance check says
 
     def set(self, **fields: Any) -> None:
         self._view = replace(self._view, revision=self._view.revision + 1, **fields)
@@ -118,6 +127,25 @@ class FakeRegister:
         if left > 0:
             return LockoutView(math.ceil(left), 0)
         return LockoutView(0, tries_left)
+
+    def sell_gift_card(self, card_number: str, amount: int) -> Outcome:
+        return self.handle(SellGiftCard(card_number, amount))
+
+    def top_up_gift_card(self, card_number: str, amount: int) -> Outcome:
+        return self.handle(TopUpGiftCard(card_number, amount))
+
+    def redeem_gift_card(self, card_number: str, amount: int | None = None) -> Outcome:
+        return self.handle(RedeemGiftCard(card_number, amount))
+
+    def redeem_points(self, points: int | None = None) -> Outcome:
+        return self.handle(RedeemPoints(points))
+
+    def gift_card_balance(self, card_number: str) -> AccountBalanceView:
+        """`balances[card_number]` (set by a test), else "no such card"."""
+        return self.balances.get(card_number.strip(), AccountBalanceView(False, "No such gift card"))
+
+    def points_balance(self, customer: str) -> AccountBalanceView:
+        return self.balances.get(customer.strip(), AccountBalanceView(True, f"Customer {customer}: 0 points"))
 
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -19,7 +19,8 @@ import logging
 from firmware.errors import KassaError
 from firmware.register.core import commands, effects, events
 from firmware.register.core.context import Context, Lookup
-from firmware.register.core.handlers import COMMAND_HANDLERS, EVENT_HANDLERS, refund
+from firmware.register.core.handlers import COMMAND_HANDLERS, EVENT_HANDLERS, accounts, refund
+from firmware.register.core.handlers.accounts import gift_card_balance, points_balance
 from firmware.register.core.handlers.clerks import lockout_view
 from firmware.register.core.handlers.park import parked
 from firmware.register.core.handlers.refund import preview as refund_preview
@@ -33,7 +34,8 @@ log = logging.getLogger("firmware.register")
 UNEXPECTED = "Something went wrong; the sale is safe. Try again or call the manager."
 
 __all__ = ["Context", "Health", "Lookup", "Phase", "RegisterState", "Result", "commands", "decide", "effects",
-           "events", "lockout_view", "parked", "read_model", "refund_preview", "run_command", "said", "start"]
+           "events", "gift_card_balance", "lockout_view", "parked", "points_balance", "read_model", "refund_preview",
+           "run_command", "said", "start"]
 
 
 def run_command(step: Step, command: commands.Command) -> Outcome:
@@ -71,7 +73,9 @@ def said(state: RegisterState, outcome: Outcome, ctx: Context) -> RegisterState:
 
 
 def start(state: RegisterState, ctx: Context) -> Result:
-    """What the register does once at start-up: re-index refunds a power cut may have left out."""
+    """What the register does once at start-up: re-index refunds a power cut may have left out, and read the
+    accounts book (the fleet's last snapshot and this register's receipts since)."""
     step = Step(state, ctx)
     refund.catch_up(step)
+    accounts.load(step)
     return step.result()

@@ -116,11 +116,42 @@ class BackToCart(Command):
 class Tender(Command):
     """Take a payment (amount None = exactly what is due); paid in full, the sale is committed."""
 
-    kind: str  # "cash" | "card" | "on_account"
+    kind: str  # "cash" | "card" | "on_account" | "gift_card" (reference: the card number) | "loyalty"
     amount: int | None = None
     reference: str | None = None
     manager_pin: str | None = None
     part_payment: bool = False  # cash below what is due: the cashier confirmed "Part payment of €X?"
+
+
+@dataclass(frozen=True)
+class SellGiftCard(Command):
+    """Put a new gift card in the cart, loaded with `amount` (its number is typed or scanned: `card_number`)."""
+
+    card_number: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class TopUpGiftCard(Command):
+    """Put a top-up of an active gift card in the cart."""
+
+    card_number: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class RedeemGiftCard(Command):
+    """Pay with a gift card: `amount`, or None for as much as the card can pay of what is due."""
+
+    card_number: str
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class RedeemPoints(Command):
+    """Pay with the sale's customer's loyalty points: `points`, or None for as many as can pay what is due."""
+
+    points: int | None = None
 
 
 @dataclass(frozen=True)

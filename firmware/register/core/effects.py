@@ -62,7 +62,14 @@ class LockoutsSaved:
     pass
 
 
-FollowUp = CartParked | CartRecalled | RefundIndexed | ShiftSaved | ZReportSaved | LockoutsSaved
+@dataclass(frozen=True)
+class AccountsSaved:
+    """The accounts snapshot (or the marker of the first receipt with account movements) is on disk."""
+
+    version: int
+
+
+FollowUp = CartParked | CartRecalled | RefundIndexed | ShiftSaved | ZReportSaved | LockoutsSaved | AccountsSaved
 
 
 # ---- effects

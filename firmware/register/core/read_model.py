@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from firmware.config import Config
-from firmware.register.core.state import RegisterState, currency_of, tax_rates_of
+from firmware.register.core.state import RegisterState, currency_of, sale_rates_of
 from firmware.register.view import ClerkInfo, LineView, RegisterView, ScaleView, TotalsView
 
 
@@ -25,7 +25,7 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
                                source=line.source)
                       for line in sale.lines)
         shop = config.shop
-        t = sale.totals(tax_rates_of(state, config), shop.tax_included, shop.cash_rounding)
+        t = sale.totals(sale_rates_of(state, config), shop.tax_included, shop.cash_rounding)
         totals = TotalsView(t.subtotal, t.tax, t.total, t.paid, t.due, t.change, t.rounding, t.cash_due, t.discount)
         tenders = tuple({"type": x.kind, "amount": x.amount, "change": x.change} for x in sale.tenders)
         customer = sale.customer_code

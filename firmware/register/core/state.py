@@ -12,6 +12,7 @@ from firmware.clock import parse_iso_utc
 from firmware.config import Config, PolicyConfig
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Clerk, Roster
+from firmware.domain.credit import AccountKey, Movement, Position, Through
 from firmware.domain.lockout import Lockout
 from firmware.domain.money import money_formatter
 from firmware.domain.receipt_model import Receipt as Receipt
@@ -135,6 +136,53 @@ class Health:
 
 
 @dataclass(frozen=True)
+class CardBalance:
+    """A gift card as the fleet's snapshot has it."""
+
+    balance: int
+    last4: str
+    offline_limit: int | None = None
+    blocked: bool = False
+
+
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class AccountsBook:
+    """What the register knows of accounts (docs/accounts.md): the fleet's last snapshot (`version` 0: none yet)
+    and this register's own movements the snapshot does not include (`local`, from its receipts)."""
+
+    version: int = 0
+    issued_at: datetime | None = None
+    currency: str | None = None
+    through: Through = Through()
+    loyalty: Mapping[str, int] = field(default_factory=lambda: _NONE)
+    gift_cards: Mapping[str, CardBalance] = field(default_factory=lambda: _NONE)
+    on_account: Mapping[str, tuple[int, int | None]] = field(default_factory=lambda: _NONE)  # owed, limit
+    local: tuple[tuple[AccountKey, Movement], ...] = ()
+
+    def snapshot_balance(self, key: AccountKey) -> int:
+        if key.ledger == "loyalty":
+            return self.loyalty.get(key.account, 0)
+        if key.ledger == "gift_card":
+            card = self.gift_cards.get(key.account)
+            return 0 if card is None else card.balance
+        owed = self.on_account.get(key.account)
+        return 0 if owed is None else owed[0]
+
+    def position(self, key: AccountKey, pending: Sequence[tuple[AccountKey, Movement]] = ()) -> Position:
+        """The account's balance shown: snapshot + this register's movements since + `pending` (the open sale's)."""
+        moves = tuple(m for k, m in (*self.local, *pending) if k == key)
+        return Position(self.snapshot_balance(key), self.through, moves)
+
+    def with_local(self, moves: Sequence[tuple[AccountKey, Movement]]) -> AccountsBook:
+        """This book with more of the register's own movements (those the snapshot includes are left out)."""
+        fresh = tuple((k, m) for k, m in moves if not self.through.includes(m))
+        return replace(self, local=self.local + fresh) if fresh else self
+
+
+@dataclass(frozen=True)
 class RegisterState:
     """Everything the register decides from, at one moment. Handlers return a new one; nothing changes in place."""
 
@@ -153,6 +201,7 @@ class RegisterState:
     last_export: ExportFinished | None = None  # the last export's result, once pumped
     receipt_scan: tuple[int, str] | None = None  # (count, code): a receipt's barcode read by a hal scanner, for the UI
     scale: WeightRead | None = None  # the scale's last reading (handlers/weighed.py); None before the first
+    accounts: AccountsBook = field(default_factory=AccountsBook)  # loyalty, gift cards, on-account (accounts.py)
 
 
 def currency_of(state: RegisterState, config: Config) -> str:
@@ -168,3 +217,9 @@ def money_of(state: RegisterState, config: Config) -> Callable[[int], str]:
 def tax_rates_of(state: RegisterState, config: Config) -> dict[str, str]:
     """Tax code -> rate: the catalog's, else the shop's."""
     return dict(state.catalog.tax_rates or config.shop.tax_rates)
+
+
+def sale_rates_of(state: RegisterState, config: Config) -> dict[str, str]:
+    """The rates a sale is taxed by: `tax_rates_of`, plus the gift card lines' code at 0 (a gift card is a
+    liability, not a supply: docs/accounts.md) unless the rates name that code themselves."""
+    return {config.accounts.giftcard_tax_code: "0", **tax_rates_of(state, config)}

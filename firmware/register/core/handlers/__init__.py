@@ -12,6 +12,7 @@ from typing import Any
 
 from firmware.register.core import commands as c, effects as fx, events as ev
 from firmware.register.core.handlers import (
+                                             accounts,
                                              clerks,
                                              devices,
                                              downlink,
@@ -49,6 +50,10 @@ COMMAND_HANDLERS: dict[type[c.Command], CommandHandler] = {
     c.BackToCart: sale.back_to_cart,
     c.Tender: sale.tender,
     c.RemoveTender: sale.remove_tender,
+    c.SellGiftCard: accounts.sell_gift_card,
+    c.TopUpGiftCard: accounts.top_up_gift_card,
+    c.RedeemGiftCard: accounts.redeem_gift_card,
+    c.RedeemPoints: accounts.redeem_points,
     c.RetryCommit: sale.retry_commit,
     c.NewSale: sale.new_sale,
     c.Park: park.park,
@@ -75,6 +80,7 @@ EVENT_HANDLERS: dict[type[object], EventHandler] = {
     ev.JournalArchived: devices.journal_archived,
     ev.ExportFinished: devices.export_finished,
     ev.ReportSummed: fleet.report_summed,
+    ev.AccountsReceived: accounts.accounts_received,
     hal.ScanRead: devices.scan_read,
     hal.ScanRejected: devices.scan_rejected,
     hal.DeviceState: devices.device_state,
@@ -103,4 +109,5 @@ FOLLOW_UPS: dict[type[object], FollowUpHandler] = {
     fx.ShiftSaved: shift.shift_saved,
     fx.ZReportSaved: reports.z_report_saved,
     fx.LockoutsSaved: clerks.lockouts_saved,
+    fx.AccountsSaved: accounts.saved,
 }

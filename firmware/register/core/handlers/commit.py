@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from firmware.clock import iso_utc
 from firmware.domain.sale import Sale
 from firmware.register.core.effects import CommitReceipt, Purpose
-from firmware.register.core.state import Phase, currency_of, tax_rates_of
+from firmware.register.core.state import Phase, currency_of, sale_rates_of
 from firmware.register.core.step import Step
 
 
@@ -32,14 +33,21 @@ def receipt_context(step: Step) -> dict[str, Any]:
         created_at=iso_utc(step.ctx.now),
         clock_trusted=clock_trusted(step),
         offline=not step.state.health.sync.online,
-        rates=tax_rates_of(step.state, config),
+        rates=sale_rates_of(step.state, config),
         tax_included=config.shop.tax_included,
         cash_rounding=config.shop.cash_rounding,
     )
 
 
-def commit(step: Step, sale: Sale, purpose: Purpose) -> None:
-    """Seal `sale` as a receipt body and hand it to the journal writer; the phase waits in `committing`."""
-    body = sale.receipt_body(**receipt_context(step))
+def commit(step: Step, sale: Sale, purpose: Purpose, accounts: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Seal `sale` as a receipt body and hand it to the journal writer; the phase waits in `committing`.
+
+    A paid sale with a customer earns points (handlers/accounts.py); `accounts` are more entries for the receipt's
+    `accounts` list (a refund's points reversed)."""
+    from firmware.register.core.handlers import accounts as acc
+
+    extra = [*acc.account_entries(sale), *acc.earned_entries(step.state, step.ctx, sale), *(dict(e) for e in accounts)]
+    body = sale.receipt_body(**receipt_context(step), accounts=extra)
+    acc.before_commit(step, body)
     step.set(phase=Phase.COMMITTING)
     step.do(CommitReceipt(body, purpose))

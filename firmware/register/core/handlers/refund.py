@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from firmware.contract.receipt_id import parse_receipt_id
 from firmware.domain import refunds
 from firmware.domain.catalog import Item
 from firmware.domain.errors import Refused
+from firmware.domain.giftcards import CardRef
 from firmware.domain.lines import qty_value
 from firmware.register.core import commands as c
 from firmware.register.core.context import Context
 from firmware.register.core.effects import Change, Purpose, PutState, RefundIndexed
+from firmware.register.core.handlers import accounts
 from firmware.register.core.handlers.clerks import manager
 from firmware.register.core.handlers.commit import commit
 from firmware.register.core.state import Phase, Receipt, RegisterState, currency_of, money_of, tax_rates_of
@@ -75,6 +78,17 @@ def find(ctx: Context, code: str) -> Receipt | None:
     return found
 
 
+def _no_gift_card_lines(step: Step, original: Receipt, lines: Mapping[int, object]) -> None:
+    """A gift card sold or topped up is not refunded at the till (it may have been spent elsewhere since)."""
+    sku = step.ctx.config.accounts.giftcard_sku
+    for number, qty in lines.items():
+        if qty in (0, "0", None) or not isinstance(number, int) or not 1 <= number <= len(original.lines):
+            continue
+        if original.lines[number - 1].sku == sku:
+            raise Refused(f"Line {number} is a gift card: its money is on the card. A gift card is not refunded "
+                          "at the till; the back office can.")
+
+
 def preview(state: RegisterState, ctx: Context, code: str,
             lines: Mapping[int, object] | None = None) -> RefundView | None:
     """The refund screen's read model: per line sold / refunded already / left, and what refunding `lines`
@@ -110,7 +124,8 @@ def preview(state: RegisterState, ctx: Context, code: str,
                                    chosen.get(n, 0), per_line.get(n, 0)))
     return RefundView(original.receipt_id, original.seq, original.created_at,
                       original.currency or currency_of(state, ctx.config), original.totals.total, tuple(rows), give,
-                      cash, problem, tuple(dict.fromkeys(["cash", *original.tender_types])))
+                      cash, problem,
+                      tuple(dict.fromkeys(["cash", *(t for t in original.tender_types if t != "loyalty")])))
 
 
 def refund(step: Step, cmd: c.Refund) -> Outcome:
@@ -124,12 +139,21 @@ def refund(step: Step, cmd: c.Refund) -> Outcome:
     shop = step.ctx.config.shop
     reason = cmd.reason
     original = step.ctx.lookup.receipt(cmd.receipt_id.strip()) if cmd.receipt_id else None
+    extra: list[dict[str, Any]] = []
+    card: CardRef | None = None
     if original is not None:
+        prior = refunds_of(step, original.receipt_id)
+        _no_gift_card_lines(step, original, cmd.lines or {})
         refunding = refunds.build_refund(
-            original, refunds_of(step, original.receipt_id), dict(cmd.lines or {}),
+            original, prior, dict(cmd.lines or {}),
             sale_id=sale_id, clerk_id=clerk.clerk_id, approved_by=approver.clerk_id,
             cash_rounding=shop.cash_rounding, reason=reason, currency_display=shop.currency_display,
         )
+        extra = accounts.reversal_entries(original, prior, refunding.totals().total)
+        card = accounts.refund_card(original)
+        if card is not None and cmd.tender_kind != "gift_card" and step.ctx.config.accounts.giftcard_refund == "card":
+            return Outcome.refused(f"This sale was paid by gift card {card.masked}: the refund goes back onto the "
+                                   "card (shop policy). Choose gift card.")
     else:
         items: list[tuple[Item, object]] = []
         for sku, qty in cmd.blind_items or ():
@@ -151,7 +175,12 @@ def refund(step: Step, cmd: c.Refund) -> Outcome:
             currency=currency_of(step.state, step.ctx.config), currency_display=shop.currency_display,
         )
     if refunding.phase == "tendering":
-        refunding = refunding.add_tender(cmd.tender_kind, None, cash_rounding=shop.cash_rounding)
-    commit(step, refunding, Purpose.REFUND)
+        if cmd.tender_kind == "gift_card":
+            if card is None:
+                return Outcome.refused("That sale was not paid by gift card; choose cash or how it was paid.")
+            refunding = refunding.add_tender("gift_card", None, reference=card.masked, account=card.hash)
+        else:
+            refunding = refunding.add_tender(cmd.tender_kind, None, cash_rounding=shop.cash_rounding)
+    commit(step, refunding, Purpose.REFUND, extra)
     back = sum(t.amount for t in refunding.tenders)
     return Outcome(True, f"Saving the refund: give back {money_of(step.state, step.ctx.config)(back)}")

@@ -13,15 +13,16 @@ from dataclasses import replace
 
 from firmware.contract.receipt_id import parse_receipt_id
 from firmware.domain.catalog import Item, NotSellable
+from firmware.domain.loyalty import points_for_amount
 from firmware.domain.sale import Sale
 from firmware.domain.weight import weight_text
 from firmware.register.core import commands as c
 from firmware.register.core.effects import OpenDrawer, PrintReceipt, Purpose, RefreshOutbox, SyncNow
 from firmware.register.core.events import CommitFailed, ReceiptCommitted
-from firmware.register.core.handlers import refund, weighed
+from firmware.register.core.handlers import accounts, refund, weighed
 from firmware.register.core.handlers.clerks import approval
 from firmware.register.core.handlers.commit import commit
-from firmware.register.core.state import Phase, Receipt, currency_of, money_of, tax_rates_of
+from firmware.register.core.state import Phase, Receipt, currency_of, money_of, sale_rates_of
 from firmware.register.core.step import Refusal, Step
 from firmware.register.view import ConfirmFirst, Outcome
 
@@ -39,7 +40,7 @@ def cart(step: Step) -> Sale:
         raise Refusal("Saving the last sale; one moment.")
     if step.state.sale is None:
         shop = step.ctx.config.shop
-        step.set(sale=Sale.open(step.ctx.new_id(), clerk.clerk_id, rates=tax_rates_of(step.state, step.ctx.config),
+        step.set(sale=Sale.open(step.ctx.new_id(), clerk.clerk_id, rates=sale_rates_of(step.state, step.ctx.config),
                                 tax_included=shop.tax_included, cash_rounding=shop.cash_rounding,
                                 currency=currency_of(step.state, step.ctx.config),
                                 currency_display=shop.currency_display))
@@ -125,6 +126,7 @@ def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
 
 def set_qty(step: Step, cmd: c.SetQty) -> Outcome:
     sale = cart(step)
+    _not_gift_card(sale, cmd.line_no, "its quantity changed")
     if sale.line(cmd.line_no).weighed:  # a new weight: parsed and bounded like one typed for a new line
         taken = weighed.set_weight(step, cmd.qty, cmd.manager_pin)
         if isinstance(taken, Outcome):
@@ -149,6 +151,7 @@ def void_line(step: Step, cmd: c.VoidLine) -> Outcome:
 
 def discount_line(step: Step, cmd: c.DiscountLine) -> Outcome:
     sale = cart(step)
+    _not_gift_card(sale, cmd.line_no, "a discount")
     approved = approval(step, cmd.manager_pin, "A large discount")
     _show(step, sale.discount_line(cmd.line_no, percent=cmd.percent, amount=cmd.amount, approved_by=approved,
                                    limit_percent=step.ctx.config.shop.manager_discount_percent), cmd.line_no)
@@ -157,10 +160,17 @@ def discount_line(step: Step, cmd: c.DiscountLine) -> Outcome:
 
 def discount_cart(step: Step, cmd: c.DiscountCart) -> Outcome:
     sale = cart(step)
+    if accounts.live_loads(sale):
+        return Outcome.refused("A cart with a gift card cannot be discounted as a whole: discount the other lines.")
     approved = approval(step, cmd.manager_pin, "A large discount")
     _show(step, sale.discount_cart(percent=cmd.percent, amount=cmd.amount, approved_by=approved,
                                    limit_percent=step.ctx.config.shop.manager_discount_percent))
     return Outcome(True, "Discount given")
+
+
+def _not_gift_card(sale: Sale, line_no: int, what: str) -> None:
+    if accounts.is_gift_card_line(sale, line_no):
+        raise Refusal(f"A gift card line cannot have {what}; void it and load the card again.")
 
 
 def set_customer(step: Step, cmd: c.SetCustomer) -> Outcome:
@@ -207,8 +217,17 @@ def tender(step: Step, cmd: c.Tender) -> Outcome:
         return Outcome.refused("Nothing to pay for.")
     if sale.phase == "paid":  # paid, but the last commit failed: save the same sale again
         return retry_commit(step, c.RetryCommit())
+    if cmd.kind == "gift_card":  # the reference is the card's number: it goes no further than its hash
+        return accounts.redeem_gift_card(step, c.RedeemGiftCard(cmd.reference or "", cmd.amount))
+    if cmd.kind == "loyalty":
+        rule = accounts.redeem_rule(step.ctx.config.accounts)
+        points = None if cmd.amount is None else points_for_amount(rule, cmd.amount)
+        return accounts.redeem_points(step, c.RedeemPoints(points))
     approved = approval(step, cmd.manager_pin, "A large on-account sale")
     shop = step.ctx.config.shop
+    limited = False
+    if cmd.kind == "on_account":
+        limited, approved = accounts.check_on_account(step, sale, cmd.reference, cmd.amount, approved)
     money = money_of(step.state, step.ctx.config)
     if cmd.kind == "cash" and cmd.amount is not None and not cmd.part_payment and sale.kind == "sale":
         cash_due = sale.totals(cash_rounding=shop.cash_rounding).cash_due
@@ -219,7 +238,8 @@ def tender(step: Step, cmd: c.Tender) -> Outcome:
                                         "Take part payment"))
     sale = sale.add_tender(
         cmd.kind, cmd.amount, reference=cmd.reference, cash_rounding=shop.cash_rounding,
-        offline=not step.state.health.sync.online, on_account_limit=shop.on_account_offline_limit,
+        offline=not step.state.health.sync.online and not limited,
+        on_account_limit=None if limited else shop.on_account_offline_limit,
         approved_by=approved if cmd.kind == "on_account" else None,
     )
     _show(step, sale)
@@ -232,7 +252,8 @@ def tender(step: Step, cmd: c.Tender) -> Outcome:
 
 
 def _tender_name(kind: str) -> str:
-    return {"cash": "Cash", "card": "Card", "on_account": "On account"}.get(kind, kind.replace("_", " ").capitalize())
+    return {"cash": "Cash", "card": "Card", "on_account": "On account", "gift_card": "Gift card",
+            "loyalty": "Points"}.get(kind, kind.replace("_", " ").capitalize())
 
 
 def remove_tender(step: Step, cmd: c.RemoveTender) -> Outcome:
@@ -274,6 +295,7 @@ def committed(step: Step, event: ReceiptCommitted) -> None:
     if health.devices["journal"].state != "damaged":
         step.health(health.with_device("journal", True, "ok"))
     step.set(last_created_at=max(step.state.last_created_at or "", receipt.created_at))
+    accounts.committed(step, receipt)
     if event.purpose == Purpose.SALE:
         change = sum(t.change for t in receipt.tenders)
         step.set(last_receipt=receipt, sale=None, phase=Phase.DONE)
