@@ -7,7 +7,9 @@ Prints, in one run on this machine: Kassa commit p50/p99 with 0, 10k and
 same disk); sqlite3 WAL synchronous=FULL doing the same commits; stock
 TinyDB JSONStorage at 0/1k/10k; open time and resident memory with 100k
 receipts (the register's fast open, whose sealed-segment check runs in the
-background afterwards, and the synchronous `verify=True` open); ratios. The 100k journal is built
+background afterwards, and the synchronous `verify=True` open); ratios; reading
+and exporting 100k receipts through the typed Receipt against the dicts it
+replaced (`--export-only`: just that part). The 100k journal is built
 through the real journal code
 with syncs switched off (a bulk FileOps), then synced once.
 """
@@ -15,7 +17,9 @@ with syncs switched off (a bulk FileOps), then synced once.
 from __future__ import annotations
 
 import argparse
+import csv
 import gc
+import io
 import json
 import os
 import shutil
@@ -25,13 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from firmware.chain import canonical_json  # noqa: E402
 from firmware.clock import ManualClock  # noqa: E402
+from firmware.domain.receipt_model import Receipt  # noqa: E402
 from firmware.journal import FileOps, Journal  # noqa: E402
 from tests.support.journal_sample import make_receipt  # noqa: E402
 
@@ -187,21 +194,167 @@ def time_states(data: Path, n: int) -> tuple[list[float], list[float]]:
     return puts, gets
 
 
-def time_export(data: Path, out: Path, limit: int) -> tuple[float, float]:
-    """Seconds to export receipts 1..limit (CSV + JSON, streamed and fsynced), and to only read them."""
-    from firmware.exports import ALLOW_UNMOUNTED_ENV, export_receipts
+def _legacy_rows(receipt: dict, display: str) -> Iterable[list[Any]]:
+    """The export's CSV rows from a stored document, as firmware.exports wrote them before the typed Receipt
+    (commit cfbd985^): the dict baseline the typed export is measured against."""
+    from firmware.domain.errors import DomainError
+    from firmware.domain.money import format_money, minor_digits
+
+    currency = str(receipt.get("currency") or "EUR")
+    try:
+        digits: int | str = minor_digits(currency)
+    except DomainError:
+        digits = ""
+
+    def money(amount: Any) -> str:
+        if isinstance(amount, bool) or not isinstance(amount, int) or digits == "":
+            return "" if amount is None else str(amount)
+        return format_money(amount, currency, display)
+
+    tenders = receipt.get("tenders", [])
+    tenders_minor = ";".join(f"{t.get('type')}:{t.get('amount')}" for t in tenders)
+    tenders_text = "; ".join(f"{str(t.get('type')).replace('_', ' ')} {money(t.get('amount'))}" for t in tenders)
+    total = receipt.get("totals", {}).get("total")
+    base = [receipt.get("receipt_id"), receipt.get("seq"), receipt.get("kind"), receipt.get("created_at"),
+            receipt.get("offline"), receipt.get("clerk_id"), currency, digits]
+    lines = receipt.get("lines") or [{}]
+    for number, line in enumerate(lines, start=1):
+        minor = [line.get("unit_price", ""), line.get("discount", ""), line.get("amount", "")]
+        yield base + [number if line else "", line.get("sku", ""), line.get("name", ""), line.get("qty", ""),
+                      money(minor[0]) if line else "", money(minor[1]) if line else "", line.get("tax_code", ""),
+                      money(minor[2]) if line else "", money(total), tenders_text, receipt.get("refund_of") or "",
+                      *minor, total, tenders_minor]
+
+
+def _legacy_export(docs: Iterable[dict], directory: Path, stem: str, data_dir: Path) -> int:
+    """firmware.exports.export_receipts as it was before the typed Receipt (commit cfbd985^): dicts in."""
+    from firmware.atomicfile import atomic_writer
+    from firmware.exports import LINE_COLUMNS, open_export_dir
+
+    dir_fd = open_export_dir(directory, data_dir)
+    count = 0
+    try:
+        with atomic_writer(directory / f"{stem}-lines.csv", dir_fd=dir_fd) as csv_out, \
+                atomic_writer(directory / f"{stem}-receipts.json", dir_fd=dir_fd) as json_out:
+            text = io.TextIOWrapper(csv_out, encoding="utf-8", newline="")
+            writer = csv.writer(text)
+            writer.writerow(LINE_COLUMNS)
+            json_out.write(b"[")
+            for receipt in docs:
+                writer.writerows(_legacy_rows(receipt, "symbol"))
+                json_out.write(b",\n" if count else b"\n")
+                json_out.write(json.dumps(receipt, ensure_ascii=False).encode("utf-8"))
+                count += 1
+            json_out.write(b"\n]\n" if count else b"]\n")
+            text.flush()
+            text.detach()
+    finally:
+        os.close(dir_fd)
+    return count
+
+
+def _csv_only(out: Path, receipts: Iterable[Any], rows: Callable[[Any, str], Iterable[list[Any]]]) -> None:
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        for receipt in receipts:
+            writer.writerows(rows(receipt, "symbol"))
+
+
+def _json_only(out: Path, receipts: Iterable[Any], text: Callable[[Any], str]) -> None:
+    with open(out, "wb") as f:
+        for receipt in receipts:
+            f.write(text(receipt).encode("utf-8"))
+            f.write(b"\n")
+
+
+def _touch_doc(doc: dict) -> tuple[Any, ...]:
+    """Every field of a stored document read once (what a report or an export needs)."""
+    for line in doc.get("lines") or ():
+        for _ in line.values():
+            pass
+    for part in ("taxes", "tenders"):
+        for x in doc.get(part) or ():
+            for _ in x.values():
+                pass
+    return doc.get("totals"), doc.get("cart_discount"), doc.get("seq")
+
+
+def _touch_receipt(receipt: Receipt) -> tuple[Any, ...]:
+    """Every field of a typed receipt read once (its parts built)."""
+    for line in receipt.lines:
+        for _ in line:
+            pass
+    for tax in receipt.taxes:
+        for _ in tax:
+            pass
+    for tender in receipt.tenders:
+        for _ in tender:
+            pass
+    return receipt.totals.total, receipt.cart_discount, receipt.seq
+
+
+def time_export(data: Path, out: Path, limit: int, rounds: int = 3) -> list[tuple[str, float, float]]:
+    """Best of `rounds` seconds, dict baseline vs typed Receipt, for: reading receipts 1..limit (as is, and with
+    every field read), writing their CSV rows only, their JSON only, and the whole export (CSV + JSON, streamed and
+    fsynced). The dict baseline is the code before the typed Receipt (iter_receipts, the exporter on dicts); its
+    files and the typed export's are checked byte for byte."""
+    from firmware.exports import ALLOW_UNMOUNTED_ENV, _rows, export_receipts
 
     os.environ[ALLOW_UNMOUNTED_ENV] = "1"  # a bench writes to a temp dir, not a stick (the lab switch, documented)
+    out.mkdir(parents=True, exist_ok=True)
     j = open_journal(data)
-    t = time.perf_counter()
-    for _ in j.iter_receipts(1, limit):
-        pass
-    read = time.perf_counter() - t
-    t = time.perf_counter()
-    export_receipts(j.receipts(1, limit), out, "bench", data_dir=data)
-    exported = time.perf_counter() - t
+
+    def read_dicts() -> None:
+        for _ in j.iter_receipts(1, limit):
+            pass
+
+    def read_typed() -> None:
+        for _ in j.receipts(1, limit):
+            pass
+
+    def touch_dicts() -> None:
+        for doc in j.iter_receipts(1, limit):
+            _touch_doc(doc)
+
+    def touch_typed() -> None:
+        for receipt in j.receipts(1, limit):
+            _touch_receipt(receipt)
+
+    cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+        (f"read {limit // 1000}k", read_dicts, read_typed),
+        (f"read {limit // 1000}k, every field", touch_dicts, touch_typed),
+        (f"export {limit // 1000}k CSV rows only",
+         lambda: _csv_only(out / "d.csv", j.iter_receipts(1, limit), _legacy_rows),
+         lambda: _csv_only(out / "t.csv", j.receipts(1, limit), _rows)),
+        (f"export {limit // 1000}k JSON only",
+         lambda: _json_only(out / "d.json", j.iter_receipts(1, limit), lambda d: json.dumps(d, ensure_ascii=False)),
+         lambda: _json_only(out / "t.json", j.receipts(1, limit), Receipt.to_json)),
+        (f"export {limit // 1000}k (CSV + JSON, fsynced)",
+         lambda: _legacy_export(j.iter_receipts(1, limit), out, "dicts", data),
+         lambda: export_receipts(j.receipts(1, limit), out, "typed", data_dir=data)),
+    ]
+    best: dict[str, list[float]] = {name: [float("inf"), float("inf")] for name, _d, _t in cases}
+    for _ in range(rounds):
+        for name, *runs in cases:
+            for i, run in enumerate(runs):
+                gc.collect()
+                t = time.perf_counter()
+                run()
+                best[name][i] = min(best[name][i], time.perf_counter() - t)
     j.close()
-    return exported, read
+    same = [(a, b) for a, b in (("d.csv", "t.csv"), ("d.json", "t.json"), ("dicts-lines.csv", "typed-lines.csv"),
+                                 ("dicts-receipts.json", "typed-receipts.json"))
+            if (out / a).read_bytes() != (out / b).read_bytes()]
+    if same:
+        raise SystemExit(f"typed export differs from the dict baseline: {same}")
+    return [(name, d, t) for name, (d, t) in best.items()]
+
+
+def print_export(results: list[tuple[str, float, float]]) -> None:
+    print(f"{'dicts vs typed Receipt (best of 3, s)':40} {'dicts':>8} {'typed':>8} {'typed/dicts':>12}")
+    for name, d, t in results:
+        print(f"{name:40} {d:>8.3f} {t:>8.3f} {t / d:>12.3f}")
+    print("  (typed files byte-identical to the dict baseline's: CSV, JSON, export)")
 
 
 OPEN_PROBE = r"""
@@ -241,7 +394,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples (about a minute)")
     parser.add_argument("--dir", default=None, help="scratch directory on the disk to measure (default: a temp dir)")
+    parser.add_argument("--export-only", action="store_true",
+                        help="only build the journal and time reading and exporting it (dicts vs typed Receipt)")
     args = parser.parse_args()
+    export_n = 20_000 if args.quick else 100_000
+    if args.export_only:
+        scratch = Path(tempfile.mkdtemp(prefix="kassa-bench-", dir=args.dir))
+        try:
+            t = time.perf_counter()
+            fill(scratch / "data", export_n)
+            print(f"scratch dir {scratch}; built journal to {export_n} receipts in {time.perf_counter() - t:.1f}s")
+            results = time_export(scratch / "data", scratch / "export", export_n)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        print_export(results)
+        return 0
     n = 150 if args.quick else 500
     scratch = Path(tempfile.mkdtemp(prefix="kassa-bench-", dir=args.dir))
     rows: list[tuple[str, list[float]]] = []
@@ -268,8 +435,7 @@ def main() -> int:
         puts, gets = time_states(scratch / "states", n)
         rows.append(("state put, a year of records held", puts))
         rows.append(("state get, a year of records held", gets))
-        export_n = 20_000 if args.quick else 100_000
-        exported, read = time_export(data, scratch / "export", export_n)
+        export = time_export(data, scratch / "export", export_n)
         open_verified = probe_open(data, True)
         open_fast = probe_open(data, False)
     finally:
@@ -291,12 +457,15 @@ def main() -> int:
             f"{o['checked'] * 1000:.0f} ms ({o['alarms']} alarms), RSS {o['rss'] / 2**20:.1f} MB "
             f"(interpreter + imports {o['base'] / 2**20:.1f} MB)"
         )
+    exported, read = export[-1][2], export[0][2]
     print(
         f"export of {export_n} receipts (CSV + JSON, on the exporter thread in the register): {exported:.1f} s, "
         f"{exported / read:.2f}x the time to read them ({read:.1f} s)"
     )
+    print_export(export)
     print()
-    print("targets: p50 @100k <= 1.5x floor and < sqlite3 WAL FULL; flat; open < 0.5 s; RSS < 150 MB")
+    print("targets: p50 @100k <= 1.5x floor and < sqlite3 WAL FULL; flat; open < 0.5 s; RSS < 150 MB; "
+          "typed/dicts <= 1")
     print(
         f"  p50@100k/floor {k100 / fl:.2f}  p50@100k/sqlite {k100 / sq:.2f}  open {open_fast['open']:.3f}s  "
         f"RSS {open_fast['rss'] / 2**20:.0f} MB"

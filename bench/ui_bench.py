@@ -5,7 +5,7 @@ Headless (SDL dummy video driver); prints figures measured in this run, with the
 (a Pi 4 is 5-7x slower than a dev machine: frame p99 < 4 ms, scan-to-cart p99 < 2 ms, start < 1.5 s).
 
 Pi profile: .venv/bin/python bench/ui_bench.py --pi [--items 50000] [--receipts 100000] [--drain 10000]
-    [--pi-scans 200] [--drain-seconds 60] [--keep DIR]
+    [--pi-scans 200] [--drain-seconds 60] [--keep DIR] [--no-pace]
 The same measurements twice in child processes, first without a limit (the baseline), then under a CPU quota
 of 20% of one core: a cgroup made for the run (v2: cpu.max "20000 100000"; where the machine has the v1 cpu
 controller: cpu.cfs_quota_us 20000 per cpu.cfs_period_us 100000), the child moved in before it starts, so the
@@ -108,8 +108,8 @@ sys.path.insert(0, sys.argv[3])
 t1 = time.time()
 from firmware.bootstrap import bootstrap, demo_config
 t2 = time.time()
+from ui.app import App  # ui first, as `kassa run` does: it imports pygame without numpy (ui/__init__.py)
 import pygame
-from ui.app import App
 t3 = time.time()
 cfg = demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"})
 reg = bootstrap(cfg, demo_pins={"c1": "1111"}, with_sync=False)
@@ -256,6 +256,10 @@ def pi_child(args: argparse.Namespace) -> dict[str, object]:
     out["idle_frame_ms"] = idle
 
     # frames while the register drains `--drain` receipts to a real broker and ingest
+    if args.no_pace:  # the screen never counts as in use: sync drains unpaced (firmware/sync/service.py)
+        from firmware.sync.state import SCREEN
+
+        SCREEN.for_seconds = 0.0
     url = args.broker
     cfg = demo_config(drain, broker_url=url, hardware={"scanner": "simulated:memory"},
                       broker={"url": url, "backoff_cap": 1})
@@ -270,6 +274,7 @@ def pi_child(args: argparse.Namespace) -> dict[str, object]:
     print("READY", flush=True)  # the parent lets the broker go on now (it was stopped): the drain starts under frames
     frames_ms: list[float] = []
     first_pending = None
+    t_online = t0
     deadline = time.monotonic() + args.drain_seconds
     while time.monotonic() < deadline:
         t = time.perf_counter()
@@ -277,11 +282,14 @@ def pi_child(args: argparse.Namespace) -> dict[str, object]:
         frames_ms.append((time.perf_counter() - t) * 1000)
         sync = app.view.sync
         if first_pending is None and sync.online:
-            first_pending = sync.pending
+            first_pending, t_online = sync.pending, time.monotonic()
         if sync.online and sync.pending == 0:
             break
         time.sleep(max(0.0, 1 / 60 - (time.perf_counter() - t)))
     out["drain_s"] = time.monotonic() - t0
+    out["drain_rate"] = (first_pending or 0) / max(1e-9, time.monotonic() - t_online)  # link up to all sent
+    pacer = getattr(reg.sync, "pacer", None)
+    out["drain_paced"] = f"{pacer.pauses} pauses, {pacer.slept:.1f} s slept" if pacer else "no pacer"
     out["drain_left"] = app.view.sync.pending
     out["drain_seen"] = first_pending
     out["drain_frame_ms"] = frames_ms
@@ -326,7 +334,7 @@ def run_pi_child(label: str, args: argparse.Namespace, data: Path, template: Pat
         cmd = [sys.executable, str(Path(__file__).resolve()), "--pi-child", "--data", str(data), "--drain-dir",
                str(drain), "--broker", broker.url, "--pi-scans", str(args.pi_scans), "--scan-every",
                str(args.scan_every), "--scan-seconds", str(args.scan_seconds), "--drain-seconds",
-               str(args.drain_seconds), "--starts", str(args.starts)]
+               str(args.drain_seconds), "--starts", str(args.starts)] + (["--no-pace"] if args.no_pace else [])
         assert broker.proc is not None
         os.kill(broker.proc.pid, signal.SIGSTOP)  # held until the child's window is up: the drain runs under frames
         err = open(run / "child.err", "w+")
@@ -373,6 +381,7 @@ def pi_main(argv: list[str]) -> None:
     ap.add_argument("--quota", default=f"{PI_QUOTA_US} {PI_PERIOD_US}", help="cpu.max for the Pi run")
     ap.add_argument("--keep", type=Path, help="build the data here once and reuse it")
     ap.add_argument("--no-baseline", action="store_true", help="only the run under the quota")
+    ap.add_argument("--no-pace", action="store_true", help="drain without pacing sync while frames run (to compare)")
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--drain-dir", help=argparse.SUPPRESS)
     ap.add_argument("--broker", help=argparse.SUPPRESS)
@@ -417,7 +426,8 @@ def report_pi(results: dict[str, dict[str, object]]) -> None:
             ("scan to cart p99 (ms)", "scan_ms", PI_TARGETS["scan_p99_ms"]),
             ("frame p99 while draining over MQTT (ms)", "drain_frame_ms", PI_TARGETS["drain_frame_p99_ms"]),
             ("idle frame p99 between scans (ms)", "idle_frame_ms", None),
-            ("drain time (s)", "drain_s", None)]
+            ("drain time (s)", "drain_s", None),
+            ("drain receipts/s (link up to all sent)", "drain_rate", None)]
     base, pi = results.get("baseline"), results.get("pi")
     print(f"\n{'':<42} {'baseline':>10} {'Pi (20%)':>10} {'ratio':>7}  target")
     for name, key, target in rows:
@@ -432,7 +442,7 @@ def report_pi(results: dict[str, dict[str, object]]) -> None:
         print(f"   {label}: start-up parts (best) {r['start_parts']}")
         print(f"   {label}: drain saw {seen} unsent when the link came up, {left} left at the end, "
               f"{r['fleet_rows']} rows in the fleet database; scans timed {len(r['scan_ms'])}, "  # type: ignore[arg-type]
-              f"drain frames {len(r['drain_frame_ms'])}")  # type: ignore[arg-type]
+              f"drain frames {len(r['drain_frame_ms'])}; sync pacing: {r['drain_paced']}")  # type: ignore[arg-type]
         for key in ("scan_ms", "drain_frame_ms"):
             print("   " + fmt(f"{label}: {key}", r[key]))  # type: ignore[arg-type]
 

@@ -16,6 +16,9 @@ import json
 import logging
 import os
 import queue
+import re
+import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -74,15 +77,109 @@ def seed_demo(data_dir: Path) -> dict[str, str]:
 
 def load_catalog(config: Config) -> Catalog:
     """The local catalog. Only payloads that passed full validation are ever stored, so load the fast way."""
+    return build_catalog(config, catalog_payload(config))
+
+
+def catalog_payload(config: Config) -> dict[str, Any]:
+    """The stored catalog payload (an empty catalog in the shop's currency when there is none yet)."""
     payload = catalog_store(config.device.data_dir).load()
     if payload is None:
         log.warning("no catalog yet: load one with `kassa-provision catalog FILE` or publish one from the fleet")
         payload = {"version": 0, "currency": config.shop.currency, "items": [], "quick_keys": []}
+    return payload
+
+
+def build_catalog(config: Config, payload: dict[str, Any]) -> Catalog:
     try:
         return Catalog.from_trusted(payload)
     except (KeyError, TypeError, ValueError) as exc:
         raise JournalError(f"the local catalog {catalog_store(config.device.data_dir).path} is damaged ({exc}); "
                            "load it again with `kassa-provision catalog FILE`") from None
+
+
+class DeferredCatalog(Catalog):
+    """The local catalog, read on first use, or by a thread once the screen is up (`load_in_background`).
+
+    Building and indexing a 50k-item catalog is the largest part of start-up and the login screen needs none
+    of it. Until loaded the object holds only header fields read ahead (the currency), so the first access
+    to anything else (`__getattr__`) loads it on the calling thread, or waits for the background load already
+    under way; after that it is the loaded catalog (its attributes copied in) and costs nothing extra. A
+    damaged catalog raises on first use what `load_catalog` raises.
+    """
+
+    def __init__(self, load: Callable[[], Catalog], **known: Any) -> None:
+        # No Catalog.__init__: items and indexes come with the load. `known` are header fields read already,
+        # as the loaded catalog will have them (the register's view shows the currency from the first frame on).
+        self.__dict__.update(known)
+        self._deferred_load = load
+        self._deferred_lock = threading.Lock()  # held while loading: a use meanwhile waits for the load
+        self._deferred_starting = threading.Lock()
+        self._deferred_done = False
+        self._deferred_thread: threading.Thread | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_deferred"):
+            raise AttributeError(name)
+        self.ensure_loaded()
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
+
+    @property
+    def loaded(self) -> bool:
+        return self._deferred_done
+
+    def load_in_background(self) -> None:
+        """Load on a thread of its own (`kassa-catalog`, ends when loaded): the UI calls this once its first frame
+        is up, so the load takes none of the CPU the login screen needs and is done by the first scan. Not a
+        lifecycle part: it holds no resource and ends by itself; a use before it is done waits for it."""
+        with self._deferred_starting:  # not the load's lock: that one is held for the whole load
+            if self._deferred_done or self._deferred_thread is not None:
+                return
+            self._deferred_thread = threading.Thread(target=self._load_quietly, name="kassa-catalog", daemon=True)
+        self._deferred_thread.start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.ensure_loaded()
+        except Exception:  # raised again where the register first uses the catalog, and reported there
+            log.exception("loading the local catalog failed")
+
+    def ensure_loaded(self) -> None:
+        """Load now (or wait for the load under way on another thread)."""
+        if self._deferred_done:
+            return
+        with self._deferred_lock:
+            if self._deferred_done:
+                return
+            self.__dict__.update(self._deferred_load().__dict__)
+            self._deferred_load = _loaded  # lets go of the file's bytes
+            self._deferred_done = True
+
+
+def _loaded() -> Catalog:
+    raise AssertionError("the deferred catalog is loaded already")
+
+
+# The start of a catalog file as VersionedStore.apply writes it (json.dumps, sort_keys: "currency" comes first).
+_CATALOG_HEAD = re.compile(rb'\{"currency": ("(?:[^"\\\x00-\x1f]|\\.){1,16}"), "items": \[')
+
+
+def deferred_catalog(config: Config) -> Catalog:
+    """The local catalog as a `DeferredCatalog`. The file's bytes are read now (a catalog the fleet stores
+    meanwhile is swapped in the usual way, by its event); parsing and building wait. The currency comes from
+    the first bytes; when the file does not start as the store writes it, it is parsed now as well."""
+    store = catalog_store(config.device.data_dir)
+    try:
+        raw = store.path.read_bytes()
+    except FileNotFoundError:
+        return load_catalog(config)  # an empty catalog: nothing to defer
+    head = _CATALOG_HEAD.match(raw, 0, 128)
+    if head is not None:
+        return DeferredCatalog(lambda: build_catalog(config, json.loads(raw)), currency=json.loads(head.group(1)))
+    payload = json.loads(raw)
+    return DeferredCatalog(lambda: build_catalog(config, payload), currency=payload.get("currency", "EUR"))
 
 
 def load_roster(config: Config) -> Roster:
@@ -152,6 +249,7 @@ def bootstrap(
                 hardware = built_hardware = build_hardware(hardware_spec(config), events)
             except HardwareConfigError as exc:  # a restart cannot fix it: exit 2 (config), not a restart loop
                 raise ConfigError(f"{exc} (then check with `kassa-provision selftest`)") from None
+        catalog = deferred_catalog(config)  # read once the login screen is up
         sync = None
         if with_sync:
             from firmware.sync import SyncService
@@ -161,7 +259,7 @@ def bootstrap(
             config=config,
             clock=clock,
             journal=journal,
-            catalog=load_catalog(config),
+            catalog=catalog,
             roster=load_roster(config),
             events=events,
             hardware=hardware,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
@@ -79,18 +78,19 @@ def _rows(receipt: Receipt, display: str) -> Iterable[list[Any]]:
     tenders_minor = ";".join(f"{t.type}:{t.amount}" for t in tenders)
     tenders_text = "; ".join(f"{t.type.replace('_', ' ')} {money(t.amount)}" for t in tenders)
     total = receipt.totals.total
+    refund_of = receipt.refund_of or ""
     base = [receipt.receipt_id, receipt.seq, receipt.kind, receipt.created_at, receipt.offline, receipt.clerk_id,
             currency, digits]
-    refund_of = receipt.refund_of or ""
-    if not receipt.lines:
+    lines = receipt.lines
+    if not lines:
         yield base + ["", "", "", "", "", "", "", "", money(total), tenders_text, refund_of, "", "", "", total,
                       tenders_minor]
         return
-    for number, line in enumerate(receipt.lines, start=1):
-        discount = line.discount if line.has("discount") else ""
-        yield base + [number, line.sku, line.name, line.qty, money(line.unit_price), money(discount), line.tax_code,
-                      money(line.amount), money(total), tenders_text, refund_of,
-                      line.unit_price, discount, line.amount, total, tenders_minor]
+    tail = [money(total), tenders_text, refund_of]  # the same on every line: formatted once
+    for number, line in enumerate(lines, start=1):
+        discount = "" if "discount" in line.absent else line.discount
+        yield [*base, number, line.sku, line.name, line.qty, money(line.unit_price), money(discount), line.tax_code,
+               money(line.amount), *tail, line.unit_price, discount, line.amount, total, tenders_minor]
 
 
 def _within(path: str, root: str) -> bool:
@@ -203,7 +203,7 @@ def _write(receipts: Iterable[Receipt], lines_csv: Path, receipts_json: Path, di
         for receipt in receipts:
             writer.writerows(_rows(receipt, display))
             json_out.write(b",\n" if count else b"\n")
-            json_out.write(json.dumps(receipt.to_doc(), ensure_ascii=False).encode("utf-8"))  # as journaled
+            json_out.write(receipt.to_json().encode("utf-8"))  # as journaled
             count += 1
             if progress is not None:
                 progress(1)

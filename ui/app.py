@@ -18,6 +18,7 @@ from firmware.domain.money import format_money
 from firmware.register import Outcome, RegisterApi, RegisterView
 from firmware.register.commands import CheckManager, Command, Logout, Scan
 from firmware.register.view import ConfirmFirst
+from firmware.sync.state import SCREEN
 from ui import theme
 from ui.input import InputMapper
 from ui.pointer import Pointer
@@ -85,7 +86,28 @@ class App:
         self._guard(self.router.route)
         dirty = self._guard(self._render) or []
         self.frames += 1
+        SCREEN.frame()  # the screen is in use: sync paces its drain (firmware/sync/service.py, CpuPacer)
+        if self.frames == 2:  # the login screen is on the display (the first frame was drawn and shown)
+            self._login_screen_shown()
+        elif self._deferred is not None and self._deferred.loaded:
+            self._deferred = None
+            if gc.get_freeze_count():  # the application froze the start-up heap: the catalog belongs to it too
+                gc.freeze()
         return dirty
+
+    _deferred: Any = None  # start-up work still under way after the first frame (the catalog)
+
+    def _login_screen_shown(self) -> None:
+        """The first screen is up: what start-up left for later may begin (the catalog, read on a thread of its
+        own by firmware.bootstrap.DeferredCatalog; a register without one has nothing to do here). Not within the
+        first frame: the thread's JSON parse holds the GIL for a while and would hold that frame back. Once it
+        is loaded, and if the start-up heap was frozen (`freeze_startup_heap`), the catalog is frozen with it:
+        50k items left in the collector's sight would make full collections land on scans."""
+        catalog = getattr(self.register, "catalog", None)
+        load = getattr(catalog, "load_in_background", None)
+        if callable(load):
+            load()
+            self._deferred = catalog
 
     def refresh(self) -> None:
         """Take a fresh view; a new error (printer, disk, hal scan) or notice (an export done) becomes a toast.

@@ -12,298 +12,319 @@ document read from the journal serialises to the same text.
 Use `has(name)` where a field's absence means something (a park slip has a
 total but no subtotal); otherwise read the attributes.
 
-The parts are typed NamedTuples, immutable like a frozen dataclass: every
-read of the journal builds one (exports read 100k), and a NamedTuple is
-built about six times faster than a frozen slots dataclass, whose
-`__init__` sets each field through `object.__setattr__`. Do not index or
-unpack them; read them by name.
+The parts (lines, totals, taxes, tenders, cart discount) are typed
+NamedTuples, immutable like a frozen dataclass but built about six times
+faster; each part's `from_doc` compiles, per key set seen, one builder that
+makes the tuple straight from the document's values. Do not index or unpack
+them; read them by name. `Receipt` itself is an immutable slotted class:
+`Receipt.from_json(stored bytes)` (the journal's readers; an export reads
+100k) decodes once, keeps the decoded document private, and builds a part
+only when it is first read; `to_doc`/`to_json` of such a receipt are the
+stored document again without rebuilding it.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
-from operator import itemgetter
-from types import MappingProxyType
-from typing import Any, NamedTuple
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from firmware.domain.receipt_parts import (
+    EMPTY_TOTALS,
+    NONE,
+    NOTHING,
+    CartDiscount,
+    ReceiptLine,
+    ReceiptTax,
+    ReceiptTender,
+    ReceiptTotals,
+    cart_of,
+    lines_of,
+    taxes_of,
+    tenders_of,
+    totals_of,
+    unknown_fields,
+    with_extra,
+)
 
 __all__ = ["CartDiscount", "Receipt", "ReceiptLine", "ReceiptTax", "ReceiptTender", "ReceiptTotals"]
 
-NOTHING: Mapping[str, Any] = MappingProxyType({})
-NONE: frozenset[str] = frozenset()
-
-# each part's fields in order, with the value an absent field reads as
-_LINE = {"sku": "", "name": "", "qty": 1, "unit_price": 0, "discount": 0, "tax_code": "", "amount": 0,
-         "of_line": None, "cart_discount": 0}
-_TOTALS = {"subtotal": 0, "tax": 0, "total": 0, "rounding": 0}
-_TAX = {"tax_code": "", "rate": "", "net": 0, "tax": 0}
-_TENDER = {"type": "", "amount": 0, "change": 0, "reference": None}
-_CART = {"amount": 0, "percent": None, "approved_by": None}
 _RECEIPT = {"receipt_id": "", "store": "", "register": "", "seq": 0, "kind": "sale", "created_at": "",
             "clock_trusted": None, "offline": False, "clerk_id": "", "currency": "", "lines": (), "totals": None,
             "taxes": (), "tenders": (), "refund_of": None, "sale_id": None, "customer_code": None,
             "approved_by": None, "reason": None, "cart_discount": None, "clerk_name": None, "prev_hash": "",
             "hash": ""}
-_LINE_KEYS, _TOTALS_KEYS, _TAX_KEYS, _TENDER_KEYS, _CART_KEYS, _RECEIPT_KEYS = (
-    frozenset(d) for d in (_LINE, _TOTALS, _TAX, _TENDER, _CART, _RECEIPT))
-_line_values, _totals_values, _tax_values, _tender_values, _cart_values, _receipt_values = (
-    itemgetter(*d) for d in (_LINE, _TOTALS, _TAX, _TENDER, _CART, _RECEIPT))
-_new = tuple.__new__  # builds a NamedTuple from its values without the keyword-handling __new__
-assert [len(d) for d in (_LINE, _TOTALS, _TAX, _TENDER, _CART, _RECEIPT)] == [9, 4, 4, 4, 3, 23]
+_RECEIPT_KEYS = frozenset(_RECEIPT)
+assert len(_RECEIPT) == 23
+_PARTS = frozenset({"lines", "totals", "taxes", "tenders", "cart_discount"})
+_SCALARS = {k: v for k, v in _RECEIPT.items() if k not in _PARTS}
+# the C scanner json.loads ends in, without its Python wrappers (encoding detection, white space, checks)
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_set = object.__setattr__
 
 
-def _unknown(doc: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
-    """The fields of `doc` outside `known` (a copy, read-only)."""
-    return MappingProxyType({k: copy.deepcopy(v) for k, v in doc.items() if k not in known})
 
 
-def _finish(doc: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """`doc` (built in sorted key order) with the unknown fields merged in, still sorted."""
-    if not extra:
-        return doc
-    doc.update((k, copy.deepcopy(v)) for k, v in extra.items())
-    return dict(sorted(doc.items()))
-
-
-class ReceiptLine(NamedTuple):
-    """One receipt line; `discount` includes the line's share of a cart discount (`cart_discount`)."""
-
-    sku: str = ""
-    name: str = ""
-    qty: int | str = 1  # whole units, or a weight as decimal text ("0.750")
-    unit_price: int = 0
-    discount: int = 0
-    tax_code: str = ""
-    amount: int = 0
-    of_line: int | None = None  # refunds: the original's line number (1-based)
-    cart_discount: int = 0
-    absent: frozenset[str] = NONE
-    extra: Mapping[str, Any] = NOTHING
-
-    def has(self, name: str) -> bool:
-        """True when the document carried field `name` (even as null)."""
-        return name not in self.absent
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> ReceiptLine:
-        absent = _LINE_KEYS.difference(d)
-        extra = NOTHING if len(d) + len(absent) == 9 else _unknown(d, _LINE_KEYS)
-        return _new(cls, (*_line_values({**_LINE, **d}), absent, extra))
-
-    def to_doc(self) -> dict[str, Any]:
-        a = self.absent
-        doc: dict[str, Any] = {}
-        if "amount" not in a:
-            doc["amount"] = self.amount
-        if "cart_discount" not in a:
-            doc["cart_discount"] = self.cart_discount
-        if "discount" not in a:
-            doc["discount"] = self.discount
-        if "name" not in a:
-            doc["name"] = self.name
-        if "of_line" not in a:
-            doc["of_line"] = self.of_line
-        if "qty" not in a:
-            doc["qty"] = self.qty
-        if "sku" not in a:
-            doc["sku"] = self.sku
-        if "tax_code" not in a:
-            doc["tax_code"] = self.tax_code
-        if "unit_price" not in a:
-            doc["unit_price"] = self.unit_price
-        return _finish(doc, self.extra)
-
-
-class ReceiptTotals(NamedTuple):
-    subtotal: int = 0
-    tax: int = 0
-    total: int = 0
-    rounding: int = 0  # cash rounding, added to `total` for a cash payment
-    absent: frozenset[str] = NONE
-    extra: Mapping[str, Any] = NOTHING
-
-    def has(self, name: str) -> bool:
-        """True when the document carried field `name` (even as null)."""
-        return name not in self.absent
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> ReceiptTotals:
-        absent = _TOTALS_KEYS.difference(d)
-        extra = NOTHING if len(d) + len(absent) == 4 else _unknown(d, _TOTALS_KEYS)
-        return _new(cls, (*_totals_values({**_TOTALS, **d}), absent, extra))
-
-    def to_doc(self) -> dict[str, Any]:
-        a = self.absent
-        doc: dict[str, Any] = {}
-        if "rounding" not in a:
-            doc["rounding"] = self.rounding
-        if "subtotal" not in a:
-            doc["subtotal"] = self.subtotal
-        if "tax" not in a:
-            doc["tax"] = self.tax
-        if "total" not in a:
-            doc["total"] = self.total
-        return _finish(doc, self.extra)
-
-
-class ReceiptTax(NamedTuple):
-    """The tax of one code: `rate` as decimal text ("19.00"), `net` and `tax` in minor units."""
-
-    tax_code: str = ""
-    rate: str = ""
-    net: int = 0
-    tax: int = 0
-    absent: frozenset[str] = NONE
-    extra: Mapping[str, Any] = NOTHING
-
-    def has(self, name: str) -> bool:
-        """True when the document carried field `name` (even as null)."""
-        return name not in self.absent
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> ReceiptTax:
-        absent = _TAX_KEYS.difference(d)
-        extra = NOTHING if len(d) + len(absent) == 4 else _unknown(d, _TAX_KEYS)
-        return _new(cls, (*_tax_values({**_TAX, **d}), absent, extra))
-
-    def to_doc(self) -> dict[str, Any]:
-        a = self.absent
-        doc: dict[str, Any] = {}
-        if "net" not in a:
-            doc["net"] = self.net
-        if "rate" not in a:
-            doc["rate"] = self.rate
-        if "tax" not in a:
-            doc["tax"] = self.tax
-        if "tax_code" not in a:
-            doc["tax_code"] = self.tax_code
-        return _finish(doc, self.extra)
-
-
-class ReceiptTender(NamedTuple):
-    """A payment: `amount` taken, `change` given back (money kept = amount - change), `reference` (card slip)."""
-
-    type: str = ""
-    amount: int = 0
-    change: int = 0
-    reference: str | None = None
-    absent: frozenset[str] = NONE
-    extra: Mapping[str, Any] = NOTHING
-
-    def has(self, name: str) -> bool:
-        """True when the document carried field `name` (even as null)."""
-        return name not in self.absent
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> ReceiptTender:
-        absent = _TENDER_KEYS.difference(d)
-        extra = NOTHING if len(d) + len(absent) == 4 else _unknown(d, _TENDER_KEYS)
-        return _new(cls, (*_tender_values({**_TENDER, **d}), absent, extra))
-
-    def to_doc(self) -> dict[str, Any]:
-        a = self.absent
-        doc: dict[str, Any] = {}
-        if "amount" not in a:
-            doc["amount"] = self.amount
-        if "change" not in a:
-            doc["change"] = self.change
-        if "reference" not in a:
-            doc["reference"] = self.reference
-        if "type" not in a:
-            doc["type"] = self.type
-        return _finish(doc, self.extra)
-
-
-class CartDiscount(NamedTuple):
-    """A discount on the whole cart: its amount, the percent it was given as (decimal text), who approved it."""
-
-    amount: int = 0
-    percent: str | None = None
-    approved_by: str | None = None
-    absent: frozenset[str] = NONE
-    extra: Mapping[str, Any] = NOTHING
-
-    def has(self, name: str) -> bool:
-        """True when the document carried field `name` (even as null)."""
-        return name not in self.absent
-
-    @classmethod
-    def from_doc(cls, d: Mapping[str, Any]) -> CartDiscount:
-        absent = _CART_KEYS.difference(d)
-        extra = NOTHING if len(d) + len(absent) == 3 else _unknown(d, _CART_KEYS)
-        return _new(cls, (*_cart_values({**_CART, **d}), absent, extra))
-
-    def to_doc(self) -> dict[str, Any]:
-        a = self.absent
-        doc: dict[str, Any] = {}
-        if "amount" not in a:
-            doc["amount"] = self.amount
-        if "approved_by" not in a:
-            doc["approved_by"] = self.approved_by
-        if "percent" not in a:
-            doc["percent"] = self.percent
-        return _finish(doc, self.extra)
-
-
-_EMPTY_TOTALS = ReceiptTotals(absent=_TOTALS_KEYS)  # a document without totals has none of them
-
-
-class Receipt(NamedTuple):
+class Receipt:
     """A receipt as committed (docs/contract.md#receipt): a sale, a refund (positive amounts) or a no_sale.
 
     `clock_trusted` is None when the document does not say (a park slip); `seq` is 0 when it has none.
+
+    Immutable, compared by value. `from_doc` builds every part at once; `from_json` (the journal's readers,
+    100k at a time for an export) keeps the document it decoded, private and never changed, and builds
+    `lines`, `totals`, `taxes`, `tenders`, `cart_discount`, `absent` and `extra` on first access.
     """
 
-    receipt_id: str = ""
-    store: str = ""
-    register: str = ""
-    seq: int = 0
-    kind: str = "sale"
-    created_at: str = ""
-    clock_trusted: bool | None = None
-    offline: bool = False
-    clerk_id: str = ""
-    currency: str = ""
-    lines: tuple[ReceiptLine, ...] = ()
-    totals: ReceiptTotals = _EMPTY_TOTALS
-    taxes: tuple[ReceiptTax, ...] = ()
-    tenders: tuple[ReceiptTender, ...] = ()
-    refund_of: str | None = None
-    sale_id: str | None = None
-    customer_code: str | None = None
-    approved_by: str | None = None  # refunds and no_sales: the approving manager's clerk id
-    reason: str | None = None
-    cart_discount: CartDiscount | None = None
-    clerk_name: str | None = None  # park slips carry the clerk's name
-    prev_hash: str = ""
-    hash: str = ""
-    absent: frozenset[str] = NONE
-    extra: Mapping[str, Any] = NOTHING
+    __slots__ = ("_doc", "_json", "_absent", "_extra", "_lines", "_totals", "_taxes", "_tenders", "_cart")
+    _doc: dict[str, Any]  # the top-level fields (all of them, parts included, when `_json` is set)
+    _json: bytes | None  # the canonical JSON `_doc` was decoded from (None: built from values)
+    _absent: frozenset[str]
+    _extra: Mapping[str, Any]
+    _lines: tuple[ReceiptLine, ...]
+    _totals: ReceiptTotals
+    _taxes: tuple[ReceiptTax, ...]
+    _tenders: tuple[ReceiptTender, ...]
+    _cart: CartDiscount | None
 
-    def has(self, name: str) -> bool:
-        """True when the document carried field `name` (even as null)."""
-        return name not in self.absent
+    def __init__(self, receipt_id: str = "", store: str = "", register: str = "", seq: int = 0,
+                 kind: str = "sale", created_at: str = "", clock_trusted: bool | None = None,
+                 offline: bool = False, clerk_id: str = "", currency: str = "",
+                 lines: tuple[ReceiptLine, ...] = (), totals: ReceiptTotals = EMPTY_TOTALS,
+                 taxes: tuple[ReceiptTax, ...] = (), tenders: tuple[ReceiptTender, ...] = (),
+                 refund_of: str | None = None, sale_id: str | None = None, customer_code: str | None = None,
+                 approved_by: str | None = None, reason: str | None = None,
+                 cart_discount: CartDiscount | None = None, clerk_name: str | None = None,
+                 prev_hash: str = "", hash: str = "",  # noqa: A002 - the document's field
+                 absent: frozenset[str] = NONE, extra: Mapping[str, Any] = NOTHING) -> None:
+        _set(self, "_doc", {"receipt_id": receipt_id, "store": store, "register": register, "seq": seq,
+                            "kind": kind, "created_at": created_at, "clock_trusted": clock_trusted,
+                            "offline": offline, "clerk_id": clerk_id, "currency": currency,
+                            "refund_of": refund_of, "sale_id": sale_id, "customer_code": customer_code,
+                            "approved_by": approved_by, "reason": reason, "clerk_name": clerk_name,
+                            "prev_hash": prev_hash, "hash": hash})
+        _set(self, "_json", None)
+        _set(self, "_absent", absent)
+        _set(self, "_extra", extra)
+        _set(self, "_lines", lines)
+        _set(self, "_totals", totals)
+        _set(self, "_taxes", taxes)
+        _set(self, "_tenders", tenders)
+        _set(self, "_cart", cart_discount)
 
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> Receipt:
         """The receipt a JSON document (as the journal stores it) describes; nothing is checked or dropped."""
         absent = _RECEIPT_KEYS.difference(d)
-        extra = NOTHING if len(d) + len(absent) == 23 else _unknown(d, _RECEIPT_KEYS)
-        v = {**_RECEIPT, **d}
-        line, tax, tender = ReceiptLine.from_doc, ReceiptTax.from_doc, ReceiptTender.from_doc
-        v["lines"] = tuple([line(x) for x in v["lines"] or ()])
-        v["taxes"] = tuple([tax(x) for x in v["taxes"] or ()])
-        v["tenders"] = tuple([tender(x) for x in v["tenders"] or ()])
-        totals, cart = v["totals"], v["cart_discount"]
-        v["totals"] = _EMPTY_TOTALS if totals is None else ReceiptTotals.from_doc(totals)
-        if cart is not None:
-            v["cart_discount"] = CartDiscount.from_doc(cart)
-        return _new(cls, (*_receipt_values(v), absent, extra))
+        self = object.__new__(cls)
+        _set(self, "_doc", {**_SCALARS, **{k: v for k, v in d.items() if k in _SCALARS}})
+        _set(self, "_json", None)
+        _set(self, "_absent", absent)
+        _set(self, "_extra", NOTHING if len(d) + len(absent) == 23 else unknown_fields(d, _RECEIPT_KEYS))
+        _set(self, "_lines", lines_of(d.get("lines")))
+        _set(self, "_totals", totals_of(d.get("totals")))
+        _set(self, "_taxes", taxes_of(d.get("taxes")))
+        _set(self, "_tenders", tenders_of(d.get("tenders")))
+        _set(self, "_cart", cart_of(d.get("cart_discount")))
+        return self
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Receipt:
+        """The receipt stored as `data`, canonical JSON (sorted keys, as the journal writes it); ValueError
+        when it is not a JSON object. Decoded once; the parts are built when first read."""
+        text = data.decode("utf-8")
+        try:
+            doc, end = _scan(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            doc = json.loads(text)  # raises the usual JSONDecodeError, or takes the white space around
+        if type(doc) is not dict:
+            raise ValueError("a receipt is a JSON object")
+        self = object.__new__(cls)
+        _set(self, "_doc", doc)
+        _set(self, "_json", data)
+        return self
+
+    # ---- immutable, compared by value
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Receipt is immutable; cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Receipt is immutable; cannot delete {name}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return (*[getattr(self, k) for k in _RECEIPT], self.absent, self.extra)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Receipt):
+            return NotImplemented
+        return self is other or self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((self.receipt_id, self.seq, self.hash))
+
+    def __repr__(self) -> str:
+        return "Receipt(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in (*_RECEIPT, "absent", "extra")) + ")"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Receipt.from_doc, (self.to_doc(),))
+
+    # ---- the document's fields
+
+    @property
+    def receipt_id(self) -> str:
+        return self._doc.get("receipt_id", "")  # type: ignore[no-any-return]
+
+    @property
+    def store(self) -> str:
+        return self._doc.get("store", "")  # type: ignore[no-any-return]
+
+    @property
+    def register(self) -> str:
+        return self._doc.get("register", "")  # type: ignore[no-any-return]
+
+    @property
+    def seq(self) -> int:
+        return self._doc.get("seq", 0)  # type: ignore[no-any-return]
+
+    @property
+    def kind(self) -> str:
+        return self._doc.get("kind", "sale")  # type: ignore[no-any-return]
+
+    @property
+    def created_at(self) -> str:
+        return self._doc.get("created_at", "")  # type: ignore[no-any-return]
+
+    @property
+    def clock_trusted(self) -> bool | None:
+        return self._doc.get("clock_trusted")
+
+    @property
+    def offline(self) -> bool:
+        return self._doc.get("offline", False)  # type: ignore[no-any-return]
+
+    @property
+    def clerk_id(self) -> str:
+        return self._doc.get("clerk_id", "")  # type: ignore[no-any-return]
+
+    @property
+    def currency(self) -> str:
+        return self._doc.get("currency", "")  # type: ignore[no-any-return]
+
+    @property
+    def refund_of(self) -> str | None:
+        return self._doc.get("refund_of")
+
+    @property
+    def sale_id(self) -> str | None:
+        return self._doc.get("sale_id")
+
+    @property
+    def customer_code(self) -> str | None:
+        return self._doc.get("customer_code")
+
+    @property
+    def approved_by(self) -> str | None:
+        """Refunds and no_sales: the approving manager's clerk id."""
+        return self._doc.get("approved_by")
+
+    @property
+    def reason(self) -> str | None:
+        return self._doc.get("reason")
+
+    @property
+    def clerk_name(self) -> str | None:
+        """Park slips carry the clerk's name."""
+        return self._doc.get("clerk_name")
+
+    @property
+    def prev_hash(self) -> str:
+        return self._doc.get("prev_hash", "")  # type: ignore[no-any-return]
+
+    @property
+    def hash(self) -> str:
+        return self._doc.get("hash", "")  # type: ignore[no-any-return]
+
+    # ---- the parts, built on first access when the receipt was read from JSON
+
+    @property
+    def lines(self) -> tuple[ReceiptLine, ...]:
+        try:
+            return self._lines
+        except AttributeError:
+            _set(self, "_lines", lines_of(self._doc.get("lines")))
+            return self._lines
+
+    @property
+    def totals(self) -> ReceiptTotals:
+        try:
+            return self._totals
+        except AttributeError:
+            _set(self, "_totals", totals_of(self._doc.get("totals")))
+            return self._totals
+
+    @property
+    def taxes(self) -> tuple[ReceiptTax, ...]:
+        try:
+            return self._taxes
+        except AttributeError:
+            _set(self, "_taxes", taxes_of(self._doc.get("taxes")))
+            return self._taxes
+
+    @property
+    def tenders(self) -> tuple[ReceiptTender, ...]:
+        try:
+            return self._tenders
+        except AttributeError:
+            _set(self, "_tenders", tenders_of(self._doc.get("tenders")))
+            return self._tenders
+
+    @property
+    def cart_discount(self) -> CartDiscount | None:
+        try:
+            return self._cart
+        except AttributeError:
+            _set(self, "_cart", cart_of(self._doc.get("cart_discount")))
+            return self._cart
+
+    @property
+    def absent(self) -> frozenset[str]:
+        """The known fields the document left out (`to_doc` leaves them out again)."""
+        try:
+            return self._absent
+        except AttributeError:
+            _set(self, "_absent", _RECEIPT_KEYS.difference(self._doc))
+            return self._absent
+
+    @property
+    def extra(self) -> Mapping[str, Any]:
+        """The document's fields this model does not know, as they were (read-only)."""
+        try:
+            return self._extra
+        except AttributeError:
+            doc = self._doc
+            _set(self, "_extra", NOTHING if doc.keys() <= _RECEIPT_KEYS else unknown_fields(doc, _RECEIPT_KEYS))
+            return self._extra
+
+    def has(self, name: str) -> bool:
+        """True when the document carried field `name` (even as null)."""
+        return name not in self.absent
+
+    def to_json(self) -> str:
+        """`json.dumps(self.to_doc(), ensure_ascii=False)` (the export's text), without building the parts
+        of a receipt read from JSON."""
+        if self._json is not None:
+            return json.dumps(self._doc, ensure_ascii=False)
+        return json.dumps(self.to_doc(), ensure_ascii=False)
 
     def to_doc(self) -> dict[str, Any]:
         """The document again, exactly as `from_doc` read it (keys sorted, as canonical JSON has them)."""
+        if self._json is not None:  # a fresh copy of the stored document, which is in canonical order
+            doc: dict[str, Any] = json.loads(self._json)
+            return doc
         a = self.absent
-        doc: dict[str, Any] = {}
+        doc = {}
         if "approved_by" not in a:
             doc["approved_by"] = self.approved_by
         if "cart_discount" not in a:
@@ -350,7 +371,7 @@ class Receipt(NamedTuple):
             doc["tenders"] = [tender.to_doc() for tender in self.tenders]
         if "totals" not in a:
             doc["totals"] = self.totals.to_doc()
-        return _finish(doc, self.extra)
+        return with_extra(doc, self.extra)
 
     @property
     def tender_types(self) -> tuple[str, ...]:

@@ -405,27 +405,40 @@ class Journal:
 
     def receipt(self, seq: int) -> Receipt | None:
         """Receipt `seq`, typed; None when there is none."""
-        doc = self.get_seq(seq)
-        return None if doc is None else Receipt.from_doc(doc)
+        payload = self._log.read_payload(seq) if seq >= 1 else None
+        return None if payload is None else Receipt.from_json(payload)
 
     def receipt_by_id(self, receipt_id: str) -> Receipt | None:
         """The receipt under `receipt_id` (either form, as `get`), typed."""
-        doc = self.get(receipt_id)
-        return None if doc is None else Receipt.from_doc(doc)
+        seq = self.seq_of(receipt_id)
+        return None if seq is None else self.receipt(seq)
 
     def receipt_by_sale_id(self, sale_id: str) -> Receipt | None:
-        doc = self.find_by_sale_id(sale_id)
-        return None if doc is None else Receipt.from_doc(doc)
+        seq = self._log.sale_ids.get(sale_id)
+        return None if seq is None else self.receipt(seq)
 
     def receipts(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[Receipt]:
-        """Receipts from_seq..to_seq (archived ones included), typed, in seq order."""
-        from_doc = Receipt.from_doc
-        for doc in self.iter_receipts(from_seq, to_seq):
-            yield from_doc(doc)
+        """Receipts from_seq..to_seq (archived ones included), typed, in seq order.
+
+        Each is decoded straight from its stored canonical JSON (`Receipt.from_json`: no dict view in
+        between, the parts built when first read), so reading typed costs no more than `iter_receipts`.
+        """
+        last = self._log.next_seq - 1 if to_seq is None else min(to_seq, self._log.next_seq - 1)
+        read, from_json = self._log.read_payload, Receipt.from_json
+        for seq in range(max(1, from_seq), last + 1):
+            payload = read(seq)
+            if payload is not None:
+                yield from_json(payload)
 
     def recent_receipts(self, limit: int) -> list[Receipt]:
         """The newest `limit` receipts, typed, newest first."""
-        return [Receipt.from_doc(doc) for doc in self.recent(limit)]
+        last = self._log.next_seq - 1
+        out = []
+        for seq in range(last, max(0, last - limit), -1):
+            receipt = self.receipt(seq)
+            if receipt is not None:
+                out.append(receipt)
+        return out
 
     # ------------------------------------------------------------ delivery
 

@@ -29,12 +29,18 @@ once) and reads `state()`, and learns the rest from events on its queue.
   carried out and answered here, `report` goes to the register as
   `CommandReceived` on its queue; the register's shell later calls
   `publish_report` and `answer_command` (sync never calls the register).
+- Pacing: while the screen draws frames (`ScreenActivity`, marked by the pygame loop), the link thread keeps
+  its own CPU time (`time.thread_time`) under `pace_share` of wall-clock time and sleeps when over
+  (`CpuPacer`): on a Pi whose cgroup has a CPU quota a full-speed drain would spend the quota and the kernel
+  would hold every thread back, frames included, for the rest of the period. With no frames for
+  `ScreenActivity.for_seconds` (no UI, a headless run) the drain runs unpaced.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from importlib import metadata
@@ -66,7 +72,7 @@ from firmware.sync.backoff import Backoff
 from firmware.sync.downlink import apply_versioned
 from firmware.sync.mqtt_adapter import Acked, Connected, Disconnected, LinkEvent, LinkSettings, MqttLink, Received, Tick
 from firmware.sync.outbox import OutboxSender
-from firmware.sync.state import SyncState
+from firmware.sync.state import SCREEN, ScreenActivity, SyncState
 
 log = logging.getLogger("kassa.sync")
 _resend_log = LogThrottle(log, period=10.0, burst=5)  # a flood of resend commands: a few lines and a count
@@ -87,6 +93,60 @@ HELLO_TIMEOUT = 10.0
 HELLO_ASK_EVERY = 3.0
 
 
+# Pacing the drain while the cashier uses the screen: the link thread's CPU per wall-clock second stays under
+# PACE_CPU_SHARE (0.08: 80 ms of CPU a second; on a register limited to 20% of a core that leaves the UI, the
+# committer and the rest well inside the quota, and a 10k-receipt backlog still drains in tens of seconds).
+# A policy value: a SyncService takes `pace_share` (0 turns pacing off); a `[broker]` config key could set it.
+PACE_CPU_SHARE = 0.08
+# CPU s the link thread may spend at once before it sleeps (then it sleeps until it is this far under budget):
+# small against a CFS period (100 ms), so the process never spends a period's quota in one burst.
+PACE_BURST = 0.002
+PACE_CHECK_EVERY = 16  # PUBACKs between checks inside a network round (each round ends with a check too)
+PACE_MAX_SLEEP = 0.5  # s at most per sleep, so `stop()` and the keepalive never wait long on a paced link
+
+
+class CpuPacer:
+    """Keeps the calling thread's CPU time under `share` of wall-clock time while `active()`, by sleeping.
+
+    A debt counter: CPU used since the last check minus `share` x wall time since then, never below -`burst`
+    (credit does not pile up while the thread is quiet). When the debt is positive the thread sleeps until
+    it is `burst` under budget again, so it works in bursts of about `burst` CPU seconds. While `active()` is
+    False `check()` only calls it and returns: an idle screen costs the drain nothing.
+    """
+
+    def __init__(self, share: float, active: Callable[[], bool], *, burst: float = PACE_BURST,
+                 thread_time: Callable[[], float] = time.thread_time,
+                 monotonic: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"pace share {share} is not in (0, 1]")
+        self.share, self.burst, self.active = share, burst, active
+        self._thread_time, self._monotonic, self._sleep = thread_time, monotonic, sleep
+        self._cpu: float | None = None  # thread time at the last check (None: not pacing)
+        self._wall = 0.0
+        self._debt = 0.0
+        self.slept = 0.0  # seconds slept in all (figures for the status log and benchmarks)
+        self.pauses = 0
+
+    def check(self) -> None:
+        if not self.active():
+            self._cpu = None
+            return
+        cpu, wall = self._thread_time(), self._monotonic()
+        if self._cpu is None:  # pacing starts now: no debt, one burst of credit
+            self._cpu, self._wall, self._debt = cpu, wall, -self.burst
+            return
+        debt = self._debt + (cpu - self._cpu) - self.share * (wall - self._wall)
+        self._cpu, self._wall = cpu, wall
+        if debt <= 0:
+            self._debt = max(debt, -self.burst)
+            return
+        pause = min(PACE_MAX_SLEEP, (debt + self.burst) / self.share)  # what is left is slept at the next check
+        self._debt = debt
+        self.pauses += 1
+        self.slept += pause
+        self._sleep(pause)
+
+
 def _firmware_version() -> str:
     try:
         return metadata.version("kassa")
@@ -99,7 +159,8 @@ class SyncService:
 
     def __init__(self, config: Config, journal: Any, clock: Clock, events: queue.Queue[Any], *,
                  data_dir: Path | None = None, retry_after: float = 5.0, status_min_gap: float = 1.0,
-                 tick: float = 0.05, hello_timeout: float = HELLO_TIMEOUT) -> None:
+                 tick: float = 0.05, hello_timeout: float = HELLO_TIMEOUT, screen: ScreenActivity | None = None,
+                 pace_share: float = PACE_CPU_SHARE) -> None:
         self.config = config
         self.journal = journal
         self.clock = clock
@@ -145,6 +206,10 @@ class SyncService:
         self._hello_until: float | None = None  # receipts wait for the fleet's head until then (None: not waiting)
         self._hello_ask_at = 0.0  # when to send the status again while waiting
         self._started = False
+        # the link thread's CPU while the screen is in use (None: never paced)
+        self.pacer = CpuPacer(pace_share, (screen or SCREEN).active) if pace_share > 0 else None
+        self._pace: Callable[[], None] = self.pacer.check if self.pacer is not None else (lambda: None)
+        self._acks_unpaced = 0
 
     # ---- the register's side (any thread; never blocks on the network) ----
 
@@ -214,10 +279,15 @@ class SyncService:
         # inside paho's PUBACK callback: the sender publishes the next receipt from here
         if not self.sender.on_puback(mid, ok, reason):
             self._other_ack(Acked(mid, ok, reason))
+        self._acks_unpaced += 1
+        if self._acks_unpaced >= PACE_CHECK_EVERY:
+            self._acks_unpaced = 0
+            self._pace()
 
     def _handle(self, event: LinkEvent) -> None:
         if isinstance(event, Tick):
             self._tick()
+            self._pace()
         elif isinstance(event, Acked):
             self._on_ack(event.mid, event.ok, event.reason)
         elif isinstance(event, Received):

@@ -79,6 +79,11 @@ def test_every_numeric_key_has_a_bound():
     assert numeric - {"hardware.paper_columns"} == set(NUMERIC)
 
 
+# bounds that another key must agree with: a gift card's smallest load is at most its largest balance
+PARTNERS = {"accounts.giftcard_min_load": {"giftcard_max_balance": 10**12},
+            "accounts.giftcard_max_balance": {"giftcard_min_load": 1}}
+
+
 @pytest.mark.parametrize("key", NUMERIC)
 def test_each_bound_is_enforced_at_both_ends_and_the_message_says_the_range(key):
     section, name = key.split(".")
@@ -91,7 +96,8 @@ def test_each_bound_is_enforced_at_both_ends_and_the_message_says_the_range(key)
         assert "(example: " in message
     for good in (lo, hi):
         value = int(good) if whole else good
-        assert getattr(getattr(parse_config(doc(section, **{name: value})), section), name) == value
+        others = {k: v for k, v in PARTNERS.get(key, {}).items() if k != name}  # keys checked against this one
+        assert getattr(getattr(parse_config(doc(section, **others, **{name: value})), section), name) == value
     if not whole:
         for bad in (math.nan, math.inf):
             assert f"{key}: must be" in refused(doc(section, **{name: bad}))
@@ -258,12 +264,17 @@ def test_any_toml_document_is_a_config_or_a_config_error_naming_a_key(document):
     assert parse_config(config.model_dump(mode="json")) == config
 
 
-def test_the_readme_example_config_is_valid_and_its_bounds_match():
+def test_the_readme_example_config_is_valid_and_its_bounds_match(tmp_path):
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    key = tmp_path / "giftcard.key"  # the example's secret, as a technician would install it
+    key.write_text("ab" * 32 + "\n")
+    key.chmod(0o600)
+    assert "/etc/kassa/secrets/giftcard.key" in example
+    example = example.replace("/etc/kassa/secrets/giftcard.key", str(key))
     config = parse_config(tomllib.loads(example), "README example")
     assert config.hardware.paper_columns == 42
     assert "session_expiry` 60–4294967295" in section and str(MQTT_MAX_SESSION_EXPIRY) == "4294967295"

@@ -116,3 +116,58 @@ def test_the_model_is_immutable_and_does_not_share_the_document() -> None:
         receipt.seq = 9  # type: ignore[misc]
     with pytest.raises(TypeError):
         receipt.extra["x_note"] = 1  # type: ignore[index]
+
+
+# ---- reading from the journal's JSON: decoded once, the parts built on first access (issue 15)
+
+_PARTS = ("lines", "totals", "taxes", "tenders", "cart_discount", "absent", "extra")
+
+
+@settings(max_examples=200)
+@given(kassa_receipts(), st.permutations(_PARTS))
+def test_lazy_receipt_equals_the_eager_one_whatever_is_read_first(doc: dict[str, Any], order: list[str]) -> None:
+    payload = canonical_json(doc)
+    stored = json.loads(payload)
+    eager, lazy = Receipt.from_doc(stored), Receipt.from_json(payload)
+    assert lazy.to_doc() == stored and json.dumps(lazy.to_doc()) == json.dumps(stored)  # same text too
+    assert lazy.to_json() == json.dumps(stored, ensure_ascii=False) == eager.to_json()
+    for name in order:  # each part built on its own first access, in any order, equals the eager one
+        assert getattr(lazy, name) == getattr(eager, name)
+    assert lazy == eager and hash(lazy) == hash(eager)
+    assert Receipt.from_doc(lazy.to_doc()) == lazy and canonical_json(lazy.to_doc()) == payload
+
+
+@settings(max_examples=100)
+@given(kassa_receipts())
+def test_lazy_receipt_is_immutable_and_hands_out_copies(doc: dict[str, Any]) -> None:
+    receipt = Receipt.from_json(canonical_json(doc))
+    before = receipt.to_doc()
+    handed = receipt.to_doc()
+    handed["lines"] = "changed"
+    handed.setdefault("x_future", {})["k"] = 1
+    assert receipt.to_doc() == before and receipt.lines == Receipt.from_doc(before).lines
+    with pytest.raises(AttributeError):
+        receipt.lines = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        receipt._doc = {}  # noqa: SLF001
+
+
+def test_parts_built_from_a_seen_shape_match_the_general_path() -> None:
+    # the first document of a shape compiles its builder; later ones use it; unknown keys take the general path
+    a = {"sku": "1", "name": "A", "qty": 2, "unit_price": 5, "tax_code": "A", "amount": 10}
+    b = dict(a, sku="2", of_line=3)
+    c = dict(a, x_note=[1])
+    for d in (a, a, b, b, c, c, {}):
+        line = ReceiptLine.from_doc(d)
+        assert line.to_doc() == dict(sorted(d.items()))
+        assert line.absent == frozenset(ReceiptLine._fields[:9]) - set(d)
+    assert ReceiptLine.from_doc(c).extra == {"x_note": [1]}
+
+
+def test_from_json_refuses_what_is_not_a_receipt_object() -> None:
+    with pytest.raises(ValueError):
+        Receipt.from_json(b"[1, 2]")
+    with pytest.raises(ValueError):
+        Receipt.from_json(b'{"seq": 1} trailing')
+    assert Receipt.from_json(b' {"seq": 2} ').seq == 2
+    assert Receipt() == Receipt.from_doc({k: v for k, v in Receipt().to_doc().items()})

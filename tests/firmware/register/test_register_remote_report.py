@@ -91,7 +91,7 @@ def test_a_report_that_cannot_be_summed_is_answered_with_the_reason(reg, monkeyp
     def broken(*args, **kwargs):
         raise OSError("segment unreadable")
 
-    monkeypatch.setattr(reg.journal, "iter_receipts", broken)
+    monkeypatch.setattr(reg.journal, "receipts", broken)
     _ask(reg, "cmd-x", kind="x")
     assert sync.reports == []
     assert sync.answers == [("cmd-x", False, "report failed: segment unreadable")]
