@@ -142,7 +142,8 @@ class TimedJournal:
 def drain(journal: Journal, data_dir: Path, url: str, register: str, n: int, *, confirmed: bool) -> TimedJournal:
     """Run SyncService on a journal of n pending receipts until all are delivered (or confirmed)."""
     config = parse_config({"device": {"store": "S001", "register": register, "data_dir": str(data_dir)},
-                           "broker": {"url": url, "window": WINDOW}})
+                           # no fleet confirms the "delivered" drain: lift the backpressure bound above the backlog
+                           "broker": {"url": url, "window": WINDOW, "max_unconfirmed": max(n, 1)}})
     timed = TimedJournal(journal, n)
     service = SyncService(config, timed, SystemClock(), queue.Queue())
     service.start()

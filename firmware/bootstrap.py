@@ -254,7 +254,7 @@ def bootstrap(
         if with_sync:
             from firmware.sync import SyncService
 
-            sync = SyncService(config, journal, clock, events)
+            sync = SyncService(config, journal, clock, events, pace_share=config.broker.drain_cpu_share)
         register = Register(
             config=config,
             clock=clock,

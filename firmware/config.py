@@ -126,6 +126,9 @@ class BrokerConfig(_Section):
                                   " (receipts delivered but not yet confirmed by the fleet)")
     resend_after: float = _number("broker.resend_after", 300.0, 5.0, 86400.0, " (seconds)")
     status_interval: float = _number("broker.status_interval", 60.0, 5.0, 3600.0, " (seconds)")
+    drain_cpu_share: float = _number("broker.drain_cpu_share", 0.08, 0.0, 1.0,
+                                     " (share of wall-clock time the sync thread may use while the screen draws; "
+                                     "0 = unpaced)")
 
     @field_validator("url")
     @classmethod

@@ -19,7 +19,6 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from firmware.config import Config
-from firmware.contract import Report as ReportDoc, decode
 from firmware.contract.chain import canonical_json
 from firmware.lifecycle import join_thread
 from firmware.register.core.effects import SumReport
@@ -78,6 +77,8 @@ class ReportWorker:
 
     def sum(self, job: SumReport) -> ReportSummed:
         """Sum one job (on any thread); a failure becomes `ReportSummed` with the reason, never an exception."""
+        from firmware.contract import Report as ReportDoc, decode  # the payload models: not before the login screen
+
         try:
             receipts = self._journal.receipts(from_seq=job.last_z["last_seq"] + 1)
             report = build(job.kind, None, job.last_z, job.shift, self._until_stopped(receipts), config=self._config,

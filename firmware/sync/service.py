@@ -96,7 +96,7 @@ HELLO_ASK_EVERY = 3.0
 # Pacing the drain while the cashier uses the screen: the link thread's CPU per wall-clock second stays under
 # PACE_CPU_SHARE (0.08: 80 ms of CPU a second; on a register limited to 20% of a core that leaves the UI, the
 # committer and the rest well inside the quota, and a 10k-receipt backlog still drains in tens of seconds).
-# A policy value: a SyncService takes `pace_share` (0 turns pacing off); a `[broker]` config key could set it.
+# A policy value: a SyncService takes `pace_share` (0 turns pacing off), from `[broker] drain_cpu_share`.
 PACE_CPU_SHARE = 0.08
 # CPU s the link thread may spend at once before it sleeps (then it sleeps until it is this far under budget):
 # small against a CFS period (100 ms), so the process never spends a period's quota in one burst.
