@@ -136,6 +136,10 @@ def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: 
     for item in lines:
         add(_line(item, columns, money, sign, split_cart=cart is not None))
         cart_total += (item.cart_discount or 0) if cart is not None else 0
+    for promo in receipt.extra.get("promotions") or ():  # docs/promotions.md: each by name, under the lines
+        if isinstance(promo, Mapping) and promo.get("saving"):
+            add(paired(str(promo.get("name") or promo.get("promotion_id") or "Promotion"),
+                       money(sign * -int(promo["saving"]), plus=sign < 0), columns))
     if cart is not None and cart_total:
         percent = cart.percent
         label = f"Cart discount {_percent(percent)}%" if percent not in (None, "") else "Cart discount"
@@ -278,7 +282,8 @@ def _line(line: ReceiptLine, columns: int, money: Callable[..., str], sign: int,
     amount = line.amount
     discount = line.discount or 0
     share = (line.cart_discount or 0) if split_cart else 0
-    own = discount - share
+    promotion = line.extra.get("promotion")  # printed as each promotion's own line, after the lines
+    own = discount - share - (promotion if isinstance(promotion, int) else 0)
     original = amount + discount
     code = line.tax_code or ""
     out = paired(name, f"{money(sign * original)} {code}".rstrip(), columns)

@@ -91,6 +91,11 @@ def ingest(
     username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
     cert_file: CertOpt = None, key_file: KeyOpt = None,
     signing_key: SigningKeyOpt = None,
+    mail_domain: Annotated[str, typer.Option(
+        "--mail-domain", envvar="KASSA_FLEET_MAIL_DOMAIN",
+        help="right side of e-mailed receipts' Message-ID: the mailer's [mail] message_id_domain")] = "kassa.invalid",
+    accounts_every: Annotated[float, typer.Option(
+        min=1.0, help="seconds between account reconcile passes (docs/accounts.md)")] = 60.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Ingest receipts, reports and status into a database (SQLite or PostgreSQL); confirm on each device's acks
@@ -114,7 +119,8 @@ def ingest(
     options = IngestOptions(prefix=prefix, group=group, client_id=client_id or default_client_id("ingest"),
                             batch_size=batch_size, batch_wait=batch_ms / 1000.0, receive_maximum=max(1000, batch_size),
                             session_expiry=session_expiry, keepalive=keepalive, gap_grace=gap_grace,
-                            resend_every=resend_every, signer=signer)
+                            resend_every=resend_every, signer=signer, mail_domain=mail_domain,
+                            accounts_every=accounts_every)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
@@ -204,6 +210,177 @@ def publish_clerks(
              signing_key, unsigned, state_file)
 
 
+@app.command("publish-accounts")
+@_errors
+def publish_accounts(
+    store: Annotated[str, typer.Option(help="store id")],
+    db: DbOpt = "sqlite:///fleet.db",
+    currency: Annotated[str, typer.Option(help="the shop's currency (ISO 4217), as on its receipts")] = "EUR",
+    broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
+    username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
+    cert_file: CertOpt = None, key_file: KeyOpt = None,
+    signing_key: SigningKeyOpt = None, unsigned: UnsignedOpt = False, state_file: StateOpt = None,
+) -> None:
+    """Reconcile the accounts and publish the store's next snapshot (docs/accounts.md): signed, retained, numbered
+    one above the retained (or last published) version."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from firmware.contract.accounts import AccountsSnapshot
+    from firmware.contract.clock import iso_utc
+    from firmware.contract.payloads import ID
+    from fleet.accounting import next_snapshot
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+    from fleet.publish import default_state_file, publish_document, record_version, recorded_version, topic_for
+    try:
+        TypeAdapter(ID).validate_python(store)
+    except ValidationError:
+        raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
+    signer = _signer_for(signing_key, unsigned)
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
+    state = state_file or default_state_file()
+    topic = topic_for(prefix, store, "accounts")
+    database = FleetDb(db)
+    made: dict[str, Any] = {}
+
+    def build(current: int | None) -> tuple[bytes, int]:
+        from datetime import UTC, datetime
+
+        version = max(current or 0, database.last_accounts_version(store) or 0) + 1
+        issued_at = iso_utc(datetime.now(UTC))
+        document, result = next_snapshot(database, version=version, issued_at=issued_at, currency=currency)
+        payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if len(payload) > AccountsSnapshot.MAX_BYTES:
+            raise FleetUsageError(f"the accounts snapshot is {len(payload):,} bytes, more than the "
+                                  f"{AccountsSnapshot.MAX_BYTES:,} a register accepts; split it (docs/accounts.md)")
+        made.update(version=version, issued_at=issued_at, payload=payload, flags=len(result.flags))
+        return payload, version
+
+    try:
+        previous = publish_document(settings, prefix=prefix, store=store, kind="accounts", payload=b"", version=0,
+                                    signer=signer, recorded=recorded_version(state, settings, topic), build=build)
+        database.record_accounts_snapshot(store, made["version"], made["issued_at"], made["payload"].decode("utf-8"),
+                                          made["issued_at"])
+    finally:
+        database.close()
+    try:
+        record_version(state, settings, topic, made["version"])
+    except OSError as exc:
+        typer.echo(f"kassa-fleet: warning: could not record the version in {state} ({exc.strerror})", err=True)
+    was = f" (replacing version {previous})" if previous is not None else ""
+    how = f"signed by {signer.key_id[:16]}..." if signer else "unsigned"
+    typer.echo(f"published accounts version {made['version']} for store {store}{was}, {how}; "
+               f"{made['flags']} account flag(s) (see kassa-fleet status)")
+
+
+@app.command("publish-stock")
+@_errors
+def publish_stock(
+    store: Annotated[str, typer.Option(help="store id")],
+    db: DbOpt = "sqlite:///fleet.db",
+    broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
+    username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
+    cert_file: CertOpt = None, key_file: KeyOpt = None,
+    signing_key: SigningKeyOpt = None, unsigned: UnsignedOpt = False, state_file: StateOpt = None,
+) -> None:
+    """Publish the store's next stock snapshot (docs/stock.md): levels of every register's deltas up to the seq
+    below which all arrived; signed, retained, numbered one above the retained (or last published) version."""
+    from datetime import UTC, datetime
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from firmware.contract.clock import iso_utc
+    from firmware.contract.payloads import ID
+    from firmware.contract.stock import StockSnapshot
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+    from fleet.publish import default_state_file, publish_document, record_version, recorded_version, topic_for
+    from fleet.stockdb import snapshot_document
+
+    try:
+        TypeAdapter(ID).validate_python(store)
+    except ValidationError:
+        raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
+    signer = _signer_for(signing_key, unsigned)
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
+    state = state_file or default_state_file()
+    topic = topic_for(prefix, store, "stock_snapshot")
+    database = FleetDb(db)
+    made: dict[str, Any] = {}
+
+    def build(current: int | None) -> tuple[bytes, int]:
+        version = max(current or 0, database.last_stock_version(store) or 0) + 1
+        at = iso_utc(datetime.now(UTC))
+        document = snapshot_document(database, store, version=version, at=at)
+        payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if len(payload) > StockSnapshot.MAX_BYTES:
+            raise FleetUsageError(f"the stock snapshot is {len(payload):,} bytes, more than the "
+                                  f"{StockSnapshot.MAX_BYTES:,} a register accepts")
+        made.update(version=version, at=at, payload=payload, levels=len(document["levels"]))
+        return payload, version
+
+    try:
+        previous = publish_document(settings, prefix=prefix, store=store, kind="stock_snapshot", payload=b"",
+                                    version=0, signer=signer, recorded=recorded_version(state, settings, topic),
+                                    build=build)
+        database.record_stock_snapshot(store, made["version"], made["at"], made["payload"].decode("utf-8"))
+    finally:
+        database.close()
+    try:
+        record_version(state, settings, topic, made["version"])
+    except OSError as exc:
+        typer.echo(f"kassa-fleet: warning: could not record the version in {state} ({exc.strerror})", err=True)
+    was = f" (replacing version {previous})" if previous is not None else ""
+    how = f"signed by {signer.key_id[:16]}..." if signer else "unsigned"
+    typer.echo(f"published stock snapshot version {made['version']} for store {store}{was}, {how}; "
+               f"{made['levels']} tracked sku(s)")
+
+
+@app.command("reconcile-accounts")
+@_errors
+def reconcile_accounts(
+    db: DbOpt = "sqlite:///fleet.db",
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Reconcile the accounts now (the ingest does it every minute): balances and flags, shown by `status`."""
+    from datetime import UTC, datetime
+
+    from firmware.contract.clock import iso_utc
+    from fleet.accounting import reconcile_flags
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    database = FleetDb(db)
+    try:
+        result = reconcile_flags(database, iso_utc(datetime.now(UTC)))
+    finally:
+        database.close()
+    if as_json:
+        typer.echo(json.dumps([{"kind": f.kind, "account": f.account, "balance": f.balance, "limit": f.limit,
+                                "last4": f.last4, "registers": list(f.registers), "approved_by": list(f.approved_by)}
+                               for f in result.flags], indent=2))
+        return
+    for flag in result.flags:
+        typer.echo(f"{flag.kind}: {flag.describe()}")
+    typer.echo(f"{len(result.flags)} account flag(s)")
+
+
+def _signer_for(signing_key: Path | None, unsigned: bool) -> Any:
+    if signing_key is not None and unsigned:
+        raise FleetUsageError("give --signing-key or --unsigned, not both")
+    if signing_key is None and not unsigned:
+        raise FleetUsageError("no --signing-key: registers that pin the fleet key refuse unsigned documents. "
+                              "Give --signing-key (or $KASSA_FLEET_SIGNING_KEY), or --unsigned for a lab whose "
+                              "registers pin no key")
+    if signing_key is None:
+        return None
+    from fleet.keys import load_signer
+
+    return load_signer(signing_key)
+
+
 @app.command()
 @_errors
 def keygen(
@@ -239,6 +416,104 @@ def status(
         typer.echo(json.dumps(rows, indent=2))
     else:
         render_status(rows)
+
+
+@app.command()
+@_errors
+def hours(
+    store: Annotated[str, typer.Option(help="store id")],
+    first: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD (in --tz)")],
+    last: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD (in --tz)")],
+    db: DbOpt = "sqlite:///fleet.db",
+    tz: Annotated[str, typer.Option("--tz", help="the store's time zone (IANA), as [shop] timezone")] = "UTC",
+    z: Annotated[bool, typer.Option("--z", help="final (Z) report: open shifts are not counted up to now")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Hours worked per clerk and day from the punches the fleet holds (docs/timeclock.md): every register of
+    the store together, a clerk may clock in on one and out on another."""
+    from datetime import UTC, date, datetime, timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from firmware.contract import decode
+    from firmware.contract.timeclock import PunchMessage
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+    from fleet.timeclock import hours_rows, store_hours
+
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FleetUsageError(f"--tz {tz!r}: not an IANA time zone (e.g. Europe/Berlin)") from None
+    try:
+        first_day, last_day = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        raise FleetUsageError("--from/--to: write days as YYYY-MM-DD") from None
+    if last_day < first_day:
+        raise FleetUsageError(f"--to {last} is before --from {first}")
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    # a day either side: a shift may begin the evening before, and zones are up to 14 h from UTC
+    since = (first_day - timedelta(days=1)).isoformat() + "T00:00:00"
+    until = (last_day + timedelta(days=2)).isoformat() + "T00:00:00"
+    database = FleetDb(db)
+    try:
+        messages = [decode(PunchMessage, body) for body in database.punch_bodies(store, since, until)]
+    finally:
+        database.close()
+    payload = store_hours(messages, zone, kind="z" if z else "x", as_of=None if z else datetime.now(UTC),
+                          first_day=first_day, last_day=last_day)
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2, default=str))
+    else:
+        for line in hours_rows(payload):
+            typer.echo(line)
+
+
+@app.command()
+@_errors
+def mailer(
+    config: Annotated[Path, typer.Option("--config", help="TOML file with a [mail] table (docs/digital-receipts.md)")],
+    db: DbOpt = "sqlite:///fleet.db",
+    once: Annotated[bool, typer.Option("--once", help="one pass over what is due, then exit")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Send e-mailed receipts: each accepted request once the fleet holds its receipt (a long-running service;
+    several may run on one database, a request is claimed by one at a time)."""
+    import tomllib
+    from datetime import UTC, datetime
+
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+    from fleet.mailer import Mailer, MailerSettings
+    from fleet.mailstore import FleetMailStore, FleetReceipts
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        doc = tomllib.loads(config.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FleetUsageError(f"--config {config}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FleetUsageError(f"--config {config}: not valid TOML ({exc})") from None
+    if not isinstance(doc.get("mail"), dict):
+        raise FleetUsageError(f"--config {config}: no [mail] table (docs/digital-receipts.md)")
+    try:
+        settings = MailerSettings.from_mapping(doc["mail"])
+    except (KeyError, TypeError) as exc:
+        raise FleetUsageError(f"--config {config}: [mail] is incomplete or has an unknown key ({exc})") from None
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    database = FleetDb(db)
+    worker = Mailer(FleetMailStore(database), FleetReceipts(database), settings)
+    try:
+        if once:
+            done = worker.run_once(datetime.now(UTC))
+            typer.echo(" ".join(f"{k}={v}" for k, v in done.items()))
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_a: stop.set())
+        worker.serve(stop)
+    finally:
+        database.close()
 
 
 @app.command()

@@ -49,8 +49,8 @@ from fleet.schema import (
 )
 from fleet.sql import Connection, DatabaseUnavailable, Tx, connect, is_postgres, sqlite_path
 
-__all__ = ["FleetDb", "Gap", "ReceiptRow", "DeviceStatus", "Head", "BatchOutcome", "Loss", "DatabaseUnavailable",
-           "sqlite_path", "is_postgres"]
+__all__ = ["FleetDb", "Gap", "ReceiptRow", "PunchRow", "DeviceStatus", "Head", "BatchOutcome", "Loss",
+           "DatabaseUnavailable", "sqlite_path", "is_postgres"]
 
 KEY = "store=? AND register=? AND epoch=?"
 JOIN_KEY = "{a}.store={b}.store AND {a}.register={b}.register AND {a}.epoch={b}.epoch"
@@ -84,6 +84,30 @@ class ReceiptRow:
     hash: str = ""
     prev_hash: str = ""
     flags: tuple[str, ...] = ()
+    # its `accounts` entries (docs/accounts.md) as (type, account, entry JSON), stored with it when it is new
+    accounts: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.store, self.register, self.epoch, self.seq)
+
+
+@dataclass(frozen=True)
+class PunchRow:
+    """One time clock punch as the ingest read it (docs/timeclock.md), keyed like a receipt."""
+
+    punch_id: str
+    store: str
+    register: str
+    epoch: str
+    seq: int
+    clerk_id: str
+    kind: str
+    at: str
+    clock_trusted: bool
+    hash: str
+    prev_hash: str
+    body: str
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -123,6 +147,11 @@ class BatchOutcome:
     heads: list[Head] = field(default_factory=list)
     chain_breaks: int = 0
     rollbacks: int = 0
+    punches_new: int = 0
+    punches_confirmed: list[PunchRow] = field(default_factory=list)
+    punch_conflicts: list[PunchRow] = field(default_factory=list)
+    stock_new: int = 0
+    stock_conflicts: int = 0
 
 
 @dataclass(frozen=True)
@@ -225,7 +254,9 @@ class FleetDb:
 
     def store_batch(self, receipts: Sequence[ReceiptRow], reports: Iterable[tuple[str, str, str, str, int | None, str]],
                     results: Iterable[tuple[str, bool, str]], rejects: Iterable[tuple[str, str, int]],
-                    statuses: Iterable[DeviceStatus | tuple[str, str, dict[str, Any]]], at: str) -> BatchOutcome:
+                    statuses: Iterable[DeviceStatus | tuple[str, str, dict[str, Any]]], at: str, *,
+                    punches: Sequence[PunchRow] = (), mail: Sequence[tuple[Any, ...]] = (),
+                    stock: Sequence[Any] = ()) -> BatchOutcome:
         """Write one batch in one transaction (durable on return); say what to confirm and answer.
 
         Raises DatabaseUnavailable when the database went away: nothing of the batch was kept."""
@@ -236,6 +267,18 @@ class FleetDb:
                 self._status(tx, status, at, out)
             if receipts:
                 self._receipts(tx, receipts, at, out)
+            if punches:
+                self._punches(tx, punches, at, out)
+            if mail:  # e-mail receipt requests, accepted (fleet.mailer.accept_request), as fleet.mailstore.add_args
+                from fleet.mailstore import ADD_SQL
+
+                tx.many(ADD_SQL, sorted(mail))
+            if stock:  # stock deltas (docs/stock.md): (store, register, deltas) per message, fleet.stockdb
+                from fleet.stockdb import store_stock
+
+                found = store_stock(tx, stock, at)
+                out.stock_new += found["new"]
+                out.stock_conflicts += found["conflicts"]
             tx.many("INSERT INTO reports VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                     sorted((*r, at) for r in reports))
             tx.many("UPDATE commands SET ok=?, detail=?, answered_at=? WHERE command_id=?",
@@ -288,6 +331,10 @@ class FleetDb:
                 out.conflicts.append(row)
         tx.many("INSERT INTO conflicts VALUES (?,?,?,?,?,?,?,?,?,?,1) ON CONFLICT (store, register, epoch, seq, hash) "
                 "DO UPDATE SET last_at=excluded.last_at, times=conflicts.times+1", conflicts)
+        # account movements of the receipts stored now, in the same transaction (a conflict's never: docs/accounts.md)
+        tx.many("INSERT INTO account_movements VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                sorted((row.store, row.register, row.seq, idx, kind, account, body, at)
+                       for row, _f in stored for idx, (kind, account, body) in enumerate(row.accounts)))
         tops: dict[tuple[str, str, str], int] = {}
         for row, row_flags in stored:
             stream = (row.store, row.register, row.epoch)
@@ -298,6 +345,97 @@ class FleetDb:
                         "AND streams.register=v.column2 AND streams.epoch=v.column3 AND streams.top<CAST(v.column4 AS "
                         "BIGINT)", [(*k, t) for k, t in sorted(tops.items())])
         self._check_links(tx, [row for row, _f in stored], known, at, out)
+
+    def _punches(self, tx: Tx, punches: Sequence[PunchRow], at: str, out: BatchOutcome) -> None:
+        """Store new punches; the same key with the same hash is a duplicate (confirmed again), with another hash
+        a conflict (kept in punch_conflicts, never confirmed): fleet.timeclock.classify's rule."""
+        held: dict[tuple[str, str, str, int], str] = {tuple(k[:4]): k[4] for k in _values(  # type: ignore[misc]
+            tx, f"SELECT t.store, t.register, t.epoch, t.seq, t.hash FROM {{values}} JOIN punches t ON {V_KEY4}",
+            sorted({p.key for p in punches}))}
+        new, conflicts = [], []
+        for p in sorted(punches, key=lambda p: p.key):
+            had = held.get(p.key)
+            if had is None:
+                held[p.key] = p.hash
+                new.append((*p.key, p.punch_id, p.clerk_id, p.kind, p.at, int(p.clock_trusted), p.hash, p.prev_hash,
+                            p.body, at))
+                out.punches_confirmed.append(p)
+            elif had == p.hash:
+                out.punches_confirmed.append(p)
+            else:
+                conflicts.append((*p.key, p.punch_id, p.hash, had, p.body, at, at))
+                out.punch_conflicts.append(p)
+        tx.many("INSERT INTO punches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", new)
+        tx.many("INSERT INTO punch_conflicts VALUES (?,?,?,?,?,?,?,?,?,?,1) ON CONFLICT (store, register, epoch, seq, "
+                "hash) DO UPDATE SET last_at=excluded.last_at, times=punch_conflicts.times+1", conflicts)
+        out.punches_new += len(new)
+
+    def punch_bodies(self, store: str, first_at: str | None = None, last_at: str | None = None) -> list[str]:
+        """The store's punches (as sent) with `at` in [first_at, last_at] (text compare of UTC timestamps)."""
+        where, args = ["store=?"], [store]
+        if first_at is not None:
+            where.append("at>=?")
+            args.append(first_at)
+        if last_at is not None:
+            where.append("at<=?")
+            args.append(last_at)
+        return [b for (b,) in self._read(f"SELECT body FROM punches WHERE {' AND '.join(where)} "
+                                         "ORDER BY clerk_id, at, register, epoch, seq", args)]
+
+    def mail_counts(self) -> dict[tuple[str, str], dict[str, int]]:
+        """E-mail receipt requests per register and state (queued, sending, sent, failed)."""
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        for store, register, state, n in self._read("SELECT store, register, state, COUNT(*) FROM mail_requests "
+                                                     "GROUP BY store, register, state"):
+            out.setdefault((store, register), {})[state] = int(n)
+        return out
+
+    def stock_oversells(self) -> list[dict[str, Any]]:
+        """Oversell flags not yet acknowledged (docs/stock.md)."""
+        names = ("store", "sku", "since_register", "since_seq", "first_register", "first_seq", "at", "lowest", "sold",
+                 "first_seen", "updated_at")
+        rows = self._dicts(f"SELECT {', '.join(names)} FROM stock_oversells WHERE acknowledged_at IS NULL "
+                           "ORDER BY store, sku, since_register, since_seq", names)
+        for row in rows:
+            row["sold"] = json.loads(row["sold"])
+        return rows
+
+    def stock_conflicts(self) -> list[dict[str, Any]]:
+        names = ("store", "register", "seq", "body", "first_at", "last_at", "times")
+        return self._dicts(f"SELECT {', '.join(names)} FROM stock_conflicts ORDER BY store, register, seq", names)
+
+    def stock_levels(self, store: str) -> dict[str, int]:
+        return {sku: int(level) for sku, level in self._read("SELECT sku, level FROM stock_levels WHERE store=? "
+                                                             "ORDER BY sku", (store,))}
+
+    def stock_upto(self, store: str) -> dict[str, int]:
+        return {r: int(c) for r, c in self._read("SELECT register, contiguous FROM stock_streams WHERE store=? "
+                                                 "ORDER BY register", (store,))}
+
+    def stock_rows(self, store: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self._read("SELECT register, seq, sku, kind, qty, at, ref, basis FROM stock_deltas "
+                                             "WHERE store=? ORDER BY register, seq", (store,))]
+
+    def stock_policies(self, store: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self._read("SELECT sku, low, past_zero, track FROM stock_policies WHERE store=? "
+                                             "ORDER BY sku", (store,))]
+
+    def last_stock_version(self, store: str) -> int | None:
+        found = self._read("SELECT version FROM stock_snapshots WHERE store=?", (store,))
+        return int(found[0][0]) if found else None
+
+    def record_stock_snapshot(self, store: str, version: int, at: str, body: str) -> None:
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO stock_snapshots VALUES (?,?,?,?) ON CONFLICT (store) DO UPDATE SET "
+                   "version=excluded.version, at=excluded.at, body=excluded.body", (store, version, at, body))
+
+    def punch_stores(self) -> list[str]:
+        return [s for (s,) in self._read("SELECT DISTINCT store FROM punches ORDER BY store")]
+
+    def punch_conflicts(self) -> list[dict[str, Any]]:
+        names = ("store", "register", "epoch", "seq", "punch_id", "hash", "held_hash", "first_at", "last_at", "times")
+        return self._dicts(f"SELECT {', '.join(names)} FROM punch_conflicts ORDER BY store, register, epoch, seq",
+                           names)
 
     def _check_links(self, tx: Tx, stored: list[ReceiptRow], known: dict[tuple[str, ...], tuple[int, ...]],
                      at: str, out: BatchOutcome) -> None:
@@ -442,6 +580,53 @@ class FleetDb:
 
     def reject_counts(self) -> list[tuple[str, int]]:
         return [(t, n) for t, n in self._read("SELECT topic, COUNT(*) FROM rejects GROUP BY topic ORDER BY topic")]
+
+    # ---- accounts (docs/accounts.md) ----
+
+    def account_movements(self) -> list[tuple[str, str, int, int, str]]:
+        """Every stored account movement as (store, register, seq, index, entry JSON), in key order."""
+        return [tuple(r) for r in self._read(  # type: ignore[misc]
+            "SELECT store, register, seq, idx, body FROM account_movements ORDER BY store, register, seq, idx")]
+
+    def receipt_seqs(self) -> list[tuple[str, str, int]]:
+        """(store, register, seq) of every receipt held (seqs run on across epochs), flagged seq_bound left out."""
+        return [tuple(r) for r in self._read(  # type: ignore[misc]
+            f"SELECT DISTINCT store, register, seq FROM receipts WHERE {NOT_BOUND} ORDER BY store, register, seq")]
+
+    def account_book(self) -> list[dict[str, Any]]:
+        names = ("ledger", "account", "balance", "last4", "credit_limit", "card_limit", "blocked")
+        return self._dicts(f"SELECT {', '.join(names)} FROM account_book ORDER BY ledger, account", names)
+
+    def set_book_entry(self, ledger: str, account: str, *, balance: int = 0, last4: str | None = None,
+                       credit_limit: int | None = None, card_limit: int | None = None, blocked: bool = False) -> None:
+        """Record (replace) one account of the book: `ledger` is loyalty, gift_cards or on_account."""
+        if ledger not in ("loyalty", "gift_cards", "on_account"):
+            raise ValueError(f"unknown ledger {ledger!r}")
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO account_book VALUES (?,?,?,?,?,?,?) ON CONFLICT (ledger, account) DO UPDATE SET "
+                   "balance=excluded.balance, last4=excluded.last4, credit_limit=excluded.credit_limit, "
+                   "card_limit=excluded.card_limit, blocked=excluded.blocked",
+                   (ledger, account, balance, last4, credit_limit, card_limit, int(blocked)))
+
+    def replace_account_flags(self, flags: Iterable[tuple[str, str, int, int | None, str | None, str, str]],
+                              at: str) -> None:
+        """The last reconcile pass's flags, replacing the previous pass's whole."""
+        with self.db.transaction() as tx:
+            tx.run("DELETE FROM account_flags")
+            tx.many("INSERT INTO account_flags VALUES (?,?,?,?,?,?,?,?)", [(*f, at) for f in flags])
+
+    def account_flags(self) -> list[dict[str, Any]]:
+        names = ("kind", "account", "balance", "credit_limit", "last4", "registers", "approved_by", "at")
+        return self._dicts(f"SELECT {', '.join(names)} FROM account_flags ORDER BY kind, account", names)
+
+    def last_accounts_version(self, store: str) -> int | None:
+        found = self._read("SELECT MAX(version) FROM account_snapshots WHERE store=?", (store,))
+        return int(found[0][0]) if found and found[0][0] is not None else None
+
+    def record_accounts_snapshot(self, store: str, version: int, issued_at: str, body: str, at: str) -> None:
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO account_snapshots VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
+                   (store, version, issued_at, at, body))
 
     def losses(self) -> list[Loss]:
         """Ended epochs whose last reported head seq never fully arrived, with the count missing."""

@@ -13,6 +13,7 @@ ids. Single-threaded: paho's loop runs in `run()`.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
@@ -23,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from firmware.contract import (
     Acks,
@@ -41,16 +42,25 @@ from firmware.contract import (
     mqtt,
     parse_topic,
 )
+from firmware.contract.accounts import AnyMovement, GiftCardRedeem, GiftCardSell, GiftCardTopUp, accounts_of
 from firmware.contract.clock import iso_utc
+from firmware.contract.mail import MailAcks, MailRequest, mail_acks_topic, mail_ingest_filter
 from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand
 from firmware.contract.receipt_id import names, parse_receipt_id
+from firmware.contract.stock import StockDeltas
+from firmware.contract.timeclock import PunchAcks, PunchMessage, punch_acks_topic, punch_ingest_filter
 from firmware.contract.wire import Inbound, LeanClient
 from fleet.broker import INGEST_MAX_PACKET, BrokerSettings, connect, make_client
-from fleet.db import DatabaseUnavailable, DeviceStatus, FleetDb, Gap, Head, ReceiptRow
+from fleet.db import DatabaseUnavailable, DeviceStatus, FleetDb, Gap, Head, PunchRow, ReceiptRow
 from fleet.errors import FleetError, FleetUsageError
 from fleet.integrity import hash_matches
+from fleet.mailer import accept_request
 from fleet.plausibility import flags_of
+from fleet.timeclock import classify
+
+if TYPE_CHECKING:
+    from fleet.mailer import MailStore
 
 log = logging.getLogger("kassa.fleet.ingest")
 
@@ -76,6 +86,9 @@ class IngestOptions:
     resends_per_cycle: int = 50      # over all devices; one device gets at most one per cycle
     head_every: float = 2.0          # at most one head answer per device in this many seconds
     reject_log_per_minute: int = 20
+    # the right side of the Message-ID of e-mailed receipts (the mailer's [mail] message_id_domain)
+    mail_domain: str = "kassa.invalid"
+    accounts_every: float = 60.0     # seconds between account reconcile passes (the gap-check leader runs them)
     # signs each command for its topic (firmware.contract.signing.Signer; `kassa-fleet ingest --signing-key`)
     signer: Callable[[str, bytes], bytes] | None = None
 
@@ -95,6 +108,10 @@ class IngestStats:
     rollbacks: int = 0
     gap_cycles: int = 0
     db_retries: int = 0
+    account_passes: int = 0
+    punches: int = 0
+    mail_requests: int = 0
+    stock_deltas: int = 0
 
 
 @dataclass
@@ -125,6 +142,10 @@ class _Parsed:
     rejects: list[tuple[str, str, int]] = field(default_factory=list)
     statuses: list[DeviceStatus] = field(default_factory=list)
     selftests: list[tuple[str, str, str]] = field(default_factory=list)
+    punches: list[PunchRow] = field(default_factory=list)
+    mail: list[tuple[Any, ...]] = field(default_factory=list)  # accepted requests, as fleet.mailstore.add_args
+    stock: list[tuple[str, str, Any]] = field(default_factory=list)  # (store, register, deltas) per message
+    mail_answers: list[tuple[str, str, str, bool, str]] = field(default_factory=list)  # store, register, id, ok, why
 
 
 class GapChecker:
@@ -165,6 +186,33 @@ class GapChecker:
         for gap in chosen:
             self._asked[gap] = now
         return chosen
+
+
+def movement_rows(movements: Sequence[AnyMovement]) -> tuple[tuple[str, str, str], ...]:
+    """(type, account, entry JSON) of a receipt's account movements, as the store keeps them."""
+    return tuple((m.type, m.card_hash if isinstance(m, (GiftCardSell, GiftCardTopUp, GiftCardRedeem)) else m.customer,
+                  json.dumps(m.model_dump(mode="json", exclude_none=True), separators=(",", ":"), sort_keys=True))
+                 for m in movements)
+
+
+class _MailCollector:
+    """The MailStore accept_request writes to during parsing: rows for the batch's own transaction."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, request: MailRequest, message_id: str, at: datetime) -> bool:
+        from fleet.mailer import _iso
+        from fleet.mailstore import add_args
+
+        self.rows.append(add_args(request, message_id, _iso(at)))
+        return True
+
+
+def _names_register(request_id: str, store: str, register: str) -> bool:
+    """A refused request's id can be answered on this register's mail_acks only when it is one of its ids."""
+    parts = request_id.split(":")
+    return len(parts) == 4 and parts[0] == store and parts[1] == register
 
 
 def _now_iso() -> str:
@@ -213,6 +261,8 @@ class IngestWorker:
         link.connected = True
         opts = SubscribeOptions(qos=1)
         subs = [(f, opts) for f in ingest_filters(self.opt.prefix, self.opt.group) if not f.endswith("/status")]
+        subs.append((punch_ingest_filter(self.opt.prefix, self.opt.group), opts))
+        subs.append((mail_ingest_filter(self.opt.prefix, self.opt.group), opts))
         # status is retained: a plain subscription gets every device's last status at start (shared ones do not)
         subs.append((f"{self.opt.prefix}/+/+/status", opts))
         client.subscribe(subs)
@@ -251,9 +301,41 @@ class IngestWorker:
                                   f"not the topic's {store}/{register}")
         if not hash_matches(payload, receipt.hash):
             raise PayloadRejected(f"receipt {receipt.receipt_id}: hash does not match its content")
+        # its account movements (docs/accounts.md): a malformed list rejects the receipt, never confirmed
+        movements = accounts_of(receipt)
         return ReceiptRow(receipt.receipt_id, store, register, key.epoch, receipt.seq, receipt.kind,
                           receipt.created_at, receipt.totals.total, payload.decode("utf-8"), receipt.hash,
-                          receipt.prev_hash, flags_of(receipt, received_at=self._batch_time))
+                          receipt.prev_hash, flags_of(receipt, received_at=self._batch_time),
+                          movement_rows(movements) if movements else ())
+
+    def _punch_row(self, msg: Inbound | mqtt.MQTTMessage, store: str, register: str) -> PunchRow:
+        """A punch (docs/timeclock.md): identity from the topic, its hash over the fields as sent."""
+        message = decode(PunchMessage, msg.payload)
+        key = parse_receipt_id(message.punch_id)
+        if (message.store != store or message.register != register or key is None or key.seq != message.seq
+                or not names(key, store, register)):
+            raise PayloadRejected(f"punch {message.punch_id} names {message.store}/{message.register}, "
+                                  f"not the topic's {store}/{register}")
+        if classify(None, message, json.loads(msg.payload)) == "bad_hash":
+            raise PayloadRejected(f"punch {message.punch_id}: hash does not match its content")
+        return PunchRow(message.punch_id, store, register, key.epoch, message.seq, message.clerk_id, message.kind,
+                        message.at, message.clock_trusted, message.hash, message.prev_hash,
+                        msg.payload.decode("utf-8"))
+
+    def _mail_request(self, batch: _Parsed, msg: Inbound | mqtt.MQTTMessage, store: str, register: str) -> None:
+        """An e-mail receipt request (docs/digital-receipts.md): checked by fleet.mailer.accept_request, recorded
+        in the batch's transaction, answered on mail_acks after the commit (refused ones too, with the reason, so
+        the register stops resending); a request with no readable id is only rejected."""
+        collect = _MailCollector()
+        # only `add` is used by accept_request: the collector stands in for the MailStore
+        answer = accept_request(cast("MailStore", collect), bytes(msg.payload), store, register, self._batch_time,
+                                self.opt.mail_domain)
+        if answer.request_id is None or (not answer.ok and not _names_register(answer.request_id, store, register)):
+            raise PayloadRejected(f"mail request: {answer.reason}")
+        batch.mail += collect.rows
+        batch.mail_answers.append((store, register, answer.request_id, answer.ok, answer.reason))
+        if not answer.ok:
+            self._log_reject(msg.topic, f"mail request {answer.request_id} refused: {answer.reason}")
 
     def _parse(self, messages: list[Inbound | mqtt.MQTTMessage], links: list[int]) -> _Parsed:
         parsed_batch = _Parsed()
@@ -288,6 +370,16 @@ class IngestWorker:
                     results.append((result.command_id, result.ok, result.detail))
                 elif leaf == "selftest":
                     selftests.append((store, register, decode(Selftest, msg.payload).selftest_id))
+                elif leaf == "punches":
+                    parsed_batch.punches.append(self._punch_row(msg, store, register))
+                elif leaf == "mail_requests":
+                    self._mail_request(parsed_batch, msg, store, register)
+                elif leaf == "stock":
+                    batch = decode(StockDeltas, msg.payload)
+                    if batch.store != store or batch.register != register:
+                        raise PayloadRejected(f"stock deltas name {batch.store}/{batch.register}, not the topic's "
+                                              f"{store}/{register}")
+                    parsed_batch.stock.append((store, register, batch.deltas))
                 else:
                     raise PayloadRejected(f"topic leaf {leaf!r} is not for the fleet")
             except PayloadRejected as exc:
@@ -317,7 +409,8 @@ class IngestWorker:
             return
         p = self._parse(messages, links)
         try:
-            out = self.db.store_batch(p.rows, p.reports, p.results, p.rejects, p.statuses, _now_iso())
+            out = self.db.store_batch(p.rows, p.reports, p.results, p.rejects, p.statuses, _now_iso(),
+                                      punches=p.punches, mail=p.mail, stock=p.stock)
         except DatabaseUnavailable as exc:
             # Keep the batch: nothing is acked or confirmed, so the broker holds back the rest (receive maximum)
             # and nothing is lost; retry with backoff while the MQTT link stays up.
@@ -340,6 +433,10 @@ class IngestWorker:
         self.stats.chain_breaks += out.chain_breaks
         self.stats.rollbacks += out.rollbacks
         self.stats.rejected += len(p.rejects)
+        self.stats.stock_deltas += out.stock_new
+        if out.stock_conflicts:
+            log.error("%d stock delta conflict(s): a register sent other deltas under seqs the fleet holds; see "
+                      "kassa-fleet status", out.stock_conflicts)
         for row in out.conflicts:
             log.error("conflict: %s/%s sent receipt %s with hash %s, the fleet holds another; not confirmed",
                       row.store, row.register, row.receipt_id, row.hash[:12])
@@ -364,6 +461,8 @@ class IngestWorker:
         for (store, register), ids in conflicts.items():
             for i in range(0, len(ids), 1000):
                 self._to_device(store, register, Acks(receipt_ids=[], conflict_ids=ids[i:i + 1000]))
+        self._answer_punches(out.punches_confirmed, out.punch_conflicts)
+        self._answer_mail(p.mail_answers)
         for head in out.heads:
             self._heads_due[(head.store, head.register)] = head  # the latest answer per device
         self._answer_heads()
@@ -372,6 +471,36 @@ class IngestWorker:
             self._to_device(store, register, Acks(receipt_ids=[], selftest_id=selftest_id))
             self.stats.selftests += 1
             log.info("answered self-test %s of %s/%s", selftest_id, store, register)
+
+    def _answer_punches(self, confirmed: list[PunchRow], conflicts: list[PunchRow]) -> None:
+        """After the commit: each register's stored punches on its punch_acks, conflicts named, never confirmed."""
+        answers: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+        for row in confirmed:
+            answers[(row.store, row.register)][0].append(row.punch_id)
+        for row in conflicts:
+            answers[(row.store, row.register)][1].append(row.punch_id)
+        self.stats.punches += len(confirmed)
+        for (store, register), (ids, clashes) in answers.items():
+            for i in range(0, max(len(ids), len(clashes)), 1000):
+                acks = PunchAcks(punch_ids=ids[i:i + 1000], conflict_ids=clashes[i:i + 1000])
+                for client in self._device_clients(store, register):
+                    client.publish(punch_acks_topic(self.opt.prefix, store, register), encode(acks), qos=1)
+
+    def _answer_mail(self, answers: list[tuple[str, str, str, bool, str]]) -> None:
+        """After the commit: each register's accepted and refused mail requests on its mail_acks."""
+        per: dict[tuple[str, str], tuple[list[str], dict[str, str]]] = defaultdict(lambda: ([], {}))
+        for store, register, request, ok, reason in answers:
+            if ok:
+                per[(store, register)][0].append(request)
+            else:
+                per[(store, register)][1][request] = reason[:500]
+        self.stats.mail_requests += sum(1 for a in answers if a[3])
+        for (store, register), (ids, refused) in per.items():
+            accepted, said = sorted(set(ids)), sorted(refused.items())
+            for i in range(0, max(len(accepted), len(said)), 1000):
+                acks = MailAcks(request_ids=accepted[i:i + 1000], refused=dict(said[i:i + 1000]))
+                for client in self._device_clients(store, register):
+                    client.publish(mail_acks_topic(self.opt.prefix, store, register), encode(acks), qos=1)
 
     def _answer_heads(self) -> None:
         """Answer each device's latest status with the fleet's head, at most once per `head_every` per device:
@@ -454,6 +583,8 @@ class IngestWorker:
         (bounded) for the ingest's thread to publish. A slow cycle delays resends, never acks."""
         db: FleetDb | None = None
         checker: GapChecker | None = None
+        reconciled = -1e18
+        flagged: set[Any] = set()
         try:
             while not stop.wait(self.opt.gap_check_every):
                 if not self._connected:
@@ -472,6 +603,15 @@ class IngestWorker:
                             self._resends.put_nowait(gap)
                         except queue.Full:
                             break  # the rest waits for the next cycle
+                    if time.monotonic() - reconciled >= self.opt.accounts_every:
+                        from fleet.accounting import reconcile_flags
+
+                        reconciled = time.monotonic()
+                        result = reconcile_flags(db, _now_iso())
+                        self.stats.account_passes += 1
+                        for flag in set(result.flags) - flagged:  # each new flag once, not every pass
+                            log.warning("accounts: %s: %s", flag.kind, flag.describe())
+                        flagged = set(result.flags)
                 except (DatabaseUnavailable, FleetError) as exc:
                     log.warning("gap check skipped: %s", exc)
                 except Exception:  # noqa: BLE001 - a failed cycle must not end gap checking

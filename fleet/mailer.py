@@ -56,6 +56,7 @@ from firmware.contract.mail import MailRequest, address_problem, message_id, rec
 from firmware.contract.payloads import decode
 from firmware.contract.receipt_id import parse_receipt_id
 from firmware.contract.secrets import read_secret
+from fleet.errors import FleetError
 
 log = logging.getLogger(__name__)
 
@@ -518,7 +519,7 @@ class Mailer:
         while not stop.is_set():
             try:
                 done = self.run_once(clock())
-            except sqlite3.Error as exc:  # the store is unavailable: nothing was marked; try again later
+            except (sqlite3.Error, FleetError) as exc:  # the store is unavailable: nothing was marked; retry later
                 log.warning("mail store unavailable: %s", exc)
                 done = {}
             if not any(done.values()):

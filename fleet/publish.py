@@ -17,13 +17,16 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from firmware.contract import CatalogMessage, Clerks, DeviceTopics, PayloadRejected, decode
 from firmware.contract.acceptance import check_document, version_jump_problem
+from firmware.contract.accounts import AccountsSnapshot
 from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.signing import Signer, open_unverified
+from firmware.contract.stock import StockSnapshot
 from fleet.broker import BrokerSettings, connect, default_client_id, make_client
 from fleet.errors import FleetError, FleetUsageError
 
@@ -96,12 +99,18 @@ def topic_for(prefix: str, store: str, kind: str) -> str:
     return str(getattr(DeviceTopics(store, "-", prefix), kind))
 
 
+_MODELS: dict[str, Any] = {"catalog": CatalogMessage, "clerks": Clerks, "accounts": AccountsSnapshot,
+                           "stock_snapshot": StockSnapshot}
+
+
 def publish_document(broker: BrokerSettings, *, prefix: str, store: str, kind: str, payload: bytes, version: int,
                      force: bool = False, signer: Signer | None = None, recorded: int | None = None,
-                     timeout: float = 10.0) -> int | None:
+                     timeout: float = 10.0,
+                     build: Callable[[int | None], tuple[bytes, int]] | None = None) -> int | None:
     """Publish retained at QoS 1 (signed by `signer` when given) and wait for a successful PUBACK; return the
     version it replaced (or None). `recorded`: the version last published from here, used when no retained
-    copy can be read."""
+    copy can be read. `build`: made once the retained version is known (given it, or None), returns the
+    payload and version to publish instead of `payload`/`version` (the accounts snapshot numbers itself)."""
     topic = topic_for(prefix, store, kind)
     s = _Session()
     client = make_client(broker, default_client_id(f"publish-{kind}"))
@@ -130,10 +139,12 @@ def publish_document(broker: BrokerSettings, *, prefix: str, store: str, kind: s
         previous = None
         if s.retained:
             try:
-                held = decode(CatalogMessage if kind == "catalog" else Clerks, open_unverified(s.retained))
+                held = decode(_MODELS[kind], open_unverified(s.retained))
                 previous = int(held.version)  # type: ignore[attr-defined]
             except PayloadRejected:
                 previous = None
+        if build is not None:
+            payload, version = build(previous if previous is not None else recorded)
         if previous is not None and version <= previous and not force:
             raise FleetUsageError(f"{kind} version {version} is not newer than version {previous} on {topic}; "
                                   "devices would ignore it. Raise `version` (or pass --force)")

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firmware.contract import DEFAULT_PREFIX, parse_topic
+from fleet.accounts import AccountFlag
 from fleet.db import FleetDb
 
 
@@ -17,6 +18,7 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
     counts = db.receipt_counts()
     gaps = db.gaps(remember=False)  # a report only reads
     flags = db.flag_counts()
+    mail = db.mail_counts()
     per_device: dict[tuple[str, str], dict[str, list[Any]]] = {}
 
     def add(key: tuple[str, str], kind: str, item: Any) -> None:
@@ -33,12 +35,32 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
                                                   "missing": loss.missing})
     for store, register, epoch in db.restarts():
         add((store, register), "restarts", {"epoch": epoch})
+    for f in db.account_flags():
+        # an account taken past its limit (docs/accounts.md), on every register that spent it
+        flag = AccountFlag(f["kind"], f["account"], f["balance"], f["credit_limit"], f["last4"],
+                           tuple(x for x in f["registers"].split(",") if x),
+                           tuple(x for x in f["approved_by"].split(",") if x))
+        item = {"kind": flag.kind, "account": flag.account, "balance": flag.balance, "limit": flag.limit,
+                "last4": flag.last4, "registers": list(flag.registers), "approved_by": list(flag.approved_by),
+                "at": f["at"], "detail": flag.describe()}
+        for named in flag.registers:
+            store, _, register = named.partition(":")
+            add((store, register), "accounts", item)
+    for c in db.punch_conflicts():
+        add((c["store"], c["register"]), "punch_conflicts", c)
+    for store, register, sentence in punch_chain_breaks(db):
+        add((store, register), "punch_chain_breaks", sentence)
+    for o in db.stock_oversells():
+        for register in o["sold"]:
+            add((o["store"], register), "stock_oversells", o)
+    for c in db.stock_conflicts():
+        add((c["store"], c["register"]), "stock_conflicts", c)
     for topic, n in db.reject_counts():
         parsed = parse_topic(topic, prefix)
         if parsed is not None and parsed[1] is not None:
             add((parsed[0], parsed[1]), "rejected", n)
     rows = []
-    for key in sorted(set(devices) | set(counts) | set(per_device)):
+    for key in sorted(set(devices) | set(counts) | set(per_device) | set(mail)):
         d = devices.get(key, {})
         found = per_device.get(key, {})
         row: dict[str, Any] = {
@@ -52,10 +74,31 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
             "rollbacks": found.get("rollbacks", []), "lost": found.get("lost", []),
             "restarts": found.get("restarts", []), "flags": flags.get(key, {}),
             "device_conflicts": d.get("conflicts") or 0, "rejected": sum(found.get("rejected", [])),
+            "accounts": found.get("accounts", []),
+            "punch_conflicts": found.get("punch_conflicts", []),
+            "punch_chain_breaks": found.get("punch_chain_breaks", []),
+            "mail": mail.get(key, {}),
+            "stock_oversells": found.get("stock_oversells", []),
+            "stock_conflicts": found.get("stock_conflicts", []),
         }
         row["alarms"] = alarms(row)
         rows.append(row)
     return rows
+
+
+def punch_chain_breaks(db: FleetDb) -> list[tuple[str, str, str]]:
+    """(store, register, sentence) per punch that does not link to the one before (fleet.timeclock)."""
+    from firmware.contract import decode
+    from firmware.contract.timeclock import PunchMessage
+    from fleet.timeclock import check_chains
+
+    out = []
+    for store in db.punch_stores():
+        messages = [decode(PunchMessage, body) for body in db.punch_bodies(store)]
+        for sentence in check_chains(messages):
+            register = sentence.split(" ", 1)[0].split("/", 1)[1]
+            out.append((store, register, sentence))
+    return out
 
 
 def alarms(row: dict[str, Any]) -> list[str]:
@@ -69,6 +112,18 @@ def alarms(row: dict[str, Any]) -> list[str]:
     out += [f"journal restarted: epoch {x['epoch']} began from nothing while the register had earlier epochs"
             for x in row["restarts"]]
     out += [f"flagged: {n} receipt(s) {flag}" for flag, n in sorted(row["flags"].items())]
+    out += [f"{a['kind']}: {a['detail']}" for a in row.get("accounts", [])]
+    out += [f"punch conflict: {c['punch_id']} sent {c['times']}x with another hash than the one held "
+            "(not confirmed)" for c in row.get("punch_conflicts", [])]
+    out += [f"punch chain break: {sentence}" for sentence in row.get("punch_chain_breaks", [])]
+    for o in row.get("stock_oversells", []):
+        since = f"since the count {o['since_register']}:{o['since_seq']}" if o["since_register"] else "before any count"
+        sold = ", ".join(f"{r} sold {n}" for r, n in sorted(o["sold"].items()))
+        out.append(f"stock oversold: {o['sku']} down to {o['lowest']} {since} ({sold})")
+    out += [f"stock conflict: seq {c['seq']} sent {c['times']}x with other content than the delta held"
+            for c in row.get("stock_conflicts", [])]
+    if row.get("mail", {}).get("failed"):
+        out.append(f"mail: {row['mail']['failed']} e-mailed receipt(s) could not be sent (see the mail_requests table)")
     if row["rejected"]:
         out.append(f"rejected: {row['rejected']} message(s) on its topics (forged identity, bad hash or malformed)")
     if row["device_conflicts"] and not row["conflicts"]:

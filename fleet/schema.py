@@ -9,7 +9,10 @@ PostgreSQL. Later versions are one script for both where the SQL agrees.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+from fleet.mailer import MAIL_SQL
+from fleet.timeclock import PUNCHES_SQL
+
+SCHEMA_VERSION = 6
 
 # Version 1: the first release (receipts keyed by receipt_id `register:epoch:seq`).
 SQLITE_V1 = """
@@ -132,9 +135,85 @@ CREATE TABLE rejects (
 );
 """ + _LEDGER_TABLES
 
+# Version 3: accounts (docs/accounts.md). Each stored receipt's `accounts` entries, keyed by the receipt
+# (store, register, seq: seqs run on across epochs) and the entry's index, written in the receipt's transaction;
+# the book (balances and limits kept outside receipts); the flags of the last reconcile pass (replaced whole);
+# the snapshots published per store.
+V3_ACCOUNTS = """
+CREATE TABLE account_movements (
+    store TEXT NOT NULL, register TEXT NOT NULL, seq BIGINT NOT NULL, idx INTEGER NOT NULL,
+    type TEXT NOT NULL, account TEXT NOT NULL, body TEXT NOT NULL, ingested_at TEXT NOT NULL,
+    PRIMARY KEY (store, register, seq, idx)
+);
+CREATE INDEX account_movements_by_account ON account_movements (account);
+CREATE TABLE account_book (
+    ledger TEXT NOT NULL, account TEXT NOT NULL, balance BIGINT NOT NULL DEFAULT 0, last4 TEXT,
+    credit_limit BIGINT, card_limit BIGINT, blocked INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (ledger, account)
+);
+CREATE TABLE account_flags (
+    kind TEXT NOT NULL, account TEXT NOT NULL, balance BIGINT NOT NULL, credit_limit BIGINT, last4 TEXT,
+    registers TEXT NOT NULL, approved_by TEXT NOT NULL, at TEXT NOT NULL,
+    PRIMARY KEY (kind, account)
+);
+CREATE TABLE account_snapshots (
+    store TEXT NOT NULL, version BIGINT NOT NULL, issued_at TEXT NOT NULL, published_at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (store, version)
+);
+"""
+
+# Version 4: the time clock's punches and their conflicts (docs/timeclock.md; fleet.timeclock.PUNCHES_SQL).
+V4_PUNCHES = PUNCHES_SQL
+
+# Version 5: e-mail receipt requests and their sent-state (docs/digital-receipts.md; fleet.mailer.MAIL_SQL).
+V5_MAIL = MAIL_SQL
+
+# Version 6: stock deltas, their conflicts, contiguous seqs, levels, oversells, policies and snapshots
+# (docs/stock.md#integration; written by fleet.stockdb in the ingest's batch transaction).
+V6_STOCK = """
+CREATE TABLE stock_deltas (
+    store TEXT NOT NULL, register TEXT NOT NULL, seq BIGINT NOT NULL,
+    sku TEXT NOT NULL, kind TEXT NOT NULL, qty BIGINT NOT NULL, at TEXT NOT NULL,
+    ref TEXT, basis TEXT,
+    ingested_at TEXT NOT NULL,
+    PRIMARY KEY (store, register, seq)
+);
+CREATE INDEX stock_deltas_by_sku ON stock_deltas (store, sku);
+CREATE TABLE stock_conflicts (
+    store TEXT NOT NULL, register TEXT NOT NULL, seq BIGINT NOT NULL, body TEXT NOT NULL,
+    first_at TEXT NOT NULL, last_at TEXT NOT NULL, times INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (store, register, seq, body)
+);
+CREATE TABLE stock_streams (
+    store TEXT NOT NULL, register TEXT NOT NULL, contiguous BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (store, register)
+);
+CREATE TABLE stock_levels (
+    store TEXT NOT NULL, sku TEXT NOT NULL, level BIGINT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (store, sku)
+);
+CREATE TABLE stock_oversells (
+    store TEXT NOT NULL, sku TEXT NOT NULL,
+    since_register TEXT NOT NULL DEFAULT '', since_seq BIGINT NOT NULL DEFAULT 0,
+    first_register TEXT NOT NULL, first_seq BIGINT NOT NULL, at TEXT NOT NULL,
+    lowest BIGINT NOT NULL, sold TEXT NOT NULL,
+    first_seen TEXT NOT NULL, updated_at TEXT NOT NULL, acknowledged_at TEXT,
+    PRIMARY KEY (store, sku, since_register, since_seq)
+);
+CREATE TABLE stock_policies (
+    store TEXT NOT NULL, sku TEXT NOT NULL, low BIGINT NOT NULL DEFAULT 0,
+    past_zero TEXT NOT NULL DEFAULT 'warn', track INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (store, sku)
+);
+CREATE TABLE stock_snapshots (
+    store TEXT PRIMARY KEY, version BIGINT NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: dict[str, tuple[tuple[int, str], ...]] = {
-    "sqlite": ((1, SQLITE_V1), (2, SQLITE_V2)),
-    "postgresql": ((2, POSTGRES_V2),),
+    "sqlite": ((1, SQLITE_V1), (2, SQLITE_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK)),
+    "postgresql": ((2, POSTGRES_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK)),
 }
 
 # The batch's scratch table (one per connection), loaded with executemany or COPY.

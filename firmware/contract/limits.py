@@ -15,6 +15,8 @@ limit plus 1 KiB): the 4 MiB catalog needs a packet of about 5.3 MiB.
 
 from __future__ import annotations
 
+from firmware.contract.accounts import AccountsSnapshot
+from firmware.contract.mail import MailAcks, MailRequest
 from firmware.contract.payloads import (
     COMMAND_MAX_BYTES,
     KIB,
@@ -28,6 +30,8 @@ from firmware.contract.payloads import (
     Status,
 )
 from firmware.contract.signing import envelope_limit
+from firmware.contract.stock import StockDeltas, StockSnapshot
+from firmware.contract.timeclock import PunchAcks, PunchMessage
 
 PACKET_OVERHEAD = 4 * KIB
 
@@ -40,10 +44,13 @@ def packet_limit(*max_payloads: int) -> int:
 # a register: acks, and the signed envelopes of commands, catalog (4 MiB, the largest payload of the contract)
 # and clerks
 DEVICE_MAX_PACKET = packet_limit(Acks.MAX_BYTES, envelope_limit(COMMAND_MAX_BYTES),
-                                 envelope_limit(CatalogMessage.MAX_BYTES), envelope_limit(Clerks.MAX_BYTES))
+                                 envelope_limit(CatalogMessage.MAX_BYTES), envelope_limit(Clerks.MAX_BYTES),
+                                 envelope_limit(AccountsSnapshot.MAX_BYTES), envelope_limit(StockSnapshot.MAX_BYTES),
+                                 PunchAcks.MAX_BYTES, MailAcks.MAX_BYTES)
 # the fleet's ingest: receipts, reports, status, command results, self-tests (256 KiB)
 INGEST_MAX_PACKET = packet_limit(Receipt.MAX_BYTES, Report.MAX_BYTES, Status.MAX_BYTES, CommandResult.MAX_BYTES,
-                                 Selftest.MAX_BYTES)
+                                 Selftest.MAX_BYTES, PunchMessage.MAX_BYTES, MailRequest.MAX_BYTES,
+                                 StockDeltas.MAX_BYTES)
 # the technician's self-test client (kassa-provision selftest): acks and the register's retained status
 SELFTEST_MAX_PACKET = packet_limit(Acks.MAX_BYTES, Status.MAX_BYTES)
 # any fleet tool (kassa-fleet publish reads the retained catalog back), and the broker's own limit

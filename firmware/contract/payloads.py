@@ -13,6 +13,7 @@ import warnings
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from firmware.contract.errors import PayloadRejected
 from firmware.contract.receipt_id import EPOCH_PART, RECEIPT_ID_PATTERN, parse_receipt_id
@@ -276,6 +277,9 @@ class CatalogMessage(_Payload):  # as it travels; firmware.domain.Catalog is wha
     items: list[CatalogItem] = Field(max_length=50_000)
     quick_keys: list[QuickKey] = Field(default_factory=list, max_length=200)
     tax_rates: dict[Key, DecimalText] | None = None
+    # docs/promotions.md: checked rule by rule by firmware.contract.promotions (CatalogPromotions), below
+    promotions: list[dict[str, Any]] | None = Field(default=None, max_length=2_000)
+    sku_groups: dict[Key, Annotated[list[Key], Field(max_length=20)]] | None = None  # at most 50,000: CatalogPromotions
 
     @model_validator(mode="after")
     def _consistent(self) -> CatalogMessage:
@@ -286,6 +290,14 @@ class CatalogMessage(_Payload):  # as it travels; firmware.domain.Catalog is wha
         missing = sorted({key.sku for key in self.quick_keys} - known)
         if missing:
             raise ValueError(f"quick_keys name skus not in items: {', '.join(missing[:5])}")
+        if self.promotions or self.sku_groups:
+            from firmware.contract.promotions import decode_promotions  # it builds on this module's types
+
+            try:
+                decode_promotions({"promotions": self.promotions, "sku_groups": self.sku_groups})
+            except PayloadRejected as exc:  # "catalog: promotions.3.discount.percent: ..."
+                raise PydanticCustomError("promotions", "{reason}",
+                                          {"reason": str(exc).removeprefix("catalog: ")}) from None
         return self
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from firmware.contract import accounts, payloads
+from firmware.contract import accounts, mail, payloads, stock, timeclock
 from firmware.contract.topics import DEFAULT_PREFIX, parse_topic
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
@@ -39,10 +39,18 @@ MODELS: dict[str, Any] = {
     "selftest": payloads.Selftest,
     "signed": payloads.Signed,
     "accounts": accounts.AccountsSnapshot,
+    "punch": timeclock.PunchMessage,
+    "punch_acks": timeclock.PunchAcks,
+    "mail_request": mail.MailRequest,
+    "mail_acks": mail.MailAcks,
+    "stock": stock.StockDeltas,
+    "stock_snapshot": stock.StockSnapshot,
 }
 _LEAF_TO_SCHEMA = {"receipts": "receipt", "reports": "report", "status": "status", "acks": "acks",
                    "commands": "command", "command_results": "command_result", "catalog": "catalog",
-                   "clerks": "clerks", "selftest": "selftest", "accounts": "accounts"}
+                   "clerks": "clerks", "selftest": "selftest", "accounts": "accounts",
+                   "punches": "punch", "punch_acks": "punch_acks", "mail_requests": "mail_request",
+                   "mail_acks": "mail_acks", "stock": "stock", "stock_snapshot": "stock_snapshot"}
 
 
 def generate(name: str) -> dict[str, Any]:
@@ -125,7 +133,8 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-SIGNED_LEAVES = ("commands", "catalog", "clerks", "accounts")  # the fleet may send these in a `signed` envelope
+# the fleet may send these in a `signed` envelope
+SIGNED_LEAVES = ("commands", "catalog", "clerks", "accounts", "stock_snapshot")
 
 
 def schema_for_topic(topic: str, prefix: str = DEFAULT_PREFIX, payload: bytes | None = None) -> str | None:

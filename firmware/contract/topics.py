@@ -7,11 +7,14 @@ from dataclasses import dataclass
 DEFAULT_PREFIX = "kassa/v1"
 INGEST_GROUP = "kassa-ingest"
 
-DEVICE_LEAVES = ("receipts", "reports", "status", "acks", "commands", "command_results", "selftest")
-STORE_LEAVES = ("catalog", "clerks")
-# the fleet's accounts snapshot (docs/accounts.md), retained and signed like the catalog. Not yet in STORE_LEAVES
-# and `downlink`: registers subscribe to it once sync hands it to the register (and the broker ACL grants it)
+# punches/punch_acks: the time clock (docs/timeclock.md); mail_requests/mail_acks: e-mail receipts
+# (docs/digital-receipts.md). Each uplink is confirmed on its own downlink leaf.
+# stock/stock_snapshot: the store's stock deltas and levels (docs/stock.md).
+DEVICE_LEAVES = ("receipts", "reports", "status", "acks", "commands", "command_results", "selftest",
+                 "punches", "punch_acks", "mail_requests", "mail_acks", "stock")
+# the fleet's accounts snapshot (docs/accounts.md) is retained and signed like the catalog
 ACCOUNTS_LEAF = "accounts"
+STORE_LEAVES = ("catalog", "clerks", ACCOUNTS_LEAF, "stock_snapshot")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,29 @@ class DeviceTopics:
         return self._device("selftest")
 
     @property
+    def punches(self) -> str:
+        """The register's time clock punches (docs/timeclock.md); confirmed on `punch_acks`."""
+        return self._device("punches")
+
+    @property
+    def punch_acks(self) -> str:
+        return self._device("punch_acks")
+
+    @property
+    def mail_requests(self) -> str:
+        """Requests to e-mail a receipt (docs/digital-receipts.md); confirmed on `mail_acks`."""
+        return self._device("mail_requests")
+
+    @property
+    def mail_acks(self) -> str:
+        return self._device("mail_acks")
+
+    @property
+    def stock(self) -> str:
+        """The register's stock deltas (docs/stock.md); the fleet's answer is the store's `stock_snapshot`."""
+        return self._device("stock")
+
+    @property
     def catalog(self) -> str:
         return f"{self.prefix}/{self.store}/catalog"
 
@@ -68,16 +94,22 @@ class DeviceTopics:
         return f"{self.prefix}/{self.store}/{ACCOUNTS_LEAF}"
 
     @property
+    def stock_snapshot(self) -> str:
+        """The store's stock levels as the fleet holds them (retained, signed like the catalog)."""
+        return f"{self.prefix}/{self.store}/stock_snapshot"
+
+    @property
     def downlink(self) -> tuple[str, ...]:
         """What the device subscribes to."""
-        return (self.acks, self.commands, self.catalog, self.clerks)
+        return (self.acks, self.commands, self.catalog, self.clerks, self.accounts, self.punch_acks, self.mail_acks,
+                self.stock_snapshot)
 
 
 def ingest_filters(prefix: str = DEFAULT_PREFIX, group: str = INGEST_GROUP) -> tuple[str, ...]:
     """Shared-subscription filters of the fleet's ingest workers (receipts, reports, status, command results,
-    self-tests)."""
+    self-tests, stock deltas)."""
     return tuple(f"$share/{group}/{prefix}/+/+/{leaf}"
-                 for leaf in ("receipts", "reports", "status", "command_results", "selftest"))
+                 for leaf in ("receipts", "reports", "status", "command_results", "selftest", "stock"))
 
 
 def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str | None, str] | None:

@@ -10,6 +10,8 @@ from typing import Any
 from firmware.domain.barcode import check_scan, lookup_key
 from firmware.domain.errors import PayloadInvalid
 from firmware.domain.money import minor_digits
+from firmware.domain.promotion_rules import promotion_from_dict
+from firmware.domain.promotions import PromotionBook
 from firmware.domain.tax import parse_rate
 
 __all__ = ["Item", "QuickKey", "NotSellable", "Catalog", "fold"]
@@ -59,8 +61,12 @@ class Catalog:
         version: int = 0,
         currency: str = "EUR",
         tax_rates: Mapping[str, str] | None = None,
+        promotions: PromotionBook | None = None,
+        promotion_docs: tuple[list[Any], dict[str, Any]] = ([], {}),
     ) -> None:
         self.version = version
+        self.promotions: PromotionBook = promotions if promotions is not None else _NO_PROMOTIONS
+        self._promotion_docs = promotion_docs  # (promotions, sku_groups) as received, for to_payload
         self.currency = currency
         self.tax_rates: dict[str, str] = dict(tax_rates or {})
         self.items: tuple[Item, ...] = tuple(items)
@@ -170,7 +176,9 @@ class Catalog:
                 raise PayloadInvalid(f"Catalog: quick key #{i} needs a 'sku' string")
             label = raw.get("label")
             keys.append(QuickKey(label=str(label) if label else raw["sku"], sku=raw["sku"]))
-        return cls(items, keys, version=payload.get("version", 0), currency=currency, tax_rates=rates_in)
+        book, docs = _promotions_from(payload)
+        return cls(items, keys, version=payload.get("version", 0), currency=currency, tax_rates=rates_in,
+                   promotions=book, promotion_docs=docs)
 
     @classmethod
     def from_trusted(cls, payload: Mapping[str, Any]) -> Catalog:
@@ -183,8 +191,9 @@ class Catalog:
                       barcodes=tuple(raw.get("barcodes") or ()), weighed=raw.get("weighed", False))
                  for raw in payload["items"]]
         keys = [QuickKey(label=str(k.get("label") or k["sku"]), sku=k["sku"]) for k in payload.get("quick_keys") or []]
+        book, docs = _promotions_from(payload)
         return cls(items, keys, version=payload.get("version", 0), currency=payload.get("currency", "EUR"),
-                   tax_rates=payload.get("tax_rates") or {})
+                   tax_rates=payload.get("tax_rates") or {}, promotions=book, promotion_docs=docs)
 
     def to_payload(self) -> dict[str, Any]:
         """The contract's catalog message (docs/contract.md#catalog) for this catalog."""
@@ -200,7 +209,35 @@ class Catalog:
         }
         if self.tax_rates:
             payload["tax_rates"] = dict(self.tax_rates)
+        rules, groups = self._promotion_docs
+        if rules:
+            payload["promotions"] = list(rules)
+        if groups:
+            payload["sku_groups"] = dict(groups)
         return payload
+
+
+_NO_PROMOTIONS = PromotionBook(())
+
+
+def _promotions_from(payload: Mapping[str, Any]) -> tuple[PromotionBook | None, tuple[list[Any], dict[str, Any]]]:
+    """The catalog's promotions (docs/promotions.md): refuses the whole catalog (PayloadInvalid) on a bad rule."""
+    rules = payload.get("promotions") or []
+    groups = payload.get("sku_groups") or {}
+    if not rules and not groups:
+        return None, ([], {})
+    if not isinstance(rules, list) or not all(isinstance(r, Mapping) for r in rules):
+        raise PayloadInvalid("Catalog: 'promotions' must be a list of objects")
+    if not isinstance(groups, Mapping) or not all(isinstance(k, str) and isinstance(v, list) and all(
+            isinstance(g, str) for g in v) for k, v in groups.items()):
+        raise PayloadInvalid("Catalog: 'sku_groups' must map SKUs to lists of group names")
+    built = []
+    for index, raw in enumerate(rules):
+        try:
+            built.append(promotion_from_dict(raw))
+        except PayloadInvalid as err:
+            raise PayloadInvalid(f"Catalog: promotion #{index}: {err}") from None
+    return PromotionBook(built, groups), (list(rules), dict(groups))
 
 
 def _item_from(index: int, raw: Any, rates: Mapping[str, str]) -> Item:

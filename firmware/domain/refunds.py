@@ -21,6 +21,7 @@ from firmware.domain.catalog import Item
 from firmware.domain.errors import Refused
 from firmware.domain.lines import Line, Qty, parse_qty, qty_value
 from firmware.domain.money import scale
+from firmware.domain.promotion_rules import Tier, refund_share
 from firmware.domain.receipt_model import Receipt
 from firmware.domain.sale import Pricing, Sale
 
@@ -99,6 +100,10 @@ def build_refund(original: Receipt, refunds: Iterable[Receipt], lines: Mapping[i
         gross = sold.amount + sold.discount
         gross_k = _share(gross, before + qty, sold_qty) - _share(gross, before, sold_qty)
         disc_k = _share(sold.discount, before + qty, sold_qty) - _share(sold.discount, before, sold_qty)
+        units = sold.extra.get("units")  # a promoted line: what its units paid, dearest first (docs/promotions.md)
+        if units:
+            tiers = tuple(Tier(qty_value(u["qty"]), int(u["paid"])) for u in units)
+            disc_k = gross_k - refund_share(tiers, before, qty)
         new_lines.append(Line(line_no=len(new_lines) + 1, sku=sold.sku, name=sold.name,
                               unit_price=sold.unit_price, qty=qty, tax_code=sold.tax_code, weighed=weighed,
                               discount=disc_k, source="refund", of_line=number, fixed_gross=gross_k))

@@ -13,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from firmware.domain.catalog import Item
 from firmware.domain.errors import DomainError, Refused
 from firmware.domain.lines import Line, allocate, parse_qty, qty_text
 from firmware.domain.money import format_money, round_cash, scale, to_decimal
+from firmware.domain.promotion_rules import Priced
+from firmware.domain.sale_promotions import SalePromotions, price_sale, receipt_fields, with_savings
 from firmware.domain.tax import TaxResult, compute_taxes
 
 __all__ = ["Sale", "Tender", "Totals", "Pricing", "CartDiscount", "TENDER_KINDS", "on_account_needs_approval"]
@@ -29,8 +32,7 @@ DEFAULT_DISCOUNT_LIMIT = 20
 
 @dataclass(frozen=True)
 class Pricing:
-    """How the shop prices: tax rates by code, tax-included prices or not, cash rounding step, and its money
-    (currency and how amounts are shown in the sentences a refusal says: "symbol" or "code")."""
+    """How the shop prices: tax rates, tax-included or not, cash rounding step, currency and its display."""
 
     rates: dict[str, str] = field(default_factory=dict)
     tax_included: bool = True
@@ -106,8 +108,7 @@ class Sale:
     allowed_tenders: tuple[str, ...] = TENDER_KINDS
     tax_override: tuple[tuple[str, int], ...] | None = None  # refunds: tax per code allocated from the original
     gift_loads: tuple[tuple[int, str, str, str], ...] = ()  # gift card lines: (line_no, kind, card_hash, last4)
-
-    # -- opening and reading -------------------------------------------------
+    promos: SalePromotions | None = None  # the catalog's promotions, the till's clock, codes (sale_promotions.py)
 
     @classmethod
     def open(cls, sale_id: str, clerk_id: str, *, rates: Mapping[str, str] | None = None,
@@ -127,6 +128,10 @@ class Sale:
     def active_lines(self) -> list[Line]:
         return [line for line in self.lines if not line.voided]
 
+    @cached_property
+    def promotion_result(self) -> Priced | None:  # what promotions give this cart (None: none); once per value
+        return price_sale(self)
+
     @property
     def is_empty(self) -> bool:
         return not self.active_lines
@@ -135,8 +140,6 @@ class Sale:
         if not isinstance(line_no, int) or not 1 <= line_no <= len(self.lines):
             raise Refused(f"There is no line {line_no}")
         return self.lines[line_no - 1]
-
-    # -- cart commands -------------------------------------------------------
 
     def add(self, item: Item, qty: object = 1, source: str = "sku") -> Sale:
         """Add `qty` of `item`; the same SKU scanned again right after merges into the last line."""
@@ -207,8 +210,6 @@ class Sale:
         if code is not None and (len(code) > 64 or not code.isprintable()):
             raise Refused("A customer code is up to 64 printable characters")
         return replace(self, customer_code=code)
-
-    # -- payment -------------------------------------------------------------
 
     def begin_tender(self) -> Sale:
         """Move to payment; a cart worth nothing is paid at once."""
@@ -297,11 +298,9 @@ class Sale:
             sale = replace(sale, phase="paid")
         return sale
 
-    # -- money ---------------------------------------------------------------
-
     def receipt_lines(self) -> list[Line]:
-        """Active lines with the cart discount folded into each line's `discount` (what the receipt shows)."""
-        active = self.active_lines
+        """Active lines with promotions and the cart discount folded into each line's `discount` (the receipt's)."""
+        active = with_savings(self.active_lines, self.promotion_result)
         cart = self._cart_discount_value(active)
         if not cart:
             return active
@@ -332,9 +331,10 @@ class Sale:
         if self.phase != "paid":
             raise Refused("The sale is not paid yet")
         totals = self.totals(rates, tax_included, cash_rounding)
-        active = self.active_lines
+        active = with_savings(self.active_lines, self.promotion_result)
         cart = self._cart_discount_value(active)  # each line's share of it is part of the line's `discount`
         shares = allocate(cart, [line.amount for line in active]) if cart else [0] * len(active)
+        promoted, promotions = receipt_fields(self, active, shares)
         body: dict[str, Any] = {
             "store": store, "register": register, "kind": self.kind, "sale_id": self.sale_id,
             "created_at": created_at, "clock_trusted": clock_trusted, "offline": offline,
@@ -343,8 +343,8 @@ class Sale:
                 {"sku": ln.sku, "name": ln.name, "qty": qty_text(ln.qty), "unit_price": ln.unit_price,
                  "discount": ln.discount, "tax_code": ln.tax_code, "amount": ln.amount}
                 | ({"of_line": ln.of_line} if ln.of_line is not None else {})
-                | ({"cart_discount": share} if share else {})
-                for ln, share in zip(self.receipt_lines(), shares, strict=True)
+                | ({"cart_discount": share} if share else {}) | extra
+                for ln, share, extra in zip(self.receipt_lines(), shares, promoted, strict=True)
             ],
             "totals": {"subtotal": totals.subtotal, "tax": totals.tax, "total": totals.total,
                        "rounding": totals.rounding},
@@ -352,17 +352,14 @@ class Sale:
             "tenders": [{"type": t.kind, "amount": t.amount, "change": t.change}
                         | ({"reference": t.reference} if t.reference else {}) for t in self.tenders],
             "refund_of": self.refund_of,
-        } | ({"accounts": accounts} if accounts else {})
+        } | ({"accounts": accounts} if accounts else {}) | promotions
         if cart and self.cart_discount is not None:  # printed as a line of its own (firmware/printout.py)
             cd = self.cart_discount
             body["cart_discount"] = {"amount": cart, "percent": None if cd.percent is None else str(cd.percent),
                                      "approved_by": cd.approved_by}
         if self.kind == "refund":
-            body["approved_by"] = self.approved_by
-            body["reason"] = self.reason
+            body |= {"approved_by": self.approved_by, "reason": self.reason}
         return body
-
-    # -- persistence (parked carts) ------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         cd = self.cart_discount
@@ -409,8 +406,6 @@ class Sale:
             )
         except (KeyError, TypeError, ValueError, ArithmeticError) as err:
             raise DomainError(f"Saved cart is unreadable ({err!r}); it cannot be recalled") from None
-
-    # -- internals -----------------------------------------------------------
 
     def _editable(self, what: str) -> None:
         self._not_refund(what)

@@ -84,5 +84,15 @@ class CommandReceived:
     args: dict[str, Any] = field(hash=False)
 
 
+@dataclass(frozen=True)
+class AccountsReceived:
+    """The fleet's accounts snapshot for this store (docs/accounts.md): the document of an `AccountsSnapshot`,
+    its signature already checked by whoever received it (sync, like a catalog); a newer `version` replaces the
+    register's whole, an older or equal one is ignored. `snapshot` is the model when the sender built it already."""
+
+    payload: dict[str, Any] = field(hash=False)
+    snapshot: object | None = field(default=None, hash=False, compare=False)
+
+
 SyncEvent = (LinkUp | LinkDown | ReceiptsDelivered | ReceiptsConfirmed | PublishRefused | ReceiptsConflicted
-             | JournalRolledBack | CatalogReceived | ClerksReceived | CommandReceived)
+             | JournalRolledBack | CatalogReceived | ClerksReceived | CommandReceived | AccountsReceived)

@@ -38,6 +38,7 @@ once) and reads `state()`, and learns the rest from events on its queue.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import time
@@ -61,6 +62,7 @@ from firmware.contract import (
     decode_command,
     encode,
 )
+from firmware.contract.accounts import AccountsSnapshot
 from firmware.contract.payloads import COMMAND_MAX_BYTES, CatalogMessage, Clerks, refusal
 from firmware.contract.signing import SignatureRejected, Verifier
 from firmware.errors import JournalError
@@ -490,6 +492,11 @@ class SyncService:
                     payload, built = applied
                     self._emit(ev.CatalogReceived(payload, built) if kind == "catalog"
                                else ev.ClerksReceived(payload, built))
+            elif msg.topic == t.accounts:
+                if msg.payload:  # an empty retained message clears it: keep what we hold
+                    document = self._signed(msg.topic, msg.payload, AccountsSnapshot.MAX_BYTES)
+                    snapshot = decode(AccountsSnapshot, document)  # checked here, off the UI thread
+                    self._emit(ev.AccountsReceived(json.loads(document), snapshot))
             else:
                 log.debug("ignoring a message on %s", msg.topic)
         except PayloadRejected as exc:

@@ -246,3 +246,27 @@ def test_without_a_receipt_page_or_a_hash_there_is_no_qr_code():
     park = Receipt.from_doc({**SEALED, "kind": "park_slip"})  # a park slip is no receipt: no page
     assert not [b for b in receipt_blocks(park, HEADER, 42, receipt_page="https://r.example")
                 if isinstance(b, Code) and b.kind == "qr" and "/r/" in b.data]
+
+
+def _words(blocks):
+    return [b.text for b in blocks if isinstance(b, Text)]
+
+
+def test_each_promotion_prints_by_name_with_its_amount_under_the_lines():
+    promoted = dict(RECEIPT, lines=[
+        {"sku": "P", "name": "Pencil HB", "qty": 4, "unit_price": 100, "discount": 100, "tax_code": "A",
+         "amount": 300, "promotion": 100, "units": [{"qty": 1, "paid": 100}, {"qty": 2, "paid": 134},
+                                                    {"qty": 1, "paid": 66}]},
+        {"sku": "C", "name": "Cola", "qty": 2, "unit_price": 200, "discount": 90, "tax_code": "A", "amount": 310,
+         "promotion": 80}],
+        promotions=[{"promotion_id": "PENS", "name": "Pencils 3 for 2", "saving": 100, "lines": [[1, 100]]},
+                    {"promotion_id": "HH", "name": "Happy hour -20%", "saving": 80, "lines": [[2, 80]]}],
+        totals={"subtotal": 610, "tax": 97, "total": 610, "rounding": 0})
+    words = _words(receipt_blocks(Receipt.from_doc(promoted), HEADER, 42))
+    pens = next(i for i, w in enumerate(words) if w.startswith("Pencils 3 for 2"))
+    assert words[pens].endswith("-€1.00") and words[pens + 1].startswith("Happy hour -20%")
+    assert words[pens + 1].endswith("-€0.80")
+    assert pens > max(i for i, w in enumerate(words) if w.startswith(("Pencil HB", "Cola", "  Discount")))
+    assert sum("Discount" in w for w in words) == 1  # Cola's own 0.10 only; promotions are not a line discount
+    plain = _words(receipt_blocks(Receipt.from_doc(RECEIPT), HEADER, 42))
+    assert not any("3 for 2" in w for w in plain)

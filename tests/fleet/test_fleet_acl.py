@@ -74,17 +74,21 @@ def test_documented_device_grants_are_the_contracts_topics_and_no_wildcards():
     acl = grants(documented_acl())
     device = acl["S001-R1"]
     assert _topics(device, "write") == {DEVICE.receipts, DEVICE.reports, DEVICE.status, DEVICE.command_results,
-                                        DEVICE.selftest}
+                                        DEVICE.selftest, DEVICE.punches, DEVICE.mail_requests, DEVICE.stock}
     assert set(DEVICE.downlink) <= _topics(device, "read") <= set(DEVICE.downlink) | {DEVICE.status}
-    assert not {DEVICE.acks, DEVICE.commands, DEVICE.catalog, DEVICE.clerks} & _topics(device, "write")
+    assert not {DEVICE.acks, DEVICE.commands, DEVICE.catalog, DEVICE.clerks, DEVICE.accounts, DEVICE.punch_acks,
+                DEVICE.mail_acks, DEVICE.stock_snapshot} & _topics(device, "write")
     assert not any("#" in t or "+" in t for _, t in device)
     # every contract topic is either sent or received by the device: a new leaf needs a line in the doc
     leaves = {t.rsplit("/", 1)[1] for _, t in device}
     assert leaves == set(DEVICE_LEAVES) | set(STORE_LEAVES)
     fleet = acl["fleet"]
     assert {f.split("/", 2)[2] for f in ingest_filters()} <= _topics(fleet, "read")
-    assert _topics(fleet, "write") == {"kassa/v1/+/+/acks", "kassa/v1/+/+/commands"}
-    assert _topics(acl["fleet-publish"], "write") == {"kassa/v1/+/catalog", "kassa/v1/+/clerks"}
+    assert {"kassa/v1/+/+/punches", "kassa/v1/+/+/mail_requests"} <= _topics(fleet, "read")
+    assert _topics(fleet, "write") == {"kassa/v1/+/+/acks", "kassa/v1/+/+/commands", "kassa/v1/+/+/punch_acks",
+                                       "kassa/v1/+/+/mail_acks"}
+    assert _topics(acl["fleet-publish"], "write") == {"kassa/v1/+/catalog", "kassa/v1/+/clerks", "kassa/v1/+/accounts",
+                                                      "kassa/v1/+/stock_snapshot"}
 
 
 @pytest.fixture(scope="module")

@@ -100,6 +100,18 @@ class SetCustomer(Command):
     code: str
 
 
+@dataclass(frozen=True)
+class EnterCode(Command):
+    """A promo code or coupon (docs/promotions.md#codes), typed or scanned."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class RemoveCode(Command):
+    code: str
+
+
 # ---- payment
 
 @dataclass(frozen=True)

@@ -9,14 +9,13 @@ frozen dataclasses; the core dispatches on their type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from firmware.register.committer import CommitFailed, ReceiptCommitted
 from firmware.register.core.effects import FollowUp
 from firmware.register.core.state import Report
 from firmware.register.exporter import ExportFinished
 from firmware.register.housekeeping import JournalArchived, JournalHealthMeasured
-from firmware.sync.events import SyncEvent
+from firmware.sync.events import AccountsReceived, SyncEvent
 from hal.events import HalEvent
 
 
@@ -46,19 +45,9 @@ class ReceiptPrinting:
     receipt_id: str
 
 
-@dataclass(frozen=True)
-class AccountsReceived:
-    """The fleet's accounts snapshot for this store (docs/accounts.md): the document of an `AccountsSnapshot`,
-    its signature already checked by whoever received it (sync, like a catalog); a newer `version` replaces the
-    register's whole, an older or equal one is ignored. `snapshot` is the model when the sender built it already."""
-
-    payload: dict[str, Any]
-    snapshot: object | None = None
-
-
 WorkerEvent = (ReceiptCommitted | CommitFailed | JournalHealthMeasured | JournalArchived | ExportFinished
                | ReportSummed)
-Event = WorkerEvent | AccountsReceived | StateWritten | ReceiptPrinting | HalEvent | SyncEvent
+Event = WorkerEvent | StateWritten | ReceiptPrinting | HalEvent | SyncEvent
 
 __all__ = ["AccountsReceived",
            "CommitFailed", "Event", "ExportFinished", "JournalArchived", "JournalHealthMeasured", "ReceiptCommitted",

@@ -214,3 +214,20 @@ def test_acl_denied_receipts_are_not_delivered_and_the_fault_shows(tmp_path):
         service.stop()
         journal.close()
         broker.kill()
+
+
+def test_the_accounts_snapshot_reaches_the_register_checked_and_as_sent(device):
+    """The fleet's accounts snapshot (docs/accounts.md) is decoded on the sync thread and handed over whole; a
+    malformed one is rejected and nothing reaches the register."""
+    from firmware.sync.events import AccountsReceived
+    from tests.contract.test_contract_accounts import SNAPSHOT
+
+    service, _journal, events, fleet_side = device
+    t = service.topics
+    drain(events)
+    _publish(fleet_side, t.accounts, json.dumps({**SNAPSHOT, "version": "seven"}))
+    wait_for(lambda: service.state().downlink_rejected >= 1, 10, "bad snapshot rejected")
+    _publish(fleet_side, t.accounts, json.dumps(SNAPSHOT), retain=True)
+    got = wait_for(lambda: [e for e in drain(events) if isinstance(e, AccountsReceived)], 10, "snapshot handed over")
+    assert [e.payload for e in got] == [SNAPSHOT]
+    assert got[0].snapshot.version == 7 and len(got[0].snapshot.gift_cards) == 2

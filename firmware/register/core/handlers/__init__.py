@@ -46,6 +46,8 @@ COMMAND_HANDLERS: dict[type[c.Command], CommandHandler] = {
     c.DiscountLine: sale.discount_line,
     c.DiscountCart: sale.discount_cart,
     c.SetCustomer: sale.set_customer,
+    c.EnterCode: sale.enter_code,
+    c.RemoveCode: sale.remove_code,
     c.BeginTender: sale.begin_tender,
     c.BackToCart: sale.back_to_cart,
     c.Tender: sale.tender,

@@ -12,6 +12,7 @@ import logging
 from dataclasses import replace
 
 from firmware.contract.receipt_id import parse_receipt_id
+from firmware.domain import sale_promotions
 from firmware.domain.catalog import Item, NotSellable
 from firmware.domain.loyalty import points_for_amount
 from firmware.domain.sale import Sale
@@ -21,7 +22,7 @@ from firmware.register.core.effects import OpenDrawer, PrintReceipt, Purpose, Re
 from firmware.register.core.events import CommitFailed, ReceiptCommitted
 from firmware.register.core.handlers import accounts, refund, weighed
 from firmware.register.core.handlers.clerks import approval
-from firmware.register.core.handlers.commit import commit
+from firmware.register.core.handlers.commit import clock_trusted, commit
 from firmware.register.core.state import Phase, Receipt, currency_of, money_of, sale_rates_of
 from firmware.register.core.step import Refusal, Step
 from firmware.register.view import ConfirmFirst, Outcome
@@ -46,11 +47,22 @@ def cart(step: Step) -> Sale:
                                 currency_display=shop.currency_display))
     sale = step.state.sale
     assert sale is not None
+    return _priced_now(step, sale)
+
+
+def _priced_now(step: Step, sale: Sale) -> Sale:
+    """The catalog's promotions at the till's clock (shop time), for an open cart; in payment they stay as at Pay."""
+    book = step.state.catalog.promotions
+    if sale.kind != "sale" or (not len(book) and sale.promos is None):
+        return sale
+    sale = sale_promotions.attach(sale, book)
+    if sale.phase == "open":
+        sale = sale_promotions.at(sale, step.ctx.now.astimezone(step.ctx.config.shop.zone), clock_trusted(step))
     return sale
 
 
 def _show(step: Step, sale: Sale, flash: int | None = None) -> None:
-    step.set(sale=sale, flash_line=flash)
+    step.set(sale=_priced_now(step, sale), flash_line=flash)
 
 
 def _add(step: Step, item: Item, qty: object, source: str, approved_by: str | None = None) -> Outcome:
@@ -178,6 +190,41 @@ def set_customer(step: Step, cmd: c.SetCustomer) -> Outcome:
     return Outcome(True, "Customer set" if cmd.code.strip() else "Customer removed")
 
 
+def _spent_coupons(step: Step) -> frozenset[str]:
+    """Single-use coupons this till's recent receipts consumed (docs/promotions.md: reuse elsewhere is the
+    fleet's to flag)."""
+    spent: set[str] = set()
+    for receipt in step.ctx.lookup.recent(SPENT_COUPONS_LOOKBACK):
+        spent.update(str(code) for code in receipt.extra.get("coupons") or ())
+    return frozenset(spent)
+
+
+SPENT_COUPONS_LOOKBACK = 2000
+
+
+def enter_code(step: Step, cmd: c.EnterCode) -> Outcome:
+    sale = cart(step)
+    if step.state.phase != Phase.SELL:
+        return Outcome.refused("Go back to the cart to enter a code.")
+    new = sale_promotions.enter_code(sale, cmd.code, _spent_coupons(step))
+    _show(step, new)
+    code = new.promos.codes[-1] if new.promos is not None else cmd.code
+    priced = new.promotion_result
+    problem = dict(priced.code_problems).get(code) if priced is not None else None
+    if problem:
+        return Outcome(True, f"Code {code} kept: {problem}")
+    applied = [a.name for a in (priced.applied if priced is not None else ()) if a.code == code]
+    return Outcome(True, f"Code {code}: {applied[0]}" if applied else f"Code {code} entered")
+
+
+def remove_code(step: Step, cmd: c.RemoveCode) -> Outcome:
+    sale = cart(step)
+    if step.state.phase != Phase.SELL:
+        return Outcome.refused("Go back to the cart to remove a code.")
+    _show(step, sale_promotions.remove_code(sale, cmd.code))
+    return Outcome(True, "Code removed")
+
+
 def new_sale(step: Step, cmd: c.NewSale) -> Outcome:
     if step.state.phase == Phase.COMMITTING:
         return Outcome.refused("Saving the last sale; one moment.")
@@ -210,7 +257,7 @@ def back_to_cart(step: Step, cmd: c.BackToCart) -> Outcome:
 def tender(step: Step, cmd: c.Tender) -> Outcome:
     """Take a payment (None = exactly what is due); when paid in full the sale is committed, then the drawer opens."""
     if step.state.phase == Phase.SELL and step.state.sale is not None:
-        _show(step, step.state.sale.begin_tender())
+        _show(step, cart(step).begin_tender())  # promotions at the till's clock now, then frozen
         step.set(phase=Phase.TENDER)
     sale = step.state.sale
     if step.state.phase != Phase.TENDER or sale is None:
