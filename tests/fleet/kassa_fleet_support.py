@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +150,34 @@ def assert_exactly_once(db: Path, n: int, register: str = "R1") -> None:
     missing = sorted(set(range(1, n + 1)) - set(seqs))
     assert not missing, f"{len(missing)} receipts missing, e.g. {missing[:10]}"
     assert seqs == list(range(1, n + 1)), "duplicates or extra seqs in the fleet database"
+
+
+@contextmanager
+def ingest_thread(broker_url: str, db_url: str, options: Any) -> Iterator[Any]:
+    """An `IngestWorker` on its own thread against a real broker and database, subscribed before it is yielded;
+    stopped and joined (it must end) after."""
+    from fleet.broker import BrokerSettings
+    from fleet.db import FleetDb
+    from fleet.ingest import IngestWorker
+
+    db = FleetDb(db_url)
+    worker = IngestWorker(BrokerSettings(broker_url), db, options)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert worker.subscribed.wait(10)
+        yield worker
+    finally:
+        stop.set()
+        thread.join(10)
+        db.close()
+    assert not thread.is_alive()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll `predicate` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -21,12 +19,11 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.contract import DeviceTopics, decode
 from firmware.contract.accounts import AccountsSnapshot
-from fleet.broker import BrokerSettings
 from fleet.db import FleetDb
-from fleet.ingest import IngestOptions, IngestWorker
+from fleet.ingest import IngestOptions
 from fleet.report import status_rows
 from tests.contract.kassa_samples import make_receipt
-from tests.fleet.kassa_fleet_support import ROOT, BareDevice
+from tests.fleet.kassa_fleet_support import ROOT, BareDevice, ingest_thread, wait_for
 
 pytestmark = pytest.mark.slow  # real broker, real ingest, both databases
 
@@ -55,25 +52,9 @@ def receipts_of(register: str, entries: list[list[dict[str, Any]] | None]) -> li
 
 @pytest.fixture
 def worker(mosquitto, fleet_url):
-    db = FleetDb(fleet_url)
-    w = IngestWorker(BrokerSettings(mosquitto.url), db,
-                     IngestOptions(client_id="ingest-accounts", gap_check_every=0.1, accounts_every=0.1))
-    stop = threading.Event()
-    thread = threading.Thread(target=w.run, args=(stop,), daemon=True)
-    thread.start()
-    assert w.subscribed.wait(10)
-    yield w
-    stop.set()
-    thread.join(10)
-    assert not thread.is_alive()
-    db.close()
-
-
-def wait_for(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    options = IngestOptions(client_id="ingest-accounts", gap_check_every=0.1, accounts_every=0.1)
+    with ingest_thread(mosquitto.url, fleet_url, options) as w:
+        yield w
 
 
 def rows(url: str) -> dict[tuple[str, str], dict[str, Any]]:

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -18,12 +17,11 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.contract import DeviceTopics, decode
 from firmware.contract.mail import MailAcks, message_id
-from fleet.broker import BrokerSettings
 from fleet.db import FleetDb
-from fleet.ingest import IngestOptions, IngestWorker
+from fleet.ingest import IngestOptions
 from fleet.report import status_rows
 from tests.contract.kassa_samples import make_receipt
-from tests.fleet.kassa_fleet_support import ROOT, BareDevice
+from tests.fleet.kassa_fleet_support import ROOT, BareDevice, ingest_thread, wait_for
 from tests.fleet.test_fleet_mailer import Sink
 
 pytestmark = pytest.mark.slow  # real broker, real ingest, real SMTP sink, both databases
@@ -64,24 +62,8 @@ class MailAcksListener:
 
 @pytest.fixture
 def worker(mosquitto, fleet_url):
-    db = FleetDb(fleet_url)
-    w = IngestWorker(BrokerSettings(mosquitto.url), db, IngestOptions(client_id="ingest-mail", mail_domain=DOMAIN))
-    stop = threading.Event()
-    thread = threading.Thread(target=w.run, args=(stop,), daemon=True)
-    thread.start()
-    assert w.subscribed.wait(10)
-    yield w
-    stop.set()
-    thread.join(10)
-    assert not thread.is_alive()
-    db.close()
-
-
-def wait_for(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    with ingest_thread(mosquitto.url, fleet_url, IngestOptions(client_id="ingest-mail", mail_domain=DOMAIN)) as w:
+        yield w
 
 
 def request(seq: int, receipt_id: str, address: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,11 +20,10 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from firmware.contract import DeviceTopics, decode
 from firmware.contract.chain import GENESIS, canonical_json
 from firmware.contract.timeclock import PunchAcks, punch_id, seal_punch
-from fleet.broker import BrokerSettings
 from fleet.db import FleetDb
-from fleet.ingest import IngestOptions, IngestWorker
+from fleet.ingest import IngestOptions
 from fleet.report import status_rows
-from tests.fleet.kassa_fleet_support import ROOT
+from tests.fleet.kassa_fleet_support import ROOT, ingest_thread, wait_for
 
 pytestmark = pytest.mark.slow  # real broker, real ingest, both databases
 
@@ -80,24 +78,8 @@ class PunchDevice:
 
 @pytest.fixture
 def worker(mosquitto, fleet_url):
-    db = FleetDb(fleet_url)
-    w = IngestWorker(BrokerSettings(mosquitto.url), db, IngestOptions(client_id="ingest-punches"))
-    stop = threading.Event()
-    thread = threading.Thread(target=w.run, args=(stop,), daemon=True)
-    thread.start()
-    assert w.subscribed.wait(10)
-    yield w
-    stop.set()
-    thread.join(10)
-    assert not thread.is_alive()
-    db.close()
-
-
-def wait_for(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    with ingest_thread(mosquitto.url, fleet_url, IngestOptions(client_id="ingest-punches")) as w:
+        yield w
 
 
 def test_punches_are_stored_confirmed_and_reported_as_hours_across_registers(mosquitto, worker):

@@ -8,19 +8,16 @@ arrive first and R1's twice; the fleet's level is -1, one oversell naming both r
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 
 import pytest
 
 from firmware.contract import DeviceTopics, decode
 from firmware.contract.stock import StockSnapshot
-from fleet.broker import BrokerSettings
 from fleet.db import FleetDb
-from fleet.ingest import IngestOptions, IngestWorker
+from fleet.ingest import IngestOptions
 from fleet.report import status_rows
-from tests.fleet.kassa_fleet_support import BareDevice
+from tests.fleet.kassa_fleet_support import BareDevice, ingest_thread, wait_for
 from tests.fleet.test_fleet_accounts_ingest import cli, retained
 
 pytestmark = pytest.mark.slow  # real broker, real ingest, both databases
@@ -36,24 +33,8 @@ def batch(register: str, deltas: list[dict[str, Any]], store: str = "S001") -> s
 
 @pytest.fixture
 def worker(mosquitto, fleet_url):
-    db = FleetDb(fleet_url)
-    w = IngestWorker(BrokerSettings(mosquitto.url), db, IngestOptions(client_id="ingest-stock"))
-    stop = threading.Event()
-    thread = threading.Thread(target=w.run, args=(stop,), daemon=True)
-    thread.start()
-    assert w.subscribed.wait(10)
-    yield w
-    stop.set()
-    thread.join(10)
-    assert not thread.is_alive()
-    db.close()
-
-
-def wait_for(predicate: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    with ingest_thread(mosquitto.url, fleet_url, IngestOptions(client_id="ingest-stock")) as w:
+        yield w
 
 
 def test_two_registers_selling_the_last_item_offline_is_flagged_in_status(mosquitto, worker, tmp_path):

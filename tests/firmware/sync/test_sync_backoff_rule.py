@@ -1,14 +1,13 @@
-"""The reconnect rule after a lost link (firmware.sync.backoff.Reconnect), and the emulator's copy of it.
+"""The reconnect rule after a lost link (firmware/contract/reconnect.py), followed by register and emulator.
 
 Pure: a scripted clock and scripted probe results, no sockets. What the rule promises: no connect straight from
 a timer, the connects of registers that notice the broker's return at the same moment spread over the
 spread, one register back within 15 s of the broker's return whatever its backoff, and the fleet emulator
-(fleet/sim_device.py, which may not import firmware.sync) doing exactly the same.
+(fleet/sim_device.py) using the very same rule.
 """
 
 from __future__ import annotations
 
-import inspect
 import random
 
 import fleet.sim_device as sim
@@ -80,23 +79,8 @@ def test_probes_that_find_nothing_at_the_end_of_a_wait_grow_the_backoff():
     assert wait.due - now <= 1.3 * fw.PROBE_EVERY  # probes keep coming during the long waits
 
 
-def test_the_emulator_carries_the_registers_rule_verbatim():
-    for name in ("Backoff", "Reconnect"):
-        assert inspect.getsource(getattr(sim, name)) == inspect.getsource(getattr(fw, name))
-    assert (sim.PROBE_EVERY, sim.RETURN_SPREAD) == (fw.PROBE_EVERY, fw.RETURN_SPREAD)
+def test_the_emulator_and_the_register_follow_the_one_rule_of_the_contract():
+    from firmware.contract import reconnect
 
-
-def test_the_emulator_and_the_register_make_the_same_decisions():
-    for seed in range(50):
-        script = random.Random(seed)
-        waits = [mod.Reconnect(mod.Backoff(0.5, 60.0, random.Random(seed))) for mod in (fw, sim)]
-        trace: list[list[tuple[float, bool]]] = [[], []]
-        outcomes = [script.random() < 0.2 for _ in range(40)]
-        for wait, out in zip(waits, trace, strict=True):
-            wait.lost(0.0)
-            for answered in outcomes:
-                if wait.connecting:
-                    wait.lost(wait.due)  # the attempt failed (the broker refused): next wait
-                wait.probed(wait.due, answered)
-                out.append((wait.due, wait.connecting))
-        assert trace[0] == trace[1]
+    assert sim.Reconnect is fw.Reconnect is reconnect.Reconnect
+    assert sim.Backoff is fw.Backoff is reconnect.Backoff
