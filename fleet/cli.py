@@ -210,6 +210,63 @@ def publish_clerks(
              signing_key, unsigned, state_file)
 
 
+def _publish_snapshot(kind: str, store: str, db: str, settings: Any, signer: Any, state_file: Path | None,
+                      prefix: str, make: Callable[[Any, int, str], tuple[dict[str, Any], str]], max_bytes: int,
+                      last_version: Callable[[Any], int | None], record: Callable[[Any, int, str, str], None]
+                      ) -> tuple[int, int | None, str]:
+    """Build and publish a store's next fleet-made snapshot on `kind` (accounts, stock_snapshot): numbered one
+    above the retained, recorded or last stored version; retained; signed unless `signer` is None. `make(database,
+    version, at)` gives the document and a summary for the technician. Returns (version, replaced, summary)."""
+    from datetime import UTC, datetime
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from firmware.contract.clock import iso_utc
+    from firmware.contract.payloads import ID
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+    from fleet.publish import default_state_file, publish_document, record_version, recorded_version, topic_for
+
+    try:
+        TypeAdapter(ID).validate_python(store)
+    except ValidationError:
+        raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    state = state_file or default_state_file()
+    topic = topic_for(prefix, store, kind)
+    database = FleetDb(db)
+    made: dict[str, Any] = {}
+
+    def build(current: int | None) -> tuple[bytes, int]:
+        version = max(current or 0, last_version(database) or 0) + 1
+        at = iso_utc(datetime.now(UTC))
+        document, summary = make(database, version, at)
+        payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if len(payload) > max_bytes:
+            raise FleetUsageError(f"the {kind} snapshot is {len(payload):,} bytes, more than the {max_bytes:,} "
+                                  "a register accepts; split it")
+        made.update(version=version, at=at, payload=payload, summary=summary)
+        return payload, version
+
+    try:
+        previous = publish_document(settings, prefix=prefix, store=store, kind=kind, payload=b"", version=0,
+                                    signer=signer, recorded=recorded_version(state, settings, topic), build=build)
+        record(database, made["version"], made["at"], made["payload"].decode("utf-8"))
+    finally:
+        database.close()
+    try:
+        record_version(state, settings, topic, made["version"])
+    except OSError as exc:
+        typer.echo(f"kassa-fleet: warning: could not record the version in {state} ({exc.strerror})", err=True)
+    return made["version"], previous, made["summary"]
+
+
+def _published(what: str, store: str, version: int, previous: int | None, signer: Any, summary: str) -> None:
+    was = f" (replacing version {previous})" if previous is not None else ""
+    how = f"signed by {signer.key_id[:16]}..." if signer else "unsigned"
+    typer.echo(f"published {what} version {version} for store {store}{was}, {how}; {summary}")
+
+
 @app.command("publish-accounts")
 @_errors
 def publish_accounts(
@@ -223,55 +280,19 @@ def publish_accounts(
 ) -> None:
     """Reconcile the accounts and publish the store's next snapshot (docs/accounts.md): signed, retained, numbered
     one above the retained (or last published) version."""
-    from pydantic import TypeAdapter, ValidationError
-
     from firmware.contract.accounts import AccountsSnapshot
-    from firmware.contract.clock import iso_utc
-    from firmware.contract.payloads import ID
     from fleet.accounting import next_snapshot
-    from fleet.db import FleetDb, is_postgres, sqlite_path
-    from fleet.publish import default_state_file, publish_document, record_version, recorded_version, topic_for
-    try:
-        TypeAdapter(ID).validate_python(store)
-    except ValidationError:
-        raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
+
+    def make(database: Any, version: int, at: str) -> tuple[dict[str, Any], str]:
+        document, result = next_snapshot(database, version=version, issued_at=at, currency=currency)
+        return document, f"{len(result.flags)} account flag(s) (see kassa-fleet status)"
+
     signer = _signer_for(signing_key, unsigned)
-    if not is_postgres(db) and not sqlite_path(db).exists():
-        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
-    settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
-    state = state_file or default_state_file()
-    topic = topic_for(prefix, store, "accounts")
-    database = FleetDb(db)
-    made: dict[str, Any] = {}
-
-    def build(current: int | None) -> tuple[bytes, int]:
-        from datetime import UTC, datetime
-
-        version = max(current or 0, database.last_accounts_version(store) or 0) + 1
-        issued_at = iso_utc(datetime.now(UTC))
-        document, result = next_snapshot(database, version=version, issued_at=issued_at, currency=currency)
-        payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if len(payload) > AccountsSnapshot.MAX_BYTES:
-            raise FleetUsageError(f"the accounts snapshot is {len(payload):,} bytes, more than the "
-                                  f"{AccountsSnapshot.MAX_BYTES:,} a register accepts; split it (docs/accounts.md)")
-        made.update(version=version, issued_at=issued_at, payload=payload, flags=len(result.flags))
-        return payload, version
-
-    try:
-        previous = publish_document(settings, prefix=prefix, store=store, kind="accounts", payload=b"", version=0,
-                                    signer=signer, recorded=recorded_version(state, settings, topic), build=build)
-        database.record_accounts_snapshot(store, made["version"], made["issued_at"], made["payload"].decode("utf-8"),
-                                          made["issued_at"])
-    finally:
-        database.close()
-    try:
-        record_version(state, settings, topic, made["version"])
-    except OSError as exc:
-        typer.echo(f"kassa-fleet: warning: could not record the version in {state} ({exc.strerror})", err=True)
-    was = f" (replacing version {previous})" if previous is not None else ""
-    how = f"signed by {signer.key_id[:16]}..." if signer else "unsigned"
-    typer.echo(f"published accounts version {made['version']} for store {store}{was}, {how}; "
-               f"{made['flags']} account flag(s) (see kassa-fleet status)")
+    version, previous, summary = _publish_snapshot(
+        "accounts", store, db, _settings(broker, username, password_file, ca_file, cert_file, key_file), signer,
+        state_file, prefix, make, AccountsSnapshot.MAX_BYTES, lambda d: d.last_accounts_version(store),
+        lambda d, v, at, text: d.record_accounts_snapshot(store, v, at, text, at))
+    _published("accounts", store, version, previous, signer, summary)
 
 
 @app.command("publish-stock")
@@ -286,56 +307,19 @@ def publish_stock(
 ) -> None:
     """Publish the store's next stock snapshot (docs/stock.md): levels of every register's deltas up to the seq
     below which all arrived; signed, retained, numbered one above the retained (or last published) version."""
-    from datetime import UTC, datetime
-
-    from pydantic import TypeAdapter, ValidationError
-
-    from firmware.contract.clock import iso_utc
-    from firmware.contract.payloads import ID
     from firmware.contract.stock import StockSnapshot
-    from fleet.db import FleetDb, is_postgres, sqlite_path
-    from fleet.publish import default_state_file, publish_document, record_version, recorded_version, topic_for
     from fleet.stockdb import snapshot_document
 
-    try:
-        TypeAdapter(ID).validate_python(store)
-    except ValidationError:
-        raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
-    signer = _signer_for(signing_key, unsigned)
-    if not is_postgres(db) and not sqlite_path(db).exists():
-        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
-    settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
-    state = state_file or default_state_file()
-    topic = topic_for(prefix, store, "stock_snapshot")
-    database = FleetDb(db)
-    made: dict[str, Any] = {}
-
-    def build(current: int | None) -> tuple[bytes, int]:
-        version = max(current or 0, database.last_stock_version(store) or 0) + 1
-        at = iso_utc(datetime.now(UTC))
+    def make(database: Any, version: int, at: str) -> tuple[dict[str, Any], str]:
         document = snapshot_document(database, store, version=version, at=at)
-        payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if len(payload) > StockSnapshot.MAX_BYTES:
-            raise FleetUsageError(f"the stock snapshot is {len(payload):,} bytes, more than the "
-                                  f"{StockSnapshot.MAX_BYTES:,} a register accepts")
-        made.update(version=version, at=at, payload=payload, levels=len(document["levels"]))
-        return payload, version
+        return document, f"{len(document['levels'])} tracked sku(s)"
 
-    try:
-        previous = publish_document(settings, prefix=prefix, store=store, kind="stock_snapshot", payload=b"",
-                                    version=0, signer=signer, recorded=recorded_version(state, settings, topic),
-                                    build=build)
-        database.record_stock_snapshot(store, made["version"], made["at"], made["payload"].decode("utf-8"))
-    finally:
-        database.close()
-    try:
-        record_version(state, settings, topic, made["version"])
-    except OSError as exc:
-        typer.echo(f"kassa-fleet: warning: could not record the version in {state} ({exc.strerror})", err=True)
-    was = f" (replacing version {previous})" if previous is not None else ""
-    how = f"signed by {signer.key_id[:16]}..." if signer else "unsigned"
-    typer.echo(f"published stock snapshot version {made['version']} for store {store}{was}, {how}; "
-               f"{made['levels']} tracked sku(s)")
+    signer = _signer_for(signing_key, unsigned)
+    version, previous, summary = _publish_snapshot(
+        "stock_snapshot", store, db, _settings(broker, username, password_file, ca_file, cert_file, key_file),
+        signer, state_file, prefix, make, StockSnapshot.MAX_BYTES, lambda d: d.last_stock_version(store),
+        lambda d, v, at, text: d.record_stock_snapshot(store, v, at, text))
+    _published("stock snapshot", store, version, previous, signer, summary)
 
 
 @app.command("reconcile-accounts")
