@@ -213,6 +213,7 @@ def pi_child(args: argparse.Namespace) -> dict[str, object]:
     import pygame
 
     from firmware.bootstrap import bootstrap, demo_config
+    from firmware.register.core.handlers.park import PARKED
     from ui.app import App, freeze_startup_heap
 
     out: dict[str, object] = {}
@@ -225,6 +226,11 @@ def pi_child(args: argparse.Namespace) -> dict[str, object]:
     # scan to cart: a scan (wedge keys) every --scan-every frames of the real 60 fps loop
     cfg = demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"})
     reg = bootstrap(cfg, demo_pins={"c1": "1111"}, with_sync=False)
+    # the scans park a cart every 20 (below): carts parked by an earlier run on --keep data would pile up (a
+    # park numbers itself after every cart still parked), so each run starts with none, as a shop's day does
+    left = reg.journal.states(PARKED)
+    if left:
+        reg.journal.put_states([(PARKED, key, None) for key in left])
     app = App(reg, headless=True, sound=False)
     app.step([])
     freeze_startup_heap()
