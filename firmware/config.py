@@ -431,8 +431,9 @@ class Config(_Section):
         return f"kassa-{self.device.store}-{self.device.register}"
 
 
-_SECTIONS = {"device": DeviceConfig, "broker": BrokerConfig, "hardware": HardwareConfig, "shop": ShopConfig,
-             "policy": PolicyConfig, "weighing": WeighingConfig, "accounts": AccountsConfig}
+_SECTIONS: dict[str, type[_Section]] = {
+    "device": DeviceConfig, "broker": BrokerConfig, "hardware": HardwareConfig, "shop": ShopConfig,
+    "policy": PolicyConfig, "weighing": WeighingConfig, "accounts": AccountsConfig}
 _TYPE_WORDS = {"string_type": "text in quotes", "bool_type": "true or false",
                "list_type": "a list like [\"a\", \"b\"]", "dict_type": "a table like { A = \"19.00\" }",
                "model_type": "a [table]", "path_type": "a path in quotes"}

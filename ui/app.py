@@ -204,7 +204,8 @@ class App:
         if "manager" in outcome.message.lower() and "manager_pin" in fields and fields["manager_pin"] is None:
             from ui.screens.dialogs import ask_manager_pin
 
-            ask_manager_pin(self, lambda pin: self.run(dataclasses.replace(command, manager_pin=pin)), outcome.message)
+            ask_manager_pin(self, lambda pin: self.run(dataclasses.replace(command, **{"manager_pin": pin})),
+                            outcome.message)
         else:
             self.toast(outcome.message or "That did not work.", level="error")
         return False

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from firmware.clock import Clock, iso_utc, parse_iso_utc
 from firmware.contract.receipt_id import format_receipt_id, names, parse_receipt_id
@@ -28,7 +28,7 @@ from firmware.journal.housekeeper import SegmentKeeper
 from firmware.journal.logfile import LogFile
 from firmware.journal.meta import HWM, Epoch, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm, write_meta
 from firmware.journal.segments import SEGMENT_RE, ReceiptLog
-from firmware.journal.storage import RECEIPTS, STATE, JournalDB, ReceiptView, open_db
+from firmware.journal.storage import RECEIPTS, STATE, JournalDB, KassaTable, ReceiptView, open_db
 from firmware.journal.verifier import Verifier
 from firmware.logutil import LogThrottle
 
@@ -160,7 +160,7 @@ class Journal:
         self.db: JournalDB = open_db(receipts, self.directory, ops, self.recovery)
         self._receipts = self.db.table(RECEIPTS)
         self._view = ReceiptView(receipts)
-        self._states = self.db.table(STATE)
+        self._states = cast(KassaTable, self.db.table(STATE))  # JournalDB.table_class
         # (kind, key) -> doc id of the state table, so a state read or write touches one document
         self._state_ids: dict[str, dict[str, int]] = {}
         found = self._states.fields_of("kind", "key")

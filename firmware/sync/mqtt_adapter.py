@@ -233,7 +233,7 @@ class MqttLink:
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
         payload = msg.payload
-        self._events.append(Received(msg.topic, payload, bool(msg.retain)))
+        self._events.append(Received(msg.topic, bytes(payload), bool(msg.retain)))  # bytes as is; a bytearray copied
         self._queued_messages += 1
         self._queued_bytes += len(payload)
         if self._queued_messages >= MAX_QUEUED_MESSAGES or self._queued_bytes >= self.settings.max_packet_size:
