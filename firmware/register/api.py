@@ -15,6 +15,7 @@ from firmware.register.core.commands import Command
 from firmware.register.core.state import Receipt, ReceiptDoc
 from firmware.register.view import (
     AccountBalanceView,
+    AccountKind,
     ClerkInfo,
     ItemInfo,
     LockoutView,
@@ -54,27 +55,6 @@ class RegisterApi(Protocol):
     def refund_preview(self, code: str, lines: Mapping[int, object] | None = None) -> RefundView | None: ...
     def lockout(self, purpose: str = "login", clerk_id: str | None = None) -> LockoutView: ...
 
-    # accounts (docs/accounts.md): a card number goes no further than its keyed hash and last 4 digits
-    def sell_gift_card(self, card_number: str, amount: int) -> Outcome:
-        """Put a new gift card loaded with `amount` (minor units) in the cart."""
-        ...
-
-    def top_up_gift_card(self, card_number: str, amount: int) -> Outcome:
-        """Put a top-up of an active gift card in the cart."""
-        ...
-
-    def redeem_gift_card(self, card_number: str, amount: int | None = None) -> Outcome:
-        """Pay with a gift card (None: as much as it can of what is due), within its balance and offline limit."""
-        ...
-
-    def redeem_points(self, points: int | None = None) -> Outcome:
-        """Pay with the sale's customer's points (None: as many as pay what is due), within balance and cap."""
-        ...
-
-    def gift_card_balance(self, card_number: str) -> AccountBalanceView:
-        """A gift card's balance as this register knows it, with the age of the fleet's last update."""
-        ...
-
-    def points_balance(self, customer: str) -> AccountBalanceView:
-        """A customer's loyalty points as this register knows them."""
+    def account_balance(self, kind: AccountKind, key: str) -> AccountBalanceView:
+        """A gift card's balance or a customer's loyalty points as this register knows them (docs/accounts.md)."""
         ...

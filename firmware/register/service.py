@@ -32,7 +32,7 @@ from firmware.register.committer import Committer, StateSaved
 from firmware.register.core import commands as c, effects as fx
 from firmware.register.core.context import Context, StateDoc
 from firmware.register.core.events import ExportFinished, ReceiptPrinting, StateWritten
-from firmware.register.core.state import Receipt, ReceiptDoc, RegisterState, Report, currency_of, tax_rates_of
+from firmware.register.core.state import Receipt, ReceiptDoc, RegisterState, Report, currency_of
 from firmware.register.exporter import Exporter
 from firmware.register.housekeeping import Housekeeper
 from firmware.register.ports import HardwarePorts, RegisterJournal, SyncLink
@@ -40,6 +40,7 @@ from firmware.register.report_worker import ReportWorker
 from firmware.register.states import PendingStates
 from firmware.register.view import (
     AccountBalanceView,
+    AccountKind,
     ClerkInfo,
     ItemInfo,
     LockoutView,
@@ -331,10 +332,6 @@ class Register:
         return currency_of(self._state, self.config)
 
     @property
-    def tax_rates(self) -> dict[str, str]:
-        return tax_rates_of(self._state, self.config)
-
-    @property
     def last_export(self) -> ExportFinished | None:
         """The last export's result, once `pump()` has seen it."""
         return self._state.last_export
@@ -395,30 +392,13 @@ class Register:
         """`handle(Tender(kind, amount, part_payment=...))`: cash below what is due needs `part_payment=True`."""
         return self.handle(c.Tender(kind, amount, part_payment=part_payment))
 
-    # accounts (docs/accounts.md): a card number goes no further than its keyed hash and last 4 digits
-    def sell_gift_card(self, card_number: str, amount: int) -> Outcome:
-        """`handle(SellGiftCard(card_number, amount))`."""
-        return self.handle(c.SellGiftCard(card_number, amount))
-
-    def top_up_gift_card(self, card_number: str, amount: int) -> Outcome:
-        """`handle(TopUpGiftCard(card_number, amount))`."""
-        return self.handle(c.TopUpGiftCard(card_number, amount))
-
-    def redeem_gift_card(self, card_number: str, amount: int | None = None) -> Outcome:
-        """`handle(RedeemGiftCard(card_number, amount))`."""
-        return self.handle(c.RedeemGiftCard(card_number, amount))
-
-    def redeem_points(self, points: int | None = None) -> Outcome:
-        """`handle(RedeemPoints(points))`."""
-        return self.handle(c.RedeemPoints(points))
-
-    def gift_card_balance(self, card_number: str) -> AccountBalanceView:
-        """A gift card's balance as this register knows it, with the age of the fleet's last update."""
-        return core.gift_card_balance(self._state, self._context(), card_number)
-
-    def points_balance(self, customer: str) -> AccountBalanceView:
-        """A customer's loyalty points as this register knows them."""
-        return core.points_balance(self._state, self._context(), customer)
+    def account_balance(self, kind: AccountKind, key: str) -> AccountBalanceView:
+        """A gift card's balance (`key` its number) or a customer's loyalty points (`key` their code) as this
+        register knows them, with the age of the fleet's last update. Selling, topping up and redeeming are
+        commands (`SellGiftCard`, `TopUpGiftCard`, `RedeemGiftCard`, `RedeemPoints`) for `handle`."""
+        if kind is AccountKind.GIFT_CARD:
+            return core.gift_card_balance(self._state, self._context(), key)
+        return core.points_balance(self._state, self._context(), key)
 
     def new_sale(self) -> Outcome:
         """`handle(NewSale())`."""

@@ -202,6 +202,13 @@ class RefundLineView:
     give_back: int = 0  # what the chosen quantity pays back
 
 
+class AccountKind(StrEnum):
+    """What `Register.account_balance` looks up: a gift card by its number, or a customer's loyalty points."""
+
+    GIFT_CARD = "gift_card"
+    POINTS = "points"
+
+
 @dataclass(frozen=True)
 class AccountBalanceView:
     """A balance check (gift card or loyalty points) as the cashier reads it.

@@ -14,16 +14,10 @@ from typing import Any
 
 from firmware.clock import ManualClock
 from firmware.domain.receipt_model import Receipt
-from firmware.register.commands import (
-    Command,
-    Login,
-    RedeemGiftCard,
-    RedeemPoints,
-    SellGiftCard,
-    TopUpGiftCard,
-)
+from firmware.register.commands import Command, Login
 from firmware.register.view import (
     AccountBalanceView,
+    AccountKind,
     ClerkInfo,
     ItemInfo,
     LineView as Line,
@@ -128,24 +122,11 @@ class FakeRegister:
             return LockoutView(math.ceil(left), 0)
         return LockoutView(0, tries_left)
 
-    def sell_gift_card(self, card_number: str, amount: int) -> Outcome:
-        return self.handle(SellGiftCard(card_number, amount))
-
-    def top_up_gift_card(self, card_number: str, amount: int) -> Outcome:
-        return self.handle(TopUpGiftCard(card_number, amount))
-
-    def redeem_gift_card(self, card_number: str, amount: int | None = None) -> Outcome:
-        return self.handle(RedeemGiftCard(card_number, amount))
-
-    def redeem_points(self, points: int | None = None) -> Outcome:
-        return self.handle(RedeemPoints(points))
-
-    def gift_card_balance(self, card_number: str) -> AccountBalanceView:
-        """`balances[card_number]` (set by a test), else "no such card"."""
-        return self.balances.get(card_number.strip(), AccountBalanceView(False, "No such gift card"))
-
-    def points_balance(self, customer: str) -> AccountBalanceView:
-        return self.balances.get(customer.strip(), AccountBalanceView(True, f"Customer {customer}: 0 points"))
+    def account_balance(self, kind: AccountKind, key: str) -> AccountBalanceView:
+        """`balances[key]` (set by a test), else no such card / no points yet."""
+        if kind is AccountKind.GIFT_CARD:
+            return self.balances.get(key.strip(), AccountBalanceView(False, "No such gift card"))
+        return self.balances.get(key.strip(), AccountBalanceView(True, f"Customer {key}: 0 points"))
 
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -13,6 +13,8 @@ from pathlib import Path
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
 from firmware.bootstrap import bootstrap, demo_config, seed_demo  # noqa: E402
+from firmware.register.commands import RedeemGiftCard, SellGiftCard  # noqa: E402
+from firmware.register.view import AccountKind  # noqa: E402
 
 ERASER = "4006380133532"  # 0.89
 LOAD, STEP = 50_000, 50
@@ -29,15 +31,15 @@ def main(data_dir: str, key_file: str, card: str) -> None:
                          accounts=accounts_section(key_file))
     reg = bootstrap(config, with_sync=False, demo_pins=pins)
     assert reg.login("c1", "1111").ok
-    if not reg.gift_card_balance(card).local_changes:  # the first run sells the card
-        assert reg.sell_gift_card(card, LOAD).ok
+    if not reg.account_balance(AccountKind.GIFT_CARD, card).local_changes:  # the first run sells the card
+        assert reg.handle(SellGiftCard(card, LOAD)).ok
         assert reg.tender("cash").ok
         reg.wait_idle()
         assert reg.new_sale().ok
     print("ready", flush=True)
     while True:
         assert reg.scan(ERASER).ok
-        out = reg.redeem_gift_card(card, STEP)
+        out = reg.handle(RedeemGiftCard(card, STEP))
         assert out.ok, out.message
         assert reg.tender("cash").ok
         reg.wait_idle()

@@ -16,8 +16,23 @@ from firmware.config import parse_config
 from firmware.contract.accounts import decode_accounts
 from firmware.domain.giftcards import luhn_check_digit
 from firmware.errors import ConfigError
-from firmware.register.commands import BackToCart, DiscountCart, Logout, NewSale, Refund, SetCustomer, SetQty, Tender
+from firmware.register.api import RegisterApi
+from firmware.register.commands import (
+    BackToCart,
+    DiscountCart,
+    Logout,
+    NewSale,
+    RedeemGiftCard,
+    RedeemPoints,
+    Refund,
+    SellGiftCard,
+    SetCustomer,
+    SetQty,
+    Tender,
+    TopUpGiftCard,
+)
 from firmware.register.core.events import AccountsReceived
+from firmware.register.view import AccountKind
 from tests.firmware.register.conftest import RegisterRig, login_cashier
 
 COFFEE = "4006380135079"  # 7.99
@@ -81,7 +96,7 @@ def snapshot(reg, version: int, *, seq: int = 0, issued_at=None, **lists) -> Non
 
 
 def sell_card(reg, number: str, amount: int) -> dict:
-    out = reg.sell_gift_card(number, amount)
+    out = reg.handle(SellGiftCard(number, amount))
     assert out.ok, out.message
     assert reg.tender("cash").ok
     return done(reg)
@@ -98,7 +113,7 @@ def test_a_gift_card_is_sold_then_redeemed_across_sales_until_the_offline_limit_
     assert CARD not in json.dumps(sold)
 
     assert reg.scan(COFFEE).ok
-    out = reg.redeem_gift_card(CARD)  # as much as the card can pay: all 7.99
+    out = reg.handle(RedeemGiftCard(CARD))  # as much as the card can pay: all 7.99
     assert out.ok, out.message
     first = done(reg)
     assert first["tenders"] == [{"type": "gift_card", "amount": 799, "change": 0, "reference": f"**** {CARD[-4:]}"}]
@@ -106,23 +121,23 @@ def test_a_gift_card_is_sold_then_redeemed_across_sales_until_the_offline_limit_
                                   "amount": 799}]
 
     assert reg.scan(COFFEE).ok
-    out = reg.redeem_gift_card(CARD)  # the offline limit (10.00) leaves 2.01 of this card on this register
+    out = reg.handle(RedeemGiftCard(CARD))  # the offline limit (10.00) leaves 2.01 of this card on this register
     assert out.ok and "€2.01 taken" in out.message, out.message
     assert reg.tender("cash").ok
     second = done(reg)
     assert [(t["type"], t["amount"]) for t in second["tenders"]] == [("gift_card", 201), ("cash", 598)]
 
     assert reg.scan(COFFEE).ok
-    refused = reg.redeem_gift_card(CARD, 100)
+    refused = reg.handle(RedeemGiftCard(CARD, 100))
     assert not refused.ok and "Until the fleet confirms, at most €10.00" in refused.message
-    assert reg.gift_card_balance(CARD).balance == 3000 - 799 - 201
+    assert reg.account_balance(AccountKind.GIFT_CARD, CARD).balance == 3000 - 799 - 201
 
     # the fleet reconciles all of it: the limit starts again from its snapshot
     snapshot(reg, 1, seq=reg.journal.next_seq - 1,
              gift_cards=[{"card_hash": card_hash(CARD), "last4": CARD[-4:], "balance": 2000}])
-    assert reg.redeem_gift_card(CARD).ok
+    assert reg.handle(RedeemGiftCard(CARD)).ok
     assert done(reg)["tenders"][0]["amount"] == 799
-    assert reg.gift_card_balance(CARD).balance == 2000 - 799
+    assert reg.account_balance(AccountKind.GIFT_CARD, CARD).balance == 2000 - 799
     reg.wait_idle()
     stored = b"".join(f.read_bytes() for f in rig.data_dir.rglob("*") if f.is_file())
     assert CARD.encode() not in stored and card_hash(CARD).encode() in stored  # the number is never kept
@@ -131,14 +146,14 @@ def test_a_gift_card_is_sold_then_redeemed_across_sales_until_the_offline_limit_
 def test_wrong_numbers_unknown_cards_and_selling_a_card_twice_are_refused(reg):
     login_cashier(reg)
     wrong = CARD[:-1] + str((int(CARD[-1]) + 1) % 10)
-    out = reg.sell_gift_card(wrong, 1000)
+    out = reg.handle(SellGiftCard(wrong, 1000))
     assert not out.ok and f"ending {wrong[-4:]} is wrong (check digit)" in out.message
     sell_card(reg, CARD, 1000)
-    assert not reg.sell_gift_card(CARD, 1000).ok  # already active: top it up
+    assert not reg.handle(SellGiftCard(CARD, 1000)).ok  # already active: top it up
     assert reg.scan(COFFEE).ok
-    unknown = reg.redeem_gift_card(OTHER)
+    unknown = reg.handle(RedeemGiftCard(OTHER))
     assert not unknown.ok and "holds €0.00" in unknown.message
-    assert not reg.top_up_gift_card(OTHER, 1000).ok  # not sold yet
+    assert not reg.handle(TopUpGiftCard(OTHER, 1000)).ok  # not sold yet
 
 
 def test_a_top_up_adds_to_the_balance_and_the_check_says_how_old_the_fleet_update_is(reg):
@@ -146,23 +161,23 @@ def test_a_top_up_adds_to_the_balance_and_the_check_says_how_old_the_fleet_updat
     issued = reg.clock.now() - timedelta(hours=2, minutes=5)
     snapshot(reg, 3, issued_at=issued,
              gift_cards=[{"card_hash": card_hash(CARD), "last4": CARD[-4:], "balance": 1500}])
-    shown = reg.gift_card_balance(CARD)
+    shown = reg.account_balance(AccountKind.GIFT_CARD, CARD)
     assert shown.ok and shown.balance == 1500 and shown.local_changes == 0
     assert shown.text == f"Gift card **** {CARD[-4:]}: €15.00 (fleet update 2 h 5 min ago)"
-    assert reg.top_up_gift_card(CARD, 2500).ok
+    assert reg.handle(TopUpGiftCard(CARD, 2500)).ok
     assert reg.tender("card").ok
     topped = done(reg)
     assert topped["accounts"][0]["type"] == "giftcard_top_up"
-    shown = reg.gift_card_balance(CARD)
+    shown = reg.account_balance(AccountKind.GIFT_CARD, CARD)
     assert shown.balance == 4000
     assert shown.text.endswith("(fleet update 2 h 5 min ago, plus 1 change on this register since)")
-    assert not reg.gift_card_balance("1234").ok
+    assert not reg.account_balance(AccountKind.GIFT_CARD, "1234").ok
 
 
 def test_a_gift_card_line_takes_no_discount_and_no_points(reg):
     login_cashier(reg)
     assert reg.handle(SetCustomer("C-1001")).ok
-    assert reg.sell_gift_card(CARD, 5000).ok
+    assert reg.handle(SellGiftCard(CARD, 5000)).ok
     assert not reg.handle(SetQty(1, 2)).ok
     assert not reg.handle(DiscountCart(percent="10")).ok
     assert reg.tender("cash").ok
@@ -181,17 +196,17 @@ def test_points_are_earned_redeemed_within_the_cap_and_reversed_by_a_refund(reg)
 
     assert reg.handle(SetCustomer("C-1001")).ok
     assert reg.scan(COFFEE).ok
-    out = reg.redeem_points(300)
+    out = reg.handle(RedeemPoints(300))
     assert out.ok and "300 points pay €3.00" in out.message, out.message
     assert reg.tender("cash").ok
     paid = done(reg)
     assert paid["accounts"] == [{"type": "loyalty_redeem", "customer": "C-1001", "points": 300, "value": 300},
                                 {"type": "loyalty_earn", "customer": "C-1001", "points": 4}]  # only 4.99 cash counts
-    assert reg.points_balance("C-1001").balance == 1250 + 7 - 300 + 4
+    assert reg.account_balance(AccountKind.POINTS, "C-1001").balance == 1250 + 7 - 300 + 4
 
     assert reg.handle(SetCustomer("C-1001")).ok
     assert reg.scan(COFFEE).ok
-    capped = reg.redeem_points(201)  # the cap is 500 per customer until the fleet confirms
+    capped = reg.handle(RedeemPoints(201))  # the cap is 500 per customer until the fleet confirms
     assert not capped.ok and "at most 500 points" in capped.message and "200 left" in capped.message
     assert reg.handle(NewSale()).ok
 
@@ -201,7 +216,7 @@ def test_points_are_earned_redeemed_within_the_cap_and_reversed_by_a_refund(reg)
     assert refund["accounts"] == [{"type": "loyalty_reverse", "customer": "C-1001", "points": 7,
                                    "refund_of": sale["receipt_id"]}]
     decode_accounts(refund["accounts"])
-    assert reg.points_balance("C-1001").balance == 1250 + 7 - 300 + 4 - 7
+    assert reg.account_balance(AccountKind.POINTS, "C-1001").balance == 1250 + 7 - 300 + 4 - 7
 
 
 def test_on_account_over_the_credit_limit_needs_a_manager(reg):
@@ -245,7 +260,7 @@ def test_a_sale_paid_by_gift_card_is_refunded_onto_the_card(reg):
     login_cashier(reg)
     sell_card(reg, CARD, 2000)
     assert reg.scan(COFFEE).ok
-    assert reg.redeem_gift_card(CARD).ok
+    assert reg.handle(RedeemGiftCard(CARD)).ok
     sale = done(reg)
     cash = reg.handle(Refund(sale["receipt_id"], {1: 1}, "cash", manager_pin="9999"))
     assert not cash.ok and "goes back onto the card" in cash.message
@@ -255,7 +270,7 @@ def test_a_sale_paid_by_gift_card_is_refunded_onto_the_card(reg):
     assert refund["tenders"][0]["type"] == "gift_card"
     assert refund["accounts"] == [{"type": "giftcard_top_up", "card_hash": card_hash(CARD), "last4": CARD[-4:],
                                    "amount": 799}]
-    assert reg.gift_card_balance(CARD).balance == 2000
+    assert reg.account_balance(AccountKind.GIFT_CARD, CARD).balance == 2000
 
 
 def test_every_account_movement_survives_a_restart(rig, reg):
@@ -265,20 +280,24 @@ def test_every_account_movement_survives_a_restart(rig, reg):
     sell_card(reg, CARD, 3000)
     assert reg.handle(SetCustomer("C-1001")).ok
     assert reg.scan(COFFEE).ok
-    assert reg.redeem_gift_card(CARD, 500).ok
-    assert reg.redeem_points(100).ok
+    assert reg.handle(RedeemGiftCard(CARD, 500)).ok
+    assert reg.handle(RedeemPoints(100)).ok
     assert reg.tender("cash").ok
     done(reg)
     assert reg.handle(SetCustomer("ACME")).ok
     assert reg.scan(COFFEE).ok
     assert reg.tender("on_account").ok
     done(reg)
-    before = (reg.gift_card_balance(CARD).balance, reg.points_balance("C-1001").balance)
+    def balances(reg: RegisterApi) -> tuple[int, int]:
+        return (reg.account_balance(AccountKind.GIFT_CARD, CARD).balance,
+                reg.account_balance(AccountKind.POINTS, "C-1001").balance)
+
+    before = balances(reg)
     assert before == (2500, 100 - 100 + 1)  # 1.99 cash earns 1 point
 
     reg = rig.restart()
-    assert (reg.gift_card_balance(CARD).balance, reg.points_balance("C-1001").balance) == before
-    assert reg.gift_card_balance(CARD).local_changes == 2
+    assert balances(reg) == before
+    assert reg.account_balance(AccountKind.GIFT_CARD, CARD).local_changes == 2
     login_cashier(reg)
     assert reg.handle(SetCustomer("ACME")).ok
     for _ in range(12):
@@ -290,12 +309,12 @@ def test_every_account_movement_survives_a_restart(rig, reg):
 def test_an_older_snapshot_is_ignored_and_one_in_another_currency_too(reg):
     snapshot(reg, 5, loyalty=[{"customer": "C-1", "points": 50}])
     snapshot(reg, 4, loyalty=[{"customer": "C-1", "points": 999}])
-    assert reg.points_balance("C-1").balance == 50
+    assert reg.account_balance(AccountKind.POINTS, "C-1").balance == 50
     doc = {"version": 6, "issued_at": iso_utc(reg.clock.now()), "currency": "USD", "through": [],
            "loyalty": [{"customer": "C-1", "points": 7}]}
     reg.events.put(AccountsReceived(doc))
     reg.pump()
-    assert reg.points_balance("C-1").balance == 50
+    assert reg.account_balance(AccountKind.POINTS, "C-1").balance == 50
 
 
 def test_without_a_key_gift_cards_are_refused_in_words(tmp_path):
@@ -303,7 +322,7 @@ def test_without_a_key_gift_cards_are_refused_in_words(tmp_path):
     reg = rig.start()
     try:
         login_cashier(reg)
-        out = reg.sell_gift_card(CARD, 1000)
+        out = reg.handle(SellGiftCard(CARD, 1000))
         assert not out.ok and "giftcard_key_file" in out.message
     finally:
         rig.stop()
@@ -358,10 +377,10 @@ def test_every_gift_card_redemption_committed_counts_after_sigkills_at_random_mo
                     if any(e.get("type") == "giftcard_redeem" for e in r.extra.get("accounts") or [])]
         assert set(reported) <= set(redeemed)  # every sale the child saw saved is there, with its redemption
         assert len(redeemed) - len(reported) <= 6  # at most the one in flight at each kill
-        shown = reg.gift_card_balance(CARD)
+        shown = reg.account_balance(AccountKind.GIFT_CARD, CARD)
         assert shown.balance == LOAD - STEP * len(redeemed)  # each committed redemption counted exactly once
         login_cashier(reg)
         assert reg.scan(ERASER).ok
-        assert reg.redeem_gift_card(CARD, STEP).ok  # and the register goes on from there
+        assert reg.handle(RedeemGiftCard(CARD, STEP)).ok  # and the register goes on from there
     finally:
         rig.stop()
