@@ -267,30 +267,38 @@ def _json_only(out: Path, receipts: Iterable[Any], text: Callable[[Any], str]) -
             f.write(b"\n")
 
 
-def _touch_doc(doc: dict) -> tuple[Any, ...]:
-    """Every field of a stored document read once (what a report or an export needs)."""
-    for line in doc.get("lines") or ():
-        for _ in line.values():
-            pass
-    for part in ("taxes", "tenders"):
-        for x in doc.get(part) or ():
-            for _ in x.values():
-                pass
-    return doc.get("totals"), doc.get("cart_discount"), doc.get("seq")
+def _touch_doc(doc: dict) -> list[Any]:
+    """Every field of a stored document read once by name, with its default, as the code before the typed
+    Receipt read them (`line.get("qty", 1)`): what a report, a print or an export does."""
+    seen: list[Any] = []
+    see = seen.append
+    for x in doc.get("lines") or ():
+        see((x.get("sku", ""), x.get("name", ""), x.get("qty", 1), x.get("unit_price", 0), x.get("discount", 0),
+             x.get("tax_code", ""), x.get("amount", 0), x.get("of_line"), x.get("cart_discount", 0)))
+    for x in doc.get("taxes") or ():
+        see((x.get("tax_code", ""), x.get("rate", ""), x.get("net", 0), x.get("tax", 0)))
+    for x in doc.get("tenders") or ():
+        see((x.get("type", ""), x.get("amount", 0), x.get("change", 0), x.get("reference")))
+    x = doc.get("totals") or {}
+    see((x.get("subtotal", 0), x.get("tax", 0), x.get("total", 0), x.get("rounding", 0)))
+    see((doc.get("cart_discount"), doc.get("seq", 0)))
+    return seen
 
 
-def _touch_receipt(receipt: Receipt) -> tuple[Any, ...]:
-    """Every field of a typed receipt read once (its parts built)."""
-    for line in receipt.lines:
-        for _ in line:
-            pass
-    for tax in receipt.taxes:
-        for _ in tax:
-            pass
-    for tender in receipt.tenders:
-        for _ in tender:
-            pass
-    return receipt.totals.total, receipt.cart_discount, receipt.seq
+def _touch_receipt(receipt: Receipt) -> list[Any]:
+    """Every field of a typed receipt read once by name (its parts built): `_touch_doc` on the model."""
+    seen: list[Any] = []
+    see = seen.append
+    for x in receipt.lines:
+        see((x.sku, x.name, x.qty, x.unit_price, x.discount, x.tax_code, x.amount, x.of_line, x.cart_discount))
+    for t in receipt.taxes:
+        see((t.tax_code, t.rate, t.net, t.tax))
+    for p in receipt.tenders:
+        see((p.type, p.amount, p.change, p.reference))
+    s = receipt.totals
+    see((s.subtotal, s.tax, s.total, s.rounding))
+    see((receipt.cart_discount, receipt.seq))
+    return seen
 
 
 def time_export(data: Path, out: Path, limit: int, rounds: int = 3) -> list[tuple[str, float, float]]:

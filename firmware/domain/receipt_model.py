@@ -18,8 +18,8 @@ faster; each part's `from_doc` compiles, per key set seen, one builder that
 makes the tuple straight from the document's values. Do not index or unpack
 them; read them by name. `Receipt` itself is an immutable slotted class:
 `Receipt.from_json(stored bytes)` (the journal's readers; an export reads
-100k) decodes once, keeps the decoded document private, and builds a part
-only when it is first read; `to_doc`/`to_json` of such a receipt are the
+100k) decodes once, keeps the decoded document private, and builds the
+parts (all five at once) only when one is first read; `to_doc`/`to_json` of such a receipt are the
 stored document again without rebuilding it.
 """
 
@@ -72,7 +72,8 @@ class Receipt:
 
     Immutable, compared by value. `from_doc` builds every part at once; `from_json` (the journal's readers,
     100k at a time for an export) keeps the document it decoded, private and never changed, and builds
-    `lines`, `totals`, `taxes`, `tenders`, `cart_discount`, `absent` and `extra` on first access.
+    `lines`, `totals`, `taxes`, `tenders` and `cart_discount` together when one of them is first read, and
+    `absent` and `extra` on first access.
     """
 
     __slots__ = ("_doc", "_json", "_absent", "_extra", "_lines", "_totals", "_taxes", "_tenders", "_cart")
@@ -253,40 +254,47 @@ class Receipt:
         try:
             return self._lines
         except AttributeError:
-            _set(self, "_lines", lines_of(self._doc.get("lines")))
-            return self._lines
+            return self._parts()._lines
 
     @property
     def totals(self) -> ReceiptTotals:
         try:
             return self._totals
         except AttributeError:
-            _set(self, "_totals", totals_of(self._doc.get("totals")))
-            return self._totals
+            return self._parts()._totals
 
     @property
     def taxes(self) -> tuple[ReceiptTax, ...]:
         try:
             return self._taxes
         except AttributeError:
-            _set(self, "_taxes", taxes_of(self._doc.get("taxes")))
-            return self._taxes
+            return self._parts()._taxes
 
     @property
     def tenders(self) -> tuple[ReceiptTender, ...]:
         try:
             return self._tenders
         except AttributeError:
-            _set(self, "_tenders", tenders_of(self._doc.get("tenders")))
-            return self._tenders
+            return self._parts()._tenders
 
     @property
     def cart_discount(self) -> CartDiscount | None:
         try:
             return self._cart
         except AttributeError:
-            _set(self, "_cart", cart_of(self._doc.get("cart_discount")))
-            return self._cart
+            return self._parts()._cart
+
+    def _parts(self) -> Receipt:
+        """Build every part of a receipt read from JSON at once: whoever reads one part reads the others too
+        (a print, an export, a refund), and one missed slot costs less than five."""
+        doc = self._doc
+        get = doc.get
+        _set(self, "_lines", lines_of(get("lines")))
+        _set(self, "_totals", totals_of(get("totals")))
+        _set(self, "_taxes", taxes_of(get("taxes")))
+        _set(self, "_tenders", tenders_of(get("tenders")))
+        _set(self, "_cart", cart_of(get("cart_discount")))
+        return self
 
     @property
     def absent(self) -> frozenset[str]:

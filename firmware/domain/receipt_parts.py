@@ -50,7 +50,8 @@ def with_extra(doc: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 _MAX_SHAPES = 64  # per part: the key sets seen (a journal's receipts come in a handful)
 
 
-def _maker(fields: dict[str, Any], keys: frozenset[str]) -> Callable[[Any, Mapping[str, Any]], Any]:
+def _maker(fields: dict[str, Any], keys: frozenset[str]) -> tuple[Callable[[Any, Mapping[str, Any]], Any],
+                                                                   Callable[[Any, Any], tuple[Any, ...]]]:
     """`from_doc` for a part with `fields` (name -> value when absent).
 
     A document's key tuple (its shape) picks a builder compiled for it the first time it is seen: one tuple
@@ -78,10 +79,21 @@ def _maker(fields: dict[str, Any], keys: frozenset[str]) -> Callable[[Any, Mappi
                 {"_new": _new, "NOTHING": NOTHING, "absent": keys.difference(shape)})
         return build(cls, d)
 
-    return from_doc
+    def many(cls: Any, v: Any) -> tuple[Any, ...]:
+        """`from_doc` of each document in `v` (None or empty: none), one call for all of them."""
+        if not v:
+            return ()
+        get = shapes.get
+        out = []
+        for d in v:
+            build = get(tuple(d))
+            out.append(from_doc(cls, d) if build is None else build(cls, d))
+        return tuple(out)
+
+    return from_doc, many
 
 
-_line_doc, _totals_doc, _tax_doc, _tender_doc, _cart_doc = (
+(_line_doc, _lines), (_totals_doc, _), (_tax_doc, _taxes), (_tender_doc, _tenders), (_cart_doc, _) = (
     _maker(f, k) for f, k in ((_LINE, _LINE_KEYS), (_TOTALS, _TOTALS_KEYS), (_TAX, _TAX_KEYS),
                               (_TENDER, _TENDER_KEYS), (_CART, _CART_KEYS)))
 
@@ -264,15 +276,15 @@ class CartDiscount(NamedTuple):
 
 EMPTY_TOTALS = ReceiptTotals(absent=_TOTALS_KEYS)  # a document without totals has none of them
 def lines_of(v: Any) -> tuple[ReceiptLine, ...]:
-    return tuple([_line_doc(ReceiptLine, x) for x in v or ()])
+    return _lines(ReceiptLine, v)
 
 
 def taxes_of(v: Any) -> tuple[ReceiptTax, ...]:
-    return tuple([_tax_doc(ReceiptTax, x) for x in v or ()])
+    return _taxes(ReceiptTax, v)
 
 
 def tenders_of(v: Any) -> tuple[ReceiptTender, ...]:
-    return tuple([_tender_doc(ReceiptTender, x) for x in v or ()])
+    return _tenders(ReceiptTender, v)
 
 
 def totals_of(v: Any) -> ReceiptTotals:
