@@ -168,6 +168,7 @@ deltas_docs = st.lists(st.fixed_dictionaries({
 }), min_size=1, max_size=20)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(deltas_docs)
 def test_drawn_batches_agree_between_model_and_schema(drawn):

@@ -178,6 +178,7 @@ def people(draw):
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(people(), st.lists(QUERY, min_size=1, max_size=5), st.integers(1, 6), st.data())
 def test_indexed_search_equals_the_linear_scan(tmp_path_factory, customers, queries, limit, data):

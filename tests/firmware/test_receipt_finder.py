@@ -137,6 +137,7 @@ def test_unreadable_receipts_are_skipped_and_counted():
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 20), st.integers(10, 60), st.sampled_from([None, "07", "1021", "21"]),
        st.sampled_from([None, 100, 230, 488]), st.sampled_from(["Europe/Berlin", "America/New_York", "UTC"]))
+@pytest.mark.slow
 def test_the_byte_test_never_misses_a_match(day, days, digits, amount, zone):
     """Against a plain parse-everything search over the same receipts: exactly the same matches."""
     tz = ZoneInfo(zone)

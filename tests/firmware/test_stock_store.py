@@ -136,6 +136,7 @@ operations = st.lists(st.one_of(
 ), max_size=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None)
 @given(operations, st.integers(1, 5))
 def test_the_store_agrees_with_the_pure_rule_through_snapshots_and_restarts(ops, every):

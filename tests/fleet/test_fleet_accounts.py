@@ -117,6 +117,7 @@ def test_flags_exactly_the_cards_whose_combined_spending_exceeds_the_balance(boo
                                            and m.card_hash == flag.account}
 
 
+@pytest.mark.slow
 @given(book=books, receipts=streams(gaps=True), data=st.data())
 def test_order_of_arrival_and_resends_change_neither_balances_nor_flags(book, receipts, data):
     resent = data.draw(st.lists(st.sampled_from(receipts), max_size=5)) if receipts else []
@@ -127,6 +128,7 @@ def test_order_of_arrival_and_resends_change_neither_balances_nor_flags(book, re
         snapshot_document(first, book, version=2, issued_at="2026-11-30T12:00:00Z", currency="EUR")
 
 
+@pytest.mark.slow
 @given(book=books, receipts=streams(gaps=True), data=st.data())
 def test_a_register_reading_the_snapshot_counts_each_of_its_movements_exactly_once(book, receipts, data):
     """The fleet holds some receipts (with gaps); each register holds all of its own. Snapshot + the register's

@@ -148,6 +148,7 @@ def state(merged):
             for cid, c in merged.customers.items()}
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(edits_of_distinct_fields(), st.randoms(use_true_random=False))
 def test_edits_of_different_fields_merge_the_same_in_any_order(received, rnd):
@@ -170,6 +171,7 @@ def any_edits(draw):
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(any_edits(), st.randoms(use_true_random=False))
 def test_each_field_holds_the_last_received_write(received, rnd):
@@ -189,6 +191,7 @@ def test_each_field_holds_the_last_received_write(received, rnd):
             assert (write.register, write.epoch, write.seq) == (expected[0], expected[1].epoch, expected[1].seq)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(any_edits(), st.data())
 def test_duplicates_change_nothing(received, data):

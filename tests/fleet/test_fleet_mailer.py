@@ -282,6 +282,7 @@ def state(tmp_path: Path) -> str:
         return conn.execute("SELECT state FROM mail_requests").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_killed_mid_send_and_restarted_the_mail_still_arrives_exactly_once(dbs, tmp_path):
     store, _receipts, fleet = dbs
     hold_receipt(fleet)
@@ -308,6 +309,7 @@ def test_killed_mid_send_and_restarted_the_mail_still_arrives_exactly_once(dbs, 
     assert row.state == "sent" and row.resent_after_crash and row.smtp_answer.startswith("250")
 
 
+@pytest.mark.slow
 def test_killed_between_the_servers_accept_and_the_mark_the_copy_is_deduplicable(dbs, tmp_path):
     """The at-least-once edge, written down: the server took the mail, the mailer died before recording it. The
     restarted mailer sends it again with the same Message-ID (and says it is a resend)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pygame
+import pytest
 
 from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, settle, start, tap, type_keys
 from ui import theme
@@ -135,6 +136,7 @@ def test_status_screen_shows_pending_receipts_and_exports_them(make_register, ap
     assert sorted(p.suffix for p in stick.iterdir()) == [".csv", ".json"]
 
 
+@pytest.mark.slow
 def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):
     from ui.screenshots import SIZES, render_all
 

@@ -77,6 +77,7 @@ def _round_trip(doc: dict[str, Any]) -> None:
     assert canonical_json(back) == canonical_json(doc)
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(kassa_receipts())
 def test_kassa_receipts_round_trip_exactly(doc: dict[str, Any]) -> None:
@@ -123,6 +124,7 @@ def test_the_model_is_immutable_and_does_not_share_the_document() -> None:
 _PARTS = ("lines", "totals", "taxes", "tenders", "cart_discount", "absent", "extra")
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(kassa_receipts(), st.permutations(_PARTS))
 def test_lazy_receipt_equals_the_eager_one_whatever_is_read_first(doc: dict[str, Any], order: list[str]) -> None:
@@ -137,6 +139,7 @@ def test_lazy_receipt_equals_the_eager_one_whatever_is_read_first(doc: dict[str,
     assert Receipt.from_doc(lazy.to_doc()) == lazy and canonical_json(lazy.to_doc()) == payload
 
 
+@pytest.mark.slow
 @settings(max_examples=100)
 @given(kassa_receipts())
 def test_lazy_receipt_is_immutable_and_hands_out_copies(doc: dict[str, Any]) -> None:
