@@ -44,15 +44,16 @@ def format_money(amount: int, currency: str, display: str | None = None) -> str:
 
     `display` "symbol": 1290 EUR -> "€12.90", -5 -> "-€0.05" (a currency without a known symbol shows its
     code); "code": "EUR 12.90"; None: the bare number "12.90" (JPY 1290 -> "1290"), only for a column whose
-    heading already names the currency (a receipt's "TOTAL EUR" column, a spreadsheet). No grouping.
+    heading already names the currency (a receipt's "TOTAL EUR" column, a spreadsheet), never grouped. With a
+    display, thousands are grouped with commas: 123456 EUR -> "€1,234.56".
     """
     _require_int(amount)
     digits = minor_digits(currency)
     sign = "-" if amount < 0 else ""
     whole, frac = divmod(abs(amount), 10**digits)
-    number = f"{whole}.{frac:0{digits}d}" if digits else f"{whole}"
     if display is None:
-        return sign + number
+        return sign + (f"{whole}.{frac:0{digits}d}" if digits else f"{whole}")
+    number = f"{whole:,}.{frac:0{digits}d}" if digits else f"{whole:,}"  # grouped for people: €1,234.56
     if display == "symbol" and currency.upper() in CURRENCY_SYMBOLS:
         return f"{sign}{CURRENCY_SYMBOLS[currency.upper()]}{number}"
     if display in CURRENCY_DISPLAYS:

@@ -138,10 +138,10 @@ def test_paper_columns_32_42_48_never_overflow_and_the_amount_column_adds_up():
         texts = [b.text for b in blocks if isinstance(b, Text)]
         assert all(len(t) <= columns for t in texts), columns
         total = next(t for t in texts if t.startswith("TOTAL"))
-        assert len(total) == columns and total.endswith("€1234567.89")
-        assert any(t.endswith("€1234568.04 A") and len(t) == columns for t in texts)  # the original price
-        assert any(t.endswith("-€0.15") and "net €1234567.89" in t for t in texts) or \
-            any(t.strip() == "net €1234567.89" for t in texts)
+        assert len(total) == columns and total.endswith("€1,234,567.89")
+        assert any(t.endswith("€1,234,568.04 A") and len(t) == columns for t in texts)  # the original price
+        assert any(t.endswith("-€0.15") and "net €1,234,567.89" in t for t in texts) or \
+            any(t.strip() == "net €1,234,567.89" for t in texts)
         assert "  0.755 kg x €1.29/kg" in texts
         code = [b for b in blocks if isinstance(b, Code)][0]
         assert code.data == "R1:7f3a9c2e:42"

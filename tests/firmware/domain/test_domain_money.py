@@ -97,7 +97,11 @@ def test_round_cash_is_the_nearest_multiple(amount, step):
     (-5, "EUR", "symbol", "-€0.05"),
     (116, "EUR", "code", "EUR 1.16"),
     (1290, "GBP", "symbol", "£12.90"),
-    (1290, "JPY", "symbol", "¥1290"),
+    (1290, "JPY", "symbol", "¥1,290"),
+    (123456, "EUR", "symbol", "€1,234.56"),  # thousands grouped where a person reads it
+    (-123456789, "EUR", "code", "-EUR 1,234,567.89"),
+    (99999, "EUR", "symbol", "€999.99"),
+    (123456, "EUR", None, "1234.56"),  # never in a bare column (a spreadsheet would read the comma as text)
     (1290, "CHF", "symbol", "CHF 12.90"),  # no symbol of its own: the code
     (1234, "KWD", "code", "KWD 1.234"),
     (1290, "EUR", None, "12.90"),  # bare, for a column headed with the currency
