@@ -141,8 +141,8 @@ class Ingest:
             with open(log, "wb") as err:
                 self.procs.append(subprocess.Popen(
                     [sys.executable, "-m", "fleet.cli", "ingest", "--db", db, "--broker", broker,
-                     "--client-id", f"bench-{tag}-{i}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
-                    stdin=subprocess.DEVNULL))
+                     "--client-id", f"bench-{tag}-{i}", "--unsigned"],  # the emulated registers pin no fleet key
+                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL))
 
     def wait_subscribed(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

@@ -6,7 +6,12 @@ A real Mosquitto on a loopback port and the real ingest worker (SQLite, default 
 second with a 1 s grace so they run all through the flood). Device "S009/R9" publishes `--epochs` receipts,
 each in a new epoch with seq 5 (a gap of 1..4 in every one: what made the old ingest send 20,000 resends per
 cycle). Meanwhile device "S001/R1" publishes one receipt every 50 ms and times publish -> confirmation on its
-acks topic. The baseline is the same probe in the same run with no flood. Target: max < 2 s during the flood.
+acks topic. The baseline is the same probe in the same run with no flood, "after" the same probe once the
+flood is stored and the gap checks walk its 20,000 gappy epochs.
+
+Target (issue 11, docs/ledger-integrity.md): the worst confirmation of the other device, during the flood and
+after it, under 2 s. The last line says `target ... MET` or `MISSED`; the exit status is 1 when missed (or when a
+probe was never confirmed), so a run can gate on it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from fleet.db import FleetDb  # noqa: E402
 from fleet.ingest import IngestOptions, IngestWorker  # noqa: E402
 from tests.contract.kassa_samples import make_chain, make_receipt  # noqa: E402
 from tests.support.mosquitto import Mosquitto  # noqa: E402
+
+TARGET_S = 2.0  # worst publish -> confirmation of the other device while one floods
 
 
 def client(url: str, name: str) -> mqtt.Client:
@@ -120,6 +127,7 @@ def main() -> int:
         t = threading.Thread(target=flood)
         t.start()
         during = probe(broker.url, "flooded", args.probes, 0.05)
+        probe_s = time.monotonic() - started
         t.join()
         while worker.stats.receipts_new < args.epochs + 2 * args.probes and time.monotonic() - started < 300:
             time.sleep(0.1)
@@ -135,17 +143,22 @@ def main() -> int:
         thread.join()
         db.close()
         broker.kill()
-    print(f"flood: {args.epochs} epochs ingested in {flood_s:.1f} s ({args.epochs / flood_s:.0f}/s)")
+    print(f"flood: {args.epochs} epochs ingested in {flood_s:.1f} s ({args.epochs / flood_s:.0f}/s); "
+          f"the probe during it ran 0-{probe_s:.1f} s")
     print(line("baseline (no flood)", baseline))
     print(line("during the flood", during))
     print(line("after (gappy epochs held)", after))
     print(f"gap cycles after the flood: {cycles}, resends asked: {resends} (cap: one per device per cycle)")
     ratio = max(during) / max(max(baseline), 1e-9)
-    print(
-        f"max confirmation during flood / baseline max: {ratio:.1f}x; target max < 2000 ms: "
-        f"{'met' if max(during) < 2.0 and max(after) < 2.0 else 'NOT met'}"
-    )
-    return 0
+    print(f"max confirmation during flood / baseline max: {ratio:.1f}x")
+    unconfirmed = sum(1 for v in during + after if v == float("inf"))
+    worst = max(during + after)
+    met = worst < TARGET_S
+    shown = "never (unconfirmed)" if unconfirmed else f"{worst * 1000:.1f} ms"
+    print(f"target: worst confirmation of the other device during and after the flood < {TARGET_S * 1000:.0f} ms; "
+          f"worst {shown}{f' ({unconfirmed} probe(s) unconfirmed after 30 s)' if unconfirmed else ''}: "
+          f"{'MET' if met else 'MISSED'}")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

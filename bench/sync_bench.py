@@ -193,7 +193,8 @@ def one_round(broker: Mosquitto, work: Path, journals: tuple[Journal, Journal], 
 
     e2e_rate = end_to_end(broker, n, payload, "paho")
     ingest = subprocess.Popen([sys.executable, "-m", "fleet.cli", "ingest", "--broker", broker.url,
-                               "--db", f"sqlite:///{work / f'fleet-{k}.db'}", "--client-id", f"bench-ingest-{k}"],
+                               "--db", f"sqlite:///{work / f'fleet-{k}.db'}", "--client-id", f"bench-ingest-{k}",
+                               "--unsigned"],  # the bench's registers pin no fleet key
                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
     assert ingest.stderr is not None
     while "subscribed" not in (ingest.stderr.readline() or "subscribed"):

@@ -335,7 +335,7 @@ def run_pi_child(label: str, args: argparse.Namespace, data: Path, template: Pat
     drain = run / "drain"
     shutil.copytree(template, drain)
     broker = Mosquitto(run / "broker").start()
-    ingest = IngestProcess(broker.url, run / "fleet.db", run).start()
+    ingest = IngestProcess(broker.url, run / "fleet.db", run, args=("--unsigned",)).start()  # no fleet key pinned
     try:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--pi-child", "--data", str(data), "--drain-dir",
                str(drain), "--broker", broker.url, "--pi-scans", str(args.pi_scans), "--scan-every",

@@ -18,14 +18,16 @@ from firmware.contract.acceptance import (
     KINDS,
     MAX_VERSION_JUMP,
     VERSION_LIMIT,
+    VersionJump,
     check_document,
     check_rules,
+    check_version_jump,
     check_versioned,
     version_jump_problem,
 )
 
-__all__ = ["KINDS", "MAX_VERSION_JUMP", "VERSION_LIMIT", "check_document", "check_domain", "check_rules",
-           "check_versioned", "version_jump_problem"]
+__all__ = ["KINDS", "MAX_VERSION_JUMP", "VERSION_LIMIT", "VersionJump", "check_document", "check_domain",
+           "check_rules", "check_version_jump", "check_versioned", "version_jump_problem"]
 
 
 def check_domain(kind: str, payload: dict[str, Any]) -> Any:

@@ -220,6 +220,8 @@ _rule("shop.tax_rates", f"up to {MAX_TAX_RATES} codes of 1-16 letters, digits, '
 _rule("shop.tax_id", "the shop's VAT or tax number as printed on receipts, up to 40 characters",
       'tax_id = "DE123456789"')
 _rule("shop.tax_id_label", "the words printed before the tax number, up to 24 characters", 'tax_id_label = "VAT No."')
+_rule("shop.receipt_page", "the fleet's receipt page, an https:// address (empty: no QR code on receipts)",
+      'receipt_page = "https://receipts.example.com"')
 _rule("shop.timezone", "an IANA time zone name such as Europe/Berlin (see `timedatectl list-timezones`); "
       "empty: the system's", 'timezone = "Europe/Berlin"')
 
@@ -237,6 +239,25 @@ class ShopConfig(_Section):
     tax_id: str = Field(default="", max_length=40)  # printed in every receipt's and report's header
     tax_id_label: str = Field(default="VAT No.", max_length=24)
     timezone: str = ""  # IANA name; receipts and reports print the shop's local time; "" = the system's zone
+    # the fleet's receipt page (docs/digital-receipts.md): receipts print a QR code of their page; "" = none
+    receipt_page: str = Field(default="", max_length=200)
+
+    @field_validator("receipt_page")
+    @classmethod
+    def _receipt_page(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname if parts.port is None or parts.port > 0 else None
+        except ValueError:  # a port out of range, a bad IPv6 literal
+            host = None
+        if (host is None or parts.scheme != "https" or not value.isascii() or parts.query or parts.fragment
+                or "@" in parts.netloc or any(ch.isspace() or not ch.isprintable() for ch in value)):
+            raise ValueError("must be the fleet's receipt page as an https:// address, without ?query or #part, "
+                             "or empty for no QR code")
+        return value
 
     @field_validator("timezone")
     @classmethod

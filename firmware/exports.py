@@ -8,14 +8,21 @@ column for people, formatted in the shop's currency as the screen shows it
 machine column in integer minor units whose name ends in `_minor` (with the
 `currency` column and `minor_digits`, a spreadsheet can scale it exactly).
 
-Where an export may go (`open_export_dir`): a USB stick is somebody else's file
-system, so the target must be a real directory (not a symlink, checked on the
-opened fd) on a mounted medium (the directory is a mount point or under one
-that is not `/`), never inside the data dir (nothing but the journal writes
-into the journal). Inside that directory a symlink or other non-file planted at
-an export's file name is refused, and temp files are created with O_EXCL, so
-nothing on the stick can make Kassa write anywhere else. For labs without a
-stick, `KASSA_EXPORT_ALLOW_UNMOUNTED=1` drops only the mount rule.
+Where an export may go (`open_export_dir`; `kassa-provision bundle export` too): a USB stick is somebody
+else's file system, so the target must be a real directory (not a symlink, checked on the opened fd) on a
+mounted removable medium, never inside the data dir (nothing but the journal writes into the journal). The
+mount the directory is on (not `/`, not the data dir's disk) counts as removable when
+
+- its block device is removable or on USB (`/sys/dev/block/MAJ:MIN` resolves below a `usbN` bus, or the disk's
+  `removable` attribute is 1: a stick, a USB disk or card reader, an SD card slot that says so), or
+- it lies under `/media` or `/run/media`, where the desktop's automounter (udisks) and the technician's
+  documented `mount /dev/sda1 /media/usb` put sticks (a virtual disk or a card that does not say it is
+  removable still works there).
+
+So a second internal disk or a tmpfs mounted somewhere else is refused. Inside that directory a symlink or
+other non-file planted at an export's file name is refused, and temp files are created with O_EXCL, so nothing
+on the stick can make Kassa write anywhere else. For labs without a stick, `KASSA_EXPORT_ALLOW_UNMOUNTED=1`
+drops the mount rule (mounted, removable) and only that: the link and data-dir rules still hold.
 """
 
 from __future__ import annotations
@@ -97,11 +104,40 @@ def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
+MEDIA_ROOTS = ("/media", "/run/media")  # where sticks are mounted (udisks, and the technician's /media/usb)
+
+
 def _mount_of(path: str) -> str:
     """The mount point `path` (a resolved, existing path) is on."""
     while not os.path.ismount(path):
         path = os.path.dirname(path)
     return path
+
+
+def removable_device(st_dev: int, sys_root: str = "/sys") -> bool:
+    """True when the block device behind `st_dev` (a file system's device number) is removable or on USB.
+
+    sysfs: /sys/dev/block/MAJ:MIN links to the device (a partition's parent is its disk); a device below a
+    USB bus (a path component `usbN`) or whose disk says `removable` = 1 counts. A file system without a block
+    device (tmpfs, overlay, NFS) has no such link: not removable.
+    """
+    link = os.path.join(sys_root, "dev", "block", f"{os.major(st_dev)}:{os.minor(st_dev)}")
+    try:
+        device = os.path.realpath(link, strict=True)
+    except OSError:
+        return False
+    if any(part.startswith("usb") and part[3:].isdigit() for part in device.split(os.sep)):
+        return True
+    disk = os.path.dirname(device) if os.path.exists(os.path.join(device, "partition")) else device
+    try:
+        with open(os.path.join(disk, "removable"), encoding="ascii") as flag:
+            return flag.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def _on_removable_medium(mount: str) -> bool:
+    return any(_within(mount, root) for root in MEDIA_ROOTS) or removable_device(os.stat(mount).st_dev)
 
 
 def _refuse_place(real: str, shown: str, data_dir: str | os.PathLike[str] | None) -> None:
@@ -116,6 +152,10 @@ def _refuse_place(real: str, shown: str, data_dir: str | os.PathLike[str] | None
                             "export there")
     if data_dir is not None and os.path.exists(data_dir) and os.stat(mount).st_dev == os.stat(data_dir).st_dev:
         raise ExportRefused(f"{shown} is on the same disk as the register's data dir, not on a USB stick")
+    if not _on_removable_medium(mount):
+        raise ExportRefused(f"{shown} is on {mount}, which is not a removable medium (not a USB or removable disk, "
+                            "not mounted under /media or /run/media); mount the USB stick at /media/usb and export "
+                            "there")
 
 
 def open_export_dir(directory: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None) -> int:
@@ -123,7 +163,8 @@ def open_export_dir(directory: str | os.PathLike[str], data_dir: str | os.PathLi
 
     Missing folders below an existing one are made (0700). The place is checked by its resolved path before the
     open and again by what the opened fd really is (/proc/self/fd), so a link swapped in between does not count.
-    `data_dir` None skips only the data-dir rule; only KASSA_EXPORT_ALLOW_UNMOUNTED=1 drops the mount rule.
+    `data_dir` None skips only the data-dir rule; only KASSA_EXPORT_ALLOW_UNMOUNTED=1 drops the mount rule (mounted,
+    removable: see the module's docstring).
     """
     shown = str(directory)
     target = os.path.abspath(directory)

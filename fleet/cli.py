@@ -91,6 +91,9 @@ def ingest(
     username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
     cert_file: CertOpt = None, key_file: KeyOpt = None,
     signing_key: SigningKeyOpt = None,
+    unsigned: Annotated[bool, typer.Option(
+        "--unsigned", help="send resend commands without a signature: only for a lab whose registers pin no "
+        "fleet key")] = False,
     mail_domain: Annotated[str, typer.Option(
         "--mail-domain", envvar="KASSA_FLEET_MAIL_DOMAIN",
         help="right side of e-mailed receipts' Message-ID: the mailer's [mail] message_id_domain")] = "kassa.invalid",
@@ -107,14 +110,7 @@ def ingest(
                         format="%(asctime)s %(levelname)s %(message)s")
     settings = [_settings(url, username, password_file, ca_file, cert_file, key_file)
                 for url in dict.fromkeys(broker or ["mqtt://127.0.0.1:1883"])]
-    signer = None
-    if signing_key is not None:
-        from fleet.keys import load_signer
-
-        signer = load_signer(signing_key)
-    else:
-        typer.echo("kassa-fleet: no --signing-key: resend commands go out unsigned, and registers that pin a "
-                   "fleet key ignore them", err=True)
+    signer = _signer_for(signing_key, unsigned, "resend commands")  # refused before anything is opened
     database = FleetDb(db, pool_size=3)
     options = IngestOptions(prefix=prefix, group=group, client_id=client_id or default_client_id("ingest"),
                             batch_size=batch_size, batch_wait=batch_ms / 1000.0, receive_maximum=max(1000, batch_size),
@@ -150,17 +146,7 @@ def _publish(kind: str, file: Path, broker: str, store: str, prefix: str, force:
         TypeAdapter(ID).validate_python(store)
     except ValidationError:
         raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
-    if signing_key is not None and unsigned:
-        raise FleetUsageError("give --signing-key or --unsigned, not both")
-    if signing_key is None and not unsigned:
-        raise FleetUsageError("no --signing-key: registers that pin the fleet key refuse unsigned documents. "
-                              "Give --signing-key (or $KASSA_FLEET_SIGNING_KEY), or --unsigned for a lab whose "
-                              "registers pin no key")
-    signer = None
-    if signing_key is not None:
-        from fleet.keys import load_signer
-
-        signer = load_signer(signing_key)
+    signer = _signer_for(signing_key, unsigned)
     settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
     payload, version = read_document(file, kind)
     state = state_file or default_state_file()
@@ -351,11 +337,13 @@ def reconcile_accounts(
     typer.echo(f"{len(result.flags)} account flag(s)")
 
 
-def _signer_for(signing_key: Path | None, unsigned: bool) -> Any:
+def _signer_for(signing_key: Path | None, unsigned: bool, what: str = "documents") -> Any:
+    """The signer for --signing-key, or None with an explicit --unsigned; FleetUsageError (exit 2) with neither
+    or both. `what` names what goes out unsigned otherwise ("documents", "resend commands")."""
     if signing_key is not None and unsigned:
         raise FleetUsageError("give --signing-key or --unsigned, not both")
     if signing_key is None and not unsigned:
-        raise FleetUsageError("no --signing-key: registers that pin the fleet key refuse unsigned documents. "
+        raise FleetUsageError(f"no --signing-key: registers that pin the fleet key refuse unsigned {what}. "
                               "Give --signing-key (or $KASSA_FLEET_SIGNING_KEY), or --unsigned for a lab whose "
                               "registers pin no key")
     if signing_key is None:

@@ -22,7 +22,9 @@ The rules (docs/ledger-integrity.md):
   **rollback**. An epoch the device has left is **ended**; seqs up to its
   last reported head that never arrived are **lost**, and an epoch that
   starts from the genesis hash while the device had others is a journal
-  **restart**.
+  **restart**. A status's `ended_epochs` (contract 1.2: epochs the device
+  announced that its journal lost) end those epochs at their heads, bounded
+  per status and per device; a last will only records its epoch and head.
 - **Plausibility.** Flags on the row (fleet.plausibility); a `seq_bound` row
   is left out of gap checks.
 
@@ -55,6 +57,11 @@ __all__ = ["FleetDb", "Gap", "ReceiptRow", "PunchRow", "DeviceStatus", "Head", "
 KEY = "store=? AND register=? AND epoch=?"
 JOIN_KEY = "{a}.store={b}.store AND {a}.register={b}.register AND {a}.epoch={b}.epoch"
 NOT_BOUND = "{strpos}(flags, 'seq_bound')=0"
+# A status's `ended_epochs` (contract 1.2): at most this many read from one status (the contract's own bound), and
+# per device at most MAX_UNHEARD_ENDED ended epochs the fleet holds no receipt of; past that a device's word about
+# more is not stored (counted in BatchOutcome.ended_refused), so a hostile device cannot fill the database.
+MAX_ENDED_PER_STATUS = 16
+MAX_UNHEARD_ENDED = 64
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ class ReceiptRow:
     flags: tuple[str, ...] = ()
     # its `accounts` entries (docs/accounts.md) as (type, account, entry JSON), stored with it when it is new
     accounts: tuple[tuple[str, str, str], ...] = ()
+    # the single-use coupon codes a sale consumed (docs/promotions.md#on-the-fleet), stored with it when it is new
+    coupons: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -152,6 +161,7 @@ class BatchOutcome:
     punch_conflicts: list[PunchRow] = field(default_factory=list)
     stock_new: int = 0
     stock_conflicts: int = 0
+    ended_refused: list[tuple[str, str, int]] = field(default_factory=list)  # (store, register, n) not stored
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,12 @@ class Loss:
     epoch: str
     head_seq: int
     missing: int
+
+
+def _is_will(status: dict[str, Any]) -> bool:
+    """A last will: offline and no `at` (a bare `{"state": "offline"}`, or contract 1.2's with epoch and head).
+    A register going offline cleanly publishes a whole status, with `at`."""
+    return status.get("state") == "offline" and status.get("at") is None
 
 
 def _later(a: str, b: str) -> bool:
@@ -335,6 +351,10 @@ class FleetDb:
         tx.many("INSERT INTO account_movements VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 sorted((row.store, row.register, row.seq, idx, kind, account, body, at)
                        for row, _f in stored for idx, (kind, account, body) in enumerate(row.accounts)))
+        # single-use coupons the new sales consumed (docs/promotions.md#on-the-fleet); a conflict's never count
+        tx.many("INSERT INTO coupon_uses VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                sorted((code, *row.key, row.receipt_id, row.created_at, at)
+                       for row, _f in stored for code in row.coupons))
         tops: dict[tuple[str, str, str], int] = {}
         for row, row_flags in stored:
             stream = (row.store, row.register, row.epoch)
@@ -472,7 +492,11 @@ class FleetDb:
                    (s, r, e, s, r, e))
 
     def _status(self, tx: Tx, status: DeviceStatus, at: str, out: BatchOutcome) -> None:
-        """Record a device's retained status; with an epoch, check it against the ledger and answer its head."""
+        """Record a device's retained status; with an epoch, check it against the ledger and answer its head.
+
+        A last will (offline, no `at`; contract 1.2 names the epoch and the head as of the connect) only records
+        that epoch and raises its head: it says nothing about which epoch is current, and nobody awaits an answer.
+        Its `ended_epochs`, like a status's, are recorded as ended with their heads (`_ended`)."""
         self._upsert_device(tx, status.store, status.register, status.fields, at)
         epoch = status.get("epoch")
         if not isinstance(epoch, str):
@@ -481,10 +505,16 @@ class FleetDb:
         first_seq = status.get("epoch_first_seq") or 1
         head_seq = status.get("head_seq") or 0
         tx.run("INSERT INTO streams (store, register, epoch) VALUES (?,?,?) ON CONFLICT DO NOTHING", (s, r, epoch))
+        if _is_will(status.fields):
+            tx.run(f"UPDATE streams SET first_seq=?, head_seq={{greatest}}(head_seq, ?) WHERE {KEY}",
+                   (first_seq, head_seq, s, r, epoch))
+            self._ended(tx, s, r, epoch, status.get("ended_epochs"), out)
+            return
         tx.run("UPDATE streams SET first_seq=?, head_seq={greatest}(head_seq, ?), "
                "contiguous={greatest}(contiguous, ?), "
                f"ended=0 WHERE {KEY}", (first_seq, head_seq, first_seq - 1, s, r, epoch))
         tx.run("UPDATE streams SET ended=1 WHERE store=? AND register=? AND epoch!=? AND ended=0", (s, r, epoch))
+        self._ended(tx, s, r, epoch, status.get("ended_epochs"), out)
         top = tx.rows(f"SELECT seq, hash FROM receipts WHERE {KEY} AND {NOT_BOUND} ORDER BY seq DESC LIMIT 1",
                       (s, r, epoch))
         out.heads.append(Head(s, r, epoch, top[0][0] if top else 0, top[0][1] if top else None))
@@ -508,12 +538,55 @@ class FleetDb:
             out.rollbacks += tx.run("INSERT INTO rollbacks VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                                     (s, r, epoch, head_seq, top_seq, detail, at))
 
+    def _ended(self, tx: Tx, s: str, r: str, current: str, entries: Any, out: BatchOutcome) -> None:
+        """Record a status's `ended_epochs` (contract 1.2): each an ended epoch of this device with the head it
+        announced, idempotently (a head only ever grows). An entry naming the status's own epoch is ignored;
+        one status gives at most MAX_ENDED_PER_STATUS, and epochs the fleet knows nothing else of (no receipt)
+        are stored while the device has fewer than MAX_UNHEARD_ENDED such ended epochs."""
+        if not isinstance(entries, list):
+            return
+        wanted: dict[str, tuple[int, int]] = {}  # epoch -> (first_seq, head_seq)
+        for entry in entries[:MAX_ENDED_PER_STATUS]:
+            if not isinstance(entry, dict):
+                continue
+            epoch, head, first = entry.get("epoch"), entry.get("head_seq"), entry.get("first_seq")
+            if not isinstance(epoch, str) or epoch == current or type(head) is not int or head < 0:
+                continue
+            first = first if type(first) is int and first >= 1 else 1
+            if head > wanted.get(epoch, (first, -1))[1]:
+                wanted[epoch] = (first, head)
+        if not wanted:
+            return
+        keys = sorted((s, r, epoch) for epoch in wanted)
+        known = {row[0]: (int(row[1]), int(row[2])) for row in _values(
+            tx, f"SELECT t.epoch, t.head_seq, t.ended FROM {{values}} JOIN streams t ON {V_KEY3}", keys,
+            ("text",) * 3)}
+        new = [k for k in keys if k[2] not in known]
+        if new:
+            unheard = tx.rows("SELECT COUNT(*) FROM (SELECT 1 FROM streams WHERE store=? AND register=? AND ended=1 "
+                              "AND top=0 LIMIT ?) AS unheard", (s, r, MAX_UNHEARD_ENDED))[0][0]
+            room = max(0, MAX_UNHEARD_ENDED - int(unheard))
+            if len(new) > room:
+                out.ended_refused.append((s, r, len(new) - room))
+                new = new[:room]
+            tx.many("INSERT INTO streams (store, register, epoch, first_seq, head_seq, contiguous, ended) "
+                    "VALUES (?,?,?,?,?,?,1) ON CONFLICT DO NOTHING",
+                    [(*k, wanted[k[2]][0], wanted[k[2]][1], wanted[k[2]][0] - 1) for k in new])
+        grow = [(wanted[e][1], s, r, e) for _s, _r, e in keys
+                if e in known and (known[e][0] < wanted[e][1] or not known[e][1])]
+        tx.many(f"UPDATE streams SET head_seq={{greatest}}(head_seq, ?), ended=1 WHERE {KEY}", grow)
+
     def _upsert_device(self, tx: Tx, store: str, register: str, status: dict[str, Any], at: str) -> None:
-        """Record a device's retained status; a bare last will changes only the state."""
-        if set(status) <= {"state"}:
-            tx.run("INSERT INTO devices (store, register, state, updated_at) VALUES (?,?,?,?) "
-                   "ON CONFLICT (store, register) DO UPDATE SET state=excluded.state, updated_at=excluded.updated_at",
-                   (store, register, status["state"], at))
+        """Record a device's retained status. A last will changes the state; its epoch and head (contract 1.2)
+        only where the fleet knows no epoch of the device yet: the rest of what the device said stays."""
+        if _is_will(status):
+            epoch, head = status.get("epoch"), status.get("head_seq")
+            tx.run("INSERT INTO devices (store, register, state, updated_at, epoch, head_seq) VALUES (?,?,?,?,?,?) "
+                   "ON CONFLICT (store, register) DO UPDATE SET state=excluded.state, updated_at=excluded.updated_at, "
+                   "head_seq=CASE WHEN devices.epoch IS NULL THEN excluded.head_seq ELSE devices.head_seq END, "
+                   "epoch=COALESCE(devices.epoch, excluded.epoch)",
+                   (store, register, status["state"], at, epoch if isinstance(epoch, str) else None,
+                    head if type(head) is int else None))
             return
         hardware = status.get("hardware")
         columns = ("state", "at", "pending", "quarantined", "oldest_pending_at", "last_sync_at", "firmware_version",
@@ -592,6 +665,19 @@ class FleetDb:
         """(store, register, seq) of every receipt held (seqs run on across epochs), flagged seq_bound left out."""
         return [tuple(r) for r in self._read(  # type: ignore[misc]
             f"SELECT DISTINCT store, register, seq FROM receipts WHERE {NOT_BOUND} ORDER BY store, register, seq")]
+
+    def coupon_reuses(self) -> list[dict[str, Any]]:
+        """Single-use coupon codes redeemed by more than one stored sale (two registers during an outage, or one
+        register twice): one dict per code with every use (store, register, receipt_id, created_at), oldest first."""
+        rows = self._read(
+            "SELECT code, store, register, receipt_id, created_at, ingested_at FROM coupon_uses WHERE code IN "
+            "(SELECT code FROM coupon_uses GROUP BY code HAVING COUNT(*) > 1) "
+            "ORDER BY code, created_at, store, register, epoch, seq")
+        found: dict[str, list[dict[str, Any]]] = {}
+        for code, store, register, receipt_id, created_at, ingested_at in rows:
+            found.setdefault(code, []).append({"store": store, "register": register, "receipt_id": receipt_id,
+                                               "created_at": created_at, "ingested_at": ingested_at})
+        return [{"code": code, "uses": uses} for code, uses in found.items()]
 
     def account_book(self) -> list[dict[str, Any]]:
         names = ("ledger", "account", "balance", "last4", "credit_limit", "card_limit", "blocked")

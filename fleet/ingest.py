@@ -47,12 +47,13 @@ from firmware.contract.clock import iso_utc
 from firmware.contract.mail import MailAcks, MailRequest, mail_acks_topic, mail_ingest_filter
 from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand
+from firmware.contract.promotions import coupons_of
 from firmware.contract.receipt_id import names, parse_receipt_id
 from firmware.contract.stock import StockDeltas
 from firmware.contract.timeclock import PunchAcks, PunchMessage, punch_acks_topic, punch_ingest_filter
 from firmware.contract.wire import Inbound, LeanClient
 from fleet.broker import INGEST_MAX_PACKET, BrokerSettings, connect, make_client
-from fleet.db import DatabaseUnavailable, DeviceStatus, FleetDb, Gap, Head, PunchRow, ReceiptRow
+from fleet.db import MAX_UNHEARD_ENDED, DatabaseUnavailable, DeviceStatus, FleetDb, Gap, Head, PunchRow, ReceiptRow
 from fleet.errors import FleetError, FleetUsageError
 from fleet.integrity import hash_matches
 from fleet.mailer import accept_request
@@ -303,10 +304,14 @@ class IngestWorker:
             raise PayloadRejected(f"receipt {receipt.receipt_id}: hash does not match its content")
         # its account movements (docs/accounts.md): a malformed list rejects the receipt, never confirmed
         movements = accounts_of(receipt)
+        # the single-use coupons a sale consumed (docs/promotions.md): a code two sales used is flagged, never refused;
+        # a refund gives the money back, it is not another use
+        coupons = coupons_of(receipt)
         return ReceiptRow(receipt.receipt_id, store, register, key.epoch, receipt.seq, receipt.kind,
                           receipt.created_at, receipt.totals.total, payload.decode("utf-8"), receipt.hash,
                           receipt.prev_hash, flags_of(receipt, received_at=self._batch_time),
-                          movement_rows(movements) if movements else ())
+                          movement_rows(movements) if movements else (),
+                          coupons if receipt.kind == "sale" else ())
 
     def _punch_row(self, msg: Inbound | mqtt.MQTTMessage, store: str, register: str) -> PunchRow:
         """A punch (docs/timeclock.md): identity from the topic, its hash over the fields as sent."""
@@ -442,6 +447,10 @@ class IngestWorker:
                       row.store, row.register, row.receipt_id, row.hash[:12])
         if out.rollbacks:
             log.error("%d device journal rollback(s) detected; see kassa-fleet status", out.rollbacks)
+        for store, register, n in out.ended_refused:  # a device naming too many ended epochs (fleet/db.py)
+            self._log_reject(DeviceTopics(store, register, self.opt.prefix).status,
+                             f"{n} ended epoch(s) not recorded: the device already has {MAX_UNHEARD_ENDED} ended "
+                             "epochs the fleet holds no receipt of")
         if not ack or not self._connected:
             return  # committed; the broker redelivers what was not acked, and the duplicate is a no-op
         for link in self.links:

@@ -7,10 +7,10 @@ a bundle), which then accepts only documents it signed.
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
+from firmware.contract.atomicfile import UnsafeTarget, write_atomic
 from firmware.contract.signing import Signer, new_key_pair, parse_private_key
 from fleet.errors import FleetUsageError
 
@@ -28,17 +28,12 @@ def keygen(out: Path, *, force: bool = False) -> tuple[Path, Path, str]:
     try:
         out.mkdir(parents=True, exist_ok=True)
         private_pem, public_pem, fp = new_key_pair()
-        tmp = private.with_name(private.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, private_pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, private)
-        public.write_bytes(public_pem)
-        public.chmod(0o644)
+        # the one safe writer: a random temp name made O_EXCL|O_NOFOLLOW, the mode set on our own fd, a link at
+        # either key's name refused (UnsafeTarget) instead of followed
+        write_atomic(private, private_pem, 0o600)
+        write_atomic(public, public_pem, 0o644)
+    except UnsafeTarget as exc:
+        raise FleetUsageError(f"--out {out}: {exc.sentence}; refusing to write the key there") from None
     except OSError as exc:
         raise FleetUsageError(f"--out {out}: cannot write the key ({exc.strerror})") from None
     return private, public, fp

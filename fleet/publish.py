@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from firmware.contract import CatalogMessage, Clerks, DeviceTopics, PayloadRejected, decode
-from firmware.contract.acceptance import check_document, version_jump_problem
+from firmware.contract.acceptance import VersionJump, check_document, check_version_jump
 from firmware.contract.accounts import AccountsSnapshot
+from firmware.contract.atomicfile import make_dirs, write_atomic
 from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.signing import Signer, open_unverified
 from firmware.contract.stock import StockSnapshot
@@ -79,10 +80,9 @@ def record_version(state_file: Path, broker: BrokerSettings, topic: str, version
     except (OSError, ValueError):
         doc = {}
     doc[_record_key(broker, topic)] = version
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = state_file.with_name(state_file.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, state_file)
+    make_dirs(state_file.parent, 0o700, 0o700)
+    # the one safe writer: never through a link planted at the temp name or at the state file (UnsafeTarget)
+    write_atomic(state_file, json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"), 0o600)
 
 
 class _Session:
@@ -148,9 +148,10 @@ def publish_document(broker: BrokerSettings, *, prefix: str, store: str, kind: s
         if previous is not None and version <= previous and not force:
             raise FleetUsageError(f"{kind} version {version} is not newer than version {previous} on {topic}; "
                                   "devices would ignore it. Raise `version` (or pass --force)")
-        jump = version_jump_problem(kind, version, previous if previous is not None else recorded)
-        if jump and not force:
-            raise FleetUsageError(f"{jump}; nothing was published")
+        try:
+            check_version_jump(kind, version, previous if previous is not None else recorded, force=force)
+        except VersionJump as exc:
+            raise FleetUsageError(f"{exc}; nothing was published") from None
         client.publish(topic, signer.wrap(topic, payload) if signer else payload, qos=1, retain=True)
         if not s.published.wait(timeout):
             raise FleetError(f"no PUBACK from the broker for {topic} within {timeout:.0f}s")

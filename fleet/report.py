@@ -46,6 +46,12 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
         for named in flag.registers:
             store, _, register = named.partition(":")
             add((store, register), "accounts", item)
+    for reuse in db.coupon_reuses():
+        # a single-use coupon redeemed by two sales or more (docs/promotions.md#on-the-fleet), on every register
+        item = {**reuse, "registers": sorted({f"{u['store']}:{u['register']}" for u in reuse["uses"]}),
+                "receipt_ids": [u["receipt_id"] for u in reuse["uses"]], "detail": coupon_detail(reuse)}
+        for store, register in sorted({(u["store"], u["register"]) for u in reuse["uses"]}):
+            add((store, register), "coupons", item)
     for c in db.punch_conflicts():
         add((c["store"], c["register"]), "punch_conflicts", c)
     for store, register, sentence in punch_chain_breaks(db):
@@ -75,6 +81,7 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
             "restarts": found.get("restarts", []), "flags": flags.get(key, {}),
             "device_conflicts": d.get("conflicts") or 0, "rejected": sum(found.get("rejected", [])),
             "accounts": found.get("accounts", []),
+            "coupons": found.get("coupons", []),
             "punch_conflicts": found.get("punch_conflicts", []),
             "punch_chain_breaks": found.get("punch_chain_breaks", []),
             "mail": mail.get(key, {}),
@@ -84,6 +91,12 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
         row["alarms"] = alarms(row)
         rows.append(row)
     return rows
+
+
+def coupon_detail(reuse: dict[str, Any]) -> str:
+    """ "single-use code C-1 redeemed 2x: S001:R1 receipt ..., S001:R2 receipt ..." (oldest first)."""
+    uses = ", ".join(f"{u['store']}:{u['register']} receipt {u['receipt_id']}" for u in reuse["uses"])
+    return f"single-use code {reuse['code']} redeemed {len(reuse['uses'])}x: {uses}"
 
 
 def punch_chain_breaks(db: FleetDb) -> list[tuple[str, str, str]]:
@@ -113,6 +126,7 @@ def alarms(row: dict[str, Any]) -> list[str]:
             for x in row["restarts"]]
     out += [f"flagged: {n} receipt(s) {flag}" for flag, n in sorted(row["flags"].items())]
     out += [f"{a['kind']}: {a['detail']}" for a in row.get("accounts", [])]
+    out += [f"coupon reused: {c['detail']}" for c in row.get("coupons", [])]
     out += [f"punch conflict: {c['punch_id']} sent {c['times']}x with another hash than the one held "
             "(not confirmed)" for c in row.get("punch_conflicts", [])]
     out += [f"punch chain break: {sentence}" for sentence in row.get("punch_chain_breaks", [])]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fleet.mailer import MAIL_SQL
 from fleet.timeclock import PUNCHES_SQL
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Version 1: the first release (receipts keyed by receipt_id `register:epoch:seq`).
 SQLITE_V1 = """
@@ -211,9 +211,22 @@ CREATE TABLE stock_snapshots (
 );
 """
 
+# Version 7: single-use coupon codes each stored sale consumed (docs/promotions.md#on-the-fleet), written with the
+# receipt in the batch's transaction. A code in more than one row was redeemed twice: `kassa-fleet status` flags it.
+V7_COUPONS = """
+CREATE TABLE coupon_uses (
+    code TEXT NOT NULL, store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq BIGINT NOT NULL,
+    receipt_id TEXT NOT NULL, created_at TEXT NOT NULL, ingested_at TEXT NOT NULL,
+    PRIMARY KEY (store, register, epoch, seq, code)
+);
+CREATE INDEX coupon_uses_by_code ON coupon_uses (code);
+"""
+
 MIGRATIONS: dict[str, tuple[tuple[int, str], ...]] = {
-    "sqlite": ((1, SQLITE_V1), (2, SQLITE_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK)),
-    "postgresql": ((2, POSTGRES_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK)),
+    "sqlite": ((1, SQLITE_V1), (2, SQLITE_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK),
+               (7, V7_COUPONS)),
+    "postgresql": ((2, POSTGRES_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK),
+                   (7, V7_COUPONS)),
 }
 
 # The batch's scratch table (one per connection), loaded with executemany or COPY.

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from firmware.atomicfile import make_dirs, write_atomic
+from firmware.atomicfile import write_atomic
 from firmware.config import load_config
 from firmware.stores import catalog_store, clerk_store
 from provisioning import configfile, hardware
@@ -31,7 +32,7 @@ from provisioning.errors import InputRejected
 from provisioning.initialize import InitAnswers, InitResult, init_device
 
 __all__ = ["FORMAT", "SHARED_BROKER_KEYS", "export_bundle", "read_bundle", "check_bundle", "apply_bundle", "Applied",
-           "trust_summary"]
+           "trust_summary", "target_data_dir", "check_version_jumps"]
 
 FORMAT = "kassa-bundle/1"
 SHARED_BROKER_KEYS = ("url", "prefix", "keepalive", "session_expiry", "backoff_cap", "window", "resend_after",
@@ -45,7 +46,16 @@ class Applied:
 
 
 def export_bundle(config_path: Path, out: Path, *, with_hardware: bool = False) -> dict[str, Any]:
-    """Write this device's shared settings, CA, catalog and clerks into `out` (no secrets)."""
+    """Write this device's shared settings, CA, catalog and clerks into `out` (no secrets).
+
+    `out`'s folder is an export target like any other (`firmware.exports.open_export_dir`): a real folder on a
+    mounted removable medium, no symbolic link on the way, not inside the data dir; the file is written by the
+    one safe writer inside that opened folder (a link planted at the file's name is refused). InputRejected
+    (exit 2) otherwise, with nothing written.
+    """
+    from firmware.atomicfile import UnsafeTarget
+    from firmware.exports import ExportRefused, open_export_dir
+
     config = load_config(config_path)
     raw = configfile.read_raw(config_path)
     broker = {k: v for k, v in raw.get("broker", {}).items() if k in SHARED_BROKER_KEYS}
@@ -62,8 +72,17 @@ def export_bundle(config_path: Path, out: Path, *, with_hardware: bool = False) 
     }
     if with_hardware:
         doc["hardware"] = raw.get("hardware", {})
-    make_dirs(out.parent, 0o700, 0o700)
-    write_atomic(out, json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8"))  # 0600; a link there is refused
+    body = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
+    try:
+        dir_fd = open_export_dir(Path(out).parent, config.device.data_dir)
+    except ExportRefused as exc:
+        raise InputRejected(f"{exc}; the bundle was not written") from None
+    try:
+        write_atomic(out, body, dir_fd=dir_fd)  # 0600, inside the checked folder
+    except UnsafeTarget as exc:
+        raise InputRejected(f"{exc.sentence}; the bundle was not written") from None
+    finally:
+        os.close(dir_fd)
     return doc
 
 
@@ -160,13 +179,41 @@ def _check_shape(doc: dict[str, Any], path: Path | str = "bundle") -> None:
                 raise InputRejected(f"{path}: {name} must be PEM text (ASCII); make a new bundle")
 
 
+def target_data_dir(doc: dict[str, Any], config_path: Path, data_dir: Path | None = None) -> Path:
+    """The data dir `apply_bundle` will use: --data-dir, else the bundle's, else this device's config's, else the
+    default."""
+    from firmware.config import DeviceConfig
+
+    chosen = data_dir or (doc.get("device") or {}).get("data_dir") \
+        or configfile.read_raw(config_path).get("device", {}).get("data_dir")
+    return Path(chosen) if chosen else Path(DeviceConfig.model_fields["data_dir"].default)
+
+
+def check_version_jumps(doc: dict[str, Any], data_dir: Path, *, force: bool = False) -> None:
+    """The acceptance gate's version-jump rule for the bundle's catalog and clerks over what `data_dir` holds
+    (the same rule and message as `kassa-provision catalog` and `kassa-fleet publish-*`); InputRejected unless
+    `force`. A version not newer than the one held is no error here: that document is kept, as the fleet's is."""
+    from firmware.contract.acceptance import VersionJump, check_version_jump
+
+    for kind, store_ in (("catalog", catalog_store(data_dir)), ("clerks", clerk_store(data_dir))):
+        payload = doc.get(kind)
+        if not payload or not isinstance(payload.get("version"), int):
+            continue  # none, or the gate (check_bundle) says why
+        try:
+            check_version_jump(kind, int(payload["version"]), store_.version, force=force)
+        except VersionJump as exc:
+            raise InputRejected(f"the bundle's {exc}; nothing was written") from None
+
+
 def check_bundle(
-    doc: dict[str, Any], *, store: str | None = None, hardware_urls: dict[str, str | None] | None = None
+    doc: dict[str, Any], *, store: str | None = None, hardware_urls: dict[str, str | None] | None = None,
+    data_dir: Path | None = None, force: bool = False,
 ) -> dict[str, Any]:
     """Everything `apply_bundle` checks before it writes anything; returns the hardware URLs it will set.
 
-    Raises InputRejected (catalog and clerks problems in one list, each at its entry) or ConfigError (a shared
-    setting out of range, naming its key) - the firmware's own checks, so what passes here the register accepts.
+    Raises InputRejected (catalog and clerks problems in one list, each at its entry; with `data_dir`, a version
+    jump over what it holds without `force`) or ConfigError (a shared setting out of range, naming its key) - the
+    firmware's own checks, so what passes here the register accepts.
     """
     from firmware.config import parse_config
     from provisioning.errors import RowProblem
@@ -202,6 +249,8 @@ def check_bundle(
             "nothing was written; fix them on the first register and export again",
             problems,
         )
+    if data_dir is not None:
+        check_version_jumps(doc, data_dir, force=force)
     hw = {k: v for k, v in {**doc.get("hardware", {}), **(hardware_urls or {})}.items() if v is not None}
     hardware.validate_urls({k: str(v) for k, v in hw.items() if k in ("scanner", "printer", "drawer", "led")})
     shared = {k: v for k, v in (doc.get("broker") or {}).items() if k in SHARED_BROKER_KEYS}
@@ -232,8 +281,12 @@ def apply_bundle(
     service_user: str = "kassa",
     force: bool = False,
 ) -> Applied:
-    """Provision this device from a bundle plus per-device overrides; all is checked before anything is written."""
-    hw = check_bundle(doc, store=store, hardware_urls=hardware_urls)
+    """Provision this device from a bundle plus per-device overrides; all is checked before anything is written.
+
+    `force`: replace catalog/clerks even when this device holds newer ones, or when the bundle's version is more
+    than MAX_VERSION_JUMP above them."""
+    hw = check_bundle(doc, store=store, hardware_urls=hardware_urls,
+                      data_dir=target_data_dir(doc, config_path, data_dir), force=force)
     store = store or doc.get("store")
     shared = doc.get("broker", {})
     catalog, clerks = doc.get("catalog"), doc.get("clerks")

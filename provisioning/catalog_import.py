@@ -26,6 +26,7 @@ __all__ = [
     "pick_version",
     "apply_versioned",
     "check_catalog_payload",
+    "check_version_step",
     "import_catalog",
 ]
 
@@ -314,14 +315,26 @@ def build_catalog(
     return payload, problems
 
 
-def apply_versioned(store: VersionedStore, payload: dict[str, Any], kind: str, force: bool) -> Imported:
-    """Store a payload whose version must be newer than the one held unless `force`."""
-    held = store.version
-    if payload["version"] <= held and not force:
+def check_version_step(kind: str, version: int, held: int, force: bool, done: str = "nothing was applied") -> None:
+    """The version the register holds may be replaced by `version` (InputRejected otherwise, unless `force`):
+    newer than `held`, and not more than MAX_VERSION_JUMP above it - the acceptance gate's one version-jump rule,
+    as `kassa-fleet publish-*` applies it."""
+    from firmware.contract.acceptance import VersionJump, check_version_jump
+
+    if version <= held and not force:
         raise InputRejected(
-            f"{kind} version {payload['version']} is not newer than the one held ({held}); "
+            f"{kind} version {version} is not newer than the one held ({held}); "
             f"give --version {held + 1} or --force to replace it"
         )
+    try:
+        check_version_jump(kind, version, held, force=force)
+    except VersionJump as exc:
+        raise InputRejected(f"{exc}; {done}") from None
+
+
+def apply_versioned(store: VersionedStore, payload: dict[str, Any], kind: str, force: bool) -> Imported:
+    """Store a payload whose version must be newer than the one held, and not too far above it, unless `force`."""
+    check_version_step(kind, int(payload["version"]), store.version, force)
     applied = store.apply(payload, force=force)
     count = len(payload.get("items") or payload.get("clerks") or [])
     return Imported(kind, int(payload["version"]), count, applied)

@@ -199,7 +199,8 @@ def catalog(
     file: Annotated[Path, typer.Argument(help="CSV (sku,name,price,tax_code,barcodes,weighed,quick_key) or JSON.")],
     config: ConfigOpt = None,
     version: Annotated[int | None, typer.Option(help="Version to store (default: the file's, else held + 1).")] = None,
-    force: Annotated[bool, typer.Option(help="Replace even when the version is not newer.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Replace even when the version is not newer, or more than 1,000,000 above the one held.")] = False,
 ) -> None:
     """Import the catalog: every bad row is reported; nothing is applied unless the whole file is good."""
     _import("catalog", file, config, version, force)
@@ -210,7 +211,8 @@ def clerks(
     file: Annotated[Path, typer.Argument(help="CSV (clerk_id,name,role,pin) or JSON; PINs are hashed on import.")],
     config: ConfigOpt = None,
     version: Annotated[int | None, typer.Option(help="Version to store (default: the file's, else held + 1).")] = None,
-    force: Annotated[bool, typer.Option(help="Replace even when the version is not newer.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Replace even when the version is not newer, or more than 1,000,000 above the one held.")] = False,
 ) -> None:
     """Import clerks: PINs are stored only as salted hashes; nothing is applied unless the whole file is good."""
     _import("clerks", file, config, version, force)

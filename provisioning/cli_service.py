@@ -23,7 +23,9 @@ from provisioning.secretfiles import SERVICE_USER
 
 @bundle_app.command("export")
 def bundle_export(
-    file: Annotated[Path, typer.Argument(help="Bundle file to write, e.g. /media/usb/S001.kassa.json.")],
+    file: Annotated[Path, typer.Argument(
+        help="Bundle file to write on a mounted USB stick, e.g. /media/usb/S001.kassa.json (the same rules as an "
+        "export: a real folder on the stick, never the data dir).")],
     config: ConfigOpt = None,
     with_hardware: Annotated[bool, typer.Option(help="Also carry this device's [hardware] URLs.")] = False,
 ) -> None:
@@ -56,7 +58,9 @@ def bundle_apply(
     printer: Annotated[str | None, typer.Option(help="Override hardware.printer.")] = None,
     drawer: Annotated[str | None, typer.Option(help="Override hardware.drawer.")] = None,
     led: Annotated[str | None, typer.Option(help="Override hardware.led.")] = None,
-    force: Annotated[bool, typer.Option(help="Replace catalog/clerks even when this device holds newer ones.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Replace catalog/clerks even when this device holds newer ones, or when the bundle's version is more "
+        "than 1,000,000 above them.")] = False,
     service_user: Annotated[str, typer.Option(help="User the service runs as; owns the secrets.")] = SERVICE_USER,
     non_interactive: Annotated[bool, typer.Option("--non-interactive", "-n", help="Never prompt.")] = False,
     yes: Annotated[
@@ -73,13 +77,15 @@ def bundle_apply(
     """
     import sys
 
-    from provisioning.bundle import apply_bundle, check_bundle, read_bundle, trust_summary
+    from provisioning.bundle import apply_bundle, check_bundle, read_bundle, target_data_dir, trust_summary
 
     with guard():
         doc = read_bundle(file)
         path = configfile.resolve(config)
         hardware_urls = {"scanner": scanner, "printer": printer, "drawer": drawer, "led": led}
-        check_bundle(doc, store=store, hardware_urls=hardware_urls)  # a bad bundle is refused before trust is asked
+        # a bad bundle (or a version jump over what this device holds) is refused before trust is asked
+        check_bundle(doc, store=store, hardware_urls=hardware_urls, data_dir=target_data_dir(doc, path, data_dir),
+                     force=force)
         out = console()
         out.print(f"Bundle {escape(str(file))} asks this device to trust:")
         for line in trust_summary(doc):

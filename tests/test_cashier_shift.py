@@ -141,7 +141,7 @@ def test_a_whole_shift_in_a_real_window(tmp_path, stick):
         shutil.rmtree(SHOTS)
     broker = Mosquitto(tmp_path / "broker").start()
     fleet_db = tmp_path / "fleet.db"
-    ingest = IngestProcess(broker.url, fleet_db, tmp_path).start()
+    ingest = IngestProcess(broker.url, fleet_db, tmp_path, args=("--unsigned",)).start()  # the demo pins no key
     x = XServer((800, 480), tmp_path).start()
     data = tmp_path / "data"
     ui = UiMap(tmp_path / "ui-map.json")

@@ -69,6 +69,15 @@ def test_hardware_that_cannot_be_set_up_here_exits_2_and_closes_what_was_built(t
     assert_config_exit(out, "hardware.led", "gpio:22", "Example: hardware.led =")
 
 
+@pytest.mark.parametrize("prefix", ["kassa/#", "kassa/+/v1", "#"])
+def test_a_wildcard_prefix_stops_kassa_run_with_exit_2_naming_the_key(tmp_path, prefix):
+    """A prefix with MQTT wildcards would subscribe the register to other registers' topics: refused at start-up,
+    before the journal is opened, and not restarted by systemd (exit 2, RestartPreventExitStatus)."""
+    path = config(tmp_path, f'prefix = "{prefix}"\n')
+    assert_config_exit(run(KASSA, "run", "--headless", "--config", path), "broker.prefix", "wildcards")
+    assert not (tmp_path / "data" / "journal").exists()
+
+
 def test_provision_refuses_a_bad_config_with_exit_2_naming_the_key(tmp_path):
     path = config(tmp_path, 'prefix = "kassa/#"\n')
     csv = tmp_path / "c.csv"

@@ -53,7 +53,7 @@ def test_offline_sales_reach_the_fleet_once_and_catalog_updates_reach_the_regist
 
         broker.start()
         db = tmp_path / "fleet.db"
-        ingest = IngestProcess(broker.url, db, tmp_path).start()
+        ingest = IngestProcess(broker.url, db, tmp_path, args=("--unsigned",)).start()  # the register pins no key
         pump_until(reg, lambda: reg.view().sync.online, what="the link to come up")
         pump_until(reg, lambda: reg.view().sync.pending == 0, what="all receipts confirmed")
         rows = db_query(db, "SELECT receipt_id FROM receipts ORDER BY receipt_id")

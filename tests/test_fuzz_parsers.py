@@ -302,7 +302,7 @@ def test_bundles_are_checked_or_refused_with_input_rejected_or_config_error(scra
     try:
         doc = read_bundle(path)
         trust_summary(doc)
-        check_bundle(doc)
+        check_bundle(doc, data_dir=scratch / "data")  # with the version-jump rule over an empty data dir
     except ConfigError as exc:  # InputRejected is one
         event(type(exc).__name__)
         assert str(exc)

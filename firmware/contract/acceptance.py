@@ -17,8 +17,11 @@ Used by the register (sync: the fleet's retained messages), by `kassa-provision`
 3. the domain's own checks (check digits, unique SKUs and barcodes, quick keys, PIN hash syntax), which build the
    Catalog or Roster (returned, so the caller need not build it again).
 
-Publishing also refuses a version more than MAX_VERSION_JUMP above the current one without `--force`
-(`version_jump_problem`); a register itself refuses only versions at or above VERSION_LIMIT.
+Every way a catalog or roster is put in place by hand also refuses a version more than MAX_VERSION_JUMP above
+the current one without `--force` (`check_version_jump`, one code path and one message): `kassa-fleet publish-*`
+(over the retained or last published version), `kassa-provision catalog` / `clerks` and `bundle apply` (over
+the version the register holds). A typo such as 9007199254740991 would otherwise leave no room for any later
+version. A register itself refuses only versions at or above VERSION_LIMIT.
 
 The domain is imported lazily: it is pure (no I/O), and the fleet reaches it only through this module.
 """
@@ -35,8 +38,8 @@ from pydantic import ValidationError
 from firmware.contract.errors import PayloadRejected
 from firmware.contract.payloads import CatalogMessage, Clerks as ClerksMessage, decode
 
-__all__ = ["KINDS", "MAX_VERSION_JUMP", "SCRYPT_PARAMS", "VERSION_LIMIT", "check_document", "check_domain",
-           "check_rules", "check_versioned", "version_jump_problem"]
+__all__ = ["KINDS", "MAX_VERSION_JUMP", "SCRYPT_PARAMS", "VERSION_LIMIT", "VersionJump", "check_document",
+           "check_domain", "check_rules", "check_version_jump", "check_versioned", "version_jump_problem"]
 
 KINDS = ("catalog", "clerks")
 VERSION_LIMIT = 2**53
@@ -159,10 +162,22 @@ def check_document(kind: str, data: bytes, *, fallback_rates: Mapping[str, str] 
     return payload, check_domain(kind, payload)
 
 
+class VersionJump(PayloadRejected):
+    """A version more than MAX_VERSION_JUMP above the current one, without --force; `str()` says so and the fix."""
+
+
 def version_jump_problem(kind: str, version: int, current: int | None) -> str | None:
-    """Why publishing `version` over `current` (None: none known, taken as 0) needs --force, or None."""
+    """Why putting `version` over `current` (None or negative: none held, taken as 0) needs --force, or None."""
     base = current if current is not None and 0 <= current < VERSION_LIMIT else 0
     if version - base > MAX_VERSION_JUMP:
         return (f"{kind} version {version} is more than {MAX_VERSION_JUMP:,} above the current version {base}; "
                 "a typo here would leave no room for later versions. Check it, or pass --force")
     return None
+
+
+def check_version_jump(kind: str, version: int, current: int | None, *, force: bool) -> None:
+    """The version-jump rule for every tool that puts a catalog or roster in place: raises VersionJump (the
+    message of `version_jump_problem`) unless `force`. Callers add what was not done ("nothing was published")."""
+    problem = version_jump_problem(kind, version, current)
+    if problem and not force:
+        raise VersionJump(problem)

@@ -132,8 +132,23 @@ with warnings.catch_warnings():
         register: ID | None = Field(default=None)
 
 
+MAX_ENDED_EPOCHS = 16  # contract 1.2: at most this many `ended_epochs` in one status (the device keeps the last 16)
+
+
+class EndedEpoch(_Part):
+    """Contract 1.2: an epoch this device once announced (its retained status or last will named it) that its
+    journal does not hold: the journal was deleted or replaced. `head_seq` is the head it announced then (a lower
+    bound of what it sold); the fleet counts the seqs of it that never arrived as lost."""
+
+    epoch: Epoch
+    first_seq: Seq | None = None
+    head_seq: Annotated[int, Field(ge=0, le=2**53)]
+    head_hash: Hash | None = None
+
+
 class Status(_Payload):
-    """Retained device status; the last will carries only `state: offline`."""
+    """Retained device status. The last will (no `at`) says `state: offline` with the journal's identity as of the
+    connect: `epoch`, `epoch_first_seq`, `head_seq` (a lower bound), `head_hash` and `ended_epochs` (1.2)."""
 
     MAX_BYTES: ClassVar[int] = 16 * KIB
     state: Literal["online", "offline"]
@@ -151,6 +166,8 @@ class Status(_Payload):
     head_hash: Hash | None = None
     conflicts: Annotated[int, Field(ge=0)] | None = None
     rollbacks: Annotated[int, Field(ge=0)] | None = None
+    # contract 1.2: epochs it announced that its journal no longer holds (read back from its own retained status)
+    ended_epochs: list[EndedEpoch] | None = Field(default=None, max_length=MAX_ENDED_EPOCHS)
 
 
 class CommandResult(_Payload):

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError, field_validator, model_validator
 
 from firmware.contract.errors import PayloadRejected
 from firmware.contract.payloads import Key, _Part
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_CODES_PER_PROMOTION", "MAX_GROUPS_PER_SKU", "MAX_PROMOTIONS", "MAX_SKU_GROUPS", "MAX_TARGETS",
     "CatalogPromotions", "Discount", "MultiBuy", "PromotionRule", "PromotionWindow", "SpendSave",
-    "decode_promotions",
+    "decode_promotions", "MAX_COUPONS_PER_RECEIPT", "coupons_of",
 ]
 
 MAX_PROMOTIONS = 2_000  # active and scheduled rules of one store; the engine is benched at 500 active
@@ -32,6 +32,7 @@ MAX_TARGET_GROUPS = 100
 MAX_CODES_PER_PROMOTION = 10_000  # single-use coupons of one campaign; the 4 MiB catalog limit comes first
 MAX_SKU_GROUPS = 50_000  # as many as the catalog's items
 MAX_GROUPS_PER_SKU = 20
+MAX_COUPONS_PER_RECEIPT = 50  # a sale takes at most 10 codes (firmware.domain.sale_promotions.MAX_CODES)
 
 ReceiptName = Annotated[str, StringConstraints(min_length=1, max_length=40)]  # one printed receipt line
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")]  # 3..32; domain CODE_PATTERN
@@ -219,3 +220,23 @@ def decode_promotions(catalog: dict[str, Any]) -> CatalogPromotions:
         where = ".".join(str(p) for p in first["loc"]) or "promotions"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise PayloadRejected(f"catalog: {where}: {first['msg']}{more}") from None
+
+
+_COUPONS: TypeAdapter[list[str]] = TypeAdapter(Annotated[list[Code], Field(max_length=MAX_COUPONS_PER_RECEIPT)])
+
+
+def coupons_of(receipt: BaseModel) -> tuple[str, ...]:
+    """The single-use coupon codes a decoded Receipt consumed: its optional `coupons` field (an extra one: a
+    receipt without promotions has none), upper case, sorted, each once (docs/promotions.md#codes). A malformed
+    list raises PayloadRejected."""
+    extra = receipt.model_extra or {}
+    found = extra.get("coupons")
+    if found is None:
+        return ()
+    try:
+        codes = _COUPONS.validate_python(found, strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in ("coupons", *first["loc"]))
+        raise PayloadRejected(f"receipt: {where}: {first['msg']}") from None
+    return tuple(sorted({code.upper() for code in codes}))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from firmware.domain import sale_promotions
 from firmware.domain.errors import DomainError, Refused
 from firmware.domain.sale import Sale
 
@@ -48,13 +49,23 @@ class ParkedCart:
         return self.sale
 
     def to_dict(self) -> dict[str, Any]:
-        return {"park_id": self.park_id, "parked_at": self.parked_at, "sale": self.sale.to_dict()}
+        """The cart as a state record; `promotions` (the codes entered and the clock it was priced at) only when
+        it has some, so a cart without promotions keeps its old form."""
+        promos = sale_promotions.to_doc(self.sale.promos)
+        return {"park_id": self.park_id, "parked_at": self.parked_at, "sale": self.sale.to_dict()} | (
+            {"promotions": promos} if promos is not None else {})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ParkedCart:
+        """Inverse of `to_dict`; the promotions come back without their book (the register attaches the catalog's)."""
         try:
-            return cls(d["park_id"], d["parked_at"], Sale.from_dict(d["sale"]))
+            sale = Sale.from_dict(d["sale"])  # its own DomainError says what is wrong
         except (KeyError, TypeError) as err:
+            raise DomainError(f"Parked cart is unreadable ({err!r})") from None
+        try:
+            promos = sale_promotions.from_doc(d.get("promotions"))
+            return cls(d["park_id"], d["parked_at"], sale if promos is None else replace(sale, promos=promos))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise DomainError(f"Parked cart is unreadable ({err!r})") from None
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from firmware.domain.sale import Sale
 
 __all__ = ["SalePromotions", "attach", "at", "enter_code", "remove_code", "price_sale", "with_savings",
-           "receipt_fields", "tiers_of", "spread_over_tiers"]
+           "receipt_fields", "tiers_of", "spread_over_tiers", "to_doc", "from_doc", "held_back_names"]
 
 _CODE = re.compile(CODE_PATTERN)
 MAX_CODES = 10
@@ -87,6 +87,38 @@ def remove_code(sale: Sale, code: str) -> Sale:
     if promos is None or text not in promos.codes:
         raise Refused(f"Code {text} is not entered")
     return replace(sale, promos=replace(promos, codes=tuple(c for c in promos.codes if c != text)))
+
+
+def to_doc(promos: SalePromotions | None) -> dict[str, Any] | None:
+    """What a parked cart keeps of its promotions (docs/promotions.md#integration): the entered codes and the clock
+    it was priced at. Not the book: it is the catalog's, attached again when the cart is shown or recalled."""
+    if promos is None or (not promos.codes and promos.moment is None):
+        return None
+    return {"codes": list(promos.codes), "clock_trusted": promos.clock_trusted,
+            "moment": None if promos.moment is None else promos.moment.isoformat()}
+
+
+_NO_BOOK = PromotionBook(())
+
+
+def from_doc(doc: Any) -> SalePromotions | None:
+    """Inverse of `to_doc`, with an empty book until the register attaches the catalog's (`attach`)."""
+    if not doc:
+        return None
+    moment = doc.get("moment")
+    return SalePromotions(_NO_BOOK, None if moment is None else datetime.fromisoformat(str(moment)),
+                          doc.get("clock_trusted") is True,
+                          tuple(normalize_code(str(c)) for c in doc.get("codes") or ())[:MAX_CODES])
+
+
+def held_back_names(sale: Sale) -> tuple[str, ...]:
+    """Names of the promotions this cart could get but that wait for the till's clock (docs/promotions.md: an
+    untrusted clock holds back every promotion with a window), for the cashier's note; () when none."""
+    priced = sale.promotion_result
+    if priced is None or not priced.held_back or sale.promos is None or sale.is_empty:
+        return ()
+    held = set(priced.held_back)
+    return tuple(p.name for p in sale.promos.book.promotions if p.promotion_id in held)
 
 
 def _eligible(sale: Sale) -> list[Line]:

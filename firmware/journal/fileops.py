@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 
 FULL_ERRNOS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+# a temp file is always new: never an existing file, never through a symlink (create_temp)
+TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class FileOps:
@@ -102,11 +105,27 @@ class FileOps:
         finally:
             self.close(fd)
 
+    def create_temp(self, path: str) -> tuple[str, int]:
+        """A new temp file beside `path`, open for writing: (its path, fd).
+
+        Its name is random (`.NAME.<hex>.tmp`, removed at the journal's next open if a crash leaves it) and it
+        is created O_EXCL|O_NOFOLLOW: a name planted in the directory (a symlink to a sealed segment, say) is
+        never opened, let alone truncated. The rule of firmware.contract.atomicfile, through this injectable layer.
+        """
+        directory, name = os.path.split(path)
+        for _ in range(100):
+            tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+            try:
+                return tmp, self.open(tmp, TEMP_FLAGS)
+            except FileExistsError:
+                continue
+        raise FileExistsError(errno.EEXIST, "no free temporary name", directory)  # pragma: no cover
+
     def write_atomic(self, path: str, data: bytes) -> None:
         """Temp file, fsync, rename over, fsync the directory: old or new content, never half."""
-        tmp = f"{path}.tmp"
+        tmp = None
         try:
-            fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            tmp, fd = self.create_temp(path)
             try:
                 self.write_all(fd, data, 0)
                 self.fsync(fd)
@@ -114,10 +133,11 @@ class FileOps:
                 self.close(fd)
             self.rename(tmp, path)
         except OSError:
-            try:
-                self.unlink(tmp)
-            except OSError:
-                pass
+            if tmp is not None:
+                try:
+                    self.unlink(tmp)
+                except OSError:
+                    pass
             raise
         self.fsync_dir(os.path.dirname(path) or ".")
 
@@ -127,8 +147,7 @@ class FileOps:
         Real zeros (not a sparse ftruncate) so later in-place writes change no
         file size and `fdatasync` has no metadata to journal.
         """
-        tmp = f"{path}.tmp"
-        fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        tmp, fd = self.create_temp(path)
         ok = True
         try:
             try:
@@ -144,8 +163,17 @@ class FileOps:
                 self.ftruncate(fd, 0)
                 ok = False
             self.fsync(fd)
-        finally:
+        except OSError:
             self.close(fd)
+            fd = -1
+            try:
+                self.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        finally:
+            if fd >= 0:
+                self.close(fd)
         self.rename(tmp, path)
         self.fsync_dir(os.path.dirname(path) or ".")
         return ok

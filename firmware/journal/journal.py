@@ -155,6 +155,9 @@ class Journal:
         for name in ops.listdir(self.directory):
             if name.endswith(".tmp") or name.startswith("spare.prep"):
                 ops.unlink(os.path.join(self.directory, name))
+        for name in ops.listdir(data_dir):  # the high-water mark's temp file (FileOps.create_temp), left by a crash
+            if name.startswith(f".{HWM}.") and name.endswith(".tmp"):
+                ops.unlink(os.path.join(data_dir, name))
         self._log = receipts
         receipts.start_writing()
         self.db: JournalDB = open_db(receipts, self.directory, ops, self.recovery)

@@ -16,10 +16,12 @@ from firmware.register.core.commands import (
                                              ExportRange,
                                              Login,
                                              Logout,
+                                             MailReceipt,
                                              NewSale,
                                              NoSale,
                                              OpenShift,
                                              Park,
+                                             Punch,
                                              Recall,
                                              RedeemGiftCard,
                                              RedeemPoints,
@@ -41,7 +43,7 @@ from firmware.register.core.commands import (
 )
 
 __all__ = ["AddQuickKey", "AddSku", "BackToCart", "BeginTender", "CashMovement", "CheckManager", "Command",
-           "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "Login", "Logout", "NewSale", "NoSale",
-           "OpenShift", "Park", "Recall", "RedeemGiftCard", "RedeemPoints", "Refund", "RemoveTender", "Reprint",
-           "RetryCommit", "RetryQuarantined", "Scan", "SellGiftCard", "SetCustomer", "SetQty", "SyncNow", "Tender",
-           "TopUpGiftCard", "VoidLine", "XReport", "ZReport"]
+           "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "Login", "Logout", "MailReceipt", "NewSale",
+           "NoSale", "OpenShift", "Park", "Punch", "Recall", "RedeemGiftCard", "RedeemPoints", "Refund",
+           "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined", "Scan", "SellGiftCard", "SetCustomer",
+           "SetQty", "SyncNow", "Tender", "TopUpGiftCard", "VoidLine", "XReport", "ZReport"]

@@ -5,7 +5,10 @@ link at the moment of commit (so seq stays gapless even if a commit fails),
 waits for the fsync, and puts `ReceiptCommitted` or `CommitFailed` on the
 register's queue. State records (parked carts, the open shift, Z counters,
 the refund index) go the same way, in order with the receipts, and come back
-as `StateSaved`. No frame ever waits on a disk flush.
+as `StateSaved`. Time clock punches too: this thread is the one writer of the
+punch head, so it gives each punch the next seq and chain link and journals
+punch and head in one transaction (`PunchCommitted`/`PunchFailed`). No frame
+ever waits on a disk flush.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from firmware.domain.receipt import finalize
 from firmware.domain.receipt_model import Receipt
 from firmware.errors import JournalError
+from firmware.fleet_records import HEAD, PUNCH_HEAD, seal_punch
 from firmware.lifecycle import join_thread
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,21 @@ class CommitFailed:
     sale_id: str
     reason: str
     purpose: str
+
+
+@dataclass(frozen=True)
+class PunchCommitted:
+    """A punch is durable in the journal, sealed (`punch`: the document as journaled and sent)."""
+
+    punch: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PunchFailed:
+    """A punch could not be made durable; nothing of it was written."""
+
+    body: dict[str, Any]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,11 @@ class Committer:
         """Queue a receipt body for commit; the outcome arrives as an event."""
         self._put(("receipt", body, purpose))
 
+    def submit_punch(self, body: dict[str, Any]) -> None:
+        """Queue a punch body (firmware.fleet_records.PUNCH_BODY) to seal and journal; `PunchCommitted` or
+        `PunchFailed` follows."""
+        self._put(("punch", body))
+
     def submit_state(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> None:
         """Queue state records (kind, key, doc; None deletes) to write in order; `StateSaved(token)` follows."""
         self._put(("state", token, changes))
@@ -112,6 +136,8 @@ class Committer:
             try:
                 if job[0] == "state":
                     self._events.put(self._save_states(job[1], job[2]))
+                elif job[0] == "punch":
+                    self._events.put(self._commit_punch(job[1]))
                 else:
                     self._events.put(self._commit(job[1], job[2]))
             finally:
@@ -161,3 +187,17 @@ class Committer:
             log.exception("state records not saved")
             return StateSaved(token, False, f"could not save ({exc.__class__.__name__})")
         return StateSaved(token, True)
+
+    def _commit_punch(self, body: dict[str, Any]) -> PunchCommitted | PunchFailed:
+        """Seal the punch as the next of the chain and journal it with the new head: one record, all or none."""
+        journal = self._journal
+        try:
+            punch, changes = seal_punch(journal.get_state(PUNCH_HEAD, HEAD), body, journal.epoch)
+            journal.put_states(changes)
+        except JournalError as exc:
+            log.error("punch of clerk %s not saved: %s", body.get("clerk_id"), exc)
+            return PunchFailed(body, str(exc))
+        except Exception as exc:  # the register must hear of any failure, never wait for the punch for ever
+            log.exception("punch of clerk %s not saved", body.get("clerk_id"))
+            return PunchFailed(body, f"could not save ({exc.__class__.__name__})")
+        return PunchCommitted(punch)

@@ -200,6 +200,8 @@ class Register:
     def _carry_out(self, effect: fx.Effect) -> None:
         if isinstance(effect, fx.CommitReceipt):
             self._committer.submit(effect.body, effect.purpose)
+        elif isinstance(effect, fx.CommitPunch):
+            self._committer.submit_punch(effect.body)  # `PunchCommitted` or `PunchFailed` comes back through pump()
         elif isinstance(effect, fx.PutState):
             self._states.write(effect.changes, effect.then)
         elif isinstance(effect, fx.RefreshOutbox):
@@ -219,6 +221,9 @@ class Register:
         elif isinstance(effect, fx.SyncNow):
             if self.sync is not None:
                 self.sync.sync_now()
+        elif isinstance(effect, fx.PublishPending):
+            if self.sync is not None:
+                self.sync.publish_pending()
         elif isinstance(effect, fx.RetryQuarantined):
             if self.sync is not None:
                 self.sync.retry_quarantined()
@@ -245,7 +250,8 @@ class Register:
         shop = self.config.shop
         return printout.print_receipt(self.hardware.printer, receipt, printout.shop_header(shop), copy=copy,
                                       currency=receipt.currency if receipt.has("currency") else self.currency,
-                                      display=shop.currency_display, tz=shop.zone, names=self._clerk_names())
+                                      display=shop.currency_display, tz=shop.zone, names=self._clerk_names(),
+                                      receipt_page=shop.receipt_page or None)
 
     def _print_report(self, report: Report) -> None:
         if self.hardware is not None:

@@ -283,3 +283,13 @@ class RegisterView:
     timezone: str = ""  # [shop] timezone (IANA name): the shop's days and times on screen; "" = the system's zone
     receipt_scan: tuple[int, str] | None = None  # (count, code): the last receipt barcode a hal scanner read
     scale: ScaleView | None = None  # None: no scale configured
+    # promotions of this cart with a time window, held back while the till's clock is not trusted
+    # (docs/promotions.md "Untrusted clock rule"): their names, for the cashier's note (`held_back_note`)
+    held_back: tuple[str, ...] = ()
+
+    @property
+    def held_back_note(self) -> str:
+        """ "Happy hour -20% not applied: the till's clock is not set" ("" when nothing is held back)."""
+        if not self.held_back:
+            return ""
+        return f"{', '.join(self.held_back)} not applied: the till's clock is not set"

@@ -24,6 +24,9 @@ Design (docs/pitfalls.md#paho-mqtt-2x):
   end of the network round. Handlers run on the link thread, may call
   `publish()`, and must not block for long.
 - Reconnects wait `Backoff.next()` (full jitter); `wake()` cuts a wait short.
+- The last will is fixed at CONNECT: with `will` given, its payload is asked
+  for anew at every connection attempt, so it names the register's state as
+  of that connect (contract 1.2: the journal's epoch and head).
 - Bounded input: the CONNECT announces `max_packet_size` (DEVICE_MAX_PACKET,
   the 4 MiB catalog plus overhead) so the broker drops anything larger
   instead of sending it, and LeanClient closes the connection on a packet
@@ -42,7 +45,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,10 +159,12 @@ class MqttLink:
 
     def __init__(self, settings: LinkSettings, handler: Callable[[LinkEvent], None], *,
                  backoff: Backoff | None = None, tick: float = 0.05,
-                 on_ack: Callable[[int, bool, str], None] | None = None) -> None:
+                 on_ack: Callable[[int, bool, str], None] | None = None,
+                 will: Callable[[], bytes] | None = None) -> None:
         self.settings = settings
         self.handler = handler
         self.on_ack = on_ack
+        self.will = will  # the last will's payload, built at each connection attempt (else settings.will_payload)
         self.backoff = backoff or Backoff()
         self.tick = tick
         self.connected = False
@@ -243,8 +248,14 @@ class MqttLink:
 
     def _new_client(self) -> LeanClient:
         """A fresh client from the one builder (firmware.contract.mqtt); paho's callbacks become events."""
+        spec = self.settings.client_spec()
+        if self.will is not None and spec.will_topic:
+            try:
+                spec = replace(spec, will_payload=self.will())
+            except Exception:  # noqa: BLE001 - a will that cannot be built must not keep the link down
+                log.exception("last will not built; the plain one is set")
         try:
-            client = build_client(self.settings.client_spec())
+            client = build_client(spec)
         except BrokerSetupError as exc:
             raise BrokerSetupError(f"broker {exc}; check broker.ca_file, cert_file and key_file") from None
         client.on_connect = self._on_connect

@@ -8,7 +8,14 @@ once) and reads `state()`, and learns the rest from events on its queue.
   group-committed by the journal), reports kept in the journal's state
   records until PUBACKed, command answers, and the retained status (on
   connect, on change at most every `status_min_gap` s, and every
-  `broker.status_interval` s; the last will says offline).
+  `broker.status_interval` s; the last will says offline, with the epoch
+  and head as of the connect).
+- Lost journals (contract 1.2): on connect it reads its own retained status
+  back; an epoch there its journal does not hold is kept as ended and named
+  in `ended_epochs` of every status and of the will (firmware/sync/ended.py).
+- Punches and e-mail requests (journal state records) go out on their own topics through
+  `RecordOutboxes` (a small window each, resent on reconnect and after `resend_after`); `punch_acks` and
+  `mail_acks` settle them (firmware/sync/record_outbox.py).
 - Delivered but unconfirmed receipts become pending again after
   `broker.resend_after` s: a crashed broker may have PUBACKed and forgotten.
 - The PUBACK path is the hot one: paho's callback goes straight to
@@ -72,12 +79,18 @@ from firmware.stores import catalog_store, clerk_store
 from firmware.sync import events as ev
 from firmware.sync.backoff import Backoff
 from firmware.sync.downlink import apply_versioned
+from firmware.sync.ended import EndedEpochs
 from firmware.sync.mqtt_adapter import Acked, Connected, Disconnected, LinkEvent, LinkSettings, MqttLink, Received, Tick
 from firmware.sync.outbox import OutboxSender
+from firmware.sync.record_outbox import RecordOutboxes, device_lanes
 from firmware.sync.state import SCREEN, ScreenActivity, SyncState
 
 log = logging.getLogger("kassa.sync")
 _resend_log = LogThrottle(log, period=10.0, burst=5)  # a flood of resend commands: a few lines and a count
+# Refused downlink messages (bad acks, commands, documents, signatures): a few lines per topic kind per period,
+# then one summary with the count (LogThrottle.flush from the housekeeping), so a flood cannot rotate the log away.
+REJECT_LOG_PERIOD = 10.0
+REJECT_LOG_BURST = 5
 
 REPORT_STATE = "sync_report"  # journal state records: reports not yet PUBACKed
 STALE_AFTER = 300.0
@@ -173,13 +186,20 @@ class SyncService:
         self._catalog = catalog_store(data_dir)
         self._clerks = clerk_store(data_dir)
         self.status_min_gap = status_min_gap
-        settings = LinkSettings.from_config(config, will_topic=self.topics.status, subscriptions=self.topics.downlink)
+        # contract 1.2: epochs its journal lost, read back from its own retained status (firmware/sync/ended.py);
+        # hence the subscription to its own status, and a last will built at each connect naming epoch and head
+        self.ended = EndedEpochs(journal)
+        settings = LinkSettings.from_config(config, will_topic=self.topics.status,
+                                            subscriptions=(*self.topics.downlink, self.topics.status))
         self.link = MqttLink(settings, self._handle, backoff=Backoff(0.5, b.backoff_cap), tick=tick,
-                             on_ack=self._on_ack)
+                             on_ack=self._on_ack, will=self._will)
         receipts_topic = self.topics.receipts
         publish = self.link.publish
         self.sender = OutboxSender(journal, lambda payload: publish(receipts_topic, payload), clock.monotonic,
                                    window=b.window, retry_after=retry_after, max_unconfirmed=b.max_unconfirmed)
+        # punches and e-mail requests: journaled state records, each on its own topic (firmware/sync/record_outbox.py)
+        self.records = RecordOutboxes(device_lanes(self.topics), journal, publish, clock.monotonic,
+                                      resend_after=b.resend_after, retry_after=retry_after)
         self._requests: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._next_housekeeping = 0.0
         self._next_round = 0.0
@@ -198,6 +218,7 @@ class SyncService:
         self._last_sync: str | None = None
         self._last_refusal: tuple[float, str] | None = None
         self._downlink_rejected = 0
+        self._reject_log = LogThrottle(log, period=REJECT_LOG_PERIOD, burst=REJECT_LOG_BURST, clock=clock.monotonic)
         self.verifier = Verifier.from_file(b.fleet_key_file)  # no key pinned: unsigned accepted (a lab)
         self.signature_refused = 0  # of _downlink_rejected: not signed by the pinned fleet key
         if self.verifier.error:
@@ -235,6 +256,10 @@ class SyncService:
         """Reconnect at once if offline; send everything pending now."""
         self._requests.put(self._sync_now)
         self.link.wake()
+
+    def publish_pending(self) -> None:
+        """Punches or e-mail requests were journaled: send them at the next round (when online)."""
+        self._requests.put(self.records.poke)
 
     def retry_quarantined(self) -> None:
         """Give quarantined receipts another round of attempts."""
@@ -279,7 +304,7 @@ class SyncService:
 
     def _on_ack(self, mid: int, ok: bool, reason: str) -> None:
         # inside paho's PUBACK callback: the sender publishes the next receipt from here
-        if not self.sender.on_puback(mid, ok, reason):
+        if not self.sender.on_puback(mid, ok, reason) and not self.records.on_puback(mid, ok, reason):
             self._other_ack(Acked(mid, ok, reason))
         self._acks_unpaced += 1
         if self._acks_unpaced >= PACE_CHECK_EVERY:
@@ -293,7 +318,14 @@ class SyncService:
         elif isinstance(event, Acked):
             self._on_ack(event.mid, event.ok, event.reason)
         elif isinstance(event, Received):
-            self._downlink(event)
+            if event.topic == self.topics.status:  # its own status read back (contract 1.2)
+                self._own_status(event)
+                return
+            if self.records.handles(event.topic):  # punch_acks, mail_acks
+                if not self.records.on_acks(event.topic, event.payload, self.clock.now()):
+                    self._downlink_rejected += 1
+            else:
+                self._downlink(event)
         elif isinstance(event, Connected):
             self._connected(event)
         elif isinstance(event, Disconnected):
@@ -301,9 +333,10 @@ class SyncService:
 
     def _connected(self, event: Connected) -> None:
         # paho ignores the broker's Receive Maximum; exceeding it gets us disconnected. Keep room for
-        # status, reports and answers.
-        window = min(self.config.broker.window, max(1, event.receive_maximum - 4))
+        # status, reports, answers, punches and e-mail requests.
+        window = min(self.config.broker.window, max(1, event.receive_maximum - 4 - self.records.window))
         self.sender.reset(window, event.maximum_packet_size)
+        self.records.reset(live=True)
         if not event.session_present:
             # The broker holds no session for us (it crashed or expired it): what it PUBACKed may have gone
             # with it before the fleet read it. Send the delivered-but-unconfirmed again now, not after
@@ -335,6 +368,7 @@ class SyncService:
         was_online, self._online = self._online, False
         self._hello_until = None
         self.sender.reset()
+        self.records.reset(live=False)
         self._report_mids.clear()
         if was_online or not self._down_reported:
             self._down_reported = True
@@ -363,8 +397,10 @@ class SyncService:
         if self._online:
             if now_mono >= self._next_resend_check:
                 self._resend_unconfirmed(now_mono)
-            if len(self.sender.inflight) < self.sender.window and not self._awaiting_hello(now_mono):
-                self.sender.fill()
+            if not self._awaiting_hello(now_mono):  # receipts, punches and e-mail requests wait for the hello
+                if len(self.sender.inflight) < self.sender.window:
+                    self.sender.fill()
+                self.records.fill()
         if now_mono < self._next_housekeeping:
             return
         self._next_housekeeping = now_mono + HOUSEKEEPING_EVERY
@@ -375,6 +411,7 @@ class SyncService:
         self._refresh()
         if self._online:
             self._publish_status()
+        self._reject_log.flush()
 
     def _awaiting_hello(self, now_mono: float) -> bool:
         """True while receipts wait for the fleet's answer to the status sent on connect."""
@@ -420,6 +457,7 @@ class SyncService:
 
     def _sync_now(self) -> None:
         self.sender.rescan()
+        self.records.poke()
         self._next_resend_check = 0.0
         self._refresh(force=True)
         self._publish_status(force=True)
@@ -441,8 +479,9 @@ class SyncService:
             return None
         j = self.journal
         head_seq = j.next_seq - 1
+        ended = self.ended.entries()  # contract 1.2: epochs its journal lost (firmware/sync/ended.py)
         key = (state, s.pending, s.quarantined, s.oldest_pending_at, self._last_sync, j.epoch, s.conflicts,
-               s.rollbacks)
+               s.rollbacks, len(ended or ()))
         now = self.clock.monotonic()
         interval = self.config.broker.status_interval
         if not force and not (key != self._status_sent and now - self._status_at >= self.status_min_gap) \
@@ -452,12 +491,30 @@ class SyncService:
                         oldest_pending_at=s.oldest_pending_at, last_sync_at=self._last_sync,
                         epoch=j.epoch, epoch_first_seq=j.epoch_first_seq, head_seq=head_seq,
                         head_hash=j.last_hash if head_seq else None, conflicts=s.conflicts, rollbacks=s.rollbacks,
+                        ended_epochs=ended,
                         **{k: v for k, v in self._extra.items() if k not in Status.model_fields or
                            k in ("firmware_version", "hardware")})
         mid = self.link.publish(self.topics.status, encode(status), retain=True)
         if mid is not None:
             self._status_sent, self._status_at = key, now
         return mid
+
+    def _will(self) -> bytes:
+        """The last will, built at each connection attempt (contract 1.2): offline, no `at`, and the journal's
+        epoch and head as of this connect (a lower bound by the time the broker publishes it) with the ended
+        epochs, so a crash no longer wipes the identity from the retained status."""
+        j = self.journal
+        head_seq = j.next_seq - 1
+        return encode(Status(state="offline", epoch=j.epoch, epoch_first_seq=j.epoch_first_seq, head_seq=head_seq,
+                             head_hash=j.last_hash if head_seq else None, ended_epochs=self.ended.entries()))
+
+    def _own_status(self, msg: Received) -> None:
+        """Its own status topic: only the retained copy the broker sends on subscribing counts (an echo of what
+        it publishes now is not). An epoch there that this journal does not hold is an ended one (ended.py)."""
+        if not msg.retained:
+            return
+        if self.ended.observe(msg.payload):
+            self._publish_status(force=True)
 
     # ---- downlink ----
 
@@ -501,7 +558,10 @@ class SyncService:
                 log.debug("ignoring a message on %s", msg.topic)
         except PayloadRejected as exc:
             self._downlink_rejected += 1
-            log.warning("rejected a message on %s: %s", msg.topic, exc)
+            # keyed by which of this device's topics (a fixed handful), never by anything in the message
+            kind = next((name for name in ("acks", "commands", "catalog", "clerks", "accounts")
+                         if msg.topic == getattr(t, name)), "other")
+            self._reject_log.warning(f"rejected {kind}", "rejected a message on %s: %s", msg.topic, exc)
 
     def _signed(self, topic: str, payload: bytes, max_bytes: int) -> bytes:
         """The document a pinned fleet key vouches for (as is when none is pinned); SignatureRejected otherwise."""

@@ -31,7 +31,7 @@ from firmware.contract import (
     parse_topic,
     schema_for_topic,
 )
-from firmware.contract.payloads import Signed
+from firmware.contract.payloads import MAX_ENDED_EPOCHS, Signed
 from firmware.contract.schemas import MODELS, SCHEMA_DIR, render
 from tests.contract.kassa_samples import CATALOG, CLERKS, make_receipt
 from tests.contract.model_documents import JSON_VALUES, documents
@@ -80,6 +80,31 @@ def test_contract_examples_pass_model_and_schema(name):
 def test_last_will_is_a_valid_status():
     jsonschema.validate({"state": "offline"}, load_schema("status"))
     assert decode(Status, b'{"state":"offline"}').state == "offline"
+
+
+def test_a_1_2_last_will_keeps_the_journals_identity_and_its_ended_epochs():
+    """Contract 1.2: the will (no `at`) names the epoch and head as of the connect, and the ended epochs."""
+    will = {"state": "offline", "epoch": "7f3a9c2e", "epoch_first_seq": 1, "head_seq": 3, "head_hash": "a" * 64,
+            "ended_epochs": [{"epoch": "0b1c2d3e", "head_seq": 12}, {"epoch": "e0", "first_seq": 4, "head_seq": 9,
+                                                                     "head_hash": "b" * 64}]}
+    jsonschema.validate(will, load_schema("status"))
+    status = decode(Status, json.dumps(will))
+    assert status.at is None and [e.epoch for e in status.ended_epochs or []] == ["0b1c2d3e", "e0"]
+    assert json.loads(encode(status)) == will
+
+
+@pytest.mark.parametrize("ended, words", [
+    ([{"epoch": f"e{i}", "head_seq": i} for i in range(MAX_ENDED_EPOCHS + 1)], "ended_epochs"),
+    ([{"epoch": "e1"}], "head_seq"),
+    ([{"epoch": "not an epoch!", "head_seq": 1}], "epoch"),
+    ([{"epoch": "e1", "head_seq": 2**53 + 1}], "head_seq"),
+])
+def test_ended_epochs_are_bounded_and_checked(ended, words):
+    doc = {"state": "online", "epoch": "7f3a9c2e", "ended_epochs": ended}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, load_schema("status"))
+    with pytest.raises(PayloadRejected, match=words):
+        decode(Status, json.dumps(doc))
 
 
 BAD = [

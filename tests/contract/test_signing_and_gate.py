@@ -13,7 +13,9 @@ from firmware.contract.acceptance import (
     MAX_VERSION_JUMP,
     SCRYPT_PARAMS,
     VERSION_LIMIT,
+    VersionJump,
     check_document,
+    check_version_jump,
     check_versioned,
     version_jump_problem,
 )
@@ -174,3 +176,12 @@ def test_a_big_version_jump_needs_force_at_publish():
     assert "--force" in version_jump_problem("catalog", MAX_VERSION_JUMP + 1, None)
     assert "--force" in version_jump_problem("catalog", 10 + MAX_VERSION_JUMP + 1, 10)
     assert version_jump_problem("catalog", 10 + MAX_VERSION_JUMP, 10) is None
+
+
+def test_the_one_version_jump_check_raises_the_problem_unless_forced():
+    with pytest.raises(VersionJump) as jumped:
+        check_version_jump("clerks", VERSION_LIMIT - 1, -1, force=False)  # -1: a register holding none
+    assert str(jumped.value) == version_jump_problem("clerks", VERSION_LIMIT - 1, None)
+    assert isinstance(jumped.value, PayloadRejected)
+    check_version_jump("clerks", VERSION_LIMIT - 1, -1, force=True)
+    check_version_jump("clerks", 10 + MAX_VERSION_JUMP, 10, force=False)

@@ -86,3 +86,12 @@ def test_the_owner_is_set_before_the_file_gets_its_name(tmp_path):
     write_atomic(tmp_path / "broker.pass", b"pw", owner=(65534, 65534))
     st = os.stat(tmp_path / "broker.pass")
     assert (st.st_uid, st.st_gid, mode(tmp_path / "broker.pass")) == (65534, 65534, 0o600)
+
+
+def test_one_implementation_for_the_register_and_the_fleet():
+    """The fleet may import only firmware.contract, so the writer lives there; the register's path is the same code."""
+    import firmware.atomicfile as register_path
+    import firmware.contract.atomicfile as contract_path
+
+    for name in contract_path.__all__:
+        assert getattr(register_path, name) is getattr(contract_path, name), name

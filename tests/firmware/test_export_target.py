@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from firmware.domain.receipt_model import Receipt
-from firmware.exports import ALLOW_UNMOUNTED_ENV, ExportRefused, export_receipts
+from firmware.exports import ALLOW_UNMOUNTED_ENV, ExportRefused, export_receipts, removable_device
 from tests.contract.kassa_samples import make_chain
-from tests.support.tmpfs import tiny_tmpfs
+from tests.support.tmpfs import media_tmpfs, tiny_tmpfs
 
 STEM = "kassa-S001-R1-pending"
 
@@ -35,10 +35,10 @@ def export(directory: Path, data_dir: Path):
 
 
 @pytest.fixture
-def mounted(tmp_path, monkeypatch):
-    """A real tmpfs stick (root only: this file tests the mount rule itself, so no lab switch)."""
+def mounted(monkeypatch):
+    """A real tmpfs stick under /run/media (root only: this file tests the mount rule itself, so no lab switch)."""
     monkeypatch.delenv(ALLOW_UNMOUNTED_ENV, raising=False)
-    with tiny_tmpfs(tmp_path / "usb", "16m") as mount:
+    with media_tmpfs("usb", "16m") as mount:
         yield mount
 
 
@@ -121,3 +121,60 @@ def test_an_export_to_a_real_mounted_stick_works(mounted, tmp_path):
     assert sorted(p.name for p in (mounted / "shop" / "november").iterdir()) == [f"{STEM}-lines.csv",
                                                                                   f"{STEM}-receipts.json"]
     assert {stat.S_IMODE(os.lstat(p).st_mode) for p in (result.lines_csv, result.receipts_json)} == {0o600}
+
+
+# ---- the removable-medium rule: a mount elsewhere (a second disk, a tmpfs) is not a stick ------------------------
+
+
+def test_a_mount_that_is_not_removable_and_not_under_media_is_refused(tmp_path, monkeypatch):
+    """A real tmpfs mounted in the test's folder: mounted, on another device than the data dir, but no stick."""
+    monkeypatch.delenv(ALLOW_UNMOUNTED_ENV, raising=False)
+    with tiny_tmpfs(tmp_path / "disk2", "4m") as mount:
+        with pytest.raises(ExportRefused, match="not a removable medium") as refused:
+            export(mount / "exports", tmp_path / "data")
+        assert "/media/usb" in str(refused.value)  # the fix
+        assert list(mount.iterdir()) == []  # not even the folder was made
+        monkeypatch.setenv(ALLOW_UNMOUNTED_ENV, "1")  # the documented lab switch drops the rule, and only it
+        assert export(mount / "exports", tmp_path / "data").receipts == 2
+
+
+def test_a_mount_under_run_media_is_accepted(mounted, tmp_path):
+    assert str(mounted).startswith("/run/media/") and os.path.ismount(mounted)
+    assert not removable_device(os.stat(mounted).st_dev)  # a tmpfs: accepted for where it is mounted
+    assert export(mounted, tmp_path / "data").receipts == 2
+
+
+def _fake_sysfs(root: Path, dev: str, device_path: str, *, removable: str | None, partition: bool) -> None:
+    """/sys/dev/block/<dev> -> /sys/devices/<device_path>, as the kernel lays it out."""
+    device = root / "devices" / device_path
+    device.mkdir(parents=True)
+    disk = device.parent if partition else device
+    if partition:
+        (device / "partition").write_text("1\n")
+    if removable is not None:
+        (disk / "removable").write_text(removable + "\n")
+    (root / "dev" / "block").mkdir(parents=True, exist_ok=True)
+    (root / "dev" / "block" / dev).symlink_to(device)
+
+
+@pytest.mark.parametrize("device_path, removable, partition, expected", [
+    # a USB stick's partition (removable = 0 on many sticks: the USB bus is what counts)
+    ("pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/host6/target6:0:0/6:0:0:0/block/sda/sda1", "0", True, True),
+    # an SD card slot that says it is removable
+    ("platform/fe340000.mmc/mmc_host/mmc1/mmc1:aaaa/block/mmcblk1", "1", False, True),
+    # the Pi's own SD card, the system disk (not removable, not on USB)
+    ("platform/emmc2bus/fe340000.mmc/mmc_host/mmc0/mmc0:0001/block/mmcblk0/mmcblk0p2", "0", True, False),
+    # a second SATA/virtio disk
+    ("pci0000:00/0000:00:02.0/virtio1/block/vdb", "0", False, False),
+    # no removable attribute at all
+    ("virtual/block/loop0", None, False, False),
+])
+def test_the_removable_rule_reads_sysfs(tmp_path, device_path, removable, partition, expected):
+    dev = os.makedev(8, 1)
+    _fake_sysfs(tmp_path / "sys", "8:1", device_path, removable=removable, partition=partition)
+    assert removable_device(dev, sys_root=str(tmp_path / "sys")) is expected
+
+
+def test_a_file_system_without_a_block_device_is_not_removable(tmp_path):
+    with tiny_tmpfs(tmp_path / "t", "1m") as mount:
+        assert removable_device(os.stat(mount).st_dev) is False  # the real /sys: tmpfs has no block device

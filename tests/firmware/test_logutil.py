@@ -35,3 +35,21 @@ def test_keys_are_bounded():
     for i in range(1000):
         throttle.debug(f"k{i}", "x")
     assert len(throttle._keys) == 4
+
+
+def test_flush_says_how_many_a_flood_that_stopped_left_out(caplog):
+    clock = Clock()
+    throttle = LogThrottle(logging.getLogger("kassa.test"), period=10.0, burst=2, clock=clock)
+    caplog.set_level(logging.INFO, logger="kassa.test")
+    for i in range(500):
+        throttle.warning("acks", "rejected a message on %s: bad %d", "kassa/v1/S001/R1/acks", i)
+    throttle.info("quiet", "one of another kind")
+    assert throttle.flush() == 0  # the period is not over yet: nothing to say
+    clock.now = 10.0
+    assert throttle.flush() == 1 and throttle.flush() == 0  # one line per key that left records out, once
+    records = [r for r in caplog.records if r.name == "kassa.test"]
+    assert [r.getMessage() for r in records][-1] == (
+        "498 more like this in the last 10s were not logged; the last: rejected a message on kassa/v1/S001/R1/acks: "
+        "bad 499")
+    assert records[-1].levelno == logging.WARNING
+    assert throttle.warning("acks", "rejected again") is True  # a new period: the burst is free again

@@ -8,11 +8,8 @@ doc, so the test and the doc cannot drift; its device block is also checked agai
 from __future__ import annotations
 
 import json
-import re
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -23,51 +20,20 @@ from firmware.contract import DeviceTopics, ingest_filters
 from firmware.contract.topics import DEVICE_LEAVES, STORE_LEAVES
 from provisioning.broker_check import check_broker
 from tests.fleet.kassa_fleet_support import IngestProcess
+from tests.support.broker_acl import AclBroker, acl_for, documented_acl, grants, password
 from tests.support.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.slow  # real brokers and kassa-fleet processes
 
-ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "technician.md"
 NOT_AUTHORIZED = 0x87  # PUBACK reason codes below 0x80 are success (0x10: "no matching subscribers")
 DEVICE = DeviceTopics("S001", "R1")
-
-
-def documented_acl() -> str:
-    """The first fenced block of the technician guide's "Broker side" section, as it stands."""
-    text = DOC.read_text(encoding="utf-8")
-    section = text[text.index("\n## Broker side"):]
-    section = section[:section.index("\n## ", 1)]
-    match = re.search(r"^```[^\n]*\n(.*?)^```", section, re.S | re.M)
-    assert match, "docs/technician.md: no ACL block in the Broker side section"
-    return match.group(1)
-
-
-def grants(acl: str) -> dict[str, set[tuple[str, str]]]:
-    """user -> {(access, topic)} of a Mosquitto ACL file (`topic TOPIC` alone means readwrite)."""
-    out: dict[str, set[tuple[str, str]]] = {}
-    user = None
-    for line in acl.splitlines():
-        words = line.split()
-        if not words or words[0].startswith("#"):
-            continue
-        if words[0] == "user":
-            user = words[1]
-            out[user] = set()
-        elif words[0] == "topic":
-            assert user is not None, f"ACL line outside a user block: {line!r}"
-            access, topic = (words[1], words[2]) if len(words) == 3 else ("readwrite", words[1])
-            out[user].add((access, topic))
-        else:
-            raise AssertionError(f"unexpected ACL line: {line!r}")
-    return out
 
 
 def _topics(granted: set[tuple[str, str]], access: str) -> set[str]:
     return {t for a, t in granted if a in (access, "readwrite")}
 
 
-PASSWORDS = {user: f"{user}-pw" for user in grants(documented_acl())}
+PASSWORDS = {user: password(user) for user in grants(documented_acl())}
 
 
 def test_documented_device_grants_are_the_contracts_topics_and_no_wildcards():
@@ -75,7 +41,8 @@ def test_documented_device_grants_are_the_contracts_topics_and_no_wildcards():
     device = acl["S001-R1"]
     assert _topics(device, "write") == {DEVICE.receipts, DEVICE.reports, DEVICE.status, DEVICE.command_results,
                                         DEVICE.selftest, DEVICE.punches, DEVICE.mail_requests, DEVICE.stock}
-    assert set(DEVICE.downlink) <= _topics(device, "read") <= set(DEVICE.downlink) | {DEVICE.status}
+    # its own status too: read back on connect (contract 1.2, an epoch its journal lost)
+    assert _topics(device, "read") == set(DEVICE.downlink) | {DEVICE.status}
     assert not {DEVICE.acks, DEVICE.commands, DEVICE.catalog, DEVICE.clerks, DEVICE.accounts, DEVICE.punch_acks,
                 DEVICE.mail_acks, DEVICE.stock_snapshot} & _topics(device, "write")
     assert not any("#" in t or "+" in t for _, t in device)
@@ -91,14 +58,20 @@ def test_documented_device_grants_are_the_contracts_topics_and_no_wildcards():
                                                       "kassa/v1/+/stock_snapshot"}
 
 
+def test_the_documented_block_gives_each_further_register_its_own_topics_only():
+    """Tests with more registers (tests/fleet/test_fleet_ledger.py) repeat the doc's block per register."""
+    acl = grants(acl_for([("S001", "R1"), ("S002", "R9")]))
+    other = DeviceTopics("S002", "R9")
+    assert _topics(acl["S002-R9"], "write") == {other.receipts, other.reports, other.status, other.command_results,
+                                                other.selftest, other.punches, other.mail_requests, other.stock}
+    assert _topics(acl["S002-R9"], "read") == set(other.downlink) | {other.status}
+    assert not any("S001" in t for _, t in acl["S002-R9"])
+    assert acl["S001-R1"] == grants(documented_acl())["S001-R1"]  # the doc's own block is loaded as it stands
+
+
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    work = tmp_path_factory.mktemp("acl-broker")
-    (work / "acl").write_text(documented_acl())
-    passwd = work / "passwd"
-    for i, (user, pw) in enumerate(PASSWORDS.items()):
-        subprocess.run(["mosquitto_passwd", *(["-c"] if i == 0 else []), "-b", str(passwd), user, pw], check=True)
-    b = Mosquitto(work, anonymous=False, extra_config=f"password_file {passwd}\nacl_file {work}/acl\n").start()
+    b = AclBroker(tmp_path_factory.mktemp("acl-broker")).start()  # the doc's ACL as it stands, S001-R1 only
     yield b
     b.kill()
 
@@ -217,13 +190,10 @@ def test_only_the_fleet_publisher_writes_catalogs_and_the_ingest_cannot_forge_re
 
 def test_the_real_ingest_and_self_test_round_trip_under_the_documented_accounts(broker, tmp_path):
     """The doc's grants are enough: a device's self-test reaches the ingest, whose answer reaches the device."""
-    secrets = {}
-    for user in ("fleet", "S001-R1"):
-        secrets[user] = tmp_path / f"{user}.pass"
-        secrets[user].write_text(PASSWORDS[user])
-        secrets[user].chmod(0o600)
+    secrets = {user: broker.password_file(user) for user in ("fleet", "S001-R1")}
     ingest = IngestProcess(broker.url, tmp_path / "fleet.db", tmp_path, client_id="ingest-acl-e2e",
-                           args=("--username", "fleet", "--password-file", str(secrets["fleet"]))).start()
+                           args=("--unsigned", "--username", "fleet", "--password-file",
+                                 str(secrets["fleet"]))).start()
     try:
         config = parse_config({"device": {"store": "S001", "register": "R1", "data_dir": str(tmp_path / "data")},
                                "broker": {"url": broker.url, "username": "S001-R1",

@@ -91,7 +91,7 @@ def test_usage_and_runtime_errors_have_the_contract_exit_codes(tmp_path):
 
 def test_status_lists_devices_pending_and_gaps(mosquitto, tmp_path):
     db = tmp_path / "fleet.db"
-    ingest = IngestProcess(mosquitto.url, db, tmp_path).start()
+    ingest = IngestProcess(mosquitto.url, db, tmp_path, args=("--unsigned",)).start()
     device = BareDevice(mosquitto.url)
     device.client.publish(device.topics.status, json.dumps({"state": "online", "pending": 2}), qos=1,
                           retain=True).wait_for_publish(5)

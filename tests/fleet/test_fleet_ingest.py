@@ -133,7 +133,8 @@ def test_gap_open_past_grace_asks_the_device_to_resend(mosquitto, worker, record
 def test_two_workers_share_the_load_and_survive_one_being_killed(mosquitto, tmp_path, recorder):
     db = tmp_path / "fleet.db"
     FleetDb(f"sqlite:///{db}").close()
-    workers = [IngestProcess(mosquitto.url, db, tmp_path, client_id=f"ingest-{i}").start() for i in (1, 2)]
+    workers = [IngestProcess(mosquitto.url, db, tmp_path, client_id=f"ingest-{i}", args=("--unsigned",)).start()
+               for i in (1, 2)]
     device = BareDevice(mosquitto.url)
     receipts = make_chain(3000)
     for i in range(0, 3000, 300):

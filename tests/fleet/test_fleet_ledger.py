@@ -1,7 +1,9 @@
 """The fleet ledger attacked: forged identity, conflicts, broken chains, rollbacks, losses, odd receipts, floods.
 
-Real Mosquitto, the real ingest worker, real SQLite. Each test ends with the same check: nothing is lost
-without an alarm that names it, and nothing forged is confirmed.
+Real Mosquitto with the documented per-device ACL (docs/technician.md "Broker side": no anonymous access, each
+register logged in as its own user, the ingest as `fleet`), the real ingest worker, real SQLite and PostgreSQL.
+Each test ends with the same check, `assert_ledger_sound`: nothing is lost without an alarm that names it, and
+nothing forged is confirmed.
 """
 
 from __future__ import annotations
@@ -19,20 +21,38 @@ from firmware.chain import GENESIS, canonical_json, seal
 from fleet.broker import BrokerSettings
 from fleet.db import FleetDb
 from fleet.ingest import IngestOptions, IngestWorker
+from fleet.plausibility import MAX_TOTAL
 from fleet.report import status_rows
 from tests.contract.kassa_samples import make_chain, make_receipt
-from tests.fleet.kassa_fleet_support import ROOT, BareDevice, db_query
+from tests.fleet.kassa_fleet_support import ROOT, BareDevice, Sold, assert_ledger_sound, db_execute, db_query
+from tests.support.broker_acl import FLEET_USER, AclBroker, device_user, password
 
 pytestmark = pytest.mark.slow  # real brokers and ingest processes, many receipts
 
 EPOCH = "7f3a9c2e"
+DEVICES = (("S001", "R1"), ("S002", "R1"), ("S009", "R9"))  # every register these tests sell on, one user each
 
 
 @pytest.fixture
-def worker(mosquitto, fleet_url):
-    """The ingest worker in-process, on SQLite and on PostgreSQL."""
+def broker(tmp_path):
+    """Mosquitto with the documented ACL and a user per register of DEVICES, plus the fleet's users."""
+    b = AclBroker(tmp_path / "mosquitto", DEVICES).start()
+    yield b
+    b.kill()
+
+
+def login(broker: AclBroker, store: str = "S001", register: str = "R1") -> BareDevice:
+    """A bare register logged in as its own user: the ACL lets it write only its own topics."""
+    user = device_user(store, register)
+    return BareDevice(broker.url, store, register, username=user, password=password(user))
+
+
+@pytest.fixture
+def worker(broker, fleet_url):
+    """The ingest worker in-process, logged in as the fleet's user, on SQLite and on PostgreSQL."""
     db = FleetDb(fleet_url)
-    w = IngestWorker(BrokerSettings(mosquitto.url), db,
+    w = IngestWorker(BrokerSettings(broker.url, username=FLEET_USER, password_file=broker.password_file(FLEET_USER)),
+                     db,
                      IngestOptions(client_id="ingest-ledger", gap_check_every=0.2, gap_grace=0.3, resend_every=1.0,
                                    head_every=0.0))
     stop = threading.Event()
@@ -69,15 +89,17 @@ def status_msg(epoch: str, head_seq: int, head_hash: str | None, *, at: str, fir
     return json.dumps(doc)
 
 
-def test_a_device_of_another_store_cannot_forge_a_victims_receipts(mosquitto, worker):
-    victim = BareDevice(mosquitto.url, "S001", "R1")
-    attacker = BareDevice(mosquitto.url, "S002", "R1")  # valid credentials, its own topic, the victim's ids
+def test_a_device_of_another_store_cannot_forge_a_victims_receipts(broker, worker):
+    victim = login(broker, "S001", "R1")
+    attacker = login(broker, "S002", "R1")  # valid credentials, its own topic, the victim's ids
     real = make_chain(3, id_store="S001")
     forged = [make_receipt(store="S001", register="R1", seq=q, id_store="S001", offline=True) for q in (1, 2, 3)]
     forged += [make_receipt(store="S002", register="R1", seq=q, id_store="S001") for q in (1, 2, 3)]
     forged += [make_receipt(store="S002", register="R1", seq=q) for q in (4, 5)]  # 1.0 ids: same register name
     attacker.send(forged)
     wait_for(lambda: worker.stats.rejected >= 6)
+    # the victim's own topic is closed to it: the broker refuses (0x87) and the fleet never sees the message
+    attacker.publish(victim.topics.receipts, canonical_json(forged[0]))
     victim.send(real)
     assert victim.wait_acked({r["receipt_id"] for r in real}) == set()
     # the victim's real sales are new rows, not "duplicates" of the forged ones
@@ -89,15 +111,18 @@ def test_a_device_of_another_store_cannot_forge_a_victims_receipts(mosquitto, wo
     assert {h for s, _r, _q, h in rows if s == "S001"} == {r["hash"] for r in real}
     alarms = report(worker)[("S002", "R1")]["alarms"]
     assert any(a.startswith("rejected: 6 message(s)") for a in alarms), alarms
+    assert_ledger_sound(worker.db_path, [Sold("S001", "R1", real, victim.acked),
+                                         Sold("S002", "R1", forged[6:], attacker.acked)])  # its own two sales
     victim.close()
     attacker.close()
 
 
-def test_the_same_id_with_other_content_is_a_conflict_never_a_confirmation(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
+def test_the_same_id_with_other_content_is_a_conflict_never_a_confirmation(broker, worker):
+    device = login(broker)
     chain = make_chain(3, id_store="S001")
     device.send(chain)
     assert device.wait_acked({r["receipt_id"] for r in chain}) == set()
+    first_journal = Sold("S001", "R1", chain, set(device.acked))
     device.acked.clear()
     other = make_receipt(seq=2, prev_hash=chain[0]["hash"], id_store="S001",
                          tenders=[{"type": "cash", "amount": 9999, "change": 9741}])
@@ -114,11 +139,13 @@ def test_the_same_id_with_other_content_is_a_conflict_never_a_confirmation(mosqu
     row = report(worker)[("S001", "R1")]
     assert row["alarms"] == [f"conflict: {other['receipt_id']} sent 2x with another hash than the one held "
                              "(not confirmed)"]
+    # the other content comes from another journal of the same register (a restored copy, say)
+    assert_ledger_sound(worker.db_path, [first_journal, Sold("S001", "R1", [chain[0], other], device.acked)])
     device.close()
 
 
-def test_the_chain_is_checked_as_receipts_arrive_in_any_order(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
+def test_the_chain_is_checked_as_receipts_arrive_in_any_order(broker, worker):
+    device = login(broker)
     chain = make_chain(8, id_store="S001")
     spliced = seal({k: v for k, v in chain[5].items() if k != "hash"}, "ab" * 32)  # seq 6 points elsewhere
     send = [chain[7], chain[6], spliced, chain[0], chain[2], chain[1], chain[4], chain[3]]
@@ -132,21 +159,33 @@ def test_the_chain_is_checked_as_receipts_arrive_in_any_order(mosquitto, worker)
     assert [a for a in row["alarms"] if a.startswith("chain break")] == [
         f"chain break: epoch {EPOCH} seq 6: prev_hash does not match the hash of seq 5",
         f"chain break: epoch {EPOCH} seq 7: prev_hash does not match the hash of seq 6"]
+    assert_ledger_sound(worker.db_path, [Sold("S001", "R1", send, device.acked)])
     device.close()
 
 
+AN_HOUR_AHEAD = "<an hour after now>"  # filled in when the test runs: the fleet compares with its own clock
+ABOVE = MAX_TOTAL + 1  # one cent over the amount bound
+
+
 @pytest.mark.parametrize(("fields", "seq", "flag"), [
-    ({"totals": {"subtotal": -500, "tax": 0, "total": -500, "rounding": 0},
-      "tenders": [{"type": "cash", "amount": -500, "change": 0}]}, 1, "amount"),
-    ({"tenders": [{"type": "cash", "amount": 100, "change": 0}]}, 1, "tenders"),
-    ({"created_at": "9999-01-01T00:00:00Z"}, 1, "date"),
-    ({"created_at": "1970-01-01T00:00:00Z"}, 1, "date"),
-    ({"created_at": "2099-01-01T00:00:00Z", "clock_trusted": True}, 1, "date"),
-    ({"clock_trusted": False}, 1, "clock_untrusted"),
-    ({}, 2**53, "seq_bound"),
+    pytest.param({"totals": {"subtotal": -500, "tax": 0, "total": -500, "rounding": 0},
+                  "tenders": [{"type": "cash", "amount": -500, "change": 0}]}, 1, "amount", id="negative-sale"),
+    pytest.param({"totals": {"subtotal": ABOVE, "tax": 0, "total": ABOVE, "rounding": 0},
+                  "tenders": [{"type": "cash", "amount": ABOVE, "change": 0}]}, 1, "amount", id="above-amount-bound"),
+    pytest.param({"kind": "no_sale", "lines": [], "taxes": [], "tenders": []}, 1, "amount",  # totals stay 2.58
+                 id="no-sale-with-a-total"),
+    pytest.param({"tenders": [{"type": "cash", "amount": 100, "change": 0}]}, 1, "tenders", id="tenders-not-total"),
+    pytest.param({"created_at": "9999-01-01T00:00:00Z"}, 1, "date", id="year-9999"),
+    pytest.param({"created_at": "1970-01-01T00:00:00Z"}, 1, "date", id="year-1970"),
+    pytest.param({"created_at": "2099-01-01T00:00:00Z", "clock_trusted": True}, 1, "date", id="year-2099"),
+    pytest.param({"created_at": AN_HOUR_AHEAD, "clock_trusted": True}, 1, "clock_skew", id="clock-ahead"),
+    pytest.param({"clock_trusted": False}, 1, "clock_untrusted", id="clock-untrusted"),
+    pytest.param({}, 2**53, "seq_bound", id="seq-2^53"),
 ])
-def test_implausible_receipts_are_stored_flagged_and_counted(mosquitto, worker, fields, seq, flag):
-    device = BareDevice(mosquitto.url)
+def test_implausible_receipts_are_stored_flagged_and_counted(broker, worker, fields, seq, flag):
+    device = login(broker)
+    if fields.get("created_at") == AN_HOUR_AHEAD:
+        fields = {**fields, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))}
     receipt = make_receipt(seq=seq, id_store="S001", **fields)
     device.send([receipt])
     assert device.wait_acked({receipt["receipt_id"]}) == set()  # nothing is dropped for being odd
@@ -156,21 +195,12 @@ def test_implausible_receipts_are_stored_flagged_and_counted(mosquitto, worker, 
     if flag == "seq_bound":  # a seq far beyond the stream leaves no gap to resend forever
         time.sleep(1.0)
         assert worker.stats.resends_requested == 0 and row["gaps"] == []
+    assert_ledger_sound(worker.db_path, [Sold("S001", "R1", [receipt], device.acked)])
     device.close()
 
 
-def test_a_clock_running_ahead_is_flagged_as_skew(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
-    ahead = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-    receipt = make_receipt(id_store="S001", created_at=ahead, clock_trusted=True)
-    device.send([receipt])
-    assert device.wait_acked({receipt["receipt_id"]}) == set()
-    assert db_query(worker.db_path, "SELECT flags FROM receipts") == [("clock_skew",)]
-    device.close()
-
-
-def test_a_rolled_back_journal_is_recorded_and_the_device_told_the_fleets_head(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
+def test_a_rolled_back_journal_is_recorded_and_the_device_told_the_fleets_head(broker, worker):
+    device = login(broker)
     chain = make_chain(6, id_store="S001")
     device.send(chain)
     assert device.wait_acked({r["receipt_id"] for r in chain}) == set()
@@ -183,22 +213,24 @@ def test_a_rolled_back_journal_is_recorded_and_the_device_told_the_fleets_head(m
     assert rolled == [(EPOCH, 3, 6)]
     alarms = report(worker)[("S001", "R1")]["alarms"]
     assert len(alarms) == 1 and alarms[0].startswith(f"rollback: epoch {EPOCH}: device reported head seq 3")
+    assert_ledger_sound(worker.db_path, [Sold("S001", "R1", chain, device.acked)])
     device.close()
 
 
-def test_a_head_that_diverged_is_a_rollback_too(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
+def test_a_head_that_diverged_is_a_rollback_too(broker, worker):
+    device = login(broker)
     chain = make_chain(4, id_store="S001")
     device.send(chain)
     assert device.wait_acked({r["receipt_id"] for r in chain}) == set()
     device.publish(device.topics.status, status_msg(EPOCH, 4, "cd" * 32, at="2026-11-26T09:00:00Z"))
     wait_for(lambda: worker.stats.rollbacks == 1)
     assert "diverged" in report(worker)[("S001", "R1")]["alarms"][0]
+    assert_ledger_sound(worker.db_path, [Sold("S001", "R1", chain, device.acked)])
     device.close()
 
 
-def test_a_status_older_than_the_receipts_is_not_a_rollback(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
+def test_a_status_older_than_the_receipts_is_not_a_rollback(broker, worker):
+    device = login(broker)
     chain = make_chain(4, id_store="S001")  # created 2026-11-25T14:03:11
     device.send(chain)
     assert device.wait_acked({r["receipt_id"] for r in chain}) == set()
@@ -206,11 +238,12 @@ def test_a_status_older_than_the_receipts_is_not_a_rollback(mosquitto, worker):
     device.publish(device.topics.status, status_msg(EPOCH, 2, chain[1]["hash"], at="2026-11-25T14:00:00Z"))
     wait_for(lambda: any(h["seq"] == 4 for h in device.heads))
     assert worker.stats.rollbacks == 0 and report(worker)[("S001", "R1")]["alarms"] == []
+    assert_ledger_sound(worker.db_path, [Sold("S001", "R1", chain, device.acked)])
     device.close()
 
 
-def test_a_deleted_journal_shows_as_lost_receipts_and_a_restart(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
+def test_a_deleted_journal_shows_as_lost_receipts_and_a_restart(broker, worker):
+    device = login(broker)
     chain = make_chain(10, id_store="S001")
     device.publish(device.topics.status, status_msg(EPOCH, 10, chain[9]["hash"], at="2026-11-25T15:00:00Z"))
     device.send(chain[:7])  # 8..10 were never sent when the journal and its high-water mark were deleted
@@ -225,14 +258,23 @@ def test_a_deleted_journal_shows_as_lost_receipts_and_a_restart(mosquitto, worke
                              "journal restarted: epoch 0badc0de began from nothing while the register had "
                              "earlier epochs"]
     assert row["gaps"] == []  # an ended epoch is a loss, not a gap to ask resends for forever
+    # two journals of one register: the deleted one (seqs 8..10 named by the loss) and the fresh one
+    old_ids, fresh_ids = {r["receipt_id"] for r in chain}, {r["receipt_id"] for r in fresh}
+    counts = assert_ledger_sound(worker.db_path, [Sold("S001", "R1", chain, device.acked - fresh_ids),
+                                                  Sold("S001", "R1", fresh, device.acked - old_ids)])
+    assert counts["alarmed"] == 3
     device.close()
 
 
-def test_status_shows_alarms_in_the_table_and_json(mosquitto, worker):
-    device = BareDevice(mosquitto.url)
+def test_status_shows_alarms_in_the_table_and_json(broker, worker):
+    device = login(broker)
     chain = make_chain(2, id_store="S001")
     device.send(chain)
-    device.send([make_receipt(seq=2, prev_hash=chain[0]["hash"], id_store="S001", clerk_id="c9")])
+    assert device.wait_acked({r["receipt_id"] for r in chain}) == set()
+    first_journal = Sold("S001", "R1", chain, set(device.acked))
+    device.acked.clear()
+    other = make_receipt(seq=2, prev_hash=chain[0]["hash"], id_store="S001", clerk_id="c9")
+    device.send([other])
     wait_for(lambda: worker.stats.conflicts == 1)
     out = subprocess.run([sys.executable, "-m", "fleet.cli", "status", "--db", str(worker.db_path), "--json"],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -243,15 +285,17 @@ def test_status_shows_alarms_in_the_table_and_json(mosquitto, worker):
     table = subprocess.run([sys.executable, "-m", "fleet.cli", "status", "--db", str(worker.db_path)],
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "conflict: S001:R1:7f3a9c2e:2" in table.stdout and "1 alarm(s)" in table.stdout
+    assert_ledger_sound(worker.db_path, [first_journal, Sold("S001", "R1", [chain[0], other], device.acked)])
     device.close()
 
 
-def test_one_device_flooding_epochs_does_not_stall_the_others(mosquitto, worker):
+def test_one_device_flooding_epochs_does_not_stall_the_others(broker, worker):
     """20,000 new epochs, each with a gap: one resend a cycle for that device; the other is confirmed."""
-    flooder = BareDevice(mosquitto.url, "S009", "R9")
-    other = BareDevice(mosquitto.url, "S001", "R1")
-    payloads = [canonical_json(make_receipt(store="S009", register="R9", epoch=f"e{i:05d}", seq=5, id_store="S009",
-                                            prev_hash=GENESIS)) for i in range(20_000)]
+    flooder = login(broker, "S009", "R9")
+    other = login(broker, "S001", "R1")
+    flood_receipts = [make_receipt(store="S009", register="R9", epoch=f"e{i:05d}", seq=5, id_store="S009",
+                                   prev_hash=GENESIS) for i in range(20_000)]
+    payloads = [canonical_json(r) for r in flood_receipts]
     done = threading.Event()
 
     def flood() -> None:
@@ -273,5 +317,30 @@ def test_one_device_flooding_epochs_does_not_stall_the_others(mosquitto, worker)
     assert 1 <= len(flooder.commands) <= worker.stats.gap_cycles  # at most one resend per cycle for that device
     assert {c["args"]["to_seq"] for c in flooder.commands} == {4}
     assert other.commands == []
+    assert_ledger_sound(worker.db_path, [Sold("S009", "R9", flood_receipts, flooder.acked),
+                                         Sold("S001", "R1", chain, other.acked)])
     flooder.close()
     other.close()
+
+
+@pytest.mark.parametrize("fault", ["head row deleted", "stored hash replaced"])
+def test_the_final_check_catches_a_planted_fault(broker, worker, fault):
+    """`assert_ledger_sound` can fail: a row taken out behind the ingest's back (no gap is left below the head
+    to name it), or a confirmed receipt whose stored hash is not the one sold."""
+    device = login(broker)
+    chain = make_chain(3, id_store="S001")
+    device.send(chain)
+    assert device.wait_acked({r["receipt_id"] for r in chain}) == set()
+    sold = [Sold("S001", "R1", chain, device.acked)]
+    assert assert_ledger_sound(worker.db_path, sold) == {"stored": 3, "alarmed": 0, "confirmed": 3}
+    if fault == "head row deleted":
+        db_execute(worker.db_path, "DELETE FROM receipts WHERE seq=3")
+        expected = f"lost without an alarm naming it: S001/R1 {chain[2]['receipt_id']}: not at the fleet"
+    else:
+        db_execute(worker.db_path, "UPDATE receipts SET hash=? WHERE seq=2", "ab" * 32)
+        expected = (f"forged confirmed: S001/R1 was confirmed {chain[1]['receipt_id']}, but the fleet holds hash "
+                    f"abababababab under it, not the {chain[1]['hash'][:12]} it sold")
+    with pytest.raises(AssertionError) as caught:
+        assert_ledger_sound(worker.db_path, sold)
+    assert expected in str(caught.value)
+    device.close()

@@ -14,7 +14,7 @@ from tests.support.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.slow  # real brokers and ingest processes, many receipts
 
-FAST = ("--gap-grace", "0.3", "--resend-every", "1")
+FAST = ("--gap-grace", "0.3", "--resend-every", "1", "--unsigned")  # the test devices pin no fleet key
 
 
 def wait_for(predicate, timeout=30.0, what="condition"):

@@ -14,7 +14,7 @@ from tests.provisioning.test_provision_imports import CLERKS, GOOD_CATALOG
 PASSWORD = "s3cret-broker-pw"
 
 
-def first_device(prov, device: Path, tmp_path: Path, test_ca) -> Path:
+def first_device(prov, device: Path, tmp_path: Path, test_ca, stick: Path) -> Path:
     (tmp_path / "cat.csv").write_text(GOOD_CATALOG)
     (tmp_path / "clerks.csv").write_text(CLERKS)
     (tmp_path / "ca.pem").write_bytes(test_ca[0])
@@ -22,14 +22,14 @@ def first_device(prov, device: Path, tmp_path: Path, test_ca) -> Path:
     assert prov("clerks", tmp_path / "clerks.csv", "-c", device).exit_code == 0
     assert prov("init", "-c", device, "-n", "--store", "S001", "--register", "R1", "--ca-file", tmp_path / "ca.pem",
                 "--broker", "mqtts://broker.example:8883", "--cash-rounding", "5").exit_code == 0
-    bundle = tmp_path / "usb" / "S001.kassa.json"
+    bundle = stick / "S001.kassa.json"  # a bundle is written like an export: onto a mounted stick
     result = prov("bundle", "export", bundle, "-c", device, "--with-hardware")
     assert result.exit_code == 0, result.stderr
     return bundle
 
 
-def test_bundle_carries_shared_settings_but_no_secrets(prov, device: Path, tmp_path: Path, test_ca):
-    bundle = first_device(prov, device, tmp_path, test_ca)
+def test_bundle_carries_shared_settings_but_no_secrets(prov, device: Path, tmp_path: Path, test_ca, stick: Path):
+    bundle = first_device(prov, device, tmp_path, test_ca, stick)
     text = bundle.read_text()
     doc = json.loads(text)
     assert doc["format"] == "kassa-bundle/1" and doc["store"] == "S001"
@@ -39,8 +39,8 @@ def test_bundle_carries_shared_settings_but_no_secrets(prov, device: Path, tmp_p
     assert "482913" not in text  # PINs only as hashes
 
 
-def test_bundle_apply_provisions_another_register(prov, device: Path, tmp_path: Path, test_ca):
-    bundle = first_device(prov, device, tmp_path, test_ca)
+def test_bundle_apply_provisions_another_register(prov, device: Path, tmp_path: Path, test_ca, stick: Path):
+    bundle = first_device(prov, device, tmp_path, test_ca, stick)
     other = tmp_path / "r3" / "kassa.toml"
     result = prov("bundle", "apply", bundle, "--register", "R3", "-c", other, "-n", "--yes", "--password", "r3-pw",
                   "--data-dir", tmp_path / "r3data", "--printer", "tcp://10.0.0.9:9100")
@@ -56,8 +56,8 @@ def test_bundle_apply_provisions_another_register(prov, device: Path, tmp_path: 
     assert again.exit_code == 0 and "kept the one held" in again.output
 
 
-def test_bundle_apply_with_a_device_key_prints_a_csr(prov, device: Path, tmp_path: Path, test_ca):
-    bundle = first_device(prov, device, tmp_path, test_ca)
+def test_bundle_apply_with_a_device_key_prints_a_csr(prov, device: Path, tmp_path: Path, test_ca, stick: Path):
+    bundle = first_device(prov, device, tmp_path, test_ca, stick)
     other = tmp_path / "r4" / "kassa.toml"
     result = prov("bundle", "apply", bundle, "--register", "R4", "-c", other, "-n", "--yes", "--tls-client-key",
                   "--data-dir", tmp_path / "r4data")
@@ -65,8 +65,8 @@ def test_bundle_apply_with_a_device_key_prints_a_csr(prov, device: Path, tmp_pat
     assert "BEGIN CERTIFICATE REQUEST" in result.output and "PRIVATE KEY" not in result.output
 
 
-def test_bad_bundles_are_refused_before_anything_is_written(prov, device: Path, tmp_path: Path, test_ca):
-    bundle = first_device(prov, device, tmp_path, test_ca)
+def test_bad_bundles_are_refused_before_anything_is_written(prov, device: Path, tmp_path: Path, test_ca, stick: Path):
+    bundle = first_device(prov, device, tmp_path, test_ca, stick)
     doc = json.loads(bundle.read_text())
     other = tmp_path / "r5" / "kassa.toml"
     doc["broker"]["password"] = "leaked"

@@ -75,11 +75,11 @@ def test_init_refuses_anything_but_an_ed25519_public_key(tmp_path, fleet_key):
     assert not config_path.exists()  # nothing written
 
 
-def test_a_bundle_carries_the_fleet_key_and_pins_it_on_the_next_register(tmp_path, fleet_key):
+def test_a_bundle_carries_the_fleet_key_and_pins_it_on_the_next_register(tmp_path, fleet_key, stick):
     public, _private, fp = fleet_key
     first = tmp_path / "r1" / "kassa.toml"
     assert init(first, tmp_path / "d1", "--fleet-key", public).returncode == 0
-    bundle = tmp_path / "bundle.json"
+    bundle = stick / "bundle.json"
     exported = provision("bundle", "export", bundle, "-c", first)
     assert exported.returncode == 0, exported.stdout + exported.stderr
     assert json.loads(bundle.read_text())["broker"]["fleet_key_pem"] == public.read_text()

@@ -141,10 +141,27 @@ class SellScreen(Screen):
         return (self.view.lines, self.selected, self.cart.offset, self.view.flash_line, self.flashing())
 
     def _msg_key(self) -> object:
-        return self.view.message
+        return self.view.message, self.view.held_back
+
+    def held_back_shown(self) -> str:
+        """The note on promotions the till's clock holds back ("Clock not set: no Happy hour -20%"), shown in the
+        message strip unless an error or warning is there; "" when nothing is held back (or it is hidden)."""
+        msg, held = self.view.message, self.view.held_back
+        if not held or (msg is not None and msg.text and msg.level in ("error", "warn")):
+            return ""
+        return f"Clock not set: no {', '.join(held)}"
+
+    def _held_back_told(self) -> None:
+        """A tap on the note: the whole sentence (the strip may have cut the names short)."""
+        self.app.alert(self.view.held_back_note, "Promotions")
 
     def _draw_msg(self, surf: pygame.Surface, r: Rect) -> None:
         msg = self.view.message
+        note = self.held_back_shown()
+        self.set_hot("sell.msg", [Hot(r, self._held_back_told, "promotions:held_back")] if note else [])
+        if note:  # a note of its own: it stays while the cart has such promotions (the scanned line still flashes)
+            label(surf, note, (r.x + 6, r.centery), self.m.font("body"), theme.WARN, "midleft", r.w - 12)
+            return
         if msg is None or not msg.text:
             label(surf, "Scan an item, or type its number", r.midleft, self.m.font("body"), theme.MUTED, "midleft", r.w)
             return

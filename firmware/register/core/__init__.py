@@ -19,7 +19,7 @@ import logging
 from firmware.errors import KassaError
 from firmware.register.core import commands, effects, events
 from firmware.register.core.context import Context, Lookup
-from firmware.register.core.handlers import COMMAND_HANDLERS, EVENT_HANDLERS, accounts, refund
+from firmware.register.core.handlers import COMMAND_HANDLERS, EVENT_HANDLERS, accounts, refund, timeclock
 from firmware.register.core.handlers.accounts import gift_card_balance, points_balance
 from firmware.register.core.handlers.clerks import lockout_view
 from firmware.register.core.handlers.park import parked
@@ -73,9 +73,10 @@ def said(state: RegisterState, outcome: Outcome, ctx: Context) -> RegisterState:
 
 
 def start(state: RegisterState, ctx: Context) -> Result:
-    """What the register does once at start-up: re-index refunds a power cut may have left out, and read the
-    accounts book (the fleet's last snapshot and this register's receipts since)."""
+    """What the register does once at start-up: re-index refunds a power cut may have left out, read the
+    accounts book (the fleet's last snapshot and this register's receipts since) and replay the time clock."""
     step = Step(state, ctx)
     refund.catch_up(step)
     accounts.load(step)
+    timeclock.load(step)
     return step.result()

@@ -210,6 +210,15 @@ class Reprint(Command):
 
 
 @dataclass(frozen=True)
+class MailReceipt(Command):
+    """E-mail receipt `receipt_id` (its id in either form, or its number) to `address`: journaled now, sent by the
+    fleet once it holds the receipt (docs/digital-receipts.md)."""
+
+    receipt_id: str
+    address: str
+
+
+@dataclass(frozen=True)
 class Refund(Command):
     """Refund lines (line_no -> qty) of an earlier receipt, or a blind return of (SKU, qty) with a reason."""
 
@@ -219,6 +228,16 @@ class Refund(Command):
     manager_pin: str | None = None
     reason: str | None = None
     blind_items: tuple[tuple[str, Qty], ...] | None = None
+
+
+# ---- time clock
+
+@dataclass(frozen=True)
+class Punch(Command):
+    """A time clock punch of the logged-in clerk: "clock_in", "break_start", "break_end" or "clock_out"
+    (docs/timeclock.md)."""
+
+    kind: str
 
 
 @dataclass(frozen=True)

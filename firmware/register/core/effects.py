@@ -3,6 +3,7 @@
 The shell (`firmware/register/service.py`) carries each out and feeds any
 result back as an event: `CommitReceipt` -> `ReceiptCommitted`/`CommitFailed`,
 `PutState` -> `StateWritten(then, ok, reason)`, `PrintReceipt` -> `ReceiptPrinting`,
+`CommitPunch` -> `PunchCommitted`/`PunchFailed`,
 `StartExport` -> `ExportFinished`, `SumReport` -> `ReportSummed`.
 """
 
@@ -69,7 +70,16 @@ class AccountsSaved:
     version: int
 
 
-FollowUp = CartParked | CartRecalled | RefundIndexed | ShiftSaved | ZReportSaved | LockoutsSaved | AccountsSaved
+@dataclass(frozen=True)
+class MailQueued:
+    """An e-mail request (and the mail-request head) is on disk: sync can send it."""
+
+    request_id: str
+    receipt_id: str
+
+
+FollowUp = (CartParked | CartRecalled | RefundIndexed | ShiftSaved | ZReportSaved | LockoutsSaved | AccountsSaved
+            | MailQueued)
 
 
 # ---- effects
@@ -80,6 +90,19 @@ class CommitReceipt:
 
     body: dict[str, Any]
     purpose: Purpose
+
+
+@dataclass(frozen=True)
+class CommitPunch:
+    """Hand a punch body (firmware.fleet_records.PUNCH_BODY) to the journal writer, which gives it its seq, id and
+    chain link and journals it with the punch head in one transaction; `PunchCommitted`/`PunchFailed` follows."""
+
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PublishPending:
+    """Journaled records for the fleet (punches, mail requests) are on disk: have sync send them now."""
 
 
 @dataclass(frozen=True)
@@ -167,4 +190,5 @@ class SumReport:
 
 
 Effect = (CommitReceipt | PutState | OpenDrawer | PrintReceipt | PrintReport | PublishReport | SyncNow
-          | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | SumReport)
+          | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | SumReport | CommitPunch
+          | PublishPending)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware.register.committer import CommitFailed, ReceiptCommitted
+from firmware.register.committer import CommitFailed, PunchCommitted, PunchFailed, ReceiptCommitted
 from firmware.register.core.effects import FollowUp
 from firmware.register.core.state import Report
 from firmware.register.exporter import ExportFinished
@@ -46,9 +46,9 @@ class ReceiptPrinting:
 
 
 WorkerEvent = (ReceiptCommitted | CommitFailed | JournalHealthMeasured | JournalArchived | ExportFinished
-               | ReportSummed)
+               | ReportSummed | PunchCommitted | PunchFailed)
 Event = WorkerEvent | StateWritten | ReceiptPrinting | HalEvent | SyncEvent
 
 __all__ = ["AccountsReceived",
-           "CommitFailed", "Event", "ExportFinished", "JournalArchived", "JournalHealthMeasured", "ReceiptCommitted",
-           "ReceiptPrinting", "ReportSummed", "StateWritten", "WorkerEvent"]
+           "CommitFailed", "Event", "ExportFinished", "JournalArchived", "JournalHealthMeasured", "PunchCommitted",
+           "PunchFailed", "ReceiptCommitted", "ReceiptPrinting", "ReportSummed", "StateWritten", "WorkerEvent"]

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from firmware.config import Config
+from firmware.domain import sale_promotions
 from firmware.register.core.state import RegisterState, currency_of, sale_rates_of
 from firmware.register.view import ClerkInfo, LineView, RegisterView, ScaleView, TotalsView
 
@@ -16,6 +17,7 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
     totals = TotalsView()
     tenders: tuple[dict[str, Any], ...] = ()
     customer = None
+    held_back: tuple[str, ...] = ()
     if state.sale is not None:
         sale = state.sale
         shares = {line.line_no: line.discount for line in sale.receipt_lines()}  # line + its cart discount share
@@ -29,6 +31,7 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         totals = TotalsView(t.subtotal, t.tax, t.total, t.paid, t.due, t.change, t.rounding, t.cash_due, t.discount)
         tenders = tuple({"type": x.kind, "amount": x.amount, "change": x.change} for x in sale.tenders)
         customer = sale.customer_code
+        held_back = sale_promotions.held_back_names(sale)
     clerk = state.clerk
     return RegisterView(
         revision=revision,
@@ -52,6 +55,7 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         timezone=config.shop.timezone,
         receipt_scan=state.receipt_scan,
         scale=_scale(state),
+        held_back=held_back,
     )
 
 

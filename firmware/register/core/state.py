@@ -17,6 +17,7 @@ from firmware.domain.lockout import Lockout
 from firmware.domain.money import money_formatter
 from firmware.domain.receipt_model import Receipt as Receipt
 from firmware.domain.sale import Sale
+from firmware.domain.timeclock import TimeClock
 from firmware.register.exporter import ExportFinished
 from firmware.register.guard import plural
 from firmware.register.view import DeviceHealth, Message, Phase as Phase, SyncView
@@ -202,6 +203,8 @@ class RegisterState:
     receipt_scan: tuple[int, str] | None = None  # (count, code): a receipt's barcode read by a hal scanner, for the UI
     scale: WeightRead | None = None  # the scale's last reading (handlers/weighed.py); None before the first
     accounts: AccountsBook = field(default_factory=AccountsBook)  # loyalty, gift cards, on-account (accounts.py)
+    timeclock: TimeClock = field(default_factory=TimeClock)  # clerks' punches, replayed at start (timeclock.py)
+    punching: str | None = None  # the clerk whose punch the journal writer is saving (one at a time)
 
 
 def currency_of(state: RegisterState, config: Config) -> str:

@@ -13,7 +13,7 @@ from firmware.domain.receipt_model import Receipt
 from firmware.register.core.commands import ExportPending
 from firmware.register.exporter import Exporter, ExportFinished
 from tests.firmware.register.conftest import PENCIL, login_cashier, paid_cash_sale, wait_for
-from tests.support.tmpfs import tiny_tmpfs
+from tests.support.tmpfs import media_tmpfs
 
 
 def test_the_till_sells_while_an_export_is_being_written(rig, stick, monkeypatch):
@@ -48,7 +48,7 @@ def test_a_full_stick_is_said_plainly_and_leaves_no_half_file(rig, tmp_path):
     for _ in range(12):
         paid_cash_sale(reg, PENCIL, PENCIL, PENCIL)
         reg.new_sale()
-    with tiny_tmpfs(tmp_path / "stick", "8k") as stick:
+    with media_tmpfs("stick", "8k") as stick:  # a small stick where sticks are mounted (the export's rule)
         assert reg.handle(ExportPending(stick)).ok
         done = reg.wait_export()
         assert not done.ok and done.result is None

@@ -119,7 +119,8 @@ def test_device_sigkilled_mid_drain_and_restarted(mosquitto, tmp_path):
 def test_two_ingest_workers_one_killed_mid_stream(mosquitto, tmp_path):
     db = tmp_path / "fleet.db"
     FleetDb(f"sqlite:///{db}").close()
-    workers = [IngestProcess(mosquitto.url, db, tmp_path, client_id=f"ingest-{i}").start() for i in (1, 2)]
+    workers = [IngestProcess(mosquitto.url, db, tmp_path, client_id=f"ingest-{i}", args=("--unsigned",)).start()
+               for i in (1, 2)]
     journal = open_journal(tmp_path / "dev")
     commit(journal, 3000)
     service = SyncService(device_config(mosquitto.url, tmp_path / "dev"), journal, SystemClock(), queue.Queue())

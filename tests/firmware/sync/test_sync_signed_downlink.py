@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import queue
-import subprocess
 import threading
 from pathlib import Path
 
@@ -28,13 +26,13 @@ from firmware.sync import CatalogReceived, ClerksReceived, SyncService
 from fleet.keys import keygen
 from tests.contract.kassa_samples import CATALOG, CLERKS
 from tests.firmware.sync.kassa_sync_support import device_config, drain, open_journal, wait_for
-from tests.fleet.test_fleet_acl import documented_acl, grants
+from tests.support.broker_acl import AclBroker, documented_acl, grants, password
 from tests.support.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
 
 ACL = documented_acl()
-PASSWORDS = {user: f"{user}-pw" for user in grants(ACL)}
+PASSWORDS = {user: password(user) for user in grants(ACL)}
 SIGNED_CATALOG = {**CATALOG, "tax_rates": {"A": "19.00", "B": "7.00"}}
 
 
@@ -66,15 +64,7 @@ class Client:
 
 @pytest.fixture
 def secured(tmp_path):
-    work = tmp_path / "broker"
-    work.mkdir()
-    passwd = work / "passwd"
-    for i, (user, pw) in enumerate(PASSWORDS.items()):
-        subprocess.run(["mosquitto_passwd", *(["-c"] if i == 0 else []), "-b", str(passwd), user, pw], check=True)
-    (work / "acl").write_text(ACL)
-    run_as = "user root\n" if os.geteuid() == 0 else ""
-    broker = Mosquitto(work, anonymous=False,
-                       extra_config=f"{run_as}password_file {passwd}\nacl_file {work}/acl\n").start()
+    broker = AclBroker(tmp_path / "broker").start()  # the doc's ACL as it stands
     yield broker
     broker.kill()
 

@@ -17,12 +17,14 @@ from firmware.register.core.handlers import (
                                              devices,
                                              downlink,
                                              fleet,
+                                             mail,
                                              park,
                                              refund,
                                              reports,
                                              sale,
                                              shift,
                                              till,
+                                             timeclock,
                                              weighed,
 )
 from firmware.register.core.step import Step
@@ -71,6 +73,8 @@ COMMAND_HANDLERS: dict[type[c.Command], CommandHandler] = {
     c.RetryQuarantined: till.retry_quarantined,
     c.ExportPending: till.export_pending,
     c.ExportRange: till.export_range,
+    c.Punch: timeclock.punch,
+    c.MailReceipt: mail.mail_receipt,
 }
 
 EVENT_HANDLERS: dict[type[object], EventHandler] = {
@@ -82,6 +86,8 @@ EVENT_HANDLERS: dict[type[object], EventHandler] = {
     ev.JournalArchived: devices.journal_archived,
     ev.ExportFinished: devices.export_finished,
     ev.ReportSummed: fleet.report_summed,
+    ev.PunchCommitted: timeclock.committed,
+    ev.PunchFailed: timeclock.failed,
     ev.AccountsReceived: accounts.accounts_received,
     hal.ScanRead: devices.scan_read,
     hal.ScanRejected: devices.scan_rejected,
@@ -112,4 +118,5 @@ FOLLOW_UPS: dict[type[object], FollowUpHandler] = {
     fx.ZReportSaved: reports.z_report_saved,
     fx.LockoutsSaved: clerks.lockouts_saved,
     fx.AccountsSaved: accounts.saved,
+    fx.MailQueued: mail.queued,
 }

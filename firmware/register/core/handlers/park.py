@@ -14,8 +14,10 @@ A cashier recalls their own carts; another clerk's cart needs a manager.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from firmware.clock import iso_utc, parse_iso_utc
+from firmware.domain import sale_promotions
 from firmware.domain.parked import ParkedCart, park as park_cart
 from firmware.register.core import commands as c
 from firmware.register.core.context import Context, StateDoc
@@ -63,13 +65,21 @@ def _label(doc: StateDoc) -> str:
     return f"P{n}" if n else str(doc.get("park_id", "?"))
 
 
+def _cart(state: RegisterState | None, doc: StateDoc) -> ParkedCart:
+    """A parked record as a cart priced as it was parked: its codes and clock with the catalog's promotions."""
+    cart = ParkedCart.from_dict(doc)
+    if cart.sale.promos is None or state is None:
+        return cart
+    return replace(cart, sale=sale_promotions.attach(cart.sale, state.catalog.promotions))
+
+
 def parked(state: RegisterState, ctx: Context) -> list[ParkedInfo]:
     """The read model: parked carts, oldest first, stale ones marked, with number, clerk and total."""
     max_age = ctx.config.policy.parked_cart_max_age_hours
     out = []
     docs = sorted(ctx.lookup.state_records(PARKED).values(), key=lambda d: str(d.get("parked_at", "")))
     for doc in docs:
-        cart = ParkedCart.from_dict(doc)
+        cart = _cart(state, doc)
         clerk = state.roster.get(cart.clerk_id)
         serial = doc.get("serial")
         out.append(ParkedInfo(cart.park_id, cart.clerk_id, parse_iso_utc(cart.parked_at), cart.line_count,
@@ -97,10 +107,10 @@ def reset_numbers(step: Step) -> tuple[str, str, StateDoc]:
     return COUNTERS, PARK_COUNTER, counter
 
 
-def slip(doc: StateDoc, clerk_name: str, currency: str) -> Receipt:
+def slip(doc: StateDoc, clerk_name: str, currency: str, state: RegisterState | None = None) -> Receipt:
     """The park slip as a printable document (`kind` "park_slip", laid out by firmware/printout.py): the number
     large, clerk, time, the lines and total, and `receipt_id` = the barcode to scan to recall it."""
-    cart = ParkedCart.from_dict(doc)
+    cart = _cart(state, doc)
     return Receipt.from_doc({
         "kind": "park_slip", "receipt_id": slip_code(int(doc["serial"])), "park_number": _label(doc),
         "created_at": doc["parked_at"], "clerk_id": cart.clerk_id, "clerk_name": clerk_name, "currency": currency,
@@ -130,7 +140,7 @@ def cart_parked(step: Step, then: CartParked, ok: bool, reason: str) -> None:
         if doc is not None and step.ctx.has_hardware and isinstance(doc.get("serial"), int):
             clerk = step.state.roster.get(cart.clerk_id)
             step.do(PrintReceipt(slip(doc, clerk.name if clerk else cart.clerk_id,
-                                      currency_of(step.state, step.ctx.config))))
+                                      currency_of(step.state, step.ctx.config), step.state)))
         step.said(Outcome(True, f"Cart parked as {cart.park_id}"))
         return
     sale_now = step.state.sale
@@ -174,9 +184,10 @@ def recall(step: Step, cmd: c.Recall) -> Outcome:
     if cart.clerk_id != clerk.clerk_id and clerk.role != "manager":
         owner = step.state.roster.get(cart.clerk_id)
         manager(step, cmd.manager_pin, f"Bringing back {owner.name if owner else 'another clerk'}'s cart")
-    step.set(sale=cart.recall(), phase=Phase.SELL)
+    back, codes = sale.recalled(step, cart.recall())  # its codes apply again, at the till's clock now
+    step.set(sale=back, phase=Phase.SELL)
     step.do(PutState(((PARKED, key, None),), CartRecalled(key)))
-    return Outcome(True, f"Cart {_label(doc)} is back")
+    return Outcome(True, f"Cart {_label(doc)} is back" + (f"; {codes}" if codes else ""))
 
 
 def cart_recalled(step: Step, then: CartRecalled, ok: bool, reason: str) -> None:

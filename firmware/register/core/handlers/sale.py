@@ -61,6 +61,18 @@ def _priced_now(step: Step, sale: Sale) -> Sale:
     return sale
 
 
+def recalled(step: Step, sale: Sale) -> tuple[Sale, str]:
+    """A parked cart back on the screen, priced now with the catalog's promotions and its codes (the coupons this
+    till used meanwhile are spent: such a code then gives nothing); and what to tell the cashier about its codes."""
+    promos = sale.promos
+    if promos is not None and promos.codes:
+        sale = replace(sale, promos=replace(promos, used_codes=promos.used_codes | _spent_coupons(step)))
+    sale = _priced_now(step, sale)
+    priced = sale.promotion_result
+    problems = [f"code {code}: {why}" for code, why in (priced.code_problems if priced is not None else ())]
+    return sale, "; ".join(problems)
+
+
 def _show(step: Step, sale: Sale, flash: int | None = None) -> None:
     step.set(sale=_priced_now(step, sale), flash_line=flash)
 

@@ -1,0 +1,93 @@
+"""A flood of bad downlink messages logs a few lines and a count, not one line each (issue 12, "Resources"):
+2,000 bad acks and commands through a real Mosquitto to a real SyncService."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from firmware.clock import SystemClock
+from firmware.sync import SyncService
+from tests.firmware.sync.kassa_sync_support import device_config, open_journal, wait_for
+
+pytestmark = pytest.mark.slow  # a real Mosquitto, waits on the network
+
+PERIOD = 1.0  # the throttle's period for this test (10 s in the register), so the summaries come quickly
+BURST = 5
+N = 2000
+
+REJECTED = re.compile(r"^rejected a message on \S+/(acks|commands): ")
+AND_MORE = re.compile(r"\(and (\d+) more like it in the last [\d.]+s, not logged\)$")
+SUMMARY = re.compile(r"^(\d+) more like this in the last [\d.]+s were not logged; the last: rejected a message on "
+                     r"\S+/(acks|commands): ")
+
+
+def bad_messages(topics) -> list[tuple[str, bytes]]:
+    """Half acks of the wrong shape, half commands that are not commands; every payload different."""
+    out = []
+    for i in range(N // 2):
+        out.append((topics.acks, f'{{"receipt_ids": {i}}}'.encode()))
+        out.append((topics.commands, f'{{"command_id": "c{i}", "command": "format_disk_{i}"}}'[: 20 + i % 30]
+                    .encode()))
+    return out
+
+
+def test_two_thousand_bad_acks_and_commands_log_a_bounded_number_of_lines_and_the_count(mosquitto, tmp_path,
+                                                                                         monkeypatch, caplog):
+    monkeypatch.setattr("firmware.sync.service.REJECT_LOG_PERIOD", PERIOD)
+    caplog.set_level(logging.INFO, logger="kassa.sync")
+    journal = open_journal(tmp_path / "dev")
+    service = SyncService(device_config(mosquitto.url, tmp_path / "dev"), journal, SystemClock(), queue.Queue())
+    service.start()
+    sent = threading.Event()
+    fleet = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="flood", protocol=mqtt.MQTTv5)
+    fleet.on_connect = lambda *_a: sent.set()
+    fleet.connect("127.0.0.1", mosquitto.port)
+    fleet.loop_start()
+    try:
+        assert sent.wait(10)
+        wait_for(lambda: service.state().online, 30, "the register online")
+        infos = [fleet.publish(topic, payload, qos=1) for topic, payload in bad_messages(service.topics)]
+        for info in infos:
+            info.wait_for_publish(30)
+        wait_for(lambda: service.state().downlink_rejected == N, 60, f"all {N} refused")
+        # every left-out record ends up in a summary: the housekeeping flushes once the period is over
+        wait_for(lambda: counted(caplog) == N, 5 * PERIOD + 5, "the summaries with the counts")
+        assert service.state().online  # the register shrugged it off
+    finally:
+        fleet.disconnect()
+        fleet.loop_stop()
+        service.stop()
+        journal.close()
+    lines = rejection_lines(caplog)
+    summaries = [m for line in lines if (m := SUMMARY.match(line))]
+    assert summaries, lines
+    assert {m.group(2) for m in summaries} == {"acks", "commands"}  # one count per topic kind
+    # bounded: a burst and a summary per kind and period, however long the flood took, never one per message
+    assert len(lines) <= 60, len(lines)
+    assert len(lines) < N / 20
+    print(f"\n{N} bad downlink messages: {len(lines)} log lines, {len(summaries)} of them summaries")
+
+
+def rejection_lines(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "kassa.sync" and
+            (REJECTED.match(r.getMessage()) or SUMMARY.match(r.getMessage()))]
+
+
+def counted(caplog) -> int:
+    """Refused messages the log accounts for: one per line logged, plus each summary's and suffix's count."""
+    total = 0
+    for line in rejection_lines(caplog):
+        if m := SUMMARY.match(line):
+            total += int(m.group(1))
+        else:
+            total += 1
+            if m := AND_MORE.search(line):
+                total += int(m.group(1))
+    return total
