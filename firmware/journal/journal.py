@@ -466,6 +466,11 @@ class Journal:
                 str(foreign[0])[:120])
         return seqs
 
+    def flush_logs(self) -> int:
+        """Summarise what the foreign-id log left out once its period is over (sync's housekeeping calls it), so
+        the count of a flood that stopped is logged too; the number of summary lines."""
+        return self._foreign_log.flush()
+
     def mark_confirmed(self, receipt_ids: Iterable[str], at: datetime) -> int:
         """Confirm receipts by id; returns how many ids were this journal's (foreign ones are logged once)."""
         seqs = self._split_ids(receipt_ids, "confirmations")

@@ -254,6 +254,10 @@ class RecordOutboxes:
     def handles(self, topic: str) -> bool:
         return topic in self._by_ack
 
+    def flush_logs(self) -> int:
+        """Summarise the refused acks the flood log left out once its period is over (sync's housekeeping)."""
+        return _flood.flush()
+
     def on_acks(self, topic: str, payload: bytes, now: datetime) -> bool:
         """Settle an ack on one of the lanes' topics; False (logged, a few lines per period) when it is refused."""
         outbox = self._by_ack[topic]

@@ -412,6 +412,9 @@ class SyncService:
         if self._online:
             self._publish_status()
         self._reject_log.flush()
+        _resend_log.flush()
+        self.records.flush_logs()
+        self.journal.flush_logs()
 
     def _awaiting_hello(self, now_mono: float) -> bool:
         """True while receipts wait for the fleet's answer to the status sent on connect."""
@@ -575,7 +578,8 @@ class SyncService:
         """The fleet's answer to the status: its highest seq (and that receipt's hash) of one of our epochs."""
         j = self.journal
         if head.epoch != j.epoch:
-            log.info("fleet head for epoch %s ignored: the journal is in epoch %s", head.epoch, j.epoch)
+            self._reject_log.info("fleet head", "fleet head for epoch %s ignored: the journal is in epoch %s",
+                                  head.epoch, j.epoch)
             return
         if self._hello_until is not None:
             log.info("fleet holds seq %d of epoch %s: sending receipts", head.seq, head.epoch)
@@ -593,7 +597,8 @@ class SyncService:
             if mine is None or mine.get("hash") != head.hash:
                 why = f"; its receipt at seq {head.seq} is not this journal's"
         elif 0 < head.seq < first:
-            log.warning("fleet head seq %d lies before epoch %s (from seq %d): ignored", head.seq, head.epoch, first)
+            self._reject_log.warning("fleet head", "fleet head seq %d lies before epoch %s (from seq %d): ignored",
+                                     head.seq, head.epoch, first)
         if why is None:
             return
         reason = f"{ROLLED_BACK}: fleet holds seq {head.seq} of epoch {head.epoch}, journal ended at {last}{why}"

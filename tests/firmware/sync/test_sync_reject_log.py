@@ -91,3 +91,63 @@ def counted(caplog) -> int:
             if m := AND_MORE.search(line):
                 total += int(m.group(1))
     return total
+
+
+HEAD_LINE = re.compile(r"^(\d+ more like this in the last [\d.]+s were not logged; the last: )?fleet head for epoch ")
+RECORD_LINE = re.compile(r"^(\d+ more like this in the last [\d.]+s were not logged; the last: )?rejected a message "
+                         r"on \S+/punch_acks")
+
+
+def test_floods_of_foreign_fleet_heads_and_unreadable_punch_acks_log_a_bounded_number_of_lines(mosquitto, tmp_path,
+                                                                                              monkeypatch, caplog):
+    """Heads naming epochs this journal never had, and punch acks that are not acks, 1,000 of each: a handful
+    of lines and a summary for each kind, never a line per message."""
+    monkeypatch.setattr("firmware.sync.service.REJECT_LOG_PERIOD", PERIOD)
+    monkeypatch.setattr("firmware.sync.record_outbox._flood.period", PERIOD)
+    caplog.set_level(logging.INFO, logger="kassa.sync")
+    journal = open_journal(tmp_path / "dev")
+    service = SyncService(device_config(mosquitto.url, tmp_path / "dev"), journal, SystemClock(), queue.Queue())
+    service.start()
+    sent = threading.Event()
+    fleet = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="flood", protocol=mqtt.MQTTv5)
+    fleet.on_connect = lambda *_a: sent.set()
+    fleet.connect("127.0.0.1", mosquitto.port)
+    fleet.loop_start()
+    n = N // 2
+    try:
+        assert sent.wait(10)
+        wait_for(lambda: service.state().online, 30, "the register online")
+        heads = [(service.topics.acks, f'{{"receipt_ids": [], "head": {{"epoch": "{i:08x}", "seq": {i}}}}}'.encode())
+                 for i in range(n)]
+        junk = [(service.topics.punch_acks, f'{{"punch_ids": {i}}}'.encode()) for i in range(n)]
+        for info in [fleet.publish(topic, payload, qos=1) for topic, payload in heads + junk]:
+            info.wait_for_publish(30)
+        wait_for(lambda: service.state().downlink_rejected >= n, 60, f"{n} punch acks refused")
+        wait_for(lambda: summed(caplog, HEAD_LINE) == n and summed(caplog, RECORD_LINE) == n, 5 * PERIOD + 10,
+                 "every head and punch ack accounted for in the log")
+        assert service.state().online
+    finally:
+        fleet.disconnect()
+        fleet.loop_stop()
+        service.stop()
+        journal.close()
+    for pattern in (HEAD_LINE, RECORD_LINE):
+        lines = [r.getMessage() for r in caplog.records if pattern.match(r.getMessage())]
+        assert any(line[0].isdigit() for line in lines), lines  # a summary with the count
+        assert len(lines) <= 40, len(lines)
+
+
+def summed(caplog, pattern: re.Pattern[str]) -> int:
+    """Messages of one kind the log accounts for: a line each, plus each summary's and suffix's count."""
+    total = 0
+    for record in caplog.records:
+        line = record.getMessage()
+        if not pattern.match(line):
+            continue
+        if m := re.match(r"^(\d+) more like this", line):
+            total += int(m.group(1))
+        else:
+            total += 1
+            if m := AND_MORE.search(line):
+                total += int(m.group(1))
+    return total
