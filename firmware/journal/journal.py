@@ -54,6 +54,15 @@ class DeliverySummary(NamedTuple):
     rollbacks: int = 0  # epochs opened because the fleet held more than this journal (restored from a copy)
 
 
+class JournalHead(NamedTuple):
+    """The journal's identity and its newest receipt, read together (`Journal.head`)."""
+
+    epoch: str
+    first_seq: int  # the current epoch's first seq
+    seq: int  # the newest receipt's seq (0: none yet)
+    hash: str  # its hash ("" when there is none)
+
+
 class Journal:
     """Receipts (immutable, hash-chained), their delivery state, and small state records, all crash-safe."""
 
@@ -321,6 +330,15 @@ class Journal:
     @property
     def last_hash(self) -> str:
         return self._log.last_hash
+
+    def head(self) -> JournalHead:
+        """Epoch, its first seq, the newest seq and that receipt's hash as one consistent reading: taken under
+        the commit lock, so a commit landing meanwhile cannot pair seq N with the hash of N+1 (which the fleet
+        would read as a rolled-back journal)."""
+        with self._lock:
+            seq = self._log.next_seq - 1
+            return JournalHead(self._meta.epoch, self._meta.epochs[-1].first_seq, seq,
+                               self._log.last_hash if seq else "")
 
     def commit_receipt(self, receipt: dict[str, Any]) -> dict[str, Any]:
         """Append a finalized receipt durably, or return the one already committed for its `sale_id`."""

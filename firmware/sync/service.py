@@ -480,10 +480,9 @@ class SyncService:
         s = self._summary
         if s is None:
             return None
-        j = self.journal
-        head_seq = j.next_seq - 1
+        head = self.journal.head()  # one consistent reading: seq and hash of the same receipt
         ended = self.ended.entries()  # contract 1.2: epochs its journal lost (firmware/sync/ended.py)
-        key = (state, s.pending, s.quarantined, s.oldest_pending_at, self._last_sync, j.epoch, s.conflicts,
+        key = (state, s.pending, s.quarantined, s.oldest_pending_at, self._last_sync, head.epoch, s.conflicts,
                s.rollbacks, len(ended or ()))
         now = self.clock.monotonic()
         interval = self.config.broker.status_interval
@@ -492,8 +491,8 @@ class SyncService:
             return None
         status = Status(state=state, at=iso_utc(self.clock.now()), pending=s.pending, quarantined=s.quarantined,
                         oldest_pending_at=s.oldest_pending_at, last_sync_at=self._last_sync,
-                        epoch=j.epoch, epoch_first_seq=j.epoch_first_seq, head_seq=head_seq,
-                        head_hash=j.last_hash if head_seq else None, conflicts=s.conflicts, rollbacks=s.rollbacks,
+                        epoch=head.epoch, epoch_first_seq=head.first_seq, head_seq=head.seq,
+                        head_hash=head.hash or None, conflicts=s.conflicts, rollbacks=s.rollbacks,
                         ended_epochs=ended,
                         **{k: v for k, v in self._extra.items() if k not in Status.model_fields or
                            k in ("firmware_version", "hardware")})
@@ -506,10 +505,9 @@ class SyncService:
         """The last will, built at each connection attempt (contract 1.2): offline, no `at`, and the journal's
         epoch and head as of this connect (a lower bound by the time the broker publishes it) with the ended
         epochs, so a crash no longer wipes the identity from the retained status."""
-        j = self.journal
-        head_seq = j.next_seq - 1
-        return encode(Status(state="offline", epoch=j.epoch, epoch_first_seq=j.epoch_first_seq, head_seq=head_seq,
-                             head_hash=j.last_hash if head_seq else None, ended_epochs=self.ended.entries()))
+        head = self.journal.head()
+        return encode(Status(state="offline", epoch=head.epoch, epoch_first_seq=head.first_seq, head_seq=head.seq,
+                             head_hash=head.hash or None, ended_epochs=self.ended.entries()))
 
     def _own_status(self, msg: Received) -> None:
         """Its own status topic: only the retained copy the broker sends on subscribing counts (an echo of what
