@@ -11,7 +11,7 @@ is checked against the register's configured rates by the import itself (each ro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware.contract import acceptance as _gate
 from firmware.contract.acceptance import (
@@ -26,11 +26,15 @@ from firmware.contract.acceptance import (
     version_jump_problem,
 )
 
+if TYPE_CHECKING:
+    from firmware.domain.catalog import Catalog
+    from firmware.domain.clerks import Roster
+
 __all__ = ["KINDS", "MAX_VERSION_JUMP", "VERSION_LIMIT", "VersionJump", "check_document", "check_domain",
            "check_rules", "check_version_jump", "check_versioned", "version_jump_problem"]
 
 
-def check_domain(kind: str, payload: dict[str, Any]) -> Any:
+def check_domain(kind: str, payload: dict[str, Any]) -> Catalog | Roster:  # Any: the JSON document to check
     """Kassa's rules, then the domain; returns the built Catalog or Roster; raises PayloadRejected."""
     check_rules(kind, payload, require_rates=False)
     return _gate.check_domain(kind, payload)

@@ -6,7 +6,7 @@ with the sample catalog and demo clerks.
 
 Building starts no thread. Once everything is built, bootstrap starts the
 parts that own threads through one `Lifecycle`, in dependency order:
-journal, hardware, sync, register housekeeping, committer, report worker;
+journal, hardware, sync, register housekeeping, committer, report worker, receipt finder;
 shutdown stops them in reverse (docs/interfaces.md "Threads").
 """
 
@@ -285,11 +285,11 @@ def bootstrap(
 
 
 def _register_parts(register: Register) -> list[tuple[str, Any]]:
-    """The register's own threaded parts, in start order: journal housekeeping (health, retention), commits, then
-    the worker that sums the reports the fleet asks for.
+    """The register's own threaded parts, in start order: journal housekeeping (health, retention), commits, the
+    worker that sums the reports the fleet asks for, then the one that finds past receipts.
 
     The register builds these itself (firmware/register/service.py), so they are read here, in this one
     place, until its shell takes them from bootstrap instead (issue 15, items 1 and 3).
     """
     return [("register housekeeping", register._housekeeper), ("committer", register._committer),
-            ("report worker", register._reports)]
+            ("report worker", register._reports), ("receipt finder", register._finder)]

@@ -17,7 +17,6 @@ import os
 import re
 import tomllib
 import warnings
-from collections.abc import Mapping
 from datetime import tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,7 +24,17 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from firmware.contract.secrets import read_secret  # noqa: F401 - the one secret reader, re-exported here
 from firmware.errors import ConfigError
@@ -53,12 +62,12 @@ def _rule(key: str, what: str, example: str) -> None:
     BOUNDS[key] = (what, example)
 
 
-def _whole(key: str, default: int, lo: int, hi: int, unit: str = "") -> Any:
+def _whole(key: str, default: int, lo: int, hi: int, unit: str = "") -> Any:  # Any: pydantic's Field(), as it types it
     _rule(key, f"a whole number from {lo} to {hi}{unit}", f"{key.rsplit('.', 1)[1]} = {default}")
     return Field(default=default, ge=lo, le=hi, strict=True)
 
 
-def _number(key: str, default: float, lo: float, hi: float, unit: str = "") -> Any:
+def _number(key: str, default: float, lo: float, hi: float, unit: str = "") -> Any:  # Any: as `_whole`
     _rule(key, f"a number from {lo:g} to {hi:g}{unit}", f"{key.rsplit('.', 1)[1]} = {default:g}")
     return Field(default=default, ge=lo, le=hi, strict=True, allow_inf_nan=False)
 
@@ -385,7 +394,7 @@ class AccountsConfig(_Section):
 
     @field_validator("points_unit", "points_offline_cap", mode="before")
     @classmethod
-    def _optional_count(cls, value: object, info: Any) -> object:
+    def _optional_count(cls, value: object, info: ValidationInfo) -> object:
         lo = 1 if info.field_name == "points_unit" else 0
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= 10**12):
             raise ValueError(f"must be a whole number from {lo} to {10**12}, not {value!r} "
@@ -469,7 +478,7 @@ def _key_text(part: object) -> str:
     return text if _BARE_KEY.match(text) else json.dumps(text)
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     loc = [str(p) for p in error["loc"]]
     key = ".".join(_key_text(p) for p in loc) or "config"
     kind = error["type"]
@@ -495,7 +504,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{key}: {msg}" + (f" (example: {example})" if example and example not in msg else "")
 
 
-def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:  # Any: the TOML document as parsed
     """Validate a parsed TOML document; raise ConfigError listing every bad key."""
     try:
         return Config.model_validate(data)

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 INDEX_FORMAT = "kassa-customer-index/1"
 LOG_FORMAT = "kassa-customer-edits/1"
 F_CONSENT_EMAIL, F_CONSENT_SMS, F_DUPLICATE = 1, 2, 4
-RankKey = tuple[Any, ...]
+RankKey = tuple[int | str, ...]  # (rank, then the texts that order within it, customer id); lower is better
 
 
 _SEPARATORS = str.maketrans({"-": " ", ".": " ", ",": " ", "'": None, "\u2019": None})
@@ -158,10 +158,10 @@ class CustomerIndex:
     """
 
     def __init__(self, meta: Mapping[str, Any], text: Mapping[str, list[str]], ints: Mapping[str, list[int]],
-                 ) -> None:
+                 ) -> None:  # Any: the index's JSON header (version, store, the fleet's heads) as read from disk
         self.version: int = meta["version"]
         self.store: str = meta["store"]
-        self.heads: list[dict[str, Any]] = list(meta["heads"])
+        self.heads: list[dict[str, Any]] = list(meta["heads"])  # Any: JSON, as in the customer list
         self._text, self._ints = text, ints
         self.ids, self.codes, self.names = text["id"], text["code"], text["name"]
         self.phones, self.emails = text["phone"], text["email"]
@@ -225,7 +225,7 @@ class CustomerIndex:
         return cls.build({"version": 0, "store": "", "customers": [], "heads": []})
 
     @classmethod
-    def build(cls, payload: Mapping[str, Any]) -> CustomerIndex:
+    def build(cls, payload: Mapping[str, Any]) -> CustomerIndex:  # Any: the customer list, JSON
         """From a customer list that passed the contract model (firmware.contract.customers.CustomerList)."""
         entries = sorted(payload["customers"], key=lambda e: e["customer_id"])
         text: dict[str, list[str]] = {k: [] for k in _TEXT}
@@ -276,7 +276,7 @@ class CustomerIndex:
 
     # ---- ranked candidates, best first; `skip` rows are shadowed by local edits -----------------------------
 
-    def name_hits(self, text: str, limit: int, skip: Mapping[str, Any]) -> list[tuple[RankKey, int]]:
+    def name_hits(self, text: str, limit: int, skip: Mapping[str, object]) -> list[tuple[RankKey, int]]:
         query = _query(text)
         if query is None or limit <= 0:
             return []
@@ -326,7 +326,7 @@ class CustomerIndex:
                         return sorted(hits)
         return sorted(hits)
 
-    def phone_hits(self, query: str, limit: int, skip: Mapping[str, Any]) -> list[tuple[RankKey, int]]:
+    def phone_hits(self, query: str, limit: int, skip: Mapping[str, object]) -> list[tuple[RankKey, int]]:
         if not query or limit <= 0:
             return []
         hits: list[tuple[RankKey, int]] = []
@@ -381,7 +381,7 @@ def linear_search(customers: Iterable[Customer], text: str, limit: int = 20) -> 
 
 # ---- the register's edit log -------------------------------------------------------------------------------
 
-def edit_to_json(edit: CustomerEdit) -> dict[str, Any]:
+def edit_to_json(edit: CustomerEdit) -> dict[str, Any]:  # Any: a JSON document
     """An edit as the uplink's `CustomerEdit` (firmware.contract.customers) and the log's line."""
     doc: dict[str, Any] = {"customer_id": edit.customer_id, "epoch": edit.epoch, "seq": edit.seq, "at": edit.at,
                            "changes": dict(edit.changes)}
@@ -390,7 +390,7 @@ def edit_to_json(edit: CustomerEdit) -> dict[str, Any]:
     return doc
 
 
-def edit_from_json(register: str, doc: Mapping[str, Any]) -> CustomerEdit:
+def edit_from_json(register: str, doc: Mapping[str, Any]) -> CustomerEdit:  # Any: a JSON document
     changes = doc["changes"]
     return CustomerEdit(doc["customer_id"], tuple(changes.items()), register, doc["epoch"], doc["seq"], doc["at"],
                         bool(doc.get("create", False)))
@@ -451,7 +451,7 @@ class EditLog:
         self.edits.append(edit)
         self.next_seq = max(self.next_seq, edit.seq + 1)
 
-    def drop_merged(self, heads: Iterable[Mapping[str, Any]]) -> int:
+    def drop_merged(self, heads: Iterable[Mapping[str, Any]]) -> int:  # Any: the list's heads, JSON
         """Forget the edits the fleet's list holds (`heads`); return how many went."""
         covered = {(h["register"], h["epoch"]): int(h["seq"]) for h in heads}
         keep = [e for e in self.edits if e.seq > covered.get((self.register, e.epoch), 0)]
@@ -549,7 +549,7 @@ class CustomerBook:
         if exact and len(exact) >= limit:
             return exact[:limit]
         taken = {c.customer_id for c in exact}
-        skip: dict[str, Any] = {**overlay, **dict.fromkeys(taken)}
+        skip: dict[str, object] = {**overlay, **dict.fromkeys(taken)}
         hits: list[tuple[RankKey, Customer]] = []
         has_letters = any(c.isalpha() for c in text)
         query = _query(text)
@@ -612,7 +612,7 @@ class CustomerBook:
         if updated is not None:
             self.overlay = {**self.overlay, edit.customer_id: updated}
 
-    def apply_list(self, payload: Mapping[str, Any]) -> bool:
+    def apply_list(self, payload: Mapping[str, Any]) -> bool:  # Any: the customer list, JSON
         """Take a customer list that passed the contract model (verified, decoded): newer versions only.
         Writes the index, drops the local edits it holds, replays the rest; returns whether it was applied."""
         if int(payload["version"]) <= self.index.version:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from firmware.atomicfile import UnsafeTarget, atomic_writer, make_dirs, open_dir
 from firmware.clock import iso_utc
@@ -69,14 +69,14 @@ class ExportResult:
 _NO_LINE = ReceiptLine()  # a receipt without lines (a no_sale) still has its row, with the line's columns empty
 
 
-def _rows(receipt: Receipt, display: str) -> Iterable[list[Any]]:
+def _rows(receipt: Receipt, display: str) -> Iterable[list[object]]:
     currency = receipt.currency or "EUR"
     try:
         digits: int | str = minor_digits(currency)
     except DomainError:  # a receipt in a currency this build does not know: the machine columns still hold it
         digits = ""
 
-    def money(amount: Any) -> str:
+    def money(amount: object) -> str:
         if isinstance(amount, bool) or not isinstance(amount, int) or digits == "":
             return "" if amount is None else str(amount)
         return format_money(amount, currency, display)

@@ -37,7 +37,7 @@ HEAD = "head"
 # what the register decides about a punch; the journal writer adds its identity and chain link
 PUNCH_BODY = ("store", "register", "clerk_id", "kind", "at", "clock_trusted", "offline")
 
-Doc = dict[str, Any]
+Doc = dict[str, Any]  # Any: a journaled record or head, a JSON document (as sent, for records)
 Change = tuple[str, str, Doc | None]
 
 
@@ -52,6 +52,7 @@ def seq_of(record_id: str) -> int:
     return int(tail) if tail.isdigit() else -1
 
 
+# Any: the head and the punch body are JSON documents (journal state records; PUNCH_BODY)
 def seal_punch(head: Mapping[str, Any] | None, body: Mapping[str, Any], epoch: str) -> tuple[Doc, list[Change]]:
     """The punch `body` sealed as the next of the chain `head` holds (None: the first punch), and the changes
     that journal it: the punch, its pending mark and the new head, to write in ONE `put_states`."""
@@ -66,6 +67,7 @@ def seal_punch(head: Mapping[str, Any] | None, body: Mapping[str, Any], epoch: s
                     (PUNCH_HEAD, HEAD, {"next_seq": seq + 1, "last_hash": sealed["hash"]})]
 
 
+# Any: the head is a JSON document (a journal state record)
 def new_mail_request(head: Mapping[str, Any] | None, *, store: str, register: str, epoch: str, receipt_id: str,
                      address: str, requested_at: str, clerk_id: str | None) -> tuple[Doc, list[Change]]:
     """The next mail request after `head` (None: the first) and the changes that journal it with the new head."""
@@ -78,7 +80,7 @@ def new_mail_request(head: Mapping[str, Any] | None, *, store: str, register: st
     return doc, [(MAIL_REQUEST, request_id, doc), (MAIL_HEAD, HEAD, {"next_seq": seq + 1})]
 
 
-def mail_done(request: Mapping[str, Any], confirmed_at: str, refused: str | None) -> Doc:
+def mail_done(request: Mapping[str, Any], confirmed_at: str, refused: str | None) -> Doc:  # Any: a JSON document
     """What stays of a request the fleet took over (or refused, with its reason): never the address."""
     done: Doc = {"receipt_id": request.get("receipt_id"), "requested_at": request.get("requested_at"),
                  "confirmed_at": confirmed_at}

@@ -26,14 +26,17 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from firmware.register.service import Register
 
 log = logging.getLogger("kassa.headless")
 
 PENCIL = "4006381333931"  # in the demo catalog
 
 
-def _sell(reg: Any) -> None:
+def _sell(reg: Register) -> None:
     if not reg.scan(PENCIL).ok:
         raise RuntimeError("the register refused the scan")
     if not reg.tender("cash", 500).ok:
@@ -42,6 +45,8 @@ def _sell(reg: Any) -> None:
     reg.new_sale()
 
 
+# Any: `reg` is the Register, its journal read raw (Journal.iter_receipts, beyond the RegisterJournal port);
+# the tally is the JSON summary the harness prints
 def tally(reg: Any, broker: str) -> dict[str, Any]:
     """What the journal holds, and how much of it the fleet confirmed."""
     receipts = sorted(reg.journal.iter_receipts(), key=lambda r: r["seq"])
@@ -57,7 +62,7 @@ def tally(reg: Any, broker: str) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:  # Any: the JSON summary (`tally`)
     from firmware import bootstrap as boot
 
     data = Path(args.data_dir)

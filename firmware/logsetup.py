@@ -17,7 +17,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A RotatingFileHandler whose files are opened O_NOFOLLOW and kept 0600."""
 
-    def _open(self) -> Any:
+    def _open(self) -> Any:  # Any: open() in the handler's mode (logging types it TextIOWrapper)
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         os.fchmod(fd, 0o600)
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115

@@ -21,7 +21,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 __all__ = ["LogThrottle"]
 
@@ -38,10 +37,10 @@ class LogThrottle:
         self.clock = clock
         self.suppressed_total = 0
         self._keys: OrderedDict[str, list[float | int]] = OrderedDict()  # key -> [window start, logged, suppressed]
-        self._last: dict[str, tuple[int, str, tuple[Any, ...]]] = {}  # key -> the last record left out
+        self._last: dict[str, tuple[int, str, tuple[object, ...]]] = {}  # key -> the last record left out
         self._lock = threading.Lock()
 
-    def log(self, level: int, key: str, msg: str, *args: Any) -> bool:
+    def log(self, level: int, key: str, msg: str, *args: object) -> bool:
         """Log `msg % args` at `level` unless `key` is over its burst; True when it was logged."""
         now = self.clock()
         with self._lock:
@@ -71,7 +70,7 @@ class LogThrottle:
         The summary names the count, the period and the last record left out, at that record's level; the key
         starts a new period (its burst is free again)."""
         now = self.clock()
-        lines: list[tuple[int, str, tuple[Any, ...]]] = []
+        lines: list[tuple[int, str, tuple[object, ...]]] = []
         with self._lock:
             for key, state in self._keys.items():
                 if state[2] and now - state[0] >= self.period:
@@ -89,11 +88,11 @@ class LogThrottle:
             state = self._keys.get(key)
             return int(state[2]) if state else 0
 
-    def debug(self, key: str, msg: str, *args: Any) -> bool:
+    def debug(self, key: str, msg: str, *args: object) -> bool:
         return self.log(logging.DEBUG, key, msg, *args)
 
-    def info(self, key: str, msg: str, *args: Any) -> bool:
+    def info(self, key: str, msg: str, *args: object) -> bool:
         return self.log(logging.INFO, key, msg, *args)
 
-    def warning(self, key: str, msg: str, *args: Any) -> bool:
+    def warning(self, key: str, msg: str, *args: object) -> bool:
         return self.log(logging.WARNING, key, msg, *args)

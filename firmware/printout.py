@@ -32,11 +32,12 @@ from urllib.parse import quote
 from firmware.clock import parse_iso_utc
 from firmware.domain.money import format_money
 from firmware.domain.receipt_model import Receipt, ReceiptLine, ReceiptTax
-from hal.layout import Block, Code, Text, centred, code_for, paired, rule, wrapped
+from firmware.domain.timeclock import HoursReport
+from hal.layout import Block, Code, Text, centred, code_for, paired, plain_lines, rule, wrapped
 from hal.ports import Printer
 
-__all__ = ["local_stamp", "park_slip_blocks", "print_receipt", "print_report", "receipt_blocks", "receipt_page_url",
-           "report_blocks", "shop_header"]
+__all__ = ["Block", "Code", "Text", "hours_blocks", "local_stamp", "park_slip_blocks", "print_hours",
+           "print_receipt", "print_report", "receipt_blocks", "receipt_page_url", "report_blocks", "shop_header"]
 
 TENDER_WORDS = {"cash": "Cash", "card": "Card", "on_account": "On account"}
 
@@ -370,4 +371,33 @@ def report_blocks(report: Mapping[str, Any], header: Sequence[str], columns: int
     add([rule(columns)])
     if report.get("report_id"):
         add(wrapped(f"Report: {report['report_id']}", columns))
+    return out
+
+
+# ---------------------------------------------------------------- time clock hours
+
+
+def print_hours(printer: Printer, report: HoursReport, header: Sequence[str], *, tz: tzinfo | None = None,
+                names: Mapping[str, str] | None = None) -> str:
+    """Queue the time clock's hours report (`firmware.register.hours_text`) at the printer's own width."""
+    header = tuple(str(line) for line in header)
+    names = dict(names or {})
+    columns = printer.columns
+    return printer.print_blocks(lambda: hours_blocks(report, header, columns, tz=tz, names=names), title="Hours")
+
+
+def hours_blocks(report: HoursReport, header: Sequence[str], columns: int, *, tz: tzinfo | None = None,
+                 names: Mapping[str, str] | None = None) -> list[Block]:
+    """The shop's header, then the screen's hours rows as plain lines at the paper's width."""
+    from firmware.register.hours_text import hours_lines
+
+    out: list[Block] = []
+    for index, line in enumerate(header):
+        out.extend(centred(str(line), columns, bold=index == 0, tall=index == 0))
+    out.append(rule(columns))
+    zone = getattr(tz, "key", None) or (str(tz) if tz is not None else "")
+    title, *lines = hours_lines(report, columns, tz=tz, names=names)
+    if zone:
+        lines.insert(0, f"Times in {zone}".center(columns).rstrip())
+    out.extend(plain_lines(lines, columns, title.strip()))  # the title centred in bold, as an X report's
     return out

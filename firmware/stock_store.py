@@ -322,7 +322,7 @@ class StockStore:
             log.seek(size - RECORD.size)
             return int(RECORD.unpack(log.read(RECORD.size))[0])
 
-    def _read_state(self) -> dict[str, Any] | None:
+    def _read_state(self) -> dict[str, Any] | None:  # Any: state.bin's JSON header, read from disk
         """Load state.bin into memory; None when it is missing, damaged or does not fit the log."""
         try:
             raw = self._state_path.read_bytes()
@@ -332,7 +332,7 @@ class StockStore:
             return None
         (length,) = struct.unpack_from("<I", raw, len(MAGIC))
         start = len(MAGIC) + 4
-        header: dict[str, Any] = json.loads(raw[start:start + length])
+        header: dict[str, Any] = json.loads(raw[start:start + length])  # Any: as `_read_state` returns it
         n = int(header["skus"])
         behind = header["last_seq"] > self._log_last_seq() and header["last_seq"] > header["upto"].get(
             self.register, 0)  # the checkpoint counted deltas the log lost: count again from the log
@@ -381,13 +381,13 @@ def _counts_at(codes: array[int]) -> list[int]:
     return out
 
 
-def _policy_doc(book: PolicyBook) -> dict[str, Any]:
-    def one(p: StockPolicy) -> dict[str, Any]:
+def _policy_doc(book: PolicyBook) -> dict[str, Any]:  # Any: the policies' JSON document
+    def one(p: StockPolicy) -> dict[str, Any]:  # Any: one policy in it
         return {"low": p.low, "past_zero": p.past_zero, "track": p.track}
     return {"default": one(book.default), "items": {sku: one(p) for sku, p in book.items.items()}}
 
 
-def _policy_from(doc: Mapping[str, Any] | None) -> PolicyBook:
+def _policy_from(doc: Mapping[str, Any] | None) -> PolicyBook:  # Any: as `_policy_doc` writes it
     if not doc:
         return PolicyBook()
     return PolicyBook.from_doc(doc.get("default"), doc.get("items"))

@@ -24,7 +24,7 @@ class VersionedStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def load(self) -> dict[str, Any] | None:
+    def load(self) -> dict[str, Any] | None:  # Any: the JSON document held
         """The document held, or None when there is none yet."""
         try:
             return json.loads(self.path.read_bytes())
@@ -36,7 +36,7 @@ class VersionedStore:
         doc = self.load()
         return int(doc["version"]) if doc else -1
 
-    def apply(self, payload: dict[str, Any], *, force: bool = False) -> bool:
+    def apply(self, payload: dict[str, Any], *, force: bool = False) -> bool:  # Any: the JSON document
         """Store `payload` if its version is newer (or `force`); return whether it was applied."""
         if not force and int(payload["version"]) <= self.version:
             return False

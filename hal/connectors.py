@@ -7,11 +7,15 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hal.errors import BackendMissing, DeviceUnavailable
 from hal.escpos_env import load_escpos
 from hal.urls import PrinterConfig
+
+if TYPE_CHECKING:  # python-escpos is imported lazily (hal.escpos_env); it ships no type hints
+    from escpos.escpos import Escpos
+    from escpos.printer import Dummy
 
 
 class Connector:
@@ -40,11 +44,11 @@ class Connector:
 class EscposConnector(Connector):
     """A python-escpos printer object used as a pipe: `_raw` to write, its device to read status."""
 
-    def __init__(self, make: Callable[[], Any], kind: str, label: str) -> None:
+    def __init__(self, make: Callable[[], Escpos], kind: str, label: str) -> None:
         self.make = make
         self.kind = kind
         self.label = label
-        self.printer: Any = None
+        self.printer: Any = None  # Any: python-escpos's printer, untyped (`device`: socket, serial, usb); None: closed
 
     def open(self) -> None:
         if self.printer is not None:
@@ -132,13 +136,13 @@ class SimulatedConnector(Connector):
     label = "simulated printer"
 
     def __init__(self) -> None:
-        self._dummy: Any = None  # python-escpos is imported on first use (the printer's worker), not at start-up
+        self._dummy: Dummy | None = None  # python-escpos is imported on first use (the printer's worker)
         self.paper = "ok"  # ok | low | out
         self.online = True
         self._lock = threading.Lock()
 
     @property
-    def dummy(self) -> Any:
+    def dummy(self) -> Dummy:
         if self._dummy is None:
             from hal.escpos_render import new_dummy
 
@@ -196,7 +200,7 @@ def make_connector(config: PrinterConfig) -> Connector:
 class _LazyEscpos:
     """`escpos.printer`, imported on first attribute access (a usb:// URL asks at once: is pyusb there?)."""
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> type[Escpos]:
         return getattr(load_escpos(), name)
 
 

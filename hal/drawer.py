@@ -11,10 +11,13 @@ import logging
 import queue
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hal.events import DeviceState, DrawerClosed, DrawerLeftOpen, DrawerOpened
 from hal.ports import Drawer, Printer, SelfTestResult
+
+if TYPE_CHECKING:  # gpiozero is imported lazily, and only with a GPIO drawer (it ships no type hints)
+    from gpiozero import Factory, InputDevice
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,8 @@ class GpioDrawer(Drawer):
     `left_open_s`.
     """
 
-    def __init__(self, relay: int, events: queue.Queue, pin_factory: Any = None, sensor: int | None = None,
+    def __init__(self, relay: int, events: queue.Queue[object], pin_factory: Factory | None = None,
+                 sensor: int | None = None,
                  pulse_ms: int = 100, open_level: str = "high", left_open_s: float = 60.0) -> None:
         from gpiozero import DigitalInputDevice, DigitalOutputDevice  # lazy: only with a GPIO drawer
 
@@ -107,7 +111,7 @@ class GpioDrawer(Drawer):
         high = not self.sensor.is_active  # pull-up: active means the pin is low
         return high if self.open_level == "high" else not high
 
-    def _edge(self, device: Any = None) -> None:
+    def _edge(self, device: InputDevice | None = None) -> None:
         if self._reads_open():
             self._opened()
         else:
@@ -143,7 +147,8 @@ class GpioDrawer(Drawer):
     def self_test(self, timeout: float = 3.0) -> SelfTestResult:
         was_open = self.is_open()
         self.open()
-        details: dict[str, Any] = {"via": "gpio", "relay": str(self.relay.pin), "pulse_ms": round(self.pulse_s * 1000)}
+        details: dict[str, object] = {"via": "gpio", "relay": str(self.relay.pin),
+                                      "pulse_ms": round(self.pulse_s * 1000)}
         if self.sensor is None:
             return SelfTestResult("drawer", True, "Relay pulsed; no sensor fitted, check that the drawer opened.",
                                   details)
@@ -173,7 +178,7 @@ class SimulatedDrawer(GpioDrawer):
     `push_closed()` is the clerk closing it. Pins are inspectable: `relay.pin.states`, `sensor.pin.states`.
     """
 
-    def __init__(self, events: queue.Queue, pin_factory: Any, relay: int = 17, sensor: int = 27,
+    def __init__(self, events: queue.Queue[object], pin_factory: Factory | None, relay: int = 17, sensor: int = 27,
                  pulse_ms: int = 100, left_open_s: float = 60.0, auto_close_s: float | None = None) -> None:
         super().__init__(relay, events, pin_factory, sensor, pulse_ms, "high", left_open_s)
         self.auto_close_s = auto_close_s

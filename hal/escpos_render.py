@@ -10,17 +10,21 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hal.escpos_env import load_escpos
 from hal.layout import Block, Code, Text
 from hal.textenc import CodePage, code_page
 
+if TYPE_CHECKING:  # python-escpos is imported lazily (hal.escpos_env); it ships no type hints
+    from escpos.escpos import Escpos
+    from escpos.printer import Dummy
+
 INIT = b"\x1b@"
 PAPER_STATUS = b"\x10\x04\x04"  # DLE EOT 4: roll paper sensor status
 
 
-def new_dummy(profile: str | None = None) -> Any:
+def new_dummy(profile: str | None = None) -> Dummy:
     """A python-escpos Dummy printer (the simulated printer keeps one; rendering uses throwaway ones)."""
     return load_escpos().Dummy(profile=profile)
 
@@ -64,7 +68,7 @@ def _keep_width(original: str, spelled: str) -> str:
     return spelled
 
 
-def _code(printer: Any, block: Code) -> None:
+def _code(printer: Escpos, block: Code) -> None:
     if block.kind == "code128":
         # _hw_barcode, not barcode(): barcode() print()s its renderer choice to stdout on every call.
         printer._hw_barcode("{B" + block.data, "CODE128", height=64, width=2, pos="BELOW", font="B",

@@ -8,7 +8,7 @@ import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hal.errors import HalError, HardwareConfigError
 from hal.ports import Drawer, Printer, Scale, Scanner, StatusLed
@@ -35,6 +35,10 @@ __all__ = ["HardwareSpec", "Hardware", "build_hardware", "parse_scanner_url", "p
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:  # gpiozero is imported lazily, only for GPIO or simulated pins (it ships no type hints)
+    from gpiozero import Factory
+    from gpiozero.pins.mock import MockFactory
+
 
 @dataclass(frozen=True)
 class HardwareSpec:
@@ -46,7 +50,7 @@ class HardwareSpec:
     led: str
     paper_columns: int = 42
     render_dir: str | pathlib.Path | None = None
-    pin_factory: Any = None  # gpiozero Factory for gpio: URLs; None = gpiozero's default (the Pi's own GPIO)
+    pin_factory: Factory | None = None  # for gpio: URLs; None = gpiozero's default (the Pi's own GPIO)
     header: tuple[str, ...] = ("Kassa",)
     drawer_open_warn_seconds: float = 60.0
     scanner_flush_after: float = 0.3
@@ -61,7 +65,7 @@ class Hardware:
     printer: Printer
     drawer: Drawer
     led: StatusLed
-    mock_factory: Any = None
+    mock_factory: MockFactory | None = None
     scale: Scale | None = None  # None: no scale configured (hardware.scale = "none")
 
     def start(self, scanner: bool = True) -> None:
@@ -106,7 +110,7 @@ def check_spec(spec: HardwareSpec) -> tuple[ScannerConfig, PrinterConfig, Drawer
             parse_led_url(spec.led))
 
 
-def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
+def build_hardware(spec: HardwareSpec, events: queue.Queue[object]) -> Hardware:
     """Build every port from `spec`; simulated backends only where a URL says "simulated".
 
     Raises HardwareConfigError naming the key when a URL is bad or a device cannot be set up on this
@@ -115,7 +119,7 @@ def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
     unplugged is not an error here: scanner and printer reconnect on their own.
     """
     scanner_cfg, printer_cfg, drawer_cfg, led_cfg = check_spec(spec)
-    built: list[Any] = []
+    built: list[Scanner | Printer | Drawer | StatusLed | Scale] = []
     try:
         mock = None
         if drawer_cfg.kind == "simulated" or led_cfg.kind == "simulated":
@@ -123,13 +127,17 @@ def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
 
             mock = MockFactory(pin_class=MockPWMPin)  # a fresh one per Hardware: mock pins are global per factory
         with _setting_up("hardware.scanner", spec.scanner, SCANNER_EXAMPLE):
-            built.append(build_scanner(scanner_cfg, events, spec.scanner_flush_after))
+            scanner = build_scanner(scanner_cfg, events, spec.scanner_flush_after)
+            built.append(scanner)
         with _setting_up("hardware.printer", spec.printer, PRINTER_EXAMPLE):
-            built.append(build_printer(printer_cfg, events, spec))
+            printer = build_printer(printer_cfg, events, spec)
+            built.append(printer)
         with _setting_up("hardware.drawer", spec.drawer, DRAWER_EXAMPLE):
-            built.append(build_drawer(drawer_cfg, events, built[1], spec, mock))
+            drawer = build_drawer(drawer_cfg, events, printer, spec, mock)
+            built.append(drawer)
         with _setting_up("hardware.led", spec.led, LED_EXAMPLE):
-            built.append(build_led(led_cfg, spec.pin_factory, mock))
+            led = build_led(led_cfg, spec.pin_factory, mock)
+            built.append(led)
         scale = None
         with _setting_up("hardware.scale", spec.scale, SCALE_EXAMPLE):
             scale = build_scale(parse_scale_url(spec.scale), events)
@@ -142,7 +150,7 @@ def build_hardware(spec: HardwareSpec, events: queue.Queue) -> Hardware:
             except Exception:  # already failing; the first error is the one to report
                 log.exception("closing %s after a failed start failed", type(part).__name__)
         raise
-    return Hardware(*built[:4], mock, scale)
+    return Hardware(scanner, printer, drawer, led, mock, scale)
 
 
 @contextmanager
@@ -170,7 +178,7 @@ def _setting_up(key: str, url: str, example: str) -> Iterator[None]:
         raise
 
 
-def build_scanner(config: ScannerConfig, events: queue.Queue, flush_after: float = 0.3) -> Scanner:
+def build_scanner(config: ScannerConfig, events: queue.Queue[object], flush_after: float = 0.3) -> Scanner:
     from hal.scanner import MemoryScanner, PtyScanner, SerialScanner
 
     if config.kind == "serial":
@@ -182,7 +190,7 @@ def build_scanner(config: ScannerConfig, events: queue.Queue, flush_after: float
     return MemoryScanner(events, config.suffix)
 
 
-def build_printer(config: PrinterConfig, events: queue.Queue, spec: HardwareSpec) -> Printer:
+def build_printer(config: PrinterConfig, events: queue.Queue[object], spec: HardwareSpec) -> Printer:
     from hal.connectors import make_connector
     from hal.printer import ReceiptPrinter
 
@@ -192,8 +200,8 @@ def build_printer(config: PrinterConfig, events: queue.Queue, spec: HardwareSpec
                           codepage=config.codepage)
 
 
-def build_drawer(config: DrawerConfig, events: queue.Queue, printer: Printer, spec: HardwareSpec,
-                 mock: Any) -> Drawer:
+def build_drawer(config: DrawerConfig, events: queue.Queue[object], printer: Printer, spec: HardwareSpec,
+                 mock: MockFactory | None) -> Drawer:
     from hal.drawer import GpioDrawer, PrinterDrawer, SimulatedDrawer
 
     left_open = config.left_open_s or spec.drawer_open_warn_seconds
@@ -207,7 +215,7 @@ def build_drawer(config: DrawerConfig, events: queue.Queue, printer: Printer, sp
                       left_open)
 
 
-def build_led(config: LedConfig, pin_factory: Any, mock: Any) -> StatusLed:
+def build_led(config: LedConfig, pin_factory: Factory | None, mock: MockFactory | None) -> StatusLed:
     from hal.led import RgbLed, SingleLed
 
     if config.kind == "single":
@@ -220,7 +228,7 @@ def build_led(config: LedConfig, pin_factory: Any, mock: Any) -> StatusLed:
     return RgbLed(config.red, config.green, config.blue, pin_factory)
 
 
-def build_scale(config: ScaleConfig, events: queue.Queue) -> Scale | None:
+def build_scale(config: ScaleConfig, events: queue.Queue[object]) -> Scale | None:
     """The scale `config` names, not started; None for `none`."""
     from hal.scale import PtyScale, SerialScale
 

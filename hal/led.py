@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hal.ports import LedState, SelfTestResult, StatusLed
+
+if TYPE_CHECKING:  # gpiozero is imported lazily, and only with a GPIO LED (it ships no type hints)
+    from gpiozero import RGBLED, Factory
 
 SLOW = (1.0, 1.0)     # on, off seconds: pending
 FAST = (0.15, 0.15)   # fault
@@ -51,7 +54,7 @@ class _Led(StatusLed):
 class SingleLed(_Led):
     """One LED: on = online, slow blink = pending, fast blink = fault, short flash = provisioning."""
 
-    def __init__(self, pin: int, pin_factory: Any = None) -> None:
+    def __init__(self, pin: int, pin_factory: Factory | None = None) -> None:
         from gpiozero import LED  # lazy: only with a GPIO LED
 
         super().__init__()
@@ -79,7 +82,7 @@ class RgbLed(_Led):
     PWM gives a true amber; a pin factory without PWM falls back to on/off pins (amber shows as yellow).
     """
 
-    def __init__(self, red: int, green: int, blue: int | None = None, pin_factory: Any = None) -> None:
+    def __init__(self, red: int, green: int, blue: int | None = None, pin_factory: Factory | None = None) -> None:
         from gpiozero.exc import PinPWMUnsupported
 
         super().__init__()
@@ -92,7 +95,7 @@ class RgbLed(_Led):
             self.pwm = False
 
     @staticmethod
-    def _build(red: int, green: int, blue: int | None, pin_factory: Any, pwm: bool) -> Any:
+    def _build(red: int, green: int, blue: int | None, pin_factory: Factory | None, pwm: bool) -> RGBLED | _RedGreen:
         from gpiozero import RGBLED
 
         if blue is None:
@@ -125,7 +128,7 @@ class RgbLed(_Led):
 class _RedGreen:
     """A two-colour (red/green) LED with RGBLED's `color`, `blink` and `off`, on a gpiozero LEDBoard."""
 
-    def __init__(self, red: int, green: int, pin_factory: Any, pwm: bool) -> None:
+    def __init__(self, red: int, green: int, pin_factory: Factory | None, pwm: bool) -> None:
         from gpiozero import LEDBoard
 
         self.board = LEDBoard(red=red, green=green, pwm=pwm, pin_factory=pin_factory)

@@ -8,7 +8,6 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from hal.events import DeviceState
 from hal.layout import Block
@@ -21,7 +20,7 @@ class SelfTestResult:
     device: str
     ok: bool
     sentence: str
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, object] = field(default_factory=dict)
 
 
 class LedState(enum.Enum):

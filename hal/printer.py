@@ -50,7 +50,7 @@ class ReceiptPrinter(Printer):
     means the job may not have come out, so it is kept in the backlog for `retry`.
     """
 
-    def __init__(self, connector: Connector, events: queue.Queue, columns: int = 42,
+    def __init__(self, connector: Connector, events: queue.Queue[object], columns: int = 42,
                  render_path: pathlib.Path | None = None, status_timeout: float = 0.3,
                  probe_interval: float = 5.0, profile: str | None = None, header: Sequence[str] = (),
                  codepage: str | None = None) -> None:

@@ -25,12 +25,16 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hal.events import DeviceState, WeightRead
 from hal.ports import Scale, SelfTestResult
 from hal.scale_wire import CR, LF, host_codec, scale_reply
+
+if TYPE_CHECKING:  # pyserial is imported lazily, only with a serial scale (it ships no type hints)
+    from serial import Serial
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ MISSES_BEFORE_SILENT = 3  # unanswered requests in a row before the scale is rep
 class SerialScale(Scale):
     """A POS scale on a serial port (USB-serial or RS-232), polled in a thread."""
 
-    def __init__(self, path: str, events: queue.Queue, protocol: str = "toledo8217", baud: int = 9600,
+    def __init__(self, path: str, events: queue.Queue[object], protocol: str = "toledo8217", baud: int = 9600,
                  bytesize: int = 7, parity: str = "E", stopbits: int = 1, poll_s: float = 0.2,
                  answer_s: float = 0.5, backoff: tuple[float, float] = (0.1, 5.0)) -> None:
         self.path = path
@@ -82,7 +86,7 @@ class SerialScale(Scale):
 
     close = stop
 
-    def wait_for(self, predicate: Any, timeout: float = 5.0) -> WeightRead | None:
+    def wait_for(self, predicate: Callable[[WeightRead], object], timeout: float = 5.0) -> WeightRead | None:
         """Block until a reading satisfies `predicate(reading)` (tests, self-test); the reading or None."""
         with self._changed:
             ok = self._changed.wait_for(lambda: self._reading is not None and predicate(self._reading), timeout)
@@ -118,7 +122,7 @@ class SerialScale(Scale):
         if changed and reading is not None:
             self.events.put(reading)
 
-    def _open(self) -> Any:
+    def _open(self) -> Serial:
         import serial  # lazy: pyserial only when a serial scale is configured
 
         return serial.Serial(self.path, self.baud, bytesize=self.bytesize, parity=self.parity,
@@ -127,7 +131,7 @@ class SerialScale(Scale):
     def _run(self) -> None:
         import serial
 
-        port: Any = None
+        port: Serial | None = None
         delay, misses = self.backoff[0], 0
         try:
             while not self._stop.is_set():
@@ -166,7 +170,7 @@ class SerialScale(Scale):
         finally:
             _close(port)
 
-    def _ask(self, port: Any) -> WeightRead | None:
+    def _ask(self, port: Serial) -> WeightRead | None:
         """Send one weight request; the reading it got within `answer_s`, else None. Checks the terminator
         itself (pyserial's read_until returns a partial buffer on timeout)."""
         port.write(self._codec.request)
@@ -281,7 +285,7 @@ class SimulatedScale:
 class PtyScale(SerialScale):
     """`simulated:<protocol>`: the real SerialScale talking to a SimulatedScale on a pty (`.simulator`)."""
 
-    def __init__(self, events: queue.Queue, protocol: str = "toledo8217", poll_s: float = 0.2) -> None:
+    def __init__(self, events: queue.Queue[object], protocol: str = "toledo8217", poll_s: float = 0.2) -> None:
         self.simulator = SimulatedScale(protocol)
         super().__init__(self.simulator.path, events, protocol, poll_s=poll_s)
 
@@ -297,7 +301,7 @@ class PtyScale(SerialScale):
         self.simulator.close()
 
 
-def _close(port: Any) -> None:
+def _close(port: Serial | None) -> None:
     if port is not None:
         try:
             port.close()

@@ -21,11 +21,15 @@ import select
 import threading
 import time
 import tty
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hal.events import DeviceState, ScanRead, ScanRejected
 from hal.framing import Framer
 from hal.ports import Scanner, SelfTestResult
+
+if TYPE_CHECKING:  # pyserial is imported lazily, only with a serial scanner (it ships no type hints)
+    from serial import Serial
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ WARN_BURST = 3
 class _FramedScanner(Scanner):
     """Shared plumbing: framing, event delivery, state changes, the self-test waiter."""
 
-    def __init__(self, events: queue.Queue, suffix: str, flush_after: float = 0.3,
+    def __init__(self, events: queue.Queue[object], suffix: str, flush_after: float = 0.3,
                  max_backlog: int = MAX_BACKLOG) -> None:
         self.events = events
         self.framer = Framer(suffix)
@@ -80,7 +84,7 @@ class _FramedScanner(Scanner):
                     self._last_code = event.code
                     self._scanned.notify_all()
 
-    def _note(self, what: str, level: int, msg: str, *args: Any) -> None:
+    def _note(self, what: str, level: int, msg: str, *args: object) -> None:
         """Log at most WARN_BURST lines per `what` every WARN_EVERY seconds; the next one says how many were
         left out (hal cannot use firmware.logutil: layers)."""
         now = time.monotonic()
@@ -107,7 +111,7 @@ class _FramedScanner(Scanner):
                 self._deliver([rejected])
         return quiet_since
 
-    def _start_thread(self, target: Any, name: str) -> None:
+    def _start_thread(self, target: Callable[[], None], name: str) -> None:
         if self._thread and self._thread.is_alive():
             return
         self._stop.clear()
@@ -137,7 +141,7 @@ class _FramedScanner(Scanner):
 class SerialScanner(_FramedScanner):
     """A serial (USB CDC or RS-232) scanner read by pyserial in a thread; reopens with backoff when it vanishes."""
 
-    def __init__(self, path: str, events: queue.Queue, baud: int = 9600, suffix: str = "cr",
+    def __init__(self, path: str, events: queue.Queue[object], baud: int = 9600, suffix: str = "cr",
                  flush_after: float = 0.3, backoff: tuple[float, float] = (0.1, 5.0)) -> None:
         super().__init__(events, suffix, flush_after)
         self.path = path
@@ -155,7 +159,7 @@ class SerialScanner(_FramedScanner):
     def _run(self) -> None:
         import serial  # lazy: pyserial only when a serial scanner is configured
 
-        port: Any = None
+        port: Serial | None = None
         delay = self.backoff[0]
         quiet_since = time.monotonic()
         try:
@@ -190,7 +194,7 @@ class SerialScanner(_FramedScanner):
 class PtyScanner(_FramedScanner):
     """A simulated scanner: a pty whose `.path` anyone can write to (`echo 4006381333931 > /dev/pts/N`)."""
 
-    def __init__(self, events: queue.Queue, suffix: str = "lf", flush_after: float = 0.3) -> None:
+    def __init__(self, events: queue.Queue[object], suffix: str = "lf", flush_after: float = 0.3) -> None:
         super().__init__(events, suffix, flush_after)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # bytes pass unchanged: no CR->LF mapping, no echo
@@ -230,7 +234,7 @@ class PtyScanner(_FramedScanner):
 class MemoryScanner(_FramedScanner):
     """An in-memory scanner for tests and the demo: `feed(code)` frames a code as if it had been scanned."""
 
-    def __init__(self, events: queue.Queue, suffix: str = "lf") -> None:
+    def __init__(self, events: queue.Queue[object], suffix: str = "lf") -> None:
         super().__init__(events, suffix)
 
     def start(self) -> None:
@@ -254,7 +258,7 @@ class MemoryScanner(_FramedScanner):
             self._deliver([rejected])
 
 
-def _close(port: Any) -> None:
+def _close(port: Serial | None) -> None:
     if port is not None:
         try:
             port.close()

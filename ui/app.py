@@ -113,6 +113,7 @@ class App:
         """Take a fresh view; a new error (printer, disk, hal scan) or notice (an export done) becomes a toast.
 
         A toast with the same title takes the new words: "Exporting ..." turns into "120 receipts exported to ...".
+        The top layer hears of the change last (`Screen.on_view`: the time clock waits there for its punch).
         """
         self.view = self.register.view()
         scanned = self.view.receipt_scan
@@ -128,6 +129,9 @@ class App:
                 self.complain(msg.text, scan=getattr(msg, "topic", "") == "scan")
             elif msg.level == "notice":
                 self.alert(msg.text, self._notice_title)
+        layer = self.router.top()
+        if layer is not None:
+            layer.on_view()  # news from the register's own threads (a punch saved) for the layer waiting on it
 
     _notice_title = ""  # the title the last notice toast went under (an export's "Export: ...")
 

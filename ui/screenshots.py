@@ -20,6 +20,132 @@ def _settle(app: Any, seconds: float = 5.0) -> None:
     app.step([])
 
 
+def _punched(app: Any, seconds: float = 5.0) -> None:
+    """Step until the time clock's punch is saved and its dialog has closed (the journal writer's thread)."""
+    deadline = time.monotonic() + seconds
+    app.step([])
+    while app.dialogs and time.monotonic() < deadline:
+        time.sleep(0.005)
+        app.step([])
+    app.step([])
+
+
+def _time_clock(app: Any, clerk_id: str, pin: str, shot: Callable[[str], None]) -> None:
+    """From the login screen: Time clock, the clerk and PIN, then clock in, start a break; each state shown."""
+    def open_punches() -> None:
+        app.press("timeclock")
+        app.step([])
+        app.press(f"clerk:{clerk_id}")
+        for digit in pin:
+            app.press(f"pin:{digit}")
+        app.step([])
+
+    open_punches()
+    shot("timeclock-pin")
+    app.press("timeclock:go")
+    app.step([])
+    shot("timeclock-not-clocked-in")
+    app.press("punch:clock_in")
+    _punched(app)
+    shot("timeclock-clocked-in")
+    open_punches()
+    app.press("timeclock:go")
+    app.step([])
+    shot("timeclock-working")
+    app.press("punch:break_start")
+    _punched(app)
+    open_punches()
+    app.press("timeclock:go")
+    app.step([])
+    shot("timeclock-on-break")
+    app.press("punch:cancel")
+    app.press("timeclock:back")
+    app.toasts.dismiss()
+    app.step([])
+
+
+def _searched(app: Any, seconds: float = 10.0) -> None:
+    """Step until the receipt search on top has its answer (it runs on the register's finder thread)."""
+    deadline = time.monotonic() + seconds
+    dialog = next((d for d in reversed(app.dialogs) if d.name == "find_receipt"), None)
+    app.step([])
+    while dialog is not None and dialog.searching() and time.monotonic() < deadline:
+        time.sleep(0.005)
+        app.step([])
+    app.step([])
+
+
+def _find_receipt(app: Any, shot: Callable[[str], None]) -> None:
+    """On the manager screen: Receipts, Find a receipt (today's), by amount, the receipt as printed, an e-mail
+    address wrong then right, and the e-mail queued; then the other criteria's entries; closed again."""
+    from firmware.domain.money import minor_digits
+
+    app.press("reprint")
+    app.step([])
+    shot("manager-receipts")
+    if "find_receipt" not in app.buttons():
+        return
+    app.press("find_receipt")
+    _searched(app)
+    shot("find-receipt")
+    listed = sorted(k for k in app.buttons() if k.startswith("found:") and k[6:].isdigit())
+    if not listed:
+        app.press("find:close")
+        return
+    receipt = next(r for r in app.dialogs[-1].results if f"found:{r.seq}" == listed[-1])
+    digits = minor_digits(app.view.currency)
+    whole, cents = divmod(abs(receipt.totals.total), 10 ** digits)
+    app.press("find:amount")
+    for key in f"{whole}.{cents:0{digits}d}" if digits else str(whole):
+        app.press(f"dlg:{key}")
+    app.step([])
+    shot("find-receipt-amount")
+    app.press("dlg:ok")
+    _searched(app)
+    shot("find-receipt-by-amount")
+    app.press(f"found:{receipt.seq}")
+    app.step([])
+    shot("receipt-found")
+    app.press("receipt:down")
+    app.step([])
+    shot("receipt-found-scrolled")
+    app.press("receipt:email")
+    for key in "anna@example":
+        app.press(f"kbd:{key}")
+    app.step([])
+    shot("receipt-email-invalid")
+    app.press("kbd:.com")
+    app.step([])
+    shot("receipt-email-valid")
+    app.press("kbd:ok")
+    app.step([])
+    shot("receipt-emailed")
+    app.toasts.dismiss()
+    app.press("receipt:back")
+    app.step([])  # the list drawn again before the next dialog dims it
+    app.press("find:day:other")
+    for key in "1.1":
+        app.press(f"dlg:{key}")
+    app.step([])
+    shot("find-receipt-day")
+    app.press("dlg:ok")
+    _searched(app)
+    shot("find-receipt-none")
+    app.press("find:card")
+    app.step([])
+    shot("find-receipt-card")
+    app.press("dlg:cancel")
+    app.step([])
+    app.press("find:customer")
+    for key in "K0":
+        app.press(f"kbd:{key}")
+    app.step([])
+    shot("find-receipt-customer")
+    app.press("kbd:cancel")
+    app.press("find:close")
+    app.step([])
+
+
 def _tour(app: Any, shot: Callable[[str], None]) -> None:
     reg = app.register
     shot("login")
@@ -28,6 +154,7 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     clerk = next((c for c in clerks if c.clerk_id in pins and c.role != "manager"), None)
     if clerk is None:
         return
+    _time_clock(app, clerk.clerk_id, pins[clerk.clerk_id], shot)
     app.screen("login").selected = clerk.clerk_id
     for digit in pins[clerk.clerk_id]:
         app.press(f"pin:{digit}")
@@ -92,6 +219,7 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
         app.step([])
         shot("manager-refund-lines")
         app.press("refund:cancel")
+    _find_receipt(app, shot)
     app.press("x_report")
     app.step([])
     shot("manager-x-report")
@@ -106,6 +234,9 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.press("dlg:ok")
     _settle(app)
     shot("manager-z-report")
+    app.press("hours")
+    app.step([])
+    shot("manager-hours")
     app.press("mgr_back")
     app.step([])
     for i in range(min(2, len(reg.quick_keys()))):

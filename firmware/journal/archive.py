@@ -28,9 +28,9 @@ import os
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from firmware.clock import iso_utc, parse_iso_utc
 from firmware.errors import JournalCorrupt, JournalError, JournalLost
@@ -282,7 +282,7 @@ class Archiver:
                 log.warning("journal: stale index %s.idx not removed: %s", stem, exc)
 
 
-def describe(segments: list[Any]) -> dict[str, int]:
+def describe(segments: Sequence[Segment | ArchivedSegment]) -> dict[str, int]:
     """Counts for health(): live and archived segments."""
     archived = [s for s in segments if isinstance(s, ArchivedSegment)]
     return {"segments": len(segments) - len(archived), "archived_segments": len(archived),

@@ -38,9 +38,15 @@ COMPACT_BYTES = 256 * 1024
 
 # entry fields: [state, attempts, error, delivered_at, confirmed_at, failed_at]
 STATE, ATTEMPTS, ERROR, DELIVERED_AT, CONFIRMED_AT, FAILED_AT = range(6)
+# Any: an entry and an op (["d", seq, at], ["f", seq, error, at], ...) are JSON arrays of mixed items, as the
+# log stores them. Doc: the snapshot record (JSON), and a receipt's delivery or a quarantined item, plain dicts
+# handed on through Journal.summary to the register's and sync's read models (untyped there too, for now)
+Entry = list[Any]
+Op = list[Any]
+Doc = dict[str, Any]
 
 
-def is_conflict(error: Any) -> bool:
+def is_conflict(error: object) -> bool:
     """True for the error of a receipt quarantined because of a conflict (see CONFLICT)."""
     return isinstance(error, str) and error.startswith("conflict:")
 
@@ -60,14 +66,14 @@ class DeliveryStore:
         self.interval = interval
         self.floor = 0
         self.last_seq = 0
-        self.entries: dict[int, list[Any]] = {}
+        self.entries: dict[int, Entry] = {}
         self.pending: list[int] = []
         self.counts = {DELIVERED: 0, QUARANTINED: 0, CONFIRMED: 0}
         self.last_delivered_at: str | None = None
         self.last_confirmed_at: str | None = None
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._queue: list[list[Any]] = []
+        self._queue: list[Op] = []
         self._queued_gen = 0
         self._written_gen = 0
         self._error: JournalError | None = None
@@ -95,7 +101,7 @@ class DeliveryStore:
 
     # ------------------------------------------------------------ state
 
-    def _load_snapshot(self, snap: dict[str, Any]) -> None:
+    def _load_snapshot(self, snap: Doc) -> None:
         self.floor = snap["floor"]
         self.entries = {int(k): v for k, v in snap["entries"].items()}
         self.counts = {DELIVERED: 0, QUARANTINED: 0, CONFIRMED: self.floor}
@@ -105,7 +111,7 @@ class DeliveryStore:
         self.last_delivered_at = snap.get("last_delivered_at")
         self.last_confirmed_at = snap.get("last_confirmed_at")
 
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self) -> Doc:
         return {"snap": {"floor": self.floor, "entries": {str(k): list(v) for k, v in self.entries.items()},
                          "last_delivered_at": self.last_delivered_at, "last_confirmed_at": self.last_confirmed_at}}
 
@@ -121,13 +127,13 @@ class DeliveryStore:
                     self.pending.append(seq)
             self.last_seq = last_seq
 
-    def _entry(self, seq: int) -> list[Any]:
+    def _entry(self, seq: int) -> Entry:
         entry = self.entries.get(seq)
         if entry is None:
             entry = self.entries[seq] = [PENDING, 0, None, None, None, None]
         return entry
 
-    def _set_state(self, seq: int, entry: list[Any], state: str) -> None:
+    def _set_state(self, seq: int, entry: Entry, state: str) -> None:
         old = entry[STATE]
         if old == state:
             return
@@ -144,7 +150,7 @@ class DeliveryStore:
             elif state != PENDING and present:
                 del self.pending[i]
 
-    def _apply(self, op: list[Any]) -> bool:
+    def _apply(self, op: Op) -> bool:
         """Apply one op; False when it changes nothing (not logged then)."""
         kind, seq = op[0], op[1]
         if seq <= self.floor:
@@ -197,7 +203,7 @@ class DeliveryStore:
             del self.entries[self.floor + 1]
             self.floor += 1
 
-    def _do(self, ops: Iterable[list[Any]]) -> None:
+    def _do(self, ops: Iterable[Op]) -> None:
         with self._cond:
             changed = False
             for op in ops:
@@ -254,7 +260,7 @@ class DeliveryStore:
             return sorted(s for s, e in self.entries.items()
                           if e[STATE] == DELIVERED and e[DELIVERED_AT] is not None and e[DELIVERED_AT] < cutoff)
 
-    def delivery(self, seq: int) -> dict[str, Any] | None:
+    def delivery(self, seq: int) -> Doc | None:
         with self._cond:
             if seq < 1 or seq > self.last_seq:
                 return None
@@ -272,7 +278,7 @@ class DeliveryStore:
             return [seq for seq in range(self.floor + 1, self.last_seq + 1)
                     if seq not in entries or entries[seq][STATE] != CONFIRMED]
 
-    def quarantined_items(self) -> list[dict[str, Any]]:
+    def quarantined_items(self) -> list[Doc]:
         with self._cond:
             return [{"seq": s, "error": e[ERROR], "attempts": e[ATTEMPTS], "failed_at": e[FAILED_AT]}
                     for s, e in sorted(self.entries.items()) if e[STATE] == QUARANTINED]

@@ -18,8 +18,14 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from firmware.journal.fileops import FileOps
+
+# a directory change to undo at a crash: ("create", path), ("rename", src, dst, dst's old bytes or None),
+# ("unlink", path, its bytes), ("mkdir", path)
+_DirOp = (tuple[Literal["create"], str] | tuple[Literal["rename"], str, str, bytes | None]
+          | tuple[Literal["unlink"], str, bytes] | tuple[Literal["mkdir"], str])
 
 
 @dataclass
@@ -35,7 +41,7 @@ class FaultFileOps(FileOps):
         self._lock = threading.RLock()
         self._fds: dict[int, str] = {}
         self._files: dict[str, _FileLog] = {}
-        self._dir_ops: dict[str, list[tuple]] = {}
+        self._dir_ops: dict[str, list[_DirOp]] = {}
         self.dead = False
         self.fail_when: Callable[[str, str], int | None] = lambda op, path: None
         self.syncs = 0
@@ -64,7 +70,7 @@ class FaultFileOps(FileOps):
             entry = self._files[path] = _FileLog(size)
         return entry
 
-    def _dir_op(self, path: str, op: tuple) -> None:
+    def _dir_op(self, path: str, op: _DirOp) -> None:
         self._dir_ops.setdefault(os.path.dirname(path), []).append(op)
 
     # -- primitives

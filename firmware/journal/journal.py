@@ -22,13 +22,13 @@ from firmware.contract.receipt_id import format_receipt_id, names, parse_receipt
 from firmware.domain.receipt_model import Receipt
 from firmware.errors import JournalError, JournalFull, JournalLost, JournalMismatch
 from firmware.journal.archive import Archiver, ArchiveReader, ArchiveResult, describe, read_manifest
-from firmware.journal.delivery import CONFLICT, DeliveryStore, is_conflict
+from firmware.journal.delivery import CONFLICT, DeliveryStore, Doc as DeliveryDoc, is_conflict
 from firmware.journal.fileops import FULL_ERRNOS, FileOps
 from firmware.journal.housekeeper import SegmentKeeper
 from firmware.journal.logfile import LogFile
 from firmware.journal.meta import HWM, Epoch, HighWater, Meta, new_epoch, read_hwm, read_meta, write_hwm, write_meta
 from firmware.journal.segments import SEGMENT_RE, ReceiptLog
-from firmware.journal.storage import RECEIPTS, STATE, JournalDB, KassaTable, ReceiptView, open_db
+from firmware.journal.storage import RECEIPTS, STATE, Doc, JournalDB, KassaTable, ReceiptView, open_db
 from firmware.journal.verifier import Verifier
 from firmware.logutil import LogThrottle
 
@@ -49,7 +49,7 @@ class DeliverySummary(NamedTuple):
     oldest_pending_at: str | None
     last_delivered_at: str | None
     last_confirmed_at: str | None
-    quarantined_items: list[dict[str, Any]]
+    quarantined_items: list[DeliveryDoc]
     conflicts: int = 0  # quarantined because the fleet holds a different receipt under the id
     rollbacks: int = 0  # epochs opened because the fleet held more than this journal (restored from a copy)
 
@@ -253,7 +253,7 @@ class Journal:
         return self._meta.epochs[-1].first_seq
 
     @property
-    def epochs(self) -> list[dict[str, Any]]:
+    def epochs(self) -> list[dict[str, str | int]]:
         """Every epoch of this journal, oldest first: {"epoch", "first_seq", "opened_at", "reason"}."""
         return [e.as_dict() for e in self._meta.epochs]
 
@@ -340,7 +340,7 @@ class Journal:
             return JournalHead(self._meta.epoch, self._meta.epochs[-1].first_seq, seq,
                                self._log.last_hash if seq else "")
 
-    def commit_receipt(self, receipt: dict[str, Any]) -> dict[str, Any]:
+    def commit_receipt(self, receipt: Doc) -> Doc:
         """Append a finalized receipt durably, or return the one already committed for its `sale_id`."""
         sale_id = receipt.get("sale_id")
         if not sale_id:
@@ -358,7 +358,7 @@ class Journal:
             if receipt.get("prev_hash") != self._log.last_hash:
                 raise JournalError(f"receipt seq {seq} does not link to the last committed receipt: seal it with the "
                                    "journal's last_hash")
-            key = parse_receipt_id(receipt.get("receipt_id"))  # type: ignore[arg-type]
+            key = parse_receipt_id(receipt.get("receipt_id"))
             if key is None or not names(key, self.store, self.register) or key.epoch != self.epoch or key.seq != seq:
                 # the 1.0 form (no store) is still accepted from older tools; the register writes 1.1
                 raise JournalError(f"receipt id {receipt.get('receipt_id')!r} should be {self.receipt_id(seq)!r}")
@@ -379,7 +379,7 @@ class Journal:
             raise KeyError(seq)
         return data
 
-    def get_seq(self, seq: int) -> dict[str, Any] | None:
+    def get_seq(self, seq: int) -> Doc | None:
         # Straight from the receipt view TinyDB also reads (no copy of the small tables per receipt).
         try:
             return self._view[str(seq)]
@@ -393,23 +393,23 @@ class Journal:
             return None
         return key.seq
 
-    def get(self, receipt_id: str) -> dict[str, Any] | None:
+    def get(self, receipt_id: str) -> Doc | None:
         """The receipt under `receipt_id` (`store:register:epoch:seq`, or the 1.0 `register:epoch:seq`)."""
         seq = self.seq_of(receipt_id)
         return None if seq is None else self.get_seq(seq)
 
-    def find_by_sale_id(self, sale_id: str) -> dict[str, Any] | None:
+    def find_by_sale_id(self, sale_id: str) -> Doc | None:
         seq = self._log.sale_ids.get(sale_id)
         return None if seq is None else self.get_seq(seq)
 
-    def iter_receipts(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[dict[str, Any]]:
+    def iter_receipts(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[Doc]:
         last = self._log.next_seq - 1 if to_seq is None else min(to_seq, self._log.next_seq - 1)
         for seq in range(max(1, from_seq), last + 1):
             doc = self.get_seq(seq)
             if doc is not None:
                 yield doc
 
-    def recent(self, limit: int) -> list[dict[str, Any]]:
+    def recent(self, limit: int) -> list[Doc]:
         """Newest first."""
         last = self._log.next_seq - 1
         out = []
@@ -516,7 +516,7 @@ class Journal:
     def due_for_resend(self, before: datetime) -> list[int]:
         return self._delivery.due_for_resend(before)
 
-    def delivery(self, seq: int) -> dict[str, Any] | None:
+    def delivery(self, seq: int) -> DeliveryDoc | None:
         return self._delivery.delivery(seq)
 
     def delivered_unconfirmed(self) -> int:
@@ -561,15 +561,15 @@ class Journal:
     # One document each in TinyDB's state table ({"kind", "key", "doc"}), found through `_state_ids` and
     # read or written alone (KassaTable.doc/put_docs): the cost does not grow with a year of reports and shifts.
 
-    def put_state(self, kind: str, key: str, doc: dict[str, Any]) -> None:
+    def put_state(self, kind: str, key: str, doc: Doc) -> None:
         """Store `doc` under (kind, key) durably (one fsync) before returning."""
         self.put_states([(kind, key, doc)])
 
-    def put_states(self, changes: Iterable[tuple[str, str, dict[str, Any] | None]]) -> None:
+    def put_states(self, changes: Iterable[tuple[str, str, Doc | None]]) -> None:
         """Store (doc) or delete (None) several state records in one durable record: all of them or none."""
         changes = list(changes)
         with self._state_lock:
-            docs: dict[int, dict[str, Any] | None] = {}
+            docs: dict[int, Doc | None] = {}
             fresh: dict[tuple[str, str], int] = {}
             next_id = self._next_state_id
             for kind, key, doc in changes:
@@ -589,13 +589,13 @@ class Journal:
                 else:
                     keys[key] = fresh.get((kind, key)) or keys[key]
 
-    def get_state(self, kind: str, key: str) -> dict[str, Any] | None:
+    def get_state(self, kind: str, key: str) -> Doc | None:
         with self._state_lock:
             doc_id = self._state_ids.get(kind, {}).get(key)
             found = None if doc_id is None else self._states.doc(doc_id)
         return None if found is None else found["doc"]
 
-    def states(self, kind: str) -> dict[str, dict[str, Any]]:
+    def states(self, kind: str) -> dict[str, Doc]:
         with self._state_lock:
             found = {key: self._states.doc(doc_id) for key, doc_id in self._state_ids.get(kind, {}).items()}
         return {key: d["doc"] for key, d in found.items() if d is not None}
@@ -605,6 +605,7 @@ class Journal:
 
     # ------------------------------------------------------------ health
 
+    # Any: one dict of mixed measures (bytes, rates, alarms), read by key by housekeeping and provisioning
     def health(self, window_days: int = 7) -> dict[str, Any]:
         """Bytes used, free bytes, receipts per day over recent history, and days until the disk is full."""
         used = self._log.bytes_used()

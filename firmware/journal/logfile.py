@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from firmware.errors import JournalCorrupt, JournalError, JournalFull
@@ -18,6 +19,8 @@ from firmware.journal.fileops import FULL_ERRNOS, FileOps
 from firmware.journal.records import frame, scan
 
 log = logging.getLogger(__name__)
+
+Record = dict[str, Any]  # Any: one record, a JSON object as read back from the file
 
 
 class LogFile:
@@ -30,7 +33,7 @@ class LogFile:
         self.end = 0
         self._repair: tuple[int, int] | None = None
 
-    def load(self, recovery: list[str]) -> list[Any]:
+    def load(self, recovery: list[str]) -> list[Record]:
         """Parse every record; note a torn tail in `recovery`. Writes nothing."""
         if not self.ops.exists(self.path):
             return []
@@ -42,7 +45,7 @@ class LogFile:
                 f"journal file {self.path} is damaged at byte offset {result.bad_at} (a record fails its checksum "
                 "although complete records follow); it was left untouched: call service"
             )
-        docs = []
+        docs: list[Record] = []
         for offset, payload in result.records:
             try:
                 docs.append(json.loads(payload))
@@ -71,7 +74,7 @@ class LogFile:
             self.ops.fsync(self.fd)
             self._repair = None
 
-    def append(self, doc: Any) -> None:
+    def append(self, doc: Mapping[str, object]) -> None:
         """One record, durable on return. JournalFull/JournalError when it cannot be."""
         assert self.fd is not None
         record = frame(json.dumps(doc, separators=(",", ":")).encode())
@@ -88,7 +91,7 @@ class LogFile:
             raise JournalError(f"cannot write {self.path} ({exc})") from exc
         self.end += len(record)
 
-    def compact(self, snapshot: Any) -> None:
+    def compact(self, snapshot: Mapping[str, object]) -> None:
         """Replace the file with one snapshot record (atomic; the old file stays if this fails)."""
         record = frame(json.dumps(snapshot, separators=(",", ":")).encode())
         self.ops.write_atomic(self.path, record)

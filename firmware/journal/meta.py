@@ -37,7 +37,7 @@ class Epoch:
     opened_at: str
     reason: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, str | int]:
         return {"epoch": self.epoch, "first_seq": self.first_seq, "opened_at": self.opened_at, "reason": self.reason}
 
 
@@ -64,7 +64,7 @@ def read_meta(ops: FileOps, directory: str) -> Meta | None:
     if not ops.exists(path):
         return None
     try:
-        raw: dict[str, Any] = json.loads(ops.read_file(path))
+        raw: dict[str, Any] = json.loads(ops.read_file(path))  # Any: meta.json, JSON read from disk
         fmt = int(raw["format"])
     except (ValueError, KeyError, TypeError) as exc:
         raise JournalCorrupt(f"journal identity file {path} is unreadable ({exc}); left untouched: "

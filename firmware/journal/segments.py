@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 SEGMENT_RE = re.compile(r"^seg-(\d{12})\.log$")
 SPARE = "spare.log"
 
+Doc = dict[str, Any]  # Any: a receipt, or a segment's index, a JSON object as the files hold it
+
 
 def hash_matches(payload: bytes, digest: object) -> bool:
     """Check `digest` against the receipt's canonical JSON without re-serialising it.
@@ -76,7 +78,7 @@ class Segment:
 
     path: str
     first_seq: int
-    offsets: array = field(default_factory=lambda: array("Q"))
+    offsets: array[int] = field(default_factory=lambda: array("Q"))
     end: int = 0
     last_hash: str = GENESIS
     sealed: bool = False
@@ -108,7 +110,7 @@ def _corrupt(path: str, offset: int, why: str) -> JournalCorrupt:
     )
 
 
-def _decode(path: str, offset: int, payload: bytes, expect_seq: int) -> dict[str, Any]:
+def _decode(path: str, offset: int, payload: bytes, expect_seq: int) -> Doc:
     try:
         doc = json.loads(payload)
     except ValueError:
@@ -297,7 +299,7 @@ class ReceiptLog:
     def _index_path(self, seg: Segment) -> str:
         return seg.path[: -len(".log")] + ".idx"
 
-    def _read_index(self, seg: Segment) -> dict[str, Any] | None:
+    def _read_index(self, seg: Segment) -> Doc | None:
         path = self._index_path(seg)
         if not self.ops.exists(path):
             return None
@@ -306,7 +308,7 @@ class ReceiptLog:
             body, _, crc = raw.rpartition(b"\n")
             if int(crc) != zlib.crc32(body):
                 raise ValueError("index checksum")
-            idx = json.loads(body)
+            idx: Doc = json.loads(body)
             if idx["first_seq"] != seg.first_seq or len(idx["offsets"]) != len(idx["sale_ids"]) or not idx["offsets"]:
                 raise ValueError("index shape")
             return idx
@@ -400,7 +402,7 @@ class ReceiptLog:
             self.ops.rename(tmp, spare)
             self.ops.fsync_dir(self.dir)
 
-    def append(self, receipt: dict[str, Any]) -> bytes:
+    def append(self, receipt: Doc) -> bytes:
         """Write one receipt durably; return its stored bytes. Raise before anything counts as committed."""
         if self.broken:
             raise JournalError(self.broken)

@@ -18,7 +18,7 @@ import copy
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tinydb import TinyDB
@@ -34,20 +34,26 @@ RECEIPTS = "receipts"
 STATE = "state"
 COMPACT_STATE_BYTES = 64 * 1024
 
+# Any: a document (a receipt, a state record) and a log entry are JSON objects; so are TinyDB's tables
+# (its Storage API reads and writes dict[str, dict[str, Any]])
+Doc = dict[str, Any]
+DocIn = Mapping[str, Any]
 
-class ReceiptView(Mapping[str, Mapping[str, Any]]):
+
+class ReceiptView(Mapping[str, DocIn]):
     """The receipts table as TinyDB sees it: doc id (= seq, as str) -> receipt, read on demand."""
 
     def __init__(self, receipts: ReceiptLog) -> None:
         self._log = receipts
 
-    def __getitem__(self, key: str) -> dict[str, Any]:
+    def __getitem__(self, key: str) -> Doc:
         payload = self._log.read_payload(int(key))
         if payload is None:
             raise KeyError(key)
-        return json.loads(payload)
+        doc: Doc = json.loads(payload)
+        return doc
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:  # Any: Mapping.get, as TinyDB calls it
         try:
             return self[key]
         except (KeyError, ValueError):
@@ -55,7 +61,7 @@ class ReceiptView(Mapping[str, Mapping[str, Any]]):
 
     def __contains__(self, key: object) -> bool:
         try:
-            return 1 <= int(key) < self._log.next_seq  # type: ignore[call-overload]
+            return 1 <= int(key) < self._log.next_seq  # type: ignore[call-overload, no-any-return]
         except (TypeError, ValueError):
             return False
 
@@ -73,14 +79,14 @@ class KassaStorage(Storage):
         self.receipts = receipts
         self._view = ReceiptView(receipts)
         self._state_log = LogFile(state_path, ops)
-        self._small: dict[str, dict[str, Any]] = {}
+        self._small: dict[str, dict[str, Doc]] = {}
         self._lock = threading.RLock()  # `_small` is read (deep-copied) and replaced under it
         self._live_bytes = 0  # size of `_small` as JSON when last measured (for compaction)
         for entry in self._state_log.load(recovery):
             self._apply(entry)
         self._state_log.open_for_append()
 
-    def _apply(self, entry: dict[str, Any]) -> None:
+    def _apply(self, entry: Doc) -> None:
         if "snap" in entry:
             self._small = entry["snap"]
             return
@@ -89,30 +95,30 @@ class KassaStorage(Storage):
         for doc_id in entry.get("del", []):
             table.pop(doc_id, None)
 
-    def read(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:  # Any: TinyDB tables, and the receipts view
         with self._lock:
-            tables: dict[str, Any] = copy.deepcopy(self._small)
+            tables: dict[str, Any] = copy.deepcopy(self._small)  # Any: as `read` returns it
         tables[RECEIPTS] = self._view
         return tables
 
-    def write(self, data: dict[str, Any]) -> None:
+    def write(self, data: dict[str, Any]) -> None:  # Any: TinyDB tables
         with self._lock:
             self._write(data)
 
     # ---- one document of a small table: O(size of the document), not of the tables ----
 
-    def get_doc(self, table: str, doc_id: str) -> Any:
+    def get_doc(self, table: str, doc_id: str) -> Doc | None:
         """A copy of one document, or None."""
         with self._lock:
             doc = self._small.get(table, {}).get(doc_id)
             return None if doc is None else copy.deepcopy(doc)
 
-    def fields_of(self, table: str, *fields: str) -> dict[str, tuple[Any, ...]]:
+    def fields_of(self, table: str, *fields: str) -> dict[str, tuple[Any, ...]]:  # Any: JSON values
         """doc id -> the named top-level fields of each document (no copy of the documents)."""
         with self._lock:
             return {i: tuple(doc.get(f) for f in fields) for i, doc in self._small.get(table, {}).items()}
 
-    def put_docs(self, table: str, docs: Mapping[str, Mapping[str, Any] | None]) -> None:
+    def put_docs(self, table: str, docs: Mapping[str, DocIn | None]) -> None:
         """Set (None: delete) some documents in one logged record: all or none of them, durable on return."""
         with self._lock:
             held = self._small.get(table, {})
@@ -124,7 +130,7 @@ class KassaStorage(Storage):
             self._apply(entry)
             self._maybe_compact()
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def _write(self, data: dict[str, Any]) -> None:  # Any: TinyDB tables
         for name, table in data.items():
             if name == RECEIPTS:
                 if table is not self._view:
@@ -132,7 +138,7 @@ class KassaStorage(Storage):
                 continue
             old = self._small.get(name, {})
             new = {str(k): v for k, v in table.items()}
-            changes: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
+            changes: dict[str, DocIn | None] = {k: v for k, v in new.items() if old.get(k) != v}
             changes.update((k, None) for k in old if k not in new)
             self.put_docs(name, changes)
 
@@ -148,7 +154,7 @@ class KassaStorage(Storage):
             except OSError:
                 pass  # the long log stays valid; compaction is only an optimisation
 
-    def append(self, table: str, document: Mapping[str, Any]) -> bytes:
+    def append(self, table: str, document: DocIn) -> bytes:
         if table != RECEIPTS:
             raise JournalError(f"table {table} is not append-only")
         return self.receipts.append(dict(document))
@@ -161,7 +167,7 @@ class KassaStorage(Storage):
 class KassaTable(Table):
     """TinyDB table; the receipts table is append-only with a constant-time `insert`."""
 
-    def insert(self, document: Mapping[str, Any]) -> int:
+    def insert(self, document: DocIn) -> int:
         if self.name != RECEIPTS:
             return super().insert(document)
         storage = self.storage
@@ -170,7 +176,7 @@ class KassaTable(Table):
         self.clear_cache()
         return int(document["seq"])
 
-    def _update_table(self, updater: Any) -> None:
+    def _update_table(self, updater: Callable[[dict[int, DocIn]], None]) -> None:
         if self.name == RECEIPTS:
             raise JournalError("receipts are immutable: they can only be appended")
         super()._update_table(updater)
@@ -183,14 +189,14 @@ class KassaTable(Table):
             raise JournalError(f"table {self.name} has no keyed document access")
         return storage
 
-    def doc(self, doc_id: int) -> dict[str, Any] | None:
+    def doc(self, doc_id: int) -> Doc | None:
         """A copy of document `doc_id`, or None."""
         return self._small_storage().get_doc(self.name, str(doc_id))
 
-    def fields_of(self, *fields: str) -> dict[int, tuple[Any, ...]]:
+    def fields_of(self, *fields: str) -> dict[int, tuple[Any, ...]]:  # Any: JSON values
         return {int(i): v for i, v in self._small_storage().fields_of(self.name, *fields).items()}
 
-    def put_docs(self, docs: Mapping[int, Mapping[str, Any] | None]) -> None:
+    def put_docs(self, docs: Mapping[int, DocIn | None]) -> None:
         """Set (None: delete) documents by id in one durable record; TinyDB's caches of this table are dropped."""
         self._small_storage().put_docs(self.name, {str(i): d for i, d in docs.items()})
         self.clear_cache()

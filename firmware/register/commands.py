@@ -14,6 +14,8 @@ from firmware.register.core.commands import (
                                              DiscountLine,
                                              ExportPending,
                                              ExportRange,
+                                             FindReceipts,
+                                             Hours,
                                              Login,
                                              Logout,
                                              MailReceipt,
@@ -43,7 +45,7 @@ from firmware.register.core.commands import (
 )
 
 __all__ = ["AddQuickKey", "AddSku", "BackToCart", "BeginTender", "CashMovement", "CheckManager", "Command",
-           "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "Login", "Logout", "MailReceipt", "NewSale",
-           "NoSale", "OpenShift", "Park", "Punch", "Recall", "RedeemGiftCard", "RedeemPoints", "Refund",
-           "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined", "Scan", "SellGiftCard", "SetCustomer",
-           "SetQty", "SyncNow", "Tender", "TopUpGiftCard", "VoidLine", "XReport", "ZReport"]
+           "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "FindReceipts", "Hours", "Login", "Logout",
+           "MailReceipt", "NewSale", "NoSale", "OpenShift", "Park", "Punch", "Recall", "RedeemGiftCard", "RedeemPoints",
+           "Refund", "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined", "Scan", "SellGiftCard",
+           "SetCustomer", "SetQty", "SyncNow", "Tender", "TopUpGiftCard", "VoidLine", "XReport", "ZReport"]

@@ -17,13 +17,18 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Final, Literal
 
 from firmware.domain.receipt import finalize
 from firmware.domain.receipt_model import Receipt
 from firmware.errors import JournalError
-from firmware.fleet_records import HEAD, PUNCH_HEAD, seal_punch
+from firmware.fleet_records import HEAD, PUNCH_HEAD, Doc, seal_punch
 from firmware.lifecycle import join_thread
+
+if TYPE_CHECKING:  # firmware.register.core imports this module (its events)
+    from firmware.register.core.effects import Change
+    from firmware.register.core.state import ReceiptDoc
+    from firmware.register.ports import JournalWriter
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +54,14 @@ class CommitFailed:
 class PunchCommitted:
     """A punch is durable in the journal, sealed (`punch`: the document as journaled and sent)."""
 
-    punch: dict[str, Any]
+    punch: Doc
 
 
 @dataclass(frozen=True)
 class PunchFailed:
     """A punch could not be made durable; nothing of it was written."""
 
-    body: dict[str, Any]
+    body: Doc
     reason: str
 
 
@@ -69,17 +74,21 @@ class StateSaved:
     reason: str = ""
 
 
-_STOP = object()
+_STOP: Final = None  # ends the writer thread
+
+# a queued job: ("receipt", body, purpose), ("punch", body) or ("state", token, changes)
+_Job = (tuple[Literal["receipt"], "ReceiptDoc", str] | tuple[Literal["punch"], Doc]
+        | tuple[Literal["state"], int, "list[Change]"])
 
 
 class Committer:
     """One thread that owns writing receipts to the journal."""
 
-    def __init__(self, journal: Any, register_id: str, events: queue.Queue[Any]) -> None:
+    def __init__(self, journal: JournalWriter, register_id: str, events: queue.Queue[object]) -> None:
         self._journal = journal
         self._register_id = register_id
         self._events = events
-        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         # Jobs submitted and not yet answered. Counted up before the put and down only after the job's
         # event is on the register's queue, so `wait_idle` cannot return while a job is queued or running
         # (queue.join()/task_done(), with a timeout).
@@ -95,20 +104,20 @@ class Committer:
             self._thread = threading.Thread(target=self._run, name="kassa-committer", daemon=True)
         self._thread.start()
 
-    def submit(self, body: dict[str, Any], purpose: str) -> None:
+    def submit(self, body: ReceiptDoc, purpose: str) -> None:
         """Queue a receipt body for commit; the outcome arrives as an event."""
         self._put(("receipt", body, purpose))
 
-    def submit_punch(self, body: dict[str, Any]) -> None:
+    def submit_punch(self, body: Doc) -> None:
         """Queue a punch body (firmware.fleet_records.PUNCH_BODY) to seal and journal; `PunchCommitted` or
         `PunchFailed` follows."""
         self._put(("punch", body))
 
-    def submit_state(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> None:
+    def submit_state(self, token: int, changes: list[Change]) -> None:
         """Queue state records (kind, key, doc; None deletes) to write in order; `StateSaved(token)` follows."""
         self._put(("state", token, changes))
 
-    def _put(self, job: tuple[Any, ...]) -> None:
+    def _put(self, job: _Job) -> None:
         with self._done:
             self._unfinished += 1
         self._jobs.put(job)
@@ -146,7 +155,7 @@ class Committer:
                     if self._unfinished == 0:
                         self._done.notify_all()
 
-    def _commit(self, body: dict[str, Any], purpose: str) -> ReceiptCommitted | CommitFailed:
+    def _commit(self, body: ReceiptDoc, purpose: str) -> ReceiptCommitted | CommitFailed:
         journal = self._journal
         try:
             existing = journal.find_by_sale_id(body["sale_id"])
@@ -177,7 +186,7 @@ class Committer:
             return CommitFailed(body.get("sale_id", "?"), f"could not save the sale ({exc.__class__.__name__})",
                                 purpose)
 
-    def _save_states(self, token: int, changes: list[tuple[str, str, dict[str, Any] | None]]) -> StateSaved:
+    def _save_states(self, token: int, changes: list[Change]) -> StateSaved:
         try:
             self._journal.put_states(changes)  # one record: all of a job's changes, or none of them
         except JournalError as exc:
@@ -188,7 +197,7 @@ class Committer:
             return StateSaved(token, False, f"could not save ({exc.__class__.__name__})")
         return StateSaved(token, True)
 
-    def _commit_punch(self, body: dict[str, Any]) -> PunchCommitted | PunchFailed:
+    def _commit_punch(self, body: Doc) -> PunchCommitted | PunchFailed:
         """Seal the punch as the next of the chain and journal it with the new head: one record, all or none."""
         journal = self._journal
         try:

@@ -22,7 +22,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from firmware.domain.errors import Refused
 from firmware.domain.receipt_model import Receipt
@@ -59,7 +58,7 @@ def write_failure(directory: Path, exc: OSError) -> str:
 class Exporter:
     """Runs one export at a time on a daemon thread; puts `ExportFinished` on `events` when done."""
 
-    def __init__(self, events: queue.Queue[Any], currency_display: str = "symbol") -> None:
+    def __init__(self, events: queue.Queue[object], currency_display: str = "symbol") -> None:
         self._events = events
         self._display = currency_display  # the CSV's money columns for people ([shop] currency_display)
         self._thread: threading.Thread | None = None

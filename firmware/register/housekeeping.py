@@ -14,9 +14,13 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
+from firmware.clock import Clock
 from firmware.lifecycle import join_thread
+
+if TYPE_CHECKING:  # firmware.register.core imports this module (its events)
+    from firmware.register.ports import JournalUpkeep
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,7 @@ class JournalArchived:
 class Housekeeper:
     """Measures journal health and archives confirmed receipts older than `retention_days`, every `interval` s."""
 
-    def __init__(self, journal: Any, events: queue.Queue[Any], clock: Any, retention_days: int,
+    def __init__(self, journal: JournalUpkeep, events: queue.Queue[object], clock: Clock, retention_days: int,
                  interval: float = 600.0, first_delay: float = 20.0) -> None:
         self._journal = journal
         self._events = events

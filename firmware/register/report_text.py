@@ -25,6 +25,9 @@ __all__ = ["ReportRow", "report_rows", "report_lines", "report_title", "signed",
 
 TENDER_NAMES = {"cash": "Cash", "card": "Card", "on_account": "On account"}
 
+# Any: an X or Z report document or one of its sections, JSON (firmware/contract/schemas/report.json)
+ReportDoc = Mapping[str, Any]
+
 
 @dataclass(frozen=True)
 class ReportRow:
@@ -40,7 +43,7 @@ class ReportRow:
     tone: str = ""
 
 
-def report_title(report: Mapping[str, Any]) -> str:
+def report_title(report: ReportDoc) -> str:
     if report.get("kind") == "z":
         return f"Z report {report.get('z_number') or ''} · day closed".replace("  ", " ")
     return "X report · shift so far"
@@ -51,14 +54,14 @@ def signed(amount: int, money: Callable[[int], str]) -> str:
     return ("+" if amount > 0 else "") + money(amount)
 
 
-def _local(stamp: Any, tz: tzinfo | None) -> str:
+def _local(stamp: object, tz: tzinfo | None) -> str:
     try:
         return parse_iso_utc(str(stamp)).astimezone(tz).strftime("%a %d %b %Y %H:%M")
     except (ValueError, TypeError):
         return str(stamp or "")
 
 
-def report_rows(report: Mapping[str, Any], money: Callable[[int], str] | None = None, *, tz: tzinfo | None = None,
+def report_rows(report: ReportDoc, money: Callable[[int], str] | None = None, *, tz: tzinfo | None = None,
                 clerk_names: Mapping[str, str] | None = None) -> list[ReportRow]:
     """The report as sections of rows. `money` formats minor units (default: the bare number in the report's
     currency), `tz` is the shop's time zone (default: the system's), `clerk_names` maps clerk ids to names."""
@@ -150,7 +153,7 @@ def report_rows(report: Mapping[str, Any], money: Callable[[int], str] | None = 
     return rows
 
 
-def _discount_rows(discounts: Mapping[str, Any], add: Callable[[ReportRow], None],
+def _discount_rows(discounts: ReportDoc, add: Callable[[ReportRow], None],
                    row: Callable[..., None]) -> None:
     """Discounts as given: a cart discount once per sale, a line's own discount per line. They are already off
     the sales above (a note says so), so they are not a step of the sum. A report from before the split: one
@@ -168,7 +171,7 @@ def _discount_rows(discounts: Mapping[str, Any], add: Callable[[ReportRow], None
             minus=True)
 
 
-def report_lines(report: Mapping[str, Any], width: int = 32, *, header: Sequence[str] = (),
+def report_lines(report: ReportDoc, width: int = 32, *, header: Sequence[str] = (),
                  money: Callable[[int], str] | None = None, tz: tzinfo | None = None,
                  clerk_names: Mapping[str, str] | None = None) -> list[str]:
     """The report on paper, `width` columns (32, 42 or 48): `header` (shop name, address, tax number) centred,

@@ -5,7 +5,7 @@ event goes to `core.decide(state, message, ctx)`, a pure function that
 returns the new state, the effects to carry out and (for a command) an
 `Outcome` in the cashier's words. The shell keeps that state, carries the
 effects out in order (commit, put state, open the drawer, print, publish,
-export, sum a fleet report) and feeds what comes back (the journal writer's `ReceiptCommitted`,
+export, sum a fleet report, search receipts) and feeds what comes back (the journal writer's `ReceiptCommitted`,
 a print job id, hal and sync events off the queue) to the core again.
 Commands never raise. The commit point is the journal: the drawer opens and
 the receipt prints only after `ReceiptCommitted` arrives.
@@ -34,6 +34,7 @@ from firmware.register.core.context import Context, StateDoc
 from firmware.register.core.events import ExportFinished, ReceiptPrinting, StateWritten
 from firmware.register.core.state import Receipt, ReceiptDoc, RegisterState, Report, currency_of
 from firmware.register.exporter import Exporter
+from firmware.register.finder_worker import FinderWorker
 from firmware.register.housekeeping import Housekeeper
 from firmware.register.ports import HardwarePorts, RegisterJournal, SyncLink
 from firmware.register.report_worker import ReportWorker
@@ -120,6 +121,7 @@ class Register:
         self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days)
         self._exporter = Exporter(events, config.shop.currency_display)
         self._reports = ReportWorker(journal, config, events)  # fleet X reports (firmware/register/report_worker.py)
+        self._finder = FinderWorker(journal, events)  # receipt searches (firmware/register/finder_worker.py)
         self._states: PendingStates[fx.FollowUp] = PendingStates(journal, self._committer)
         self._lookup = _Lookup(journal, self._states, ntp_synced)
         self._state = RegisterState(catalog=catalog, roster=roster)
@@ -215,6 +217,10 @@ class Register:
                 self._feed(ReceiptPrinting(job, effect.receipt.receipt_id))
         elif isinstance(effect, fx.PrintReport):
             self._print_report(effect.report)
+        elif isinstance(effect, fx.PrintHours):
+            if self.hardware is not None:
+                printout.print_hours(self.hardware.printer, effect.report, printout.shop_header(self.config.shop),
+                                     tz=self.config.shop.zone, names=self._clerk_names())
         elif isinstance(effect, fx.PublishReport):
             if self.sync is not None:
                 self.sync.publish_report(effect.report)
@@ -239,6 +245,8 @@ class Register:
                 self.sync.answer_command(effect.command_id, effect.ok, effect.detail)
         elif isinstance(effect, fx.SumReport):
             self._reports.submit(effect)  # `ReportSummed` comes back through `pump()`
+        elif isinstance(effect, fx.SearchReceipts):
+            self._finder.submit(effect)  # `ReceiptsFound` comes back through `pump()`
         else:  # pragma: no cover - every effect type is handled above
             raise TypeError(f"unknown effect {effect!r}")
 
@@ -433,6 +441,7 @@ class Register:
         self._committer.stop()
         self._housekeeper.stop()
         self._reports.stop()
+        self._finder.stop()
         if not self._exporter.wait(30):
             log.warning("an export was still running at shutdown; its files were not completed")
         for part in (self.sync, self.hardware):

@@ -259,6 +259,36 @@ class LockoutView:
 
 
 @dataclass(frozen=True)
+class FoundReceipts:
+    """A receipt search (`FindReceipts`) as the screen shows it: `searching` until the finder answers, then the
+    `receipts` found (newest first, one page), `more` when older ones may match (ask again with
+    `before_seq=next_before`), or `error` in the cashier's words. `search_id` names the search (the command's
+    Outcome data): a screen shows only the answer to the search it asked for."""
+
+    search_id: str
+    searching: bool = True
+    before_seq: int | None = None  # the page asked for (None: the newest)
+    receipts: tuple[Receipt, ...] = ()
+    more: bool = False
+    next_before: int = 0
+    scanned: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TimeClockView:
+    """Where one clerk stands on the time clock (docs/timeclock.md): `state` "off", "working" or "on_break",
+    `since` the last punch, `shift_start` the clock-in of the shift under way, and `allowed` the punches the
+    screen offers now (the domain's `TimeClock.allowed`, in punch order)."""
+
+    clerk_id: str
+    state: str = "off"
+    since: datetime | None = None
+    shift_start: datetime | None = None
+    allowed: tuple[str, ...] = ("clock_in",)
+
+
+@dataclass(frozen=True)
 class RegisterView:
     """Everything a screen needs to draw the register, at one revision."""
 
@@ -286,6 +316,17 @@ class RegisterView:
     # promotions of this cart with a time window, held back while the till's clock is not trusted
     # (docs/promotions.md "Untrusted clock rule"): their names, for the cashier's note (`held_back_note`)
     held_back: tuple[str, ...] = ()
+    # the time clock: every clerk it knows (one never punched is "off", `time_clock_of`), and the clerk whose
+    # punch the journal writer is saving now (None: none)
+    time_clock: tuple[TimeClockView, ...] = ()
+    punching: str | None = None
+    found: FoundReceipts | None = None  # the last receipt search (`FindReceipts`), None before the first
+    receipt_header: tuple[str, ...] = ()  # the shop's lines printed atop every receipt (`printout.shop_header`)
+    receipt_page: str = ""  # [shop] receipt_page: receipts print a QR code of their page there ("" = none)
+
+    def time_clock_of(self, clerk_id: str) -> TimeClockView:
+        """Where `clerk_id` stands on the time clock ("off", only clock in allowed, when it has no punch yet)."""
+        return next((t for t in self.time_clock if t.clerk_id == clerk_id), TimeClockView(clerk_id))
 
     @property
     def held_back_note(self) -> str:

@@ -7,7 +7,7 @@ stack before its login screen is up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from firmware.sync.events import (
     CatalogReceived,
@@ -32,7 +32,7 @@ __all__ = ["CatalogReceived", "ClerksReceived", "CommandReceived", "JournalRolle
            "SyncState"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type[SyncService]:
     if name == "SyncService":
         from firmware.sync.service import SyncService
 

@@ -26,6 +26,8 @@ from firmware.stores import VersionedStore
 log = logging.getLogger("kassa.sync.downlink")
 
 
+# Any: the JSON document from the fleet, and its Catalog or Roster by `kind` (as untyped as
+# firmware.contract.acceptance.check_document returns it; sync/service.py pairs it with the event by kind)
 def apply_versioned(kind: str, data: bytes, store: VersionedStore, *,
                     fallback_rates: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Any] | None:
     """Validate a catalog or clerks payload and store it if newer; return (applied payload, its domain

@@ -16,7 +16,8 @@ a head only ever grows, so saying it again costs one small field.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from firmware.contract import PayloadRejected, Status, decode
 from firmware.contract.payloads import MAX_ENDED_EPOCHS, EndedEpoch
@@ -26,14 +27,27 @@ log = logging.getLogger("kassa.sync")
 
 # journal state records: key the epoch, doc {"epoch", "first_seq"?, "head_seq", "head_hash"?, "noted"}
 STATE = "ended_epoch"
+Doc = dict[str, Any]  # Any: an `ended_epoch` state record, a JSON document in the journal
+
+
+class EpochJournal(Protocol):
+    """What this reads and writes of the journal (firmware.journal.Journal); a journal without `states` or
+    `epochs` is tolerated (AttributeError: nothing kept, or only the current epoch)."""
+
+    @property
+    def epoch(self) -> str: ...
+    @property
+    def epochs(self) -> Sequence[Mapping[str, object]]: ...
+    def states(self, kind: str) -> Mapping[str, Doc]: ...
+    def put_states(self, changes: Iterable[tuple[str, str, Doc | None]]) -> None: ...
 
 
 class EndedEpochs:
     """The ended epochs this register knows of, oldest noted first, kept in its journal (link thread only)."""
 
-    def __init__(self, journal: Any) -> None:
+    def __init__(self, journal: EpochJournal) -> None:
         self.journal = journal
-        self._docs: dict[str, dict[str, Any]] = {}
+        self._docs: dict[str, Doc] = {}
         try:
             found = journal.states(STATE)
         except (AttributeError, JournalError) as exc:  # a journal without state records: nothing kept yet
@@ -75,7 +89,7 @@ class EndedEpochs:
         said = [] if status.epoch is None else [EndedEpoch(
             epoch=status.epoch, first_seq=status.epoch_first_seq, head_seq=status.head_seq or 0,
             head_hash=status.head_hash if status.head_seq else None)]
-        changed: dict[str, dict[str, Any]] = {}
+        changed: dict[str, Doc] = {}
         for entry in [*(status.ended_epochs or ()), *said]:
             if entry.epoch in mine:
                 continue
@@ -92,7 +106,7 @@ class EndedEpochs:
             return []
         keep = {**self._docs, **changed}
         evict = sorted(keep, key=lambda e: int(keep[e].get("noted", 0)))[:max(0, len(keep) - MAX_ENDED_EPOCHS)]
-        writes: list[tuple[str, str, dict[str, Any] | None]] = [
+        writes: list[tuple[str, str, Doc | None]] = [
             (STATE, epoch, doc) for epoch, doc in changed.items() if epoch not in evict]
         writes += [(STATE, epoch, None) for epoch in evict if epoch in self._docs]
         try:
@@ -111,5 +125,5 @@ class EndedEpochs:
                       entry.epoch, entry.head_seq)
         return found
 
-    def _next_noted(self, changed: dict[str, dict[str, Any]]) -> int:
+    def _next_noted(self, changed: dict[str, Doc]) -> int:
         return 1 + max((int(d.get("noted", 0)) for d in (*self._docs.values(), *changed.values())), default=0)

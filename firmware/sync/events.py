@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware.domain.catalog import Catalog
+from firmware.domain.clerks import Roster
+
 
 @dataclass(frozen=True)
 class LinkUp:
@@ -63,16 +66,16 @@ class JournalRolledBack:
 class CatalogReceived:
     """A newer catalog arrived, passed validation and is already stored (firmware.stores.catalog_store)."""
 
-    payload: dict[str, Any] = field(hash=False)
-    catalog: Any = field(default=None, hash=False, compare=False)  # firmware.domain Catalog, built off the UI thread
+    payload: dict[str, Any] = field(hash=False)  # Any: the catalog document, JSON from the fleet
+    catalog: Catalog | None = field(default=None, hash=False, compare=False)  # built off the UI thread
 
 
 @dataclass(frozen=True)
 class ClerksReceived:
     """A newer clerk roster arrived, passed validation and is already stored (firmware.stores.clerk_store)."""
 
-    payload: dict[str, Any] = field(hash=False)
-    roster: Any = field(default=None, hash=False, compare=False)  # firmware.domain Roster, built off the UI thread
+    payload: dict[str, Any] = field(hash=False)  # Any: the clerk roster document, JSON from the fleet
+    roster: Roster | None = field(default=None, hash=False, compare=False)  # built off the UI thread
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class CommandReceived:
 
     command_id: str
     command: str
-    args: dict[str, Any] = field(hash=False)
+    args: dict[str, Any] = field(hash=False)  # Any: the command's arguments, JSON from the fleet
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class AccountsReceived:
     its signature already checked by whoever received it (sync, like a catalog); a newer `version` replaces the
     register's whole, an older or equal one is ignored. `snapshot` is the model when the sender built it already."""
 
-    payload: dict[str, Any] = field(hash=False)
+    payload: dict[str, Any] = field(hash=False)  # Any: the AccountsSnapshot document, JSON from the fleet
     snapshot: object | None = field(default=None, hash=False, compare=False)
 
 

@@ -51,6 +51,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import ConnectFlags, DisconnectFlags
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from firmware.config import Config
@@ -90,7 +93,7 @@ class LinkSettings:
 
     @classmethod
     def from_config(cls, config: Config, *, will_topic: str | None, subscriptions: tuple[str, ...],
-                    **overrides: Any) -> LinkSettings:
+                    **overrides: Any) -> LinkSettings:  # Any: LinkSettings fields by name, each of its own type
         """The register's link from `[broker]`; the self-test passes `overrides` (client_id, clean_start...)."""
         b = config.broker
         parts = urlsplit(b.url)
@@ -98,7 +101,7 @@ class LinkSettings:
         password = read_secret(b.password_file, "broker password") if b.password_file else None
         if tls and b.ca_file is None:
             log.info("mqtts without broker.ca_file: the system's CA certificates are used")
-        fields: dict[str, Any] = dict(
+        fields: dict[str, Any] = dict(  # Any: LinkSettings fields by name, as `overrides`
             host=parts.hostname or "127.0.0.1", port=parts.port or (8883 if tls else 1883),
             client_id=config.client_id, tls=tls, username=b.username, password=password,
             ca_file=b.ca_file, cert_file=b.cert_file, key_file=b.key_file, keepalive=b.keepalive,
@@ -210,7 +213,8 @@ class MqttLink:
 
     # ---- paho callbacks: events only ----
 
-    def _on_connect(self, _c: Any, _u: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _on_connect(self, _c: mqtt.Client, _u: object, flags: ConnectFlags, reason: ReasonCode,
+                    props: Properties | None) -> None:
         if reason.is_failure:
             self._events.append(Disconnected(f"broker refused the connection: {reason}"))
             return
@@ -219,10 +223,11 @@ class MqttLink:
         self._events.append(Connected(int(rm), bool(getattr(flags, "session_present", False)),
                                       int(mps) if mps else None))
 
-    def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: DisconnectFlags, reason: ReasonCode,
+                       _p: Properties | None) -> None:
         self._events.append(Disconnected(f"connection lost: {reason}"))
 
-    def _on_publish(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: ReasonCode, _p: Properties) -> None:
         # Handed over at once, inside paho's callback: what the handler publishes now is written out in one
         # batch at the end of this network round instead of one send() per message. Hot path: one call per
         # PUBACK, the reason's text only for a failure.
@@ -236,7 +241,7 @@ class MqttLink:
         except Exception:  # noqa: BLE001 - a bug in handling one PUBACK must not take the link down
             log.exception("sync PUBACK handler failed")
 
-    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         payload = msg.payload
         self._events.append(Received(msg.topic, bytes(payload), bool(msg.retain)))  # bytes as is; a bytearray copied
         self._queued_messages += 1

@@ -20,13 +20,20 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 from firmware.sync.resend import ResendQueue
 
 log = logging.getLogger("kassa.sync.outbox")
 
 PREFETCH = 256  # seqs taken from the journal's outbox per lock
+
+
+class OutboxJournal(Protocol):
+    """What the sender reads of the journal (firmware.journal.Journal): the pending seqs and their stored bytes."""
+
+    def outbox(self, after_seq: int = 0, limit: int = 100) -> list[int]: ...
+    def payload(self, seq: int) -> bytes: ...
 
 
 @dataclass
@@ -40,9 +47,9 @@ class AckResult:
 class OutboxSender:
     """Keeps up to `window` receipts in flight; `publish(payload) -> mid | None` is the live link."""
 
-    def __init__(self, journal: Any, publish: Callable[[bytes], int | None], monotonic: Callable[[], float], *,
-                 window: int = 100, retry_after: float = 5.0, sweep_every: float = 1.0,
-                 max_unconfirmed: int | None = None) -> None:
+    def __init__(self, journal: OutboxJournal, publish: Callable[[bytes], int | None],
+                 monotonic: Callable[[], float], *, window: int = 100, retry_after: float = 5.0,
+                 sweep_every: float = 1.0, max_unconfirmed: int | None = None) -> None:
         self.journal = journal
         self.publish = publish
         self.monotonic = monotonic

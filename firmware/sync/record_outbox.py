@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from firmware.chain import canonical_json
 from firmware.clock import iso_utc
@@ -40,6 +40,7 @@ from firmware.fleet_records import (
     PUNCH_CONFLICT,
     PUNCH_PENDING,
     Change,
+    Doc,
     mail_done,
     punch_key,
     seq_of,
@@ -49,7 +50,6 @@ from firmware.logutil import LogThrottle
 log = logging.getLogger("kassa.sync.records")
 _flood = LogThrottle(log, period=10.0, burst=5)
 
-Doc = dict[str, Any]
 Outcome = tuple[str, str | None]  # an id the acks name; None: confirmed, else why it is set aside for good
 
 LANE_WINDOW = 2  # in flight per lane: a handful of punches a day; kept out of the receipts' share of the window
@@ -106,10 +106,18 @@ def device_lanes(topics: DeviceTopics) -> list[Lane]:
     ]
 
 
+class RecordJournal(Protocol):
+    """What the lanes read and write of the journal (firmware.journal.Journal): its state records."""
+
+    def states(self, kind: str) -> dict[str, Doc]: ...
+    def get_state(self, kind: str, key: str) -> Doc | None: ...
+    def put_states(self, changes: Iterable[Change]) -> None: ...
+
+
 class RecordOutbox:
     """One lane's pending records through a small QoS-1 window (link thread only)."""
 
-    def __init__(self, lane: Lane, journal: Any, publish: Callable[[str, bytes], int | None],
+    def __init__(self, lane: Lane, journal: RecordJournal, publish: Callable[[str, bytes], int | None],
                  monotonic: Callable[[], float], *, window: int = LANE_WINDOW, resend_after: float = 60.0,
                  retry_after: float = 5.0) -> None:
         self.lane = lane
@@ -226,7 +234,7 @@ class RecordOutbox:
 class RecordOutboxes:
     """Every lane of the register, as the sync service drives them."""
 
-    def __init__(self, lanes: Iterable[Lane], journal: Any, publish: Callable[[str, bytes], int | None],
+    def __init__(self, lanes: Iterable[Lane], journal: RecordJournal, publish: Callable[[str, bytes], int | None],
                  monotonic: Callable[[], float], *, resend_after: float = 60.0, retry_after: float = 5.0) -> None:
         self.outboxes = [RecordOutbox(lane, journal, publish, monotonic, resend_after=resend_after,
                                       retry_after=retry_after) for lane in lanes]

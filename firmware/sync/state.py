@@ -23,6 +23,8 @@ class SyncState:
     stale: bool = False
     link_error: str | None = None
     downlink_rejected: int = 0
+    # Any: the journal's delivery items as it hands them out ({"seq", "error", "attempts", "failed_at"};
+    # firmware.journal.Journal.summary, untyped there)
     quarantined_items: tuple[dict[str, Any], ...] = field(default=(), hash=False)
     epoch: str | None = None  # the journal's current epoch
     conflicts: int = 0  # quarantined: the fleet holds a different receipt under the id

@@ -112,7 +112,8 @@ def test_building_a_whole_register_starts_no_thread(tmp_path):
     life = Unstarted()
     register = bootstrap(config, clock=ManualClock(), demo_pins=seed_demo(tmp_path / "data"), lifecycle=life)
     try:
-        assert life.names == ["journal", "hardware", "sync", "register housekeeping", "committer", "report worker"]
+        assert life.names == ["journal", "hardware", "sync", "register housekeeping", "committer", "report worker",
+                              "receipt finder"]
         assert {t.ident for t in threading.enumerate()} == before, [t.name for t in threading.enumerate()]
     finally:
         register.shutdown()  # stopping parts that never started is safe
@@ -127,7 +128,7 @@ def test_after_bootstrap_and_shutdown_of_a_real_register_no_kassa_thread_is_left
     try:
         running = new_kassa_threads(before)
         for name in ("kassa-committer", "kassa-housekeeping", "kassa-journal-delivery", "kassa-journal-housekeeper",
-                     "kassa-printer", "kassa-reports", "kassa-scanner-pty", "kassa-sync"):
+                     "kassa-printer", "kassa-reports", "kassa-finder", "kassa-scanner-pty", "kassa-sync"):
             assert name in running, running
         assert register.login("c1", "1111").ok
         assert register.scan(PENCIL).ok

@@ -123,6 +123,7 @@ class Driver:
         self.shots.mkdir(parents=True, exist_ok=True)
         self.taken: list[Path] = []
         self.origin = (0, 0)
+        self._pointer: tuple[int, int] | None = None  # where the last click left the X pointer
 
     def _run(self, *args: str) -> str:
         done = subprocess.run(list(args), env=self.x.env(), capture_output=True, text=True, timeout=30)
@@ -146,7 +147,12 @@ class Driver:
 
     def click_at(self, x: int, y: int) -> None:
         ox, oy = self.origin
-        self._run("xdotool", "mousemove", "--sync", str(ox + x), str(oy + y), "click", "1")
+        at = (ox + x, oy + y)
+        if at == self._pointer:  # `mousemove --sync` to where the pointer already is waits ~15 s for a motion
+            self._run("xdotool", "click", "1")
+        else:
+            self._run("xdotool", "mousemove", "--sync", str(at[0]), str(at[1]), "click", "1")
+            self._pointer = at
         time.sleep(self.settle)
 
     def tap(self, button_id: str, timeout: float = 10.0) -> None:

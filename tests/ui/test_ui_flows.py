@@ -153,6 +153,19 @@ def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):
         "manager-refund-lines.png",
         "manager-x-report.png",
         "search.png",
+        "manager-receipts.png",
+        "find-receipt.png",
+        "find-receipt-by-amount.png",
+        "receipt-found.png",
+        "receipt-email-invalid.png",
+        "receipt-emailed.png",
+        "find-receipt-day.png",
+        "find-receipt-customer.png",
+        "timeclock-pin.png",
+        "timeclock-not-clocked-in.png",
+        "timeclock-working.png",
+        "timeclock-on-break.png",
+        "manager-hours.png",
     } <= names
     for w, h in SIZES:
         assert pygame.image.load(str(next(p for p in pngs if p.name.startswith(f"{w}x{h}-")))).get_size() == (w, h)

@@ -55,7 +55,12 @@ def tour(tmp_path_factory) -> dict[str, Any]:
 
 def test_the_tour_reached_every_screen(tour):
     assert {"login", "sell", "tender", "done", "status", "manager", "manager-x-report", "manager-z-count",
-            "manager-z-report", "sell-recall", "search", "manager-pin"} <= set(tour["shots"])
+            "manager-z-report", "sell-recall", "search", "manager-pin", "manager-receipts", "find-receipt",
+            "find-receipt-amount", "find-receipt-by-amount", "receipt-found", "receipt-email-invalid",
+            "receipt-emailed", "find-receipt-day", "find-receipt-none", "find-receipt-card",
+            "find-receipt-customer"} <= set(tour["shots"])
+    assert {"timeclock-pin", "timeclock-not-clocked-in", "timeclock-clocked-in", "timeclock-working",
+            "timeclock-on-break", "manager-hours"} <= set(tour["shots"])  # the time clock and the hours page
 
 
 def _missing(strings: set[str]) -> dict[str, str]:

@@ -112,6 +112,10 @@ class Screen:
         """A key from the physical keyboard; True when handled."""
         return False
 
+    def on_view(self) -> None:
+        """The register's view changed without a command from this screen (a journal writer's or sync's event
+        came in: `App.refresh`); called on the top layer only. Nothing by default."""
+
     def on_scan(self, code: str) -> None:
         """A keyboard-wedge scan while this screen is up; the default sells it."""
         self.app.scan(code)

@@ -1,5 +1,5 @@
 """Login: pick the clerk, type the PIN; wrong PINs, tries left and the lockout countdown are said plainly; demo PINs
-in demo mode."""
+in demo mode. Time clock (beside Log in) punches in and out without logging in to sell (ui/screens/timeclock.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pygame import Rect
 
 from firmware.domain.lockout import wait_words
 from firmware.register.commands import Login
+from firmware.register.view import Outcome
 from ui import theme
 from ui.input import keypad_key
 from ui.layout import columns, inset, rows
@@ -19,6 +20,8 @@ from ui.widgets import Button, draw_button, draw_panel, keypad, label, pin_dots
 
 class LoginScreen(Screen):
     name = "login"
+    who_title = "Who is selling?"
+    pin_title = "Enter your PIN"
 
     def layout(self, area: Rect) -> None:
         super().layout(area)
@@ -36,18 +39,24 @@ class LoginScreen(Screen):
         pad.centerx = r_pad.centerx
         go = Rect(pad.x, r_go.y, pad.w, r_go.h)
         self.buttons = keypad(pad, g, self._key, m.font("big"), prefix="pin")
-        self.buttons.append(Button("login", go, "Log in", self._login, "primary", m.font("label")))
+        self.buttons += self.go_buttons(go)
         row_h = max(m.row, m.px(60) if self.pins else m.row)
         n = max(1, (self.r_list.h + g) // (row_h + g))
         self.rows = [Rect(self.r_list.x, self.r_list.y + i * (row_h + g), self.r_list.w, row_h) for i in range(n)]
+
+    def go_buttons(self, r: Rect) -> list[Button]:
+        """Under the keypad: Time clock (punch without logging in) and Log in."""
+        clock, go = columns(r, [1, 1.3], self.m.gap)
+        return [Button("timeclock", clock, "Time clock", self._time_clock, "quiet", self.m.font("label")),
+                Button("login", go, "Log in", self._login, "primary", self.m.font("label"))]
 
     def on_enter(self) -> None:
         self.entry.text = ""
 
     def draw_static(self, surf: pygame.Surface) -> None:
         m = self.m
-        label(surf, "Who is selling?", self.r_title.midleft, m.font("title"), theme.ACCENT, "midleft")
-        label(surf, "Enter your PIN", self.r_ptitle.center, m.font("title"), theme.ACCENT, "center")
+        label(surf, self.who_title, self.r_title.midleft, m.font("title"), theme.ACCENT, "midleft", self.r_title.w)
+        label(surf, self.pin_title, self.r_ptitle.center, m.font("title"), theme.ACCENT, "center", self.r_ptitle.w)
         if not self.clerks:
             label(surf, "No clerks yet: a technician loads them (kassa-provision).", self.r_list.topleft,
                   m.font("body"), theme.WARN, width=self.r_list.w)
@@ -111,9 +120,22 @@ class LoginScreen(Screen):
             self.error = "Type your PIN first."
             return
         outcome = self.app.run(Login(self.selected, self.entry.text), quiet=True)
+        self.said(outcome)
+
+    def said(self, outcome: Outcome) -> None:
+        """After a PIN was tried: the PIN is cleared; a refusal stays on the message line (a lockout is said by
+        its countdown there)."""
         self.entry.text = ""
-        locked = not outcome.ok and self.reg.lockout("login", self.selected).seconds > 0
-        self.error = "" if outcome.ok or locked else outcome.message  # a lockout is said by the countdown
+        locked = not outcome.ok and self.selected is not None and self.reg.lockout("login", self.selected).seconds > 0
+        self.error = "" if outcome.ok or locked else outcome.message
+
+    def _time_clock(self) -> None:
+        """The time clock's own PIN pad, on the clerk picked here (and the PIN, if one was typed already)."""
+        from ui.screens.timeclock import TimeClockPin
+
+        typed, self.entry.text, self.error = self.entry.text, "", ""
+        self.app.toasts.dismiss()  # the last clerk's "clocked in at" must not sit over the next one's screen
+        self.app.push(TimeClockPin(self.app, self.selected, typed, on_done=self.on_enter))
 
     def on_key(self, key: int, char: str) -> bool:
         return keypad_key(key, char, self._key, self._login)

@@ -1,4 +1,5 @@
-"""Manager functions behind a manager's PIN: refund, no-sale, reprint, park/recall, X and Z reports."""
+"""Manager functions behind a manager's PIN: refund, no-sale, reprint, park/recall, X and Z reports, the time
+clock's hours today."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 import pygame
 from pygame import Rect
 
-from firmware.register.commands import NoSale, Park, Reprint, XReport, ZReport
+from firmware.register.commands import Hours, NoSale, Park, Reprint, XReport, ZReport
+from firmware.register.hours_text import hours_rows, hours_title
 from firmware.register.report_text import ReportRow, report_rows, report_title, signed
 from ui import theme
 from ui.layout import columns, inset, rows
@@ -32,16 +34,17 @@ class ManagerScreen(Screen):
         self.report_title = ""
         self.rows: list[ReportRow] = []
         self.typed = ""
+        self.print_report: Any = None  # a report page with a Print button (the hours): what it runs
 
     def layout(self, area: Rect) -> None:
         super().layout(area)
         m, g = self.m, self.m.gap
         left, self.r_panel = columns(inset(area, g), [0.27, 0.73], g)
         names = [("refund", "Refund", self._refund), ("no_sale", "No sale", self._no_sale),
-                 ("reprint", "Reprint", self._reprint), ("park", "Park / recall", self._recall),
+                 ("reprint", "Receipts", self._reprint), ("park", "Park / recall", self._recall),
                  ("x_report", "X report", self._x), ("z_report", "Z report", self._z),
-                 ("mgr_back", "Back to sale", self._back)]
-        cells = rows(left, [1] * len(names), g)
+                 ("hours", "Hours", self._hours), ("mgr_back", "Back to sale", self._back)]
+        cells = self.menu_cells(left, len(names))
         self.buttons = [Button(i, c, t, a, "quiet" if i == "mgr_back" else "normal", m.font("label"))
                         for (i, t, a), c in zip(names, cells, strict=True)]
         self.refund = RefundPanel(self, self.r_panel)
@@ -49,12 +52,22 @@ class ManagerScreen(Screen):
         self.report_scroll = RowScroll(self.report_row_h)
         self._list_rect: Rect | None = None
 
+    def menu_cells(self, left: Rect, n: int) -> list[Rect]:
+        """The menu's `n` buttons: one column while each is a full row high, else two columns with the last one
+        (Back to sale) across both, so no button falls under a row's height however many functions there are."""
+        m, g = self.m, self.m.gap
+        if (left.h - (n - 1) * g) // n >= m.row:
+            return rows(left, [1] * n, g)
+        lines = rows(left, [1] * (n // 2 + 1), g)
+        cells = [cell for line in lines[:-1] for cell in columns(line, [1, 1], g)]
+        return [*cells[: n - 1], lines[-1]]
+
     @property
     def report_row_h(self) -> int:
         return self.m.font("body") + self.m.px(12)
 
     def on_enter(self) -> None:
-        self.mode, self.report, self.typed = "home", None, ""
+        self.mode, self.report, self.typed, self.print_report = "home", None, "", None
         self.refund.reset()
         self.lists.to(0)
 
@@ -82,8 +95,8 @@ class ManagerScreen(Screen):
         if self.mode == "refund":
             self.refund.draw(surf, inner)
         elif self.mode == "reprint":
-            self._draw_receipts(surf, inner, "Tap a receipt to print a copy", self._reprint_one,
-                                first=("Reprint last receipt", lambda: self._reprint_one(None)))
+            self._draw_receipts(surf, inner, "Tap a receipt to print a copy, or find an older one", self._reprint_one,
+                                first=("Reprint last receipt", lambda: self._reprint_one(None)), find=self._find)
         elif self.mode == "report" and self.report is not None:
             self._draw_report(surf, inner)
         else:
@@ -106,9 +119,11 @@ class ManagerScreen(Screen):
         return "  ".join(p for p in parts if p)
 
     def _draw_receipts(self, surf: pygame.Surface, r: Rect, title: str, pick: Any,
-                       first: tuple[str, Any] | None = None) -> None:
+                       first: tuple[str, Any] | None = None, find: Any = None) -> None:
         receipts = self.reg.recent_receipts(limit=RECENT)
         entries: list[tuple[str, Any, str, str]] = []
+        if find:  # the search by day, amount, card digits or customer (ui/screens/find_receipt.py)
+            entries.append(("Find a receipt: day, amount, card, customer…", find, "find_receipt", "primary"))
         if first:
             entries.append((first[0], first[1], "reprint:last", "normal"))
         entries += [(self.receipt_text(rc), (lambda rc=rc: pick(rc["receipt_id"])), f"receipt:{rc.get('seq')}", "key")
@@ -164,11 +179,17 @@ class ManagerScreen(Screen):
                   theme.TEXT, "midright")
             y = band.bottom + g
         area = Rect(r.x, y, r.w, r.bottom - y)
+        hots = []
+        if self.print_report is not None:  # a Print button under the rows
+            area, bar = rows(area, [1, -max(theme.MIN_BUTTON, m.row)], g)
+            button = Rect(0, bar.y, min(bar.w, max(m.px(200), 120)), bar.h)
+            button.right = bar.right
+            draw_button(surf, button, "Print", "normal", m.font("label"))
+            hots.append(Hot(button, self.print_report, "report:print"))
         s = self.report_scroll
         s.row_h = self.report_row_h
         s.per_page = max(1, area.h // s.row_h)
         s.fit(len(self.rows))
-        hots = []
         if s.count > s.per_page:
             w = max(theme.MIN_BUTTON + 8, m.px(64))
             area, side = columns(area, [1, -w], g)
@@ -232,6 +253,11 @@ class ManagerScreen(Screen):
         self.mode = "reprint"
         self.lists.to(0)
 
+    def _find(self) -> None:
+        from ui.screens.find_receipt import FindReceiptDialog
+
+        self.app.push(FindReceiptDialog(self.app))
+
     def _reprint_one(self, receipt_id: str | None) -> None:
         if self.app.run(Reprint(receipt_id)).ok:
             self.app.alert("The copy is printing.", "Reprint")
@@ -262,7 +288,26 @@ class ManagerScreen(Screen):
 
         self.app.push(MoneyDialog(self.app, "Cash counted in the drawer", counted, hint="counted cash"))
 
+    def _hours(self) -> None:
+        """Today's hours per clerk from this register's punches, so far; Print prints them."""
+        outcome = self.app.run(Hours())
+        if not outcome.ok:
+            return
+        from ui.days import shop_zone
+
+        names = {c.clerk_id: c.name for c in self.reg.clerks()}
+        self.report, self.report_title = {}, hours_title(outcome.data)
+        self.rows = hours_rows(outcome.data, shop_zone(getattr(self.view, "timezone", "") or ""), names)
+        self.print_report = self._print_hours
+        self.report_scroll.to(0)
+        self.mode = "report"
+
+    def _print_hours(self) -> None:
+        if self.app.run(Hours(print_out=True)).ok:
+            self.app.alert("The hours are printing.", "Hours")
+
     def _show(self, report: Any, title: str) -> None:
+        self.print_report = None
         self.report = report if isinstance(report, dict) else {}
         self.report_title = report_title(self.report) if self.report else title
         names = {c.clerk_id: c.name for c in self.reg.clerks()}

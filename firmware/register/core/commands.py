@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from firmware.receipt_finder import ReceiptQuery
+
 Qty = object  # an int, or a decimal string/Decimal for weighed items (firmware.domain.lines parses it)
 
 
@@ -219,6 +221,19 @@ class MailReceipt(Command):
 
 
 @dataclass(frozen=True)
+class FindReceipts(Command):
+    """Find past receipts of this register (`firmware.receipt_finder`: local days, amount, a card's last digits,
+    customer code), newest first, `limit` at a time; `before_seq` pages further back (`FoundReceipts.next_before`).
+
+    The search runs on the finder's thread: the Outcome's `data` is the search id at once, and `view().found`
+    holds the answer (`FoundReceipts`, `searching` until it is there). A newer search replaces an older one."""
+
+    query: ReceiptQuery
+    before_seq: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
 class Refund(Command):
     """Refund lines (line_no -> qty) of an earlier receipt, or a blind return of (SKU, qty) with a reason."""
 
@@ -234,10 +249,29 @@ class Refund(Command):
 
 @dataclass(frozen=True)
 class Punch(Command):
-    """A time clock punch of the logged-in clerk: "clock_in", "break_start", "break_end" or "clock_out"
-    (docs/timeclock.md)."""
+    """A time clock punch: "clock_in", "break_start", "break_end" or "clock_out" (docs/timeclock.md).
 
-    kind: str
+    Without `clerk_id` it is the logged-in clerk's. With `clerk_id` (the login screen's Time clock, nobody logged
+    in) `pin` must be that clerk's: it is checked at the login PIN gate, so a wrong one counts toward the same
+    lockout as a wrong login. `kind` None punches nothing: only the PIN is checked (the screen then offers the
+    punches the register's view allows that clerk, `RegisterView.time_clock_of`)."""
+
+    kind: str | None
+    clerk_id: str | None = None
+    pin: str | None = None
+
+    @classmethod
+    def check(cls, clerk_id: str, pin: str) -> Punch:
+        """Check a clerk's PIN for the time clock without punching."""
+        return cls(None, clerk_id, pin)
+
+
+@dataclass(frozen=True)
+class Hours(Command):
+    """Today's hours per clerk from this register's punches, counted up to now (an X: open shifts "so far");
+    `Outcome.data` is the `HoursReport`. `print_out` prints it too."""
+
+    print_out: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,21 @@ The shell (`firmware/register/service.py`) carries each out and feeds any
 result back as an event: `CommitReceipt` -> `ReceiptCommitted`/`CommitFailed`,
 `PutState` -> `StateWritten(then, ok, reason)`, `PrintReceipt` -> `ReceiptPrinting`,
 `CommitPunch` -> `PunchCommitted`/`PunchFailed`,
-`StartExport` -> `ExportFinished`, `SumReport` -> `ReportSummed`.
+`StartExport` -> `ExportFinished`, `SumReport` -> `ReportSummed`, `SearchReceipts` -> `ReceiptsFound`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from firmware.domain.parked import ParkedCart
 from firmware.domain.shift import Shift
+from firmware.domain.timeclock import HoursReport
+from firmware.receipt_finder import ReceiptQuery
 from firmware.register.core.context import StateDoc
 from firmware.register.core.state import Receipt, Report
 
@@ -130,6 +132,13 @@ class PrintReport:
 
 
 @dataclass(frozen=True)
+class PrintHours:
+    """Print a time clock hours report at the printer's width (`firmware.printout.print_hours`)."""
+
+    report: HoursReport
+
+
+@dataclass(frozen=True)
 class PublishReport:
     report: Report
 
@@ -189,6 +198,18 @@ class SumReport:
     created_at: str
 
 
-Effect = (CommitReceipt | PutState | OpenDrawer | PrintReceipt | PrintReport | PublishReport | SyncNow
+@dataclass(frozen=True)
+class SearchReceipts:
+    """Find past receipts on the finder's thread (a search over the whole history reads every receipt: a second
+    or more on a Pi); `ReceiptsFound` comes back with `search_id`. `tz` is the shop's zone (its days)."""
+
+    search_id: str
+    query: ReceiptQuery
+    tz: tzinfo
+    limit: int
+    before_seq: int | None = None
+
+
+Effect = (CommitReceipt | PutState | OpenDrawer | PrintReceipt | PrintReport | PrintHours | PublishReport | SyncNow
           | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | SumReport | CommitPunch
-          | PublishPending)
+          | PublishPending | SearchReceipts)

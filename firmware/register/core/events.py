@@ -1,7 +1,7 @@
 """Events: things that happened (past tense) that the core folds into the state.
 
 They come from hal (scanner, printer, drawer), from sync, from the register's
-own workers (journal writer, housekeeping, exporter, report worker) and from the shell
+own workers (journal writer, housekeeping, exporter, report worker, receipt finder) and from the shell
 carrying out an effect (`StateWritten`, `ReceiptPrinting`). All are plain
 frozen dataclasses; the core dispatches on their type.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from firmware.receipt_finder import FindResult
 from firmware.register.committer import CommitFailed, PunchCommitted, PunchFailed, ReceiptCommitted
 from firmware.register.core.effects import FollowUp
 from firmware.register.core.state import Report
@@ -38,6 +39,15 @@ class ReportSummed:
 
 
 @dataclass(frozen=True)
+class ReceiptsFound:
+    """The finder ran search `search_id` (`SearchReceipts`): `result`, or `error` says why there is none."""
+
+    search_id: str
+    result: FindResult | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class ReceiptPrinting:
     """The printer took receipt `receipt_id` as job `job_id` (its PrintDone or PrintFailed follows)."""
 
@@ -46,9 +56,10 @@ class ReceiptPrinting:
 
 
 WorkerEvent = (ReceiptCommitted | CommitFailed | JournalHealthMeasured | JournalArchived | ExportFinished
-               | ReportSummed | PunchCommitted | PunchFailed)
+               | ReportSummed | PunchCommitted | PunchFailed | ReceiptsFound)
 Event = WorkerEvent | StateWritten | ReceiptPrinting | HalEvent | SyncEvent
 
 __all__ = ["AccountsReceived",
            "CommitFailed", "Event", "ExportFinished", "JournalArchived", "JournalHealthMeasured", "PunchCommitted",
-           "PunchFailed", "ReceiptCommitted", "ReceiptPrinting", "ReportSummed", "StateWritten", "WorkerEvent"]
+           "PunchFailed", "ReceiptCommitted", "ReceiptPrinting", "ReceiptsFound", "ReportSummed", "StateWritten",
+           "WorkerEvent"]

@@ -7,8 +7,9 @@ from typing import Any
 
 from firmware.config import Config
 from firmware.domain import sale_promotions
+from firmware.printout import shop_header
 from firmware.register.core.state import RegisterState, currency_of, sale_rates_of
-from firmware.register.view import ClerkInfo, LineView, RegisterView, ScaleView, TotalsView
+from firmware.register.view import ClerkInfo, LineView, RegisterView, ScaleView, TimeClockView, TotalsView
 
 
 def read_model(state: RegisterState, config: Config, now: datetime, revision: int, print_backlog: int) -> RegisterView:
@@ -56,6 +57,11 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         receipt_scan=state.receipt_scan,
         scale=_scale(state),
         held_back=held_back,
+        time_clock=_time_clock(state),
+        punching=state.punching,
+        found=state.receipt_search,
+        receipt_header=tuple(shop_header(config.shop)),
+        receipt_page=config.shop.receipt_page,
     )
 
 
@@ -68,3 +74,10 @@ def _scale(state: RegisterState) -> ScaleView | None:
     if not device.ok or reading is None:
         return ScaleView("offline", None, device.detail)
     return ScaleView(reading.status, reading.weight, reading.detail)
+
+
+def _time_clock(state: RegisterState) -> tuple[TimeClockView, ...]:
+    """Each clerk the time clock knows, by clerk id, with the punches the domain allows them now."""
+    clock = state.timeclock
+    return tuple(TimeClockView(c.clerk_id, c.state, c.since, c.shift_start, clock.allowed(c.clerk_id))
+                 for _, c in sorted(clock.clerks.items()))

@@ -20,7 +20,7 @@ from firmware.domain.sale import Sale
 from firmware.domain.timeclock import TimeClock
 from firmware.register.exporter import ExportFinished
 from firmware.register.guard import plural
-from firmware.register.view import DeviceHealth, Message, Phase as Phase, SyncView
+from firmware.register.view import DeviceHealth, FoundReceipts, Message, Phase as Phase, SyncView
 from hal.events import WeightRead
 
 ReceiptDoc = dict[str, Any]  # a receipt as the journal stores it (JSON: firmware/contract/schemas/receipt.json)
@@ -205,6 +205,7 @@ class RegisterState:
     accounts: AccountsBook = field(default_factory=AccountsBook)  # loyalty, gift cards, on-account (accounts.py)
     timeclock: TimeClock = field(default_factory=TimeClock)  # clerks' punches, replayed at start (timeclock.py)
     punching: str | None = None  # the clerk whose punch the journal writer is saving (one at a time)
+    receipt_search: FoundReceipts | None = None  # the last receipt search and its answer (handlers/finder.py)
 
 
 def currency_of(state: RegisterState, config: Config) -> str:

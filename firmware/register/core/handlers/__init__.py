@@ -16,6 +16,7 @@ from firmware.register.core.handlers import (
                                              clerks,
                                              devices,
                                              downlink,
+                                             finder,
                                              fleet,
                                              mail,
                                              park,
@@ -74,7 +75,9 @@ COMMAND_HANDLERS: dict[type[c.Command], CommandHandler] = {
     c.ExportPending: till.export_pending,
     c.ExportRange: till.export_range,
     c.Punch: timeclock.punch,
+    c.Hours: timeclock.hours,
     c.MailReceipt: mail.mail_receipt,
+    c.FindReceipts: finder.find_receipts,
 }
 
 EVENT_HANDLERS: dict[type[object], EventHandler] = {
@@ -88,6 +91,7 @@ EVENT_HANDLERS: dict[type[object], EventHandler] = {
     ev.ReportSummed: fleet.report_summed,
     ev.PunchCommitted: timeclock.committed,
     ev.PunchFailed: timeclock.failed,
+    ev.ReceiptsFound: finder.found,
     ev.AccountsReceived: accounts.accounts_received,
     hal.ScanRead: devices.scan_read,
     hal.ScanRejected: devices.scan_rejected,

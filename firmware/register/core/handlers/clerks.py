@@ -165,14 +165,22 @@ def approval(step: Step, pin: str | None, what: str) -> str | None:
 
 # ---- commands
 
-def login(step: Step, cmd: Login) -> Outcome:
-    """Log a clerk in by PIN; wrong PINs lock that clerk (and, many of them, the register) out for a while."""
-    who = gate_clerk(step.state, "login", cmd.clerk_id)
+def by_pin(step: Step, clerk_id: str, pin: str) -> Clerk:
+    """The clerk `clerk_id` when `pin` is theirs, through the login PIN gate: a wrong PIN counts toward the login
+    lockout (the clerk's and the register's), a right one clears it. Logging in and the login screen's time
+    clock (`Punch` with a clerk and PIN) both come through here, so neither buys extra guesses."""
+    who = gate_clerk(step.state, "login", clerk_id)
     _gate_shut(step, "login", who)
-    clerk = step.state.roster.authenticate(cmd.clerk_id, cmd.pin)
+    clerk = step.state.roster.authenticate(clerk_id, pin)
     if clerk is None:
         raise _failed(step, "login", who, "Wrong PIN.")
     _succeeded(step, "login", who)
+    return clerk
+
+
+def login(step: Step, cmd: Login) -> Outcome:
+    """Log a clerk in by PIN; wrong PINs lock that clerk (and, many of them, the register) out for a while."""
+    clerk = by_pin(step, cmd.clerk_id, cmd.pin)
     step.set(clerk=clerk, phase=Phase.SELL if step.state.phase == Phase.LOGIN else step.state.phase)
     log.info("clerk %s logged in", clerk.clerk_id)
     return Outcome(True, f"Hello, {clerk.name}")

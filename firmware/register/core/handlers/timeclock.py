@@ -5,6 +5,10 @@ refused in the cashier's words) and handed to the journal writer (`CommitPunch`)
 and chain link and journals it with the punch head in one transaction. Only `PunchCommitted` moves the time
 clock on, and sync is told to send it; one punch is saved at a time. At start-up the time clock is replayed
 from the journaled punches.
+
+From the login screen (nobody logged in) a punch names its clerk and carries the PIN, checked at the login PIN
+gate (`clerks.by_pin`: the same lockout as logging in); `Punch.check` checks the PIN alone. `Hours` sums today's
+punches of this register into an X hours report (`hours_report(kind="x", as_of=now)`), printed on request.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from firmware.domain.errors import Refused
 from firmware.fleet_records import PUNCH
 from firmware.register.core import commands as c, effects as fx
 from firmware.register.core.events import PunchCommitted, PunchFailed
+from firmware.register.core.handlers.clerks import by_pin
 from firmware.register.core.handlers.commit import clock_trusted
 from firmware.register.core.state import Phase
 from firmware.register.core.step import Refusal, Step
-from firmware.register.view import Outcome
+from firmware.register.view import ClerkInfo, Outcome
 
 log = logging.getLogger("firmware.register")
 
@@ -58,8 +63,12 @@ def _hhmm(step: Step, punch: tc.Punch) -> str:
 
 
 def punch(step: Step, cmd: c.Punch) -> Outcome:
-    """Punch for the logged-in clerk; refused (nothing saved) when the time clock does not allow it now."""
-    clerk = step.require_clerk()
+    """Punch for the logged-in clerk, or for `cmd.clerk_id` by their PIN (the login PIN gate counts a wrong one);
+    refused (nothing saved) when the time clock does not allow it now. `kind` None: the PIN check alone, the
+    clerk (`ClerkInfo`) in the Outcome's data."""
+    clerk = by_pin(step, cmd.clerk_id, cmd.pin or "") if cmd.clerk_id is not None else step.require_clerk()
+    if cmd.kind is None:
+        return Outcome(True, "", ClerkInfo(clerk.clerk_id, clerk.name, clerk.role))
     if step.state.phase in (Phase.TENDER, Phase.COMMITTING):
         raise Refusal("Finish the payment first.")
     if step.state.punching is not None:
@@ -95,3 +104,29 @@ def failed(step: Step, event: PunchFailed) -> None:
     kind = tc.WORDS.get(str(event.body.get("kind")), "punch")
     step.note("error", f"The {kind} was not saved ({event.reason}); nothing changed. Free disk space, then punch "
                        "again.")
+
+
+def punches(step: Step) -> list[tc.Punch]:
+    """This register's journaled punches, in seq order (one it cannot read is logged and left out)."""
+    out = []
+    records = step.ctx.lookup.state_records(PUNCH)
+    for key in sorted(records):
+        try:
+            out.append(_domain(records[key]))
+        except (Refused, KeyError, TypeError, ValueError) as exc:
+            log.warning("punch %s left out of the hours: %s", key, exc)
+    return out
+
+
+def hours(step: Step, cmd: c.Hours) -> Outcome:
+    """Today's hours (the shop's day) per clerk from this register's punches, open shifts counted up to now;
+    printed too with `print_out`. Read-only, like an X report."""
+    step.require_clerk()
+    zone = step.ctx.config.shop.zone
+    today = step.ctx.now.astimezone(zone).date()
+    report = tc.hours_report(punches(step), zone, kind="x", as_of=step.ctx.now, first_day=today, last_day=today)
+    if cmd.print_out:
+        if not step.ctx.has_hardware:
+            raise Refusal("There is no printer on this register.")
+        step.do(fx.PrintHours(report))
+    return Outcome(True, "", report)
