@@ -66,10 +66,12 @@ def paho_outside_adapters() -> list[str]:
     return bad
 
 
+@pytest.mark.slow
 def test_layer_rule_holds():
     assert violations() == []
 
 
+@pytest.mark.slow
 def test_only_the_adapter_modules_import_paho():
     assert paho_outside_adapters() == []
     assert all((ROOT / adapter).is_file() for adapter in PAHO_ADAPTERS)  # a renamed adapter must be named here

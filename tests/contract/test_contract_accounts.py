@@ -212,6 +212,7 @@ def _mutate(doc: object, path: tuple, new: object, delete: bool) -> object:
     return doc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DRAWN))
 def test_documents_the_model_accepts_pass_the_schema(name):
     strategy, validator = DRAWN[name]
@@ -228,6 +229,7 @@ def test_documents_the_model_accepts_pass_the_schema(name):
     assert len(checked) >= 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DRAWN))
 def test_documents_the_schema_refuses_the_model_refuses(name):
     strategy, validator = DRAWN[name]

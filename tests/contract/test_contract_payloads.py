@@ -228,6 +228,7 @@ def _mutate(doc: dict, path: tuple, new: object, delete: bool) -> object:
 CONTRACT_NAMES = sorted({*MODEL_OF, "command"})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CONTRACT_NAMES)
 def test_documents_the_model_accepts_pass_the_checked_in_schema(name):
     """Documents drawn from the model's own schema: every one the model accepts is valid under the schema file."""
@@ -246,6 +247,7 @@ def test_documents_the_model_accepts_pass_the_checked_in_schema(name):
     assert len(checked) >= 25, f"only {len(checked)} of 50 drawn {name} documents were accepted by the model"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CONTRACT_NAMES)
 def test_documents_the_schema_refuses_the_model_refuses(name):
     """Valid documents broken in one place (a value replaced or a field removed), and arbitrary JSON."""

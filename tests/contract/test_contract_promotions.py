@@ -114,6 +114,7 @@ def test_nonsense_is_refused_with_a_clear_reason(doc, where):
     assert str(err.value).startswith("catalog: ")
 
 
+@pytest.mark.slow
 def test_a_single_use_code_belongs_to_one_promotion_and_sizes_are_bounded():
     doc = copy.deepcopy(PROMOTIONS)
     doc["promotions"].append(dict(doc["promotions"][6], promotion_id="COUPON-DEC"))

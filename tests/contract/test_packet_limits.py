@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware.contract.limits import (
@@ -47,6 +48,7 @@ def _announced(connect_once) -> dict:
         recorder.close()
 
 
+@pytest.mark.slow
 def test_every_client_announces_its_maximum_packet_size(tmp_path):
     def device(port: int) -> None:
         link = MqttLink(LinkSettings("127.0.0.1", port, "S001-R1"), lambda _e: None)

@@ -120,6 +120,7 @@ def test_building_a_whole_register_starts_no_thread(tmp_path):
     assert {t.ident for t in threading.enumerate()} == before
 
 
+@pytest.mark.slow
 def test_after_bootstrap_and_shutdown_of_a_real_register_no_kassa_thread_is_left(tmp_path, mosquitto):
     before = {t.ident for t in threading.enumerate()}
     config = demo_config(tmp_path / "data", broker_url=mosquitto.url,

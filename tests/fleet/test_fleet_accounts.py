@@ -102,6 +102,7 @@ def deltas(receipts, book):
 
 # ---- properties ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @given(book=books, receipts=streams())
 def test_flags_exactly_the_cards_whose_combined_spending_exceeds_the_balance(book, receipts):
     result = reconcile(book, receipts)

@@ -68,6 +68,7 @@ def report(db: FleetDb) -> dict[str, Any]:
     return {r["register"]: r for r in status_rows(db)}
 
 
+@pytest.mark.slow
 def test_an_ended_epoch_the_fleet_never_heard_of_shows_as_lost_receipts(db):
     send(db, status("e2", 0, ended=[{"epoch": "e1", "head_seq": 3, "head_hash": "a" * 64}]))
     assert db.losses() == [Loss("S001", "R1", "e1", 3, 3)]
@@ -135,6 +136,7 @@ def test_a_will_does_not_revive_an_epoch_the_register_left(db):
     assert streams(db) == {"e1": (1, 2, 1), "e2": (1, 0, 0)}
 
 
+@pytest.mark.slow
 def test_a_hostile_device_naming_10000_ended_epochs_is_bounded(db):
     flood = [{"epoch": f"x{i:05d}", "head_seq": 2**53} for i in range(10_000)]
     # on the wire a status cannot even carry them: over the size limit and the list's bound

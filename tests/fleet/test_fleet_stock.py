@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from firmware.contract.stock import StockDelta as Doc, StockDeltas, StockPolicyDoc, StockSnapshot as SnapshotDoc
@@ -158,6 +159,7 @@ def store_deltas(draw):
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(store_deltas(), st.randoms(use_true_random=False), st.integers(1, 4))
 def test_fleet_level_is_independent_of_arrival_order_and_idempotent_on_duplicates(deltas, rnd, chunk):
@@ -177,6 +179,7 @@ def test_fleet_level_is_independent_of_arrival_order_and_idempotent_on_duplicate
     assert stock.conflicts(other) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 12), st.lists(st.tuples(st.sampled_from(REGISTERS), st.integers(1, 4)), max_size=12),
        st.randoms(use_true_random=False))

@@ -145,6 +145,7 @@ def test_a_scanner_missing_at_start_is_reported_and_picked_up_when_it_appears(tm
     assert scanner.state == "stopped"
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(st.text("0123456789", min_size=1, max_size=20).map(lambda c: ("code", c)),
                           st.binary(min_size=1, max_size=80).map(

@@ -250,6 +250,7 @@ def audit(decoded: Decoded, columns: int, receipt: dict) -> None:
     assert decoded.of("cut"), "every receipt is cut"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sale", "discount", "refund", "net"])
 def test_every_receipt_adds_up_names_people_and_says_the_local_time(printed, kind):
     columns, out = printed
@@ -514,6 +515,7 @@ def test_emupos_epson_reads_the_same_text_as_our_decoder(emupos, columns):
     assert "codepage.unsupported" not in emupos.log_path.read_text()
 
 
+@pytest.mark.slow
 def test_emupos_xprinter_with_only_pc437_prints_eur_and_never_a_box(emupos):
     import queue
 

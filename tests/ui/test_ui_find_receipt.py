@@ -60,6 +60,7 @@ def printed(reg) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
+@pytest.mark.slow
 def test_find_by_amount_reprint_a_copy_and_e_mail_it_after_a_bad_address(make_register, app_clock, tmp_path):
     reg = make_register(with_sync=False)
     app = start(reg, app_clock)

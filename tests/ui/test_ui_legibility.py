@@ -53,6 +53,7 @@ def tour(tmp_path_factory) -> dict[str, Any]:
     return {"shots": shots, "seen": set(text.seen)}
 
 
+@pytest.mark.slow
 def test_the_tour_reached_every_screen(tour):
     assert {"login", "sell", "tender", "done", "status", "manager", "manager-x-report", "manager-z-count",
             "manager-z-report", "sell-recall", "search", "manager-pin", "manager-receipts", "find-receipt",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from firmware.clock import ManualClock
 from firmware.register.commands import CheckManager
 from tests.ui.conftest import log_in, settle, start, tap
@@ -70,6 +72,7 @@ def test_the_manager_pin_dialog_counts_down_and_takes_no_pin_while_locked():
     assert not app.dialogs and app.toasts.current.text == "That is not a manager's PIN. 1 try left."
 
 
+@pytest.mark.slow
 def test_wrong_manager_pins_on_the_real_register_warn_lock_and_count_down(make_register):
     """Wrong PINs keep the dialog up: it says the tries left, then counts the lockout down each second (no toast
     that stands still), takes no PIN while locked, and takes the manager's once the lockout is over."""

@@ -51,6 +51,7 @@ def open_refunds(app):
     return app.current.refund
 
 
+@pytest.mark.slow
 def test_minus_takes_one_off_and_the_give_back_total_shows_before_committing(make_register, app_clock, drawn,
                                                                             tmp_path):
     reg = make_register(with_sync=False)

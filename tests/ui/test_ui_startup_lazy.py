@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from firmware.bootstrap import seed_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +74,7 @@ def run_child(data: Path) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
+@pytest.mark.slow
 def test_the_login_screen_comes_up_without_the_deferred_modules_and_the_catalog_follows(tmp_path):
     seed_demo(tmp_path / "data")
     result = run_child(tmp_path / "data")

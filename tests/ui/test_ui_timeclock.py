@@ -59,6 +59,7 @@ def punches_offered(app) -> set[str]:
     return {b for b in app.buttons() if b.startswith("punch:")} - {"punch:cancel"}
 
 
+@pytest.mark.slow
 def test_a_clerk_clocks_in_takes_a_break_and_clocks_out_from_the_login_screen(make_register):
     clock = ManualClock()
     reg = make_register(with_sync=False, clock=clock)
@@ -200,6 +201,7 @@ def test_the_dialog_offers_only_what_the_registers_view_allows(clock, words, off
     assert View(time_clock=(clock,)).time_clock_of("c2") == TimeClockView("c2")  # never punched: off
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(800, 480), (1024, 600), (1280, 800)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_time_clock_and_hours_pages_are_legible_and_nothing_overlaps_at_every_size(make_register, size):
     """Each layer of the flow: every button at least 48 px, none over another, no text under 16 px."""

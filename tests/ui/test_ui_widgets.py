@@ -176,6 +176,7 @@ def test_quick_keys_page_when_there_are_more_than_fit(fake, clock):
     assert AddQuickKey(12) in fake.calls
 
 
+@pytest.mark.slow
 def test_long_device_details_wrap_onto_three_lines_at_full_size_and_only_then_are_cut(fake, clock):
     from firmware.register.view import DeviceHealth
     from ui import theme

@@ -98,6 +98,7 @@ def test_bad_payload_is_refused_whole_with_a_reason(change, message):
         Catalog.from_payload(payload)
 
 
+@pytest.mark.slow
 def test_fifty_thousand_items_load_quickly():
     items = []
     for n in range(50_000):

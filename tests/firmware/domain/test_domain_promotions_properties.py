@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from firmware.domain.promotion_rules import Promotion, Tier
@@ -83,6 +84,7 @@ def expand(tiers):
     return [t.paid // t.qty for t in tiers for _ in range(t.qty)]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(carts(), rules())
 def test_never_negative_and_every_split_sums_exactly(lines, promos):
@@ -106,6 +108,7 @@ def test_never_negative_and_every_split_sums_exactly(lines, promos):
     assert [a.promotion_id for a in priced.applied] == sorted(a.promotion_id for a in priced.applied)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(carts(), rules(), st.randoms(use_true_random=False))
 def test_scan_order_does_not_matter(lines, promos, rnd):
@@ -170,6 +173,7 @@ def _half_up(value: Decimal) -> int:
     return round_half_up(value)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None)
 @given(carts(max_lines=4, max_qty=3), rules(item_only=True, max_rules=3))
 def test_the_chosen_combination_is_the_best_of_all(lines, promos):
@@ -179,6 +183,7 @@ def test_the_chosen_combination_is_the_best_of_all(lines, promos):
     assert price(lines, promos).saving == brute_force(lines, promos)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(carts(), rules())
 def test_the_best_exclusive_basket_rule_is_chosen(lines, promos):
@@ -211,6 +216,7 @@ def refund_plans(draw):
     return lines, promos, plan
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(refund_plans())
 def test_refunds_give_back_what_was_paid_for_the_units(case):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from firmware.domain.catalog import Item
@@ -84,6 +85,7 @@ def test_change_is_tendered_minus_total_after_rounding(sale, extra):
     assert after.due == 0 and after.paid == after.total + after.rounding
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     carts(), st.lists(st.tuples(st.sampled_from(["cash", "card", "on_account"]), st.integers(1, 10**6)), max_size=12)

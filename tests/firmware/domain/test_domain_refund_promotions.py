@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from hypothesis import event, given, settings, strategies as st
 
 from firmware.chain import GENESIS
@@ -82,6 +83,7 @@ def test_three_for_two_with_happy_hour_refund_one_unit():
     assert back.totals.total + rest.totals.total == original.totals.total
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(ids=st.sets(st.sampled_from(sorted(RULES))),
        lines=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 7)), min_size=1, max_size=5),

@@ -81,6 +81,7 @@ deltas_strategy = st.lists(
     max_size=25)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(deltas_strategy, st.integers(0, 30), st.integers(0, 50), st.randoms(use_true_random=False))
 def test_on_hand_is_snapshot_plus_the_deltas_not_included_whatever_the_arrival_order(raw, upto, level, rnd):

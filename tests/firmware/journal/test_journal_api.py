@@ -297,6 +297,7 @@ def test_health_reports_rate_and_days_left(open_journal, clock):
     assert h["days_left"] is not None and h["days_left"] > 0
 
 
+@pytest.mark.slow
 def test_register_commits_while_sync_thread_marks(open_journal):
     j = open_journal(segment_records=16)
     stop = threading.Event()

@@ -64,6 +64,7 @@ def check_all_readable(j: Journal, receipts: list[dict]) -> None:
     verify_chain(j.iter_receipts())  # across every archive boundary, from genesis
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states=st.lists(st.sampled_from(["pending", "delivered", "confirmed", "quarantined"]), min_size=9, max_size=30))
 def test_retention_never_touches_an_unconfirmed_receipt(states):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from firmware.clock import ManualClock
 from firmware.journal import Journal
 from tests.support.journal_sample import make_receipt
 
 
+@pytest.mark.slow
 def test_head_pairs_each_seq_with_its_own_hash_while_commits_run(tmp_path) -> None:
     journal = Journal.open(tmp_path / "data", store="S001", register="R1", clock=ManualClock())
     try:

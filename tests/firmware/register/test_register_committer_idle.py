@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from firmware.register.committer import Committer, StateSaved
 
 ROUNDS = 1500
@@ -26,6 +28,7 @@ class SlowJournal:
             self.saved.update(key for _, key, _ in changes)
 
 
+@pytest.mark.slow
 def test_wait_idle_returns_only_after_every_earlier_submit_is_written_with_several_submitters():
     # The old committer cleared an "idle" flag and then queued, while its thread set the flag whenever it
     # found the queue empty: a submit landing between the two returned from wait_idle with its job still

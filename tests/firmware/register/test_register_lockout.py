@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from firmware.bootstrap import demo_config
 from firmware.clock import ManualClock
 from firmware.domain.catalog import Catalog
@@ -164,6 +166,7 @@ class _Disk:
                         self.docs[(kind, key)] = doc
 
 
+@pytest.mark.slow
 def test_cycling_clerk_ids_runs_into_the_register_wide_count(tmp_path):
     clock, disk = ManualClock(), _Disk()
     config = demo_config(tmp_path)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from firmware.domain.parked import ParkedCart
 from firmware.register.core.commands import EnterCode, Recall, RemoveCode, Scan
 from firmware.sync.events import CatalogReceived
@@ -98,6 +100,7 @@ def test_a_cart_parked_before_codes_were_kept_still_recalls():
     assert cart.sale.promos is None and cart.to_dict() == ParkedCart.from_dict(cart.to_dict()).to_dict()
 
 
+@pytest.mark.slow
 def test_the_read_model_names_the_promotions_an_untrusted_clock_holds_back(tmp_path):
     rig = RegisterRig(tmp_path / "data")
     rig.start(ntp_synced=lambda: False)

@@ -139,6 +139,7 @@ def test_a_bad_share_is_refused():
         CpuPacer(1.5, lambda: True)
 
 
+@pytest.mark.slow
 def test_the_real_thread_clock_holds_the_share():
     """With the real clocks a busy thread that checks in keeps under its share (load on the machine only lowers it)."""
     share = 0.1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from firmware.sync.resend import MAX_RANGES, ResendQueue
@@ -69,6 +70,7 @@ ops = st.lists(st.one_of(st.tuples(st.just("add"), st.integers(1, 200), st.integ
                          st.tuples(st.just("wait"), st.just(0), st.just(0))), max_size=60)
 
 
+@pytest.mark.slow
 @given(ops)
 @settings(max_examples=300, deadline=None)
 def test_matches_a_set_model_when_within_max_ranges(program):
