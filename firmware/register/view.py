@@ -6,9 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from firmware.domain.lines import Qty
 from firmware.domain.receipt_model import Receipt
+
+if TYPE_CHECKING:  # core imports this module: the command types only for the checker
+    from firmware.register.core.commands import Command
 
 
 class Phase(StrEnum):
@@ -40,7 +44,7 @@ class ConfirmFirst:
     and on yes send `command` (the same command, marked confirmed)."""
 
     question: str
-    command: Any
+    command: Command
     yes: str = "Yes"
 
 
@@ -49,7 +53,7 @@ class WeightWanted:
     """`Outcome.data` when a weighed item needs its weight: ask for it (or show the scale), then send `command`
     again with `weight` set (`dataclasses.replace(command, weight="0.730")`), or unchanged to take the scale's."""
 
-    command: Any
+    command: Command
     name: str
     price: int  # per kg
     question: str = ""
@@ -104,7 +108,7 @@ class LineView:
     line_no: int
     sku: str
     name: str
-    qty: Any
+    qty: Qty
     unit_price: int
     discount: int
     amount: int
@@ -193,12 +197,12 @@ class RefundLineView:
     sku: str
     name: str
     unit_price: int
-    sold: Any  # int, or Decimal kg for a weighed line
-    refunded: Any
-    left: Any
+    sold: Qty  # int, or Decimal kg for a weighed line
+    refunded: Qty
+    left: Qty
     amount: int  # what the customer paid for the whole line
     weighed: bool = False
-    chosen: Any = 0  # the quantity asked about
+    chosen: object = 0  # the quantity asked about, as asked (a number, or the text typed)
     give_back: int = 0  # what the chosen quantity pays back
 
 

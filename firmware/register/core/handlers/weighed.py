@@ -27,6 +27,7 @@ from firmware.domain.embedded import Embedded, EmbeddedScheme
 from firmware.domain.errors import DomainError
 from firmware.domain.money import minor_digits
 from firmware.domain.weight import WeightBounds, outside_bounds, parse_weight, weight_text
+from firmware.register.core.commands import Command
 from firmware.register.core.handlers.clerks import manager
 from firmware.register.core.state import currency_of
 from firmware.register.core.step import Step
@@ -67,7 +68,7 @@ def _reading(step: Step) -> WeightRead | None:
     return step.state.scale
 
 
-def take_weight(step: Step, item: Item, typed: object, manager_pin: str | None, retry: object,
+def take_weight(step: Step, item: Item, typed: object, manager_pin: str | None, retry: Command,
                 field: str = "weight") -> Taken | Outcome:
     """The weight to sell `item` at: typed, else a stable scale reading; an Outcome when there is none to take
     (with `WeightWanted`: send `retry` again with a weight) or when it is outside the bounds without a manager."""
