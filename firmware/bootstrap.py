@@ -25,6 +25,7 @@ from typing import Any
 
 from firmware.clock import Clock, SystemClock
 from firmware.config import Config, parse_config
+from firmware.customers import CustomerBook
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Roster, hash_pin
 from firmware.errors import ConfigError, JournalError
@@ -267,6 +268,7 @@ def bootstrap(
             demo_pins=demo_pins,
             ntp_synced=ntp_synced or (lambda: True if clock is not None and not isinstance(clock, SystemClock)
                                       else ntp_synchronised()),
+            customers=CustomerBook(data_dir, config.device.store, config.device.register),  # docs/customers.md
         )
         lifecycle.add("journal", start=journal.start, stop=journal.close)
         if hardware is not None:

@@ -250,6 +250,8 @@ class ShopConfig(_Section):
     timezone: str = ""  # IANA name; receipts and reports print the shop's local time; "" = the system's zone
     # the fleet's receipt page (docs/digital-receipts.md): receipts print a QR code of their page; "" = none
     receipt_page: str = Field(default="", max_length=200)
+    # docs/item-prompts.md: an item with a minimum age also asks for the customer's date of birth (kept on the line)
+    age_check_dob: bool = False
 
     @field_validator("receipt_page")
     @classmethod

@@ -605,6 +605,25 @@ class CustomerBook:
             self._record(edit)
             return edit
 
+    def draft(self, customer_id: str, changes: Mapping[str, FieldValue], at: str) -> CustomerEdit:
+        """The edit `create` (empty `customer_id`) or `edit` would record next, without recording it (Refused
+        when invalid, unknown or unchanged): the register decides with it, then `record`s it."""
+        if not customer_id:
+            return create_edit(changes, store=self.store, register=self.register, epoch=self.log.epoch,
+                               seq=self.log.next_seq, at=at)
+        customer = self.get(customer_id)
+        if customer is None:
+            raise Refused("This customer is no longer on the list")
+        return edit_of(customer, changes, register=self.register, epoch=self.log.epoch, seq=self.log.next_seq,
+                       at=at)
+
+    def record(self, edit: CustomerEdit) -> None:
+        """Record a `draft`ed edit; durable when it returns. Refused when another edit took its seq meanwhile."""
+        with self._lock:
+            if edit.register != self.register or edit.epoch != self.log.epoch or edit.seq != self.log.next_seq:
+                raise Refused("The customer changed meanwhile: save again")
+            self._record(edit)
+
     def _record(self, edit: CustomerEdit) -> None:
         self.log.append(edit)
         current = self.overlay.get(edit.customer_id) or self._base(edit.customer_id)

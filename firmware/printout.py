@@ -137,6 +137,10 @@ def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: 
     for item in lines:
         add(_line(item, columns, money, sign, split_cart=cart is not None))
         cart_total += (item.cart_discount or 0) if cart is not None else 0
+        age = item.age_check
+        if isinstance(age, Mapping) and age.get("min_age"):  # docs/item-prompts.md: who checked the age
+            born = f", born {age['dob']}" if age.get("dob") else ""
+            add(wrapped(f"  Age checked {age['min_age']}+ by {who(age.get('by'))}{born}", columns))
     for promo in receipt.extra.get("promotions") or ():  # docs/promotions.md: each by name, under the lines
         if isinstance(promo, Mapping) and promo.get("saving"):
             add(paired(str(promo.get("name") or promo.get("promotion_id") or "Promotion"),

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from firmware.config import Config
 from firmware.contract.payloads import CatalogItem
 from firmware.domain.barcode import check_scan
+from firmware.domain.catalog import MAX_AGE, MAX_PROMPT
 from firmware.domain.money import format_money, parse_money
 from firmware.errors import DomainError
 from firmware.stores import VersionedStore, catalog_store
@@ -30,7 +31,7 @@ __all__ = [
     "import_catalog",
 ]
 
-COLUMNS = ("sku", "name", "price", "tax_code", "barcodes", "weighed", "quick_key")
+COLUMNS = ("sku", "name", "price", "tax_code", "barcodes", "weighed", "quick_key", "prompt", "min_age")
 _SKU_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _TRUE, _FALSE = {"1", "true", "yes", "y", "x"}, {"", "0", "false", "no", "n"}
 
@@ -78,6 +79,21 @@ def _barcodes(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v).strip() for v in value]
     return [part for part in re.split(r"[\s;|]+", str(value).strip()) if part]
+
+
+def _age(value: Any) -> int:
+    """A minimum age: empty (none) or whole years 0..99."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        number = int(value.strip())
+    else:
+        raise ValueError(f"must be a whole number of years from 0 to {MAX_AGE} (e.g. 18), or empty for none")
+    if not 0 <= number <= MAX_AGE:
+        raise ValueError(f"must be from 0 to {MAX_AGE} years (e.g. 18), or empty for none")
+    return number
 
 
 _UNSET = object()
@@ -131,6 +147,14 @@ def _item(
         weighed = _flag(row.get("weighed"))
     except ValueError as exc:
         bad("weighed", str(exc))
+    prompt = str(row.get("prompt") or "").strip()
+    if len(prompt) > MAX_PROMPT:
+        bad("prompt", f"longer than {MAX_PROMPT} characters; shorten it (it is shown in one line on the sell screen)")
+    min_age = 0
+    try:
+        min_age = _age(row.get("min_age"))
+    except ValueError as exc:
+        bad("min_age", str(exc))
     label = str(row.get("quick_key") or "").strip()
     if len(label) > 40:
         bad("quick_key", "longer than 40 characters (the key shows at most 40)")
@@ -142,6 +166,10 @@ def _item(
         "barcodes": codes,
         "weighed": weighed,
     }
+    if prompt:
+        item["prompt"] = prompt
+    if min_age:
+        item["min_age"] = min_age
     try:  # the contract's own limits (price range, lengths, barcode count): the register applies them too
         CatalogItem.model_validate(item)
     except ValidationError as exc:

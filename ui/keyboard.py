@@ -57,8 +57,9 @@ def keyboard(rect: Rect, gap: int, layout: KeyLayout, type_key: Callable[[str], 
             x += w + gap
     weights = [1.0] * len(layout.extras) + [1.3, 1.3] + list(tail_weights)
     cells = columns(key_rows[-1], weights, gap)
-    for ch, cell in zip(layout.extras, cells, strict=False):
-        out.append(Button(f"{PREFIX}:{ch}", cell, ch, partial(type_key, ch), "key", size))
+    for ch, cell in zip(layout.extras, cells, strict=False):  # a space key reads "Space" ("kbd:space")
+        out.append(Button(f"{PREFIX}:{'space' if ch == ' ' else ch}", cell, "Space" if ch == " " else ch,
+                          partial(type_key, ch), "key", size))
     n = len(layout.extras)
     out.append(Button(f"{PREFIX}:del", cells[n], "Del", partial(edit, "<"), "key", size))
     out.append(Button(f"{PREFIX}:clear", cells[n + 1], "Clear", partial(edit, "C"), "key", size))

@@ -146,6 +146,80 @@ def _find_receipt(app: Any, shot: Callable[[str], None]) -> None:
     app.step([])
 
 
+def _customers(app: Any, shot: Callable[[str], None]) -> None:
+    """The customer panel (ui/screens/customers.py): empty, a new customer typed and saved, found, edited,
+    picked onto the sale."""
+    app.press("customer")
+    app.step([])
+    shot("customer-panel")
+    for ch in "anna":
+        app.press(f"kbd:{ch}")
+    app.press("customers:new")
+    app.press("form:name")
+    for key in ("kbd:space", "kbd:s", "kbd:c", "kbd:h", "kbd:m", "kbd:i", "kbd:d", "kbd:t"):
+        app.press(key)
+    app.step([])
+    shot("customer-name-entry")
+    app.press("kbd:ok")
+    form = app.dialogs[-1]
+    form.values.update(phone="+49 151 2345678", code="CARD1001", email="anna@example.com")
+    form.toggle("consent_email")
+    app.step([])
+    shot("customer-form")
+    app.press("form:save")
+    app.step([])
+    shot("customer-found")
+    app.toasts.dismiss()  # "Customer added" fades by itself; the next shots show their own screens
+    found = [k for k in app.buttons() if k.startswith("customer-edit:")]
+    if found:
+        app.press(found[0])
+        app.step([])
+        shot("customer-edit")
+        app.press("form:cancel")
+        app.step([])
+    picks = [k for k in app.buttons() if k.startswith("customer:")]
+    app.press(picks[0] if picks else "customers:close")
+    app.step([])
+    shot("sell-customer")
+
+
+def _item_prompts(app: Any, shot: Callable[[str], None]) -> None:
+    """docs/item-prompts.md: a prompt in the message strip, the age check, and its date-of-birth keypad."""
+    catalog = getattr(app.register, "catalog", None)
+    items = list(getattr(catalog, "items", ()))
+    prompted = next((i for i in items if i.prompt and not i.min_age and i.barcodes), None)
+    aged = next((i for i in items if i.min_age and i.barcodes), None)
+    sell = app.current  # the sell screen: it takes a scan as a scanner's would go (and opens the age check)
+    if sell is None:
+        return
+    if prompted is not None:
+        sell.on_scan(prompted.barcodes[0])
+        app.step([])
+        shot("sell-item-prompt")
+    if aged is None:
+        return
+    from firmware.register.commands import Scan
+    from firmware.register.view import AgeCheckWanted
+    from ui.screens.age import AgeDobDialog
+
+    sell.on_scan(aged.barcodes[0])
+    app.step([])
+    shot("sell-age-check")
+    app.press("age:yes")
+    app.step([])
+    shot("sell-age-checked")
+    wanted = AgeCheckWanted(Scan(aged.barcodes[0]), aged.name, aged.min_age, dob_wanted=True)
+    app.push(AgeDobDialog(app, wanted, getattr(sell, "_sell", app.run)))
+    for key in "2412199":
+        app.press(f"dlg:{key}")
+    app.step([])
+    shot("sell-age-dob")
+    app.press("age:refuse")  # not sold: the register says so, the cart keeps one bottle
+    app.step([])
+    shot("sell-age-refused")
+    app.toasts.dismiss()
+
+
 def _tour(app: Any, shot: Callable[[str], None]) -> None:
     reg = app.register
     shot("login")
@@ -168,12 +242,14 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.step([])
     shot("sell-unknown-barcode")
     app.toasts.dismiss()  # it fades by itself; the next shots show their own screens
+    _item_prompts(app, shot)
     app.press("search")
     for ch in "CO":
         app.press(f"kb:{ch}")
     app.step([])
     shot("search")
     app.press("kb:close")
+    _customers(app, shot)
     app.press("pay")
     app.step([])
     shot("tender")

@@ -48,6 +48,15 @@ class _Part(BaseModel):
 
 # ---- device -> fleet ------------------------------------------------------------------------
 
+class AgeCheck(_Part):
+    """An age check on a receipt line: the item's `min_age`, the clerk who confirmed it, and the date of birth
+    typed where the shop's policy asks for it ([shop] age_check_dob)."""
+
+    min_age: Annotated[int, Field(ge=1, le=99)]
+    by: Key
+    dob: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
+
+
 class ReceiptLine(_Part):
     sku: Key
     name: Text
@@ -56,6 +65,7 @@ class ReceiptLine(_Part):
     discount: Money = 0
     tax_code: Key
     amount: Money
+    age_check: AgeCheck | None = None  # docs/item-prompts.md: the cashier confirmed the customer's age
 
 
 class ReceiptTotals(_Part):
@@ -276,6 +286,8 @@ class CatalogItem(_Part):
     barcodes: list[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,32}$")]] = Field(
         default_factory=list, max_length=20)
     weighed: bool = False
+    prompt: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None  # shown on scan
+    min_age: Annotated[int, Field(ge=0, le=99)] | None = None  # > 0: the cashier checks the customer's age
 
 
 class QuickKey(_Part):

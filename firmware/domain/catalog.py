@@ -14,7 +14,7 @@ from firmware.domain.promotion_rules import promotion_from_dict
 from firmware.domain.promotions import PromotionBook
 from firmware.domain.tax import parse_rate
 
-__all__ = ["Item", "QuickKey", "NotSellable", "Catalog", "fold"]
+__all__ = ["Item", "QuickKey", "NotSellable", "Catalog", "fold", "MAX_PROMPT", "MAX_AGE"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,12 @@ class Item:
     tax_code: str
     barcodes: tuple[str, ...] = ()
     weighed: bool = False
+    prompt: str = ""  # shown to the cashier on scan ("Fragile"); docs/item-prompts.md
+    min_age: int = 0  # > 0: sold only once the cashier confirmed the customer's age
+
+
+MAX_PROMPT = 80
+MAX_AGE = 99
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,8 @@ class Catalog:
         and quick-key checks still run in the constructor. Never use it for anything from the network.
         """
         items = [Item(sku=raw["sku"], name=raw["name"], price=raw["price"], tax_code=raw["tax_code"],
-                      barcodes=tuple(raw.get("barcodes") or ()), weighed=raw.get("weighed", False))
+                      barcodes=tuple(raw.get("barcodes") or ()), weighed=raw.get("weighed", False),
+                      prompt=raw.get("prompt") or "", min_age=raw.get("min_age") or 0)
                  for raw in payload["items"]]
         keys = [QuickKey(label=str(k.get("label") or k["sku"]), sku=k["sku"]) for k in payload.get("quick_keys") or []]
         book, docs = _promotions_from(payload)
@@ -203,6 +210,7 @@ class Catalog:
             "items": [
                 {"sku": i.sku, "name": i.name, "price": i.price, "tax_code": i.tax_code,
                  "barcodes": list(i.barcodes), "weighed": i.weighed}
+                | ({"prompt": i.prompt} if i.prompt else {}) | ({"min_age": i.min_age} if i.min_age else {})
                 for i in self.items
             ],
             "quick_keys": [{"label": k.label, "sku": k.sku} for k in self.quick_keys],
@@ -268,5 +276,13 @@ def _item_from(index: int, raw: Any, rates: Mapping[str, str]) -> Item:
     weighed = raw.get("weighed", False)
     if not isinstance(weighed, bool):
         raise PayloadInvalid(f"{where}: 'weighed' must be true or false")
+    prompt = raw.get("prompt")
+    if prompt is not None and (not isinstance(prompt, str) or not 1 <= len(prompt) <= MAX_PROMPT):
+        raise PayloadInvalid(f"{where}: 'prompt' must be text of 1 to {MAX_PROMPT} characters")
+    min_age = raw.get("min_age")
+    if min_age is not None and (not isinstance(min_age, int) or isinstance(min_age, bool)
+                                or not 0 <= min_age <= MAX_AGE):
+        raise PayloadInvalid(f"{where}: 'min_age' must be a whole number of years from 0 to {MAX_AGE}")
     return Item(sku=sku, name=name, price=price, tax_code=tax_code,
-                barcodes=tuple(b.strip() for b in barcodes), weighed=weighed)
+                barcodes=tuple(b.strip() for b in barcodes), weighed=weighed, prompt=prompt or "",
+                min_age=min_age or 0)

@@ -10,11 +10,27 @@ from typing import Any
 from firmware.domain.errors import DomainError, Refused
 from firmware.domain.money import scale, to_decimal
 
-__all__ = ["Line", "Qty", "parse_qty", "qty_value", "qty_text", "allocate", "MAX_QTY", "WEIGHT_PLACES"]
+__all__ = ["AgeCheck", "Line", "Qty", "parse_qty", "qty_value", "qty_text", "allocate", "MAX_QTY", "WEIGHT_PLACES"]
 
 Qty = int | Decimal
 MAX_QTY = 9999
 WEIGHT_PLACES = 3  # grams
+
+
+@dataclass(frozen=True)
+class AgeCheck:
+    """The cashier confirmed the customer is at least `min_age` (clerk `by`; `dob` "YYYY-MM-DD" where asked)."""
+
+    min_age: int
+    by: str
+    dob: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"by": self.by, "min_age": self.min_age} | ({"dob": self.dob} if self.dob else {})
+
+    @classmethod
+    def from_doc(cls, d: Any) -> AgeCheck | None:
+        return None if not d else cls(int(d["min_age"]), str(d["by"]), d.get("dob"))
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,7 @@ class Line:
     approved_by: str | None = None  # the manager who approved this line's void or discount
     of_line: int | None = None  # refunds: the original receipt's line number (1-based)
     fixed_gross: int | None = None  # refunds: gross share allocated from the original line
+    age_check: AgeCheck | None = None  # an item with a minimum age: who confirmed it (docs/item-prompts.md)
 
     @property
     def gross(self) -> int:
@@ -53,7 +70,7 @@ class Line:
             "discount_percent": None if self.discount_percent is None else str(self.discount_percent),
             "voided": self.voided, "source": self.source, "approved_by": self.approved_by,
             "of_line": self.of_line, "fixed_gross": self.fixed_gross,
-        }
+        } | ({"age_check": self.age_check.to_doc()} if self.age_check else {})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Line:
@@ -64,6 +81,7 @@ class Line:
             discount=int(d.get("discount", 0)), discount_percent=None if pct is None else Decimal(pct),
             voided=bool(d.get("voided", False)), source=d.get("source", "sku"),
             approved_by=d.get("approved_by"), of_line=d.get("of_line"), fixed_gross=d.get("fixed_gross"),
+            age_check=AgeCheck.from_doc(d.get("age_check")),
         )
 
 

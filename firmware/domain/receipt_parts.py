@@ -24,7 +24,7 @@ NONE: frozenset[str] = frozenset()
 
 # each part's fields in order, with the value an absent field reads as
 _LINE = {"sku": "", "name": "", "qty": 1, "unit_price": 0, "discount": 0, "tax_code": "", "amount": 0,
-         "of_line": None, "cart_discount": 0}
+         "of_line": None, "cart_discount": 0, "age_check": None}
 _TOTALS = {"subtotal": 0, "tax": 0, "total": 0, "rounding": 0}
 _TAX = {"tax_code": "", "rate": "", "net": 0, "tax": 0}
 _TENDER = {"type": "", "amount": 0, "change": 0, "reference": None}
@@ -32,7 +32,7 @@ _CART = {"amount": 0, "percent": None, "approved_by": None}
 _LINE_KEYS, _TOTALS_KEYS, _TAX_KEYS, _TENDER_KEYS, _CART_KEYS = (
     frozenset(d) for d in (_LINE, _TOTALS, _TAX, _TENDER, _CART))
 _new = tuple.__new__  # builds a NamedTuple from its values without the keyword-handling __new__
-assert [len(d) for d in (_LINE, _TOTALS, _TAX, _TENDER, _CART)] == [9, 4, 4, 4, 3]
+assert [len(d) for d in (_LINE, _TOTALS, _TAX, _TENDER, _CART)] == [10, 4, 4, 4, 3]
 
 
 def unknown_fields(doc: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
@@ -111,6 +111,7 @@ class ReceiptLine(NamedTuple):
     amount: int = 0
     of_line: int | None = None  # refunds: the original's line number (1-based)
     cart_discount: int = 0
+    age_check: Mapping[str, Any] | None = None  # {"min_age", "by", "dob"?}: the cashier confirmed the age
     absent: frozenset[str] = NONE
     extra: Mapping[str, Any] = NOTHING
 
@@ -126,6 +127,8 @@ class ReceiptLine(NamedTuple):
     def to_doc(self) -> dict[str, Any]:
         a = self.absent
         doc: dict[str, Any] = {}
+        if "age_check" not in a:
+            doc["age_check"] = copy.deepcopy(self.age_check)
         if "amount" not in a:
             doc["amount"] = self.amount
         if "cart_discount" not in a:

@@ -343,6 +343,7 @@ class Sale:
                 {"sku": ln.sku, "name": ln.name, "qty": qty_text(ln.qty), "unit_price": ln.unit_price,
                  "discount": ln.discount, "tax_code": ln.tax_code, "amount": ln.amount}
                 | ({"of_line": ln.of_line} if ln.of_line is not None else {})
+                | ({"age_check": ln.age_check.to_doc()} if ln.age_check else {})
                 | ({"cart_discount": share} if share else {}) | extra
                 for ln, share, extra in zip(self.receipt_lines(), shares, promoted, strict=True)
             ],

@@ -5,6 +5,7 @@ Defined in firmware/register/core/commands.py."""
 from firmware.register.core.commands import (
                                              AddQuickKey,
                                              AddSku,
+                                             AgeAnswer,
                                              BackToCart,
                                              BeginTender,
                                              CashMovement,
@@ -14,6 +15,7 @@ from firmware.register.core.commands import (
                                              DiscountLine,
                                              ExportPending,
                                              ExportRange,
+                                             FindCustomers,
                                              FindReceipts,
                                              Hours,
                                              Login,
@@ -32,6 +34,7 @@ from firmware.register.core.commands import (
                                              Reprint,
                                              RetryCommit,
                                              RetryQuarantined,
+                                             SaveCustomer,
                                              Scan,
                                              SellGiftCard,
                                              SetCustomer,
@@ -44,8 +47,9 @@ from firmware.register.core.commands import (
                                              ZReport,
 )
 
-__all__ = ["AddQuickKey", "AddSku", "BackToCart", "BeginTender", "CashMovement", "CheckManager", "Command",
-           "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "FindReceipts", "Hours", "Login", "Logout",
-           "MailReceipt", "NewSale", "NoSale", "OpenShift", "Park", "Punch", "Recall", "RedeemGiftCard", "RedeemPoints",
-           "Refund", "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined", "Scan", "SellGiftCard",
-           "SetCustomer", "SetQty", "SyncNow", "Tender", "TopUpGiftCard", "VoidLine", "XReport", "ZReport"]
+__all__ = ["AddQuickKey", "AddSku", "AgeAnswer", "BackToCart", "BeginTender", "CashMovement", "CheckManager",
+           "Command", "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "FindCustomers", "FindReceipts",
+           "Hours", "Login", "Logout", "MailReceipt", "NewSale", "NoSale", "OpenShift", "Park", "Punch", "Recall",
+           "RedeemGiftCard", "RedeemPoints", "Refund", "RemoveTender", "Reprint", "RetryCommit", "RetryQuarantined",
+           "SaveCustomer", "Scan", "SellGiftCard", "SetCustomer", "SetQty", "SyncNow", "Tender", "TopUpGiftCard",
+           "VoidLine", "XReport", "ZReport"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from firmware import printout
 from firmware.clock import Clock
 from firmware.config import Config
+from firmware.customers import CustomerBook
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Roster
 from firmware.errors import KassaError
@@ -108,6 +109,7 @@ class Register:
         sync: SyncLink | None = None,
         demo_pins: dict[str, str] | None = None,
         ntp_synced: Callable[[], bool] = lambda: True,
+        customers: CustomerBook | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -116,6 +118,9 @@ class Register:
         self.hardware = hardware
         self.sync = sync
         self._demo_pins = dict(demo_pins or {})
+        # the customer book (docs/customers.md#on-the-till): bootstrap loads it; else read from the data dir
+        self.customers = customers if customers is not None else CustomerBook(
+            Path(config.device.data_dir), config.device.store, config.device.register)
         # the register's own threaded parts; bootstrap's lifecycle starts and stops them (firmware/lifecycle.py)
         self._committer = Committer(journal, config.device.register, events)
         self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days)
@@ -173,7 +178,8 @@ class Register:
 
     def _context(self) -> Context:
         return Context(self.config, self.clock.now(), self._lookup, _new_id,
-                       has_hardware=self.hardware is not None, has_sync=self.sync is not None)
+                       has_hardware=self.hardware is not None, has_sync=self.sync is not None,
+                       customers=self.customers)
 
     def _changed(self) -> None:
         self._revision += 1
@@ -247,6 +253,8 @@ class Register:
             self._reports.submit(effect)  # `ReportSummed` comes back through `pump()`
         elif isinstance(effect, fx.SearchReceipts):
             self._finder.submit(effect)  # `ReceiptsFound` comes back through `pump()`
+        elif isinstance(effect, fx.RecordCustomerEdit):
+            self.customers.record(effect.edit)  # fsync'ed; a Refused becomes the command's answer
         else:  # pragma: no cover - every effect type is handled above
             raise TypeError(f"unknown effect {effect!r}")
 

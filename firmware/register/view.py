@@ -61,6 +61,17 @@ class WeightWanted:
 
 
 @dataclass(frozen=True)
+class AgeCheckWanted:
+    """`Outcome.data` when an item has a minimum age (docs/item-prompts.md): ask the cashier, then send `command`
+    again with `age` set (`replace(command, age=AgeAnswer(True, dob))`), or with `AgeAnswer(False)` to refuse."""
+
+    command: Command
+    name: str
+    min_age: int
+    dob_wanted: bool = False  # [shop] age_check_dob: ask for the date of birth too
+
+
+@dataclass(frozen=True)
 class ScaleView:
     """The scale as the weight dialog shows it: `status` stable|unstable|overload|under_zero|error|offline."""
 

@@ -281,3 +281,10 @@ def test_the_readme_example_config_is_valid_and_its_bounds_match(tmp_path):
     for key in NUMERIC:  # every bounded key is mentioned with its range
         name = key.split(".")[1]
         assert f"`{name}`" in section, name
+
+
+def test_the_age_check_date_of_birth_policy_is_a_boolean_off_by_default():
+    assert parse_config(BASE).shop.age_check_dob is False
+    assert parse_config(doc("shop", age_check_dob=True)).shop.age_check_dob is True
+    assert "shop.age_check_dob" in refused(doc("shop", age_check_dob="maybe"))
+    assert "shop.age_check_dob" in refused(doc("shop", age_check_dob=[1]))

@@ -270,3 +270,16 @@ def test_each_promotion_prints_by_name_with_its_amount_under_the_lines():
     assert sum("Discount" in w for w in words) == 1  # Cola's own 0.10 only; promotions are not a line discount
     plain = _words(receipt_blocks(Receipt.from_doc(RECEIPT), HEADER, 42))
     assert not any("3 for 2" in w for w in plain)
+
+
+def test_an_age_checked_line_names_the_check_and_who_made_it():
+    line = {**RECEIPT["lines"][0], "age_check": {"by": "c7", "min_age": 18}}
+    texts = [b.text for b in receipt_blocks(Receipt.from_doc({**RECEIPT, "lines": [line]}), [], 42,
+                                            names={"c7": "Anna"}) if isinstance(b, Text)]
+    assert "  Age checked 18+ by Anna" in texts
+    with_dob = {**line, "age_check": {"by": "c7", "min_age": 16, "dob": "1990-12-24"}}
+    texts = [b.text for b in receipt_blocks(Receipt.from_doc({**RECEIPT, "lines": [with_dob]}), [], 42)
+             if isinstance(b, Text)]
+    assert "  Age checked 16+ by c7, born 1990-12-24" in texts
+    plain = [b.text for b in receipt_blocks(Receipt.from_doc(RECEIPT), [], 42) if isinstance(b, Text)]
+    assert not any("Age checked" in t for t in plain)

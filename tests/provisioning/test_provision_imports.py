@@ -145,3 +145,33 @@ def test_clerks_json_with_existing_hash(prov, device: Path, tmp_path: Path):
     doc["clerks"].pop()
     assert prov("clerks", write(tmp_path, "k.json", json.dumps(doc)), "-c", device).exit_code == 0
     assert Roster.from_payload(clerk_store(load_config(device).device.data_dir).load()).authenticate("m", "5555")
+
+
+PROMPT_CATALOG = """sku,name,price,tax_code,prompt,min_age
+W1,Red wine,6.99,A,check ID: 18+,18
+V1,Glass vase,12.99,A,Fragile,
+"""
+BAD_PROMPTS = """sku,name,price,tax_code,prompt,min_age
+W1,Red wine,6.99,A,check ID,eighteen
+W2,Schnapps,9.99,A,check ID,120
+W3,Long,1.00,A,{long},18
+""".format(long="x" * 81)
+
+
+def test_catalog_csv_carries_item_prompts_and_minimum_ages(prov, device: Path, tmp_path: Path):
+    result = prov("catalog", write(tmp_path, "p.csv", PROMPT_CATALOG), "-c", device)
+    assert result.exit_code == 0, result.stderr
+    catalog = Catalog.from_payload(catalog_store(load_config(device).device.data_dir).load())
+    assert (catalog.by_sku("W1").prompt, catalog.by_sku("W1").min_age) == ("check ID: 18+", 18)
+    assert (catalog.by_sku("V1").prompt, catalog.by_sku("V1").min_age) == ("Fragile", 0)
+
+
+def test_bad_prompts_and_ages_are_reported_by_line_column_and_value(prov, device: Path, tmp_path: Path):
+    result = prov("catalog", write(tmp_path, "bad.csv", BAD_PROMPTS), "-c", device)
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    for expected in ("line 2 │ min_age │ must be a whole number", "│ eighteen │",
+                     "line 3 │ min_age │ must be from 0 to 99", "│ 120 │",
+                     "line 4 │ prompt │ longer than 80 characters", "│ xxxx"):
+        assert expected in out, (expected, result.output)
+    assert "nothing was applied" in result.stderr

@@ -166,6 +166,15 @@ def test_screenshots_render_every_screen_at_every_size(make_register, tmp_path):
         "timeclock-working.png",
         "timeclock-on-break.png",
         "manager-hours.png",
+        "customer-panel.png",
+        "customer-name-entry.png",
+        "customer-form.png",
+        "customer-found.png",
+        "customer-edit.png",
+        "sell-customer.png",
+        "sell-item-prompt.png",
+        "sell-age-check.png",
+        "sell-age-dob.png",
     } <= names
     for w, h in SIZES:
         assert pygame.image.load(str(next(p for p in pngs if p.name.startswith(f"{w}x{h}-")))).get_size() == (w, h)

@@ -62,6 +62,9 @@ def test_the_tour_reached_every_screen(tour):
             "find-receipt-customer"} <= set(tour["shots"])
     assert {"timeclock-pin", "timeclock-not-clocked-in", "timeclock-clocked-in", "timeclock-working",
             "timeclock-on-break", "manager-hours"} <= set(tour["shots"])  # the time clock and the hours page
+    assert {"customer-panel", "customer-name-entry", "customer-form", "customer-found", "customer-edit",
+            "sell-customer"} <= set(tour["shots"])  # the customer panel (ui/screens/customers.py)
+    assert {"sell-item-prompt", "sell-age-check", "sell-age-dob"} <= set(tour["shots"])  # docs/item-prompts.md
 
 
 def _missing(strings: set[str]) -> dict[str, str]:

@@ -26,7 +26,7 @@ from firmware.register.commands import (
     SetQty,
     VoidLine,
 )
-from firmware.register.view import WeightWanted
+from firmware.register.view import AgeCheckWanted, WeightWanted
 from ui import theme
 from ui.layout import columns, grid, inset, rows
 from ui.screens.base import Drag, Entry, Hot, Region, Screen
@@ -48,6 +48,7 @@ class SellScreen(Screen):
         self.page = 0
         self._flash_rev = -1
         self._flash_at = -1e9
+        self.customer: Any = None  # the customer the panel attached (ui/screens/customers.py): name and points
 
     def layout(self, area: Rect) -> None:
         super().layout(area)
@@ -75,10 +76,11 @@ class SellScreen(Screen):
         ]
         r_quick, r_f1, r_f2 = rows(right, [1, -m.row, -m.row], g)
         self._quick_buttons(r_quick)
-        f_search, f_park = columns(r_f1, [1, 1], g)
+        f_search, f_customer, f_park = columns(r_f1, [1, 1.15, 1], g)
         f_mgr, f_pay = columns(r_f2, [1, 1.3], g)
         self.buttons += [
             Button("search", f_search, "Search", self._search, "normal", small),
+            Button("customer", f_customer, "Customer", self._customer, "normal", small),
             Button("park", f_park, "Park /\nRecall", self._park, "warn", small),
             Button("manager", f_mgr, "Manager", self._manager, "quiet", small),
             Button("pay", f_pay, "PAY", self._pay, "primary", m.font("title")),
@@ -116,7 +118,7 @@ class SellScreen(Screen):
         return [
             Region("sell.msg", self.r_msg, self._msg_key, self._draw_msg),
             Region("sell.cart", self.cart.rect, self._cart_key, self.cart.draw, self.cart.forget),
-            Region("sell.totals", self.r_totals, lambda: (self.view.totals, self.view.customer_code),
+            Region("sell.totals", self.r_totals, lambda: (self.view.totals, self.view.customer_code, self.customer),
                    self._draw_totals),
             Region("sell.entry", self.r_entry, lambda: (self.entry.text, self.selected), self._draw_entry),
         ]
@@ -180,7 +182,7 @@ class SellScreen(Screen):
             label(surf, self.app.money(amount), (r.right - 8, y), small, theme.MUTED, "topright")
             y += small + m.px(4)
         if self.view.customer_code:
-            label(surf, f"Customer {self.view.customer_code}", (r.x + 6, y), small, theme.MUTED)
+            label(surf, self._customer_words(), (r.x + 6, y), small, theme.MUTED, width=r.w - 12)
         label(surf, "TOTAL", (r.x + 6, r.bottom - m.px(6)), m.font("label"), theme.ACCENT, "bottomleft")
         label(surf, self.app.money(t.total), (r.right - 8, r.bottom - m.px(4)), big, theme.ACCENT, "bottomright")
 
@@ -227,6 +229,12 @@ class SellScreen(Screen):
 
             self.entry.text = ""
             self.app.push(WeightDialog(self.app, outcome.data, self._sell))
+        elif isinstance(outcome.data, AgeCheckWanted):  # docs/item-prompts.md: ask, then send it again answered
+            from ui.screens.age import ask_age
+
+            self.entry.text = ""
+            again = getattr(command, "age", None) is not None  # answered, but the date of birth was not a date
+            self.app.push(ask_age(self.app, outcome.data, self._sell, outcome.message if again else ""))
         elif "manager" in outcome.message.lower() and getattr(command, "manager_pin", "") is None:
             from ui.screens.dialogs import ask_manager_pin
 
@@ -315,6 +323,21 @@ class SellScreen(Screen):
     def _more(self) -> None:
         self.page += 1
         self.app.relayout()
+
+    def _customer_words(self) -> str:
+        """The attached customer: their name and points when the panel picked them, else the code on the sale."""
+        from ui.screens.customers import points_words, sale_key
+
+        code, customer = self.view.customer_code, self.customer
+        if customer is None or sale_key(customer) != code:
+            return f"Customer {code}"
+        points = points_words(self.app, customer)  # type: ignore[arg-type]
+        return f"{customer.name} · {points}" if points else customer.name
+
+    def _customer(self) -> None:
+        from ui.screens.customers import CustomerDialog
+
+        self.app.push(CustomerDialog(self.app))  # type: ignore[arg-type]
 
     def _search(self) -> None:
         from ui.screens.search import SearchDialog

@@ -44,13 +44,23 @@ class CheckManager(Command):
 # ---- cart
 
 @dataclass(frozen=True)
+class AgeAnswer:
+    """The cashier's answer to an age check (`AgeCheckWanted`): `confirmed` (the customer is old enough) or
+    not (the item is not sold); `dob` "YYYY-MM-DD" where [shop] age_check_dob asks for it."""
+
+    confirmed: bool
+    dob: str | None = None
+
+
+@dataclass(frozen=True)
 class Scan(Command):
     """A barcode. `weight` (kg, e.g. "0.730") is one typed before scanning a weighed item; `manager_pin` approves a
-    weight outside the bounds."""
+    weight outside the bounds; `age` answers an age check (docs/item-prompts.md)."""
 
     code: str
     weight: Qty | None = None
     manager_pin: str | None = None
+    age: AgeAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class AddSku(Command):
     sku: str
     qty: Qty = 1
     manager_pin: str | None = None
+    age: AgeAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class AddQuickKey(Command):
     index: int
     weight: Qty | None = None  # weighed items: typed first, else the scale's stable reading, else asked for
     manager_pin: str | None = None
+    age: AgeAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -321,3 +333,24 @@ class ExportRange(Command):
     directory: str | Path
     start: datetime
     end: datetime
+
+
+# ---- customers (docs/customers.md#on-the-till)
+
+@dataclass(frozen=True)
+class FindCustomers(Command):
+    """Customers by card number, phone or name, best first; `Outcome.data` is a tuple of
+    firmware.domain.customers.Customer."""
+
+    text: str
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class SaveCustomer(Command):
+    """Create (`customer_id` empty) or edit a customer, offline: `fields` are (field, value) pairs of
+    firmware.domain.customers.FIELDS (only the changed ones for an edit). `Outcome.data` is the saved
+    firmware.domain.customers.Customer."""
+
+    fields: tuple[tuple[str, str | bool], ...]
+    customer_id: str = ""

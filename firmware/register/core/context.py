@@ -7,12 +7,13 @@ records on their way to it) into every call, so a test can hand in plain data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from firmware.config import Config
+from firmware.domain.customers import Customer, CustomerEdit
 from firmware.register.core.state import Receipt
 
 StateDoc = dict[str, Any]  # a state record's JSON document (parked cart, shift, Z counter, refund index, lockout)
@@ -49,6 +50,20 @@ class Lookup(Protocol):
         ...
 
 
+class CustomerReader(Protocol):
+    """The register's customer book as a handler may use it (firmware.customers.CustomerBook): read, and draft
+    the next edit; the shell records it (effect `RecordCustomerEdit`)."""
+
+    def search(self, text: str, limit: int = 20) -> list[Customer]:
+        ...
+
+    def get(self, customer_id: str) -> Customer | None:
+        ...
+
+    def draft(self, customer_id: str, changes: Mapping[str, str | bool], at: str) -> CustomerEdit:
+        ...
+
+
 @dataclass(frozen=True)
 class Context:
     """The world as one call sees it."""
@@ -59,3 +74,4 @@ class Context:
     new_id: Callable[[], str]  # a fresh 32-hex-digit id (uuid4 in the shell)
     has_hardware: bool = True  # printer, drawer and LED are there
     has_sync: bool = True  # a broker is configured (SyncService runs)
+    customers: CustomerReader | None = None  # the customer book (docs/customers.md#on-the-till)

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from firmware.domain.customers import CustomerEdit
 from firmware.domain.parked import ParkedCart
 from firmware.domain.shift import Shift
 from firmware.domain.timeclock import HoursReport
@@ -210,6 +211,13 @@ class SearchReceipts:
     before_seq: int | None = None
 
 
+@dataclass(frozen=True)
+class RecordCustomerEdit:
+    """Append a customer edit to the customer book's edit log (fsync'ed; docs/customers.md#on-the-till)."""
+
+    edit: CustomerEdit
+
+
 Effect = (CommitReceipt | PutState | OpenDrawer | PrintReceipt | PrintReport | PrintHours | PublishReport | SyncNow
           | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | SumReport | CommitPunch
-          | PublishPending | SearchReceipts)
+          | PublishPending | SearchReceipts | RecordCustomerEdit)

@@ -14,6 +14,7 @@ from firmware.register.core import commands as c, effects as fx, events as ev
 from firmware.register.core.handlers import (
                                              accounts,
                                              clerks,
+                                             customers,
                                              devices,
                                              downlink,
                                              finder,
@@ -78,6 +79,8 @@ COMMAND_HANDLERS: dict[type[c.Command], CommandHandler] = {
     c.Hours: timeclock.hours,
     c.MailReceipt: mail.mail_receipt,
     c.FindReceipts: finder.find_receipts,
+    c.FindCustomers: customers.find_customers,
+    c.SaveCustomer: customers.save_customer,
 }
 
 EVENT_HANDLERS: dict[type[object], EventHandler] = {

@@ -14,13 +14,14 @@ from dataclasses import replace
 from firmware.contract.receipt_id import parse_receipt_id
 from firmware.domain import sale_promotions
 from firmware.domain.catalog import Item, NotSellable
+from firmware.domain.lines import AgeCheck
 from firmware.domain.loyalty import points_for_amount
 from firmware.domain.sale import Sale
 from firmware.domain.weight import weight_text
 from firmware.register.core import commands as c
 from firmware.register.core.effects import OpenDrawer, PrintReceipt, Purpose, RefreshOutbox, SyncNow
 from firmware.register.core.events import CommitFailed, ReceiptCommitted
-from firmware.register.core.handlers import accounts, refund, weighed
+from firmware.register.core.handlers import accounts, prompts, refund, weighed
 from firmware.register.core.handlers.clerks import approval
 from firmware.register.core.handlers.commit import clock_trusted, commit
 from firmware.register.core.state import Phase, Receipt, currency_of, money_of, sale_rates_of
@@ -77,21 +78,27 @@ def _show(step: Step, sale: Sale, flash: int | None = None) -> None:
     step.set(sale=_priced_now(step, sale), flash_line=flash)
 
 
-def _add(step: Step, item: Item, qty: object, source: str, approved_by: str | None = None) -> Outcome:
+def _add(step: Step, item: Item, qty: object, source: str, approved_by: str | None = None,
+         age: AgeCheck | None = None) -> Outcome:
     sale = cart(step)
     if step.state.phase != Phase.SELL:
         return Outcome.refused("Finish the payment first, or go back to the cart.")
     new = sale.add(item, qty, source)
     if approved_by is not None:  # a weight outside the bounds: the manager who approved it stays on the line
         new = replace(new, lines=new.lines[:-1] + (replace(new.lines[-1], approved_by=approved_by),))
+    if age is not None:  # the age check the cashier answered stays on the line (and the receipt)
+        new = replace(new, lines=new.lines[:-1] + (replace(new.lines[-1], age_check=age),))
     _show(step, new, new.lines[-1].line_no if new.lines else None)
+    if item.prompt:  # the item's prompt, in the warning style; the Outcome says nothing to not hide it
+        step.note("warn", prompts.prompt_text(item))
+        return Outcome(True)
     if item.weighed:
         return Outcome(True, f"{item.name} {weight_text(new.lines[-1].qty)} added")
     return Outcome(True, f"{item.name} added")
 
 
 def _add_weighed(step: Step, item: Item, typed: object, manager_pin: str | None, source: str, retry: c.Command,
-                 field: str = "weight") -> Outcome:
+                 field: str = "weight", age: AgeCheck | None = None) -> Outcome:
     """A weighed item: the weight typed, else the scale's, else ask (weighed.take_weight)."""
     cart(step)
     if step.state.phase != Phase.SELL:
@@ -99,7 +106,17 @@ def _add_weighed(step: Step, item: Item, typed: object, manager_pin: str | None,
     taken = weighed.take_weight(step, item, typed, manager_pin, retry, field)
     if isinstance(taken, Outcome):
         return taken
-    return _add(step, item, taken[0], source, taken[1])
+    return _add(step, item, taken[0], source, taken[1], age)
+
+
+def _age(step: Step, item: Item, cmd: c.Scan | c.AddSku | c.AddQuickKey) -> AgeCheck | Outcome | None:
+    """The item's age check (prompts.age_gate), after the cart is known to take items."""
+    if item.min_age <= 0:
+        return None
+    cart(step)
+    if step.state.phase != Phase.SELL:
+        return Outcome.refused("Finish the payment first, or go back to the cart.")
+    return prompts.age_gate(step, item, cmd, cmd.age)
 
 
 def scan(step: Step, cmd: c.Scan) -> Outcome:
@@ -116,22 +133,31 @@ def scan(step: Step, cmd: c.Scan) -> Outcome:
         if embedded is None:
             return Outcome.refused(found.reason)
         item, qty, approved = embedded
-        return _add(step, item, qty, "label", approved)  # source "label": the screen shows a label's price as such
-    if found.weighed:
-        return _add_weighed(step, found, cmd.weight, cmd.manager_pin, "scan", cmd)
-    if cmd.weight is not None:
+        age = _age(step, item, cmd)
+        if isinstance(age, Outcome):
+            return age
+        return _add(step, item, qty, "label", approved, age)  # source "label": the screen shows a label's price as such
+    if cmd.weight is not None and not found.weighed:
         return Outcome.refused(f"{found.name} is not sold by weight: clear the weight ({cmd.weight}) and scan again.")
-    return _add(step, found, 1, "scan")
+    age = _age(step, found, cmd)
+    if isinstance(age, Outcome):
+        return age
+    if found.weighed:
+        return _add_weighed(step, found, cmd.weight, cmd.manager_pin, "scan", cmd, age=age)
+    return _add(step, found, 1, "scan", age=age)
 
 
 def add_sku(step: Step, cmd: c.AddSku) -> Outcome:
     item = step.state.catalog.by_sku(cmd.sku.strip())
     if item is None:
         return Outcome.refused(f"No item with number {cmd.sku}.")
+    age = _age(step, item, cmd)
+    if isinstance(age, Outcome):
+        return age
     if item.weighed:  # qty 1 (the default) is "not given": the scale's weight, or ask for it
         typed = None if isinstance(cmd.qty, int) and cmd.qty == 1 else cmd.qty
-        return _add_weighed(step, item, typed, cmd.manager_pin, "sku", cmd, field="qty")
-    return _add(step, item, cmd.qty, "sku")
+        return _add_weighed(step, item, typed, cmd.manager_pin, "sku", cmd, field="qty", age=age)
+    return _add(step, item, cmd.qty, "sku", age=age)
 
 
 def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
@@ -141,11 +167,14 @@ def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
     item = step.state.catalog.by_sku(keys[cmd.index].sku)
     if item is None:
         return Outcome.refused("That key's item is no longer sold.")
-    if item.weighed:
-        return _add_weighed(step, item, cmd.weight, cmd.manager_pin, "quick_key", cmd)
-    if cmd.weight is not None:
+    if cmd.weight is not None and not item.weighed:
         return Outcome.refused(f"{item.name} is not sold by weight: clear the weight ({cmd.weight}) first.")
-    return _add(step, item, 1, "quick_key")
+    age = _age(step, item, cmd)
+    if isinstance(age, Outcome):
+        return age
+    if item.weighed:
+        return _add_weighed(step, item, cmd.weight, cmd.manager_pin, "quick_key", cmd, age=age)
+    return _add(step, item, 1, "quick_key", age=age)
 
 
 def set_qty(step: Step, cmd: c.SetQty) -> Outcome:
