@@ -15,65 +15,32 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 from collections.abc import Iterable, Iterator
 
 from firmware.config import Config
 from firmware.contract.chain import canonical_json
-from firmware.lifecycle import join_thread
 from firmware.register.core.effects import SumReport
 from firmware.register.core.events import ReportSummed
 from firmware.register.core.handlers.reports import build
 from firmware.register.core.state import Receipt
+from firmware.register.job_worker import JobAbandoned, JobWorker
 from firmware.register.ports import RegisterJournal
 
 log = logging.getLogger(__name__)
 
 
-class _Stopped(Exception):
-    """The worker was stopped while summing: no answer is sent (the register is shutting down)."""
+class ReportWorker(JobWorker[SumReport]):
+    """One thread (`kassa-reports`) that sums `SumReport` jobs in order and puts `ReportSummed` on `events`."""
 
-
-class ReportWorker:
-    """One thread that sums `SumReport` jobs in order and puts `ReportSummed` on `events`. No thread per request."""
+    thread_name = "kassa-reports"
 
     def __init__(self, journal: RegisterJournal, config: Config, events: queue.Queue[object]) -> None:
+        super().__init__(events)
         self._journal = journal
         self._config = config
-        self._events = events
-        self._jobs: queue.Queue[SumReport | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._idle = threading.Condition()
-        self._pending = 0
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the thread (bootstrap's lifecycle); jobs submitted before wait for it. Twice is harmless; a stopped
-        worker stays stopped."""
-        with self._idle:
-            if self._thread is not None or self._stop.is_set():
-                return
-            thread = self._thread = threading.Thread(target=self._run, name="kassa-reports", daemon=True)
-        thread.start()
-
-    def submit(self, job: SumReport) -> None:
-        with self._idle:
-            self._pending += 1
-        self._jobs.put(job)
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until every submitted job has put its event; False on timeout (tests)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """End the thread and join it: a report being summed is abandoned, queued ones are dropped (unanswered)."""
-        self._stop.set()
-        self._jobs.put(None)
-        join_thread(self._thread, timeout)
-        with self._idle:
-            self._pending = 0  # what was dropped will never come back
-            self._idle.notify_all()
+    def answer(self, job: SumReport) -> ReportSummed:
+        return self.sum(job)
 
     def sum(self, job: SumReport) -> ReportSummed:
         """Sum one job (on any thread); a failure becomes `ReportSummed` with the reason, never an exception."""
@@ -86,7 +53,7 @@ class ReportWorker:
                            created_at=job.created_at)
             decode(ReportDoc, canonical_json(report))  # what sync's publish_report would refuse, said to the fleet
             return ReportSummed(job.command_id, report)
-        except _Stopped:
+        except JobAbandoned:
             raise
         except Exception as exc:  # noqa: BLE001 - answered to the fleet, never raised into a thread's void
             log.exception("remote %s report failed", job.kind.upper())
@@ -95,19 +62,6 @@ class ReportWorker:
     def _until_stopped(self, receipts: Iterable[Receipt]) -> Iterator[Receipt]:
         for n, receipt in enumerate(receipts):
             if n % 256 == 0 and self._stop.is_set():
-                raise _Stopped
+                raise JobAbandoned
             yield receipt
 
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None or self._stop.is_set():
-                return
-            try:
-                self._events.put(self.sum(job))
-            except _Stopped:
-                return
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
