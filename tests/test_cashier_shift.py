@@ -16,6 +16,7 @@ Every step leaves a screenshot in screenshots-out/shift/ (named in .gitignore; C
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +121,49 @@ class Demo:
                 self.proc.kill()
                 self.proc.wait(10)
         return self.proc.returncode
+
+
+OFFLINE = "mqtt://127.0.0.1:9"  # no broker there: the till works offline
+
+
+@dataclass
+class Till:
+    """`kassa demo` on its own X server, as `offline_demo` hands it to a test."""
+
+    data: Path
+    ui: UiMap
+    drv: Driver
+    demo: Demo
+
+
+@contextlib.contextmanager
+def offline_demo(tmp_path: Path, shots: Path) -> Iterator[Till]:
+    """`kassa demo` with no broker on a fresh 800x480 Xvfb, up to its login screen, screenshots into `shots`
+    (emptied first). On the way out the demo gets SIGTERM and must exit 0 (its log's tail otherwise)."""
+    require_x_tools()
+    if shots.exists():
+        shutil.rmtree(shots)
+    x = XServer((800, 480), tmp_path).start()
+    data = tmp_path / "data"
+    ui = UiMap(tmp_path / "ui-map.json")
+    demo = Demo(x, data, OFFLINE, ui.path, tmp_path / "demo.log")
+    drv = Driver(x, ui, shots)
+    try:
+        ui.wait(lambda d: d["screen"] == "login", "the login screen")
+        drv.find_window()
+        yield Till(data, ui, drv, demo)
+    finally:
+        code = demo.stop()
+        x.stop()
+    assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
+
+
+def log_in_anna(till: Till) -> None:
+    """Anna (c1, PIN 1111) logs in by touch and the sell screen comes up."""
+    till.drv.tap("clerk:c1")
+    till.drv.tap_keys("pin", "1111")
+    till.drv.tap("login")
+    till.ui.wait(lambda d: d["screen"] == "sell" and d["clerk"] == "Anna", "the sell screen")
 
 
 def answer_yes_if_asked(drv: Driver) -> None:

@@ -10,15 +10,14 @@ and the edit log holds the create, fsync'ed. Screenshots go to screenshots-out/c
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from firmware.clock import ManualClock
 from firmware.journal import Journal
-from tests.support.xdriver import Driver, UiMap, XServer, require_x_tools
-from tests.test_cashier_shift import Demo, Scanner
+from tests.support.xdriver import Driver
+from tests.test_cashier_shift import Scanner, log_in_anna, offline_demo
 
 pytestmark = pytest.mark.slow  # a real X server and the demo in its own process
 
@@ -33,22 +32,10 @@ def type_on(drv: Driver, text: str) -> None:
 
 
 def test_a_new_customer_is_made_offline_and_put_on_the_sale_by_touch(tmp_path):
-    require_x_tools()
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    x = XServer((800, 480), tmp_path).start()
-    data = tmp_path / "data"
-    ui = UiMap(tmp_path / "ui-map.json")
-    demo = Demo(x, data, "mqtt://127.0.0.1:9", ui.path, tmp_path / "demo.log")  # no broker: offline
-    drv = Driver(x, ui, SHOTS)
-    try:
+    with offline_demo(tmp_path, SHOTS) as till:
+        data, ui, drv, demo = till.data, till.ui, till.drv, till.demo
         scanner = Scanner(demo.scanner_path())
-        ui.wait(lambda d: d["screen"] == "login", "the login screen")
-        drv.find_window()
-        drv.tap("clerk:c1")
-        drv.tap_keys("pin", "1111")
-        drv.tap("login")
-        ui.wait(lambda d: d["screen"] == "sell" and d["clerk"] == "Anna", "the sell screen")
+        log_in_anna(till)
         scanner.scan(PENCIL)
         ui.wait(lambda d: d["due"] == 129, "the pencil in the cart")
 
@@ -85,10 +72,6 @@ def test_a_new_customer_is_made_offline_and_put_on_the_sale_by_touch(tmp_path):
         drv.tap("exact")
         ui.wait(lambda d: d["screen"] == "done", "the sale finished")
         drv.tap("new_sale")
-    finally:
-        code = demo.stop()
-        x.stop()
-    assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
 
     lines = (data / "customer-edits.jsonl").read_text().splitlines()
     edits = [json.loads(line) for line in lines[1:]]

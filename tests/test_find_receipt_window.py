@@ -11,15 +11,14 @@ Every step leaves a screenshot in screenshots-out/find-receipt/.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from firmware.clock import ManualClock
 from firmware.journal import Journal
-from tests.support.xdriver import Driver, UiMap, XServer, require_x_tools
-from tests.test_cashier_shift import Demo, Scanner, manager_pin
+from tests.support.xdriver import Driver, UiMap
+from tests.test_cashier_shift import Scanner, log_in_anna, manager_pin, offline_demo
 
 pytestmark = pytest.mark.slow  # a real X server and the demo in its own process: ~30 s
 
@@ -45,22 +44,10 @@ def listed(doc: dict) -> set[str]:
 
 
 def test_find_a_sale_by_its_amount_and_e_mail_the_receipt_by_touch(tmp_path):
-    require_x_tools()
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    x = XServer((800, 480), tmp_path).start()
-    data = tmp_path / "data"
-    ui = UiMap(tmp_path / "ui-map.json")
-    demo = Demo(x, data, "mqtt://127.0.0.1:9", ui.path, tmp_path / "demo.log")  # no broker: offline
-    drv = Driver(x, ui, SHOTS)
-    try:
+    with offline_demo(tmp_path, SHOTS) as till:
+        data, ui, drv, demo = till.data, till.ui, till.drv, till.demo
         scanner = Scanner(demo.scanner_path())
-        ui.wait(lambda d: d["screen"] == "login", "the login screen")
-        drv.find_window()
-        drv.tap("clerk:c1")
-        drv.tap_keys("pin", "1111")
-        drv.tap("login")
-        ui.wait(lambda d: d["screen"] == "sell" and d["clerk"] == "Anna", "the sell screen")
+        log_in_anna(till)
 
         sell(drv, ui, scanner, (PENCIL,), 129)
         sell(drv, ui, scanner, (MILK, BREAD), 119 + 289)  # €4.08: the one to find
@@ -111,10 +98,6 @@ def test_find_a_sale_by_its_amount_and_e_mail_the_receipt_by_touch(tmp_path):
         drv.tap("find:close")
         drv.tap("mgr_back")
         ui.wait(lambda d: d["screen"] == "sell" and not d["dialogs"], "back on the sell screen")
-    finally:
-        code = demo.stop()
-        x.stop()
-    assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
 
     journal = Journal.open(data, store="DEMO", register="R1", clock=ManualClock())
     try:

@@ -11,19 +11,17 @@ the Hours page and prints it. Screenshots of every step go to screenshots-out/ti
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.xdriver import Driver, UiMap, XServer, require_x_tools
-from tests.test_cashier_shift import ROOT, Demo, printed, wait_printed
+from tests.support.xdriver import Driver
+from tests.test_cashier_shift import ROOT, offline_demo, printed, wait_printed
 
 pytestmark = pytest.mark.slow  # a real X server and the demo in a process: ~30 s
 
 SHOTS = ROOT / "screenshots-out" / "timeclock"
-OFFLINE = "mqtt://127.0.0.1:9"  # no broker: the time clock works offline (the punches wait to be sent)
 
 
 def punches_offered(doc: dict) -> set[str]:
@@ -53,18 +51,9 @@ def punch(drv: Driver, kind: str, said: str) -> dict:
 
 
 def test_a_clerk_punches_a_whole_shift_by_touch_and_a_manager_prints_the_hours(tmp_path):
-    require_x_tools()
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    x = XServer((800, 480), tmp_path).start()
-    data = tmp_path / "data"
-    ui = UiMap(tmp_path / "ui-map.json")
-    demo = Demo(x, data, OFFLINE, ui.path, tmp_path / "demo.log")
-    drv = Driver(x, ui, SHOTS)
     said: list[str] = []
-    try:
-        ui.wait(lambda d: d["screen"] == "login", "the login screen")
-        drv.find_window()
+    with offline_demo(tmp_path, SHOTS) as till:
+        data, ui, drv = till.data, till.ui, till.drv
         drv.shot("login")
 
         # ---- a wrong PIN: no punches offered ----------------------------------------------------------------
@@ -133,10 +122,6 @@ def test_a_clerk_punches_a_whole_shift_by_touch_and_a_manager_prints_the_hours(t
         drv.tap("mgr_back")
         drv.tap("bar:logout")
         ui.wait(lambda d: d["screen"] == "login" and d["clerk"] is None, "the login screen")
-    finally:
-        code = demo.stop()
-        x.stop()
-    assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
 
     assert [re.sub(r"\d\d:\d\d", "HH:MM", s).removesuffix(" (clock unverified)") for s in said] == [
         "Anna clocked in at HH:MM", "Anna is on a break since HH:MM", "Anna ended the break at HH:MM",
