@@ -236,6 +236,8 @@ class CustomerForm(Dialog):
     """A new customer, or one to edit: the four text fields as buttons (each opens the text entry), the consent
     toggles, Save and Cancel."""
 
+    escape_closes = True
+
     name = "customer_form"
     box_w, box_h = 0.98, 0.98
 
@@ -337,12 +339,6 @@ class CustomerForm(Dialog):
         if callable(self.on_saved) and isinstance(out.data, Customer):
             self.on_saved(out.data)
         self.app.toast(out.message)
-
-    def on_key(self, key: int, char: str) -> bool:
-        if key == pygame.K_ESCAPE:
-            self.close()
-            return True
-        return False
 
     def on_scan(self, code: str) -> None:
         """A card scanned on the form is the customer's card number."""

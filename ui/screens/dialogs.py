@@ -28,6 +28,7 @@ class Dialog(Screen):
     modal = True
     name = "dialog"
     box_w, box_h = 0.62, 0.8
+    escape_closes = False  # True: the Escape key closes it, as its Close/Cancel button would
 
     def layout(self, area: Rect) -> None:
         super().layout(area)
@@ -42,6 +43,12 @@ class Dialog(Screen):
 
     def close(self) -> None:
         self.app.pop(self)
+
+    def on_key(self, key: int, char: str) -> bool:
+        if self.escape_closes and key == pygame.K_ESCAPE:
+            self.close()
+            return True
+        return False
 
 
 class Alert(Dialog):

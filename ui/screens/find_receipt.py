@@ -125,6 +125,8 @@ class DayDialog(EntryDialog):
 class FindReceiptDialog(Dialog):
     """The criteria on the left, the receipts found on the right (newest first, "Older receipts..." below)."""
 
+    escape_closes = True
+
     name = "find_receipt"
     box_w, box_h = 0.98, 0.98
 
@@ -413,12 +415,6 @@ class FindReceiptDialog(Dialog):
         self.app.push(ReceiptDialog(self.app, receipt))
 
     # ---- keyboard and scanner ----------------------------------------------------------------
-    def on_key(self, key: int, char: str) -> bool:
-        if key == pygame.K_ESCAPE:
-            self.close()
-            return True
-        return False
-
     def on_scan(self, code: str) -> None:
         """A scan here is a customer card (a receipt's own barcode opens that receipt)."""
         receipt = self.reg.find_receipt(code)

@@ -139,6 +139,8 @@ class PunchDialog(Dialog):
     saved, the register's error toast says why and the dialog stays.
     """
 
+    escape_closes = True
+
     name = "punch"
     box_w, box_h = 0.72, 0.8
 
@@ -209,12 +211,6 @@ class PunchDialog(Dialog):
         self.app.toast(msg.text if msg is not None else "Punch saved.", "Time clock")
         self.close()
         self.on_punched()
-
-    def on_key(self, key: int, char: str) -> bool:
-        if key == pygame.K_ESCAPE:
-            self.close()
-            return True
-        return False
 
     def on_scan(self, code: str) -> None:
         self.app.tone.error()
