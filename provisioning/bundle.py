@@ -205,6 +205,14 @@ def check_version_jumps(doc: dict[str, Any], data_dir: Path, *, force: bool = Fa
             raise InputRejected(f"the bundle's {exc}; nothing was written") from None
 
 
+def _store_of(doc: dict[str, Any], store: str | None) -> str:
+    """The store the bundle is applied for: `--store`, else the bundle's own; InputRejected when neither names one."""
+    named = store or doc.get("store")
+    if not named or not isinstance(named, str):
+        raise InputRejected("the bundle names no store: give --store")
+    return named
+
+
 def check_bundle(
     doc: dict[str, Any], *, store: str | None = None, hardware_urls: dict[str, str | None] | None = None,
     data_dir: Path | None = None, force: bool = False,
@@ -219,9 +227,7 @@ def check_bundle(
     from provisioning.errors import RowProblem
 
     _check_shape(doc)
-    store = store or doc.get("store")
-    if not store:
-        raise InputRejected("the bundle names no store: give --store")
+    store = _store_of(doc, store)
     catalog, clerks = doc.get("catalog"), doc.get("clerks")
     problems: list[RowProblem] = []
     for payload, gate in ((catalog, check_catalog_payload), (clerks, check_clerks_payload)):
@@ -287,7 +293,7 @@ def apply_bundle(
     than MAX_VERSION_JUMP above them."""
     hw = check_bundle(doc, store=store, hardware_urls=hardware_urls,
                       data_dir=target_data_dir(doc, config_path, data_dir), force=force)
-    store = store or doc.get("store")
+    store = _store_of(doc, store)
     shared = doc.get("broker", {})
     catalog, clerks = doc.get("catalog"), doc.get("clerks")
     bundle_dir = (doc.get("device") or {}).get("data_dir")

@@ -59,7 +59,10 @@ def _cert(config: Config, now: datetime) -> str:
         return f"certificate unreadable: {b.cert_file}"
     days = (cert.not_valid_after_utc - now).days
     cn = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
-    return f"certificate CN={cn[0].value if cn else '?'}, expires in {days} days"
+    name = cn[0].value if cn else "?"
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    return f"certificate CN={name}, expires in {days} days"
 
 
 def gather_status(

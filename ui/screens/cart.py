@@ -8,6 +8,7 @@ A voided line stays in the list, muted: its name and amount struck through the m
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pygame
@@ -173,7 +174,7 @@ class CartList:
         if hots_key != self._hots_key:  # taps only move when the window does
             self._hots_key = hots_key
             screen.set_hot("cart", [Hot(Rect(r.x, r.y + i * self.row_h, r.w, self.row_h - 2),
-                                        (lambda n=ln.line_no: screen.select(n)), f"line:{ln.line_no}")
+                                        partial(screen.select, ln.line_no), f"line:{ln.line_no}")
                                     for i, ln in enumerate(shown)])
 
     def _draw_note(self, surf: pygame.Surface, r: Rect) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pygame
@@ -147,7 +148,7 @@ class RefundPanel:
             up, where, down = columns(Rect(r_lines.x, r_lines.bottom - h, r_lines.w, h), [1, 1.4, 1], m.gap)
             for rect, text, step, hid in ((up, "Up", -per_page, "refund:up"), (down, "Down", per_page, "refund:down")):
                 draw_button(surf, rect, text, "quiet", m.font("body"))
-                hots.append(Hot(rect, (lambda step=step: self._page(step, len(lines), per_page)), hid))
+                hots.append(Hot(rect, partial(self._page, step, len(lines), per_page), hid))
             last = min(len(lines), self.offset + per_page)
             label(surf, f"lines {self.offset + 1}-{last} of {len(lines)}", where.center, m.font("small"), theme.MUTED,
                   "center", where.w)
