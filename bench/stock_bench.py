@@ -11,7 +11,10 @@ Then, in the same run:
   (state.bin deleted: the pending sums rebuilt from the whole log);
 - baseline open: the naive way, every delta as a JSON line folded into a dict;
 - lookup: `on_hand` p50/p99/max over 100,000 random skus; baseline: a naive sum over all deltas per lookup;
-- a check that the store's answers equal the naive fold for 2,000 skus.
+- a check that the store's answers equal the naive fold for 2,000 skus;
+- the till: a paid sale on a real register (journal on disk), with its stock record journaled after the
+  receipt (one more durable record, firmware/stock_keeper.py) against the same sale without it; and the
+  register's start-up with the stock index current (the keeper adds one state read).
 """
 
 from __future__ import annotations
@@ -89,6 +92,58 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
+def till(base: Path, sales: int) -> None:
+    """Sales on a real demo register: per sale with the stock record and without; start-up with the index."""
+    import os
+
+    os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+    from firmware.bootstrap import bootstrap, demo_config, seed_demo
+    from firmware.clock import ManualClock
+
+    pencil = "4006381333931"
+    data = base / "till"
+    pins = seed_demo(data)
+    config = demo_config(data, hardware={"scanner": "simulated:memory"})
+    reg = bootstrap(config, clock=ManualClock(), with_sync=False, demo_pins=pins)
+    try:
+        assert reg.login("c1", "1111").ok
+        paid: dict[bool, list[float]] = {True: [], False: []}  # tender -> "Paid" on screen
+        idle: dict[bool, list[float]] = {True: [], False: []}  # tender -> the receipt (and stock record) on disk
+        keeper = reg._committer._stock
+        for i in range(2 * sales):
+            kept = i % 2 == 0
+            reg._committer._stock = keeper if kept else None  # interleaved: the same disk, the same moment
+            reg.scan(pencil)
+            t0 = time.perf_counter()
+            reg.tender("cash")
+            while reg.view().phase != "done":
+                reg.pump()
+            paid[kept].append(time.perf_counter() - t0)
+            reg.wait_idle()
+            idle[kept].append(time.perf_counter() - t0)
+        reg._committer._stock = keeper
+        keeper.catch_up()  # the baseline's receipts get their deltas too (as after a restart)
+        for what, got in (("tender to \"Paid\" on screen", paid), ("tender to all written", idle)):
+            with_stock, without = statistics.median(got[True]), statistics.median(got[False])
+            print(f"till, {what}: median {with_stock * 1e3:.2f} ms with the stock record, {without * 1e3:.2f} ms "
+                  f"without ({with_stock / without:.2f}x; {sales} sales each, interleaved)")
+    finally:
+        reg.shutdown()
+    opens = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        from firmware.journal import Journal
+        from firmware.stock_keeper import StockKeeper
+
+        journal = Journal.open(data, store="DEMO", register="R1", clock=ManualClock())
+        t1 = time.perf_counter()
+        StockKeeper(journal, data / "stock")
+        opens.append((t1 - t0, time.perf_counter() - t1))
+        journal.close()
+    print(f"till start-up: journal open median {statistics.median(o[0] for o in opens) * 1e3:.1f} ms; the stock "
+          f"keeper on it (index current) median {statistics.median(o[1] for o in opens) * 1e3:.2f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k deltas instead of 1M")
@@ -156,6 +211,7 @@ def main() -> int:
 
         wrong = [s for s in rng.sample(skus, 2000) if store.on_hand(s) != naive[s]]
         print(f"check: store == naive fold for 2000 skus: {'ok' if not wrong else f'MISMATCH {wrong[:5]}'}")
+        till(base, 50 if args.quick else 200)
         return 1 if wrong else 0
     finally:
         shutil.rmtree(base, ignore_errors=True)

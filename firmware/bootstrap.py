@@ -12,6 +12,7 @@ shutdown stops them in reverse (docs/interfaces.md "Threads").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -29,9 +30,11 @@ from firmware.customers import CustomerBook
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Roster, hash_pin
 from firmware.errors import ConfigError, JournalError
+from firmware.image_cache import ImageCache, Verdict, wanted_in_payload
 from firmware.journal import Journal
 from firmware.lifecycle import Lifecycle
 from firmware.register import Register
+from firmware.stock_keeper import StockKeeper
 from firmware.stores import catalog_store, clerk_store
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ def demo_config(data_dir: str | os.PathLike[str], broker_url: str = "mqtt://127.
 def seed_demo(data_dir: Path) -> dict[str, str]:
     """Install the sample catalog and demo clerks if the data dir has none; return clerk_id -> PIN."""
     catalog_store(data_dir).apply(demo_catalog_payload()) if catalog_store(data_dir).load() is None else None
+    seed_demo_pictures(data_dir)
     if clerk_store(data_dir).load() is None:
         clerks = [
             {"clerk_id": cid, "name": name, "role": role, "pin_hash": hash_pin(pin)}
@@ -74,6 +78,21 @@ def seed_demo(data_dir: Path) -> dict[str, str]:
         ]
         clerk_store(data_dir).apply({"version": 1, "clerks": clerks})
     return {cid: pin for cid, _, _, pin in DEMO_CLERKS}
+
+
+def seed_demo_pictures(data_dir: Path, limit: int = 64 * 1024 * 1024) -> int:
+    """Put the demo catalog's item pictures (firmware/demo/images) into the image cache, as the fleet's
+    `publish-images` would (docs/item-images.md); only those the held catalog names. Returns how many were new."""
+    wanted = wanted_in_payload(catalog_store(data_dir).load())
+    if not wanted:
+        return 0
+    cache = ImageCache(Path(data_dir) / "images", limit)
+    new = 0
+    for entry in resources.files("firmware.demo").joinpath("images").iterdir():
+        if entry.name.endswith(".png"):
+            data = entry.read_bytes()
+            new += cache.put(hashlib.sha256(data).hexdigest(), data, wanted) is Verdict.KEPT
+    return new
 
 
 def load_catalog(config: Config) -> Catalog:
@@ -251,11 +270,19 @@ def bootstrap(
             except HardwareConfigError as exc:  # a restart cannot fix it: exit 2 (config), not a restart loop
                 raise ConfigError(f"{exc} (then check with `kassa-provision selftest`)") from None
         catalog = deferred_catalog(config)  # read once the login screen is up
+        # the till's stock (docs/stock.md): refilled from the journal here, before any commit or send
+        stock = StockKeeper(journal, data_dir / "stock")
+        # the customer book (docs/customers.md): the register searches and edits it, sync sends its edits and
+        # applies the fleet's list to it (thread-safe: firmware/customers.py)
+        customers = CustomerBook(data_dir, config.device.store, config.device.register)
+        # item pictures (docs/item-images.md): sync keeps them, the UI reads them (one lock inside)
+        images = ImageCache(data_dir / "images", config.shop.image_cache_mb * 1024 * 1024)
         sync = None
         if with_sync:
             from firmware.sync import SyncService
 
-            sync = SyncService(config, journal, clock, events, pace_share=config.broker.drain_cpu_share)
+            sync = SyncService(config, journal, clock, events, pace_share=config.broker.drain_cpu_share,
+                               stock=stock, customers=customers, images=images)
         register = Register(
             config=config,
             clock=clock,
@@ -268,7 +295,9 @@ def bootstrap(
             demo_pins=demo_pins,
             ntp_synced=ntp_synced or (lambda: True if clock is not None and not isinstance(clock, SystemClock)
                                       else ntp_synchronised()),
-            customers=CustomerBook(data_dir, config.device.store, config.device.register),  # docs/customers.md
+            customers=customers,
+            stock=stock,
+            images=images,
         )
         lifecycle.add("journal", start=journal.start, stop=journal.close)
         if hardware is not None:

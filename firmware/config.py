@@ -112,6 +112,10 @@ _rule("accounts.giftcard_refund", '"card" (a sale paid by gift card is refunded 
       'giftcard_refund = "card"')
 _rule("accounts.giftcard_sku", "1-64 letters, digits, '.', '-' or '_'", 'giftcard_sku = "GIFTCARD"')
 _rule("accounts.giftcard_tax_code", "1-16 letters, digits, '-' or '_'", 'giftcard_tax_code = "GC"')
+_rule("layby.sku", "1-64 letters, digits, '.', '-' or '_'", 'sku = "LAYBY"')
+_rule("layby.tax_code", "1-16 letters, digits, '-' or '_' (a code taxed at 0 or not in shop.tax_rates)",
+      'tax_code = "LB"')
+_rule("layby.refund_tenders", 'a list of "cash", "card", "on_account"', 'refund_tenders = ["cash"]')
 _rule("broker.url", "mqtt://host:port or mqtts://host:port", 'url = "mqtts://broker.example:8883"')
 _rule("broker.prefix", f"1-{PREFIX_MAX_LEVELS} topic levels of letters, digits, '-' or '_' joined by '/', "
       "no wildcards (+ #), no '$', no leading or trailing '/'", 'prefix = "kassa/v1"')
@@ -252,6 +256,8 @@ class ShopConfig(_Section):
     receipt_page: str = Field(default="", max_length=200)
     # docs/item-prompts.md: an item with a minimum age also asks for the customer's date of birth (kept on the line)
     age_check_dob: bool = False
+    # docs/item-images.md: the byte limit of the item pictures cached under <data dir>/images/ (0 = none kept)
+    image_cache_mb: int = _whole("shop.image_cache_mb", 64, 0, 4096, " (MiB)")
 
     @field_validator("receipt_page")
     @classmethod
@@ -430,6 +436,29 @@ class AccountsConfig(_Section):
         return self._giftcard_key
 
 
+class LaybyConfig(_Section):
+    """Layby: goods reserved against a deposit, paid off in instalments (docs/layby.md)."""
+
+    sku: str = Field(default="LAYBY", pattern=_KEY_RE.pattern)  # the line a deposit or instalment is sold as
+    tax_code: str = Field(default="LB", pattern=_TAX_CODE_RE.pattern)  # at rate 0: money held, not a supply yet
+    min_deposit_percent: int = _whole("layby.min_deposit_percent", 10, 0, 99, " (percent of the total)")
+    max_days: int = _whole("layby.max_days", 90, 1, 3650, " (days from opening to the latest due date)")
+    default_days: int = _whole("layby.default_days", 30, 1, 3650, " (days to the due date the till suggests)")
+    cancel_fee_percent: int = _whole("layby.cancel_fee_percent", 10, 0, 100, " (percent of what was paid in)")
+    cancel_fee_fixed: int = _whole("layby.cancel_fee_fixed", 0, 0, MAX_MONEY, " (minor units)")
+    refund_tenders: list[str] = Field(default_factory=lambda: ["cash"], min_length=1, max_length=3)
+    cancel_needs_manager: bool = True
+
+    @field_validator("refund_tenders")
+    @classmethod
+    def _refund_tenders(cls, value: list[str]) -> list[str]:
+        bad = [kind for kind in value if kind not in ("cash", "card", "on_account")]
+        if bad:
+            raise ValueError(f"{bad[0]!r} cannot pay a layby back: use \"cash\", \"card\" or \"on_account\" "
+                             "(store credit on the customer's account)")
+        return value
+
+
 class Config(_Section):
     device: DeviceConfig
     broker: BrokerConfig = BrokerConfig()
@@ -438,6 +467,7 @@ class Config(_Section):
     policy: PolicyConfig = PolicyConfig()
     weighing: WeighingConfig = WeighingConfig()
     accounts: AccountsConfig = AccountsConfig()
+    layby: LaybyConfig = LaybyConfig()
 
     @model_validator(mode="after")
     def _gift_card_tax(self) -> Config:

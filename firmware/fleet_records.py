@@ -6,13 +6,17 @@ and the punches' hash chain never forks (docs/timeclock.md, docs/digital-receipt
 
 | kind | key | document | kept |
 | --- | --- | --- | --- |
-| `punch` | `{seq:012d}` | the sealed punch (`PunchMessage`, as sent) | for good (the time clock replays them) |
+| `punch` | `{seq:012d}` | the sealed punch (`PunchMessage`, as sent) | `retention_days` (punch_retention.py) |
 | `punch_pending` | the same | `{"punch_id"}` | until `punch_acks` confirms the punch |
 | `punch_conflict` | the same | `{"punch_id", "at"}` | the fleet holds another punch under that id |
 | `punch_head` | `head` | `{"next_seq", "last_hash"}` | for good |
 | `mail_request` | the request id | the `MailRequest` (with the address) | until `mail_acks` confirms or refuses it |
-| `mail_done` | the request id | `{"receipt_id", "requested_at", "confirmed_at"}` (+ `refused`), no address | for good |
+| `mail_done` | the request id | `{"receipt_id", "requested_at", "confirmed_at"}` (+`refused`,`to`), no address | kept |
 | `mail_head` | `head` | `{"next_seq"}` | for good |
+| `stock` | first seq, `{seq:012d}` | a receipt's or a count's `StockDeltas`, as sent | until a snapshot holds it |
+| `stock_head` | `head` | `{"next_seq", "receipt_seq"}` | for good |
+
+A refused request's stub keeps the address masked (`to`: `mask_address`) for the status page, never the address.
 
 The register seals punches on its journal writer thread (firmware/register/committer.py, the one writer of
 `punch_head`) and writes mail requests through its state writes (`PutState`; the core is the one writer of
@@ -29,10 +33,12 @@ from firmware.contract.chain import GENESIS, seal
 from firmware.contract.receipt_id import format_receipt_id
 
 __all__ = ["HEAD", "MAIL_DONE", "MAIL_HEAD", "MAIL_REQUEST", "PUNCH", "PUNCH_BODY", "PUNCH_CONFLICT", "PUNCH_HEAD",
-           "PUNCH_PENDING", "mail_done", "new_mail_request", "punch_key", "seal_punch", "seq_of"]
+           "PUNCH_PENDING", "STOCK", "STOCK_HEAD", "mail_done", "mask_address",
+           "new_mail_request", "punch_key", "seal_punch", "seq_of"]
 
 PUNCH, PUNCH_PENDING, PUNCH_CONFLICT, PUNCH_HEAD = "punch", "punch_pending", "punch_conflict", "punch_head"
 MAIL_REQUEST, MAIL_DONE, MAIL_HEAD = "mail_request", "mail_done", "mail_head"
+STOCK, STOCK_HEAD = "stock", "stock_head"  # written by firmware/stock_keeper.py (docs/stock.md)
 HEAD = "head"
 # what the register decides about a punch; the journal writer adds its identity and chain link
 PUNCH_BODY = ("store", "register", "clerk_id", "kind", "at", "clock_trusted", "offline")
@@ -81,9 +87,20 @@ def new_mail_request(head: Mapping[str, Any] | None, *, store: str, register: st
 
 
 def mail_done(request: Mapping[str, Any], confirmed_at: str, refused: str | None) -> Doc:  # Any: a JSON document
-    """What stays of a request the fleet took over (or refused, with its reason): never the address."""
+    """What stays of a request the fleet took over (or refused, with its reason and the address masked): never
+    the address."""
     done: Doc = {"receipt_id": request.get("receipt_id"), "requested_at": request.get("requested_at"),
                  "confirmed_at": confirmed_at}
     if refused is not None:
         done["refused"] = refused
+        done["to"] = mask_address(request.get("address"))  # for the status page: the cashier knows whose it was
     return done
+
+
+def mask_address(address: object) -> str:
+    """An address as the status page shows a refused one: the local part's first letter, the domain whole
+    (`anna@example.com` -> `a•••@example.com`); '' when there is none."""
+    if not isinstance(address, str) or "@" not in address:
+        return ""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local[:1]}•••@{domain}"

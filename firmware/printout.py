@@ -33,13 +33,14 @@ from firmware.clock import parse_iso_utc
 from firmware.domain.money import format_money
 from firmware.domain.receipt_model import Receipt, ReceiptLine, ReceiptTax
 from firmware.domain.timeclock import HoursReport
+from firmware.layby_print import layby_blocks
 from hal.layout import Block, Code, Text, centred, code_for, paired, plain_lines, rule, wrapped
 from hal.ports import Printer
 
 __all__ = ["Block", "Code", "Text", "hours_blocks", "local_stamp", "park_slip_blocks", "print_hours",
            "print_receipt", "print_report", "receipt_blocks", "receipt_page_url", "report_blocks", "shop_header"]
 
-TENDER_WORDS = {"cash": "Cash", "card": "Card", "on_account": "On account"}
+TENDER_WORDS = {"cash": "Cash", "card": "Card", "on_account": "On account", "layby": "Paid on layby"}
 
 
 def shop_header(shop: Any) -> list[str]:
@@ -177,6 +178,7 @@ def receipt_blocks(receipt: Receipt, header: Sequence[str], columns: int, copy: 
         if tender.change:
             add(paired("Change", money(tender.change), columns, bold=True))
 
+    add(layby_blocks(receipt.extra.get("accounts"), columns, money))  # docs/layby.md
     taxes = receipt.taxes
     if taxes:
         add([rule(columns)])

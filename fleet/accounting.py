@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import date, datetime
 from typing import Any
 
 from firmware.contract.accounts import ACCOUNTS_ADAPTER, AnyMovement
@@ -61,9 +62,17 @@ def received(db: FleetDb, *, every_receipt: bool = False) -> list[ReceivedReceip
     return [ReceivedReceipt(s, r, q, movements.get((s, r, q), ())) for s, r, q in sorted(keys)]
 
 
+def _day(at: str) -> date | None:
+    """The UTC day of an ISO time, for laybys' due dates (docs/layby.md); None when it is not one."""
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
 def reconcile_flags(db: FleetDb, at: str) -> Reconciliation:
     """One reconcile pass: balances over every movement received; its flags replace the stored ones."""
-    result = reconcile(book_of(db), received(db))
+    result = reconcile(book_of(db), received(db), today=_day(at))
     db.replace_account_flags([(f.kind, f.account, f.balance, f.limit, f.last4, ",".join(f.registers),
                                ",".join(f.approved_by)) for f in result.flags], at)
     return result
@@ -73,7 +82,7 @@ def next_snapshot(db: FleetDb, *, version: int, issued_at: str, currency: str) -
                                                                                         Reconciliation]:
     """The next snapshot document (validated) and the reconciliation it came from; updates the flags too."""
     book = book_of(db)
-    result = reconcile(book, received(db, every_receipt=True))
+    result = reconcile(book, received(db, every_receipt=True), today=_day(issued_at))
     db.replace_account_flags([(f.kind, f.account, f.balance, f.limit, f.last4, ",".join(f.registers),
                                ",".join(f.approved_by)) for f in result.flags], issued_at)
     return snapshot_document(result, book, version=version, issued_at=issued_at, currency=currency), result

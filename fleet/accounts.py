@@ -26,10 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import date
+from typing import Any, Literal, cast
 
 from firmware.contract import Receipt
 from firmware.contract.accounts import (
+    LAYBY_TYPES,
     AccountsSnapshot,
     AnyMovement,
     CreditBalance,
@@ -37,6 +39,7 @@ from firmware.contract.accounts import (
     GiftCardRedeem,
     GiftCardSell,
     GiftCardTopUp,
+    LaybyState,
     LoyaltyBalance,
     LoyaltyEarn,
     LoyaltyRedeem,
@@ -46,13 +49,16 @@ from firmware.contract.accounts import (
     RegisterThrough,
     accounts_of,
 )
+from fleet.layby import reconcile_laybys
 
 __all__ = ["FLAG_KINDS", "AccountFlag", "Balances", "Book", "ReceivedReceipt", "Reconciliation",
            "contiguous_through", "reconcile", "snapshot", "snapshot_document"]
 
 RegisterId = tuple[str, str]  # (store, register)
-FlagKind = Literal["loyalty_overdraft", "giftcard_overspent", "on_account_over_limit"]
-FLAG_KINDS: tuple[FlagKind, ...] = ("loyalty_overdraft", "giftcard_overspent", "on_account_over_limit")
+FlagKind = Literal["loyalty_overdraft", "giftcard_overspent", "on_account_over_limit", "layby_overpaid",
+                   "layby_closed_twice", "layby_overdue"]
+FLAG_KINDS: tuple[FlagKind, ...] = ("loyalty_overdraft", "giftcard_overspent", "on_account_over_limit",
+                                    "layby_overpaid", "layby_closed_twice", "layby_overdue")  # layby: fleet/layby.py
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,10 @@ class AccountFlag:
             return f"loyalty {self.account}: {self.balance} points{where}"
         if self.kind == "giftcard_overspent":
             return f"gift card **** {self.last4 or '????'} overspent: balance {money(self.balance)}{where}"
+        if self.kind.startswith("layby_"):  # balance: paid in, limit: the layby's total (docs/layby.md)
+            what = {"layby_overpaid": "paid past its total", "layby_closed_twice": "collected or cancelled twice",
+                    "layby_overdue": "overdue, not collected"}.get(self.kind, self.kind)
+            return f"layby {self.account} {what}: {money(self.balance)} paid of {money(self.limit or 0)}{where}"
         approved = f"; approved by {', '.join(self.approved_by)}" if self.approved_by else ""
         return (f"on-account {self.account}: owes {money(self.balance)}, limit {money(self.limit or 0)}"
                 f"{where}{approved}")
@@ -132,6 +142,7 @@ class Reconciliation:
     through: dict[RegisterId, int]
     flags: tuple[AccountFlag, ...]
     last4: dict[str, str]
+    laybys: tuple[LaybyState, ...] = ()  # the open laybys up to `through` (fleet/layby.py)
 
 
 def contiguous_through(seqs: Iterable[int], floor: int = 0) -> int:
@@ -181,8 +192,9 @@ def _balances(sums: dict[str, dict[str, int]]) -> Balances:
 
 
 def reconcile(book: Book, receipts: Iterable[ReceivedReceipt], *,
-              floors: Mapping[RegisterId, int] | None = None) -> Reconciliation:
-    """Balances, flags and the snapshot's `through` from the book and the receipts received (any order)."""
+              floors: Mapping[RegisterId, int] | None = None, today: date | None = None) -> Reconciliation:
+    """Balances, flags and the snapshot's `through` from the book and the receipts received (any order); laybys
+    too (fleet/layby.py: overdue judged on `today`, None: not judged)."""
     unique = _unique(receipts)
     floors = floors or {}
     seqs: dict[RegisterId, set[int]] = {}
@@ -197,6 +209,8 @@ def reconcile(book: Book, receipts: Iterable[ReceivedReceipt], *,
     for receipt in unique:
         in_snapshot = receipt.seq <= through[(receipt.store, receipt.register)]
         for movement in receipt.movements:
+            if isinstance(movement, LAYBY_TYPES):  # laybys are reconciled by fleet/layby.py
+                continue
             ledger, account, delta = _delta(movement)
             every[ledger][account] = every[ledger].get(account, 0) + delta
             if in_snapshot:
@@ -222,8 +236,12 @@ def reconcile(book: Book, receipts: Iterable[ReceivedReceipt], *,
     flags += [AccountFlag("on_account_over_limit", customer, owed, limit=book.credit_limits.get(customer, 0),
                           registers=who("on_account", customer), approved_by=tuple(sorted(approvals.get(customer, ()))))
               for customer, owed in balances.on_account.items() if owed > book.credit_limits.get(customer, 0)]
+    laybys, findings = reconcile_laybys(unique, through, today)
+    flags += [AccountFlag(cast(FlagKind, f.kind), f.layby, f.paid, limit=f.total, registers=f.registers)
+              for f in findings]
     flags.sort(key=lambda f: (FLAG_KINDS.index(f.kind), f.account))
-    return Reconciliation(balances, _balances(known), through, tuple(flags), dict(sorted(last4.items())))
+    return Reconciliation(balances, _balances(known), through, tuple(flags), dict(sorted(last4.items())),
+                          tuple(laybys))
 
 
 def snapshot(result: Reconciliation, book: Book, *, version: int, issued_at: str, currency: str) -> AccountsSnapshot:
@@ -243,6 +261,7 @@ def snapshot(result: Reconciliation, book: Book, *, version: int, issued_at: str
                                     blocked=card in book.blocked) for card in cards],
         on_account=[CreditBalance(customer=customer, owed=known.on_account.get(customer, 0),
                                   limit=book.credit_limits.get(customer)) for customer in customers],
+        laybys=list(result.laybys) or None,
     )
 
 

@@ -99,6 +99,12 @@ def ingest(
         help="right side of e-mailed receipts' Message-ID: the mailer's [mail] message_id_domain")] = "kassa.invalid",
     accounts_every: Annotated[float, typer.Option(
         min=1.0, help="seconds between account reconcile passes (docs/accounts.md)")] = 60.0,
+    customers_every: Annotated[float, typer.Option(
+        min=0.0, help="seconds between checks for stores whose customer edits arrived after their last customer "
+        "list; the leader publishes theirs (docs/customers.md; 0: only `publish-customers`)")] = 10.0,
+    stock_every: Annotated[float, typer.Option(
+        min=0.0, help="seconds between looks for stores whose stock changed since their last snapshot; the leader "
+        "publishes their next one (docs/stock.md; 0: only `publish-stock`)")] = 30.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Ingest receipts, reports and status into a database (SQLite or PostgreSQL); confirm on each device's acks
@@ -116,7 +122,8 @@ def ingest(
                             batch_size=batch_size, batch_wait=batch_ms / 1000.0, receive_maximum=max(1000, batch_size),
                             session_expiry=session_expiry, keepalive=keepalive, gap_grace=gap_grace,
                             resend_every=resend_every, signer=signer, mail_domain=mail_domain,
-                            accounts_every=accounts_every)
+                            accounts_every=accounts_every, customers_every=customers_every,
+                            stock_every=stock_every)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
@@ -253,6 +260,53 @@ def _published(what: str, store: str, version: int, previous: int | None, signer
     typer.echo(f"published {what} version {version} for store {store}{was}, {how}; {summary}")
 
 
+@app.command("publish-images")
+@_errors
+def publish_images(
+    catalog: Annotated[Path, typer.Argument(help="the catalog JSON whose items name the pictures (`image`)")],
+    store: Annotated[str, typer.Option(help="store id")],
+    folder: Annotated[Path, typer.Option("--dir", help="folder holding the picture files (any names)")],
+    broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
+    username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
+    cert_file: CertOpt = None, key_file: KeyOpt = None,
+) -> None:
+    """Publish the item pictures a catalog names (docs/item-images.md): retained, one topic per picture hash;
+    the signed catalog vouches for them, so they are not signed. Exits 1 when one is missing or does not match."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from firmware.contract.payloads import ID
+    from fleet.images import plan_pictures, publish_pictures
+
+    try:
+        TypeAdapter(ID).validate_python(store)
+    except ValidationError:
+        raise FleetUsageError(f"--store {store!r}: use 1-32 of A-Z a-z 0-9 _ -") from None
+    try:
+        doc = json.loads(catalog.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise FleetUsageError(f"{catalog}: not a catalog JSON file ({exc})") from None
+    plan = plan_pictures(doc if isinstance(doc, dict) else {}, folder)
+    settings = _settings(broker, username, password_file, ca_file, cert_file, key_file)
+    sent = publish_pictures(settings, prefix=prefix, store=store,
+                            pictures=[(sha, path.read_bytes()) for sha, path in plan.publish])
+    typer.echo(f"published {sent} item pictures for store {store}")
+    for line in plan.missing:
+        typer.echo(f"kassa-fleet: missing from {folder}: {line}", err=True)
+    for line in plan.wrong:
+        typer.echo(f"kassa-fleet: not published: {line}", err=True)
+    if plan.missing or plan.wrong:
+        raise typer.Exit(1)
+
+
+@app.command("image-ref")
+@_errors
+def image_ref(file: Annotated[Path, typer.Argument(help="a PNG or JPEG picture file")]) -> None:
+    """Print the catalog item's `image` field for a picture file (its sha256, bytes and type)."""
+    from fleet.images import picture_ref
+
+    typer.echo(json.dumps(picture_ref(file)))
+
+
 @app.command("publish-accounts")
 @_errors
 def publish_accounts(
@@ -306,6 +360,64 @@ def publish_stock(
         signer, state_file, prefix, make, StockSnapshot.MAX_BYTES, lambda d: d.last_stock_version(store),
         lambda d, v, at, text: d.record_stock_snapshot(store, v, at, text))
     _published("stock snapshot", store, version, previous, signer, summary)
+
+
+@app.command("publish-customers")
+@_errors
+def publish_customers(
+    store: Annotated[str, typer.Option(help="store id")],
+    db: DbOpt = "sqlite:///fleet.db",
+    broker: BrokerOpt = "mqtt://127.0.0.1:1883", prefix: PrefixOpt = "kassa/v1",
+    username: UserOpt = None, password_file: PassOpt = None, ca_file: CaOpt = None,
+    cert_file: CertOpt = None, key_file: KeyOpt = None,
+    signing_key: SigningKeyOpt = None, unsigned: UnsignedOpt = False, state_file: StateOpt = None,
+) -> None:
+    """Publish the store's customer list now (docs/customers.md): every stored edit merged per field in receive
+    order; signed, retained, numbered one above the retained (or last published) version. The ingest publishes
+    it by itself every `--customers-every` seconds when edits arrived."""
+    from firmware.contract.customers import CustomerList
+    from fleet.customerdb import build_list, last_list_version, record_list
+
+    made: dict[str, Any] = {}
+
+    def make(database: Any, version: int, at: str) -> tuple[dict[str, Any], str]:
+        document, arrivals, dupes, listed = build_list(database, store, version, at)
+        made.update(arrivals=arrivals, dupes=dupes)
+        return json.loads(document), f"{listed} customer(s), {len(dupes)} card number(s) held twice " \
+                                     "(see kassa-fleet status)"
+
+    signer = _signer_for(signing_key, unsigned)
+    version, previous, summary = _publish_snapshot(
+        "customer_list", store, db, _settings(broker, username, password_file, ca_file, cert_file, key_file),
+        signer, state_file, prefix, make, CustomerList.MAX_BYTES, lambda d: last_list_version(d, store),
+        lambda d, v, at, _text: record_list(d, store, v, at, made["arrivals"], made["dupes"]))
+    _published("customer list", store, version, previous, signer, summary)
+
+
+@app.command("stock-policy")
+@_errors
+def stock_policy(
+    store: Annotated[str, typer.Option(help="store id")],
+    sku: Annotated[str, typer.Option(help="the item's sku; leave out for the shop's default")] = "",
+    db: DbOpt = "sqlite:///fleet.db",
+    low: Annotated[int, typer.Option(min=0, max=10**9, help="warn when a sale leaves this many units or fewer")] = 0,
+    past_zero: Annotated[str, typer.Option(help="below zero: warn, or manager (a manager's PIN)")] = "warn",
+    track: Annotated[bool, typer.Option(help="--no-track: never checked (services, deposits)")] = True,
+) -> None:
+    """Set the shop's stock policy, or one item's (docs/stock.md); the next stock snapshot takes it to the tills."""
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+
+    if past_zero not in ("warn", "manager"):
+        raise FleetUsageError(f"--past-zero {past_zero!r}: use warn or manager")
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    database = FleetDb(db)
+    try:
+        database.set_stock_policy(store, sku, low=low, past_zero=past_zero, track=track)
+    finally:
+        database.close()
+    typer.echo(f"stock policy of {'item ' + sku if sku else 'the shop'} in store {store}: low {low}, "
+               f"below zero {past_zero}{'' if track else ', not tracked'}; published with the next stock snapshot")
 
 
 @app.command("reconcile-accounts")
@@ -486,6 +598,26 @@ def mailer(
         worker.serve(stop)
     finally:
         database.close()
+
+
+@app.command("backfill-coupons")
+@_errors
+def backfill_coupons_cmd(db: DbOpt = "sqlite:///fleet.db") -> None:
+    """Add the single-use coupon uses of sales stored before schema version 7 (safe to run again, and while the
+    ingest runs): a code redeemed before the upgrade and again after is then flagged by `status`."""
+    from fleet.coupon_backfill import backfill_coupons
+    from fleet.db import FleetDb, is_postgres, sqlite_path
+
+    if not is_postgres(db) and not sqlite_path(db).exists():
+        raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
+    database = FleetDb(db)
+    try:
+        done = backfill_coupons(database)
+    finally:
+        database.close()
+    for receipt_id in done.unreadable:
+        typer.echo(f"receipt {receipt_id}: its coupons could not be read; left out", err=True)
+    typer.echo(f"{done.sales} stored sale(s) name coupons; {done.added} coupon use(s) added")
 
 
 @app.command()

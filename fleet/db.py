@@ -161,6 +161,8 @@ class BatchOutcome:
     punch_conflicts: list[PunchRow] = field(default_factory=list)
     stock_new: int = 0
     stock_conflicts: int = 0
+    customers_new: int = 0
+    customer_conflicts: int = 0
     ended_refused: list[tuple[str, str, int]] = field(default_factory=list)  # (store, register, n) not stored
 
 
@@ -272,7 +274,7 @@ class FleetDb:
                     results: Iterable[tuple[str, bool, str]], rejects: Iterable[tuple[str, str, int]],
                     statuses: Iterable[DeviceStatus | tuple[str, str, dict[str, Any]]], at: str, *,
                     punches: Sequence[PunchRow] = (), mail: Sequence[tuple[Any, ...]] = (),
-                    stock: Sequence[Any] = ()) -> BatchOutcome:
+                    stock: Sequence[Any] = (), customers: Sequence[Any] = ()) -> BatchOutcome:
         """Write one batch in one transaction (durable on return); say what to confirm and answer.
 
         Raises DatabaseUnavailable when the database went away: nothing of the batch was kept."""
@@ -295,6 +297,12 @@ class FleetDb:
                 found = store_stock(tx, stock, at)
                 out.stock_new += found["new"]
                 out.stock_conflicts += found["conflicts"]
+            if customers:  # customer edits (docs/customers.md): (store, register, CustomerEdits), fleet.customerdb
+                from fleet.customerdb import store_customers
+
+                edits = store_customers(tx, customers, at)
+                out.customers_new += edits["new"]
+                out.customer_conflicts += edits["conflicts"]
             tx.many("INSERT INTO reports VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                     sorted((*r, at) for r in reports))
             tx.many("UPDATE commands SET ok=?, detail=?, answered_at=? WHERE command_id=?",
@@ -439,6 +447,16 @@ class FleetDb:
     def stock_policies(self, store: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self._read("SELECT sku, low, past_zero, track FROM stock_policies WHERE store=? "
                                              "ORDER BY sku", (store,))]
+
+    def set_stock_policy(self, store: str, sku: str, *, low: int, past_zero: str, track: bool) -> None:
+        """Record (replace) the stock policy of an sku, or the shop's default (`sku` ""); the next snapshot
+        carries it to the tills (docs/stock.md)."""
+        if past_zero not in ("warn", "manager") or not 0 <= low <= 10**9:
+            raise ValueError(f"stock policy: low {low}, past_zero {past_zero!r}")
+        with self.db.transaction() as tx:
+            tx.run("INSERT INTO stock_policies VALUES (?,?,?,?,?) ON CONFLICT (store, sku) DO UPDATE SET "
+                   "low=excluded.low, past_zero=excluded.past_zero, track=excluded.track",
+                   (store, sku, low, past_zero, int(track)))
 
     def last_stock_version(self, store: str) -> int | None:
         found = self._read("SELECT version FROM stock_snapshots WHERE store=?", (store,))

@@ -42,8 +42,16 @@ from firmware.contract import (
     mqtt,
     parse_topic,
 )
-from firmware.contract.accounts import AnyMovement, GiftCardRedeem, GiftCardSell, GiftCardTopUp, accounts_of
+from firmware.contract.accounts import (
+    LAYBY_TYPES,
+    AnyMovement,
+    GiftCardRedeem,
+    GiftCardSell,
+    GiftCardTopUp,
+    accounts_of,
+)
 from firmware.contract.clock import iso_utc
+from firmware.contract.customers import CustomerEdits
 from firmware.contract.mail import MailAcks, MailRequest, mail_acks_topic, mail_ingest_filter
 from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.payloads import FleetHead, ResendArgs, ResendCommand
@@ -90,6 +98,12 @@ class IngestOptions:
     # the right side of the Message-ID of e-mailed receipts (the mailer's [mail] message_id_domain)
     mail_domain: str = "kassa.invalid"
     accounts_every: float = 60.0     # seconds between account reconcile passes (the gap-check leader runs them)
+    # seconds between checks for stores whose customer edits arrived after their last list (the gap-check leader
+    # builds and publishes those stores' lists; docs/customers.md); 0 turns it off
+    customers_every: float = 10.0
+    # seconds between the leader's looks for stores whose stock changed since their last snapshot (it publishes
+    # their next one; docs/stock.md); every tenth look compares every store's (a changed policy); 0 turns it off
+    stock_every: float = 30.0
     # signs each command for its topic (firmware.contract.signing.Signer; `kassa-fleet ingest --signing-key`)
     signer: Callable[[str, bytes], bytes] | None = None
 
@@ -113,6 +127,20 @@ class IngestStats:
     punches: int = 0
     mail_requests: int = 0
     stock_deltas: int = 0
+    customer_edits: int = 0
+    customer_lists: int = 0
+    store_documents: int = 0  # retained store documents the leader published (stock snapshots)
+
+
+@dataclass(frozen=True)
+class StoreDocument:
+    """A retained document for one store's registers, built by the leader, published by the ingest's thread."""
+
+    store: str
+    topic: str
+    payload: bytes  # the document (signed on the way out when the worker signs)
+    record: Callable[[FleetDb], None]  # once published: note it in the database (its version, for the next one)
+    what: str  # for the log: "stock snapshot version 7"
 
 
 @dataclass
@@ -146,6 +174,7 @@ class _Parsed:
     punches: list[PunchRow] = field(default_factory=list)
     mail: list[tuple[Any, ...]] = field(default_factory=list)  # accepted requests, as fleet.mailstore.add_args
     stock: list[tuple[str, str, Any]] = field(default_factory=list)  # (store, register, deltas) per message
+    customers: list[tuple[str, str, CustomerEdits]] = field(default_factory=list)  # per message
     mail_answers: list[tuple[str, str, str, bool, str]] = field(default_factory=list)  # store, register, id, ok, why
 
 
@@ -191,7 +220,8 @@ class GapChecker:
 
 def movement_rows(movements: Sequence[AnyMovement]) -> tuple[tuple[str, str, str], ...]:
     """(type, account, entry JSON) of a receipt's account movements, as the store keeps them."""
-    return tuple((m.type, m.card_hash if isinstance(m, (GiftCardSell, GiftCardTopUp, GiftCardRedeem)) else m.customer,
+    return tuple((m.type, m.card_hash if isinstance(m, (GiftCardSell, GiftCardTopUp, GiftCardRedeem))
+                  else m.layby if isinstance(m, LAYBY_TYPES) else m.customer,
                   json.dumps(m.model_dump(mode="json", exclude_none=True), separators=(",", ":"), sort_keys=True))
                  for m in movements)
 
@@ -240,6 +270,10 @@ class IngestWorker:
         self._batch = _Batch()
         self.subscribed = threading.Event()  # set once every broker has granted every subscription
         self._resends: queue.Queue[Gap] = queue.Queue(maxsize=self.opt.resends_per_cycle)
+        # customer lists the gap-check leader built, for this thread to sign, publish and record
+        self._lists: queue.Queue[tuple[str, int, bytes, int, dict[str, list[str]]]] = queue.Queue(maxsize=100)
+        # store documents the gap-check leader built (stock snapshots), for this thread to sign, publish, record
+        self._documents: queue.Queue[StoreDocument] = queue.Queue(maxsize=100)
         self._head_sent: dict[tuple[str, str], float] = {}
         self._heads_due: dict[tuple[str, str], Head] = {}
         self._device_link: dict[tuple[str, str], int] = {}
@@ -385,6 +419,12 @@ class IngestWorker:
                         raise PayloadRejected(f"stock deltas name {batch.store}/{batch.register}, not the topic's "
                                               f"{store}/{register}")
                     parsed_batch.stock.append((store, register, batch.deltas))
+                elif leaf == "customers":
+                    edits = decode(CustomerEdits, msg.payload)
+                    if edits.store != store or edits.register != register:
+                        raise PayloadRejected(f"customer edits name {edits.store}/{edits.register}, not the topic's "
+                                              f"{store}/{register}")
+                    parsed_batch.customers.append((store, register, edits))
                 else:
                     raise PayloadRejected(f"topic leaf {leaf!r} is not for the fleet")
             except PayloadRejected as exc:
@@ -415,7 +455,7 @@ class IngestWorker:
         p = self._parse(messages, links)
         try:
             out = self.db.store_batch(p.rows, p.reports, p.results, p.rejects, p.statuses, _now_iso(),
-                                      punches=p.punches, mail=p.mail, stock=p.stock)
+                                      punches=p.punches, mail=p.mail, stock=p.stock, customers=p.customers)
         except DatabaseUnavailable as exc:
             # Keep the batch: nothing is acked or confirmed, so the broker holds back the rest (receive maximum)
             # and nothing is lost; retry with backoff while the MQTT link stays up.
@@ -439,6 +479,10 @@ class IngestWorker:
         self.stats.rollbacks += out.rollbacks
         self.stats.rejected += len(p.rejects)
         self.stats.stock_deltas += out.stock_new
+        self.stats.customer_edits += out.customers_new
+        if out.customer_conflicts:
+            log.error("%d customer edit conflict(s): a register sent another edit under an id the fleet holds; set "
+                      "aside, see kassa-fleet status", out.customer_conflicts)
         if out.stock_conflicts:
             log.error("%d stock delta conflict(s): a register sent other deltas under seqs the fleet holds; see "
                       "kassa-fleet status", out.stock_conflicts)
@@ -592,7 +636,8 @@ class IngestWorker:
         (bounded) for the ingest's thread to publish. A slow cycle delays resends, never acks."""
         db: FleetDb | None = None
         checker: GapChecker | None = None
-        reconciled = -1e18
+        reconciled = listed = stocked = -1e18
+        stock_looks = 0
         flagged: set[Any] = set()
         try:
             while not stop.wait(self.opt.gap_check_every):
@@ -621,6 +666,13 @@ class IngestWorker:
                         for flag in set(result.flags) - flagged:  # each new flag once, not every pass
                             log.warning("accounts: %s: %s", flag.kind, flag.describe())
                         flagged = set(result.flags)
+                    if self.opt.customers_every > 0 and time.monotonic() - listed >= self.opt.customers_every:
+                        listed = time.monotonic()
+                        self._build_lists(db)
+                    if self.opt.stock_every > 0 and time.monotonic() - stocked >= self.opt.stock_every:
+                        stocked = time.monotonic()
+                        self._build_stock_snapshots(db, every_store=stock_looks % 10 == 0)
+                        stock_looks += 1
                 except (DatabaseUnavailable, FleetError) as exc:
                     log.warning("gap check skipped: %s", exc)
                 except Exception:  # noqa: BLE001 - a failed cycle must not end gap checking
@@ -628,6 +680,88 @@ class IngestWorker:
         finally:
             if db is not None:
                 db.close()
+
+    def _build_stock_snapshots(self, db: FleetDb, *, every_store: bool) -> None:
+        """On the gap thread (the leader): each store's next stock snapshot where its content changed, queued for
+        the ingest's thread to publish (docs/stock.md)."""
+        from fleet.stockdb import next_snapshot, snapshot_due
+
+        for store in snapshot_due(db, every_store=every_store):
+            at = _now_iso()
+            made = next_snapshot(db, store, at)
+            if made is None:
+                continue
+            version, payload = made
+            topic = DeviceTopics(store, "-", self.opt.prefix).stock_snapshot
+
+            def record(database: FleetDb, store: str = store, version: int = version, at: str = at,
+                       payload: bytes = payload) -> None:
+                database.record_stock_snapshot(store, version, at, payload.decode("utf-8"))
+
+            try:
+                self._documents.put_nowait(StoreDocument(store, topic, payload, record,
+                                                         f"stock snapshot version {version}"))
+            except queue.Full:
+                return  # the rest next time
+
+    def _publish_documents(self) -> None:
+        """Publish the store documents the leader built (retained, QoS 1, signed when the worker signs) on the
+        store's broker, then record them."""
+        while True:
+            try:
+                doc = self._documents.get_nowait()
+            except queue.Empty:
+                return
+            payload = self.opt.signer(doc.topic, doc.payload) if self.opt.signer else doc.payload
+            clients = self._store_clients(doc.store)
+            for client in clients:
+                client.publish(doc.topic, payload, qos=1, retain=True)
+            if clients:
+                doc.record(self.db)
+                self.stats.store_documents += 1
+                log.info("published %s of store %s", doc.what, doc.store)
+
+    def _build_lists(self, db: FleetDb) -> None:
+        """On the gap thread (the leader): build the list of every store whose customer edits arrived after its
+        last list, numbered one above it, and queue it for the ingest's thread to publish (docs/customers.md)."""
+        from fleet.customerdb import build_list, due_stores, last_list_version
+
+        for due in due_stores(db):
+            version = (last_list_version(db, due.store) or 0) + 1
+            document, arrivals, dupes, listed = build_list(db, due.store, version, _now_iso())
+            try:
+                self._lists.put_nowait((due.store, version, document, arrivals, dupes))
+            except queue.Full:
+                return  # the rest next time
+            log.info("customer list version %d of store %s built: %d customer(s), %d card number(s) held twice",
+                     version, due.store, listed, len(dupes))
+
+    def _publish_lists(self) -> None:
+        """Publish the queued customer lists (retained, QoS 1, signed when the worker signs) and record them."""
+        from fleet.customerdb import record_list
+
+        while True:
+            try:
+                store, version, document, arrivals, dupes = self._lists.get_nowait()
+            except queue.Empty:
+                return
+            topic = DeviceTopics(store, "-", self.opt.prefix).customer_list
+            payload = self.opt.signer(topic, document) if self.opt.signer else document
+            clients = self._store_clients(store)
+            for client in clients:
+                client.publish(topic, payload, qos=1, retain=True)
+            if clients:
+                record_list(self.db, store, version, _now_iso(), arrivals, dupes)
+                self.stats.customer_lists += 1
+                for code, ids in dupes.items():
+                    log.warning("customers: card number %s of store %s is held by %s", code, store, ", ".join(ids))
+
+    def _store_clients(self, store: str) -> list[LeanClient]:
+        """The broker a store's registers talk on (where their messages came from); every connected one if
+        unknown."""
+        links = {index for (s, _r), index in self._device_link.items() if s == store}
+        chosen = [self.links[i] for i in sorted(links)] or self.links
+        return [lk.client for lk in chosen if lk.client is not None and lk.connected]
 
     def run(self, stop: threading.Event | None = None) -> IngestStats:
         """Ingest until `stop` is set; reconnects with exponential backoff and full jitter.
@@ -667,6 +801,10 @@ class IngestWorker:
                 self._send_resends()
             if self._heads_due and self._connected:
                 self._answer_heads()
+            if self._connected and not self._lists.empty():
+                self._publish_lists()
+            if self._connected and not self._documents.empty():
+                self._publish_documents()
         self.flush()
         for link in self.links:
             client, link.client = link.client, None

@@ -25,6 +25,7 @@ from firmware.contract import CatalogMessage, Clerks, DeviceTopics, PayloadRejec
 from firmware.contract.acceptance import VersionJump, check_document, check_version_jump
 from firmware.contract.accounts import AccountsSnapshot
 from firmware.contract.atomicfile import make_dirs, write_atomic
+from firmware.contract.customers import CustomerList
 from firmware.contract.mqtt import SubscribeOptions
 from firmware.contract.signing import Signer, open_unverified
 from firmware.contract.stock import StockSnapshot
@@ -100,7 +101,7 @@ def topic_for(prefix: str, store: str, kind: str) -> str:
 
 
 _MODELS: dict[str, Any] = {"catalog": CatalogMessage, "clerks": Clerks, "accounts": AccountsSnapshot,
-                           "stock_snapshot": StockSnapshot}
+                           "stock_snapshot": StockSnapshot, "customer_list": CustomerList}
 
 
 def publish_document(broker: BrokerSettings, *, prefix: str, store: str, kind: str, payload: bytes, version: int,

@@ -61,6 +61,13 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
             add((o["store"], register), "stock_oversells", o)
     for c in db.stock_conflicts():
         add((c["store"], c["register"]), "stock_conflicts", c)
+    from fleet.customerdb import customer_conflicts, duplicate_codes
+
+    for c in customer_conflicts(db):  # docs/customers.md: another edit under an id the fleet holds
+        add((c["store"], c["register"]), "customer_conflicts", c)
+    for d in duplicate_codes(db):  # one card number on two live customers, on each register that created one
+        for register in sorted({cid.split(":")[1] for cid in d["customer_ids"]}):
+            add((d["store"], register), "customer_duplicates", d)
     for topic, n in db.reject_counts():
         parsed = parse_topic(topic, prefix)
         if parsed is not None and parsed[1] is not None:
@@ -87,6 +94,8 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
             "mail": mail.get(key, {}),
             "stock_oversells": found.get("stock_oversells", []),
             "stock_conflicts": found.get("stock_conflicts", []),
+            "customer_conflicts": found.get("customer_conflicts", []),
+            "customer_duplicates": found.get("customer_duplicates", []),
         }
         row["alarms"] = alarms(row)
         rows.append(row)
@@ -136,6 +145,11 @@ def alarms(row: dict[str, Any]) -> list[str]:
         out.append(f"stock oversold: {o['sku']} down to {o['lowest']} {since} ({sold})")
     out += [f"stock conflict: seq {c['seq']} sent {c['times']}x with other content than the delta held"
             for c in row.get("stock_conflicts", [])]
+    out += [f"customer edit conflict: {c['register']}:{c['epoch']}:{c['seq']} (customer {c['customer_id']}) sent "
+            f"{c['times']}x with other content than the edit held (set aside, not merged)"
+            for c in row.get("customer_conflicts", [])]
+    out += [f"customer card number {d['code']} held twice: {', '.join(d['customer_ids'])} (give one a new card "
+            "number or delete one)" for d in row.get("customer_duplicates", [])]
     if row.get("mail", {}).get("failed"):
         out.append(f"mail: {row['mail']['failed']} e-mailed receipt(s) could not be sent (see the mail_requests table)")
     if row["rejected"]:

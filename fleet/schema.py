@@ -12,7 +12,7 @@ from __future__ import annotations
 from fleet.mailer import MAIL_SQL
 from fleet.timeclock import PUNCHES_SQL
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Version 1: the first release (receipts keyed by receipt_id `register:epoch:seq`).
 SQLITE_V1 = """
@@ -222,11 +222,36 @@ CREATE TABLE coupon_uses (
 CREATE INDEX coupon_uses_by_code ON coupon_uses (code);
 """
 
+# Version 8: customer edits in the fleet's receive order (`received`, numbered per store under the
+# customer_streams row's lock), conflicting edits set aside, and the last customer list published per store
+# (docs/customers.md; written by fleet.customerdb in the ingest's batch transaction).
+V8_CUSTOMERS = """
+CREATE TABLE customer_edits (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq BIGINT NOT NULL,
+    received BIGINT NOT NULL, customer_id TEXT NOT NULL, body TEXT NOT NULL, ingested_at TEXT NOT NULL,
+    PRIMARY KEY (store, register, epoch, seq)
+);
+CREATE INDEX customer_edits_by_received ON customer_edits (store, received);
+CREATE TABLE customer_conflicts (
+    store TEXT NOT NULL, register TEXT NOT NULL, epoch TEXT NOT NULL, seq BIGINT NOT NULL,
+    customer_id TEXT NOT NULL, body TEXT NOT NULL, held_body TEXT NOT NULL,
+    first_at TEXT NOT NULL, last_at TEXT NOT NULL, times INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (store, register, epoch, seq, body)
+);
+CREATE TABLE customer_streams (
+    store TEXT PRIMARY KEY, received BIGINT NOT NULL DEFAULT 0, arrivals BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE customer_lists (
+    store TEXT PRIMARY KEY, version BIGINT NOT NULL, published_at TEXT NOT NULL, arrivals BIGINT NOT NULL,
+    duplicate_codes TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: dict[str, tuple[tuple[int, str], ...]] = {
     "sqlite": ((1, SQLITE_V1), (2, SQLITE_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK),
-               (7, V7_COUPONS)),
+               (7, V7_COUPONS), (8, V8_CUSTOMERS)),
     "postgresql": ((2, POSTGRES_V2), (3, V3_ACCOUNTS), (4, V4_PUNCHES), (5, V5_MAIL), (6, V6_STOCK),
-                   (7, V7_COUPONS)),
+                   (7, V7_COUPONS), (8, V8_CUSTOMERS)),
 }
 
 # The batch's scratch table (one per connection), loaded with executemany or COPY.

@@ -20,7 +20,7 @@ from firmware.contract.stock import StockDelta as DeltaDoc
 from fleet.sql import Tx
 from fleet.stock import Delta, delta_from, sku_level, sku_oversells
 
-__all__ = ["StockBatch", "store_stock"]
+__all__ = ["StockBatch", "next_snapshot", "snapshot_document", "snapshot_due", "store_stock"]
 
 StockBatch = tuple[str, str, Sequence[DeltaDoc]]  # store, register (from the topic), the batch's deltas
 
@@ -145,3 +145,34 @@ def snapshot_document(db: Any, store: str, *, version: int, at: str) -> dict[str
                              item_policies=policies or None)
     document: dict[str, Any] = snapshot.model_dump(mode="json", exclude_none=True)
     return document
+
+
+# ---- the leader's snapshots (fleet/ingest.py: every `stock_every` seconds) --------------------------------
+
+_CONTENT = ("upto", "levels", "policy", "item_policies")  # what a snapshot says; version and `at` only number it
+
+
+def snapshot_due(db: Any, *, every_store: bool = False) -> list[str]:
+    """Stores whose stock may have changed since their last snapshot: a delta ingested after it was made (or no
+    snapshot yet). `every_store`: every store that has stock, for the changes no delta announces (a policy)."""
+    with db.db.transaction() as tx:
+        if every_store:
+            return sorted(str(s) for (s,) in tx.rows("SELECT DISTINCT store FROM stock_streams", ()))
+        found = tx.rows("SELECT d.store FROM stock_deltas d LEFT JOIN stock_snapshots s ON s.store = d.store "
+                        "GROUP BY d.store, s.at HAVING s.at IS NULL OR MAX(d.ingested_at) > s.at "
+                        "ORDER BY d.store", ())
+        return [str(s) for (s,) in found]
+
+
+def next_snapshot(db: Any, store: str, at: str) -> tuple[int, bytes] | None:
+    """The store's next snapshot (version, compact JSON), numbered one above the last published; None when it
+    would say what the last one says."""
+    version = (db.last_stock_version(store) or 0) + 1
+    document = snapshot_document(db, store, version=version, at=at)
+    with db.db.transaction() as tx:
+        held = [r[0] for r in tx.rows("SELECT body FROM stock_snapshots WHERE store=?", (store,))]
+    if held:
+        last = json.loads(held[0])
+        if all(last.get(k) == document.get(k) for k in _CONTENT):
+            return None
+    return version, json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -216,7 +216,8 @@ def export_pending_cmd(
                 advance=lambda n: bar.advance(task, n),
             )
         out.print(files_table(done.files))
-        out.print(f"[green]ok[/green] {done.count} unconfirmed receipt(s) exported")
+        out.print(f"[green]ok[/green] {done.count} unconfirmed receipt(s) exported"
+                  + (f", and {done.records} unsent time clock punch(es) and e-mail request(s)" if done.records else ""))
 
 
 @app.command("export")
@@ -260,7 +261,8 @@ def export_range_cmd(
 def reset(
     config: ConfigOpt = None,
     force: Annotated[
-        bool, typer.Option(help="Reset although receipts are unconfirmed (only when all were exported).")
+        bool, typer.Option(help="Reset although receipts, punches or e-mail requests are unconfirmed (only when all "
+                                "were exported).")
     ] = False,
     wipe_config: Annotated[bool, typer.Option(help="Also delete the config, password and device key.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -282,6 +284,8 @@ def reset(
         out.print(
             "[green]ok[/green] reset done"
             + (f" ({done.unconfirmed} exported, unconfirmed receipt(s) archived)" if done.unconfirmed else "")
+            + (f" ({done.unsent_records} exported, unsent punch(es) and e-mail request(s) archived)"
+               if done.unsent_records else "")
         )
 
 

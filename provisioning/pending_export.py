@@ -1,4 +1,5 @@
-"""`export-pending DIR`: every receipt the fleet has not confirmed, as CSV and JSON, remembered for `reset`."""
+"""`export-pending DIR`: every receipt the fleet has not confirmed, as CSV and JSON, and the unsent time clock
+punches and e-mail requests as JSON (provisioning/unsent_records.py), remembered for `reset`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from firmware.errors import KassaError
 from firmware.exports import ExportRefused, export_receipts, unconfirmed_receipts
 from provisioning.errors import InputRejected, ProvisionError
 from provisioning.journal_access import journal_exists, open_journal
+from provisioning.unsent_records import read_unsent, write_unsent
 
 __all__ = ["MANIFEST", "Exported", "export_pending", "exported_seqs"]
 
@@ -25,6 +27,7 @@ MANIFEST = "exported.json"
 class Exported:
     count: int
     files: list[Path]
+    records: int = 0  # unsent punches and e-mail requests written
 
 
 def exported_seqs(data_dir: Path, epoch: str) -> set[int]:
@@ -76,13 +79,18 @@ def export_pending(config: Config, directory: Path, *, start: Callable[[int], No
             raise ProvisionError(
                 f"cannot write to {directory} ({exc.strerror or exc}): is the USB stick mounted and writable?"
             ) from None
+        files = [result.lines_csv, result.receipts_json]
+        unsent = read_unsent(journal)
+        if unsent:
+            files.append(write_unsent(Path(directory), stem, unsent))
         _remember(
             Path(config.device.data_dir),
             {
                 "at": now.isoformat(timespec="seconds"),
                 "epoch": journal.epoch,
                 "seqs": seqs,
-                "files": [str(result.lines_csv), str(result.receipts_json)],
+                "records": unsent.ids,
+                "files": [str(f) for f in files],
             },
         )
-    return Exported(result.receipts, [result.lines_csv, result.receipts_json])
+    return Exported(result.receipts, files, len(unsent.ids))

@@ -16,7 +16,7 @@ from pygame import Rect
 from firmware.clock import Clock, SystemClock
 from firmware.domain.money import format_money
 from firmware.register import Outcome, RegisterApi, RegisterView
-from firmware.register.commands import CheckManager, Command, Logout, Scan
+from firmware.register.commands import CheckManager, Command, HoldScans, Logout, Scan
 from firmware.register.view import ConfirmFirst
 from firmware.sync.state import SCREEN
 from ui import theme
@@ -68,6 +68,7 @@ class App:
         self.failures = 0
         self._seen_message = self.view.message
         self._seen_receipt_scan = self.view.receipt_scan
+        self._seen_card_scan = getattr(self.view, "card_scan", None)
         self.router.route()
 
     # ---- frame -------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ class App:
             self._guard(self.pointer.handle, ev)
         self.quit = self.quit or self.input.quit
         self._guard(self.router.route)
+        self._guard(self._hold_scans)
         dirty = self._guard(self._render) or []
         self.frames += 1
         SCREEN.frame()  # the screen is in use: sync paces its drain (firmware/sync/service.py, CpuPacer)
@@ -96,6 +98,15 @@ class App:
         return dirty
 
     _deferred: Any = None  # start-up work still under way after the first frame (the catalog)
+    _scans_held = False
+
+    def _hold_scans(self) -> None:
+        """A layer that takes scans itself (`takes_scans`: the stock-take) is on top: the register hands it the hal
+        scanner's codes instead of selling them, until it is gone."""
+        wanted = bool(getattr(self.router.top(), "takes_scans", False))
+        if wanted != self._scans_held:
+            self._scans_held = wanted
+            self.register.handle(HoldScans(wanted))
 
     def _login_screen_shown(self) -> None:
         """The first screen is up: what start-up left for later may begin (the catalog, read on a thread of its
@@ -122,6 +133,7 @@ class App:
             layer = self.router.top()
             if layer is not None:
                 layer.on_scan(scanned[1])  # as a keyboard-wedge scan of it would go
+        self._card_scan()
         msg = self.view.message
         if msg is not None and msg is not self._seen_message and msg != self._seen_message:
             self._seen_message = msg
@@ -132,6 +144,22 @@ class App:
         layer = self.router.top()
         if layer is not None:
             layer.on_view()  # news from the register's own threads (a punch saved) for the layer waiting on it
+
+    def _card_scan(self) -> None:
+        """A loyalty card several customers hold was scanned (docs/customers.md): the customer panel lists them
+        and the cashier picks."""
+        card = getattr(self.view, "card_scan", None)
+        if card is None or card == self._seen_card_scan:
+            return
+        self._seen_card_scan = card
+        from ui.screens.customers import CustomerDialog
+
+        code = card[1]
+        layer = self.router.top()
+        if layer is not None and getattr(layer, "name", "") == CustomerDialog.name:
+            layer.on_scan(code)  # the panel is up already: it lists them
+        else:
+            self.push(CustomerDialog(self, code))  # type: ignore[arg-type]
 
     _notice_title = ""  # the title the last notice toast went under (an export's "Export: ...")
 
@@ -180,6 +208,7 @@ class App:
         outcome = self.register.handle(command)
         self.view = self.register.view()
         self._seen_message = self.view.message
+        self._card_scan()  # the view is taken here, not in `refresh`: a wedge scan's news is looked at here
         if not outcome.ok and isinstance(outcome.data, ConfirmFirst):  # a question, not an error: no buzz
             if not quiet:
                 self.confirm_first(outcome.data, self.run)

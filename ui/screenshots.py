@@ -183,6 +183,56 @@ def _customers(app: Any, shot: Callable[[str], None]) -> None:
     shot("sell-customer")
 
 
+def _pay_exact(app: Any) -> None:
+    """Pay what is due on the payment screen: its exact-amount key (or the largest note key shown)."""
+    notes = [k for k in app.buttons() if k.startswith("note:")]
+    app.press("exact" if "exact" in app.buttons() else notes[-1] if notes else "card")
+
+
+def _layby(app: Any, shot: Callable[[str], None]) -> None:
+    """Laybys (ui/screens/layby.py, docs/layby.md): the list, a new layby from the cart (the deposit typed), the
+    deposit paid, the layby listed, an instalment typed and paid; then the cart is filled again for the tour."""
+    from ui.screens.layby import plain_amount
+
+    app.press("layby")
+    app.step([])
+    shot("layby-list-empty")
+    app.press("layby:new")
+    app.press("layby-open:deposit")
+    for ch in plain_amount(max(1, app.view.totals.total // 2), app.view.currency):
+        app.press(f"kbd:{ch}")
+    app.step([])
+    shot("layby-deposit")
+    app.press("kbd:ok")
+    app.step([])
+    shot("layby-new")
+    app.press("layby-open:ok")
+    app.step([])
+    shot("layby-deposit-tender")
+    _pay_exact(app)
+    _settle(app)
+    app.press("new_sale")
+    app.press("layby")
+    app.step([])
+    shot("layby-list")
+    pays = [k for k in app.buttons() if k.startswith("layby-pay:")]
+    if pays:
+        app.press(pays[0])
+        app.step([])
+        shot("layby-instalment")
+        app.press("kbd:ok")
+        app.step([])
+        _pay_exact(app)
+        _settle(app)
+        app.press("new_sale")
+    else:
+        app.press("layby:close")
+    app.toasts.dismiss()
+    for i in range(min(4, len(app.register.quick_keys()))):
+        app.press(f"quick:{i}")
+    app.step([])
+
+
 def _item_prompts(app: Any, shot: Callable[[str], None]) -> None:
     """docs/item-prompts.md: a prompt in the message strip, the age check, and its date-of-birth keypad."""
     catalog = getattr(app.register, "catalog", None)
@@ -220,6 +270,38 @@ def _item_prompts(app: Any, shot: Callable[[str], None]) -> None:
     app.toasts.dismiss()
 
 
+def _variants(app: Any, shot: Callable[[str], None]) -> None:
+    """docs/stock.md#variants, docs/item-images.md: a parent in the search with its picture, its grid (a greyed
+    cell), a third axis's page; a tap adds the variant."""
+    def search(text: str) -> None:
+        app.press("search")
+        for ch in text:
+            app.press(f"kb:{ch}")
+        app.step([])
+
+    search("SHIRT")
+    if "result:TSHIRT" not in app.buttons():  # not the demo catalog
+        app.press("kb:close")
+        return
+    shot("search-variants")
+    app.press("result:TSHIRT")
+    app.step([])
+    shot("variants")
+    cells = [k for k in app.buttons() if k.startswith("variant:")]
+    app.press(cells[0]) if cells else app.press("variants:close")
+    app.step([])
+    search("HOOD")
+    app.press("result:HOODIE")
+    app.press("variants:page:Slim")
+    app.step([])
+    shot("variants-page")
+    app.press("variants:close")
+    search("PENCIL")
+    shot("search-picture")
+    app.press("kb:close")
+    app.step([])
+
+
 def _tour(app: Any, shot: Callable[[str], None]) -> None:
     reg = app.register
     shot("login")
@@ -249,7 +331,9 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.step([])
     shot("search")
     app.press("kb:close")
+    _variants(app, shot)
     _customers(app, shot)
+    _layby(app, shot)
     app.press("pay")
     app.step([])
     shot("tender")

@@ -24,24 +24,28 @@ from firmware.contract.payloads import (
     ID,
     KIB,
     Currency,
+    DecimalText,
     Hash,
     Key,
     Money,
     ReceiptIdText,
+    Text,
     Timestamp,
     _Part,
     _Payload,
 )
 
 __all__ = [
-    "ACCOUNTS_ADAPTER", "MAX_ACCOUNT_ENTRIES", "MAX_SNAPSHOT_ENTRIES", "AccountMovement", "AccountsSnapshot",
-    "AnyMovement", "CreditBalance", "GiftCardBalance", "GiftCardRedeem", "GiftCardSell", "GiftCardTopUp",
-    "LoyaltyBalance", "LoyaltyEarn", "LoyaltyRedeem", "LoyaltyReverse", "OnAccountCharge", "OnAccountCredit",
-    "RegisterThrough", "accounts_of", "decode_accounts",
+    "ACCOUNTS_ADAPTER", "LAYBY_TYPES", "MAX_ACCOUNT_ENTRIES", "MAX_LAYBY_LINES", "MAX_SNAPSHOT_ENTRIES",
+    "MAX_SNAPSHOT_LAYBYS", "AccountMovement", "AccountsSnapshot", "AnyLayby", "AnyMovement", "CreditBalance",
+    "GiftCardBalance", "GiftCardRedeem", "GiftCardSell", "GiftCardTopUp", "LaybyCancel", "LaybyCollect",
+    "LaybyLine", "LaybyOpen", "LaybyPayment", "LaybyState", "LoyaltyBalance", "LoyaltyEarn", "LoyaltyRedeem",
+    "LoyaltyReverse", "OnAccountCharge", "OnAccountCredit", "RegisterThrough", "accounts_of", "decode_accounts",
 ]
 
 MAX_ACCOUNT_ENTRIES = 50  # per receipt (as many as its tenders)
 MAX_SNAPSHOT_ENTRIES = 30_000  # per list of a snapshot; 4 MiB bounds the whole document first
+MAX_SNAPSHOT_LAYBYS = 5_000  # open laybys of a snapshot (each carries its lines: the 4 MiB bound comes first)
 Points = Annotated[int, Field(ge=1, le=10**12)]
 Amount = Annotated[int, Field(ge=1, le=10**12)]
 Last4 = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
@@ -113,8 +117,69 @@ class OnAccountCredit(_Part):
     amount: Amount
 
 
+# ---- laybys on the receipt (docs/layby.md; contract 1.3.0) --------------------------------------
+
+# a layby's id: "LB-<store>-<register>-<seq of its opening receipt>" (seqs run on across epochs: unique)
+LaybyId = Annotated[str, StringConstraints(pattern=r"^LB-[A-Za-z0-9_-]{1,32}-[A-Za-z0-9_-]{1,32}-[0-9]{1,16}$")]
+DueDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+MAX_LAYBY_LINES = 100
+
+
+class LaybyLine(_Part):
+    """One reserved line of a layby: what the customer takes home when it is collected."""
+
+    sku: Key
+    name: Text
+    qty: int | DecimalText
+    unit_price: Money
+    discount: Money = 0
+    tax_code: Key
+    amount: Money
+
+
+class LaybyOpen(_Part):
+    """A layby opened by this receipt: the goods reserved at `total`, `deposit` paid by this receipt's tenders."""
+
+    type: Literal["layby_open"]
+    layby: LaybyId
+    customer: CustomerRef
+    total: Amount
+    deposit: Amount
+    due: DueDate
+    lines: list[LaybyLine] = Field(min_length=1, max_length=MAX_LAYBY_LINES)
+
+
+class LaybyPayment(_Part):
+    """An instalment paid into a layby by this receipt's tenders."""
+
+    type: Literal["layby_payment"]
+    layby: LaybyId
+    amount: Amount
+    total: Amount | None = None  # the layby's total and what is left after this instalment, as the register knew
+    balance: Limit | None = None  # them (printed on the customer's receipt; the fleet sums instalments itself)
+
+
+class LaybyCollect(_Part):
+    """The customer took the goods home: this receipt sells the reserved lines, paid by what the layby held."""
+
+    type: Literal["layby_collect"]
+    layby: LaybyId
+    paid: Amount
+
+
+class LaybyCancel(_Part):
+    """The layby was cancelled: `refund` paid back by this receipt, `fee` kept by the shop (refund + fee = paid)."""
+
+    type: Literal["layby_cancel"]
+    layby: LaybyId
+    refund: Limit
+    fee: Limit
+
+
+AnyLayby = LaybyOpen | LaybyPayment | LaybyCollect | LaybyCancel
+LAYBY_TYPES = (LaybyOpen, LaybyPayment, LaybyCollect, LaybyCancel)  # isinstance: a layby movement, not a balance
 AnyMovement = (LoyaltyEarn | LoyaltyRedeem | LoyaltyReverse | GiftCardSell | GiftCardTopUp | GiftCardRedeem
-               | OnAccountCharge | OnAccountCredit)
+               | OnAccountCharge | OnAccountCredit | LaybyOpen | LaybyPayment | LaybyCollect | LaybyCancel)
 AccountMovement = Annotated[AnyMovement, Field(discriminator="type")]
 AccountList = Annotated[list[AccountMovement], Field(max_length=MAX_ACCOUNT_ENTRIES)]
 ACCOUNTS_ADAPTER: TypeAdapter[list[AnyMovement]] = TypeAdapter(AccountList)
@@ -160,6 +225,17 @@ class CreditBalance(_Part):
     limit: Limit | None = None  # None: no credit without a manager
 
 
+class LaybyState(_Part):
+    """An open layby as the fleet reconciled it (movements up to `through`): `paid` so far of `total`."""
+
+    layby: LaybyId
+    customer: CustomerRef
+    total: Amount
+    paid: Limit
+    due: DueDate
+    lines: list[LaybyLine] = Field(min_length=1, max_length=MAX_LAYBY_LINES)
+
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # `register` shadows ABCMeta.register; the field is meant
 
@@ -181,13 +257,16 @@ with warnings.catch_warnings():
         loyalty: list[LoyaltyBalance] = Field(default_factory=list, max_length=MAX_SNAPSHOT_ENTRIES)
         gift_cards: list[GiftCardBalance] = Field(default_factory=list, max_length=MAX_SNAPSHOT_ENTRIES)
         on_account: list[CreditBalance] = Field(default_factory=list, max_length=MAX_SNAPSHOT_ENTRIES)
+        # 1.3.0 (docs/layby.md): the open laybys; absent from a fleet without laybys
+        laybys: list[LaybyState] | None = Field(default=None, max_length=MAX_SNAPSHOT_LAYBYS)
 
         @model_validator(mode="after")
         def _unique(self) -> AccountsSnapshot:
             for name, keys in (("through", [(t.store, t.register) for t in self.through]),
                                ("loyalty", [b.customer for b in self.loyalty]),
                                ("gift_cards", [b.card_hash for b in self.gift_cards]),
-                               ("on_account", [b.customer for b in self.on_account])):
+                               ("on_account", [b.customer for b in self.on_account]),
+                               ("laybys", [b.layby for b in self.laybys or ()])):
                 if len(set(keys)) != len(keys):
                     raise ValueError(f"{name}: an entry appears more than once")
             return self

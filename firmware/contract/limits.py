@@ -16,6 +16,8 @@ limit plus 1 KiB): the 4 MiB catalog needs a packet of about 5.3 MiB.
 from __future__ import annotations
 
 from firmware.contract.accounts import AccountsSnapshot
+from firmware.contract.customers import CustomerEdits, CustomerList
+from firmware.contract.images import ItemImage
 from firmware.contract.mail import MailAcks, MailRequest
 from firmware.contract.payloads import (
     COMMAND_MAX_BYTES,
@@ -41,22 +43,24 @@ def packet_limit(*max_payloads: int) -> int:
     return max(max_payloads) + PACKET_OVERHEAD
 
 
-# a register: acks, and the signed envelopes of commands, catalog (4 MiB, the largest payload of the contract)
-# and clerks
+# a register: acks, and the signed envelopes of commands, catalog (4 MiB), clerks, accounts, stock and the
+# store's customer list (32 MiB, about 200k customers: the largest payload of the contract, docs/customers.md;
+# `customers.device_max_packet_with_customers`)
 DEVICE_MAX_PACKET = packet_limit(Acks.MAX_BYTES, envelope_limit(COMMAND_MAX_BYTES),
                                  envelope_limit(CatalogMessage.MAX_BYTES), envelope_limit(Clerks.MAX_BYTES),
                                  envelope_limit(AccountsSnapshot.MAX_BYTES), envelope_limit(StockSnapshot.MAX_BYTES),
-                                 PunchAcks.MAX_BYTES, MailAcks.MAX_BYTES)
+                                 PunchAcks.MAX_BYTES, MailAcks.MAX_BYTES, envelope_limit(CustomerList.MAX_BYTES),
+                                 ItemImage.MAX_BYTES)  # item pictures: docs/item-images.md
 # the fleet's ingest: receipts, reports, status, command results, self-tests (256 KiB)
 INGEST_MAX_PACKET = packet_limit(Receipt.MAX_BYTES, Report.MAX_BYTES, Status.MAX_BYTES, CommandResult.MAX_BYTES,
                                  Selftest.MAX_BYTES, PunchMessage.MAX_BYTES, MailRequest.MAX_BYTES,
-                                 StockDeltas.MAX_BYTES)
+                                 StockDeltas.MAX_BYTES, CustomerEdits.MAX_BYTES)
 # the technician's self-test client (kassa-provision selftest): acks and the register's retained status
 SELFTEST_MAX_PACKET = packet_limit(Acks.MAX_BYTES, Status.MAX_BYTES)
 # any fleet tool (kassa-fleet publish reads the retained catalog back), and the broker's own limit
 # (provisioning/templates/mosquitto-kassa.conf `max_packet_size`): the largest packet the contract allows
 FLEET_MAX_PACKET = BROKER_MAX_PACKET = max(DEVICE_MAX_PACKET, INGEST_MAX_PACKET, SELFTEST_MAX_PACKET)
-# the largest payload of the contract (the signed catalog envelope): the broker's `message_size_limit`
+# the largest payload of the contract (the signed customer list envelope): the broker's `message_size_limit`
 BROKER_MAX_PAYLOAD = BROKER_MAX_PACKET - PACKET_OVERHEAD
 
 __all__ = ["BROKER_MAX_PACKET", "BROKER_MAX_PAYLOAD", "DEVICE_MAX_PACKET", "FLEET_MAX_PACKET", "INGEST_MAX_PACKET",

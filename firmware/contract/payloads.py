@@ -278,6 +278,15 @@ COMMAND_ADAPTER: TypeAdapter[SyncNowCommand | ResendCommand | ReportCommand] = T
 COMMAND_MAX_BYTES = 4 * KIB
 
 
+class ImageRef(_Part):
+    """An item's picture (docs/item-images.md): it travels on `kassa/v1/{store}/images/{sha256}`, unsigned; the
+    signed catalog vouches for it by this hash and size."""
+
+    sha256: Hash
+    bytes: Annotated[int, Field(ge=1, le=256 * KIB)]  # firmware.contract.images.ItemImage.MAX_BYTES
+    type: Literal["image/png", "image/jpeg"]
+
+
 class CatalogItem(_Part):
     sku: Key
     name: Name
@@ -288,6 +297,7 @@ class CatalogItem(_Part):
     weighed: bool = False
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None  # shown on scan
     min_age: Annotated[int, Field(ge=0, le=99)] | None = None  # > 0: the cashier checks the customer's age
+    image: ImageRef | None = None  # docs/item-images.md: shown on lookup
 
 
 class QuickKey(_Part):
@@ -309,6 +319,8 @@ class CatalogMessage(_Payload):  # as it travels; firmware.domain.Catalog is wha
     # docs/promotions.md: checked rule by rule by firmware.contract.promotions (CatalogPromotions), below
     promotions: list[dict[str, Any]] | None = Field(default=None, max_length=2_000)
     sku_groups: dict[Key, Annotated[list[Key], Field(max_length=20)]] | None = None  # at most 50,000: CatalogPromotions
+    # docs/stock.md#variants: each checked as firmware.contract.stock.VariantGroup (CatalogVariants), below
+    variants: list[dict[str, Any]] | None = Field(default=None, max_length=5_000)
 
     @model_validator(mode="after")
     def _consistent(self) -> CatalogMessage:
@@ -327,6 +339,16 @@ class CatalogMessage(_Payload):  # as it travels; firmware.domain.Catalog is wha
             except PayloadRejected as exc:  # "catalog: promotions.3.discount.percent: ..."
                 raise PydanticCustomError("promotions", "{reason}",
                                           {"reason": str(exc).removeprefix("catalog: ")}) from None
+        if self.variants:
+            from firmware.contract.stock import CatalogVariants  # it builds on this module's types
+
+            try:
+                groups = CatalogVariants.model_validate({"variants": self.variants})
+            except ValidationError as exc:  # "variants.0.axes: ..."
+                raise PydanticCustomError("variants", "{reason}", {"reason": _reason(exc)}) from None
+            problem = groups.check_against(known)
+            if problem:
+                raise ValueError(problem)
         return self
 
 

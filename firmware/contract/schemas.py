@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from firmware.contract import accounts, mail, payloads, stock, timeclock
+from firmware.contract import accounts, customers, images, mail, payloads, stock, timeclock
 from firmware.contract.topics import DEFAULT_PREFIX, parse_topic
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
@@ -45,6 +45,9 @@ MODELS: dict[str, Any] = {
     "mail_acks": mail.MailAcks,
     "stock": stock.StockDeltas,
     "stock_snapshot": stock.StockSnapshot,
+    "customer_edits": customers.CustomerEdits,
+    "customer_list": customers.CustomerList,
+    "item_image": images.ITEM_IMAGE_ADAPTER,  # bytes, not JSON: docs/item-images.md
 }
 _LEAF_TO_SCHEMA = {"receipts": "receipt", "reports": "report", "status": "status", "acks": "acks",
                    "commands": "command", "command_results": "command_result", "catalog": "catalog",
@@ -134,7 +137,7 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 # the fleet may send these in a `signed` envelope
-SIGNED_LEAVES = ("commands", "catalog", "clerks", "accounts", "stock_snapshot")
+SIGNED_LEAVES = ("commands", "catalog", "clerks", "accounts", "stock_snapshot", "customers")
 
 
 def schema_for_topic(topic: str, prefix: str = DEFAULT_PREFIX, payload: bytes | None = None) -> str | None:
@@ -145,11 +148,18 @@ def schema_for_topic(topic: str, prefix: str = DEFAULT_PREFIX, payload: bytes | 
     parsed = parse_topic(topic, prefix)
     if not parsed:
         return None
+    if parsed[2] == "customers":  # one leaf, two topics: a register's edits, the store's list (docs/customers.md)
+        if parsed[1] is not None:
+            return "customer_edits"
+        if payload is None:
+            return "customer_list"
     if payload is not None and parsed[2] in SIGNED_LEAVES:
         from firmware.contract.signing import is_envelope
 
         if is_envelope(payload):
             return "signed"
+    if parsed[2] == "customers":
+        return "customer_list"
     return _LEAF_TO_SCHEMA[parsed[2]]
 
 

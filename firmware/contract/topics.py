@@ -11,10 +11,13 @@ INGEST_GROUP = "kassa-ingest"
 # (docs/digital-receipts.md). Each uplink is confirmed on its own downlink leaf.
 # stock/stock_snapshot: the store's stock deltas and levels (docs/stock.md).
 DEVICE_LEAVES = ("receipts", "reports", "status", "acks", "commands", "command_results", "selftest",
-                 "punches", "punch_acks", "mail_requests", "mail_acks", "stock")
+                 "punches", "punch_acks", "mail_requests", "mail_acks", "stock", "customers")
 # the fleet's accounts snapshot (docs/accounts.md) is retained and signed like the catalog
 ACCOUNTS_LEAF = "accounts"
-STORE_LEAVES = ("catalog", "clerks", ACCOUNTS_LEAF, "stock_snapshot")
+# customers: a register's customer edits (device leaf) and the store's merged customer list (store leaf, retained,
+# signed), docs/customers.md
+CUSTOMERS_LEAF = "customers"
+STORE_LEAVES = ("catalog", "clerks", ACCOUNTS_LEAF, "stock_snapshot", CUSTOMERS_LEAF)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ class DeviceTopics:
         return self._device("stock")
 
     @property
+    def customers(self) -> str:
+        """The register's customer edits (docs/customers.md); confirmed by the heads of the store's `customer_list`."""
+        return self._device(CUSTOMERS_LEAF)
+
+    @property
     def catalog(self) -> str:
         return f"{self.prefix}/{self.store}/catalog"
 
@@ -99,17 +107,31 @@ class DeviceTopics:
         return f"{self.prefix}/{self.store}/stock_snapshot"
 
     @property
+    def customer_list(self) -> str:
+        """The store's customers as the fleet merged them (retained, signed like the catalog; docs/customers.md)."""
+        return f"{self.prefix}/{self.store}/{CUSTOMERS_LEAF}"
+
+    def image(self, sha256: str) -> str:
+        """One item picture of the store, by its SHA-256 (retained, bytes; docs/item-images.md)."""
+        return f"{self.prefix}/{self.store}/images/{sha256}"
+
+    @property
+    def images(self) -> str:
+        """The filter of every item picture of the store (sync subscribes to it when it keeps pictures)."""
+        return self.image("+")
+
+    @property
     def downlink(self) -> tuple[str, ...]:
         """What the device subscribes to."""
         return (self.acks, self.commands, self.catalog, self.clerks, self.accounts, self.punch_acks, self.mail_acks,
-                self.stock_snapshot)
+                self.stock_snapshot, self.customer_list)
 
 
 def ingest_filters(prefix: str = DEFAULT_PREFIX, group: str = INGEST_GROUP) -> tuple[str, ...]:
     """Shared-subscription filters of the fleet's ingest workers (receipts, reports, status, command results,
-    self-tests, stock deltas)."""
+    self-tests, stock deltas, customer edits)."""
     return tuple(f"$share/{group}/{prefix}/+/+/{leaf}"
-                 for leaf in ("receipts", "reports", "status", "command_results", "selftest", "stock"))
+                 for leaf in ("receipts", "reports", "status", "command_results", "selftest", "stock", CUSTOMERS_LEAF))
 
 
 def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str | None, str] | None:

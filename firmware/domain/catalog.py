@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from firmware.domain.barcode import check_scan, lookup_key
 from firmware.domain.errors import PayloadInvalid
@@ -14,7 +14,24 @@ from firmware.domain.promotion_rules import promotion_from_dict
 from firmware.domain.promotions import PromotionBook
 from firmware.domain.tax import parse_rate
 
-__all__ = ["Item", "QuickKey", "NotSellable", "Catalog", "fold", "MAX_PROMPT", "MAX_AGE"]
+if TYPE_CHECKING:
+    from firmware.domain.variants import VariantGroup, Variants
+
+__all__ = ["Item", "ImageRef", "QuickKey", "NotSellable", "Catalog", "fold", "MAX_PROMPT", "MAX_AGE",
+           "IMAGE_TYPES", "MAX_IMAGE_BYTES"]
+
+IMAGE_TYPES = ("image/png", "image/jpeg")
+MAX_IMAGE_BYTES = 256 * 1024  # one item image; the contract's ItemImage.MAX_BYTES
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An item's picture as the catalog names it (docs/item-images.md): the file's SHA-256 (hex), its size in
+    bytes and its type. The image travels on its own topic; the signed catalog vouches for it by this hash."""
+
+    sha256: str
+    size: int
+    type: str
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,7 @@ class Item:
     weighed: bool = False
     prompt: str = ""  # shown to the cashier on scan ("Fragile"); docs/item-prompts.md
     min_age: int = 0  # > 0: sold only once the cashier confirmed the customer's age
+    image: ImageRef | None = None  # docs/item-images.md: shown on lookup once the device holds it
 
 
 MAX_PROMPT = 80
@@ -69,6 +87,7 @@ class Catalog:
         tax_rates: Mapping[str, str] | None = None,
         promotions: PromotionBook | None = None,
         promotion_docs: tuple[list[Any], dict[str, Any]] = ([], {}),
+        variant_groups: Iterable[VariantGroup] = (),
     ) -> None:
         self.version = version
         self.promotions: PromotionBook = promotions if promotions is not None else _NO_PROMOTIONS
@@ -93,6 +112,20 @@ class Catalog:
         for quick in self.quick_keys:
             if quick.sku not in self._by_sku:
                 raise PayloadInvalid(f"Catalog: quick key {quick.label!r} names unknown SKU {quick.sku}")
+        from firmware.domain.variants import Variants  # it builds on Catalog
+
+        self.variants: Variants = Variants(self, variant_groups)  # docs/stock.md#variants
+
+    def sold_as(self, item: Item) -> Item:
+        """The item as a cart line names it: a variant as "T-shirt, M / Blue" (its group and values)."""
+        hit = self.variants.of_sku(item.sku)
+        if hit is None:
+            return item
+        return replace(item, name=hit.label[:200])
+
+    def images(self) -> dict[str, ImageRef]:
+        """Every image the catalog names, by hash (an image is kept only while an item names it)."""
+        return {i.image.sha256: i.image for i in self.items if i.image is not None}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -184,7 +217,7 @@ class Catalog:
             keys.append(QuickKey(label=str(label) if label else raw["sku"], sku=raw["sku"]))
         book, docs = _promotions_from(payload)
         return cls(items, keys, version=payload.get("version", 0), currency=currency, tax_rates=rates_in,
-                   promotions=book, promotion_docs=docs)
+                   promotions=book, promotion_docs=docs, variant_groups=_variant_groups(payload))
 
     @classmethod
     def from_trusted(cls, payload: Mapping[str, Any]) -> Catalog:
@@ -195,12 +228,14 @@ class Catalog:
         """
         items = [Item(sku=raw["sku"], name=raw["name"], price=raw["price"], tax_code=raw["tax_code"],
                       barcodes=tuple(raw.get("barcodes") or ()), weighed=raw.get("weighed", False),
-                      prompt=raw.get("prompt") or "", min_age=raw.get("min_age") or 0)
+                      prompt=raw.get("prompt") or "", min_age=raw.get("min_age") or 0,
+                      image=_trusted_image(raw.get("image")))
                  for raw in payload["items"]]
         keys = [QuickKey(label=str(k.get("label") or k["sku"]), sku=k["sku"]) for k in payload.get("quick_keys") or []]
         book, docs = _promotions_from(payload)
         return cls(items, keys, version=payload.get("version", 0), currency=payload.get("currency", "EUR"),
-                   tax_rates=payload.get("tax_rates") or {}, promotions=book, promotion_docs=docs)
+                   tax_rates=payload.get("tax_rates") or {}, promotions=book, promotion_docs=docs,
+                   variant_groups=_variant_groups(payload))
 
     def to_payload(self) -> dict[str, Any]:
         """The contract's catalog message (docs/contract.md#catalog) for this catalog."""
@@ -211,6 +246,8 @@ class Catalog:
                 {"sku": i.sku, "name": i.name, "price": i.price, "tax_code": i.tax_code,
                  "barcodes": list(i.barcodes), "weighed": i.weighed}
                 | ({"prompt": i.prompt} if i.prompt else {}) | ({"min_age": i.min_age} if i.min_age else {})
+                | ({"image": {"sha256": i.image.sha256, "bytes": i.image.size, "type": i.image.type}}
+                   if i.image else {})
                 for i in self.items
             ],
             "quick_keys": [{"label": k.label, "sku": k.sku} for k in self.quick_keys],
@@ -222,6 +259,8 @@ class Catalog:
             payload["promotions"] = list(rules)
         if groups:
             payload["sku_groups"] = dict(groups)
+        if self.variants.groups:
+            payload["variants"] = [group.to_doc() for group in self.variants.groups.values()]
         return payload
 
 
@@ -246,6 +285,35 @@ def _promotions_from(payload: Mapping[str, Any]) -> tuple[PromotionBook | None, 
         except PayloadInvalid as err:
             raise PayloadInvalid(f"Catalog: promotion #{index}: {err}") from None
     return PromotionBook(built, groups), (list(rules), dict(groups))
+
+
+def _variant_groups(payload: Mapping[str, Any]) -> list[VariantGroup]:
+    """The catalog's variant groups (docs/stock.md#variants); PayloadInvalid on a malformed one."""
+    from firmware.domain.variants import VariantGroup
+
+    raw = payload.get("variants") or []
+    if not isinstance(raw, list) or not all(isinstance(doc, Mapping) for doc in raw):
+        raise PayloadInvalid("Catalog: 'variants' must be a list of objects")
+    return [VariantGroup.from_doc(doc) for doc in raw]
+
+
+def _trusted_image(raw: Any) -> ImageRef | None:
+    return None if not raw else ImageRef(raw["sha256"], raw["bytes"], raw["type"])
+
+
+def _image_from(where: str, raw: Any) -> ImageRef | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise PayloadInvalid(f"{where}: 'image' must be an object with sha256, bytes and type")
+    sha, size, kind = raw.get("sha256"), raw.get("bytes"), raw.get("type")
+    if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise PayloadInvalid(f"{where}: the image's sha256 must be 64 lowercase hex digits")
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_IMAGE_BYTES:
+        raise PayloadInvalid(f"{where}: the image must be 1 to {MAX_IMAGE_BYTES} bytes, not {size!r}")
+    if kind not in IMAGE_TYPES:
+        raise PayloadInvalid(f"{where}: the image type must be one of {', '.join(IMAGE_TYPES)}, not {kind!r}")
+    return ImageRef(sha, size, kind)
 
 
 def _item_from(index: int, raw: Any, rates: Mapping[str, str]) -> Item:
@@ -285,4 +353,4 @@ def _item_from(index: int, raw: Any, rates: Mapping[str, str]) -> Item:
         raise PayloadInvalid(f"{where}: 'min_age' must be a whole number of years from 0 to {MAX_AGE}")
     return Item(sku=sku, name=name, price=price, tax_code=tax_code,
                 barcodes=tuple(b.strip() for b in barcodes), weighed=weighed, prompt=prompt or "",
-                min_age=min_age or 0)
+                min_age=min_age or 0, image=_image_from(where, raw.get("image")))

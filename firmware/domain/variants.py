@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from firmware.domain.catalog import Catalog, Item, NotSellable
+from firmware.domain.catalog import Catalog, Item, NotSellable, fold
 from firmware.domain.errors import PayloadInvalid
 
 __all__ = ["Axis", "Variant", "VariantGroup", "GridCell", "Grid", "VariantHit", "Variants", "MAX_AXES",
@@ -137,6 +137,17 @@ class VariantGroup:
         return Grid(self.parent, self.axes[rows].name, self.axes[cols].name if cols >= 0 else "",
                     self.axes[rows].values, tuple(col_values), tuple(grid_rows), page)
 
+    @property
+    def pages(self) -> tuple[str, ...]:
+        """The third axis's values (the grid's pages with the default rows and cols), else ()."""
+        return self.axes[2].values if len(self.axes) == 3 else ()
+
+    def to_doc(self) -> dict[str, Any]:
+        """The catalog's `variants` entry for this group (the inverse of `from_doc`)."""
+        return {"parent": self.parent, "name": self.name,
+                "axes": [{"name": a.name, "values": list(a.values)} for a in self.axes],
+                "variants": [{"sku": v.sku, "values": list(v.values)} for v in self.variants]}
+
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> VariantGroup:
         """From one entry of the catalog's `variants` (checked by the contract model first)."""
@@ -186,6 +197,21 @@ class Variants:
 
     def group(self, parent: str) -> VariantGroup | None:
         return self.groups.get(parent)
+
+    def search(self, text: str, limit: int = 20) -> list[VariantGroup]:
+        """Groups whose name holds every word of `text` (case/accent-insensitive), or whose parent id is `text`;
+        name prefix first, then shorter names."""
+        query = fold(text).strip()
+        if not query or limit <= 0:
+            return []
+        words = query.split()
+        exact = self.groups.get(text.strip())
+        found = [g for g in self.groups.values() if g is not exact and all(w in fold(g.name) for w in words)]
+        found.sort(key=lambda g: (not fold(g.name).startswith(query), len(g.name), g.name, g.parent))
+        return ([exact] + found if exact else found)[:limit]
+
+    def __len__(self) -> int:
+        return len(self.groups)
 
     def of_sku(self, sku: str) -> VariantHit | None:
         found = self._of_sku.get(sku)

@@ -24,6 +24,8 @@ from firmware.register.view import (
     QuickKeyInfo,
     RefundView,
     RegisterView,
+    StockInfo,
+    VariantGridView,
 )
 
 
@@ -49,6 +51,20 @@ class RegisterApi(Protocol):
     def demo_pins(self) -> dict[str, str]: ...
     def quick_keys(self) -> list[QuickKeyInfo]: ...
     def search(self, text: str, limit: int = 20) -> list[ItemInfo]: ...
+
+    def variant_grid(self, parent: str, page: str | None = None) -> VariantGridView | None:
+        """A variant parent's grid (docs/stock.md#variants), None when `parent` is not one."""
+        ...
+
+    def item_image(self, sha256: str) -> bytes | None:
+        """An item picture's bytes from the device's image cache (hash-checked), None when it has none
+        (docs/item-images.md)."""
+        ...
+
+    def stock_of(self, code: str) -> StockInfo | None:
+        """The stock of the item an sku or barcode names, as this till sees it (docs/stock.md)."""
+        ...
+
     def recent_receipts(self, limit: int = 20) -> list[ReceiptDoc]: ...
     def find_receipt(self, receipt_id: str) -> Receipt | None: ...
     def parked(self) -> list[ParkedInfo]: ...

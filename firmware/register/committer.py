@@ -7,8 +7,10 @@ register's queue. State records (parked carts, the open shift, Z counters,
 the refund index) go the same way, in order with the receipts, and come back
 as `StateSaved`. Time clock punches too: this thread is the one writer of the
 punch head, so it gives each punch the next seq and chain link and journals
-punch and head in one transaction (`PunchCommitted`/`PunchFailed`). No frame
-ever waits on a disk flush.
+punch and head in one transaction (`PunchCommitted`/`PunchFailed`). After each
+receipt it journals the receipt's stock deltas (firmware/stock_keeper.py; a
+failure there never undoes the sale: the deltas are derived again later). No
+frame ever waits on a disk flush.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ if TYPE_CHECKING:  # firmware.register.core imports this module (its events)
     from firmware.register.core.effects import Change
     from firmware.register.core.state import ReceiptDoc
     from firmware.register.ports import JournalWriter
+    from firmware.stock_keeper import StockKeeper
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +87,10 @@ _Job = (tuple[Literal["receipt"], "ReceiptDoc", str] | tuple[Literal["punch"], D
 class Committer:
     """One thread that owns writing receipts to the journal."""
 
-    def __init__(self, journal: JournalWriter, register_id: str, events: queue.Queue[object]) -> None:
+    def __init__(self, journal: JournalWriter, register_id: str, events: queue.Queue[object], *,
+                 stock: StockKeeper | None = None) -> None:
         self._journal = journal
+        self._stock = stock
         self._register_id = register_id
         self._events = events
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -148,7 +153,10 @@ class Committer:
                 elif job[0] == "punch":
                     self._events.put(self._commit_punch(job[1]))
                 else:
-                    self._events.put(self._commit(job[1], job[2]))
+                    committed = self._commit(job[1], job[2])
+                    self._events.put(committed)
+                    if isinstance(committed, ReceiptCommitted):
+                        self._stock_deltas()  # after "Paid": the cashier never waits for it (wait_idle does)
             finally:
                 with self._done:
                     self._unfinished -= 1
@@ -185,6 +193,15 @@ class Committer:
             log.exception("commit of sale %s failed unexpectedly", body.get("sale_id"))
             return CommitFailed(body.get("sale_id", "?"), f"could not save the sale ({exc.__class__.__name__})",
                                 purpose)
+
+    def _stock_deltas(self) -> None:
+        """The stock deltas of what was just committed (one more durable record; a failure is logged)."""
+        if self._stock is None:
+            return
+        try:
+            self._stock.catch_up()
+        except Exception:  # the sale stands; its deltas are derived again after the next commit or at start-up
+            log.exception("stock deltas not journaled yet; they will be after the next sale or at start-up")
 
     def _save_states(self, token: int, changes: list[Change]) -> StateSaved:
         try:

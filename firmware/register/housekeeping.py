@@ -21,6 +21,7 @@ from firmware.lifecycle import join_thread
 
 if TYPE_CHECKING:  # firmware.register.core imports this module (its events)
     from firmware.register.ports import JournalUpkeep
+    from firmware.register.punch_retention import PunchPruner
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,14 @@ class JournalArchived:
 
 
 class Housekeeper:
-    """Measures journal health and archives confirmed receipts older than `retention_days`, every `interval` s."""
+    """Measures journal health and archives confirmed receipts older than `retention_days` (and prunes confirmed
+    punches as old, with `punches`: firmware/register/punch_retention.py), every `interval` s."""
 
     def __init__(self, journal: JournalUpkeep, events: queue.Queue[object], clock: Clock, retention_days: int,
-                 interval: float = 600.0, first_delay: float = 20.0) -> None:
+                 interval: float = 600.0, first_delay: float = 20.0, punches: PunchPruner | None = None) -> None:
         self._journal = journal
+        self._punches = punches  # the time clock's confirmed punches, pruned under the same retention
+        self._retention_days = retention_days
         self._events = events
         self._clock = clock
         self._retention = timedelta(days=retention_days)
@@ -72,6 +76,11 @@ class Housekeeper:
                 self._events.put(JournalArchived(done.receipts, done.first_seq, done.last_seq, done.bytes_freed))
         except Exception:
             log.exception("journal retention run failed; nothing was pruned")
+        if self._punches is not None:
+            try:
+                self._punches.prune(self._clock.now(), self._retention_days)
+            except Exception:
+                log.exception("punch retention run failed; no punch was pruned")
         try:
             h = self._journal.health()
             self._events.put(JournalHealthMeasured(h["free_bytes"], h["days_left"], h["receipts_per_day"],

@@ -21,23 +21,28 @@ from dataclasses import replace
 from pathlib import Path
 
 from firmware import printout
-from firmware.clock import Clock
+from firmware.clock import Clock, iso_utc
 from firmware.config import Config
 from firmware.customers import CustomerBook
-from firmware.domain.catalog import Catalog
+from firmware.domain.catalog import Catalog, Item
 from firmware.domain.clerks import Roster
-from firmware.errors import KassaError
+from firmware.domain.errors import Refused
+from firmware.errors import JournalError, KassaError
 from firmware.exports import receipts_between, unconfirmed_receipts
-from firmware.register import core
+from firmware.image_cache import ImageCache
+from firmware.register import core, lookup
 from firmware.register.committer import Committer, StateSaved
 from firmware.register.core import commands as c, effects as fx
 from firmware.register.core.context import Context, StateDoc
 from firmware.register.core.events import ExportFinished, ReceiptPrinting, StateWritten
+from firmware.register.core.handlers.stock import on_hand_text
 from firmware.register.core.state import Receipt, ReceiptDoc, RegisterState, Report, currency_of
 from firmware.register.exporter import Exporter
 from firmware.register.finder_worker import FinderWorker
 from firmware.register.housekeeping import Housekeeper
 from firmware.register.ports import HardwarePorts, RegisterJournal, SyncLink
+from firmware.register.punch_retention import PunchPruner
+from firmware.register.records_status import RecordsStatus
 from firmware.register.report_worker import ReportWorker
 from firmware.register.states import PendingStates
 from firmware.register.view import (
@@ -51,7 +56,10 @@ from firmware.register.view import (
     QuickKeyInfo,
     RefundView,
     RegisterView,
+    StockInfo,
+    VariantGridView,
 )
+from firmware.stock_keeper import StockKeeper
 from firmware.stores import catalog_store, clerk_store
 
 log = logging.getLogger(__name__)
@@ -110,6 +118,8 @@ class Register:
         demo_pins: dict[str, str] | None = None,
         ntp_synced: Callable[[], bool] = lambda: True,
         customers: CustomerBook | None = None,
+        stock: StockKeeper | None = None,
+        images: ImageCache | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -121,9 +131,15 @@ class Register:
         # the customer book (docs/customers.md#on-the-till): bootstrap loads it; else read from the data dir
         self.customers = customers if customers is not None else CustomerBook(
             Path(config.device.data_dir), config.device.store, config.device.register)
+        # item pictures (docs/item-images.md): sync fills the cache, the UI reads it; bootstrap shares one
+        self.images = images if images is not None else ImageCache(
+            Path(config.device.data_dir) / "images", config.shop.image_cache_mb * 1024 * 1024)
         # the register's own threaded parts; bootstrap's lifecycle starts and stops them (firmware/lifecycle.py)
-        self._committer = Committer(journal, config.device.register, events)
-        self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days)
+        # the till's stock (docs/stock.md): the committer journals each receipt's deltas; handlers read on-hand
+        self.stock = stock
+        self._committer = Committer(journal, config.device.register, events, stock=stock)
+        self._housekeeper = Housekeeper(journal, events, clock, config.policy.retention_days,
+                                        punches=PunchPruner(journal, config.shop.zone))
         self._exporter = Exporter(events, config.shop.currency_display)
         self._reports = ReportWorker(journal, config, events)  # fleet X reports (firmware/register/report_worker.py)
         self._finder = FinderWorker(journal, events)  # receipt searches (firmware/register/finder_worker.py)
@@ -133,6 +149,7 @@ class Register:
         self._revision = 0
         self._view: RegisterView | None = None
         self._last_outbox_refresh = -1e9
+        self._records = RecordsStatus(journal)  # unsent punches and e-mails, refused e-mails (the status page)
         self._led_shown: str | None = None
         self._health_published: dict[str, dict[str, object]] | None = None
         self._apply(core.start(self._state, self._context()))
@@ -179,7 +196,7 @@ class Register:
     def _context(self) -> Context:
         return Context(self.config, self.clock.now(), self._lookup, _new_id,
                        has_hardware=self.hardware is not None, has_sync=self.sync is not None,
-                       customers=self.customers)
+                       customers=self.customers, stock=self.stock)
 
     def _changed(self) -> None:
         self._revision += 1
@@ -255,8 +272,21 @@ class Register:
             self._finder.submit(effect)  # `ReceiptsFound` comes back through `pump()`
         elif isinstance(effect, fx.RecordCustomerEdit):
             self.customers.record(effect.edit)  # fsync'ed; a Refused becomes the command's answer
+        elif isinstance(effect, fx.RecordStockCounts):
+            self._count_stock(effect.counts)
         else:  # pragma: no cover - every effect type is handled above
             raise TypeError(f"unknown effect {effect!r}")
+
+    def _count_stock(self, counts: tuple[tuple[str, int], ...]) -> None:
+        """Journal a stock-take (one durable record) and tell sync; a disk that refuses is the command's answer."""
+        if self.stock is None:
+            raise Refused("Stock is not kept on this register.")
+        try:
+            self.stock.count(counts, iso_utc(self.clock.now()))
+        except JournalError as exc:
+            raise Refused(f"The count was not saved: {exc}") from None
+        if self.sync is not None:
+            self.sync.sync_now()
 
     # ------------------------------------------------------------------ the printer (firmware/printout.py lays out)
 
@@ -302,7 +332,7 @@ class Register:
             return
         self._last_outbox_refresh = mono
         before = self._state.health
-        health = before.with_outbox(self.journal.summary(), self.clock.now())
+        health = before.with_outbox(self.journal.summary(), self.clock.now()).with_records(*self._records.read())
         if self.sync is not None:
             health = health.with_fault(getattr(self.sync.state(), "fault", None))
         self._state = replace(self._state, health=health)
@@ -374,7 +404,34 @@ class Register:
         return out
 
     def search(self, text: str, limit: int = 20) -> list[ItemInfo]:
-        return [ItemInfo(i.sku, i.name, i.price, i.weighed) for i in self._state.catalog.search(text, limit)]
+        """Items by name, sku or barcode; variant parents first (firmware/register/lookup.py); with their stock."""
+        found = lookup.search_items(self._state.catalog, text, limit)
+        if self.stock is None:
+            return found
+        return [replace(i, stock=on_hand_text(self.stock.on_hand(i.sku), i.weighed)) if not i.variants else i
+                for i in found]
+
+    def stock_of(self, code: str) -> StockInfo | None:
+        """The stock of the item an sku or barcode names (docs/stock.md); None when no item has it."""
+        catalog = self._state.catalog
+        item = catalog.by_sku(code.strip()) or catalog.lookup_scan(code)
+        if not isinstance(item, Item):
+            return None
+        units = self.stock.on_hand(item.sku) if self.stock is not None else None
+        return StockInfo(item.sku, catalog.sold_as(item).name, item.weighed, units,
+                         on_hand_text(units, item.weighed) or "Not counted yet")
+
+    def variant_grid(self, parent: str, page: str | None = None) -> VariantGridView | None:
+        """A parent's variants as a grid (docs/stock.md#variants), with stock on hand where the register knows it."""
+        return lookup.variant_grid(self._state.catalog, parent, page, self._stock_on_hand())
+
+    def item_image(self, sha256: str) -> bytes | None:
+        """An item picture's bytes from the image cache (hash-checked), None when the device has none."""
+        return self.images.read(sha256)
+
+    def _stock_on_hand(self) -> lookup.OnHand | None:
+        """The grid's per-cell stock: the till's stock keeper's `on_hand`, when the register has one."""
+        return self.stock.on_hand if self.stock is not None else None
 
     def recent_receipts(self, limit: int = 20) -> list[ReceiptDoc]:
         """The newest receipts as documents (the manager screen still reads them as dicts)."""
@@ -458,6 +515,7 @@ class Register:
                     part.stop()
                 except Exception:
                     log.exception("stopping %r failed", part)
+        self.images.flush()  # the pictures' use order (sync, which fills the cache, has stopped)
         self.journal.close()
 
 

@@ -97,10 +97,57 @@ class ClerkInfo:
 
 @dataclass(frozen=True)
 class ItemInfo:
+    """A search result. `variants` > 0: a parent (docs/stock.md#variants): `sku` is its id, `price` the lowest of
+    its variants, and picking it opens the variant grid. `image`: the SHA-256 of its picture, or ""."""
+
     sku: str
     name: str
     price: int
     weighed: bool = False
+    variants: int = 0
+    image: str = ""
+    stock: str = ""  # as the cashier reads it: "3 in stock", "Out of stock"; "" when not tracked (docs/stock.md)
+
+
+@dataclass(frozen=True)
+class StockInfo:
+    """An item's stock as this till sees it (docs/stock.md): the fleet's last snapshot plus its own sales, refunds
+    and counts since. For the stock-take screen."""
+
+    sku: str
+    name: str
+    weighed: bool
+    on_hand: int | None  # stock units: pieces, or grams for weighed goods; None: nobody counted it yet
+    text: str  # "3 in stock", "0.730 kg in stock", "Out of stock", "Not counted yet"
+
+
+@dataclass(frozen=True)
+class VariantCellView:
+    """One cell of a variant grid: `sku` None is a combination the shop does not sell (greyed, not tappable);
+    `on_hand` None when the register does not know the stock."""
+
+    row: str
+    col: str
+    sku: str | None = None
+    price: int = 0
+    on_hand: int | None = None
+
+
+@dataclass(frozen=True)
+class VariantGridView:
+    """A parent's variants as rows x columns (a third axis: one page per value, `page` the one shown)."""
+
+    parent: str
+    name: str
+    row_axis: str
+    col_axis: str
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    cells: tuple[tuple[VariantCellView, ...], ...]
+    page_axis: str = ""
+    pages: tuple[str, ...] = ()
+    page: str | None = None
+    image: str = ""  # the SHA-256 of the first variant's picture that has one, or ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +222,21 @@ class SyncView:
     quarantined_items: tuple[Any, ...] = ()
     conflicts: int = 0  # of quarantined: the fleet holds a different receipt under the id
     rollbacks: int = 0  # times the journal was found rolled back (restored from an older copy)
+    punches_unsent: int = 0  # time clock punches the fleet has not confirmed yet (`punch_pending` records)
+    mails_unsent: int = 0  # e-mail requests the fleet has not taken over yet (`mail_request` records)
+    mails_refused: tuple[RefusedMail, ...] = ()  # newest first (`mail_done` records with `refused`)
+
+
+@dataclass(frozen=True)
+class RefusedMail:
+    """An e-mail request the fleet will never send, as the status page lists it: the address masked
+    (firmware.fleet_records.mask_address; '' for a request refused before it was kept), the fleet's reason."""
+
+    request_id: str
+    receipt_id: str
+    to: str
+    reason: str
+    requested_at: str | None = None  # ISO UTC, as journaled
 
 
 @dataclass(frozen=True)
@@ -327,6 +389,8 @@ class RegisterView:
     currency_display: str = "symbol"  # [shop] currency_display: "symbol" (€12.90) or "code" (EUR 12.90)
     timezone: str = ""  # [shop] timezone (IANA name): the shop's days and times on screen; "" = the system's zone
     receipt_scan: tuple[int, str] | None = None  # (count, code): the last receipt barcode a hal scanner read
+    # (count, code): the last loyalty card scanned on the sale that several customers hold: the panel lists them
+    card_scan: tuple[int, str] | None = None
     scale: ScaleView | None = None  # None: no scale configured
     # promotions of this cart with a time window, held back while the till's clock is not trusted
     # (docs/promotions.md "Untrusted clock rule"): their names, for the cashier's note (`held_back_note`)

@@ -211,6 +211,13 @@ class MqttLink:
             return None
         return info.mid
 
+    def subscribe_again(self, topic: str) -> None:
+        """Subscribe to `topic` once more on the live connection (link thread only): the broker sends its
+        retained messages again (retain handling 0). Nothing when the link is down: a connect subscribes anyway."""
+        client = self._client
+        if client is not None and self.connected:
+            client.subscribe([(topic, SubscribeOptions(qos=1))])
+
     # ---- paho callbacks: events only ----
 
     def _on_connect(self, _c: mqtt.Client, _u: object, flags: ConnectFlags, reason: ReasonCode,

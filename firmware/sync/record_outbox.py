@@ -1,4 +1,4 @@
-"""Journaled outboxes of state records: time clock punches and e-mail requests, sent until the fleet confirms them.
+"""Journaled outboxes of state records: punches, e-mail requests and stock deltas, sent until the fleet confirms them.
 
 A `Lane` is one kind of small record the register journals as state records (firmware/fleet_records.py) and
 the fleet confirms on a downlink leaf of its own: punches on `punches` / `punch_acks`, e-mail requests on
@@ -13,6 +13,10 @@ pending again: the fleet dedupes by id and confirms a duplicate again. An ack se
 `put_states` (punches: the pending mark goes; a conflict is set aside with a `punch_conflict` record; e-mail
 requests: the request with its address goes, a `mail_done` stub without it stays, with the fleet's reason when
 it refused).
+
+Stock deltas (firmware/stock_keeper.py) are a lane without an ack topic: the fleet's stock snapshot confirms
+them (every record whose deltas its `upto` for this register reaches is settled: `RecordOutboxes.settle`), and
+the sync service reads that snapshot itself, as it is signed like the catalog.
 
 Acks are the fleet's like receipts' acks: plain contract payloads on a topic only the fleet may publish to (the
 broker ACL), decoded whole (`decode`) or refused whole and counted; never signed, as receipt acks are not.
@@ -39,6 +43,7 @@ from firmware.fleet_records import (
     PUNCH,
     PUNCH_CONFLICT,
     PUNCH_PENDING,
+    STOCK,
     Change,
     Doc,
     mail_done,
@@ -62,10 +67,10 @@ class Lane:
 
     name: str  # for logs: "punches", "mail requests"
     topic: str  # uplink
-    ack_topic: str  # downlink
+    ack_topic: str | None  # downlink (None: confirmed another way, see `RecordOutboxes.settle`)
     pending_kind: str  # a state record per item still to confirm; its document holds `id_field`
     doc_kind: str  # the document sent, under the same key (the pending record itself when equal)
-    id_field: str
+    id_field: str  # "": the record has no id of its own; the acks name its key
     key_of: Callable[[str], str | None]  # the state record key of an id an ack names (None: none of ours)
     read_acks: Callable[[bytes], list[Outcome]]  # PayloadRejected when the ack cannot be read
     settle: Callable[[str, Doc, str | None, str], list[Change]]  # key, pending doc, reason, now -> changes
@@ -96,13 +101,26 @@ def _settle_mail(key: str, pending: Doc, reason: str | None, at: str) -> list[Ch
     return [(MAIL_REQUEST, key, None), (MAIL_DONE, key, mail_done(pending, at, reason))]
 
 
+def _no_acks(payload: bytes) -> list[Outcome]:
+    raise PayloadRejected("this lane has no ack topic")
+
+
+def _settle_stock(key: str, pending: Doc, reason: str | None, at: str) -> list[Change]:
+    return [(STOCK, key, None)]
+
+
+STOCK_LANE = "stock deltas"
+
+
 def device_lanes(topics: DeviceTopics) -> list[Lane]:
-    """The register's lanes: punches (docs/timeclock.md) and e-mail requests (docs/digital-receipts.md)."""
+    """The register's lanes: punches (docs/timeclock.md), e-mail requests (docs/digital-receipts.md) and stock
+    deltas (docs/stock.md)."""
     return [
         Lane("punches", topics.punches, topics.punch_acks, PUNCH_PENDING, PUNCH, "punch_id", _punch_key,
              _punch_acks, _settle_punch),
         Lane("mail requests", topics.mail_requests, topics.mail_acks, MAIL_REQUEST, MAIL_REQUEST, "request_id",
              lambda request_id: request_id, _mail_acks, _settle_mail),
+        Lane(STOCK_LANE, topics.stock, None, STOCK, STOCK, "", lambda key: key, _no_acks, _settle_stock),
     ]
 
 
@@ -199,16 +217,20 @@ class RecordOutbox:
     def on_acks(self, payload: bytes, now: datetime) -> tuple[int, list[tuple[str, str]]]:
         """Settle what an ack names (one durable write); (confirmed, set aside with reasons). Raises
         PayloadRejected when the ack cannot be read."""
+        return self.settle(self.lane.read_acks(payload), now)
+
+    def settle(self, outcomes: Iterable[Outcome], now: datetime) -> tuple[int, list[tuple[str, str]]]:
+        """Settle the records these outcomes name (one durable write); (confirmed, set aside with reasons)."""
         lane = self.lane
         at = iso_utc(now)
         changes: list[Change] = []
         settled: dict[str, str | None] = {}
-        for record_id, reason in lane.read_acks(payload):
+        for record_id, reason in outcomes:
             key = lane.key_of(record_id)
             if key is None or key in settled:
                 continue
             pending = self.journal.get_state(lane.pending_kind, key)
-            if pending is None or pending.get(lane.id_field) != record_id:
+            if pending is None or (lane.id_field and pending.get(lane.id_field) != record_id):
                 continue  # settled already (a duplicate ack), or an id that is not ours
             changes += lane.settle(key, pending, reason, at)
             settled[key] = reason
@@ -238,7 +260,8 @@ class RecordOutboxes:
                  monotonic: Callable[[], float], *, resend_after: float = 60.0, retry_after: float = 5.0) -> None:
         self.outboxes = [RecordOutbox(lane, journal, publish, monotonic, resend_after=resend_after,
                                       retry_after=retry_after) for lane in lanes]
-        self._by_ack = {o.lane.ack_topic: o for o in self.outboxes}
+        self._by_ack = {o.lane.ack_topic: o for o in self.outboxes if o.lane.ack_topic is not None}
+        self._by_name = {o.lane.name: o for o in self.outboxes}
 
     @property
     def window(self) -> int:
@@ -266,13 +289,22 @@ class RecordOutboxes:
         """Summarise the refused acks the flood log left out once its period is over (sync's housekeeping)."""
         return _flood.flush()
 
+    def settle(self, lane: str, keys: Iterable[str], now: datetime) -> int:
+        """Settle records of `lane` confirmed other than by an ack (stock deltas a snapshot holds); how many."""
+        confirmed, _aside = self._by_name[lane].settle(((key, None) for key in keys), now)
+        return confirmed
+
+    def pending(self, lane: str) -> int:
+        """Records of `lane` still to confirm, as of its last look at the journal."""
+        return self._by_name[lane].pending
+
     def on_acks(self, topic: str, payload: bytes, now: datetime) -> bool:
         """Settle an ack on one of the lanes' topics; False (logged, a few lines per period) when it is refused."""
         outbox = self._by_ack[topic]
         try:
             outbox.on_acks(payload, now)
         except PayloadRejected as exc:
-            _flood.warning(f"rejected {outbox.lane.ack_topic.rsplit('/', 1)[-1]}", "rejected a message on %s: %s",
+            _flood.warning(f"rejected {topic.rsplit('/', 1)[-1]}", "rejected a message on %s: %s",
                            topic, exc)
             return False
         return True

@@ -16,6 +16,9 @@ once) and reads `state()`, and learns the rest from events on its queue.
 - Punches and e-mail requests (journal state records) go out on their own topics through
   `RecordOutboxes` (a small window each, resent on reconnect and after `resend_after`); `punch_acks` and
   `mail_acks` settle them (firmware/sync/record_outbox.py).
+- Customer edits (the register's `CustomerBook`, its own fsync'ed log) go out as `CustomerEdits` batches; the
+  store's retained, signed customer list is checked and applied to the book on this thread, and its `heads`
+  settle the edits (firmware/sync/customer_outbox.py, docs/customers.md).
 - Delivered but unconfirmed receipts become pending again after
   `broker.resend_after` s: a crashed broker may have PUBACKed and forgotten.
 - The PUBACK path is the hot one: paho's callback goes straight to
@@ -70,19 +73,27 @@ from firmware.contract import (
     encode,
 )
 from firmware.contract.accounts import AccountsSnapshot
+from firmware.contract.customers import CustomerList
 from firmware.contract.payloads import COMMAND_MAX_BYTES, CatalogMessage, Clerks, refusal
 from firmware.contract.signing import SignatureRejected, Verifier
+from firmware.contract.stock import StockSnapshot as StockSnapshotMessage
+from firmware.customers import CustomerBook
+from firmware.domain.stock import PolicyBook, StockSnapshot
 from firmware.errors import JournalError
+from firmware.image_cache import ImageCache
 from firmware.journal.journal import ROLLED_BACK
 from firmware.logutil import LogThrottle
+from firmware.stock_keeper import StockKeeper
 from firmware.stores import catalog_store, clerk_store
 from firmware.sync import events as ev
 from firmware.sync.backoff import Backoff
+from firmware.sync.customer_outbox import CustomerOutbox
 from firmware.sync.downlink import apply_versioned
 from firmware.sync.ended import EndedEpochs
+from firmware.sync.images import REFUSED as IMAGE_REFUSED, ImageSync
 from firmware.sync.mqtt_adapter import Acked, Connected, Disconnected, LinkEvent, LinkSettings, MqttLink, Received, Tick
 from firmware.sync.outbox import OutboxSender
-from firmware.sync.record_outbox import RecordOutboxes, device_lanes
+from firmware.sync.record_outbox import STOCK_LANE, RecordOutboxes, device_lanes
 from firmware.sync.state import SCREEN, ScreenActivity, SyncState
 
 log = logging.getLogger("kassa.sync")
@@ -175,8 +186,10 @@ class SyncService:
     def __init__(self, config: Config, journal: Any, clock: Clock, events: queue.Queue[Any], *,
                  data_dir: Path | None = None, retry_after: float = 5.0, status_min_gap: float = 1.0,
                  tick: float = 0.05, hello_timeout: float = HELLO_TIMEOUT, screen: ScreenActivity | None = None,
-                 pace_share: float = PACE_CPU_SHARE) -> None:
+                 pace_share: float = PACE_CPU_SHARE, stock: StockKeeper | None = None,
+                 customers: CustomerBook | None = None, images: ImageCache | None = None) -> None:
         self.config = config
+        self.stock = stock  # the till's stock (docs/stock.md): its deltas go out, the fleet's snapshot comes in
         self.journal = journal
         self.clock = clock
         self.events = events
@@ -189,8 +202,11 @@ class SyncService:
         # contract 1.2: epochs its journal lost, read back from its own retained status (firmware/sync/ended.py);
         # hence the subscription to its own status, and a last will built at each connect naming epoch and head
         self.ended = EndedEpochs(journal)
+        # item pictures (docs/item-images.md): the store's retained pictures, kept in the image cache
+        self.images = ImageSync(images, config.device.store, b.prefix, self._catalog.load()) if images else None
         settings = LinkSettings.from_config(config, will_topic=self.topics.status,
-                                            subscriptions=(*self.topics.downlink, self.topics.status))
+                                            subscriptions=(*self.topics.downlink, self.topics.status)
+                                            + ((self.topics.images,) if self.images else ()))
         self.link = MqttLink(settings, self._handle, backoff=Backoff(0.5, b.backoff_cap), tick=tick,
                              on_ack=self._on_ack, will=self._will)
         receipts_topic = self.topics.receipts
@@ -200,6 +216,10 @@ class SyncService:
         # punches and e-mail requests: journaled state records, each on its own topic (firmware/sync/record_outbox.py)
         self.records = RecordOutboxes(device_lanes(self.topics), journal, publish, clock.monotonic,
                                       resend_after=b.resend_after, retry_after=retry_after)
+        # the customer book's edits out, the store's customer list in (firmware/sync/customer_outbox.py)
+        self.customers = None if customers is None else CustomerOutbox(
+            customers, self.topics.customers, publish, clock.monotonic, resend_after=b.resend_after,
+            retry_after=retry_after)
         self._requests: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._next_housekeeping = 0.0
         self._next_round = 0.0
@@ -304,7 +324,8 @@ class SyncService:
 
     def _on_ack(self, mid: int, ok: bool, reason: str) -> None:
         # inside paho's PUBACK callback: the sender publishes the next receipt from here
-        if not self.sender.on_puback(mid, ok, reason) and not self.records.on_puback(mid, ok, reason):
+        if not self.sender.on_puback(mid, ok, reason) and not self.records.on_puback(mid, ok, reason) and not (
+                self.customers is not None and self.customers.on_puback(mid, ok, reason)):
             self._other_ack(Acked(mid, ok, reason))
         self._acks_unpaced += 1
         if self._acks_unpaced >= PACE_CHECK_EVERY:
@@ -321,7 +342,11 @@ class SyncService:
             if event.topic == self.topics.status:  # its own status read back (contract 1.2)
                 self._own_status(event)
                 return
-            if self.records.handles(event.topic):  # punch_acks, mail_acks
+            if event.topic == self.topics.customer_list:
+                self._customer_list(event)
+            elif event.topic == self.topics.stock_snapshot:
+                self._stock_snapshot(event)
+            elif self.records.handles(event.topic):  # punch_acks, mail_acks
                 if not self.records.on_acks(event.topic, event.payload, self.clock.now()):
                     self._downlink_rejected += 1
             else:
@@ -337,6 +362,8 @@ class SyncService:
         window = min(self.config.broker.window, max(1, event.receive_maximum - 4 - self.records.window))
         self.sender.reset(window, event.maximum_packet_size)
         self.records.reset(live=True)
+        if self.customers is not None:
+            self.customers.reset(live=True)
         if not event.session_present:
             # The broker holds no session for us (it crashed or expired it): what it PUBACKed may have gone
             # with it before the fleet read it. Send the delivered-but-unconfirmed again now, not after
@@ -369,6 +396,8 @@ class SyncService:
         self._hello_until = None
         self.sender.reset()
         self.records.reset(live=False)
+        if self.customers is not None:
+            self.customers.reset(live=False)
         self._report_mids.clear()
         if was_online or not self._down_reported:
             self._down_reported = True
@@ -401,6 +430,8 @@ class SyncService:
                 if len(self.sender.inflight) < self.sender.window:
                     self.sender.fill()
                 self.records.fill()
+                if self.customers is not None:
+                    self.customers.fill()
         if now_mono < self._next_housekeeping:
             return
         self._next_housekeeping = now_mono + HOUSEKEEPING_EVERY
@@ -548,6 +579,8 @@ class SyncService:
                                           fallback_rates=self.config.shop.tax_rates)
                 if applied is not None:
                     payload, built = applied
+                    if kind == "catalog" and self.images is not None and self.images.on_catalog(built):
+                        self.link.subscribe_again(t.images)  # the retained pictures it names, sent again
                     self._emit(ev.CatalogReceived(payload, built) if kind == "catalog"
                                else ev.ClerksReceived(payload, built))
             elif msg.topic == t.accounts:
@@ -555,6 +588,9 @@ class SyncService:
                     document = self._signed(msg.topic, msg.payload, AccountsSnapshot.MAX_BYTES)
                     snapshot = decode(AccountsSnapshot, document)  # checked here, off the UI thread
                     self._emit(ev.AccountsReceived(json.loads(document), snapshot))
+            elif self.images is not None and self.images.handles(msg.topic):
+                if self.images.on_message(msg.topic, msg.payload) in IMAGE_REFUSED:
+                    self._downlink_rejected += 1
             else:
                 log.debug("ignoring a message on %s", msg.topic)
         except PayloadRejected as exc:
@@ -563,6 +599,41 @@ class SyncService:
             kind = next((name for name in ("acks", "commands", "catalog", "clerks", "accounts")
                          if msg.topic == getattr(t, name)), "other")
             self._reject_log.warning(f"rejected {kind}", "rejected a message on %s: %s", msg.topic, exc)
+
+    def _stock_snapshot(self, msg: Received) -> None:
+        """The fleet's stock snapshot (retained, signed like the catalog): the till's stock takes it, and the
+        journaled deltas its `upto` for this register reaches are settled (docs/stock.md)."""
+        if not msg.payload or self.stock is None:  # an empty retained message clears it: keep what we hold
+            return
+        try:
+            snapshot = decode(StockSnapshotMessage, self._signed(msg.topic, msg.payload,
+                                                                 StockSnapshotMessage.MAX_BYTES))
+            if snapshot.store != self.topics.store:
+                raise PayloadRejected(f"a stock snapshot of store {snapshot.store}, not {self.topics.store}")
+        except PayloadRejected as exc:
+            self._downlink_rejected += 1
+            self._reject_log.warning("rejected stock_snapshot", "rejected a message on %s: %s", msg.topic, exc)
+            return
+        policies = PolicyBook.from_doc(
+            snapshot.policy.model_dump() if snapshot.policy else None,
+            {sku: doc.model_dump() for sku, doc in (snapshot.item_policies or {}).items()})
+        if self.stock.apply_snapshot(StockSnapshot(snapshot.version, snapshot.levels, snapshot.upto, snapshot.at),
+                                     policies):
+            log.info("stock snapshot version %d applied (%d tracked items)", snapshot.version, len(snapshot.levels))
+        upto = snapshot.upto.get(self.topics.register, 0)
+        self.records.settle(STOCK_LANE, self.stock.covered(upto), self.clock.now())
+
+    def _customer_list(self, msg: Received) -> None:
+        """The store's customer list (retained, signed like the catalog; docs/customers.md): checked and applied to
+        the customer book here, on the link thread (about 2 s at 100k customers), never on the register's; its
+        `heads` drop the edits the fleet merged."""
+        if not msg.payload or self.customers is None:  # an empty retained message clears it: keep what we hold
+            return
+        try:
+            self.customers.on_list(self.topics.store, self._signed(msg.topic, msg.payload, CustomerList.MAX_BYTES))
+        except PayloadRejected as exc:
+            self._downlink_rejected += 1
+            self._reject_log.warning("rejected customer_list", "rejected a message on %s: %s", msg.topic, exc)
 
     def _signed(self, topic: str, payload: bytes, max_bytes: int) -> bytes:
         """The document a pinned fleet key vouches for (as is when none is pinned); SignatureRejected otherwise."""

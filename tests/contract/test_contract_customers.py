@@ -8,7 +8,7 @@ import json
 import jsonschema
 import pytest
 
-from firmware.contract import PayloadRejected, decode, encode
+from firmware.contract import DeviceTopics, PayloadRejected, decode, encode, ingest_filters
 from firmware.contract.customers import (
     CustomerEdits,
     CustomerList,
@@ -19,6 +19,7 @@ from firmware.contract.customers import (
     list_topic,
 )
 from firmware.contract.limits import DEVICE_MAX_PACKET
+from firmware.contract.signing import envelope_limit
 
 EDITS = {
     "store": "S001", "register": "R1",
@@ -128,7 +129,13 @@ def test_size_limits():
     with pytest.raises(PayloadRejected, match="over the limit"):
         decode(CustomerEdits, b'{"store": "' + b"x" * 300_000 + b'"}')
     assert CustomerList.MAX_BYTES == 32 * 1024 * 1024
-    assert device_max_packet_with_customers(DEVICE_MAX_PACKET) > DEVICE_MAX_PACKET
+    # the register's Maximum Packet Size takes the signed list already (firmware/contract/limits.py)
+    assert device_max_packet_with_customers(DEVICE_MAX_PACKET) == DEVICE_MAX_PACKET
+    assert DEVICE_MAX_PACKET >= envelope_limit(CustomerList.MAX_BYTES)
+    assert DeviceTopics("S001", "R1").customers == customers_topic("kassa/v1", "S001", "R1")
+    assert DeviceTopics("S001", "R1").customer_list == list_topic("kassa/v1", "S001")
+    assert DeviceTopics("S001", "R1").customer_list in DeviceTopics("S001", "R1").downlink
+    assert customer_ingest_filter("kassa/v1") in ingest_filters()
 
 
 def test_topics():

@@ -173,7 +173,8 @@ def test_asyncapi_names_every_topic_and_schema():
                 "commands": t.commands, "command_results": t.command_results, "catalog": t.catalog,
                 "clerks": t.clerks, "selftest": t.selftest, "accounts": t.accounts, "punches": t.punches,
                 "punch_acks": t.punch_acks, "mail_requests": t.mail_requests, "mail_acks": t.mail_acks,
-                "stock": t.stock, "stock_snapshot": t.stock_snapshot}
+                "stock": t.stock, "stock_snapshot": t.stock_snapshot, "customers": t.customers,
+                "customer_list": t.customer_list, "images": t.image("{sha256}")}
     assert {k: v["address"] for k, v in doc["channels"].items()} == expected
     for name, message in doc["components"]["messages"].items():
         ref = message["payload"]["schema"]["$ref"]

@@ -9,6 +9,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from firmware.contract.customers import CustomerList, device_max_packet_with_customers
 from firmware.contract.limits import (
     BROKER_MAX_PACKET,
     DEVICE_MAX_PACKET,
@@ -30,9 +31,11 @@ MIB = 1024 * KIB
 
 
 def test_limits_follow_the_largest_payload_each_client_receives():
-    # the register's largest is the 4 MiB catalog, in its signed envelope (4/3 + 1 KiB)
-    assert DEVICE_MAX_PACKET == envelope_limit(CatalogMessage.MAX_BYTES) + PACKET_OVERHEAD
-    assert 4 * MIB < DEVICE_MAX_PACKET < 6 * MIB
+    # the register's largest is the store's 32 MiB customer list (docs/customers.md), in its signed envelope
+    # (4/3 + 1 KiB); the 4 MiB catalog's envelope fits well inside
+    assert DEVICE_MAX_PACKET == envelope_limit(CustomerList.MAX_BYTES) + PACKET_OVERHEAD
+    assert DEVICE_MAX_PACKET == device_max_packet_with_customers(envelope_limit(CatalogMessage.MAX_BYTES))
+    assert 42 * MIB < DEVICE_MAX_PACKET < 43 * MIB
     assert INGEST_MAX_PACKET == Receipt.MAX_BYTES + PACKET_OVERHEAD == 256 * KIB + PACKET_OVERHEAD
     assert SELFTEST_MAX_PACKET == Acks.MAX_BYTES + PACKET_OVERHEAD
     assert FLEET_MAX_PACKET == BROKER_MAX_PACKET == DEVICE_MAX_PACKET

@@ -41,7 +41,7 @@ def test_bootstrap_reads_only_the_currency_and_the_first_use_loads_the_rest(tmp_
     assert catalog.loaded is True
     eager = load_catalog(config)
     assert (catalog.version, len(catalog), catalog.currency, catalog.tax_rates) == \
-        (eager.version, len(eager), eager.currency, eager.tax_rates) == (7, 48, "CHF", eager.tax_rates)
+        (eager.version, len(eager), eager.currency, eager.tax_rates) == (7, 63, "CHF", eager.tax_rates)
 
 
 def test_a_background_load_and_a_use_meanwhile_load_it_once(tmp_path, monkeypatch):
@@ -75,7 +75,7 @@ def test_a_file_not_written_by_the_store_is_read_now_and_built_later(tmp_path):
     path.write_text(json.dumps({"version": 3, "items": demo_catalog_payload()["items"], "currency": "SEK"}))
     catalog = deferred_catalog(config_for(tmp_path))
     assert catalog.currency == "SEK" and not catalog.loaded
-    assert len(catalog) == 48 and catalog.version == 3
+    assert len(catalog) == 63 and catalog.version == 3
 
 
 def test_no_catalog_yet_is_an_empty_one_at_once(tmp_path):

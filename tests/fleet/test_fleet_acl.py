@@ -40,22 +40,25 @@ def test_documented_device_grants_are_the_contracts_topics_and_no_wildcards():
     acl = grants(documented_acl())
     device = acl["S001-R1"]
     assert _topics(device, "write") == {DEVICE.receipts, DEVICE.reports, DEVICE.status, DEVICE.command_results,
-                                        DEVICE.selftest, DEVICE.punches, DEVICE.mail_requests, DEVICE.stock}
+                                        DEVICE.selftest, DEVICE.punches, DEVICE.mail_requests, DEVICE.stock,
+                                        DEVICE.customers}
     # its own status too: read back on connect (contract 1.2, an epoch its journal lost)
-    assert _topics(device, "read") == set(DEVICE.downlink) | {DEVICE.status}
+    # and its store's item pictures, one filter (docs/item-images.md)
+    assert _topics(device, "read") == set(DEVICE.downlink) | {DEVICE.status, DEVICE.images}
     assert not {DEVICE.acks, DEVICE.commands, DEVICE.catalog, DEVICE.clerks, DEVICE.accounts, DEVICE.punch_acks,
-                DEVICE.mail_acks, DEVICE.stock_snapshot} & _topics(device, "write")
-    assert not any("#" in t or "+" in t for _, t in device)
+                DEVICE.mail_acks, DEVICE.stock_snapshot, DEVICE.customer_list} & _topics(device, "write")
+    assert not any("#" in t or "+" in t for _, t in device if t != DEVICE.images)
     # every contract topic is either sent or received by the device: a new leaf needs a line in the doc
-    leaves = {t.rsplit("/", 1)[1] for _, t in device}
+    leaves = {t.rsplit("/", 1)[1] for _, t in device if t != DEVICE.images}
     assert leaves == set(DEVICE_LEAVES) | set(STORE_LEAVES)
     fleet = acl["fleet"]
     assert {f.split("/", 2)[2] for f in ingest_filters()} <= _topics(fleet, "read")
     assert {"kassa/v1/+/+/punches", "kassa/v1/+/+/mail_requests"} <= _topics(fleet, "read")
     assert _topics(fleet, "write") == {"kassa/v1/+/+/acks", "kassa/v1/+/+/commands", "kassa/v1/+/+/punch_acks",
-                                       "kassa/v1/+/+/mail_acks"}
+                                       "kassa/v1/+/+/mail_acks", "kassa/v1/+/customers"}
     assert _topics(acl["fleet-publish"], "write") == {"kassa/v1/+/catalog", "kassa/v1/+/clerks", "kassa/v1/+/accounts",
-                                                      "kassa/v1/+/stock_snapshot"}
+                                                      "kassa/v1/+/stock_snapshot", "kassa/v1/+/customers",
+                                                      "kassa/v1/+/images/+"}
 
 
 def test_the_documented_block_gives_each_further_register_its_own_topics_only():
@@ -63,8 +66,9 @@ def test_the_documented_block_gives_each_further_register_its_own_topics_only():
     acl = grants(acl_for([("S001", "R1"), ("S002", "R9")]))
     other = DeviceTopics("S002", "R9")
     assert _topics(acl["S002-R9"], "write") == {other.receipts, other.reports, other.status, other.command_results,
-                                                other.selftest, other.punches, other.mail_requests, other.stock}
-    assert _topics(acl["S002-R9"], "read") == set(other.downlink) | {other.status}
+                                                other.selftest, other.punches, other.mail_requests, other.stock,
+                                                other.customers}
+    assert _topics(acl["S002-R9"], "read") == set(other.downlink) | {other.status, other.images}
     assert not any("S001" in t for _, t in acl["S002-R9"])
     assert acl["S001-R1"] == grants(documented_acl())["S001-R1"]  # the doc's own block is loaded as it stands
 

@@ -89,3 +89,33 @@ def test_a_reused_seq_is_a_conflict_and_the_same_delta_counts_whatever_came_firs
     finally:
         db.close()
     device.close()
+
+
+def test_the_leader_publishes_the_next_snapshot_when_stock_changed_and_only_then(mosquitto, fleet_url, tmp_path):
+    from fleet.stockdb import next_snapshot, snapshot_due
+
+    options = IngestOptions(client_id="ingest-stock-leader", gap_check_every=0.2, stock_every=0.2)
+    with ingest_thread(mosquitto.url, fleet_url, options) as worker:
+        device = BareDevice(mosquitto.url, register="R1")
+        device.publish(device.topics.stock, batch("R1", [delta(1, "PENCIL", "count", 5, 0, basis={})]))
+        topic = DeviceTopics("S001", "R1").stock_snapshot
+        first = decode(StockSnapshot, retained(mosquitto.url, topic))
+        assert (first.version, first.upto, first.levels) == (1, {"R1": 1}, {"PENCIL": 5})
+        db = FleetDb(worker.db.url, migrate=False)
+        try:
+            wait_for(lambda: db.last_stock_version("S001") == 1, what="the snapshot recorded")
+            assert snapshot_due(db) == []  # nothing arrived since: no new one
+            assert next_snapshot(db, "S001", "2026-11-25T11:00:00.000Z") is None  # and the same content is none
+            assert snapshot_due(db, every_store=True) == ["S001"]
+            device.publish(device.topics.stock, batch("R1", [delta(2, "PENCIL", "sale", -2, 1)]))
+            wait_for(lambda: db.last_stock_version("S001") == 2, what="the next snapshot")
+            second = decode(StockSnapshot, retained(mosquitto.url, topic))
+            assert (second.version, second.upto, second.levels) == (2, {"R1": 2}, {"PENCIL": 3})
+            db.set_stock_policy("S001", "", low=2, past_zero="manager", track=True)  # no delta announces it
+            made = next_snapshot(db, "S001", "2026-11-25T11:00:00.000Z")
+            assert made is not None and made[0] == 3
+            assert json.loads(made[1])["policy"] == {"low": 2, "past_zero": "manager", "track": True}
+            assert worker.stats.store_documents == 2
+        finally:
+            db.close()
+            device.close()

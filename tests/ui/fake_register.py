@@ -29,8 +29,10 @@ from firmware.register.view import (
     QuickKeyInfo,
     RefundView,
     RegisterView,
+    StockInfo,
     SyncView as Sync,
     TotalsView as Totals,
+    VariantGridView,
 )
 
 __all__ = ["FakeRegister", "Line", "Msg", "Sync", "Totals", "View", "NOW"]
@@ -57,6 +59,9 @@ class FakeRegister:
         self.locks: dict[str, tuple[datetime | None, int | None]] = {}  # purpose -> (locked until, tries left)
         self.refunds: dict[str, RefundView] = {}  # code -> what `refund_preview` answers
         self.balances: dict[str, AccountBalanceView] = {}  # card number or customer -> what a balance check says
+        self.grids: dict[str, VariantGridView] = {}  # parent -> its variant grid (set by a test)
+        self.images: dict[str, bytes] = {}  # sha256 -> an item picture's bytes (set by a test)
+        self.stock: dict[str, int] = {}  # sku -> units on hand (set by a test); stock_of reads it
 
     def set(self, **fields: Any) -> None:
         self._view = replace(self._view, revision=self._view.revision + 1, **fields)
@@ -88,6 +93,23 @@ class FakeRegister:
 
     def search(self, text: str, limit: int = 20) -> list[ItemInfo]:
         return [ItemInfo(k.sku, k.label, k.price) for k in self.items if text.lower() in k.label.lower()][:limit]
+
+    def variant_grid(self, parent: str, page: str | None = None) -> VariantGridView | None:
+        """`grids[parent]` (set by a test), on `page` when it is one of its pages."""
+        found = self.grids.get(parent)
+        return replace(found, page=page) if found is not None and page in found.pages else found
+
+    def item_image(self, sha256: str) -> bytes | None:
+        return self.images.get(sha256)
+
+    def stock_of(self, code: str) -> StockInfo | None:
+        """An item of `items` by sku, with `stock[sku]` units on hand (set by a test; None: not counted)."""
+        item = next((k for k in self.items if k.sku == code.strip()), None)
+        if item is None:
+            return None
+        units = self.stock.get(item.sku)
+        text = "Not counted yet" if units is None else (f"{units} in stock" if units > 0 else "Out of stock")
+        return StockInfo(item.sku, item.label, False, units, text)
 
     def recent_receipts(self, limit: int = 20) -> list[dict[str, Any]]:
         return []

@@ -65,6 +65,10 @@ def test_the_tour_reached_every_screen(tour):
     assert {"customer-panel", "customer-name-entry", "customer-form", "customer-found", "customer-edit",
             "sell-customer"} <= set(tour["shots"])  # the customer panel (ui/screens/customers.py)
     assert {"sell-item-prompt", "sell-age-check", "sell-age-dob"} <= set(tour["shots"])  # docs/item-prompts.md
+    assert {"layby-list-empty", "layby-deposit", "layby-new", "layby-deposit-tender", "layby-list",
+            "layby-instalment"} <= set(tour["shots"])  # docs/layby.md
+    # docs/stock.md#variants and docs/item-images.md: the grid, a third axis's page, the pictures on lookup
+    assert {"search-variants", "variants", "variants-page", "search-picture"} <= set(tour["shots"])
 
 
 def _missing(strings: set[str]) -> dict[str, str]:

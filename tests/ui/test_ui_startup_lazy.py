@@ -83,7 +83,7 @@ def test_the_login_screen_comes_up_without_the_deferred_modules_and_the_catalog_
     assert result["loaded_at_bootstrap"] is False  # the items are built once the login screen is up
     assert result["loaded_after_first_frame"] is False
     assert result["currency_shown"] == "EUR"  # the header was read ahead
-    assert result["loaded_later"] is True and result["items"] == 48
+    assert result["loaded_later"] is True and result["items"] == 63
     assert result["catalog_frozen"] is True  # the next frame froze it with the start-up heap
     assert result["scan_ok"] is True and result["lines"] == 1
     assert result["surfarray"] == "MissingModule"  # pygame imported without numpy (a Pi OS image has it)...

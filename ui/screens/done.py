@@ -1,4 +1,6 @@
-"""Done: the sale is committed; change due in large type, the receipt id, and New sale."""
+"""Done: the sale is committed; change due in large type, the receipt id, Reprint, E-mail receipt (the cashier
+types the customer's address on the on-screen keyboard; `MailReceipt` queues it in the journal, offline too) and
+New sale."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pygame
 from pygame import Rect
 
 from firmware.domain.receipt_model import Receipt
-from firmware.register.commands import NewSale, Reprint
+from firmware.register.commands import MailReceipt, NewSale, Reprint
 from ui import theme
 from ui.layout import columns, inset, rows
 from ui.screens.base import Region, Screen
@@ -35,9 +37,10 @@ class DoneScreen(Screen):
         m, g = self.m, self.m.gap
         body = inset(area, g * 2)
         self.r_info, r_btns = rows(body, [1, -max(m.row, m.px(70))], g * 2)
-        reprint, new = columns(r_btns, [1, 2], g * 2)
+        reprint, email, new = columns(r_btns, [1, 1, 2], g * 2)
         self.buttons = [
             Button("reprint", reprint, "Reprint receipt", self._reprint, "quiet", m.font("label")),
+            Button("email_receipt", email, "E-mail receipt", self._email, "quiet", m.font("label")),
             Button("new_sale", new, "New sale", self._new, "primary", m.font("title")),
         ]
 
@@ -79,6 +82,37 @@ class DoneScreen(Screen):
 
     def _new(self) -> None:
         self.app.run(NewSale())
+
+    def _email(self) -> None:
+        """The address on the e-mail keyboard, checked live with the rule the register and the fleet apply."""
+        from firmware.contract.mail import address_problem
+        from ui.keyboard import EMAIL
+        from ui.screens.text_entry import TextEntryDialog
+
+        last = self.view.last_receipt
+        if last is None or not last.receipt_id:
+            self.app.alert("There is no receipt to e-mail yet.", "E-mail receipt")
+            return
+        receipt_id = last.receipt_id
+        seq = receipt_id.rsplit(":", 1)[-1]
+
+        def check(text: str) -> str | None:
+            problem = address_problem(text.strip())
+            return None if problem is None else f"{problem}."
+
+        def mail(address: str) -> str | None:
+            """The register's refusal keeps the dialog up with its words; queued, the cashier is told so."""
+            from ui.screens.find_receipt import MAIL_SENT
+
+            outcome = self.app.run(MailReceipt(receipt_id, address), quiet=True)
+            if not outcome.ok:
+                return outcome.message or "The e-mail could not be queued."
+            self.app.alert(f"{MAIL_SENT} {outcome.message}", "E-mail queued")
+            return None
+
+        self.app.push(TextEntryDialog(self.app, f"E-mail receipt #{seq} to", mail, layout=EMAIL, check=check,
+                                      hint="name@example.com", ok_words="Tap Send to queue the e-mail.",
+                                      ok_label="Send"))
 
     def on_key(self, key: int, char: str) -> bool:
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER):

@@ -1,5 +1,5 @@
 """Manager functions behind a manager's PIN: refund, no-sale, reprint, park/recall, X and Z reports, the time
-clock's hours today."""
+clock's hours today, and the stock-take."""
 
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ class ManagerScreen(Screen):
         names = [("refund", "Refund", self._refund), ("no_sale", "No sale", self._no_sale),
                  ("reprint", "Receipts", self._reprint), ("park", "Park / recall", self._recall),
                  ("x_report", "X report", self._x), ("z_report", "Z report", self._z),
-                 ("hours", "Hours", self._hours), ("mgr_back", "Back to sale", self._back)]
+                 ("hours", "Hours", self._hours), ("stock_take", "Stock take", self._stock_take),
+                 ("mgr_back", "Back to sale", self._back)]
         cells = self.menu_cells(left, len(names))
         self.buttons = [Button(i, c, t, a, "quiet" if i == "mgr_back" else "normal", m.font("label"))
                         for (i, t, a), c in zip(names, cells, strict=True)]
@@ -287,6 +288,12 @@ class ManagerScreen(Screen):
                 self._show(outcome.data, "Z report (day closed)")
 
         self.app.push(MoneyDialog(self.app, "Cash counted in the drawer", counted, hint="counted cash"))
+
+    def _stock_take(self) -> None:
+        """The stock-take dialog (ui/screens/stock_take.py): scan, count, save."""
+        from ui.screens.stock_take import StockTakeDialog
+
+        self.app.push(StockTakeDialog(self.app, self.pin))
 
     def _hours(self) -> None:
         """Today's hours per clerk from this register's punches, so far; Print prints them."""

@@ -1,4 +1,7 @@
-"""Item search by name with an on-screen keyboard; tapping a result adds it to the cart."""
+"""Item search by name with an on-screen keyboard; tapping a result adds it to the cart.
+
+A result that is a variant parent ("T-shirt · 5 kinds") opens its grid (ui/screens/variants.py) instead; a
+result whose item has a picture shows it at the left (docs/item-images.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pygame import Rect
 
 from firmware.register.commands import AddSku
 from ui import theme
+from ui.item_image import draw_item_image
 from ui.layout import columns, grid, rows
 from ui.screens.base import Hot, Region
 from ui.screens.dialogs import Dialog
@@ -76,8 +80,20 @@ class SearchDialog(Dialog):
         cells = grid(r, n_rows, 2, self.m.gap)
         hots = []
         for cell, item in zip(cells, found, strict=False):  # as many results as cells fit, or fewer
-            draw_button(surf, cell, f"{item.name}  {self.app.money(item.price)}", "normal", self.m.font("body"))
-            hots.append(Hot(cell, partial(self.pick, item.sku), f"result:{item.sku}"))
+            variants = item.variants
+            price = self.app.money(item.price)
+            text = f"{item.name} · {variants} kinds  from {price}" if variants else f"{item.name}  {price}"
+            image = item.image
+            if image:  # the picture in a square at the left, the words beside it
+                pic = Rect(cell.x, cell.y, cell.h * 4 // 3, cell.h)
+                draw_button(surf, cell, "", "normal", self.m.font("body"))
+                draw_item_image(self.app, surf, pic, image)
+                draw_button(surf, Rect(pic.right + 2, cell.y, cell.w - pic.w - 2, cell.h), text, "normal",
+                            self.m.font("body"))
+            else:
+                draw_button(surf, cell, text, "normal", self.m.font("body"))
+            action = partial(self.open_variants, item.sku) if variants else partial(self.pick, item.sku)
+            hots.append(Hot(cell, action, f"result:{item.sku}"))
         if self.text.strip() and not found:
             label(surf, f"Nothing called “{self.text.strip()}”", r.center, self.m.font("label"), theme.WARN, "center")
         self.set_hot("results", hots)
@@ -96,6 +112,13 @@ class SearchDialog(Dialog):
         if self.app.run(AddSku(sku)).ok:
             self.close()
 
+    def open_variants(self, parent: str) -> None:
+        """A parent picked: its grid replaces the search (the cashier taps a size and colour there)."""
+        from ui.screens.variants import VariantGridDialog  # it draws pictures too; loaded when first wanted
+
+        self.close()
+        self.app.push(VariantGridDialog(self.app, parent))
+
     def on_key(self, key: int, char: str) -> bool:
         if key == pygame.K_ESCAPE:
             self.close()
@@ -104,7 +127,10 @@ class SearchDialog(Dialog):
         elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
             found = self.results()
             if len(found) == 1:
-                self.pick(found[0].sku)
+                if found[0].variants:
+                    self.open_variants(found[0].sku)
+                else:
+                    self.pick(found[0].sku)
         elif char and char.isprintable():
             self.type(char.upper())
         else:

@@ -32,7 +32,8 @@ from ui.layout import columns, grid, inset, rows
 from ui.screens.base import Drag, Entry, Hot, Region, Screen
 from ui.screens.cart import CartList
 from ui.screens.weight import WEIGHT_KEYS, weight_key, weight_shown
-from ui.widgets import Button, draw_panel, keypad, label
+from ui.text import wrap
+from ui.widgets import Button, draw_panel, keypad, label, label_lines
 
 FLASH_SECONDS = 0.8
 QUICK_ROWS, QUICK_COLS = 4, 3
@@ -55,7 +56,8 @@ class SellScreen(Screen):
         m, g = self.m, self.m.gap
         small = m.font("body")
         cart, mid, right = columns(inset(area, g), [0.39, 0.26, 0.35], g)  # quick keys wide enough for whole names
-        self.r_msg, self.r_list, r_tot = rows(cart, [-m.px(34), 1, -m.px(112)], g)
+        # the message strip: one line, or two smaller ones for a longer warning (a stock warning names the item)
+        self.r_msg, self.r_list, r_tot = rows(cart, [-m.px(42), 1, -m.px(112)], g)
         pad = max(3, m.px(4))  # rows are opaque surfaces: keep them off the panel's rounded corners
         self.cart = CartList(self, Rect(self.r_list.x + pad, self.r_list.y + pad, self.r_list.w - 2 * pad,
                                         self.r_list.h - pad))
@@ -77,12 +79,13 @@ class SellScreen(Screen):
         r_quick, r_f1, r_f2 = rows(right, [1, -m.row, -m.row], g)
         self._quick_buttons(r_quick)
         f_search, f_customer, f_park = columns(r_f1, [1, 1.15, 1], g)
-        f_mgr, f_pay = columns(r_f2, [1, 1.3], g)
+        f_mgr, f_layby, f_pay = columns(r_f2, [1, 1, 1.5], g)
         self.buttons += [
             Button("search", f_search, "Search", self._search, "normal", small),
             Button("customer", f_customer, "Customer", self._customer, "normal", small),
             Button("park", f_park, "Park /\nRecall", self._park, "warn", small),
             Button("manager", f_mgr, "Manager", self._manager, "quiet", small),
+            Button("layby", f_layby, "Layby", self._layby, "normal", small),  # ui/screens/layby.py
             Button("pay", f_pay, "PAY", self._pay, "primary", m.font("title")),
         ]
 
@@ -171,6 +174,11 @@ class SellScreen(Screen):
         if msg.level == "error":
             pygame.draw.rect(surf, theme.ERROR_FILL, r, border_radius=4)
             color = theme.TEXT
+        if len(wrap(msg.text, self.m.font("body"), r.w - 12)) > 1:  # a longer one: two smaller lines
+            small = self.m.font("small")
+            label_lines(surf, msg.text, (r.x + 6, r.centery - (2 * small + 2) // 2), small, color, r.w - 12,
+                        max_lines=2)
+            return
         label(surf, msg.text, (r.x + 6, r.centery), self.m.font("body"), color, "midleft", r.w - 12)
 
     def _draw_totals(self, surf: pygame.Surface, r: Rect) -> None:
@@ -338,6 +346,11 @@ class SellScreen(Screen):
         from ui.screens.customers import CustomerDialog
 
         self.app.push(CustomerDialog(self.app))  # type: ignore[arg-type]
+
+    def _layby(self) -> None:
+        from ui.screens.layby import LaybyDialog
+
+        self.app.push(LaybyDialog(self.app))  # type: ignore[arg-type]
 
     def _search(self) -> None:
         from ui.screens.search import SearchDialog

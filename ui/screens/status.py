@@ -1,5 +1,5 @@
-"""Status: online/offline, last sync (red when stale), pending and quarantined receipts, device health, Sync now,
-Retry, Export."""
+"""Status: online/offline, last sync (red when stale), pending and quarantined receipts, unsent punches and e-mail
+receipts, the e-mails the fleet refused (address masked), device health, Sync now, Retry, Export."""
 
 from __future__ import annotations
 
@@ -105,10 +105,12 @@ class StatusScreen(Screen):
             label(surf, text, (r.x + col, y), body, color, width=r.w - col)
             y += body + m.px(6)
         alarms = [(text, theme.ERROR) for text in self.integrity_alarms(s)] + [(s.fault, theme.ERROR)] * bool(s.fault)
-        for text, color in alarms + [(w, theme.WARN) for w in self.view.warnings]:
+        records = [(text, theme.WARN) for text in [self.unsent_records(s)] if text]
+        for text, color in alarms + records + [(w, theme.WARN) for w in self.view.warnings]:
             if y + body > r.bottom:
                 return
             y = label_lines(surf, text, (r.x, y), body, color, r.w) + m.px(8)
+        y = self._draw_refused_mails(surf, r, y, s)
         items = list(s.quarantined_items)
         if not items:
             return
@@ -127,6 +129,56 @@ class StatusScreen(Screen):
             label(surf, title, (r.x, y), body, theme.TEXT, width=when_r.x - r.x - m.px(8))
             label(surf, error, (r.x + m.px(12), y + body + m.px(2)), small, theme.ERROR, width=r.w - m.px(12))
             y += row
+
+    def _draw_refused_mails(self, surf: pygame.Surface, r: Rect, y: int, s: Any) -> int:
+        """The e-mails the fleet refused, newest first, as many as fit (the rest counted)."""
+        mails = list(getattr(s, "mails_refused", ()))
+        if not mails or y + self.m.font("body") > r.bottom:
+            return y
+        m, body, small = self.m, self.m.font("body"), self.m.font("small")
+        y = label_lines(surf, f"E-mails the fleet refused ({len(mails)}): ask for the address again and e-mail "
+                        "the receipt from Find receipt.", (r.x, y), small, theme.MUTED, r.w) + m.px(4)
+        for i, mail in enumerate(mails):
+            left = len(mails) - i
+            if y + body + small * 2 > r.bottom:
+                label(surf, f"+ {left} more refused e-mail{'s' * (left > 1)}", (r.x, y), small, theme.MUTED,
+                      width=r.w)
+                return y + small + m.px(4)
+            title, why = self.refused_mail(mail)
+            label(surf, title, (r.x, y), body, theme.TEXT, width=r.w)
+            y = label_lines(surf, why, (r.x + m.px(12), y + body + m.px(2)), small, theme.ERROR,
+                            r.w - m.px(12)) + m.px(8)
+        return y
+
+    @staticmethod
+    def unsent_records(sync: Any) -> str:
+        """Punches and e-mail requests still to send, in the cashier's words ('' when none): like receipts, they
+        are safe in the register and go once it is online."""
+        parts = []
+        punches, mails = getattr(sync, "punches_unsent", 0), getattr(sync, "mails_unsent", 0)
+        if punches:
+            parts.append(f"{punches} time clock punch{'es' * (punches > 1)}")
+        if mails:
+            parts.append(f"{mails} e-mail receipt{'s' * (mails > 1)}")
+        if not parts:
+            return ""
+        return f"Also unsent: {' and '.join(parts)} (safe here; they go once online)."
+
+    @staticmethod
+    def refused_mail(mail: Any) -> tuple[str, str]:
+        """A refused e-mail (`RefusedMail`) as (which receipt to whom, why), in the cashier's words."""
+        to = mail.to or "an address no longer kept"
+        seq = mail.receipt_id.rsplit(":", 1)[-1] if mail.receipt_id else ""
+        receipt = f"receipt #{seq}" if seq.isdigit() else f"receipt {mail.receipt_id}"
+        reason = str(mail.reason)
+        low = reason.lower()
+        if "address" in low or "@" in low or "domain" in low:
+            why = "The fleet did not accept the address"
+        elif "receipt" in low:
+            why = "The fleet does not know this receipt as one of this shop's"
+        else:
+            why = "The fleet refused it"
+        return f"E-mail of {receipt} to {to} not sent", f"{why} ({reason[:80]})"
 
     @staticmethod
     def integrity_alarms(sync: Any) -> list[str]:

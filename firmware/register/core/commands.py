@@ -187,6 +187,51 @@ class RemoveTender(Command):
     index: int
 
 
+# ---- layby (docs/layby.md)
+
+@dataclass(frozen=True)
+class OpenLayby(Command):
+    """Reserve the cart's goods as a layby for `customer` (empty: the sale's customer), due on `due`
+    (YYYY-MM-DD, empty: the shop's default term); the cart becomes the deposit of `deposit` to pay now."""
+
+    deposit: int
+    due: str = ""
+    customer: str = ""
+
+
+@dataclass(frozen=True)
+class PayLayby(Command):
+    """An instalment of `amount` (None: all that is left) into layby `layby`: a cart to pay now."""
+
+    layby: str
+    amount: int | None = None
+
+
+@dataclass(frozen=True)
+class CollectLayby(Command):
+    """The customer takes a paid-off layby home: its goods are sold, paid by what the layby holds."""
+
+    layby: str
+
+
+@dataclass(frozen=True)
+class CancelLayby(Command):
+    """Cancel an open layby: what was paid in, less the shop's fee, is paid back by `tender_kind`."""
+
+    layby: str
+    tender_kind: str = "cash"
+    manager_pin: str | None = None
+
+
+@dataclass(frozen=True)
+class FindLaybys(Command):
+    """Laybys this register knows by id or customer (empty text: the open ones, soonest due first);
+    `Outcome.data` is a tuple of firmware.domain.layby.Layby."""
+
+    text: str = ""
+    limit: int = 20
+
+
 @dataclass(frozen=True)
 class RetryCommit(Command):
     """Save again a paid sale whose commit failed (same sale id: never two receipts)."""
@@ -333,6 +378,26 @@ class ExportRange(Command):
     directory: str | Path
     start: datetime
     end: datetime
+
+
+# ---- stock (docs/stock.md)
+
+@dataclass(frozen=True)
+class HoldScans(Command):
+    """While `held`, the hal scanner's codes go to the screen (the view's `receipt_scan`, as a receipt's barcode
+    does) and are never sold: a screen that takes scans itself (the stock-take) is up."""
+
+    held: bool
+
+
+@dataclass(frozen=True)
+class CountStock(Command):
+    """A manager's stock-take: (sku, counted) pairs, counted as on the shelf: pieces, or kg ("0.730") for
+    weighed goods. Each replaces the item's stock on this till and goes to the fleet as a count. A manager's:
+    the one logged in, or the one whose `manager_pin` is given."""
+
+    counts: tuple[tuple[str, int | str], ...]
+    manager_pin: str | None = None
 
 
 # ---- customers (docs/customers.md#on-the-till)

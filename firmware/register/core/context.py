@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from firmware.config import Config
 from firmware.domain.customers import Customer, CustomerEdit
+from firmware.domain.stock import StockCheck
 from firmware.register.core.state import Receipt
 
 StateDoc = dict[str, Any]  # a state record's JSON document (parked cart, shift, Z counter, refund index, lockout)
@@ -60,7 +61,26 @@ class CustomerReader(Protocol):
     def get(self, customer_id: str) -> Customer | None:
         ...
 
+    def by_code(self, code: str) -> list[Customer]:
+        """The live customers holding this card number (several when it was handed out twice)."""
+        ...
+
     def draft(self, customer_id: str, changes: Mapping[str, str | bool], at: str) -> CustomerEdit:
+        ...
+
+
+class StockReader(Protocol):
+    """The till's stock as a handler may read it (firmware.stock_keeper.StockKeeper; docs/stock.md)."""
+
+    def on_hand(self, sku: str) -> int | None:
+        """Stock units on hand (pieces, or grams for weighed goods); None when the sku is not tracked."""
+        ...
+
+    def check(self, sku: str, qty: int, *, name: str, weighed: bool) -> StockCheck:
+        """Whether the cart taking `qty` units of `sku` in all is fine, worth a warning, or needs a manager."""
+        ...
+
+    def snapshot_at(self) -> str:
         ...
 
 
@@ -75,3 +95,4 @@ class Context:
     has_hardware: bool = True  # printer, drawer and LED are there
     has_sync: bool = True  # a broker is configured (SyncService runs)
     customers: CustomerReader | None = None  # the customer book (docs/customers.md#on-the-till)
+    stock: StockReader | None = None  # the till's stock (docs/stock.md); None: no stock kept

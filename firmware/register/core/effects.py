@@ -218,6 +218,13 @@ class RecordCustomerEdit:
     edit: CustomerEdit
 
 
+@dataclass(frozen=True)
+class RecordStockCounts:
+    """Journal a stock-take's counts, (sku, stock units), as count deltas (firmware/stock_keeper.py)."""
+
+    counts: tuple[tuple[str, int], ...]
+
+
 Effect = (CommitReceipt | PutState | OpenDrawer | PrintReceipt | PrintReport | PrintHours | PublishReport | SyncNow
           | RetryQuarantined | RefreshOutbox | SavePayload | StartExport | AnswerCommand | SumReport | CommitPunch
-          | PublishPending | SearchReceipts | RecordCustomerEdit)
+          | PublishPending | SearchReceipts | RecordCustomerEdit | RecordStockCounts)

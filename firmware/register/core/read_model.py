@@ -55,6 +55,7 @@ def read_model(state: RegisterState, config: Config, now: datetime, revision: in
         currency_display=config.shop.currency_display,
         timezone=config.shop.timezone,
         receipt_scan=state.receipt_scan,
+        card_scan=state.card_scan,
         scale=_scale(state),
         held_back=held_back,
         time_clock=_time_clock(state),

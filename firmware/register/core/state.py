@@ -13,6 +13,7 @@ from firmware.config import Config, PolicyConfig
 from firmware.domain.catalog import Catalog
 from firmware.domain.clerks import Clerk, Roster
 from firmware.domain.credit import AccountKey, Movement, Position, Through
+from firmware.domain.layby import LaybyBook
 from firmware.domain.lockout import Lockout
 from firmware.domain.money import money_formatter
 from firmware.domain.receipt_model import Receipt as Receipt
@@ -20,7 +21,7 @@ from firmware.domain.sale import Sale
 from firmware.domain.timeclock import TimeClock
 from firmware.register.exporter import ExportFinished
 from firmware.register.guard import plural
-from firmware.register.view import DeviceHealth, FoundReceipts, Message, Phase as Phase, SyncView
+from firmware.register.view import DeviceHealth, FoundReceipts, Message, Phase as Phase, RefusedMail, SyncView
 from hal.events import WeightRead
 
 ReceiptDoc = dict[str, Any]  # a receipt as the journal stores it (JSON: firmware/contract/schemas/receipt.json)
@@ -103,6 +104,12 @@ class Health:
             last_sync_at=last_sync, stale=stale, quarantined_items=tuple(summary.quarantined_items),
             conflicts=getattr(summary, "conflicts", 0), rollbacks=getattr(summary, "rollbacks", 0),
         ))
+
+    def with_records(self, punches_unsent: int, mails_unsent: int, mails_refused: tuple[RefusedMail, ...]) -> Health:
+        """Counts of the journaled records sync sends besides receipts (firmware/register/records_status.py)."""
+        sync = replace(self.sync, punches_unsent=punches_unsent, mails_unsent=mails_unsent,
+                       mails_refused=mails_refused)
+        return self if sync == self.sync else replace(self, sync=sync)
 
     def with_fault(self, fault: str | None) -> Health:
         return self if self.sync.fault == fault else replace(self, sync=replace(self.sync, fault=fault))
@@ -200,10 +207,15 @@ class RegisterState:
     print_jobs: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # job id -> receipt id
     last_created_at: str | None = None  # the newest receipt time seen (None: not read from the journal yet)
     last_export: ExportFinished | None = None  # the last export's result, once pumped
-    receipt_scan: tuple[int, str] | None = None  # (count, code): a receipt's barcode read by a hal scanner, for the UI
+    # (count, code): a code read by a hal scanner for the UI, not for the cart: a receipt's barcode, or any code
+    # while `scans_held` (a screen that takes scans itself is up)
+    receipt_scan: tuple[int, str] | None = None
+    scans_held: bool = False
+    card_scan: tuple[int, str] | None = None  # (count, code): a loyalty card several customers hold, for the UI to list
     scale: WeightRead | None = None  # the scale's last reading (handlers/weighed.py); None before the first
     accounts: AccountsBook = field(default_factory=AccountsBook)  # loyalty, gift cards, on-account (accounts.py)
     timeclock: TimeClock = field(default_factory=TimeClock)  # clerks' punches, replayed at start (timeclock.py)
+    laybys: LaybyBook = field(default_factory=LaybyBook)  # laybys: snapshot + this register's since (layby.py)
     punching: str | None = None  # the clerk whose punch the journal writer is saving (one at a time)
     receipt_search: FoundReceipts | None = None  # the last receipt search and its answer (handlers/finder.py)
 
@@ -226,4 +238,4 @@ def tax_rates_of(state: RegisterState, config: Config) -> dict[str, str]:
 def sale_rates_of(state: RegisterState, config: Config) -> dict[str, str]:
     """The rates a sale is taxed by: `tax_rates_of`, plus the gift card lines' code at 0 (a gift card is a
     liability, not a supply: docs/accounts.md) unless the rates name that code themselves."""
-    return {config.accounts.giftcard_tax_code: "0", **tax_rates_of(state, config)}
+    return {config.accounts.giftcard_tax_code: "0", config.layby.tax_code: "0", **tax_rates_of(state, config)}

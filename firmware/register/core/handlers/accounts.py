@@ -25,6 +25,7 @@ from firmware.contract.accounts import AccountsSnapshot
 from firmware.domain import credit, giftcards, loyalty
 from firmware.domain.credit import AccountKey, Movement, Through, movements_of_receipt, register_key
 from firmware.domain.errors import Refused
+from firmware.domain.layby import LaybyMove
 from firmware.domain.lines import Line
 from firmware.domain.money import MINOR_DIGITS
 from firmware.domain.sale import Sale
@@ -32,6 +33,7 @@ from firmware.register.core import commands as c
 from firmware.register.core.context import Context
 from firmware.register.core.effects import AccountsSaved, PutState
 from firmware.register.core.events import AccountsReceived
+from firmware.register.core.handlers import layby
 from firmware.register.core.state import AccountsBook, CardBalance, Phase, Receipt, RegisterState, currency_of, money_of
 from firmware.register.core.step import Refusal, Step
 from firmware.register.view import AccountBalanceView, Outcome
@@ -144,6 +146,8 @@ def load(step: Step) -> None:
             book = book_of(doc)
         except (ValidationError, ValueError) as exc:
             log.error("stored accounts snapshot unreadable (%s); balances start from none", exc)
+        else:
+            layby.snapshot_received(step, doc, book.through)
     marker = step.record(ACCOUNTS, LOCAL_FROM)
     if marker is None:  # no receipt of this register ever carried account movements
         step.set(accounts=book)
@@ -151,10 +155,13 @@ def load(step: Step) -> None:
     me = this_register(ctx)
     start = max(int(marker.get("seq", 1)), book.through.seq(me) + 1, 1)
     moves: list[tuple[AccountKey, Movement]] = []
+    held: list[LaybyMove] = []
     if start <= ctx.lookup.last_seq():
         for receipt in ctx.lookup.receipts_from(start):
             moves.extend(_movements(receipt, me))
+            held.extend(layby.moves_of(receipt, me))
     step.set(accounts=book.with_local(moves))
+    layby.load_moves(held, step)
 
 
 def _movements(receipt: Receipt, me: str) -> list[tuple[AccountKey, Movement]]:
@@ -168,6 +175,7 @@ def committed(step: Step, receipt: Receipt) -> None:
     moves = _movements(receipt, this_register(step.ctx))
     if moves:
         step.set(accounts=step.state.accounts.with_local(moves))
+    layby.committed(step, receipt, this_register(step.ctx))
 
 
 def before_commit(step: Step, body: Mapping[str, Any]) -> None:
@@ -198,6 +206,7 @@ def accounts_received(step: Step, event: AccountsReceived) -> None:
                   book.currency, currency)
         return
     step.set(accounts=book)
+    layby.snapshot_received(step, payload, book.through)
     step.do(PutState(((ACCOUNTS, SNAPSHOT, dict(payload)),), AccountsSaved(version)))
     log.info("accounts snapshot version %s in use", version)
 
@@ -392,6 +401,7 @@ def earned_entries(state: RegisterState, ctx: Context, sale: Sale) -> list[dict[
     if sale.kind != "sale" or not sale.customer_code:
         return []
     rule = earn_rule(ctx.config.accounts, currency_of(state, ctx.config))
+    rule = replace(rule, excluded_skus=rule.excluded_skus | {ctx.config.layby.sku})  # money held: docs/layby.md
     lines = [loyalty.EarnLine(line.sku if line.source != GIFT_CARD_SOURCE else ctx.config.accounts.giftcard_sku,
                               line.amount) for line in sale.receipt_lines()]
     tenders = [(t.kind, t.amount - t.change) for t in sale.tenders]

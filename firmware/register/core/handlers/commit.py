@@ -44,9 +44,10 @@ def commit(step: Step, sale: Sale, purpose: Purpose, accounts: Sequence[Mapping[
 
     A paid sale with a customer earns points (handlers/accounts.py); `accounts` are more entries for the receipt's
     `accounts` list (a refund's points reversed)."""
-    from firmware.register.core.handlers import accounts as acc
+    from firmware.register.core.handlers import accounts as acc, layby
 
-    extra = [*acc.account_entries(sale), *acc.earned_entries(step.state, step.ctx, sale), *(dict(e) for e in accounts)]
+    extra = [*acc.account_entries(sale), *acc.earned_entries(step.state, step.ctx, sale), *(dict(e) for e in accounts),
+             *layby.entries(step, sale)]
     body = sale.receipt_body(**receipt_context(step), accounts=extra)
     acc.before_commit(step, body)
     step.set(phase=Phase.COMMITTING)

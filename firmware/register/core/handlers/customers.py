@@ -41,3 +41,24 @@ def save_customer(step: Step, cmd: c.SaveCustomer) -> Outcome:
     customer = apply_edit(None if edit.create else book.get(edit.customer_id), edit)
     step.do(fx.RecordCustomerEdit(edit))
     return Outcome(True, "Customer added" if edit.create else "Customer saved", customer)
+
+
+def card_scan(step: Step, code: str) -> Outcome | None:
+    """A scan on the sale that is no item (an item's code always wins): a loyalty card? One customer holding it is
+    attached to the sale, named in the message; several (a card handed out twice, docs/customers.md) are listed
+    by the panel (`card_scan` of the view) for the cashier to pick. None when no customer holds it."""
+    book = step.ctx.customers
+    if book is None or step.state.clerk is None or not code.strip():
+        return None
+    holders = book.by_code(code)
+    if not holders:
+        return None
+    if len(holders) == 1:
+        from firmware.register.core.handlers import sale
+
+        customer = holders[0]
+        sale.set_customer(step, c.SetCustomer(customer.code))
+        return Outcome(True, f"Customer {customer.name} added to the sale", customer)
+    count = step.state.card_scan[0] + 1 if step.state.card_scan else 1
+    step.set(card_scan=(count, holders[0].code))
+    return Outcome(True, f"{len(holders)} customers have card {holders[0].code}: pick one", tuple(holders))

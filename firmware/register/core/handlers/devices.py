@@ -18,6 +18,7 @@ from firmware.register.core.events import (
 )
 from firmware.register.core.state import Phase
 from firmware.register.core.step import Step
+from firmware.register.view import Outcome
 from firmware.sync import events as sync
 from hal import events as hal
 
@@ -34,7 +35,8 @@ def scan_read(step: Step, event: hal.ScanRead) -> None:
 
     if step.state.clerk is None:
         step.note("warn", "Log in before scanning.")
-    elif parse_receipt_id(event.code.strip()) is not None:  # a receipt's barcode: the screen decides (a refund)
+    elif step.state.scans_held or parse_receipt_id(event.code.strip()) is not None:
+        # a receipt's barcode (a refund), or any code while a screen takes scans itself: the screen decides
         count = step.state.receipt_scan[0] + 1 if step.state.receipt_scan else 1
         step.set(receipt_scan=(count, event.code.strip()))
     elif step.state.phase == Phase.TENDER:
@@ -45,6 +47,11 @@ def scan_read(step: Step, event: hal.ScanRead) -> None:
         msg = step.state.message
         if msg is not None and msg is not before and msg.level == "error":
             step.set(message=replace(msg, topic="scan"))  # the UI's scan-error sound, not the general one
+
+
+def hold_scans(step: Step, cmd: c.HoldScans) -> Outcome:
+    step.set(scans_held=bool(cmd.held))
+    return Outcome(True)
 
 
 def scan_rejected(step: Step, event: hal.ScanRejected) -> None:

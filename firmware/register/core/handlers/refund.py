@@ -87,6 +87,9 @@ def _no_gift_card_lines(step: Step, original: Receipt, lines: Mapping[int, objec
         if original.lines[number - 1].sku == sku:
             raise Refused(f"Line {number} is a gift card: its money is on the card. A gift card is not refunded "
                           "at the till; the back office can.")
+        if original.lines[number - 1].sku == step.ctx.config.layby.sku:  # docs/layby.md: cancel it instead
+            raise Refused(f"Line {number} is money paid into a layby: cancel the layby from the Layby screen "
+                          "(its refund policy applies).")
 
 
 def preview(state: RegisterState, ctx: Context, code: str,
@@ -125,7 +128,8 @@ def preview(state: RegisterState, ctx: Context, code: str,
     return RefundView(original.receipt_id, original.seq, original.created_at,
                       original.currency or currency_of(state, ctx.config), original.totals.total, tuple(rows), give,
                       cash, problem,
-                      tuple(dict.fromkeys(["cash", *(t for t in original.tender_types if t != "loyalty")])))
+                      tuple(dict.fromkeys(["cash", *(t for t in original.tender_types
+                                                     if t not in ("loyalty", "layby"))])))  # layby: docs/layby.md
 
 
 def refund(step: Step, cmd: c.Refund) -> Outcome:

@@ -21,7 +21,7 @@ from firmware.domain.weight import weight_text
 from firmware.register.core import commands as c
 from firmware.register.core.effects import OpenDrawer, PrintReceipt, Purpose, RefreshOutbox, SyncNow
 from firmware.register.core.events import CommitFailed, ReceiptCommitted
-from firmware.register.core.handlers import accounts, prompts, refund, weighed
+from firmware.register.core.handlers import accounts, customers, prompts, refund, stock, weighed
 from firmware.register.core.handlers.clerks import approval
 from firmware.register.core.handlers.commit import clock_trusted, commit
 from firmware.register.core.state import Phase, Receipt, currency_of, money_of, sale_rates_of
@@ -79,18 +79,23 @@ def _show(step: Step, sale: Sale, flash: int | None = None) -> None:
 
 
 def _add(step: Step, item: Item, qty: object, source: str, approved_by: str | None = None,
-         age: AgeCheck | None = None) -> Outcome:
+         age: AgeCheck | None = None, manager_pin: str | None = None) -> Outcome:
     sale = cart(step)
     if step.state.phase != Phase.SELL:
         return Outcome.refused("Finish the payment first, or go back to the cart.")
+    item = step.state.catalog.sold_as(item)  # a variant's line reads "T-shirt, M / Blue" (docs/stock.md#variants)
     new = sale.add(item, qty, source)
-    if approved_by is not None:  # a weight outside the bounds: the manager who approved it stays on the line
+    # low or no stock: a warning; below zero where the shop wants a manager: refused until one approves
+    stock_approver, stock_warning = stock.check_added(step, new, item, manager_pin)
+    approved_by = approved_by or stock_approver
+    if approved_by is not None:  # a weight outside the bounds, or stock below zero: the approver stays on the line
         new = replace(new, lines=new.lines[:-1] + (replace(new.lines[-1], approved_by=approved_by),))
     if age is not None:  # the age check the cashier answered stays on the line (and the receipt)
         new = replace(new, lines=new.lines[:-1] + (replace(new.lines[-1], age_check=age),))
     _show(step, new, new.lines[-1].line_no if new.lines else None)
-    if item.prompt:  # the item's prompt, in the warning style; the Outcome says nothing to not hide it
-        step.note("warn", prompts.prompt_text(item))
+    if item.prompt or stock_warning:  # the item's prompt, the stock: in the warning style; the Outcome says nothing
+        shown = (prompts.prompt_text(item) if item.prompt else "", stock_warning)  # (to not hide them)
+        step.note("warn", ". ".join(text for text in shown if text))
         return Outcome(True)
     if item.weighed:
         return Outcome(True, f"{item.name} {weight_text(new.lines[-1].qty)} added")
@@ -106,7 +111,7 @@ def _add_weighed(step: Step, item: Item, typed: object, manager_pin: str | None,
     taken = weighed.take_weight(step, item, typed, manager_pin, retry, field)
     if isinstance(taken, Outcome):
         return taken
-    return _add(step, item, taken[0], source, taken[1], age)
+    return _add(step, item, taken[0], source, taken[1], age, manager_pin)
 
 
 def _age(step: Step, item: Item, cmd: c.Scan | c.AddSku | c.AddQuickKey) -> AgeCheck | Outcome | None:
@@ -130,13 +135,14 @@ def scan(step: Step, cmd: c.Scan) -> Outcome:
         embedded = weighed.embedded_scan(step, cmd.code.strip(), cmd.manager_pin)  # a shop scale's label?
         if isinstance(embedded, Outcome):
             return embedded
-        if embedded is None:
-            return Outcome.refused(found.reason)
+        if embedded is None:  # no item, no scale label: a customer's loyalty card? (docs/customers.md)
+            return customers.card_scan(step, cmd.code.strip()) or Outcome.refused(found.reason)
         item, qty, approved = embedded
         age = _age(step, item, cmd)
         if isinstance(age, Outcome):
             return age
-        return _add(step, item, qty, "label", approved, age)  # source "label": the screen shows a label's price as such
+        # source "label": the screen shows a label's price as such
+        return _add(step, item, qty, "label", approved, age, cmd.manager_pin)
     if cmd.weight is not None and not found.weighed:
         return Outcome.refused(f"{found.name} is not sold by weight: clear the weight ({cmd.weight}) and scan again.")
     age = _age(step, found, cmd)
@@ -144,7 +150,7 @@ def scan(step: Step, cmd: c.Scan) -> Outcome:
         return age
     if found.weighed:
         return _add_weighed(step, found, cmd.weight, cmd.manager_pin, "scan", cmd, age=age)
-    return _add(step, found, 1, "scan", age=age)
+    return _add(step, found, 1, "scan", age=age, manager_pin=cmd.manager_pin)
 
 
 def add_sku(step: Step, cmd: c.AddSku) -> Outcome:
@@ -157,7 +163,7 @@ def add_sku(step: Step, cmd: c.AddSku) -> Outcome:
     if item.weighed:  # qty 1 (the default) is "not given": the scale's weight, or ask for it
         typed = None if isinstance(cmd.qty, int) and cmd.qty == 1 else cmd.qty
         return _add_weighed(step, item, typed, cmd.manager_pin, "sku", cmd, field="qty", age=age)
-    return _add(step, item, cmd.qty, "sku", age=age)
+    return _add(step, item, cmd.qty, "sku", age=age, manager_pin=cmd.manager_pin)
 
 
 def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
@@ -174,7 +180,7 @@ def add_quick_key(step: Step, cmd: c.AddQuickKey) -> Outcome:
         return age
     if item.weighed:
         return _add_weighed(step, item, cmd.weight, cmd.manager_pin, "quick_key", cmd, age=age)
-    return _add(step, item, 1, "quick_key", age=age)
+    return _add(step, item, 1, "quick_key", age=age, manager_pin=cmd.manager_pin)
 
 
 def set_qty(step: Step, cmd: c.SetQty) -> Outcome:
@@ -224,6 +230,8 @@ def discount_cart(step: Step, cmd: c.DiscountCart) -> Outcome:
 def _not_gift_card(sale: Sale, line_no: int, what: str) -> None:
     if accounts.is_gift_card_line(sale, line_no):
         raise Refusal(f"A gift card line cannot have {what}; void it and load the card again.")
+    if any(line.line_no == line_no and line.source == "layby" for line in sale.lines):  # handlers/layby.py
+        raise Refusal(f"A layby line cannot have {what}; void it and start again from the Layby screen.")
 
 
 def set_customer(step: Step, cmd: c.SetCustomer) -> Outcome:
