@@ -397,6 +397,22 @@ def _tour(app: Any, shot: Callable[[str], None]) -> None:
     app.press("hours")
     app.step([])
     shot("manager-hours")
+    app.press("stock_take")  # docs/stock.md: an item in hand, a count typed, another counted already
+    app.step([])
+    shot("stock-take")
+    keys = reg.quick_keys()
+    if len(keys) >= 2:
+        take = app.router.top()
+        take.on_scan(keys[1].sku)
+        for key in ("stk:1", "stk:2", "stk:count"):
+            app.press(key)
+        take.on_scan(keys[0].sku)
+        app.press("stk:3")
+        app.step([])
+        shot("stock-take-counting")
+        app.press("stk:clear")
+    app.press("stk:close")
+    app.step([])
     app.press("mgr_back")
     app.step([])
     for i in range(min(2, len(reg.quick_keys()))):

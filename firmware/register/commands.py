@@ -3,6 +3,7 @@
 Defined in firmware/register/core/commands.py."""
 
 from firmware.register.core.commands import (
+                                             MAX_STOCK_COUNTS,
                                              AddQuickKey,
                                              AddSku,
                                              AgeAnswer,
@@ -54,7 +55,8 @@ from firmware.register.core.commands import (
                                              ZReport,
 )
 
-__all__ = ["AddQuickKey", "AddSku", "AgeAnswer", "BackToCart", "BeginTender", "CashMovement", "CheckManager",
+__all__ = ["MAX_STOCK_COUNTS", "AddQuickKey", "AddSku", "AgeAnswer", "BackToCart", "BeginTender", "CashMovement",
+           "CheckManager",
            "Command", "CountStock", "DiscountCart", "DiscountLine", "ExportPending", "ExportRange", "FindCustomers",
            "FindReceipts", "HoldScans", "Hours", "Login", "Logout", "MailReceipt", "NewSale", "NoSale", "OpenShift",
            "Park", "Punch", "Recall",

@@ -1,5 +1,5 @@
 """What the status page says of the journaled records sync sends besides receipts (firmware/fleet_records.py):
-punches and e-mail requests not confirmed yet, and the e-mails the fleet refused.
+punches, e-mail requests and stock records not confirmed yet, and the e-mails the fleet refused.
 
 Read from the journal's state records when the register refreshes its outbox counts (at most once a second). The
 pending ones are few (they go as soon as the register is online); the `mail_done` records are kept for good, so
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from firmware.fleet_records import MAIL_DONE, MAIL_REQUEST, PUNCH_PENDING
+from firmware.fleet_records import MAIL_DONE, MAIL_REQUEST, PUNCH_PENDING, STOCK
 from firmware.register.view import RefusedMail
 
 __all__ = ["RecordsStatus", "refused_mails"]
@@ -41,10 +41,11 @@ class RecordsStatus:
         self._requests: frozenset[str] | None = None
         self._refused: tuple[RefusedMail, ...] = ()
 
-    def read(self) -> tuple[int, int, tuple[RefusedMail, ...]]:
+    def read(self) -> tuple[int, int, tuple[RefusedMail, ...], int]:
+        """(punches unsent, e-mail requests unsent, the refused e-mails, stock records unsent)."""
         punches = len(self.journal.states(PUNCH_PENDING))
         requests = frozenset(self.journal.states(MAIL_REQUEST))
         if requests != self._requests:
             self._requests = requests
             self._refused = refused_mails(self.journal.states(MAIL_DONE))
-        return punches, len(requests), self._refused
+        return punches, len(requests), self._refused, len(self.journal.states(STOCK))

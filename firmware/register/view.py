@@ -224,6 +224,7 @@ class SyncView:
     rollbacks: int = 0  # times the journal was found rolled back (restored from an older copy)
     punches_unsent: int = 0  # time clock punches the fleet has not confirmed yet (`punch_pending` records)
     mails_unsent: int = 0  # e-mail requests the fleet has not taken over yet (`mail_request` records)
+    stock_unsent: int = 0  # receipts' and counts' stock records no fleet snapshot holds yet (`stock` records)
     mails_refused: tuple[RefusedMail, ...] = ()  # newest first (`mail_done` records with `refused`)
 
 

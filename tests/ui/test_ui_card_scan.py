@@ -30,6 +30,7 @@ def test_a_card_on_the_sell_screen_attaches_its_customer(make_register, app_cloc
     app.step([])
     assert not app.dialogs and reg.view().customer_code == "2900000000017"
     assert reg.view().message.text == "Customer Ben Otto added to the sale"
+    assert app.screens["sell"]._customer_words() == "Ben Otto · 0 points"  # by name, as when the panel picks
 
 
 @pytest.mark.parametrize("how", ["wedge", "serial"])

@@ -46,8 +46,9 @@ def test_unsent_punches_and_mails_are_counted_and_refused_mails_listed_masked(ma
     tap(app, "bar:status")
     reg.refresh_outbox(force=True)
     app.step([])
-    assert (app.view.sync.punches_unsent, app.view.sync.mails_unsent, app.view.sync.mails_refused) == (0, 0, ())
-    assert StatusScreen.unsent_records(app.view.sync) == ""
+    sync = app.view.sync
+    assert (sync.punches_unsent, sync.mails_unsent, sync.mails_refused, sync.stock_unsent) == (0, 0, (), 2)
+    assert StatusScreen.unsent_records(sync) == "Also unsent: 2 stock updates (safe here; they go once online)."
 
     assert reg.handle(Punch("break_start")).ok or reg.handle(Punch("clock_in")).ok
     assert reg.handle(MailReceipt(receipts[0], "anna.schmidt@example.com")).ok
@@ -56,8 +57,8 @@ def test_unsent_punches_and_mails_are_counted_and_refused_mails_listed_masked(ma
     reg.refresh_outbox(force=True)
     settle(app, lambda: (app.view.sync.punches_unsent, app.view.sync.mails_unsent) == (1, 2))
     app.step([])
-    assert StatusScreen.unsent_records(app.view.sync) == ("Also unsent: 1 time clock punch and 2 e-mail receipts "
-                                                          "(safe here; they go once online).")
+    assert StatusScreen.unsent_records(app.view.sync) == ("Also unsent: 1 time clock punch, 2 e-mail receipts and "
+                                                          "2 stock updates (safe here; they go once online).")
     assert shown("Also unsent: 1 time clock punch")  # (the rest on the next line)
     app.save(tmp_path / "status-unsent-records.png")
 
@@ -73,14 +74,14 @@ def test_unsent_punches_and_mails_are_counted_and_refused_mails_listed_masked(ma
     [refused] = sync.mails_refused
     assert (refused.request_id, refused.receipt_id, refused.to) == (requests[0], receipts[0], "a•••@example.com")
     seq = receipts[0].rsplit(":", 1)[1]
-    assert StatusScreen.unsent_records(sync) == ""
+    assert StatusScreen.unsent_records(sync) == "Also unsent: 2 stock updates (safe here; they go once online)."
     assert shown("E-mails the fleet refused (1)")
     assert shown(f"E-mail of receipt #{seq} to a•••@example.com not sent")
     assert shown("The fleet did not accept the address")
     assert "anna.schmidt" not in repr(sync)  # the address is nowhere in the view, so never on screen whole
     app.save(tmp_path / "status-refused-mail.png")
 
-    assert RecordsStatus(reg.journal).read() == (0, 0, sync.mails_refused)  # as a restart reads them back
+    assert RecordsStatus(reg.journal).read() == (0, 0, sync.mails_refused, 2)  # as a restart reads them back
 
 
 def test_refused_mails_newest_first_and_reasons_in_the_cashiers_words():

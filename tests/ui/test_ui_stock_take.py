@@ -82,3 +82,11 @@ def test_count_by_scan_and_by_number_then_save_and_the_till_follows(make_registe
     assert dialog.item is not None and dialog.item.text == "12 in stock"
     tap(app, "stk:close")
     assert not any(isinstance(d, StockTakeDialog) for d in app.dialogs)
+
+    tap(app, "mgr_back")
+    tap(app, "search")  # item lookup on the sell screen: the stock beside each result
+    search = app.dialogs[-1]
+    for ch in "PENCIL":
+        tap(app, f"kb:{ch}")
+    assert [(i.name, i.stock) for i in search.results()] == [("Pencil HB", "12 in stock")]
+    assert f"result:{PENCIL}" in app.buttons()

@@ -83,6 +83,8 @@ class SearchDialog(Dialog):
             variants = item.variants
             price = self.app.money(item.price)
             text = f"{item.name} · {variants} kinds  from {price}" if variants else f"{item.name}  {price}"
+            if item.stock:  # as this till sees it: "12 in stock", "Out of stock" (docs/stock.md)
+                text += f" · {item.stock}"
             image = item.image
             if image:  # the picture in a square at the left, the words beside it
                 pic = Rect(cell.x, cell.y, cell.h * 4 // 3, cell.h)

@@ -15,6 +15,7 @@ from typing import Any
 import pygame
 from pygame import Rect
 
+from firmware.domain.customers import Customer
 from firmware.register.commands import (
     AddQuickKey,
     AddSku,
@@ -228,6 +229,8 @@ class SellScreen(Screen):
         manager's PIN; anything else refused is said as usual."""
         outcome = self.app.run(command, quiet=True)
         if outcome.ok:
+            if isinstance(outcome.data, Customer):  # a loyalty card scanned (docs/customers.md): shown by name
+                self.customer = outcome.data
             self.entry.text = ""
             self.selected = None
             self.cart.follow()

@@ -152,17 +152,21 @@ class StatusScreen(Screen):
 
     @staticmethod
     def unsent_records(sync: Any) -> str:
-        """Punches and e-mail requests still to send, in the cashier's words ('' when none): like receipts, they
-        are safe in the register and go once it is online."""
+        """Punches, e-mail requests and stock updates still to send, in the cashier's words ('' when none): like
+        receipts, they are safe in the register and go once it is online."""
         parts = []
         punches, mails = getattr(sync, "punches_unsent", 0), getattr(sync, "mails_unsent", 0)
+        stock = getattr(sync, "stock_unsent", 0)
         if punches:
             parts.append(f"{punches} time clock punch{'es' * (punches > 1)}")
         if mails:
             parts.append(f"{mails} e-mail receipt{'s' * (mails > 1)}")
+        if stock:
+            parts.append(f"{stock} stock update{'s' * (stock > 1)}")
         if not parts:
             return ""
-        return f"Also unsent: {' and '.join(parts)} (safe here; they go once online)."
+        listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+        return f"Also unsent: {listed} (safe here; they go once online)."
 
     @staticmethod
     def refused_mail(mail: Any) -> tuple[str, str]:

@@ -2,9 +2,9 @@
 shelf, and save the counts. Each count replaces the item's stock on this till at once and goes to the fleet.
 
 Left: the item in hand (its name and what the till thinks is on the shelf) and the counts taken so far, newest
-first; right: the keypad, with "." for weighed goods (kg). The buttons under it say what the number typed is:
-**Item no.** (the item's number, as a scan would give it) or **Count** (how many of the item in hand). A scan
-always picks the item. Nothing is sent until **Save counts**; **Close** with unsaved counts asks first.
+first; right: the keypad, with "." for weighed goods (kg). Under the keypad, two buttons say what the number
+typed is: **Item no.** (the item's number, as a scan would give it) or **Count** (how many of the item in hand).
+A scan always picks the item. Nothing is sent until **Save counts**; **Close** with unsaved counts asks first.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pygame
 from pygame import Rect
 
-from firmware.register.commands import CountStock
+from firmware.register.commands import MAX_STOCK_COUNTS as MAX_COUNTS, CountStock
 from firmware.register.view import StockInfo
 from ui import theme
 from ui.input import keypad_key
@@ -26,7 +26,6 @@ from ui.widgets import Button, draw_panel, keypad, label, label_lines
 if TYPE_CHECKING:
     from ui.app import App
 
-MAX_COUNTS = 200  # counts saved in one go (one journal record)
 
 
 class StockTakeDialog(Dialog):
@@ -49,10 +48,9 @@ class StockTakeDialog(Dialog):
         self.r_title, body, r_btns = rows(self.inner, [-m.px(34), 1, -m.row], g)
         left, right = columns(body, [1.25, 1], g * 2)
         self.r_item, self.r_note, self.r_list = rows(left, [-m.px(86), -2 * m.font("body") - m.px(8), 1], g)
-        self.r_show, r_pad, r_what = rows(right, [-m.px(56), 1, -m.row], g)
+        self.r_show, r_pad = rows(right, [-max(theme.MIN_BUTTON, m.px(50)), 1], g)
         self.buttons = keypad(r_pad, g, self._key, m.font("big"), keys="789456123.0<", prefix="stk")
-        item_no, count = columns(r_what, [1, 1], g)
-        close, clear, save = columns(r_btns, [1, 1, 1.4], g)
+        close, clear, save, item_no, count = columns(r_btns, [1, 1, 1.3, 1, 1], g)
         size = m.font("label")
         self.buttons += [Button("stk:item", item_no, "Item no.", self._pick_typed, "normal", size),
                          Button("stk:count", count, "Count", self._count, "primary", size),

@@ -390,6 +390,9 @@ class HoldScans(Command):
     held: bool
 
 
+MAX_STOCK_COUNTS = 200  # counts in one CountStock: one journal record, one message to the fleet (<= 1000 deltas)
+
+
 @dataclass(frozen=True)
 class CountStock(Command):
     """A manager's stock-take: (sku, counted) pairs, counted as on the shelf: pieces, or kg ("0.730") for

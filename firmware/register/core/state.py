@@ -105,10 +105,11 @@ class Health:
             conflicts=getattr(summary, "conflicts", 0), rollbacks=getattr(summary, "rollbacks", 0),
         ))
 
-    def with_records(self, punches_unsent: int, mails_unsent: int, mails_refused: tuple[RefusedMail, ...]) -> Health:
+    def with_records(self, punches_unsent: int, mails_unsent: int, mails_refused: tuple[RefusedMail, ...],
+                     stock_unsent: int = 0) -> Health:
         """Counts of the journaled records sync sends besides receipts (firmware/register/records_status.py)."""
         sync = replace(self.sync, punches_unsent=punches_unsent, mails_unsent=mails_unsent,
-                       mails_refused=mails_refused)
+                       mails_refused=mails_refused, stock_unsent=stock_unsent)
         return self if sync == self.sync else replace(self, sync=sync)
 
     def with_fault(self, fault: str | None) -> Health:

@@ -15,11 +15,13 @@ from firmware.domain.layby import CANCELLED, COLLECTED, OPEN
 from firmware.domain.receipt_model import Receipt as PrintedReceipt
 from firmware.printout import receipt_blocks
 from firmware.register.commands import (
+    BackToCart,
     CancelLayby,
     CollectLayby,
     FindLaybys,
     NewSale,
     OpenLayby,
+    Park,
     PayLayby,
     Refund,
     SetCustomer,
@@ -98,7 +100,9 @@ def test_a_whole_layby_open_instalments_collect_each_a_receipt_and_known_after_a
     out = reg.handle(PayLayby(layby_id, 2000))
     assert not out.ok and "has €10.98 left to pay; take at most that" in out.message
     assert reg.handle(PayLayby(layby_id, 600)).ok
-    assert not reg.handle(SetQty(1, 2)).ok  # the instalment line is not edited in the cart
+    assert not reg.handle(SetQty(1, 2)).ok  # the instalment line is not edited in the cart, nor parked
+    assert reg.handle(BackToCart()).ok
+    assert reg.handle(Park()).message == "A layby payment is taken now, not parked: pay it, or void its line."
     assert reg.tender("card").ok
     instalment = committed(reg)
     assert [e for e in instalment["accounts"] if e["type"] == "layby_payment"] == [
@@ -163,6 +167,13 @@ def test_cancel_pays_back_what_was_paid_less_the_fee_by_the_policy_with_a_manage
         assert not reg.handle(CollectLayby(layby_id)).ok
         assert reg.handle(CancelLayby(layby_id, "cash", manager_pin="9999")).message == \
             f"Layby {layby_id} was cancelled"
+        # store credit: a second layby cancelled onto the customer's account (the policy allows on_account)
+        second = open_layby(reg, deposit=1000, qty=3)
+        other = f"LB-DEMO-R1-{second['seq']}"
+        assert reg.handle(CancelLayby(other, "on_account", manager_pin="9999")).ok
+        credit = committed(reg)
+        assert credit["tenders"] == [{"type": "on_account", "amount": 800, "change": 0, "reference": "C-1001"}]
+        assert {"type": "on_account_credit", "customer": "C-1001", "amount": 800} in credit["accounts"]
     finally:
         rig.stop()
 

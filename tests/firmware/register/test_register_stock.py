@@ -98,9 +98,15 @@ def test_a_refund_puts_stock_back_and_a_manager_counts_the_shelf(rig):
     assert reg.login("m1", "9999").ok
     assert not reg.handle(CountStock(((PENCIL, -1),))).ok
     assert not reg.handle(CountStock((("NO-SUCH", 1),))).ok
+    flood = reg.handle(CountStock(((PENCIL, 1),) * 201))  # one record, one message: bounded
+    assert not flood.ok and flood.message == "Save at most 200 counts at a time."
     counted = reg.handle(CountStock(((PENCIL, 5),)))
     assert counted.ok and counted.message == "Stock count of Pencil HB saved"
     assert reg.stock.on_hand(PENCIL) == 5
+    assert [(i.sku, i.stock) for i in reg.search("Pencil HB")] == [(PENCIL, "5 in stock")]  # on item lookup
+    info = reg.stock_of(PENCIL)
+    assert (info.name, info.on_hand, info.text) == ("Pencil HB", 5, "5 in stock")
+    assert reg.stock_of("4006380136052").text == "Not counted yet" and reg.stock_of("nothing") is None
     count = reg.journal.states(STOCK)["000000000003"]["deltas"][0]
     assert (count["kind"], count["qty"], count["basis"]) == ("count", 5, {"R1": 0})
     paid_cash_sale(reg, PENCIL)

@@ -72,8 +72,12 @@ def _fresh_sale(step: Step, *, kind: str = "sale") -> Sale:
     sale = step.state.sale
     if step.state.phase == Phase.TENDER or (sale is not None and not sale.is_empty and step.state.phase != Phase.DONE):
         raise Refusal("Finish or park the open cart first.")
+    return _new_sale(step, clerk.clerk_id, kind)
+
+
+def _new_sale(step: Step, clerk_id: str, kind: str = "sale") -> Sale:
     shop = step.ctx.config.shop
-    new = Sale.open(step.ctx.new_id(), clerk.clerk_id, rates=sale_rates_of(step.state, step.ctx.config),
+    new = Sale.open(step.ctx.new_id(), clerk_id, rates=sale_rates_of(step.state, step.ctx.config),
                     tax_included=shop.tax_included, cash_rounding=shop.cash_rounding,
                     currency=currency_of(step.state, step.ctx.config), currency_display=shop.currency_display)
     return replace(new, kind=kind)
@@ -121,7 +125,8 @@ def open_layby(step: Step, cmd: c.OpenLayby) -> Outcome:
         raise Refusal("A layby needs a customer: enter or scan the customer first.")
     money = money_of(step.state, step.ctx.config)
     now = today(step)
-    due = lb.parse_due(cmd.due) if (cmd.due or "").strip() else now + timedelta(days=step.ctx.config.layby.default_days)
+    term = min(step.ctx.config.layby.default_days, step.ctx.config.layby.max_days)
+    due = lb.parse_due(cmd.due) if (cmd.due or "").strip() else now + timedelta(days=term)
     total = sale.totals().total
     lines = tuple(lb.LaybyLine(ln.sku, ln.name, str(qty_text(ln.qty)),
                                ln.unit_price, ln.tax_code, ln.amount, ln.discount) for ln in sale.receipt_lines())
@@ -129,16 +134,11 @@ def open_layby(step: Step, cmd: c.OpenLayby) -> Outcome:
         raise Refusal("A layby holds at most 100 lines; split it in two.")
     lb.check_open(total, cmd.deposit, due, now, policy(step.ctx.config), money=money)
     layby = lb.Layby("LB-pending", customer, total, cmd.deposit, due, lines)
-    deposit = _one_line(step, _fresh_sale_after(step), "Layby deposit", cmd.deposit, customer)
+    # the cart's goods are now in the layby: the cart becomes the deposit (built first: a refusal keeps the cart)
+    deposit = _one_line(step, _new_sale(step, sale.clerk_id), "Layby deposit", cmd.deposit, customer)
     _to_tender(step, deposit, lb.open_entry(layby, cmd.deposit))
     return Outcome(True, f"Layby for {customer}: {money(total)} reserved until {due.isoformat()}; take the deposit "
                          f"of {money(cmd.deposit)} now ({money(total - cmd.deposit)} left after it)")
-
-
-def _fresh_sale_after(step: Step) -> Sale:
-    """A new cart replacing the open one whose goods became a layby."""
-    step.set(sale=None)
-    return _fresh_sale(step)
 
 
 def pay_layby(step: Step, cmd: c.PayLayby) -> Outcome:

@@ -124,6 +124,8 @@ def park(step: Step, cmd: c.Park) -> Outcome:
     sale_now = step.state.sale
     if step.state.phase != Phase.SELL or sale_now is None:
         return Outcome.refused("There is no open cart to park.")
+    if any(line.source == "layby" for line in sale_now.active_lines):  # its layby movement is not parked
+        return Outcome.refused("A layby payment is taken now, not parked: pay it, or void its line.")
     serial, number = next_numbers(step)
     cart = park_cart(sale_now, f"P{number}", iso_utc(step.ctx.now))
     doc = {**cart.to_dict(), "number": number, "serial": serial}

@@ -67,6 +67,8 @@ def count_stock(step: Step, cmd: c.CountStock) -> Outcome:
         raise Refusal("Stock is not kept on this register.")
     if not cmd.counts:
         raise Refusal("Scan an item and type how many are on the shelf first.")
+    if len(cmd.counts) > c.MAX_STOCK_COUNTS:
+        raise Refusal(f"Save at most {c.MAX_STOCK_COUNTS} counts at a time.")
     counts: list[tuple[str, int]] = []
     names: list[str] = []
     for sku, counted in cmd.counts:
