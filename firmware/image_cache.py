@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import stat
-import struct
 import threading
 import time
 from collections import OrderedDict
@@ -33,13 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from firmware.contract.atomicfile import UnsafeTarget, make_dirs, open_dir, write_atomic
+from firmware.contract.images import ItemImage, picture_size
 from firmware.domain.catalog import IMAGE_TYPES, MAX_IMAGE_BYTES, ImageRef
 
 __all__ = ["ImageCache", "Verdict", "MAX_SIDE", "image_problem", "picture_size", "wanted_in_payload"]
 
 log = logging.getLogger(__name__)
 
-MAX_SIDE = 1024
+MAX_SIDE = ItemImage.MAX_SIDE
 INDEX = "index.json"
 SUFFIX = ".img"
 
@@ -52,35 +52,6 @@ class Verdict(enum.Enum):
     BAD_HASH = "its bytes do not match its hash"
     NOT_AN_IMAGE = "not a small PNG or JPEG"
     REFUSED = "the cache could not store it"
-
-
-def picture_size(data: bytes) -> tuple[str, int, int] | None:
-    """(type, width, height) from a PNG's or a baseline/progressive JPEG's header, else None."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
-        w, h = struct.unpack(">II", data[16:24])
-        return "image/png", w, h
-    if data[:3] == b"\xff\xd8\xff":
-        i = 2
-        while i + 4 <= len(data):
-            if data[i] != 0xFF:
-                return None
-            marker = data[i + 1]
-            if marker == 0xFF:  # fill byte
-                i += 1
-                continue
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-                i += 2
-                continue
-            length = struct.unpack(">H", data[i + 2:i + 4])[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                if i + 9 > len(data):
-                    return None
-                h, w = struct.unpack(">HH", data[i + 5:i + 9])
-                return "image/jpeg", w, h
-            if length < 2:
-                return None
-            i += 2 + length
-    return None
 
 
 def image_problem(data: bytes, sha256: str, ref: ImageRef | None) -> Verdict | None:

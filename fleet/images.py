@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from firmware.contract.images import ItemImage, image_topic
-from firmware.image_cache import MAX_SIDE, picture_size
+from firmware.contract.images import ItemImage, image_topic, picture_size
 from fleet.broker import BrokerSettings, connect, default_client_id, make_client
 from fleet.errors import FleetError, FleetUsageError
 
 __all__ = ["Plan", "plan_pictures", "publish_pictures", "picture_ref"]
+
+MAX_SIDE = ItemImage.MAX_SIDE  # px a side, as a device takes them
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pygame
 from pygame import Rect
 
+from firmware.contract.images import ItemImage
 from ui import theme
 from ui.widgets import draw_panel, label
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ImageShelf", "MAX_SIDE", "draw_item_image"]
 
-MAX_SIDE = 1024  # a picture wider or taller than this is not shown (a decoding bomb guard)
+MAX_SIDE = ItemImage.MAX_SIDE  # a picture wider or taller than this is not shown (a decoding bomb guard)
 KEEP = 24  # decoded surfaces kept (per picture and size)
 
 

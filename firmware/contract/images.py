@@ -9,6 +9,7 @@ to the topic's last level and a catalog item names that hash; anything else is d
 from __future__ import annotations
 
 import re
+import struct
 from typing import Annotated, ClassVar
 
 from pydantic import Field, TypeAdapter, WithJsonSchema
@@ -16,7 +17,8 @@ from pydantic import Field, TypeAdapter, WithJsonSchema
 from firmware.contract.payloads import KIB
 from firmware.contract.topics import DEFAULT_PREFIX
 
-__all__ = ["IMAGES_LEAF", "ItemImage", "ITEM_IMAGE_ADAPTER", "image_topic", "images_filter", "parse_image_topic"]
+__all__ = ["IMAGES_LEAF", "ItemImage", "ITEM_IMAGE_ADAPTER", "image_topic", "images_filter", "parse_image_topic",
+           "picture_size"]
 
 IMAGES_LEAF = "images"
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -56,3 +58,32 @@ def parse_image_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, st
     if len(parts) != 3 or parts[1] != IMAGES_LEAF or not parts[0] or not _SHA.match(parts[2]):
         return None
     return parts[0], parts[2]
+
+
+def picture_size(data: bytes) -> tuple[str, int, int] | None:
+    """(type, width, height) from a PNG's or a baseline/progressive JPEG's header, else None."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24 and data[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", data[16:24])
+        return "image/png", w, h
+    if data[:3] == b"\xff\xd8\xff":
+        i = 2
+        while i + 4 <= len(data):
+            if data[i] != 0xFF:
+                return None
+            marker = data[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                i += 2
+                continue
+            length = struct.unpack(">H", data[i + 2:i + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                if i + 9 > len(data):
+                    return None
+                h, w = struct.unpack(">HH", data[i + 5:i + 9])
+                return "image/jpeg", w, h
+            if length < 2:
+                return None
+            i += 2 + length
+    return None

@@ -115,6 +115,15 @@ def log_in(app: Any, clerk_id: str = "c1", pin: str = "1111", finger: bool = Fal
     tap(app, "login", finger)
 
 
+def open_manager(app: Any, pin: str = "9999") -> None:
+    """Manager (Maria's PIN typed on the dialog's keypad): the manager screen comes up."""
+    tap(app, "manager")
+    for digit in pin:
+        tap(app, f"dlg:{digit}")
+    tap(app, "dlg:ok")
+    assert app.wanted() == "manager"
+
+
 def scan_with_wedge(app: Any, code: str) -> None:
     """A keyboard-wedge scanner: every key of the code and Enter within one frame (no gaps)."""
     for ch in code + "\r":

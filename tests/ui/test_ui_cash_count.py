@@ -7,7 +7,7 @@ import pytest
 
 from firmware.clock import ManualClock
 from firmware.register.commands import ZReport
-from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, settle, start, tap
+from tests.ui.conftest import PENCIL, log_in, open_manager, scan_with_wedge, settle, start, tap
 from tests.ui.fake_register import FakeRegister
 from ui import theme
 from ui.app import App
@@ -15,11 +15,7 @@ from ui.screens.dialogs import MoneyDialog
 
 
 def z_dialog(app: App) -> MoneyDialog:
-    tap(app, "manager")
-    for digit in "9999":
-        tap(app, f"dlg:{digit}")
-    tap(app, "dlg:ok")
-    assert app.wanted() == "manager"
+    open_manager(app)
     tap(app, "z_report")
     dialog = app.dialogs[-1]
     assert isinstance(dialog, MoneyDialog)

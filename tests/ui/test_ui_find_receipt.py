@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from firmware.register.commands import SetCustomer, Tender
-from tests.ui.conftest import PENCIL, log_in, settle, start, tap
+from tests.ui.conftest import PENCIL, log_in, open_manager, settle, start, tap
 from ui.screens.find_receipt import FindReceiptDialog, ReceiptDialog
 from ui.screens.text_entry import TextEntryDialog
 
@@ -33,11 +33,7 @@ def sell(reg, *codes, card: str | None = None, customer: str | None = None) -> d
 
 def open_find(app) -> FindReceiptDialog:
     """Manager (PIN 9999 on the dialog's keypad) -> Receipts -> Find a receipt; today's receipts are listed."""
-    tap(app, "manager")
-    for digit in "9999":
-        tap(app, f"dlg:{digit}")
-    tap(app, "dlg:ok")
-    assert app.wanted() == "manager"
+    open_manager(app)
     tap(app, "reprint")  # the Receipts page
     tap(app, "find_receipt")
     dialog = app.dialogs[-1]

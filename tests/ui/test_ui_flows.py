@@ -5,7 +5,7 @@ from __future__ import annotations
 import pygame
 import pytest
 
-from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, settle, start, tap, type_keys
+from tests.ui.conftest import PENCIL, log_in, open_manager, scan_with_wedge, settle, start, tap, type_keys
 from ui import theme
 
 
@@ -90,11 +90,7 @@ def test_refund_as_manager_from_recent_receipts(make_register, app_clock, tmp_pa
     sold = app.view.last_receipt.to_doc()
     tap(app, "new_sale")
 
-    tap(app, "manager")
-    for digit in "9999":
-        tap(app, f"dlg:{digit}")
-    tap(app, "dlg:ok")
-    assert app.wanted() == "manager"
+    open_manager(app)
     tap(app, "refund")
     tap(app, f"receipt:{sold['seq']}")
     tap(app, "refund:plus:1")  # one of the two pencils

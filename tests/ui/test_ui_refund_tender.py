@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from firmware.register.commands import DiscountCart, DiscountLine
-from tests.ui.conftest import log_in, scan_with_wedge, settle, start, tap, type_keys
+from tests.ui.conftest import log_in, open_manager, scan_with_wedge, settle, start, tap, type_keys
 
 ERASER = "4006380133532"  # 0.89
 COFFEE = "4006380135079"  # 7.99
@@ -42,11 +42,7 @@ def sell(app, *codes):
 
 
 def open_refunds(app):
-    tap(app, "manager")
-    for digit in "9999":
-        tap(app, f"dlg:{digit}")
-    tap(app, "dlg:ok")
-    assert app.wanted() == "manager"
+    open_manager(app)
     tap(app, "refund")
     return app.current.refund
 

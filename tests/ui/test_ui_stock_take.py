@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from firmware.fleet_records import STOCK
-from tests.ui.conftest import PENCIL, log_in, scan_with_wedge, start, tap
+from tests.ui.conftest import PENCIL, log_in, open_manager, scan_with_wedge, start, tap
 from ui.screens.dialogs import Confirm
 from ui.screens.stock_take import StockTakeDialog
 
@@ -18,11 +18,7 @@ APPLES = "4006380136052"
 
 
 def open_stock_take(app) -> StockTakeDialog:
-    tap(app, "manager")
-    for digit in "9999":
-        tap(app, f"dlg:{digit}")
-    tap(app, "dlg:ok")
-    assert app.wanted() == "manager"
+    open_manager(app)
     tap(app, "stock_take")
     dialog = app.dialogs[-1]
     assert isinstance(dialog, StockTakeDialog)

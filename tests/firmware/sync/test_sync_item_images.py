@@ -21,7 +21,7 @@ from firmware.stores import catalog_store
 from firmware.sync import SyncService
 from tests.contract.kassa_samples import CATALOG
 from tests.firmware.sync.kassa_sync_support import device_config, open_journal, wait_for
-from tests.support.broker_acl import AclBroker, password
+from tests.support.broker_acl import password
 from tests.support.pictures import picture, ref_doc, sha
 
 pytestmark = pytest.mark.slow  # a real Mosquitto and kassa-fleet processes
@@ -48,13 +48,6 @@ def catalog_naming(version: int, pictures: dict[int, bytes]) -> dict:
     items = [dict(item, image=ref_doc(pictures[i])) if i in pictures else dict(item)
              for i, item in enumerate(BASE["items"])]
     return {**BASE, "version": version, "items": items}
-
-
-@pytest.fixture
-def secured(tmp_path):
-    broker = AclBroker(tmp_path / "broker").start()
-    yield broker
-    broker.kill()
 
 
 @pytest.fixture

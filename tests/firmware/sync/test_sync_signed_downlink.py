@@ -26,7 +26,7 @@ from firmware.sync import CatalogReceived, ClerksReceived, SyncService
 from fleet.keys import keygen
 from tests.contract.kassa_samples import CATALOG, CLERKS
 from tests.firmware.sync.kassa_sync_support import device_config, drain, open_journal, wait_for
-from tests.support.broker_acl import AclBroker, documented_acl, grants, password
+from tests.support.broker_acl import documented_acl, grants, password
 from tests.support.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.slow  # real Mosquitto brokers, waits on the network
@@ -60,13 +60,6 @@ class Client:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-@pytest.fixture
-def secured(tmp_path):
-    broker = AclBroker(tmp_path / "broker").start()  # the doc's ACL as it stands
-    yield broker
-    broker.kill()
 
 
 def _keys(where: Path) -> tuple[Signer, Path]:
@@ -221,7 +214,9 @@ def test_a_register_whose_held_version_is_too_big_takes_the_next_valid_one(mosqu
     sender.loop_start()
     try:
         wait_for(lambda: service.state().online, 10, "online")
-        sender.publish(service.topics.catalog, json.dumps({**CATALOG, "version": 5}), qos=1).wait_for_publish(5)
+        # retained, as the fleet publishes catalogs: "online" may come before the subscriptions are granted
+        sender.publish(service.topics.catalog, json.dumps({**CATALOG, "version": 5}), qos=1,
+                       retain=True).wait_for_publish(5)
         wait_for(lambda: catalog_store(data).version == 5, 10, "version 5 replaces the poisoned one")
     finally:
         sender.disconnect()

@@ -21,7 +21,7 @@ from firmware.fleet_records import STOCK
 from firmware.stock_keeper import StockKeeper
 from firmware.sync import SyncService
 from tests.firmware.sync.kassa_sync_support import commit, device_config, open_journal, wait_for
-from tests.firmware.sync.test_sync_signed_downlink import PASSWORDS, Client, _keys, secured  # noqa: F401
+from tests.firmware.sync.test_sync_signed_downlink import PASSWORDS, Client, _keys
 
 pytestmark = pytest.mark.slow  # a real Mosquitto, waits on the network
 
