@@ -14,14 +14,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 from firmware.contract.accounts import ACCOUNTS_ADAPTER, AnyMovement
+from firmware.contract.money import MINOR_DIGITS, format_money
 from fleet.accounts import Book, ReceivedReceipt, Reconciliation, reconcile, snapshot_document
 from fleet.db import FleetDb
 
-__all__ = ["book_of", "received", "reconcile_flags", "next_snapshot"]
+__all__ = ["book_of", "due_snapshots", "money_of", "received", "reconcile_flags", "next_snapshot"]
+
+
+def money_of(db: FleetDb) -> Callable[[int], str]:
+    """Minor units as the tills show them ("€30.00"), in the currency the fleet's receipts are in (accounts span
+    stores, so one currency); the bare amount with its unit while no receipt names one."""
+    with db.db.transaction() as tx:
+        bodies = [r[0] for r in tx.rows("SELECT body FROM receipts WHERE kind = 'sale' LIMIT 1", ())]
+    currency = json.loads(bodies[0]).get("currency") if bodies else None
+    if not isinstance(currency, str) or currency.upper() not in MINOR_DIGITS:
+        return lambda amount: f"{amount} minor units"
+    return lambda amount: format_money(amount, currency, "symbol")
 
 
 def book_of(db: FleetDb) -> Book:
@@ -86,3 +99,28 @@ def next_snapshot(db: FleetDb, *, version: int, issued_at: str, currency: str) -
     db.replace_account_flags([(f.kind, f.account, f.balance, f.limit, f.last4, ",".join(f.registers),
                                ",".join(f.approved_by)) for f in result.flags], issued_at)
     return snapshot_document(result, book, version=version, issued_at=issued_at, currency=currency), result
+
+
+_SAID = ("version", "issued_at")  # what numbers a snapshot; the rest is what it says
+
+
+def due_snapshots(db: FleetDb, *, issued_at: str, currency: str) -> list[tuple[str, int, bytes]]:
+    """The leader's snapshots (fleet/ingest.py, after each reconcile pass): (store, version, compact JSON) for every
+    store whose last published snapshot says something else than the one made now (or that has none yet)."""
+    with db.db.transaction() as tx:
+        stores = [str(s) for (s,) in tx.rows("SELECT DISTINCT store FROM receipts ORDER BY store", ())]
+    if not stores:
+        return []
+    document, _result = next_snapshot(db, version=1, issued_at=issued_at, currency=currency)
+    said = {k: v for k, v in document.items() if k not in _SAID}
+    out = []
+    for store in stores:
+        with db.db.transaction() as tx:
+            last = [r[0] for r in tx.rows("SELECT body FROM account_snapshots WHERE store=? ORDER BY version DESC "
+                                          "LIMIT 1", (store,))]
+        if last and {k: v for k, v in json.loads(last[0]).items() if k not in _SAID} == said:
+            continue
+        version = (db.last_accounts_version(store) or 0) + 1
+        out.append((store, version, json.dumps({**document, "version": version}, ensure_ascii=False,
+                                               separators=(",", ":")).encode("utf-8")))
+    return out

@@ -116,8 +116,9 @@ class AccountFlag:
     registers: tuple[str, ...] = ()
     approved_by: tuple[str, ...] = ()
 
-    def describe(self, money: Callable[[int], str] = lambda amount: f"{amount} minor units") -> str:
-        """One line for `kassa-fleet status`; `money` formats minor units in the fleet's currency."""
+    def describe(self, money: Callable[[int], str]) -> str:
+        """One line for `kassa-fleet status`; `money` formats minor units in the fleet's currency
+        (fleet.accounting.money_of)."""
         where = f" (by {', '.join(self.registers)})" if self.registers else ""
         if self.kind == "loyalty_overdraft":
             return f"loyalty {self.account}: {self.balance} points{where}"

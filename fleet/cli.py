@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -99,6 +100,9 @@ def ingest(
         help="right side of e-mailed receipts' Message-ID: the mailer's [mail] message_id_domain")] = "kassa.invalid",
     accounts_every: Annotated[float, typer.Option(
         min=1.0, help="seconds between account reconcile passes (docs/accounts.md)")] = 60.0,
+    accounts_currency: Annotated[str | None, typer.Option(
+        help="the shops' currency (ISO 4217): after each reconcile pass the leader publishes each store's next "
+        "accounts snapshot (balances, open laybys) when it changed; unset: only `publish-accounts`")] = None,
     customers_every: Annotated[float, typer.Option(
         min=0.0, help="seconds between checks for stores whose customer edits arrived after their last customer "
         "list; the leader publishes theirs (docs/customers.md; 0: only `publish-customers`)")] = 10.0,
@@ -117,13 +121,15 @@ def ingest(
     settings = [_settings(url, username, password_file, ca_file, cert_file, key_file)
                 for url in dict.fromkeys(broker or ["mqtt://127.0.0.1:1883"])]
     signer = _signer_for(signing_key, unsigned, "resend commands")  # refused before anything is opened
+    if accounts_currency is not None and not re.fullmatch(r"[A-Z]{3}", accounts_currency):
+        raise FleetUsageError(f"--accounts-currency {accounts_currency!r}: an ISO 4217 code such as EUR")
     database = FleetDb(db, pool_size=3)
     options = IngestOptions(prefix=prefix, group=group, client_id=client_id or default_client_id("ingest"),
                             batch_size=batch_size, batch_wait=batch_ms / 1000.0, receive_maximum=max(1000, batch_size),
                             session_expiry=session_expiry, keepalive=keepalive, gap_grace=gap_grace,
                             resend_every=resend_every, signer=signer, mail_domain=mail_domain,
                             accounts_every=accounts_every, customers_every=customers_every,
-                            stock_every=stock_every)
+                            stock_every=stock_every, accounts_currency=accounts_currency)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
@@ -430,13 +436,14 @@ def reconcile_accounts(
     from datetime import UTC, datetime
 
     from firmware.contract.clock import iso_utc
-    from fleet.accounting import reconcile_flags
+    from fleet.accounting import money_of, reconcile_flags
     from fleet.db import FleetDb, is_postgres, sqlite_path
     if not is_postgres(db) and not sqlite_path(db).exists():
         raise FleetUsageError(f"--db {db}: no database there yet; run `kassa-fleet ingest --db {db}` first")
     database = FleetDb(db)
     try:
         result = reconcile_flags(database, iso_utc(datetime.now(UTC)))
+        money = money_of(database)
     finally:
         database.close()
     if as_json:
@@ -445,7 +452,7 @@ def reconcile_accounts(
                                for f in result.flags], indent=2))
         return
     for flag in result.flags:
-        typer.echo(f"{flag.kind}: {flag.describe()}")
+        typer.echo(f"{flag.kind}: {flag.describe(money)}")
     typer.echo(f"{len(result.flags)} account flag(s)")
 
 

@@ -98,6 +98,9 @@ class IngestOptions:
     # the right side of the Message-ID of e-mailed receipts (the mailer's [mail] message_id_domain)
     mail_domain: str = "kassa.invalid"
     accounts_every: float = 60.0     # seconds between account reconcile passes (the gap-check leader runs them)
+    # the shop's currency: after each reconcile pass the leader publishes each store's next accounts snapshot
+    # (balances, open laybys) when it says something new (docs/accounts.md); None: only `publish-accounts`
+    accounts_currency: str | None = None
     # seconds between checks for stores whose customer edits arrived after their last list (the gap-check leader
     # builds and publishes those stores' lists; docs/customers.md); 0 turns it off
     customers_every: float = 10.0
@@ -129,7 +132,7 @@ class IngestStats:
     stock_deltas: int = 0
     customer_edits: int = 0
     customer_lists: int = 0
-    store_documents: int = 0  # retained store documents the leader published (stock snapshots)
+    store_documents: int = 0  # retained store documents the leader published (stock and accounts snapshots)
 
 
 @dataclass(frozen=True)
@@ -272,7 +275,8 @@ class IngestWorker:
         self._resends: queue.Queue[Gap] = queue.Queue(maxsize=self.opt.resends_per_cycle)
         # customer lists the gap-check leader built, for this thread to sign, publish and record
         self._lists: queue.Queue[tuple[str, int, bytes, int, dict[str, list[str]]]] = queue.Queue(maxsize=100)
-        # store documents the gap-check leader built (stock snapshots), for this thread to sign, publish, record
+        # store documents the gap-check leader built (stock and accounts snapshots), for this thread to sign, publish
+    # and record
         self._documents: queue.Queue[StoreDocument] = queue.Queue(maxsize=100)
         self._head_sent: dict[tuple[str, str], float] = {}
         self._heads_due: dict[tuple[str, str], Head] = {}
@@ -658,14 +662,16 @@ class IngestWorker:
                         except queue.Full:
                             break  # the rest waits for the next cycle
                     if time.monotonic() - reconciled >= self.opt.accounts_every:
-                        from fleet.accounting import reconcile_flags
+                        from fleet.accounting import money_of, reconcile_flags
 
                         reconciled = time.monotonic()
                         result = reconcile_flags(db, _now_iso())
                         self.stats.account_passes += 1
                         for flag in set(result.flags) - flagged:  # each new flag once, not every pass
-                            log.warning("accounts: %s: %s", flag.kind, flag.describe())
+                            log.warning("accounts: %s: %s", flag.kind, flag.describe(money_of(db)))
                         flagged = set(result.flags)
+                        if self.opt.accounts_currency:
+                            self._build_accounts_snapshots(db, self.opt.accounts_currency)
                     if self.opt.customers_every > 0 and time.monotonic() - listed >= self.opt.customers_every:
                         listed = time.monotonic()
                         self._build_lists(db)
@@ -703,6 +709,24 @@ class IngestWorker:
                                                          f"stock snapshot version {version}"))
             except queue.Full:
                 return  # the rest next time
+
+    def _build_accounts_snapshots(self, db: FleetDb, currency: str) -> None:
+        """On the gap thread (the leader): each store's next accounts snapshot where it says something new."""
+        from fleet.accounting import due_snapshots
+
+        at = _now_iso()
+        for store, version, payload in due_snapshots(db, issued_at=at, currency=currency):
+            topic = DeviceTopics(store, "-", self.opt.prefix).accounts
+
+            def record(database: FleetDb, store: str = store, version: int = version,
+                       payload: bytes = payload) -> None:
+                database.record_accounts_snapshot(store, version, at, payload.decode("utf-8"), at)
+
+            try:
+                self._documents.put_nowait(StoreDocument(store, topic, payload, record,
+                                                         f"accounts snapshot version {version}"))
+            except queue.Full:
+                return  # the rest after the next pass
 
     def _publish_documents(self) -> None:
         """Publish the store documents the leader built (retained, QoS 1, signed when the worker signs) on the

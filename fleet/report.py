@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firmware.contract import DEFAULT_PREFIX, parse_topic
+from fleet.accounting import money_of
 from fleet.accounts import AccountFlag
 from fleet.db import FleetDb
 
@@ -35,6 +36,7 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
                                                   "missing": loss.missing})
     for store, register, epoch in db.restarts():
         add((store, register), "restarts", {"epoch": epoch})
+    money = money_of(db)
     for f in db.account_flags():
         # an account taken past its limit (docs/accounts.md), on every register that spent it
         flag = AccountFlag(f["kind"], f["account"], f["balance"], f["credit_limit"], f["last4"],
@@ -42,7 +44,7 @@ def status_rows(db: FleetDb, prefix: str = DEFAULT_PREFIX) -> list[dict[str, Any
                            tuple(x for x in f["approved_by"].split(",") if x))
         item = {"kind": flag.kind, "account": flag.account, "balance": flag.balance, "limit": flag.limit,
                 "last4": flag.last4, "registers": list(flag.registers), "approved_by": list(flag.approved_by),
-                "at": f["at"], "detail": flag.describe()}
+                "at": f["at"], "detail": flag.describe(money)}
         for named in flag.registers:
             store, _, register = named.partition(":")
             add((store, register), "accounts", item)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -110,7 +111,7 @@ def test_a_layby_opened_on_one_register_is_recalled_and_paid_on_another_and_over
                                 cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert status.returncode == 0, status.stderr
         # an alarm on both registers that paid into it, in one line
-        alarm = (f"layby_overpaid: layby {layby_id} paid past its total: 2096 minor units paid of 1598 minor units "
+        alarm = (f"layby_overpaid: layby {layby_id} paid past its total: €20.96 paid of €15.98 "
                  "(by DEMO:R1, DEMO:R2)")
         rows = json.loads(status.stdout)
         rows = rows if isinstance(rows, list) else rows.get("devices", rows)
@@ -120,3 +121,37 @@ def test_a_layby_opened_on_one_register_is_recalled_and_paid_on_another_and_over
         r2.shutdown()
         ingest.stop()
         broker.kill()
+
+
+def test_the_ingests_leader_publishes_the_accounts_snapshot_so_another_register_recalls_the_layby_unasked(tmp_path):
+    broker = Mosquitto(tmp_path / "broker").start()
+    db = tmp_path / "fleet.db"
+    private, public, _ = new_key_pair()
+    key_file, signing = tmp_path / "fleet-key.pem", tmp_path / "signing.pem"
+    key_file.write_bytes(public)
+    signing.write_bytes(private)
+    signing.chmod(0o600)
+    # the leader reconciles every second and publishes each store's snapshot, signed, when it says something new
+    ingest = IngestProcess(broker.url, db, tmp_path, args=("--signing-key", str(signing), "--accounts-currency", "EUR",
+                                                           "--accounts-every", "1")).start()
+    r1 = register(tmp_path / "r1", broker.url, key_file, "R1")
+    r2 = register(tmp_path / "r2", broker.url, key_file, "R2")
+    try:
+        assert r1.scan(COFFEE).ok
+        assert r1.handle(SetCustomer("C-3003")).ok
+        assert r1.handle(OpenLayby(300)).ok
+        assert r1.tender("cash").ok
+        opening = saved_and_sent(r1)
+        layby_id = f"LB-DEMO-R1-{opening['seq']}"
+        pump_until(r2, lambda: known(r2, "C-3003") is not None, timeout=45, what="the layby recalled on R2, unasked")
+        assert (known(r2, "C-3003").layby_id, known(r2, "C-3003").paid) == (layby_id, 300)
+        published = db_query(db, "SELECT COUNT(*) FROM account_snapshots WHERE store='DEMO'")[0][0]
+        time.sleep(3)  # three more passes with nothing new: nothing more published
+        assert db_query(db, "SELECT COUNT(*) FROM account_snapshots WHERE store='DEMO'")[0][0] == published
+        assert r2.sync.state().downlink_rejected == 0  # signed by the key the registers pin
+    finally:
+        r1.shutdown()
+        r2.shutdown()
+        ingest.stop()
+        broker.kill()
+    assert "published accounts snapshot version" in (tmp_path / "ingest-1.log").read_text()

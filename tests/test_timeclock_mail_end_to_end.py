@@ -11,12 +11,8 @@ real ingest (SQLite) and its CLI, and a real SMTP sink (aiosmtpd on 127.0.0.1).
 from __future__ import annotations
 
 import json
-import os
-import random
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -29,6 +25,7 @@ from firmware.register.commands import MailReceipt
 from tests.firmware.register.punch_child import CYCLE, START, at, kind
 from tests.fleet.kassa_fleet_support import ROOT, BareDevice, IngestProcess, db_query
 from tests.fleet.test_fleet_mailer import Sink
+from tests.support.kill_loop import kill_at_random
 from tests.support.mosquitto import Mosquitto
 from tests.test_end_to_end import PENCIL, pump_until
 
@@ -46,17 +43,8 @@ def broker_config(data, url: str, broker: dict | None = None, **sections):
 
 def punch_in_a_loop_and_kill(data, runs: int, seed: int) -> list[int]:
     """Run the punching child `runs` times, SIGKILLed each time at a random moment; the seqs it saw saved."""
-    rng = random.Random(seed)
-    reported: list[int] = []
-    for _ in range(runs):
-        child = subprocess.Popen([sys.executable, "-m", "tests.firmware.register.punch_child", str(data)], cwd=ROOT,
-                                 stdout=subprocess.PIPE, text=True, env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"})
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.4))
-        os.kill(child.pid, signal.SIGKILL)
-        out, _ = child.communicate(timeout=10)
-        reported += [int(line) for line in out.splitlines() if line.strip()]
-    return reported
+    return [int(line) for line in kill_at_random("tests.firmware.register.punch_child", str(data), runs=runs,
+                                                 seed=seed)]
 
 
 def test_punches_across_power_cuts_reach_the_fleet_once_in_one_chain_and_kassa_fleet_hours_counts_them(tmp_path):

@@ -56,7 +56,8 @@ def test_documented_device_grants_are_the_contracts_topics_and_no_wildcards():
     assert {"kassa/v1/+/+/punches", "kassa/v1/+/+/mail_requests"} <= _topics(fleet, "read")
     assert _topics(fleet, "write") == {"kassa/v1/+/+/acks", "kassa/v1/+/+/commands", "kassa/v1/+/+/punch_acks",
                                        "kassa/v1/+/+/mail_acks", "kassa/v1/+/customers",
-                                       "kassa/v1/+/stock_snapshot"}  # the leader's snapshots (docs/stock.md)
+                                       "kassa/v1/+/stock_snapshot",  # the leader's snapshots (docs/stock.md)
+                                       "kassa/v1/+/accounts"}  # and docs/accounts.md
     assert _topics(acl["fleet-publish"], "write") == {"kassa/v1/+/catalog", "kassa/v1/+/clerks", "kassa/v1/+/accounts",
                                                       "kassa/v1/+/stock_snapshot", "kassa/v1/+/customers",
                                                       "kassa/v1/+/images/+"}

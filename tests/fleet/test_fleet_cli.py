@@ -80,6 +80,10 @@ def test_usage_and_runtime_errors_have_the_contract_exit_codes(tmp_path):
         (fleet("publish-catalog", str(path), "--store", "S001", "--broker", f"mqtt://127.0.0.1:{free_port()}"), 1,
          "cannot reach the broker"),
         (fleet("ingest", "--no-such-option"), 2, "No such option"),
+        (fleet("ingest", "--unsigned", "--accounts-currency", "euro"), 2, "an ISO 4217 code such as EUR"),
+        (fleet("stock-policy", "--store", "S001", "--past-zero", "never", "--db", str(tmp_path / "f.db")), 2,
+         "use warn or manager"),
+        (fleet("stock-policy", "--store", "S001", "--db", str(tmp_path / "missing.db")), 2, "run `kassa-fleet ingest"),
     ]
     for result, code, words in cases:
         assert result.returncode == code, (result.args, result.stderr)

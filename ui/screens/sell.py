@@ -80,7 +80,7 @@ class SellScreen(Screen):
         r_quick, r_f1, r_f2 = rows(right, [1, -m.row, -m.row], g)
         self._quick_buttons(r_quick)
         f_search, f_customer, f_park = columns(r_f1, [1, 1.15, 1], g)
-        f_mgr, f_layby, f_pay = columns(r_f2, [1, 1, 1.5], g)
+        f_mgr, f_layby, f_pay = columns(r_f2, [1.25, 0.95, 1.3], g)  # "Manager" whole at 800x480
         self.buttons += [
             Button("search", f_search, "Search", self._search, "normal", small),
             Button("customer", f_customer, "Customer", self._customer, "normal", small),

@@ -6,15 +6,11 @@ the register said it is saved.
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
-os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
-
-from firmware.bootstrap import bootstrap, demo_config, seed_demo  # noqa: E402
-from firmware.register.commands import RedeemGiftCard, SellGiftCard  # noqa: E402
-from firmware.register.view import AccountKind  # noqa: E402
+from firmware.register.commands import RedeemGiftCard, SellGiftCard
+from firmware.register.view import AccountKind
+from tests.firmware.register.child_support import child_register
 
 ERASER = "4006380133532"  # 0.89
 LOAD, STEP = 50_000, 50
@@ -25,12 +21,7 @@ def accounts_section(key_file: str) -> dict[str, object]:
 
 
 def main(data_dir: str, key_file: str, card: str) -> None:
-    data = Path(data_dir)
-    pins = seed_demo(data)
-    config = demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"},
-                         accounts=accounts_section(key_file))
-    reg = bootstrap(config, with_sync=False, demo_pins=pins)
-    assert reg.login("c1", "1111").ok
+    reg = child_register(data_dir, accounts=accounts_section(key_file))
     if not reg.account_balance(AccountKind.GIFT_CARD, card).local_changes:  # the first run sells the card
         assert reg.handle(SellGiftCard(card, LOAD)).ok
         assert reg.tender("cash").ok

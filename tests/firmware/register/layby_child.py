@@ -6,14 +6,10 @@ printing "paying" just before each is tendered and the receipt's seq once the re
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
-os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
-
-from firmware.bootstrap import bootstrap, demo_config, seed_demo  # noqa: E402
-from firmware.register.commands import FindLaybys, OpenLayby, PayLayby, SetCustomer, SetQty  # noqa: E402
+from firmware.register.commands import FindLaybys, OpenLayby, PayLayby, SetCustomer, SetQty
+from tests.firmware.register.child_support import child_register
 
 COFFEE = "4006380135079"  # 7.99
 QTY, DEPOSIT, STEP = 500, 50_000, 7  # a total of 3995.00, paid off 0.07 at a time
@@ -21,11 +17,7 @@ CUSTOMER = "C-2002"
 
 
 def main(data_dir: str) -> None:
-    data = Path(data_dir)
-    pins = seed_demo(data)
-    config = demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"})
-    reg = bootstrap(config, with_sync=False, demo_pins=pins)
-    assert reg.login("c1", "1111").ok
+    reg = child_register(data_dir)
     found = reg.handle(FindLaybys(CUSTOMER)).data
     if not found:  # the first run opens the layby
         assert reg.scan(COFFEE).ok

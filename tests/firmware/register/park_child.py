@@ -5,23 +5,15 @@ park() hands the cart to the journal writer; "Cart parked as ..." is said when i
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
-os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
-
-from firmware.bootstrap import bootstrap, demo_config, seed_demo  # noqa: E402
+from tests.firmware.register.child_support import child_register
 
 PENCIL = "4006381333931"
 
 
 def main(data_dir: str) -> None:
-    data = Path(data_dir)
-    pins = seed_demo(data)
-    config = demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"})
-    reg = bootstrap(config, with_sync=False, demo_pins=pins)
-    assert reg.login("c1", "1111").ok
+    reg = child_register(data_dir)
     print("ready", flush=True)
     while True:
         assert reg.scan(PENCIL).ok

@@ -9,16 +9,12 @@ killed or not, follow each other in time and the hours they make are known in ad
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
-
-from firmware.bootstrap import bootstrap, demo_config, seed_demo  # noqa: E402
-from firmware.clock import ManualClock  # noqa: E402
-from firmware.register.commands import Punch  # noqa: E402
+from firmware.clock import ManualClock
+from firmware.register.commands import Punch
+from tests.firmware.register.child_support import child_register
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 STEP = timedelta(minutes=15)
@@ -34,12 +30,8 @@ def kind(seq: int) -> str:
 
 
 def main(data_dir: str) -> None:
-    data = Path(data_dir)
-    pins = seed_demo(data)
-    config = demo_config(data, broker_url="mqtt://127.0.0.1:9", hardware={"scanner": "simulated:memory"})
     clock = ManualClock()
-    reg = bootstrap(config, clock=clock, with_sync=False, demo_pins=pins)
-    assert reg.login("c1", "1111").ok
+    reg = child_register(data_dir, clock)
     print("ready", flush=True)
     while True:
         head = reg.journal.get_state("punch_head", "head")

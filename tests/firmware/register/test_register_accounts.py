@@ -348,27 +348,12 @@ def test_the_gift_card_key_file_must_be_private_and_hold_64_hex_digits(tmp_path)
 
 @pytest.mark.slow  # SIGKILLs the register process mid-sale
 def test_every_gift_card_redemption_committed_counts_after_sigkills_at_random_moments(tmp_path, key_file):
-    import random
-    import signal
-    import subprocess
-    import sys
-    import time
-
     from tests.firmware.register.accounts_child import LOAD, STEP, accounts_section
+    from tests.support.kill_loop import kill_at_random
 
-    root = Path(__file__).resolve().parents[3]
     data = tmp_path / "data"
-    rng = random.Random(11)
-    reported: list[int] = []
-    for _ in range(6):
-        child = subprocess.Popen(
-            [sys.executable, "-m", "tests.firmware.register.accounts_child", str(data), str(key_file), CARD],
-            cwd=root, stdout=subprocess.PIPE, text=True, env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"})
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.3))
-        os.kill(child.pid, signal.SIGKILL)
-        out, _ = child.communicate(timeout=10)
-        reported += [int(line) for line in out.splitlines() if line.strip()]
+    reported = [int(line) for line in kill_at_random("tests.firmware.register.accounts_child", str(data),
+                                                     str(key_file), CARD, runs=6, seed=11, wait=(0.05, 0.3))]
     assert len(reported) >= 6, "the child sold almost nothing before being killed"
     rig = RegisterRig(data, accounts=accounts_section(str(key_file)))
     reg = rig.start()

@@ -142,27 +142,12 @@ def test_the_index_is_refilled_from_the_journal_when_its_files_are_lost(rig):
 
 
 def test_sigkill_at_random_moments_leaves_every_receipt_with_its_deltas_once_in_seq_order(tmp_path):
-    import os
-    import random
-    import signal
-    import subprocess
-    import sys
-    import time
-
     from tests.firmware.register.conftest import RegisterRig
+    from tests.support.kill_loop import kill_at_random
 
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     data = tmp_path / "data"
-    rng = random.Random(17)
-    reported: list[int] = []
-    for _ in range(6):
-        child = subprocess.Popen([sys.executable, "-m", "tests.firmware.register.stock_child", str(data)], cwd=root,
-                                 stdout=subprocess.PIPE, text=True, env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"})
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.4))
-        os.kill(child.pid, signal.SIGKILL)
-        out, _ = child.communicate(timeout=10)
-        reported += [int(line) for line in out.splitlines() if line.strip()]
+    reported = [int(line) for line in kill_at_random("tests.firmware.register.stock_child", str(data), runs=6,
+                                                     seed=17)]
     assert len(reported) >= 6, "the child sold almost nothing before being killed"
 
     rig = RegisterRig(data)

@@ -107,8 +107,10 @@ def test_oversize_downlink_is_dropped_by_the_broker_and_the_register_stays_onlin
         service.stop()
         journal.close()
     assert "Dropping too large outgoing PUBLISH" in log
-    # one message of up to the limit may be in memory (plus its copy as the command is read)
-    assert growth < 2 * DEVICE_MAX_PACKET + 8 * MIB, f"RSS grew by {growth / MIB:.1f} MiB"
+    # one message of up to the limit may be in memory, in paho's copies of it: the packet read into a growing
+    # bytearray, the payload sliced out of it as bytes, then the command read from those (measured 2.4x of the
+    # 42.7 MiB limit the signed customer list needs, docs/customers.md); never the 50 MiB one, never two at once
+    assert growth < 3 * DEVICE_MAX_PACKET + 8 * MIB, f"RSS grew by {growth / MIB:.1f} MiB"
     print(f"\nregister peak RSS growth over a {DEVICE_MAX_PACKET / MIB:.2f} MiB + 50 MiB + "
           f"{(DEVICE_MAX_PACKET - 1024) / MIB:.2f} MiB downlink: {growth / MIB:.1f} MiB")
 
