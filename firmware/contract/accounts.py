@@ -24,12 +24,11 @@ from firmware.contract.payloads import (
     ID,
     KIB,
     Currency,
-    DecimalText,
     Hash,
     Key,
     Money,
     ReceiptIdText,
-    Text,
+    SoldLine,
     Timestamp,
     _Part,
     _Payload,
@@ -125,16 +124,8 @@ DueDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}
 MAX_LAYBY_LINES = 100
 
 
-class LaybyLine(_Part):
+class LaybyLine(SoldLine):
     """One reserved line of a layby: what the customer takes home when it is collected."""
-
-    sku: Key
-    name: Text
-    qty: int | DecimalText
-    unit_price: Money
-    discount: Money = 0
-    tax_code: Key
-    amount: Money
 
 
 class LaybyOpen(_Part):

@@ -57,7 +57,9 @@ class AgeCheck(_Part):
     dob: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] | None = None
 
 
-class ReceiptLine(_Part):
+class SoldLine(_Part):
+    """What a line sells: the fields of a receipt's line, and of a layby's reserved line (contract/accounts.py)."""
+
     sku: Key
     name: Text
     qty: int | DecimalText
@@ -65,6 +67,9 @@ class ReceiptLine(_Part):
     discount: Money = 0
     tax_code: Key
     amount: Money
+
+
+class ReceiptLine(SoldLine):
     age_check: AgeCheck | None = None  # docs/item-prompts.md: the cashier confirmed the customer's age
 
 

@@ -33,6 +33,17 @@ def test_a_card_on_the_sell_screen_attaches_its_customer(make_register, app_cloc
     assert app.screens["sell"]._customer_words() == "Ben Otto · 0 points"  # by name, as when the panel picks
 
 
+def test_a_card_off_the_serial_scanner_shows_its_customer_by_name(make_register, app_clock):
+    reg = make_register(with_sync=False)
+    app = start(reg, app_clock)
+    log_in(app)
+    save(reg, ("name", "Ben Otto"), ("code", "2900000000017"))
+    reg.events.put(ScanRead("2900000000017"))  # the hal scanner's read goes to the register, not the screen
+    app.step([])
+    assert reg.view().customer_code == "2900000000017"
+    assert app.screens["sell"]._customer_words() == "Ben Otto · 0 points"  # not "Customer 2900000000017"
+
+
 @pytest.mark.parametrize("how", ["wedge", "serial"])
 def test_a_card_held_twice_opens_the_panel_listing_both(make_register, app_clock, how):
     reg = make_register(with_sync=False)

@@ -20,6 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware.clock import SystemClock
+from firmware.config import Config
 from firmware.contract.signing import Signer, parse_private_key
 from firmware.stores import catalog_store, clerk_store
 from firmware.sync import CatalogReceived, ClerksReceived, SyncService
@@ -67,16 +68,23 @@ def _keys(where: Path) -> tuple[Signer, Path]:
     return Signer(parse_private_key(private.read_bytes())), public
 
 
-@pytest.fixture
-def pinned(secured, tmp_path):
-    """A register that pins the fleet key, logged in as S001-R1; the fleet's signer; another key's signer."""
+def pinned_config(broker: Mosquitto, tmp_path: Path) -> tuple[Config, Signer, Signer]:
+    """The config of a register that pins a new fleet key, logged in as S001-R1 (data in tmp_path/dev); the
+    fleet's signer; another key's signer."""
     fleet_signer, public = _keys(tmp_path / "fleet-keys")
     rogue_signer, _ = _keys(tmp_path / "rogue-keys")
     pw = tmp_path / "r1.pass"
     pw.write_text(PASSWORDS["S001-R1"] + "\n")
     pw.chmod(0o600)
-    config = device_config(secured.url, tmp_path / "dev", username="S001-R1", password_file=str(pw),
+    config = device_config(broker.url, tmp_path / "dev", username="S001-R1", password_file=str(pw),
                            fleet_key_file=str(public))
+    return config, fleet_signer, rogue_signer
+
+
+@pytest.fixture
+def pinned(secured, tmp_path):
+    """A register that pins the fleet key, logged in as S001-R1; the fleet's signer; another key's signer."""
+    config, fleet_signer, rogue_signer = pinned_config(secured, tmp_path)
     journal = open_journal(tmp_path / "dev")
     events: queue.Queue = queue.Queue()
     service = SyncService(config, journal, SystemClock(), events)

@@ -20,8 +20,8 @@ from firmware.contract.stock import StockDeltas
 from firmware.fleet_records import STOCK
 from firmware.stock_keeper import StockKeeper
 from firmware.sync import SyncService
-from tests.firmware.sync.kassa_sync_support import commit, device_config, open_journal, wait_for
-from tests.firmware.sync.test_sync_signed_downlink import PASSWORDS, Client, _keys
+from tests.firmware.sync.kassa_sync_support import commit, open_journal, wait_for
+from tests.firmware.sync.test_sync_signed_downlink import Client, pinned_config
 
 pytestmark = pytest.mark.slow  # a real Mosquitto, waits on the network
 
@@ -34,13 +34,7 @@ def snapshot(version: int, upto: int, level: int, store: str = "S001") -> bytes:
 
 
 def test_stock_records_go_out_and_only_the_fleets_snapshot_for_this_store_settles_them(secured, tmp_path):
-    fleet_signer, public = _keys(tmp_path / "fleet-keys")
-    rogue_signer, _ = _keys(tmp_path / "rogue-keys")
-    pw = tmp_path / "r1.pass"
-    pw.write_text(PASSWORDS["S001-R1"] + "\n")
-    pw.chmod(0o600)
-    config = device_config(secured.url, tmp_path / "dev", username="S001-R1", password_file=str(pw),
-                           fleet_key_file=str(public))
+    config, fleet_signer, rogue_signer = pinned_config(secured, tmp_path)
     journal = open_journal(tmp_path / "dev")
     keeper = StockKeeper(journal, tmp_path / "dev" / "stock")
     commit(journal, 2)  # two sales of 2 pencils each, committed after the keeper began: both get deltas
