@@ -21,6 +21,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -58,7 +59,7 @@ def today(step: Step) -> date:
 def _tax_code(step: Step) -> str:
     code = step.ctx.config.layby.tax_code
     rate = sale_rates_of(step.state, step.ctx.config).get(code)
-    if rate is not None and float(rate) != 0:
+    if rate is not None and Decimal(str(rate)) != 0:
         raise Refusal(f"The layby tax code {code} is taxed in this catalog; laybys cannot be taken. Ask the "
                       "manager.")
     return code
