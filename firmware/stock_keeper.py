@@ -39,7 +39,9 @@ from firmware.domain.stock import (
 from firmware.fleet_records import HEAD, STOCK, STOCK_HEAD, Change, Doc
 from firmware.stock_store import StockStore
 
-__all__ = ["STOCK", "STOCK_HEAD", "StockJournal", "StockKeeper", "delta_doc", "delta_of", "stock_key"]
+__all__ = ["MAX_AHEAD", "STOCK", "STOCK_HEAD", "StockJournal", "StockKeeper", "delta_doc", "delta_of", "stock_key"]
+
+MAX_AHEAD = 10**7  # deltas a snapshot may claim beyond this till's last: 27 years of 1,000 a day
 
 log = logging.getLogger("kassa.stock")
 
@@ -153,7 +155,15 @@ class StockKeeper:
             return deltas
 
     def apply_snapshot(self, snapshot: StockSnapshot, policies: PolicyBook | None) -> bool:
-        """The fleet's newer snapshot (sync's thread); False when it is not newer than the one held."""
+        """The fleet's newer snapshot (sync's thread); False when it is not newer than the one held, or when it
+        claims far more of this register's deltas than the till ever made (`MAX_AHEAD`): taking it would number
+        the next deltas past what the contract allows (a till restored from an old copy is days behind, not
+        decades)."""
+        claimed = snapshot.upto.get(self.register, 0)
+        if claimed > self.index.last_seq + MAX_AHEAD:
+            log.error("stock snapshot version %d refused: it holds this register's deltas up to %d, but the till "
+                      "made %d", snapshot.version, claimed, self.index.last_seq)
+            return False
         return self.index.apply_snapshot(snapshot, policies)
 
     def covered(self, upto: int) -> list[str]:

@@ -694,7 +694,11 @@ class IngestWorker:
 
         for store in snapshot_due(db, every_store=every_store):
             at = _now_iso()
-            made = next_snapshot(db, store, at)
+            try:
+                made = next_snapshot(db, store, at)
+            except (ValueError, FleetError) as exc:  # one store's bad data must not stop the others' snapshots
+                log.error("stock snapshot of store %s not built: %s", store, exc)
+                continue
             if made is None:
                 continue
             version, payload = made

@@ -85,6 +85,8 @@ def _tally(receipts: Iterable[Received], through: Mapping[RegisterId, int]) -> d
         for move in receipt.movements:
             if not isinstance(move, (LaybyOpen, LaybyPayment, LaybyCollect, LaybyCancel)):
                 continue
+            if isinstance(move, LaybyOpen) and move.layby != f"LB-{store}-{register}-{seq}":
+                continue  # an id names its opening receipt (firmware.domain.layby.layby_id): another's is forged
             tally = tallies.setdefault(move.layby, LaybyTally())
             if isinstance(move, LaybyOpen):
                 if tally.opened is None:

@@ -12,6 +12,7 @@ schema version 6 (fleet.schema.V6_STOCK).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,8 @@ from firmware.contract.clock import parse_iso_utc
 from firmware.contract.stock import StockDelta as DeltaDoc
 from fleet.sql import Tx
 from fleet.stock import Delta, delta_from, sku_level, sku_oversells
+
+log = logging.getLogger("kassa.fleet.stock")
 
 __all__ = ["StockBatch", "next_snapshot", "snapshot_document", "snapshot_due", "store_stock"]
 
@@ -133,18 +136,65 @@ def snapshot_document(db: Any, store: str, *, version: int, at: str) -> dict[str
 
     marks = db.stock_upto(store)
     by_sku: dict[str, list[Delta]] = {}
+    last_seen: dict[str, str] = {}
     for row in db.stock_rows(store):
         delta = _delta(row)
+        last_seen[delta.register] = max(last_seen.get(delta.register, ""), row[5])
         if delta.seq <= marks.get(delta.register, 0):
             by_sku.setdefault(delta.sku, []).append(delta)
     levels = {sku: level for sku, held in sorted(by_sku.items()) if (level := sku_level(held)) is not None}
     policies = {sku: StockPolicyDoc(low=int(low), past_zero=past_zero, track=bool(track))
                 for sku, low, past_zero, track in db.stock_policies(store)}
     default = policies.pop("", None)
-    snapshot = StockSnapshot(version=version, store=store, at=at, upto=marks, levels=levels, policy=default,
-                             item_policies=policies or None)
+    marks, levels = _within_bounds(store, marks, levels, last_seen)
+    bare = StockSnapshot(version=version, store=store, at=at, upto=marks, levels={}, policy=default,
+                         item_policies=policies or None)
+    levels = _fitting(store, levels, StockSnapshot.MAX_BYTES - len(bare.model_dump_json(exclude_none=True)) - 1024)
+    snapshot = bare.model_copy(update={"levels": levels})
+    StockSnapshot.model_validate(snapshot.model_dump())  # the bounds hold (levels, upto, item policies)
     document: dict[str, Any] = snapshot.model_dump(mode="json", exclude_none=True)
     return document
+
+
+def _within_bounds(store: str, marks: dict[str, int], levels: dict[str, int], last_seen: dict[str, str]
+                   ) -> tuple[dict[str, int], dict[str, int]]:
+    """What a till takes of a snapshot (firmware.contract.stock): at most MAX_REGISTERS registers in `upto` (the
+    ones heard from last: a register replaced years ago needs no confirmation), and levels within the Level bound
+    (an item past it is left out: untracked on the tills, never a wrong number). Each cut is logged."""
+    from firmware.contract.stock import MAX_REGISTERS, MAX_STOCK
+
+    if len(marks) > MAX_REGISTERS:
+        kept = sorted(marks, key=lambda r: (last_seen.get(r, ""), r), reverse=True)[:MAX_REGISTERS]
+        log.error("stock snapshot of store %s: %d registers have stock, %d fit; the ones not heard from longest "
+                  "are left out", store, len(marks), MAX_REGISTERS)
+        marks = {r: marks[r] for r in sorted(kept)}
+    bound = MAX_STOCK * 1000
+    wild = sorted(sku for sku, level in levels.items() if not -bound <= level <= bound)
+    if wild:
+        log.error("stock snapshot of store %s: %d item(s) past the level bound left out (%s...); count them",
+                  store, len(wild), ", ".join(wild[:5]))
+        levels = {sku: level for sku, level in levels.items() if -bound <= level <= bound}
+    return marks, levels
+
+
+def _fitting(store: str, levels: dict[str, int], room: int) -> dict[str, int]:
+    """The levels that fit in `room` bytes of JSON; when not all do, the ones with the least stock (a till warns
+    about those; the others are untracked on the tills until the next snapshot that fits). Logged."""
+    def cost(sku: str, level: int) -> int:
+        return len(json.dumps(sku, ensure_ascii=False).encode("utf-8")) + len(str(level)) + 2
+
+    if sum(cost(sku, level) for sku, level in levels.items()) <= room:
+        return levels
+    kept: dict[str, int] = {}
+    used = 0
+    for sku, level in sorted(levels.items(), key=lambda kv: (kv[1], kv[0])):
+        used += cost(sku, level)
+        if used > room:
+            break
+        kept[sku] = level
+    log.error("stock snapshot of store %s: %d of %d items fit in a snapshot a till takes; the ones with the most "
+              "stock are left out (untracked on the tills)", store, len(kept), len(levels))
+    return dict(sorted(kept.items()))
 
 
 # ---- the leader's snapshots (fleet/ingest.py: every `stock_every` seconds) --------------------------------

@@ -225,10 +225,13 @@ class App:
 
         self.push(Confirm(self, ask.question, lambda: run(ask.command), ask.yes))
 
-    def run_approved(self, command: Command) -> bool:
-        """Run a command; if it needs a manager's approval, ask for the PIN and run it again with it."""
+    def run_approved(self, command: Command, on_done: Callable[[], object] | None = None) -> bool:
+        """Run a command; if it needs a manager's approval, ask for the PIN and run it again with it. `on_done` runs
+        once it went through (at once, or after the PIN)."""
         outcome = self.run(command, quiet=True)
         if outcome.ok:
+            if on_done is not None:
+                on_done()
             return True
         if isinstance(outcome.data, ConfirmFirst):
             self.confirm_first(outcome.data, self.run_approved)
@@ -237,8 +240,11 @@ class App:
         if "manager" in outcome.message.lower() and "manager_pin" in fields and fields["manager_pin"] is None:
             from ui.screens.dialogs import ask_manager_pin
 
-            ask_manager_pin(self, lambda pin: self.run(dataclasses.replace(command, **{"manager_pin": pin})),
-                            outcome.message)
+            def approved(pin: str) -> None:
+                if self.run(dataclasses.replace(command, **{"manager_pin": pin})).ok and on_done is not None:
+                    on_done()
+
+            ask_manager_pin(self, approved, outcome.message)
         else:
             self.toast(outcome.message or "That did not work.", level="error")
         return False

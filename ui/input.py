@@ -45,12 +45,13 @@ ENTER_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER)
 
 
 class WedgeDetector:
-    """Tells a scanner's burst of digits from a person typing.
+    """Tells a scanner's burst of digits and letters from a person typing.
 
     A scanner types a whole code within milliseconds and ends it with Enter;
-    a person needs well over 50 ms per key. Digits are held back while they
-    might be a scan and released as typing as soon as a gap or a non-digit
-    shows they are not (so typed digits appear at most `gap` seconds late).
+    a person needs well over 50 ms per key. Digits and ASCII letters (a loyalty
+    card's number may hold letters) are held back while they might be a scan
+    and released as typing as soon as a gap or another key shows they are not
+    (so typed keys appear at most `gap` seconds late).
     Times come from the caller's clock, so tests need no sleeps.
     """
 
@@ -69,7 +70,7 @@ class WedgeDetector:
                 self._held.clear()
                 return out + [Scan(code)]
             return out + self._release() + [press]
-        if len(press.char) == 1 and press.char.isdigit():
+        if len(press.char) == 1 and press.char.isascii() and press.char.isalnum():
             self._held.append((press, at))
             return out
         return out + self._release() + [press]

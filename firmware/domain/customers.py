@@ -196,8 +196,14 @@ def _check_email(value: FieldValue) -> str:
             or local.startswith(".") or local.endswith("."):
         raise Refused(f"{shape}: the part before @ is not valid")
     labels = domain.split(".")
-    if len(labels) < 2 or not all(_EMAIL_LABEL.match(label) for label in labels):
+    if len(labels) < 2:
         raise Refused(f"{shape}: the part after @ needs a dot, like example.com")
+    bad = next((label for label in labels if not _EMAIL_LABEL.match(label)), None)
+    if bad is not None:
+        what = "an empty part (two dots, or a dot at an end)" if not bad else (
+            f"a part of {len(bad)} characters (at most 63)" if len(bad) > 63 else
+            f"the part {bad!r}, which starts or ends with a hyphen")
+        raise Refused(f"{shape}: after @ there is {what}")
     return f"{local}@{domain.lower()}"
 
 

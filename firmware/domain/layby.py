@@ -151,9 +151,9 @@ def _open(layby: Layby) -> None:
 def check_payment(layby: Layby, amount: int, *, money: Money) -> int:
     """An instalment of `amount`: what is paid after it, or Refused (never more than the balance)."""
     _open(layby)
-    _amount(amount, "instalment")
     if layby.balance == 0:
         raise Refused(f"Layby {layby.layby_id} is paid in full: the customer can collect it")
+    _amount(amount, "instalment")
     if amount > layby.balance:
         raise Refused(f"Layby {layby.layby_id} has {money(layby.balance)} left to pay; take at most that")
     return layby.paid + amount

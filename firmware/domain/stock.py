@@ -19,16 +19,17 @@ Rules (docs/stock.md):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from firmware.domain.errors import PayloadInvalid
+from firmware.domain.errors import PayloadInvalid, Refused
 
 __all__ = [
     "DeltaKind", "StockDelta", "StockSnapshot", "StockPolicy", "PolicyBook", "StockOk", "StockWarn", "NeedsManager",
-    "StockCheck", "stock_units", "stock_text", "included", "pending", "on_hand", "check_sale",
+    "StockCheck", "parse_count", "stock_units", "stock_text", "included", "pending", "on_hand", "check_sale",
     "deltas_for_receipt", "count_delta", "MAX_STOCK",
 ]
 
@@ -59,6 +60,27 @@ def stock_units(qty: int | Decimal | str, weighed: bool) -> int:
     if grams != grams.to_integral_value():
         raise PayloadInvalid(f"Stock: weight {qty} kg has more than 3 decimals")
     return int(grams)
+
+
+_COUNT_PIECES = re.compile(r"^[0-9]{1,10}$")
+_COUNT_KG = re.compile(r"^[0-9]{1,7}(?:[.,][0-9]{1,3})?$")
+
+
+def parse_count(counted: object, weighed: bool) -> int:
+    """A stock-take count as typed ("12", or "2.5" kg for weighed goods) in stock units; Refused in the manager's
+    words for anything else: no exponents, signs, fractions of a piece or counts past MAX_STOCK."""
+    if isinstance(counted, bool) or not isinstance(counted, (int, str)):
+        raise Refused("Type the count as a number, e.g. 12" + (" or 2.5 (kg)" if weighed else ""))
+    text = str(counted).strip()
+    shape = _COUNT_KG if weighed else _COUNT_PIECES
+    if not shape.match(text):
+        how = "the weight on the shelf in kg, e.g. 2.5" if weighed else "a whole number of pieces, e.g. 12"
+        raise Refused(f"A count of {text[:20]!r} is not possible: type {how}")
+    units = stock_units(text.replace(",", "."), weighed)
+    if units > MAX_STOCK:
+        most = stock_text(MAX_STOCK, weighed)
+        raise Refused(f"A count of {text} is more than a till keeps (at most {most}); count again")
+    return units
 
 
 def stock_text(units: int, weighed: bool) -> str:
@@ -219,16 +241,14 @@ def check_sale(on_hand_units: int | None, qty: int, policy: StockPolicy, *, name
         return OK
     after = on_hand_units - qty
     have = stock_text(max(on_hand_units, 0), weighed)
-    if after < 0:
-        what = f"{stock_text(qty, weighed)} of {name}" if weighed or qty != 1 else name
+    if after < 0:  # short, so the sell screen's message line holds it whole
         if on_hand_units <= 0:
             state = f"{name} is out of stock"
         else:
-            state = f"only {have} of {name} in stock"
-        state = state[0].upper() + state[1:]
+            state = f"Only {have} of {name} in stock for {stock_text(qty, weighed)}"
         if policy.past_zero == "manager":
-            return NeedsManager(f"{state}: selling {what} takes stock below zero; a manager must approve")
-        return StockWarn(f"{state}: selling {what} takes stock below zero; check the shelf")
+            return NeedsManager(f"{state}: a manager must approve")
+        return StockWarn(f"{state}: check the shelf")
     if after == 0:
         return StockWarn(f"Last of {name} in stock: stock is now 0")
     if after <= policy.low:

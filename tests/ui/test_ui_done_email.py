@@ -41,7 +41,7 @@ def test_the_cashier_e_mails_the_receipt_just_sold_from_the_done_screen(make_reg
     assert not app.dialogs and app.wanted() == "done"  # back on the done screen, no PIN asked on the way
     toast = app.toasts.current
     assert toast.title == "E-mail queued"
-    assert f"Receipt {receipt_id} will be e-mailed to anna@example.com once the register is back online." in toast.text
+    assert f"Receipt #{seq} will be e-mailed to anna@example.com once the register is back online." in toast.text
     app.save(tmp_path / "done-email-queued.png")
     reg.wait_idle()
     [request] = reg.journal.states("mail_request").values()
@@ -51,7 +51,7 @@ def test_the_cashier_e_mails_the_receipt_just_sold_from_the_done_screen(make_reg
     type_on(app, "anna@example")
     tap(app, "kbd:.com")
     tap(app, "kbd:ok")
-    assert app.dialogs[-1].said() == ("error", f"Receipt {receipt_id} is already on its way to anna@example.com.")
+    assert app.dialogs[-1].said() == ("error", f"Receipt #{seq} is already on its way to anna@example.com.")
     tap(app, "kbd:cancel")
     assert not app.dialogs
     tap(app, "new_sale")

@@ -105,7 +105,7 @@ def test_find_by_amount_reprint_a_copy_and_e_mail_it_after_a_bad_address(make_re
     assert app.dialogs[-1] is shown  # back on the receipt
     toast = app.toasts.current
     assert toast.title == "E-mail queued" and toast.text.startswith("It is sent when the fleet has the receipt.")
-    assert f"Receipt {wanted['receipt_id']} will be e-mailed to anna@example.com" in toast.text
+    assert f"Receipt #{wanted['seq']} will be e-mailed to anna@example.com" in toast.text
     app.save(tmp_path / "email-queued.png")
     reg.wait_idle()
     [request] = reg.journal.states("mail_request").values()
@@ -117,7 +117,7 @@ def test_find_by_amount_reprint_a_copy_and_e_mail_it_after_a_bad_address(make_re
         tap(app, f"kbd:{ch}")
     tap(app, "kbd:.com")
     tap(app, "kbd:ok")
-    assert app.dialogs[-1].said() == ("error", f"Receipt {wanted['receipt_id']} is already on its way to "
+    assert app.dialogs[-1].said() == ("error", f"Receipt #{wanted['seq']} is already on its way to "
                                                "anna@example.com.")
     tap(app, "kbd:cancel")
     tap(app, "receipt:back")

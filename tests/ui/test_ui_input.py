@@ -51,10 +51,21 @@ def test_held_digits_are_released_after_the_gap():
     assert not w.holding
 
 
-def test_a_letter_breaks_a_burst_and_keeps_the_order():
+def test_another_key_breaks_a_burst_and_keeps_the_order():
     w = WedgeDetector()
-    out = w.feed(KeyPress(ord("1"), "1"), 0.0) + w.feed(KeyPress(ord("a"), "a"), 0.001)
-    assert out == [KeyPress(ord("1"), "1"), KeyPress(ord("a"), "a")]
+    out = w.feed(KeyPress(ord("1"), "1"), 0.0) + w.feed(KeyPress(ord("-"), "-"), 0.001)
+    assert out == [KeyPress(ord("1"), "1"), KeyPress(ord("-"), "-")]
+
+
+def test_a_card_number_with_letters_is_a_scan_and_typed_letters_still_arrive_in_order():
+    w = WedgeDetector()
+    out = []
+    for i, ch in enumerate("LC900123"):  # a loyalty card on a keyboard wedge: milliseconds apart, then Enter
+        out += w.feed(KeyPress(ord(ch.lower()), ch), i * 0.002)
+    out += w.feed(KeyPress(pygame.K_RETURN, "\r"), 0.02)
+    assert out == [Scan("LC900123")]
+    typed = w.feed(KeyPress(ord("a"), "a"), 1.0) + w.feed(KeyPress(ord("b"), "b"), 1.2) + w.tick(1.3)
+    assert typed == [KeyPress(ord("a"), "a"), KeyPress(ord("b"), "b")]  # a person's keys: released, in order
 
 
 def test_touch_uses_normalised_coordinates_and_mouse_echoes_of_touch_are_dropped():

@@ -72,9 +72,9 @@ class DoneScreen(Screen):
         y = r.bottom - 2 * (body + m.px(8))
         label(surf, refund_summary(receipt.tenders, total, money) if refund else
               f"Total {money(total)}    Given {money(paid)}", (r.centerx, y), body, theme.TEXT, "midtop", r.w)
-        rid = receipt.receipt_id
         note = "  (offline: sent when the network is back)" if receipt.offline else ""
-        label(surf, f"Receipt {rid}{note}", (r.centerx, y + body + m.px(8)), m.font("body"), theme.MUTED, "midtop", r.w)
+        label(surf, f"Receipt #{receipt.seq}{note}", (r.centerx, y + body + m.px(8)), m.font("body"), theme.MUTED,
+              "midtop", r.w)
 
     def _reprint(self) -> None:
         last = self.view.last_receipt

@@ -187,8 +187,7 @@ class LaybyDialog(Dialog):
 
     def cancel(self, layby: Layby) -> None:
         def yes() -> None:
-            if self.app.run_approved(CancelLayby(layby.layby_id)):
-                self.close()
+            self.app.run_approved(CancelLayby(layby.layby_id), on_done=self.close)  # after the PIN too
 
         self.app.push(Confirm(self.app, f"Cancel layby {layby.layby_id}? {self.app.money(layby.paid)} was paid in: "
                                         "it is given back in cash, less the shop's fee.", yes, "Cancel layby"))

@@ -20,7 +20,7 @@ def test_a_mail_request_is_journaled_with_its_head_and_survives_a_restart(rig):
     reg.new_sale()
     second = paid_cash_sale(reg, PENCIL)
     out = reg.handle(MailReceipt(first["receipt_id"], "anna@example.com"))
-    assert out.ok and out.message == (f"Receipt {first['receipt_id']} will be e-mailed to anna@example.com once the "
+    assert out.ok and out.message == (f"Receipt #{first['seq']} will be e-mailed to anna@example.com once the "
                                       "register is back online.")
     seq = first["receipt_id"].rsplit(":", 1)[1]
     assert reg.handle(MailReceipt(seq, " ben.k+shop@mail.example.org ")).ok  # the printed number; spaces trimmed
@@ -79,7 +79,7 @@ def test_a_receipt_that_does_not_exist_or_has_nothing_to_mail_is_refused(reg):
     sale = paid_cash_sale(reg, PENCIL)
     assert reg.handle(MailReceipt(sale["receipt_id"], "anna@example.com")).ok
     out = reg.handle(MailReceipt(sale["receipt_id"], "anna@example.com"))  # tapped twice
-    assert (out.ok, out.message) == (False, f"Receipt {sale['receipt_id']} is already on its way to "
+    assert (out.ok, out.message) == (False, f"Receipt #{sale['seq']} is already on its way to "
                                             "anna@example.com.")
     reg.wait_idle()
     assert len(reg.journal.states("mail_request")) == 1

@@ -43,6 +43,7 @@ log = logging.getLogger("firmware.register")
 
 LAYBY_SOURCE = "layby"  # Line.source of a deposit, instalment, cancellation or collected line
 LAYBY_TENDER = "layby"  # the tender that pays a collected layby's goods with the money it holds
+CUSTOMER_MAX = 64  # characters of a layby's customer (a sale's customer code: firmware.domain.sale)
 _STATES: TypeAdapter[list[LaybyState]] = TypeAdapter(list[LaybyState])
 
 
@@ -124,6 +125,8 @@ def open_layby(step: Step, cmd: c.OpenLayby) -> Outcome:
     customer = (cmd.customer or "").strip() or (sale.customer_code or "")
     if not customer:
         raise Refusal("A layby needs a customer: enter or scan the customer first.")
+    if len(customer) > CUSTOMER_MAX:  # as a sale's customer code; the receipt carries it to the fleet
+        raise Refusal(f"A customer of at most {CUSTOMER_MAX} characters: use the customer's card number or name.")
     money = money_of(step.state, step.ctx.config)
     now = today(step)
     term = min(step.ctx.config.layby.default_days, step.ctx.config.layby.max_days)

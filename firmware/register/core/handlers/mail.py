@@ -34,7 +34,7 @@ def mail_receipt(step: Step, cmd: c.MailReceipt) -> Outcome:
         raise Refusal(f"{receipt.receipt_id} is a no-sale: there is no receipt to e-mail.")
     for queued in step.ctx.lookup.state_records(MAIL_REQUEST).values():
         if queued.get("receipt_id") == receipt.receipt_id and queued.get("address") == address:
-            raise Refusal(f"Receipt {receipt.receipt_id} is already on its way to {address}.")
+            raise Refusal(f"Receipt #{receipt.seq} is already on its way to {address}.")
     config = step.ctx.config
     doc, changes = new_mail_request(step.record(MAIL_HEAD, HEAD), store=config.device.store,
                                     register=config.device.register, epoch=step.ctx.lookup.epoch(),
@@ -42,7 +42,7 @@ def mail_receipt(step: Step, cmd: c.MailReceipt) -> Outcome:
                                     requested_at=iso_utc(step.ctx.now), clerk_id=clerk.clerk_id)
     step.do(fx.PutState(tuple(changes), fx.MailQueued(doc["request_id"], receipt.receipt_id)))
     when = "" if step.state.health.sync.online else " once the register is back online"
-    return Outcome(True, f"Receipt {receipt.receipt_id} will be e-mailed to {address}{when}.")
+    return Outcome(True, f"Receipt #{receipt.seq} will be e-mailed to {address}{when}.")
 
 
 def queued(step: Step, then: fx.MailQueued, ok: bool, reason: str) -> None:

@@ -16,7 +16,7 @@ from firmware.domain.catalog import Item
 from firmware.domain.errors import DomainError
 from firmware.domain.lines import Line
 from firmware.domain.sale import Sale
-from firmware.domain.stock import NeedsManager, StockWarn, stock_text, stock_units
+from firmware.domain.stock import NeedsManager, StockWarn, parse_count, stock_text, stock_units
 from firmware.register.core import commands as c, effects as fx
 from firmware.register.core.handlers.clerks import manager
 from firmware.register.core.step import Refusal, Step
@@ -76,11 +76,9 @@ def count_stock(step: Step, cmd: c.CountStock) -> Outcome:
         if item is None:
             raise Refusal(f"No item with number {sku}.")
         try:
-            units = stock_units(counted, item.weighed)
+            units = parse_count(counted, item.weighed)
         except DomainError as exc:
-            raise Refusal(str(exc)) from None
-        if units < 0:
-            raise Refusal(f"A count of {counted} for {item.name} is not possible: count what is on the shelf.")
+            raise Refusal(f"{item.name}: {exc}") from None
         counts.append((item.sku, units))
         names.append(item.name)
     step.do(fx.RecordStockCounts(tuple(counts)))
