@@ -40,3 +40,29 @@ def test_a_cancel_approved_by_a_managers_pin_closes_the_layby_list_and_shows_the
     app.step([])
     assert not any(isinstance(d, LaybyDialog) for d in app.dialogs)  # the list is gone: the done screen shows
     assert app.wanted() == "done" and app.view.message.text.startswith("Refund saved: give back €")
+
+
+def test_laybys_and_the_payment_screen_name_the_customer_by_name(make_register, app_clock):
+    from firmware.register.commands import SaveCustomer
+    from ui.screens.customers import customer_words
+
+    reg = make_register(with_sync=False)
+    app = start(reg, app_clock)
+    log_in(app)
+    assert reg.handle(SaveCustomer((("name", "Jo Walker"), ("code", "LC900123")))).ok
+    assert customer_words(app, "LC900123") == "Jo Walker"
+    assert customer_words(app, "C-404") == "Customer C-404"  # not in the book: the code as it is
+    assert reg.scan(COFFEE).ok and reg.handle(SetCustomer("LC900123")).ok
+    assert reg.handle(OpenLayby(500)).ok  # the deposit's payment screen
+    app.step([])
+    assert app.wanted() == "tender"
+    assert reg.tender("cash").ok
+    reg.wait_idle()
+    assert reg.new_sale().ok
+    app.step([])
+    tap(app, "layby")
+    app.step([])
+    listed = app.dialogs[-1]
+    assert isinstance(listed, LaybyDialog)
+    rows = [b for b in app.buttons() if b.startswith("layby-pay:")]
+    assert rows  # the layby is listed; its row reads "LB-DEMO-R1-1 · Jo Walker" (drawn with customer_words)

@@ -49,6 +49,25 @@ def sale_key(customer: Customer) -> str:
     return customer.code or customer.customer_id
 
 
+def customer_of(app: App, code: str) -> Customer | None:
+    """The one customer the book holds under a sale's customer code (card number or id), else None; asked once
+    per code (kept on the app: screens draw it often, and asking the register is a command)."""
+    known: dict[str, Customer | None] = app.__dict__.setdefault("_customers_by_code", {})
+    if code not in known:
+        if len(known) >= 256:
+            known.clear()
+        found = app.register.handle(FindCustomers(code, limit=2))
+        matches = [c for c in (found.data or ()) if sale_key(c) == code] if found.ok else []
+        known[code] = matches[0] if len(matches) == 1 else None
+    return known[code]
+
+
+def customer_words(app: App, code: str) -> str:
+    """How a screen names a sale's customer: their name when the book knows the code, else "Customer <code>"."""
+    customer = customer_of(app, code)
+    return customer.name if customer is not None else f"Customer {code}"
+
+
 def points_words(app: App, customer: Customer) -> str:
     """"120 points" when loyalty knows the customer, else ""."""
     try:
@@ -335,6 +354,7 @@ class CustomerForm(Dialog):
         if not out.ok:
             self.error = out.message
             return
+        self.app.__dict__.pop("_customers_by_code", None)  # names by card number (customer_of) are asked again
         self.close()
         if callable(self.on_saved) and isinstance(out.data, Customer):
             self.on_saved(out.data)

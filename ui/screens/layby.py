@@ -26,6 +26,7 @@ from ui import theme
 from ui.keyboard import KeyLayout
 from ui.layout import columns, rows
 from ui.screens.base import Hot, Region
+from ui.screens.customers import customer_words
 from ui.screens.dialogs import Confirm, Dialog
 from ui.screens.text_entry import TextEntryDialog
 from ui.widgets import Button, draw_button, draw_panel, label
@@ -123,7 +124,7 @@ class LaybyDialog(Dialog):
                                                -max(theme.MIN_BUTTON + 40, m.px(110))], g)
             draw_panel(surf, info, theme.PANEL_LIGHT)
             pad = m.px(8)
-            top = f"{layby.layby_id} · {layby.customer}"
+            top = f"{layby.layby_id} · {customer_words(self.app, layby.customer).removeprefix('Customer ')}"
             label(surf, top, (info.x + pad, info.y + info.h // 4), m.font("body"), theme.TEXT, "midleft",
                   info.w - 2 * pad)
             if layby.state != OPEN:
@@ -247,7 +248,9 @@ class NewLaybyDialog(Dialog):
 
     def _draw_customer(self, surf: pygame.Surface, r: Rect) -> None:
         """The sale's customer (the customer panel may have just put one on it): tap to pick another."""
-        draw_button(surf, r, f"Customer\n{self.view.customer_code or '—'}", "key", self.m.font("label"))
+        code = self.view.customer_code
+        shown = customer_words(self.app, code).removeprefix("Customer ") if code else "—"
+        draw_button(surf, r, f"Customer\n{shown}", "key", self.m.font("label"))
         self.set_hot("customer", [Hot(r, self.ask_customer, "layby-open:customer")])
 
     def _draw_error(self, surf: pygame.Surface, r: Rect) -> None:

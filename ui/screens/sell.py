@@ -22,7 +22,6 @@ from firmware.register.commands import (
     BeginTender,
     DiscountCart,
     DiscountLine,
-    FindCustomers,
     Park,
     Scan,
     SetQty,
@@ -338,23 +337,15 @@ class SellScreen(Screen):
 
     def _customer_words(self) -> str:
         """The attached customer: their name and points when the panel picked them, else the code on the sale."""
-        from ui.screens.customers import points_words, sale_key
+        from ui.screens.customers import customer_of, points_words, sale_key
 
         code, customer = self.view.customer_code, self.customer
         if (customer is None or sale_key(customer) != code) and code:
-            customer = self.customer = self._customer_of(code)  # a card off the serial scanner: look it up once
+            customer = self.customer = customer_of(self.app, code)  # a card off the serial scanner: by its number
         if customer is None or sale_key(customer) != code:
             return f"Customer {code}"
         points = points_words(self.app, customer)  # type: ignore[arg-type]
         return f"{customer.name} · {points}" if points else customer.name
-
-    def _customer_of(self, code: str) -> Any:
-        """The one customer the book holds under the sale's customer code (card number or id), else None."""
-        from ui.screens.customers import sale_key
-
-        found = self.app.register.handle(FindCustomers(code, limit=2))
-        matches = [c for c in (found.data or ()) if sale_key(c) == code] if found.ok else []
-        return matches[0] if len(matches) == 1 else None
 
     def _customer(self) -> None:
         from ui.screens.customers import CustomerDialog

@@ -120,7 +120,9 @@ class TenderScreen(Screen):
             y += row_h + m.px(4)
         self.set_hot("tenders", hots)
         if v.customer_code:
-            label(surf, f"Customer {v.customer_code}", (r.x, foot), body, theme.MUTED)
+            from ui.screens.customers import customer_words
+
+            label(surf, customer_words(self.app, v.customer_code), (r.x, foot), body, theme.MUTED)
         if t.change:
             label(surf, "Change", (r.x, r.bottom - m.font("big")), m.font("label"), theme.OK, "bottomleft")
             label(surf, money(t.change), r.bottomright, m.font("big") * 3 // 2, theme.OK, "bottomright")
