@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pygame
 from pygame import Rect
 
+from ui import theme
+from ui.layout import columns, rows
+from ui.scroll import RowScroll
 from ui.theme import Metrics
-from ui.widgets import Button
+from ui.widgets import Button, draw_button, label
 
 if TYPE_CHECKING:
     from firmware.register import RegisterApi
@@ -37,6 +41,27 @@ class Hot:
     rect: Rect
     action: Callable[[], None]
     id: str = ""
+
+
+def page_column(surf: pygame.Surface, r: Rect, scroll: RowScroll, m: Metrics, prefix: str, button_h: int, *,
+                position: bool = True) -> tuple[Rect, list[Hot]]:
+    """A list longer than `r` holds: a column at its right with Up and Down (ids `{prefix}:up`, `{prefix}:down`)
+    and, between them, where the list is ("4-9" over "of 15"). Returns the rect left for the rows and the
+    buttons' hot spots; when the list fits, `r` whole and none."""
+    if scroll.count <= scroll.per_page:
+        return r, []
+    g = m.gap
+    body, side = columns(r, [1, -max(theme.MIN_BUTTON + 8, m.px(64))], g)
+    up, pos, down = rows(side, [-button_h, 1, -button_h], g)
+    hots = []
+    for rect, text, step, hid in ((up, "Up", -1, f"{prefix}:up"), (down, "Down", 1, f"{prefix}:down")):
+        draw_button(surf, rect, text, "quiet", m.font("body"))
+        hots.append(Hot(rect, partial(scroll.page, step), hid))
+    if position:
+        span, _, total = scroll.more().partition(" of ")
+        label(surf, span, pos.center, m.font("small"), theme.MUTED, "midbottom", pos.w)
+        label(surf, f"of {total}", pos.center, m.font("small"), theme.MUTED, "midtop", pos.w)
+    return body, hots
 
 
 @dataclass

@@ -96,6 +96,7 @@ class EntryDialog(Dialog):
 
     name = "entry"
     status_row = False  # a line under the entry for what subclasses have to say (a lockout)
+    decimal = False  # the keypad has a decimal point ("." or "," typed is it) and a barcode is refused, not typed
     box_w, box_h = 0.8, 0.97
 
     def __init__(self, app: App, title: str, on_done: Callable[[str], object], *, secret: bool = False,
@@ -157,9 +158,15 @@ class EntryDialog(Dialog):
             self.on_cancel()
 
     def on_key(self, key: int, char: str) -> bool:
+        if self.decimal and char in (".", ","):
+            self._key(".")
+            return True
         return keypad_key(key, char, self._key, self._ok, self._cancel)
 
     def on_scan(self, code: str) -> None:
+        if self.decimal:  # a barcode is no amount or day: ignored (it must not sell while the dialog is up)
+            self.app.tone.error()
+            return
         self.entry.text = code[: self.entry.limit]
         self._ok()
 
@@ -170,6 +177,7 @@ class MoneyDialog(EntryDialog):
     in minor units. The keypad has a decimal point; Clear sits beside the amount."""
 
     name = "money"
+    decimal = True
 
     def __init__(self, app: App, title: str, on_done: Callable[[int], object], *, hint: str = "") -> None:
         super().__init__(app, title, lambda text: None, hint=hint)
@@ -226,16 +234,6 @@ class MoneyDialog(EntryDialog):
             return
         self.close()
         self.on_amount(value)
-
-    def on_key(self, key: int, char: str) -> bool:
-        if char in (".", ","):
-            self._key(".")
-            return True
-        return super().on_key(key, char)
-
-    def on_scan(self, code: str) -> None:
-        """A barcode is no amount: ignored (it must not sell while the dialog is up)."""
-        self.app.tone.error()
 
 
 class Confirm(Dialog):

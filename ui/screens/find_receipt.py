@@ -30,7 +30,7 @@ from ui import theme
 from ui.days import DayError, local_today, parse_day, shop_zone
 from ui.keyboard import CODE, EMAIL
 from ui.layout import columns, rows
-from ui.screens.base import Drag, Hot, Region
+from ui.screens.base import Drag, Hot, Region, page_column
 from ui.screens.dialogs import Dialog, EntryDialog, MoneyDialog
 from ui.screens.text_entry import TextEntryDialog
 from ui.scroll import RowScroll
@@ -76,6 +76,7 @@ class DayDialog(EntryDialog):
     in red and the dialog stays."""
 
     name = "day"
+    decimal = True
 
     def __init__(self, app: App, today: date, on_day: Any) -> None:
         super().__init__(app, "Which day? (24.11 or 24.11.2026)", lambda text: None, hint="DD.MM", limit=10)
@@ -111,15 +112,6 @@ class DayDialog(EntryDialog):
             return
         self.close()
         self.on_day(day)
-
-    def on_key(self, key: int, char: str) -> bool:
-        if char in (".", ","):
-            self._key(".")
-            return True
-        return super().on_key(key, char)
-
-    def on_scan(self, code: str) -> None:
-        self.app.tone.error()
 
 
 class FindReceiptDialog(Dialog):
@@ -252,17 +244,7 @@ class FindReceiptDialog(Dialog):
             entries.append(("older", None))
         s.per_page = max(1, (r.h + g) // (h + g))
         s.fit(len(entries))
-        hots: list[Hot] = []
-        body = r
-        if s.count > s.per_page:
-            body, side = columns(r, [1, -max(theme.MIN_BUTTON + 8, m.px(64))], g)
-            up, pos, down = rows(side, [-h, 1, -h], g)
-            for rect, text, step, hid in ((up, "Up", -1, "found:up"), (down, "Down", 1, "found:down")):
-                draw_button(surf, rect, text, "quiet", m.font("body"))
-                hots.append(Hot(rect, partial(s.page, step), hid))
-            span, _, total = s.more().partition(" of ")
-            label(surf, span, pos.center, m.font("small"), theme.MUTED, "midbottom", pos.w)
-            label(surf, f"of {total}", pos.center, m.font("small"), theme.MUTED, "midtop", pos.w)
+        body, hots = page_column(surf, r, s, m, "found", h)
         self._list_rect = body
         if not entries:
             words = "Searching…" if self.searching() else "No receipt matches." if self.search_id else ""

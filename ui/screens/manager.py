@@ -14,7 +14,7 @@ from firmware.register.hours_text import hours_rows, hours_title
 from firmware.register.report_text import ReportRow, report_rows, report_title, signed
 from ui import theme
 from ui.layout import columns, inset, rows
-from ui.screens.base import Drag, Hot, Region, Screen
+from ui.screens.base import Drag, Hot, Region, Screen, page_column
 from ui.screens.dialogs import Confirm, MoneyDialog
 from ui.screens.refund import RefundPanel, find_receipt
 from ui.scroll import RowScroll
@@ -141,17 +141,7 @@ class ManagerScreen(Screen):
         s = self.lists
         s.per_page = max(1, (body.h + g) // (h + g))
         s.fit(len(entries))
-        hots = []
-        if s.count > s.per_page:  # too many to show: a column of Up/Down and the position
-            w = max(56, m.px(64))
-            body, side = columns(body, [1, -w], g)
-            up, pos, down = rows(side, [-h, 1, -h], g)
-            for rect, text, step, hid in ((up, "Up", -1, "list:up"), (down, "Down", 1, "list:down")):
-                draw_button(surf, rect, text, "quiet", m.font("body"))
-                hots.append(Hot(rect, partial(s.page, step), hid))
-            span, _, total = s.more().partition(" of ")
-            label(surf, span, pos.center, m.font("small"), theme.MUTED, "midbottom", pos.w)
-            label(surf, f"of {total}", pos.center, m.font("small"), theme.MUTED, "midtop", pos.w)
+        body, hots = page_column(surf, body, s, m, "list", h)  # too many to show: Up/Down and the position
         self._list_rect = body
         for i, idx in enumerate(s.window()):
             text, action, hid, style = entries[idx]

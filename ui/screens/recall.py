@@ -18,10 +18,10 @@ from firmware.register.commands import Recall
 from ui import theme
 from ui.input import keypad_key
 from ui.layout import columns, rows
-from ui.screens.base import Drag, Entry, Hot, Region
+from ui.screens.base import Drag, Entry, Hot, Region, page_column
 from ui.screens.dialogs import Dialog
 from ui.scroll import RowScroll
-from ui.widgets import Button, draw_button, draw_panel, keypad, label
+from ui.widgets import Button, draw_panel, keypad, label
 
 if TYPE_CHECKING:
     from ui.app import App
@@ -73,14 +73,7 @@ class RecallDialog(Dialog):
         h = s.row_h
         s.per_page = max(1, (r.h + g) // (h + g))
         s.fit(len(parked))
-        hots: list[Hot] = []
-        body = r
-        if s.count > s.per_page:
-            body, side = columns(r, [1, -max(theme.MIN_BUTTON + 8, m.px(64))], g)
-            up, _, down = rows(side, [-h, 1, -h], g)
-            for rect, text, step, hid in ((up, "Up", -1, "recall:up"), (down, "Down", 1, "recall:down")):
-                draw_button(surf, rect, text, "quiet", m.font("body"))
-                hots.append(Hot(rect, partial(s.page, step), hid))
+        body, hots = page_column(surf, r, s, m, "recall", h, position=False)
         self._list_rect = body
         if not parked:
             label(surf, "No parked carts.", body.center, m.font("label"), theme.MUTED, "center")

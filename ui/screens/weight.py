@@ -46,6 +46,7 @@ class WeightDialog(EntryDialog):
 
     name = "weight"
     status_row = True
+    decimal = True  # kg with a decimal point (its own on_scan: a scan is the next item)
 
     def __init__(self, app: App, wanted: WeightWanted, send: Callable[[Any], object]) -> None:
         price = app.money(wanted.price)
@@ -105,12 +106,6 @@ class WeightDialog(EntryDialog):
             return
         self.close()
         self.send(self.wanted.command)
-
-    def on_key(self, key: int, char: str) -> bool:
-        if char in (".", ","):
-            self._key(".")
-            return True
-        return super().on_key(key, char)
 
     def on_scan(self, code: str) -> None:
         """A scan while asking for a weight is another item: close, and let the screen sell it."""
